@@ -1,0 +1,1 @@
+//! promlite-exposition (being built).

@@ -1,0 +1,1 @@
+//! promlite-http (being built).

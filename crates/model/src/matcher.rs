@@ -1,0 +1,210 @@
+//! Label matchers: `=`, `!=`, `=~`, `!~`.
+
+use std::fmt;
+
+use regex::Regex;
+
+/// How a [`Matcher`] compares a label value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MatchOp {
+    /// `=`
+    Equal,
+    /// `!=`
+    NotEqual,
+    /// `=~`
+    Regex,
+    /// `!~`
+    NotRegex,
+}
+
+impl MatchOp {
+    /// The operator as written in PromQL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchOp::Equal => "=",
+            MatchOp::NotEqual => "!=",
+            MatchOp::Regex => "=~",
+            MatchOp::NotRegex => "!~",
+        }
+    }
+}
+
+impl fmt::Display for MatchOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A regex in a matcher did not compile.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid regular expression {pattern:?}: {message}")]
+pub struct MatcherError {
+    /// The pattern as written.
+    pub pattern: String,
+    /// Why it was rejected.
+    pub message: String,
+}
+
+/// The maximum compiled size of a matcher regex; larger patterns are rejected
+/// rather than allowed to eat memory.
+const REGEX_SIZE_LIMIT: usize = 4 << 20;
+
+/// One label matcher with Prometheus semantics: regexes are fully anchored
+/// and `.` matches newlines (Prometheus 3.x); a missing label has the value
+/// `""`, so `{x=""}` and `{x=~""}` match series without `x`.
+#[derive(Clone, Debug)]
+pub struct Matcher {
+    /// The comparison.
+    pub op: MatchOp,
+    /// The label name.
+    pub name: String,
+    /// The value or pattern as written (unanchored).
+    pub value: String,
+    re: Option<Regex>,
+    /// For regexes that are a plain alternation of literals (`a|b|c`), the
+    /// literals, so storage can look them up instead of scanning.
+    set: Option<Vec<String>>,
+}
+
+impl PartialEq for Matcher {
+    fn eq(&self, o: &Self) -> bool {
+        self.op == o.op && self.name == o.name && self.value == o.value
+    }
+}
+impl Eq for Matcher {}
+
+impl std::hash::Hash for Matcher {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.op.hash(state);
+        self.name.hash(state);
+        self.value.hash(state);
+    }
+}
+
+impl Matcher {
+    /// A matcher; fails only for an invalid regex.
+    pub fn new(op: MatchOp, name: impl Into<String>, value: impl Into<String>) -> Result<Matcher, MatcherError> {
+        let name = name.into();
+        let value = value.into();
+        let (re, set) = match op {
+            MatchOp::Regex | MatchOp::NotRegex => {
+                let re = regex::RegexBuilder::new(&format!("^(?s:{value})$"))
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .dfa_size_limit(REGEX_SIZE_LIMIT)
+                    .build()
+                    .map_err(|e| MatcherError { pattern: value.clone(), message: regex_error_message(&e) })?;
+                (Some(re), literal_alternatives(&value))
+            }
+            _ => (None, None),
+        };
+        Ok(Matcher { op, name, value, re, set })
+    }
+
+    /// Shorthand for an `=` matcher (cannot fail).
+    pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Matcher {
+        Matcher { op: MatchOp::Equal, name: name.into(), value: value.into(), re: None, set: None }
+    }
+
+    /// True if the label value `v` (`""` when absent) satisfies the matcher.
+    pub fn matches(&self, v: &str) -> bool {
+        match self.op {
+            MatchOp::Equal => v == self.value,
+            MatchOp::NotEqual => v != self.value,
+            MatchOp::Regex => self.regex_matches(v),
+            MatchOp::NotRegex => !self.regex_matches(v),
+        }
+    }
+
+    fn regex_matches(&self, v: &str) -> bool {
+        if let Some(set) = &self.set {
+            return set.iter().any(|s| s == v);
+        }
+        self.re.as_ref().is_some_and(|re| re.is_match(v))
+    }
+
+    /// True if the matcher accepts the empty string, i.e. it also selects
+    /// series that lack the label. Storage must then not restrict the search
+    /// to series that have it.
+    pub fn matches_empty(&self) -> bool {
+        self.matches("")
+    }
+
+    /// For `=` the value, for a regex that is an alternation of literals the
+    /// literals: the exact values this matcher can accept. `None` when the
+    /// set is open (`!=`, `!~`, real regexes).
+    pub fn set_matches(&self) -> Option<Vec<&str>> {
+        match self.op {
+            MatchOp::Equal => Some(vec![self.value.as_str()]),
+            MatchOp::Regex => self.set.as_ref().map(|s| s.iter().map(String::as_str).collect()),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}{:?}", self.name, self.op, self.value)
+    }
+}
+
+fn regex_error_message(e: &regex::Error) -> String {
+    match e {
+        regex::Error::CompiledTooBig(n) => format!("regex too large (compiled size limit {n} bytes)"),
+        other => other.to_string().lines().last().unwrap_or("invalid regex").trim().to_string(),
+    }
+}
+
+/// `a|b|c` with no regex metacharacters → `["a","b","c"]`.
+fn literal_alternatives(p: &str) -> Option<Vec<String>> {
+    const META: &[char] = &['\\', '.', '+', '*', '?', '(', ')', '[', ']', '{', '}', '^', '$'];
+    if p.contains(META) {
+        return None;
+    }
+    Some(p.split('|').map(str::to_string).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(op: MatchOp, v: &str) -> Matcher {
+        Matcher::new(op, "x", v).unwrap()
+    }
+
+    #[test]
+    fn regexes_are_anchored() {
+        assert!(m(MatchOp::Regex, "fo+").matches("foo"));
+        assert!(!m(MatchOp::Regex, "fo+").matches("xfoo"));
+        assert!(!m(MatchOp::Regex, "fo+").matches("foox"));
+        assert!(m(MatchOp::NotRegex, "fo+").matches("bar"));
+        assert!(m(MatchOp::Regex, "a|b").matches("b"));
+        assert!(!m(MatchOp::Regex, "a|b").matches("ab"));
+    }
+
+    #[test]
+    fn dot_matches_newline() {
+        assert!(m(MatchOp::Regex, "a.b").matches("a\nb"));
+    }
+
+    #[test]
+    fn empty_matches_missing() {
+        assert!(m(MatchOp::Regex, "").matches_empty());
+        assert!(m(MatchOp::Equal, "").matches_empty());
+        assert!(m(MatchOp::Regex, "a|").matches_empty());
+        assert!(!m(MatchOp::Regex, ".+").matches_empty());
+        assert!(m(MatchOp::NotEqual, "a").matches_empty());
+    }
+
+    #[test]
+    fn bad_regex_is_an_error() {
+        let e = Matcher::new(MatchOp::Regex, "x", "(").unwrap_err();
+        assert_eq!(e.pattern, "(");
+    }
+
+    #[test]
+    fn set_matches() {
+        assert_eq!(m(MatchOp::Regex, "a|b").set_matches(), Some(vec!["a", "b"]));
+        assert_eq!(m(MatchOp::Regex, "a.*").set_matches(), None);
+        assert_eq!(m(MatchOp::Equal, "a").set_matches(), Some(vec!["a"]));
+    }
+}

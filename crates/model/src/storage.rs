@@ -1,0 +1,196 @@
+//! The storage traits: how data goes in and comes out.
+//!
+//! They follow Prometheus's `storage/interface.go`. The write side is an
+//! [`Appendable`] that hands out [`Appender`]s: a batch of `append` calls
+//! that becomes visible atomically on `commit`. The read side is a
+//! [`Queryable`] that opens a [`Querier`] over a time range; `select` returns
+//! the matching [`Series`], sorted by labels, and each series yields a
+//! [`SampleIterator`].
+//!
+//! `promlite-tsdb` implements these traits on disk, [`crate::MemStorage`] in
+//! memory. `promlite-promql`, `promlite-scrape` and `promlite-rules` only ever
+//! see the traits.
+
+use crate::{AppendError, Labels, Matcher, StorageError};
+
+/// An opaque reference to a series inside one storage, returned by
+/// [`Appender::append`] so that callers (the scraper's cache) can skip the
+/// label lookup next time. Only meaningful to the storage that issued it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeriesRef(pub u64);
+
+/// Something that accepts samples.
+pub trait Appendable: Send + Sync {
+    /// A new batch. Appenders are cheap; use one per scrape or rule evaluation.
+    fn appender(&self) -> Box<dyn Appender>;
+}
+
+/// A batch of samples that becomes visible atomically.
+///
+/// Not safe for concurrent use; must not be used after `commit` or `rollback`.
+pub trait Appender: Send {
+    /// Stages one sample. `series` is a hint from an earlier `append` of the
+    /// same labels (implementations may ignore it or verify it). A sample that
+    /// is out of order, a conflicting duplicate, or out of bounds is rejected
+    /// here with its typed error; the rest of the batch is unaffected.
+    fn append(&mut self, series: Option<SeriesRef>, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError>;
+
+    /// Makes the staged samples durable (as the implementation's durability
+    /// policy defines it) and visible. Returns only after that, or with an
+    /// error, in which case nothing of the batch is visible.
+    fn commit(&mut self) -> Result<(), StorageError>;
+
+    /// Discards the staged samples.
+    fn rollback(&mut self);
+}
+
+/// Something that can be queried over time ranges.
+pub trait Queryable: Send + Sync {
+    /// A querier over `[mint, maxt]` (milliseconds, both inclusive).
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, StorageError>;
+}
+
+/// Optional hints a query gives to `select`: the time range it really needs
+/// and the step, so storage may skip data.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SelectHints {
+    /// Start of the needed range in ms (0 with `end == 0` means "the querier's range").
+    pub start: i64,
+    /// End of the needed range in ms.
+    pub end: i64,
+    /// Query step in ms (0 for instant queries).
+    pub step: i64,
+    /// Only the label sets are needed, not the samples (the series API).
+    pub labels_only: bool,
+    /// Upper bound on the number of series wanted (0 = no limit).
+    pub limit: usize,
+}
+
+/// Read access to a fixed time range. The series it returns may borrow from it.
+pub trait Querier: Send + Sync {
+    /// The series matching all `matchers`, sorted by labels, with samples
+    /// restricted to the querier's range. At least one matcher must not match
+    /// the empty string; otherwise an error is returned (as in Prometheus).
+    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Box<dyn Series + '_>>, StorageError>;
+
+    /// Sorted, unique values of label `name` among series matching
+    /// `matchers` (all series when empty) that have data in range.
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError>;
+
+    /// Sorted, unique label names among series matching `matchers` (all series
+    /// when empty).
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError>;
+}
+
+/// One series: labels and a way to read its samples.
+pub trait Series: Send + Sync {
+    /// The series' labels.
+    fn labels(&self) -> &Labels;
+
+    /// A fresh iterator over its samples in the querier's range, in time order.
+    fn iter(&self) -> Box<dyn SampleIterator + '_>;
+}
+
+/// What kind of value the iterator is positioned on. Native histograms will
+/// add a variant here; float-only code matches `Float` and treats the rest
+/// as absent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueType {
+    /// Exhausted (or failed: check [`SampleIterator::err`]).
+    None,
+    /// A float sample; read it with [`SampleIterator::at`].
+    Float,
+}
+
+/// A cursor over one series' samples, in increasing time order.
+pub trait SampleIterator {
+    /// Advances to the next sample.
+    fn next(&mut self) -> ValueType;
+
+    /// Advances to the first sample with timestamp `>= t`. Never moves
+    /// backwards: if already there, stays.
+    fn seek(&mut self, t: i64) -> ValueType;
+
+    /// The current sample. Only valid after `next`/`seek` returned `Float`.
+    fn at(&self) -> (i64, f64);
+
+    /// The error that ended iteration early, if any.
+    fn err(&self) -> Option<StorageError> {
+        None
+    }
+}
+
+/// A [`SampleIterator`] over a slice of `(t, v)` pairs.
+pub struct VecSampleIterator<'a> {
+    samples: &'a [(i64, f64)],
+    pos: usize,
+    started: bool,
+}
+
+impl<'a> VecSampleIterator<'a> {
+    /// An iterator over `samples`, which must be sorted by time.
+    pub fn new(samples: &'a [(i64, f64)]) -> Self {
+        VecSampleIterator { samples, pos: 0, started: false }
+    }
+}
+
+impl SampleIterator for VecSampleIterator<'_> {
+    fn next(&mut self) -> ValueType {
+        if self.started {
+            self.pos += 1;
+        } else {
+            self.started = true;
+        }
+        if self.pos < self.samples.len() {
+            ValueType::Float
+        } else {
+            self.pos = self.samples.len();
+            ValueType::None
+        }
+    }
+
+    fn seek(&mut self, t: i64) -> ValueType {
+        if !self.started {
+            self.started = true;
+        }
+        if self.pos >= self.samples.len() {
+            return ValueType::None;
+        }
+        if self.samples[self.pos].0 >= t {
+            return ValueType::Float;
+        }
+        let rest = &self.samples[self.pos..];
+        self.pos += rest.partition_point(|s| s.0 < t);
+        if self.pos < self.samples.len() {
+            ValueType::Float
+        } else {
+            ValueType::None
+        }
+    }
+
+    fn at(&self) -> (i64, f64) {
+        self.samples[self.pos.min(self.samples.len().saturating_sub(1))]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vec_iterator_next_and_seek() {
+        let s = [(1, 1.0), (5, 2.0), (9, 3.0)];
+        let mut it = VecSampleIterator::new(&s);
+        assert_eq!(it.seek(4), ValueType::Float);
+        assert_eq!(it.at(), (5, 2.0));
+        assert_eq!(it.seek(2), ValueType::Float);
+        assert_eq!(it.at(), (5, 2.0));
+        assert_eq!(it.next(), ValueType::Float);
+        assert_eq!(it.at(), (9, 3.0));
+        assert_eq!(it.next(), ValueType::None);
+        assert_eq!(it.seek(0), ValueType::None);
+        let mut it = VecSampleIterator::new(&s);
+        assert_eq!(it.next(), ValueType::Float);
+        assert_eq!(it.at(), (1, 1.0));
+    }
+}

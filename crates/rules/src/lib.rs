@@ -1,0 +1,1 @@
+//! promlite-rules (being built).

@@ -1,0 +1,1 @@
+//! promlite-scrape (being built).

@@ -1,0 +1,1 @@
+//! promlite-tsdb (being built).
