@@ -1,1 +1,5 @@
-//! promlite-scrape (being built).
+//! promlite-scrape: placeholder while being built.
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod relabel;
