@@ -9,6 +9,7 @@
 use promlite_model::MetricType;
 
 use crate::entry::{Entry, Exemplar, LabelPair, SampleEntry};
+use crate::float::format_openmetrics_float;
 use crate::lex::*;
 use crate::parser::{Parsed, Parser};
 use crate::text::value_at;
@@ -231,7 +232,7 @@ impl<'a> Parser<'a> {
 /// `int64(ts * 1000)`; NaN and infinities are errors.
 fn om_timestamp(ts: f64, off: usize, what: &str) -> PResult<i64> {
     if !ts.is_finite() {
-        return fail(off, format!("invalid {what} {ts}"));
+        return fail(off, format!("invalid {what} {}", format_openmetrics_float(ts)));
     }
     Ok((ts * 1000.0) as i64)
 }
