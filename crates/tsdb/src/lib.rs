@@ -1,1 +1,2 @@
 //! promlite-tsdb (being built).
+pub mod chunk;
