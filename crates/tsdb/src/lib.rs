@@ -1,2 +1,4 @@
 //! promlite-tsdb (being built).
 pub mod chunk;
+pub mod record;
+pub mod wal;
