@@ -1,4 +1,5 @@
 //! promlite-tsdb (being built).
 pub mod chunk;
+pub mod head;
 pub mod record;
 pub mod wal;

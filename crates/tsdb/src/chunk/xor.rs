@@ -46,6 +46,16 @@ impl XorAppender {
         self.t
     }
 
+    /// Bits of the last value (meaningless while empty).
+    pub fn last_v_bits(&self) -> u64 {
+        self.v
+    }
+
+    /// Bytes allocated for the encoding.
+    pub fn capacity(&self) -> usize {
+        self.w.bytes.capacity()
+    }
+
     /// Releases spare capacity (when the chunk is closed).
     pub fn into_bytes(mut self) -> Vec<u8> {
         self.w.shrink();
