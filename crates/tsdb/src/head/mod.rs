@@ -217,6 +217,12 @@ impl Head {
     }
 }
 
+/// Whether WAL replay should apply a sample after `last` (out-of-order
+/// and duplicate samples are dropped silently, as the live commit did).
+pub(crate) fn replay_appendable(last: Option<(i64, u64)>, t: i64, v: f64) -> bool {
+    series::check_append(last, t, v) == Ok(series::Appendable::Append)
+}
+
 /// Rejects label sets the storage cannot hold.
 fn validate_labels(labels: &Labels) -> Result<(), AppendError> {
     if labels.is_empty() {

@@ -19,6 +19,8 @@ pub struct ReplayReport {
     pub undecodable: u64,
     /// One line per damaged place: file, offset, reason, where the rest went.
     pub messages: Vec<String>,
+    /// Samples whose series record was missing (filled in by the consumer).
+    pub unknown_series_samples: u64,
     /// The checkpoint replayed first, if any.
     pub checkpoint: Option<u32>,
 }
