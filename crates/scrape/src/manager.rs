@@ -91,6 +91,9 @@ struct State {
     config: Option<Config>,
     pools: BTreeMap<String, Pool>,
     generation: u64,
+    /// Mixed into every target's start offset: derived from the external
+    /// labels so two replicas with different labels scrape out of phase.
+    offset_seed: u64,
 }
 
 struct Inner {
@@ -118,6 +121,8 @@ impl ScrapeManager {
     pub fn apply_config(&self, cfg: &Config) -> Result<(), String> {
         let handle = tokio::runtime::Handle::try_current().map_err(|_| "apply_config needs a Tokio runtime".to_string())?;
         let mut st = self.inner.state.lock();
+        let ext = Labels::from_pairs(cfg.global.external_labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        st.offset_seed = if ext.is_empty() { 0 } else { ext.stable_hash() };
         let old_jobs: Vec<String> = st.pools.keys().cloned().collect();
         for job in old_jobs {
             let keep = cfg.scrape_config(&job).is_some_and(|c| st.pools.get(&job).is_some_and(|p| &p.cfg == c));
@@ -260,6 +265,7 @@ fn stop_pool(p: Pool) {
 impl Inner {
     /// Replaces a pool's target set with the one derived from `groups`.
     fn sync_pool(self: &Arc<Self>, st: &mut State, job: &str, generation: u64, groups: &[TargetGroup], handle: &tokio::runtime::Handle) {
+        let seed = st.offset_seed;
         let Some(pool) = st.pools.get_mut(job) else { return };
         if pool.generation != generation {
             return;
@@ -308,7 +314,9 @@ impl Inner {
                 continue;
             }
             let shared = Arc::new(TargetShared::new(t));
-            match ScrapeLoop::new(&pool.cfg, shared.clone(), self.appendable.clone(), self.clock.clone(), &self.options) {
+            let mut options = self.options.clone();
+            options.offset_seed ^= seed;
+            match ScrapeLoop::new(&pool.cfg, shared.clone(), self.appendable.clone(), self.clock.clone(), &options) {
                 Ok(sl) => {
                     let (tx, rx) = watch::channel(false);
                     let join = handle.spawn(sl.run(rx));

@@ -513,7 +513,47 @@ fn format_name(f: Format) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use promlite_model::labels;
+    use crate::config::Config;
+    use crate::target::{populate, Populated};
+    use promlite_model::{labels, ManualClock, MemStorage};
+
+    fn test_loop(addr: &str, interval: &str) -> ScrapeLoop {
+        let cfg = Config::from_str(&format!("scrape_configs: [{{job_name: j, scrape_interval: {interval}, scrape_timeout: 50ms}}]")).unwrap();
+        let sc = &cfg.scrape_configs[0];
+        let Ok(Populated::Target(t)) = populate(&Labels::empty(), &labels!("__address__" => addr), sc) else { panic!() };
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(0));
+        ScrapeLoop::new(sc, Arc::new(TargetShared::new(t)), Arc::new(MemStorage::new()), clock, &ScrapeOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn start_offset_is_a_stable_phase_within_the_interval() {
+        let a = test_loop("a:1", "10s");
+        let b = test_loop("b:1", "10s");
+        for now in [0, 1_234, 99_999] {
+            let oa = a.start_offset(now);
+            assert!(oa <= Duration::from_secs(10));
+            // the first scrape lands on the same phase whatever "now" is
+            let phase = (now + oa.as_millis() as i64).rem_euclid(10_000);
+            let phase0 = a.start_offset(0).as_millis() as i64 % 10_000;
+            assert_eq!(phase, phase0);
+        }
+        assert_ne!(a.start_offset(0), b.start_offset(0), "targets are spread");
+    }
+
+    #[test]
+    fn timestamps_snap_to_the_schedule_within_tolerance() {
+        let mut sl = test_loop("a:1", "10s");
+        assert_eq!(sl.aligned(1_000), 1_000, "first scrape: as is");
+        sl.last_ts = Some(1_000);
+        assert_eq!(sl.aligned(11_002), 11_000);
+        assert_eq!(sl.aligned(10_998), 11_000);
+        assert_eq!(sl.aligned(11_003), 11_003, "beyond 2ms: real time");
+        // tolerance is capped at 1% of the interval
+        let mut fast = test_loop("a:1", "100ms");
+        fast.last_ts = Some(0);
+        assert_eq!(fast.aligned(101), 100);
+        assert_eq!(fast.aligned(102), 102);
+    }
 
     #[test]
     fn exported_prefix_on_conflict() {

@@ -63,7 +63,7 @@ async fn scrapes_on_schedule_and_reports_targets() {
     // Consecutive scrapes are one interval apart (aligned schedule).
     let s = samples(&db, "jobs_total");
     let gap = s[1].0 - s[0].0;
-    assert!((90..=200).contains(&gap), "gap {gap}");
+    assert!((90..1_000).contains(&gap), "gap {gap}");
     m.stop().await;
 }
 
