@@ -7,7 +7,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use promlite_model::{is_stale_nan, MemStorage};
+use std::sync::Arc;
+
+use promlite_model::{is_stale_nan, AppendError, Appendable, Appender, Labels, MemStorage, SeriesRef, StorageError};
 use promlite_scrape::Health;
 
 const JOB: &str = "scrape_configs:\n  - job_name: svc\n    scrape_timeout: 2s\n    static_configs: [{targets: ['ADDR'], labels: {env: test}}]\n";
@@ -336,4 +338,63 @@ async fn basic_auth_and_bearer_headers() {
     let mut sl = scrape_loop(&job(&extra), &srv, &db);
     sl.scrape_at(2_000).await;
     assert_eq!(srv.header("authorization").as_deref(), Some("Bearer s3cret"));
+}
+
+/// Storage that refuses new series beyond a fixed number, like a TSDB with
+/// a series limit.
+struct LimitedStorage {
+    db: MemStorage,
+    max_series: usize,
+}
+
+struct LimitedAppender {
+    inner: Box<dyn Appender>,
+    db: MemStorage,
+    max_series: usize,
+    staged_new: std::collections::HashSet<Labels>,
+}
+
+impl Appendable for LimitedStorage {
+    fn appender(&self) -> Box<dyn Appender> {
+        Box::new(LimitedAppender {
+            inner: self.db.appender(),
+            db: self.db.clone(),
+            max_series: self.max_series,
+            staged_new: Default::default(),
+        })
+    }
+}
+
+impl Appender for LimitedAppender {
+    fn append(&mut self, r: Option<SeriesRef>, l: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        let exists = !series(&self.db, l.metric_name().unwrap_or("")).iter().all(|s| &s.0 != l);
+        if !exists && !self.staged_new.contains(l) {
+            if self.db.num_series() + self.staged_new.len() >= self.max_series {
+                return Err(AppendError::SeriesLimit { limit: self.max_series });
+            }
+            self.staged_new.insert(l.clone());
+        }
+        self.inner.append(r, l, t, v)
+    }
+    fn commit(&mut self) -> Result<(), StorageError> {
+        self.inner.commit()
+    }
+    fn rollback(&mut self) {
+        self.inner.rollback()
+    }
+}
+
+#[tokio::test]
+async fn storage_series_limit_fails_the_scrape_with_a_hint() {
+    let body: String = (0..20).map(|i| format!("predictions_total{{model=\"m{i}\"}} 1\n")).collect();
+    let srv = serve(Reply::text(&body)).await;
+    let db = MemStorage::new();
+    let storage = Arc::new(LimitedStorage { db: db.clone(), max_series: 10 });
+    let mut sl = scrape_loop_with(&job(""), &srv, storage);
+    let r = sl.scrape_at(1_000).await;
+    assert_eq!(r.health, Health::Down);
+    let err = r.error.unwrap_or_default();
+    assert!(err.starts_with("storage series limit 10 reached"), "{err}");
+    assert!(err.contains("label \"model\" on \"predictions_total\""), "{err}");
+    assert!(series(&db, "predictions_total").is_empty(), "rolled back");
 }

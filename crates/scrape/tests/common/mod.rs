@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, Response, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use parking_lot::Mutex;
-use promlite_model::{Clock, Labels, ManualClock, Matcher, MatchOp, MemStorage, Queryable, ValueType};
+use promlite_model::{Appendable, Clock, Labels, ManualClock, Matcher, MatchOp, MemStorage, Queryable, ValueType};
 use promlite_scrape::target::{populate, Populated};
 use promlite_scrape::{Config, ScrapeLoop, ScrapeOptions, TargetShared};
 
@@ -104,6 +104,11 @@ pub async fn serve(reply: Reply) -> Server {
 /// A scrape loop for the first static target of the first job of `yaml`
 /// (`ADDR` in the YAML is replaced by the server address).
 pub fn scrape_loop(yaml: &str, server: &Server, db: &MemStorage) -> ScrapeLoop {
+    scrape_loop_with(yaml, server, Arc::new(db.clone()))
+}
+
+/// Like [`scrape_loop`] with any storage.
+pub fn scrape_loop_with(yaml: &str, server: &Server, storage: Arc<dyn Appendable>) -> ScrapeLoop {
     let yaml = yaml.replace("ADDR", &server.addr.to_string());
     let cfg = Config::from_str(&yaml).unwrap_or_else(|e| panic!("{e}"));
     let sc = &cfg.scrape_configs[0];
@@ -113,7 +118,7 @@ pub fn scrape_loop(yaml: &str, server: &Server, db: &MemStorage) -> ScrapeLoop {
         Populated::Dropped(l) => panic!("dropped {l}"),
     };
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(0));
-    ScrapeLoop::new(sc, Arc::new(TargetShared::new(t)), Arc::new(db.clone()), clock, &ScrapeOptions::default()).unwrap()
+    ScrapeLoop::new(sc, Arc::new(TargetShared::new(t)), storage, clock, &ScrapeOptions::default()).unwrap()
 }
 
 /// All series whose name is `name`, with their samples.
