@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -151,7 +151,7 @@ impl ScrapeManager {
             if sc.file_sd_configs.is_empty() {
                 self.inner.sync_pool(&mut st, &sc.job_name, generation, &groups, &handle);
             } else {
-                let inner = self.inner.clone();
+                let inner = Arc::downgrade(&self.inner);
                 let job = sc.job_name.clone();
                 let sds: Vec<FileDiscovery> = sc.file_sd_configs.iter().cloned().map(FileDiscovery::new).collect();
                 let task = handle.spawn(run_file_discovery(inner, job, generation, groups, sds));
@@ -253,6 +253,17 @@ fn active_view(s: &TargetShared) -> ActiveTarget {
     }
 }
 
+/// Dropping the last handle stops every loop (without waiting); prefer
+/// [`ScrapeManager::stop`], which waits for the staleness markers.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let pools = std::mem::take(&mut self.state.get_mut().pools);
+        for p in pools.into_values() {
+            stop_pool(p);
+        }
+    }
+}
+
 fn stop_pool(p: Pool) {
     if let Some(d) = p.discovery {
         d.abort();
@@ -335,7 +346,7 @@ impl Inner {
     }
 }
 
-async fn run_file_discovery(inner: Arc<Inner>, job: String, generation: u64, statics: Vec<TargetGroup>, mut sds: Vec<FileDiscovery>) {
+async fn run_file_discovery(weak: Weak<Inner>, job: String, generation: u64, statics: Vec<TargetGroup>, mut sds: Vec<FileDiscovery>) {
     let handle = tokio::runtime::Handle::current();
     let mut since_refresh: Vec<Duration> = vec![Duration::MAX; sds.len()];
     let tick = Duration::from_secs(1);
@@ -359,6 +370,7 @@ async fn run_file_discovery(inner: Arc<Inner>, job: String, generation: u64, sta
             }
         }
         if changed {
+            let Some(inner) = weak.upgrade() else { return };
             let all: Vec<TargetGroup> = statics.iter().cloned().chain(file_groups.iter().flatten().cloned()).collect();
             let mut st = inner.state.lock();
             if st.pools.get(&job).is_none_or(|p| p.generation != generation) {
