@@ -1,1 +1,3 @@
 //! promlite-tsdb (being built).
+
+pub mod codec;
