@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, ConfigError, ScrapeConfig};
 use crate::discovery::{static_groups, FileDiscovery};
 use crate::scrape_loop::{ScrapeLoop, ScrapeOptions};
-use crate::target::{populate, Health, Populated, Target, TargetGroup, TargetHealth, TargetShared};
+use crate::target::{populate, Health, Populated, ScrapeCounters, Target, TargetGroup, TargetHealth, TargetShared};
 
 /// An active target as `/api/v1/targets` shows it.
 #[derive(Clone, Debug, PartialEq)]
@@ -220,6 +220,18 @@ impl ScrapeManager {
     pub fn dropped_targets(&self) -> Vec<DroppedTarget> {
         let st = self.inner.state.lock();
         st.pools.values().flat_map(|p| p.dropped.iter().cloned()).collect()
+    }
+
+    /// Scrape counters summed over all current targets (for self-metrics).
+    pub fn counters(&self) -> ScrapeCounters {
+        let st = self.inner.state.lock();
+        let mut total = ScrapeCounters::default();
+        for p in st.pools.values() {
+            for l in p.loops.values() {
+                total.add(&l.shared.state.read().totals);
+            }
+        }
+        total
     }
 
     /// Metadata per target and metric family (from each target's last good scrape).

@@ -254,6 +254,21 @@ impl ScrapeLoop {
         st.last_scrape_duration = report.duration;
         st.last_error = report.error.clone().unwrap_or_default();
         st.last_samples = report.samples_post_relabel;
+        let t = &mut st.totals;
+        t.scrapes += 1;
+        t.out_of_order += report.out_of_order;
+        t.duplicates += report.duplicates;
+        t.out_of_bounds += report.out_of_bounds;
+        if let Some(e) = &report.error {
+            t.failed += 1;
+            if e.starts_with("sample_limit ") {
+                t.exceeded_sample_limit += 1;
+            } else if e.starts_with("label_") {
+                t.exceeded_label_limits += 1;
+            } else if e.starts_with("body size limit exceeded") {
+                t.exceeded_body_size_limit += 1;
+            }
+        }
     }
 
     fn report_labels(&self, name: &str) -> Labels {

@@ -57,6 +57,8 @@ async fn scrapes_on_schedule_and_reports_targets() {
     assert_eq!(dropped.len(), 1);
     assert_eq!(dropped[0].discovered_labels.get("__address__"), Some("skip.me:1"));
 
+    let c = m.counters();
+    assert!(c.scrapes >= 2 && c.failed == 0, "{c:?}");
     let md = m.metadata();
     assert!(md.iter().any(|x| x.metric == "jobs_total" && x.metadata.help == "Jobs."), "{md:?}");
 
