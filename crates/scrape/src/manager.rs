@@ -198,6 +198,11 @@ impl ScrapeManager {
         }
     }
 
+    /// Names of the running scrape pools (jobs), sorted (`/api/v1/scrape_pools`).
+    pub fn scrape_pools(&self) -> Vec<String> {
+        self.inner.state.lock().pools.keys().cloned().collect()
+    }
+
     /// Active and dropped targets.
     pub fn targets(&self) -> Targets {
         Targets { active: self.active_targets(), dropped: self.dropped_targets() }

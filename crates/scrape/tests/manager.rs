@@ -57,6 +57,7 @@ async fn scrapes_on_schedule_and_reports_targets() {
     assert_eq!(dropped.len(), 1);
     assert_eq!(dropped[0].discovered_labels.get("__address__"), Some("skip.me:1"));
 
+    assert_eq!(m.scrape_pools(), vec!["app".to_string()]);
     let c = m.counters();
     assert!(c.scrapes >= 2 && c.failed == 0, "{c:?}");
     let md = m.metadata();
