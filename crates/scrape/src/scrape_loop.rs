@@ -33,6 +33,31 @@ impl Default for ScrapeOptions {
     }
 }
 
+/// What a running loop is told through its signal channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LoopSignal {
+    /// Keep scraping.
+    #[default]
+    Run,
+    /// The target is gone: write staleness markers and end.
+    Stop,
+    /// A reload replaces this loop with one for the same target: end without
+    /// staleness markers and leave the state to the successor.
+    Handover,
+}
+
+/// State a loop leaves to its successor on reload, so a config change does
+/// not mark the target's series stale.
+#[derive(Clone, Debug, Default)]
+pub struct Handover {
+    prev: HashMap<u64, Labels>,
+    last_ts: Option<i64>,
+    report_written: bool,
+}
+
+/// Where a loop leaves its [`Handover`].
+pub type HandoverSlot = Arc<parking_lot::Mutex<Option<Handover>>>;
+
 /// What one scrape did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ScrapeReport {
@@ -452,25 +477,45 @@ impl ScrapeLoop {
         Ok(())
     }
 
-    /// Runs until `stop` flips to true: waits for the start offset, then
-    /// scrapes every interval; on stop writes staleness markers.
-    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+    /// Takes over the state of the loop this one replaces.
+    pub fn adopt(&mut self, h: Handover) {
+        self.prev = h.prev;
+        self.last_ts = h.last_ts;
+        self.report_written = h.report_written;
+    }
+
+    /// Runs until `signal` leaves [`LoopSignal::Run`]: waits for the start
+    /// offset, then scrapes every interval. On `Stop` writes staleness
+    /// markers; on `Handover` leaves its state in `handover` instead.
+    pub async fn run(mut self, mut signal: watch::Receiver<LoopSignal>, handover: HandoverSlot) {
         let offset = self.start_offset(self.clock.now_ms());
-        tokio::select! {
-            _ = tokio::time::sleep(offset) => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
+        let mut running = tokio::select! {
+            _ = tokio::time::sleep(offset) => true,
+            _ = signal.wait_for(|s| *s != LoopSignal::Run) => false,
+        };
         let mut ticker = tokio::time::interval(Duration::from_millis(self.interval_ms.max(1) as u64));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
+        while running {
             tokio::select! {
                 _ = ticker.tick() => {}
-                _ = stop.wait_for(|s| *s) => break,
+                _ = signal.wait_for(|s| *s != LoopSignal::Run) => running = false,
+            }
+            if !running {
+                break;
             }
             tokio::select! {
                 _ = self.scrape() => {}
-                _ = stop.wait_for(|s| *s) => break,
+                _ = signal.wait_for(|s| *s != LoopSignal::Run) => running = false,
             }
+        }
+        let mode = *signal.borrow();
+        if mode == LoopSignal::Handover {
+            *handover.lock() = Some(Handover {
+                prev: std::mem::take(&mut self.prev),
+                last_ts: self.last_ts,
+                report_written: self.report_written,
+            });
+            return;
         }
         let now = self.clock.now_ms();
         let ts = self.last_ts.map_or(now, |l| now.max(l + 1));
