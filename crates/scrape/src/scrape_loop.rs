@@ -363,7 +363,9 @@ impl ScrapeLoop {
 
     fn check_label_limits(&self, l: &Labels) -> Result<(), String> {
         let lim = self.limits;
-        let metric = l.metric_name().unwrap_or("");
+        let Some(metric) = l.metric_name() else {
+            return Err(format!("missing metric name (__name__ label) in {l} after metric relabeling"));
+        };
         if lim.labels > 0 && l.len() as u64 > lim.labels {
             return Err(format!("label_limit exceeded (metric: {metric}, number of labels: {}, limit: {})", l.len(), lim.labels));
         }

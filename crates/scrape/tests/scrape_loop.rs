@@ -221,6 +221,16 @@ async fn metric_relabeling_drops_and_rewrites() {
 }
 
 #[tokio::test]
+async fn relabeling_away_the_name_fails_the_scrape() {
+    let srv = serve(Reply::text("a{x=\"1\"} 1\n")).await;
+    let db = MemStorage::new();
+    let mut sl = scrape_loop(&job("    metric_relabel_configs: [{regex: __name__, action: labeldrop}]\n"), &srv, &db);
+    let r = sl.scrape_at(1_000).await;
+    assert_eq!(r.health, Health::Down);
+    assert!(r.error.as_deref().unwrap_or_default().contains("missing metric name"), "{:?}", r.error);
+}
+
+#[tokio::test]
 async fn sample_limit_names_the_exploding_label() {
     let mut body = String::from("# TYPE model_requests_total counter\n");
     for i in 0..40 {
