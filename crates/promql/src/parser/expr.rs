@@ -195,8 +195,9 @@ impl Parser<'_> {
             Kind::Number => {
                 let v = self.number_token_value(&tok);
                 let ms = (v * 1000.0).trunc();
-                if !ms.is_finite() || ms.abs() >= 9.2e18 {
-                    self.semantic(tok.start, tok.end, format!("duration out of range: {}", self.text(&tok)));
+                // Prometheus holds durations in nanoseconds (i64).
+                if !ms.is_finite() || ms.abs() >= 9.2e12 {
+                    self.semantic(tok.start, tok.end, "duration out of range");
                     0
                 } else {
                     ms as i64
@@ -210,7 +211,7 @@ impl Parser<'_> {
 
     fn parse_range_or_subquery(&mut self, node: Node) -> PResult<Node> {
         let open = self.advance();
-        let (range, _) = self.parse_duration_ms("subquery selector", "number or duration")?;
+        let (range, _) = self.parse_duration_ms("subquery or range selector", "number or duration")?;
         let tok = self.peek().clone();
         match tok.kind {
             Kind::RBracket => {
@@ -305,7 +306,14 @@ impl Parser<'_> {
             self.advance();
             let secs = if neg { -secs } else { secs };
             if !secs.is_finite() || secs.abs() >= 9.2e15 {
-                self.semantic(node.start, t.end, format!("timestamp out of bounds for @ modifier: {secs:.6}"));
+                let shown = if secs.is_nan() {
+                    "NaN".to_string()
+                } else if secs.is_infinite() {
+                    if secs > 0.0 { "+Inf" } else { "-Inf" }.to_string()
+                } else {
+                    format!("{secs:.6}")
+                };
+                self.semantic(node.start, node.end, format!("timestamp out of bounds for @ modifier: {shown}"));
             }
             let ms = (secs * 1000.0).round();
             let ms = if ms.is_finite() && ms.abs() < 9.2e18 { ms as i64 } else { 0 };

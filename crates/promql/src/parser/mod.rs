@@ -280,7 +280,8 @@ impl<'a> Parser<'a> {
             | Kind::Gtr
             | Kind::Gte
             | Kind::EqlRegex
-            | Kind::NeqRegex => format!("<op:{text}>"),
+            | Kind::NeqRegex
+            | Kind::At => format!("<op:{text}>"),
             _ => go_quote(&text),
         }
     }

@@ -84,9 +84,10 @@ impl Parser<'_> {
     }
 
     /// Prometheus's `number()`: integers in Go syntax (hex, octal with a
-    /// leading 0), else a float.
+    /// leading 0, `_` between digits), else a float.
     pub fn number_token_value(&mut self, tok: &Token) -> f64 {
-        let s = self.text(tok);
+        let raw = self.text(tok);
+        let s = raw.replace('_', "");
         if let Some(v) = parse_go_int(&s) {
             return v as f64;
         }
@@ -96,13 +97,14 @@ impl Parser<'_> {
             "nan" => return f64::NAN,
             _ => {}
         }
-        match s.parse::<f64>() {
-            Ok(v) if !s.starts_with("0x") && !s.starts_with("0X") => v,
-            _ => {
-                self.semantic(tok.start, tok.end, format!("error parsing number: {s:?} is not a valid number"));
-                0.0
-            }
-        }
+        let msg = match s.parse::<f64>() {
+            Ok(v) if v.is_finite() && !lower.starts_with("0x") => return v,
+            Ok(_) if !lower.starts_with("0x") => "value out of range",
+            _ => "invalid syntax",
+        };
+        let msg = format!("error parsing number: strconv.ParseFloat: parsing {}: {msg}", go_quote(&raw));
+        self.semantic(tok.start, tok.end, msg);
+        0.0
     }
 
     /// A duration token in ms; zero and malformed durations are errors.
