@@ -65,7 +65,8 @@ fn is_bare_metric_name(s: &str) -> bool {
 }
 
 fn label_name(s: &str) -> String {
-    if is_legacy_label(s) {
+    // `inf`/`nan` would lex as numbers in a grouping list.
+    if is_legacy_label(s) && !s.eq_ignore_ascii_case("inf") && !s.eq_ignore_ascii_case("nan") {
         s.to_string()
     } else {
         go_quote(s)
@@ -148,9 +149,15 @@ fn needs_parens(op: BinOp, child: &Expr, is_rhs: bool) -> bool {
             cp < p || (cp == p && (is_rhs != op.is_right_associative()))
         }
         Expr::Unary(..) => op == BinOp::Pow && !is_rhs,
-        Expr::Number(v) => op == BinOp::Pow && !is_rhs && v.is_sign_negative() && !v.is_nan(),
+        Expr::Number(v) => op == BinOp::Pow && !is_rhs && prints_negative(*v),
         _ => false,
     }
+}
+
+/// True if the number prints with a `-`, which would re-parse as a unary
+/// minus binding looser than `^`.
+fn prints_negative(v: f64) -> bool {
+    !v.is_nan() && v.is_sign_negative()
 }
 
 /// Does `e` need parentheses before a postfix `[...]`, or as the operand
@@ -159,7 +166,7 @@ fn needs_parens_operand(e: &Expr, postfix: bool) -> bool {
     match e {
         Expr::Binary(b) => postfix || b.op != BinOp::Pow,
         Expr::Unary(..) => postfix,
-        Expr::Number(v) => postfix || v.is_sign_negative(),
+        Expr::Number(v) => postfix || prints_negative(*v) || v.is_infinite(),
         _ => false,
     }
 }
@@ -208,7 +215,11 @@ fn write_expr(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
             paren_if(f, inner, needs_parens_operand(inner, false))
         }
         Expr::Binary(b) => {
-            paren_if(f, &b.lhs, needs_parens(b.op, &b.lhs, false))?;
+            match &*b.lhs {
+                // `+Inf ^ x` would parse as `+(Inf ^ x)`.
+                Expr::Number(v) if b.op == BinOp::Pow && *v == f64::INFINITY => f.write_str("Inf")?,
+                lhs => paren_if(f, lhs, needs_parens(b.op, lhs, false))?,
+            }
             write!(f, " {}{}{} ", b.op.as_str(), if b.return_bool { " bool" } else { "" }, matching_str(b))?;
             paren_if(f, &b.rhs, needs_parens(b.op, &b.rhs, true))
         }
@@ -261,7 +272,10 @@ fn pretty(out: &mut String, e: &Expr, level: usize) {
     match e {
         Expr::Binary(b) => {
             let wrap = |out: &mut String, child: &Expr, is_rhs: bool| {
-                if needs_parens(b.op, child, is_rhs) {
+                if b.op == BinOp::Pow && !is_rhs && matches!(child, Expr::Number(v) if *v == f64::INFINITY) {
+                    out.push_str(&"  ".repeat(level + 1));
+                    out.push_str("Inf");
+                } else if needs_parens(b.op, child, is_rhs) {
                     pretty(out, &Expr::Paren(Box::new(child.clone())), level + 1);
                 } else {
                     pretty(out, child, level + 1);
@@ -272,7 +286,7 @@ fn pretty(out: &mut String, e: &Expr, level: usize) {
             wrap(out, &b.rhs, true);
         }
         Expr::Aggregate(a) => {
-            let _ = writeln!(out, "{pad}{}(", agg_head(a).trim_end());
+            let _ = writeln!(out, "{pad}{}(", agg_head(a));
             if let Some(p) = &a.param {
                 pretty(out, p, level + 1);
                 out.push_str(",\n");
@@ -345,5 +359,6 @@ mod tests {
         assert!(!is_legacy_label("a.b"));
         assert!(!is_legacy_label("1a"));
         assert_eq!(label_list(&["a".into(), "b.c".into()]), "a, \"b.c\"");
+        assert_eq!(label_list(&["Inf".into(), "on".into()]), "\"Inf\", on");
     }
 }

@@ -44,6 +44,7 @@ impl Parser<'_> {
         Ok(lhs)
     }
 
+    #[inline(never)]
     fn binary_op(&self, t: &Token) -> Option<BinOp> {
         Some(match t.kind {
             Kind::Add => BinOp::Add,
@@ -67,6 +68,7 @@ impl Parser<'_> {
     }
 
     /// `bool`, `on(...)`/`ignoring(...)`, `group_left(...)`/`group_right(...)`.
+    #[inline(never)]
     fn parse_bin_modifiers(&mut self) -> PResult<(bool, VectorMatching)> {
         let mut m = VectorMatching::default();
         let t = self.peek().clone();
@@ -93,6 +95,7 @@ impl Parser<'_> {
         Ok((return_bool, m))
     }
 
+    #[inline(never)]
     fn new_binary(
         &mut self,
         lhs: Node,
@@ -188,6 +191,7 @@ impl Parser<'_> {
     }
 
     /// A number or duration in seconds-as-ms, for ranges, steps and offsets.
+    #[inline(never)]
     fn parse_duration_ms(&mut self, context: &str, expected: &str) -> PResult<(i64, Token)> {
         let tok = self.peek().clone();
         let ms = match tok.kind {
@@ -209,6 +213,7 @@ impl Parser<'_> {
         Ok((ms, tok))
     }
 
+    #[inline(never)]
     fn parse_range_or_subquery(&mut self, node: Node) -> PResult<Node> {
         let open = self.advance();
         let (range, _) = self.parse_duration_ms("subquery or range selector", "number or duration")?;
@@ -257,6 +262,7 @@ impl Parser<'_> {
         }
     }
 
+    #[inline(never)]
     fn parse_offset(&mut self, mut node: Node) -> PResult<Node> {
         self.advance();
         let neg = self.peek().kind == Kind::Sub;
@@ -284,6 +290,7 @@ impl Parser<'_> {
         Ok(Node { end, ..node })
     }
 
+    #[inline(never)]
     fn parse_at(&mut self, mut node: Node) -> PResult<Node> {
         self.advance();
         let tok = self.peek().clone();

@@ -206,23 +206,27 @@ impl<'a> Parser<'a> {
 
     // ---- errors ---------------------------------------------------------
 
+    #[inline(never)]
     pub fn err_at(&self, start: usize, end: usize, msg: impl Into<String>) -> ParseError {
         ParseError::at(self.input, start, end, msg)
     }
 
     /// A semantic error raised while parsing (parsing continues).
+    #[inline(never)]
     pub fn semantic(&mut self, start: usize, end: usize, msg: impl Into<String>) {
         let e = self.err_at(start, end, msg);
         self.errors.push(e);
     }
 
     /// A type error (reported only if there is no other error).
+    #[inline(never)]
     pub fn type_error(&mut self, start: usize, end: usize, msg: impl Into<String>) {
         let e = self.err_at(start, end, msg);
         self.type_errors.push(e);
     }
 
     /// Prometheus's `unexpected <token> in <context>, expected <expected>`.
+    #[inline(never)]
     pub fn unexpected(&self, t: &Token, context: &str, expected: &str) -> ParseError {
         if t.kind == Kind::Error {
             return self.err_at(t.start, t.end, t.value.clone());
@@ -240,6 +244,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Prometheus's `Item.desc()`.
+    #[inline(never)]
     fn describe(&self, t: &Token) -> String {
         let text = self.text(t);
         let truncated = || {

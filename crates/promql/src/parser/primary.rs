@@ -85,6 +85,7 @@ impl Parser<'_> {
 
     /// Prometheus's `number()`: integers in Go syntax (hex, octal with a
     /// leading 0, `_` between digits), else a float.
+    #[inline(never)]
     pub fn number_token_value(&mut self, tok: &Token) -> f64 {
         let raw = self.text(tok);
         let s = raw.replace('_', "");
@@ -108,6 +109,7 @@ impl Parser<'_> {
     }
 
     /// A duration token in ms; zero and malformed durations are errors.
+    #[inline(never)]
     pub fn duration_token_ms(&mut self, tok: &Token) -> i64 {
         let s = self.text(tok);
         match parse_duration(&s) {
@@ -124,6 +126,7 @@ impl Parser<'_> {
     }
 
     /// `{...}` after an optional metric name (already consumed).
+    #[inline(never)]
     pub fn parse_selector(&mut self, name: Option<String>, start: usize) -> PResult<Node> {
         let mut matchers = Vec::new();
         let mut end = self.toks.get(self.pos.saturating_sub(1)).map(|t| t.end).unwrap_or(start);
@@ -163,6 +166,7 @@ impl Parser<'_> {
     }
 
     /// One `label op "value"` or a bare `"metric name"` inside braces.
+    #[inline(never)]
     fn parse_matcher(&mut self) -> PResult<Option<Matcher>> {
         let tok = self.peek().clone();
         let name = match tok.kind {
@@ -198,6 +202,7 @@ impl Parser<'_> {
     }
 
     /// `( label, ... )` for `by`, `without`, `on`, `ignoring`, `group_x`.
+    #[inline(never)]
     pub fn parse_grouping_labels(&mut self) -> PResult<Vec<String>> {
         self.expect(Kind::LParen, "grouping opts", "\"(\"")?;
         let mut labels = Vec::new();
@@ -266,6 +271,7 @@ impl Parser<'_> {
         }
     }
 
+    #[inline(never)]
     fn parse_call(&mut self, name_tok: &Token, name: String) -> PResult<Node> {
         self.advance();
         let func = functions::lookup(&name);
@@ -288,6 +294,7 @@ impl Parser<'_> {
         Ok(Node { expr, ty, start, end, height })
     }
 
+    #[inline(never)]
     fn check_call(&mut self, f: &functions::Function, args: &[Node], start: usize, end: usize) {
         let nargs = f.arg_types.len();
         let name = go_quote(f.name);
@@ -345,6 +352,7 @@ impl Parser<'_> {
         }
     }
 
+    #[inline(never)]
     fn parse_aggregate(&mut self, op_tok: &Token, lower: &str) -> PResult<Node> {
         self.advance();
         let op = AggregateOp::from_name(lower).unwrap_or(AggregateOp::Sum);
