@@ -2,8 +2,9 @@
 //!
 //! [`Expr`]'s `Display` gives the canonical one-line form of Prometheus's
 //! `String()`: `sum by (job) (rate(x[5m] offset 1m))`, `x @ 100.000`,
-//! `a + on (b) group_left (c) d`, numbers as Go's `%v` (`1e+06`, `+Inf`,
-//! `NaN`), strings double-quoted with Go escapes, durations via
+//! `a + on (b) group_left (c) d`, `foo{a="b",c=~"d"}`, numbers without
+//! exponent (`1000000`, `+Inf`, `NaN`), strings double-quoted with Go
+//! escapes, durations via
 //! `format_duration`. For every tree the parser produces,
 //! `parse(&e.to_string()) == Ok(e)`.
 //!
@@ -29,21 +30,16 @@ impl fmt::Display for Expr {
     }
 }
 
-/// Formats a float like Go's `%v` (`strconv.FormatFloat(v, 'g', -1, 64)`).
+/// Formats a float like Prometheus's printer (`strconv.FormatFloat(v, 'f',
+/// -1, 64)`): shortest round-trip digits, never an exponent; `+Inf`,
+/// `-Inf`, `NaN`.
 pub fn format_number(v: f64) -> String {
     if v.is_nan() {
-        return "NaN".to_string();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf".to_string() } else { "-Inf".to_string() };
-    }
-    let sci = format!("{v:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if v != 0.0 && !(-4..6).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.unsigned_abs())
+        "NaN".to_string()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.to_string()
     } else {
+        // Rust's `Display` is shortest-round-trip without exponent, as Go's 'f' with -1.
         format!("{v}")
     }
 }
@@ -117,7 +113,7 @@ fn selector(vs: &VectorSelector, with_modifiers: bool) -> String {
     }
     if !matchers.is_empty() || out.is_empty() {
         out.push('{');
-        out.push_str(&matchers.iter().map(|m| matcher(m)).collect::<Vec<_>>().join(", "));
+        out.push_str(&matchers.iter().map(|m| matcher(m)).collect::<Vec<_>>().join(","));
         out.push('}');
     }
     if with_modifiers {
@@ -337,16 +333,15 @@ mod tests {
         let cases = [
             (1.0, "1"),
             (-1.5, "-1.5"),
-            (1e6, "1e+06"),
-            (123456.0, "123456"),
-            (1234567.0, "1.234567e+06"),
+            (1e6, "1000000"),
             (0.0001, "0.0001"),
-            (0.00001, "1e-05"),
+            (1.5e-7, "0.00000015"),
             (f64::INFINITY, "+Inf"),
             (f64::NEG_INFINITY, "-Inf"),
             (f64::NAN, "NaN"),
             (0.0, "0"),
-            (1e300, "1e+300"),
+            (-0.0, "-0"),
+            (1e21, "1000000000000000000000"),
         ];
         for (v, s) in cases {
             assert_eq!(format_number(v), s);
