@@ -239,12 +239,13 @@ fn write_expr(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
     }
 }
 
-/// Longest line [`prettify`] keeps on one line (indentation included).
+/// Longest one-line form (indentation not counted, as in Prometheus)
+/// that [`prettify`] keeps on one line.
 pub const PRETTY_WIDTH: usize = 100;
 
 /// Formats `e` over several indented lines, like Prometheus's
-/// `prettier.go`. Rules: a node whose one-line form fits in
-/// [`PRETTY_WIDTH`] columns at its indentation stays on one line;
+/// `prettier.go`. Rules: a node whose one-line form is at most
+/// [`PRETTY_WIDTH`] characters stays on one line (after its indentation);
 /// otherwise a binary expression puts its operands one level deeper and
 /// the operator (with modifiers) on its own line; aggregations, calls and
 /// parentheses put their contents one level deeper between the opening
@@ -260,7 +261,7 @@ pub fn prettify(e: &Expr) -> String {
 fn pretty(out: &mut String, e: &Expr, level: usize) {
     let pad = "  ".repeat(level);
     let flat = e.to_string();
-    if pad.len() + flat.len() <= PRETTY_WIDTH {
+    if flat.len() <= PRETTY_WIDTH {
         out.push_str(&pad);
         out.push_str(&flat);
         return;

@@ -101,6 +101,9 @@ pub(crate) struct Parser<'a> {
     pub errors: Vec<ParseError>,
     /// Errors of the type check (reported only if nothing else failed).
     pub type_errors: Vec<ParseError>,
+    /// Returned by `peek` if the token list were ever empty (the lexer
+    /// always ends it with `Eof` or `Error`).
+    eof: Token,
 }
 
 impl<'a> Parser<'a> {
@@ -114,7 +117,8 @@ impl<'a> Parser<'a> {
             ));
         }
         let toks = lexer::lex(input);
-        Ok(Parser { input, toks, pos: 0, opts, depth: 0, errors: Vec::new(), type_errors: Vec::new() })
+        let eof = Token { kind: Kind::Eof, start: input.len(), end: input.len(), value: String::new() };
+        Ok(Parser { input, toks, pos: 0, opts, depth: 0, errors: Vec::new(), type_errors: Vec::new(), eof })
     }
 
     fn finish<T>(&mut self, result: PResult<T>) -> PResult<T> {
@@ -173,13 +177,12 @@ impl<'a> Parser<'a> {
 
     /// The token `n` ahead; the final Eof/Error token repeats forever.
     pub fn peek_n(&self, n: usize) -> &Token {
-        let i = (self.pos + n).min(self.toks.len().saturating_sub(1));
-        &self.toks[i.min(self.toks.len() - 1)]
+        self.toks.get(self.pos.saturating_add(n)).or(self.toks.last()).unwrap_or(&self.eof)
     }
 
     pub fn advance(&mut self) -> Token {
         let t = self.peek().clone();
-        if self.pos < self.toks.len() - 1 {
+        if self.pos + 1 < self.toks.len() {
             self.pos += 1;
         }
         t

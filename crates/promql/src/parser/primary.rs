@@ -245,15 +245,14 @@ impl Parser<'_> {
             let before = self.type_errors.len();
             let arg = self.parse_expr(0)?;
             if bypass_first_empty && args.len() == 1 && matches!(arg.expr, Expr::VectorSelector(_)) {
+                // `info`'s second argument may be `{}`: drop that check's error.
                 let start = arg.start;
-                let mut i = before;
-                while i < self.type_errors.len() {
-                    if self.type_errors[i].start == start && self.type_errors[i].message == EMPTY_SELECTOR {
-                        self.type_errors.remove(i);
-                    } else {
-                        i += 1;
-                    }
-                }
+                let mut idx = 0;
+                self.type_errors.retain(|e| {
+                    let keep = idx < before || !(e.start == start && e.message == EMPTY_SELECTOR);
+                    idx += 1;
+                    keep
+                });
             }
             args.push(arg);
             let sep = self.peek().clone();
