@@ -379,7 +379,11 @@ fn metric_selector_entry_point() {
     assert_eq!(parse_metric_selector("{__name__=~\"a.*\"}"), Ok(vec![m(MatchOp::Regex, "__name__", "a.*")]));
     assert_eq!(parse_metric_selector("{\"my.metric\"}"), Ok(vec![Matcher::equal("__name__", "my.metric")]));
     assert_eq!(parse_metric_selector("sum"), Ok(vec![Matcher::equal("__name__", "sum")]));
-    for bad in ["up[5m]", "up offset 5m", "rate(up[5m])", "1", "", "{}", "up + up", "{a=\"\"}"] {
+    // No type check, as in Prometheus: the HTTP API judges empty matchers.
+    assert_eq!(parse_metric_selector("{}"), Ok(vec![]));
+    assert_eq!(parse_metric_selector("{a=\"\"}"), Ok(vec![m(MatchOp::Equal, "a", "")]));
+    for bad in ["up[5m]", "up offset 5m", "rate(up[5m])", "1", "", "up + up", "{a=~\"(\"}", "up{"] {
         assert!(parse_metric_selector(bad).is_err(), "{bad}");
     }
+    assert_eq!(parse_metric_selector("up[5m]").map_err(|e| e.message), Err("unexpected \"[\"".to_string()));
 }

@@ -69,10 +69,15 @@ pub fn parse_with(input: &str, opts: &ParserOptions) -> Result<Expr, ParseError>
 /// Parses a metric selector such as `up{job="x"}` or `{__name__=~"a.*"}`
 /// into its matchers (for the HTTP API's `match[]`). Offsets, ranges and
 /// anything else are rejected.
+///
+/// Like Prometheus's `ParseMetricSelector` this does not type-check: `{}`
+/// and `{a=""}` are accepted, and the API answers them with "match[] must
+/// contain at least one non-empty matcher".
 pub fn parse_metric_selector(input: &str) -> Result<Vec<Matcher>, ParseError> {
     let opts = ParserOptions::default();
     let mut p = Parser::new(input, &opts)?;
     let result = p.parse_selector_only();
+    p.type_errors.clear();
     p.finish(result)
 }
 
