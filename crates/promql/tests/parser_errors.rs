@@ -43,6 +43,8 @@ const CASES: &[(&str, usize, &str)] = &[
     ("'\\\"'", 0, "unknown escape sequence U+0022 '\"'"),
     ("\"\\uD800\"", 0, "escape sequence is an invalid Unicode code point"),
     ("sum by (\"foo)(some_metric{})", 8, "unterminated quoted string"),
+    // Go reads `\xNN` as a byte; bytes that are not UTF-8 cannot be held.
+    ("count_values(\"a\\xc5z\", version)", 13, "invalid UTF-8 rune"),
     // Numbers.
     (
         "999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999",

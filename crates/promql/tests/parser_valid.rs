@@ -127,6 +127,7 @@ fn numbers_and_strings() {
         ("'single \\'q\\''", Expr::String("single 'q'".into())),
         ("`raw \\n`", Expr::String("raw \\n".into())),
         ("\"\\x41\\101\\u00e9\\U0001F600\\a\\v\"", Expr::String("AAé😀\u{7}\u{b}".into())),
+        ("\"\\xc3\\xa9\"", Expr::String("é".into())),
     ]);
     assert!(parse("\"multi\nline\"").is_err(), "newlines end quoted strings");
     assert_eq!(parse("`multi\nline`"), Ok(Expr::String("multi\nline".into())));
