@@ -97,3 +97,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn many_errors_in_a_long_query_stay_cheap() {
+    // ~100k type errors over ~1 MB: reporting must not be quadratic.
+    let q = format!("label_join(x, \"a\", \"b\", \"c\"{})", ", abs(y)".repeat(110_000));
+    assert!(q.len() < 1 << 20);
+    let started = std::time::Instant::now();
+    let err = parse(&q).expect_err("string arguments expected");
+    assert_eq!(err.message, "expected type string in call to function \"label_join\", got instant vector");
+    assert_eq!(err.start, 29);
+    // Generous bound; the quadratic version took minutes.
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}

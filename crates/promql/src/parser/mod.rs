@@ -96,6 +96,14 @@ pub(crate) type PResult<T> = Result<T, ParseError>;
 pub(crate) const TOO_DEEP: &str = "expression nesting too deep";
 pub(crate) const EMPTY_SELECTOR: &str = "vector selector must contain at least one non-empty matcher";
 
+/// An error found while parsing: byte span and message.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub start: usize,
+    pub end: usize,
+    pub message: String,
+}
+
 pub(crate) struct Parser<'a> {
     pub input: &'a str,
     pub toks: Vec<Token>,
@@ -103,9 +111,11 @@ pub(crate) struct Parser<'a> {
     pub opts: &'a ParserOptions,
     pub depth: usize,
     /// Errors Prometheus raises in grammar actions (parsing continues).
-    pub errors: Vec<ParseError>,
+    /// Kept as spans: line and column are computed only for the one
+    /// reported, so many errors in a long query stay linear.
+    pub errors: Vec<Pending>,
     /// Errors of the type check (reported only if nothing else failed).
-    pub type_errors: Vec<ParseError>,
+    pub type_errors: Vec<Pending>,
     /// Returned by `peek` if the token list were ever empty (the lexer
     /// always ends it with `Eof` or `Error`).
     eof: Token,
@@ -129,11 +139,19 @@ impl<'a> Parser<'a> {
     fn finish<T>(&mut self, result: PResult<T>) -> PResult<T> {
         match result {
             Err(e) if e.message == TOO_DEEP => Err(e),
-            Err(e) => Err(self.errors.drain(..).next().unwrap_or(e)),
-            Ok(_) if !self.errors.is_empty() => Err(self.errors.swap_remove(0)),
-            Ok(_) if !self.type_errors.is_empty() => Err(self.type_errors.swap_remove(0)),
-            Ok(v) => Ok(v),
+            Err(e) => Err(self.first(true).unwrap_or(e)),
+            Ok(v) => match self.first(false) {
+                Some(e) => Err(e),
+                None => Ok(v),
+            },
         }
+    }
+
+    /// The first grammar-action error, else (unless `syntax_failed`) the
+    /// first type error.
+    fn first(&self, syntax_failed: bool) -> Option<ParseError> {
+        let p = self.errors.first().or(if syntax_failed { None } else { self.type_errors.first() })?;
+        Some(self.err_at(p.start, p.end, p.message.clone()))
     }
 
     fn parse_top(&mut self) -> PResult<Expr> {
@@ -222,15 +240,13 @@ impl<'a> Parser<'a> {
     /// A semantic error raised while parsing (parsing continues).
     #[inline(never)]
     pub fn semantic(&mut self, start: usize, end: usize, msg: impl Into<String>) {
-        let e = self.err_at(start, end, msg);
-        self.errors.push(e);
+        self.errors.push(Pending { start, end, message: msg.into() });
     }
 
     /// A type error (reported only if there is no other error).
     #[inline(never)]
     pub fn type_error(&mut self, start: usize, end: usize, msg: impl Into<String>) {
-        let e = self.err_at(start, end, msg);
-        self.type_errors.push(e);
+        self.type_errors.push(Pending { start, end, message: msg.into() });
     }
 
     /// Prometheus's `unexpected <token> in <context>, expected <expected>`.
