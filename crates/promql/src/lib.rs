@@ -12,9 +12,11 @@
 
 pub mod ast;
 pub mod engine;
+mod eval;
 pub mod error;
 pub mod functions;
 pub mod parser;
+pub mod promqltest;
 pub mod value;
 
 pub use engine::{Engine, EngineOptions, QueryOptions, QueryResult};
