@@ -16,6 +16,7 @@ mod eval;
 pub mod error;
 pub mod functions;
 pub mod parser;
+pub mod printer;
 pub mod promqltest;
 pub mod value;
 
