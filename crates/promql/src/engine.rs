@@ -91,7 +91,7 @@ impl Engine {
         time_ms: i64,
         qopts: &QueryOptions,
     ) -> Result<QueryResult, QueryError> {
-        let expr = crate::parser::parse(query)?;
+        let expr = self.parse(query)?;
         self.instant_query_expr(storage, &expr, time_ms, qopts)
     }
 
@@ -107,7 +107,7 @@ impl Engine {
         qopts: &QueryOptions,
     ) -> Result<QueryResult, QueryError> {
         check_range(start_ms, end_ms, step_ms)?;
-        let expr = crate::parser::parse(query)?;
+        let expr = self.parse(query)?;
         self.range_query_expr(storage, &expr, start_ms, end_ms, step_ms, qopts)
     }
 
@@ -170,6 +170,14 @@ impl Engine {
         series.retain(|s| !s.floats.is_empty());
         series.sort_by(|a, b| a.metric.cmp(&b.metric));
         Ok(QueryResult { value: Value::Matrix(series), warnings, infos })
+    }
+
+    fn parse(&self, query: &str) -> Result<Expr, QueryError> {
+        let popts = crate::parser::ParserOptions {
+            enable_experimental_functions: self.opts.enable_experimental_functions,
+            ..Default::default()
+        };
+        Ok(crate::parser::parse_with(query, &popts)?)
     }
 
     fn exec(

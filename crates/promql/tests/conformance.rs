@@ -42,6 +42,11 @@ fn run() -> ExitCode {
         }
     };
     files.sort();
+    // PROMQL_CONFORMANCE_ONLY=<substring> runs only matching files and prints every failure.
+    let only = std::env::var("PROMQL_CONFORMANCE_ONLY").ok();
+    if let Some(o) = &only {
+        files.retain(|f| f.to_string_lossy().contains(o.as_str()));
+    }
     let engine = conformance_engine();
     let (mut passed, mut failed) = (0usize, 0usize);
     let mut unexpected_fail = Vec::new();
@@ -71,6 +76,9 @@ fn run() -> ExitCode {
                 }
                 Some(e) => {
                     fl += 1;
+                    if only.is_some() {
+                        println!("  {id}: {e}");
+                    }
                     let reason: String = e.chars().take(160).collect::<String>().replace('\n', " ");
                     new_list.push(format!("{id}  {reason}"));
                     if !listed.contains_key(&id) {

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use promlite_model::{Labels, METRIC_NAME};
+use promlite_model::Labels;
 
 use super::quantile::quantile;
 use super::{group_index, int_param, kahan_inc, Evaluator, Range, SeriesSet, Val};
@@ -146,7 +146,7 @@ pub(crate) fn mean(values: impl Iterator<Item = f64>) -> f64 {
 fn group_labels(m: &Labels, a: &AggregateExpr) -> Labels {
     let mut b = m.builder();
     if a.without {
-        b.retain(|l| l.name != METRIC_NAME && !a.grouping.contains(&l.name));
+        b.retain(|l| !super::binary::is_name_label(&l.name) && !a.grouping.contains(&l.name));
     } else {
         b.retain(|l| a.grouping.contains(&l.name));
     }
@@ -214,15 +214,15 @@ impl Evaluator<'_> {
                 for (i, st) in steps.iter().enumerate() {
                     self.check()?;
                     let mut counts: Vec<(Labels, f64)> = Vec::new();
-                    let mut cidx: HashMap<(usize, String), usize> = HashMap::new();
+                    let mut cidx: HashMap<Labels, usize> = HashMap::new();
                     for &(j, v) in st {
-                        let key = (gidx[j], format_float(v));
+                        let mut b = glabels[gidx[j]].builder();
+                        b.set(label.clone(), format_float(v));
+                        let l = b.build();
                         let n = counts.len();
-                        let k = *cidx.entry(key.clone()).or_insert(n);
+                        let k = *cidx.entry(l.clone()).or_insert(n);
                         if k == n {
-                            let mut b = glabels[gidx[j]].builder();
-                            b.set(label.clone(), key.1);
-                            counts.push((b.build(), 0.0));
+                            counts.push((l, 0.0));
                         }
                         if let Some(c) = counts.get_mut(k) {
                             c.1 += 1.0;
@@ -285,9 +285,6 @@ impl Evaluator<'_> {
         let mut order: Vec<usize> = Vec::new();
         for (i, st) in steps.iter().enumerate() {
             self.check()?;
-            if st.is_empty() {
-                continue;
-            }
             let p = params.get(i).copied().unwrap_or(f64::NAN);
             let (k, ratio) = if op == AggregateOp::LimitRatio {
                 if p.is_nan() {
@@ -304,7 +301,7 @@ impl Evaluator<'_> {
             } else {
                 (int_param(p)?, 0.0)
             };
-            if op != AggregateOp::LimitRatio && k < 1 {
+            if st.is_empty() || (op != AggregateOp::LimitRatio && k < 1) {
                 continue;
             }
             order.clear();

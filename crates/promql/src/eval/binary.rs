@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use promlite_model::{Labels, METRIC_NAME};
+use promlite_model::Labels;
 
 use super::{Evaluator, Range, SeriesSet, Val};
 use crate::ast::{BinOp, BinaryExpr, Cardinality, VectorMatching};
@@ -41,13 +41,31 @@ pub(crate) fn labels_string(l: &Labels) -> String {
     format!("{{{}}}", parts.join(", "))
 }
 
+/// Labels that go with the metric name: ignored by `ignoring`-style matching.
+pub(crate) fn is_name_label(n: &str) -> bool {
+    matches!(n, "__name__" | "__type__" | "__unit__")
+}
+
 /// The matching signature of a series.
 fn signature(l: &Labels, m: &VectorMatching) -> u64 {
-    if m.on {
-        l.hash_for(&m.labels)
-    } else {
-        l.hash_without(&m.labels)
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for x in l.iter() {
+        // Without any matching labels the type and unit labels are ignored
+        // along with the name; an explicit `ignoring(…)` only drops the name.
+        let keep = if m.on {
+            m.labels.contains(&x.name)
+        } else if m.labels.is_empty() {
+            !is_name_label(&x.name)
+        } else {
+            x.name != "__name__" && !m.labels.contains(&x.name)
+        };
+        if keep {
+            x.name.hash(&mut h);
+            x.value.hash(&mut h);
+        }
     }
+    h.finish()
 }
 
 /// The labels used for matching (for error messages).
@@ -56,7 +74,7 @@ fn match_labels(l: &Labels, m: &VectorMatching) -> Labels {
     if m.on {
         b.retain(|x| m.labels.contains(&x.name));
     } else {
-        b.retain(|x| x.name != METRIC_NAME && !m.labels.contains(&x.name));
+        b.retain(|x| !is_name_label(&x.name) && !m.labels.contains(&x.name));
     }
     b.build()
 }
@@ -66,7 +84,7 @@ fn result_metric(many: &Labels, one: &Labels, b: &BinaryExpr) -> Labels {
     let m = &b.matching;
     let mut lb = many.builder();
     if drops_name(b.op) || b.return_bool {
-        lb.del(METRIC_NAME);
+        lb.retain(|x| !is_name_label(&x.name));
     }
     if m.card == Cardinality::OneToOne {
         if m.on {
@@ -162,7 +180,7 @@ impl Evaluator<'_> {
                 }
                 pts.push(FPoint { t: p.t, f: v });
             }
-            let metric = if drop { series.metric.without_metric_name() } else { series.metric };
+            let metric = if drop { crate::eval::drop_name(&series.metric) } else { series.metric };
             out.push(metric, pts)?;
         }
         Ok(Val::Vector(out.finish()?))
@@ -228,13 +246,17 @@ impl Evaluator<'_> {
             matched.clear();
             for &(j, v) in os {
                 if let Some(&(k, _)) = one_by_sig.get(&osig[j]) {
+                    let (mut a, mut c) = (labels_string(&one[j].metric), labels_string(&one[k].metric));
+                    if c < a {
+                        std::mem::swap(&mut a, &mut c);
+                    }
                     let side = if swap { "left" } else { "right" };
                     return Err(QueryError::Execution(format!(
                         "found duplicate series for the match group {} on the {} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
                         labels_string(&match_labels(&one[j].metric, m)),
                         side,
-                        labels_string(&one[j].metric),
-                        labels_string(&one[k].metric)
+                        a,
+                        c
                     )));
                 }
                 one_by_sig.insert(osig[j], (j, v));
@@ -244,11 +266,6 @@ impl Evaluator<'_> {
                 let Some(&(k, ov)) = one_by_sig.get(&sig) else { continue };
                 let (fl, fr) = if swap { (ov, v) } else { (v, ov) };
                 let (mut val, keep) = apply(b.op, fl, fr);
-                if b.return_bool {
-                    val = if keep { 1.0 } else { 0.0 };
-                } else if !keep {
-                    continue;
-                }
                 let metric = metrics
                     .entry((j, k))
                     .or_insert_with(|| result_metric(&many[j].metric, &one[k].metric, b))
@@ -267,6 +284,11 @@ impl Evaluator<'_> {
                     ));
                 }
                 seen.insert(metric.clone());
+                if b.return_bool {
+                    val = if keep { 1.0 } else { 0.0 };
+                } else if !keep {
+                    continue;
+                }
                 out.push_point(&metric, t, val)?;
             }
         }

@@ -201,7 +201,7 @@ impl<'a> Evaluator<'a> {
                         let mut out = SeriesSet::new(r);
                         for s in ss {
                             let pts = s.floats.into_iter().map(|p| FPoint { t: p.t, f: -p.f }).collect();
-                            out.push(s.metric.without_metric_name(), pts)?;
+                            out.push(crate::eval::drop_name(&s.metric), pts)?;
                         }
                         Ok(Val::Vector(out.finish()?))
                     }
@@ -280,4 +280,15 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
         c + ((inc - t) + sum)
     };
     (t, c)
+}
+
+/// Labels with the metric name removed. The type and unit labels
+/// (`__type__`, `__unit__`) describe the name, so they go with it.
+pub(crate) fn drop_name(l: &promlite_model::Labels) -> promlite_model::Labels {
+    if !l.iter().any(|x| matches!(x.name.as_str(), "__name__" | "__type__" | "__unit__")) {
+        return l.clone();
+    }
+    let mut b = l.builder();
+    b.retain(|x| !matches!(x.name.as_str(), "__name__" | "__type__" | "__unit__"));
+    b.build()
 }

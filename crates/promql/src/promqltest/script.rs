@@ -192,7 +192,7 @@ fn eval_body_line(ev: &mut Eval, l: &str) -> Result<bool, String> {
             }
             "range" => {
                 let t: Vec<&str> = tail.split_whitespace().collect();
-                if t.len() != 8 || t[0] != "vector" || t[1] != "from" || t[3] != "to" || t[5] != "step" {
+                if t.len() != 7 || t[0] != "vector" || t[1] != "from" || t[3] != "to" || t[5] != "step" {
                     return Err("bad expect range vector".into());
                 }
                 ev.range_vector = Some((dur(t[2])?, dur(t[4])?, dur(t[6])?));

@@ -46,7 +46,7 @@ impl Evaluator<'_> {
             let key = b.build();
             let g = group_index(&mut gmap, key.clone(), &mut next);
             if g == out_labels.len() {
-                out_labels.push(key.without_metric_name());
+                out_labels.push(crate::eval::drop_name(&key));
             }
             members.push((g, le, s));
         }

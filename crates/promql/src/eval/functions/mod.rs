@@ -48,17 +48,17 @@ fn absent_labels(e: &Expr) -> Labels {
         _ => return Labels::empty(),
     };
     let mut b = Labels::empty().builder();
-    let mut dup: Vec<&str> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
     for m in &vs.matchers {
-        if m.op == MatchOp::Equal && m.name != METRIC_NAME {
-            if b.get(&m.name).is_some() || dup.contains(&m.name.as_str()) {
-                dup.push(&m.name);
-            }
-            b.set(m.name.clone(), m.value.clone());
+        if m.name == METRIC_NAME {
+            continue;
         }
-    }
-    for d in dup {
-        b.del(d);
+        if m.op == MatchOp::Equal && !seen.contains(&m.name.as_str()) {
+            b.set(m.name.clone(), m.value.clone());
+        } else {
+            b.del(&m.name);
+        }
+        seen.push(&m.name);
     }
     b.build()
 }
@@ -273,7 +273,7 @@ impl Evaluator<'_> {
         for s in v {
             self.check()?;
             let pts: Vec<FPoint> = s.floats.iter().filter_map(|p| f(p.t, p.f).map(|x| FPoint { t: p.t, f: x })).collect();
-            let metric = if drop { s.metric.without_metric_name() } else { s.metric };
+            let metric = if drop { crate::eval::drop_name(&s.metric) } else { s.metric };
             out.push(metric, pts)?;
         }
         Ok(Val::Vector(out.finish()?))
@@ -407,7 +407,7 @@ impl Evaluator<'_> {
                 }
             });
             self.add_samples(pts.len())?;
-            let metric = if keep_name { metric.clone() } else { metric.without_metric_name() };
+            let metric = if keep_name { metric.clone() } else { crate::eval::drop_name(&metric) };
             out.push(metric, pts)?;
         }
         Ok(Val::Vector(out.finish()?))

@@ -61,6 +61,9 @@ pub(crate) fn quantile_of(phi: f64, s: &[(i64, f64)]) -> f64 {
 /// `mad_over_time`: median absolute deviation from the median.
 pub(crate) fn mad(s: &[(i64, f64)]) -> f64 {
     let mut v: Vec<f64> = s.iter().map(|p| p.1).collect();
+    if v.iter().any(|x| x.is_nan()) {
+        return f64::NAN;
+    }
     let median = quantile(0.5, &mut v);
     let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
     quantile(0.5, &mut dev)
