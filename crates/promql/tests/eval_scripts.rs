@@ -2,17 +2,8 @@
 //! engine (cases the conformance files do not pin down, or pin down only
 //! together with native histograms).
 
-use promlite_promql::promqltest::{conformance_engine, run_script};
-
-fn assert_script(script: &str) {
-    let results = run_script(script, &conformance_engine());
-    let failures: Vec<String> = results
-        .iter()
-        .filter_map(|r| r.error.as_ref().map(|e| format!("line {}: {e}", r.line)))
-        .collect();
-    assert!(failures.is_empty(), "{failures:#?}");
-    assert!(!results.is_empty());
-}
+mod common;
+use common::assert_script;
 
 #[test]
 fn comparison_bool_over_range_with_gaps_and_stale() {
