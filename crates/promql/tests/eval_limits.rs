@@ -94,3 +94,25 @@ fn nesting_within_the_parser_limit_never_overflows_the_stack() {
     let q = format!("{}m{}", "abs(".repeat(100), ")".repeat(100));
     assert!(Engine::default().instant_query(&st, &q, 0, &QueryOptions::default()).is_ok());
 }
+
+#[test]
+fn extreme_times_and_step_counts_do_not_panic() {
+    let st = storage(2, 10);
+    let e = Engine::default();
+    let q = QueryOptions::default();
+    // 10^12 steps: refused instead of allocated.
+    let err = e.range_query(&st, "m", 0, 1_000_000_000_000, 1, &q).unwrap_err();
+    assert!(matches!(err, QueryError::TooManySamples(_)));
+    for query in [
+        "m offset 100000y",
+        "m offset -100000y",
+        "rate(m[100000y])",
+        "max_over_time(m[100000y:1y])",
+        "m @ 9999999999",
+        "count_over_time(m[1m:1ms])",
+    ] {
+        let _ = e.instant_query(&st, query, i64::MAX / 4, &q);
+        let _ = e.instant_query(&st, query, i64::MIN / 4, &q);
+        let _ = e.range_query(&st, query, 0, 600_000, 60_000, &q);
+    }
+}

@@ -240,6 +240,7 @@ impl Evaluator<'_> {
                         self.warn(format!("PromQL warning: quantile value should be between 0 and 1, got {}", format_float(phi)));
                     }
                 }
+                let slots: Vec<usize> = glabels.iter().map(|l| out.slot(l)).collect();
                 let mut accs = vec![Acc::default(); glabels.len()];
                 let mut touched: Vec<usize> = Vec::new();
                 for (i, st) in steps.iter().enumerate() {
@@ -259,7 +260,7 @@ impl Evaluator<'_> {
                     for &g in &touched {
                         let v = accs[g].result(op, phi);
                         accs[g].seen = false;
-                        out.push_point(&glabels[g], r.ts(i), v)?;
+                        out.push_at(slots[g], r.ts(i), v)?;
                     }
                 }
             }
@@ -283,6 +284,7 @@ impl Evaluator<'_> {
     ) -> Result<(), QueryError> {
         let mut groups: Vec<Vec<(usize, f64)>> = vec![Vec::new(); ngroups];
         let mut order: Vec<usize> = Vec::new();
+        let mut slots: Vec<Option<usize>> = vec![None; input.len()];
         for (i, st) in steps.iter().enumerate() {
             self.check()?;
             let p = params.get(i).copied().unwrap_or(f64::NAN);
@@ -329,7 +331,8 @@ impl Evaluator<'_> {
                         _ => n < ku,
                     };
                     if take {
-                        out.push_point(&input[j].metric, r.ts(i), v)?;
+                        let slot = *slots[j].get_or_insert_with(|| out.slot(&input[j].metric));
+                        out.push_at(slot, r.ts(i), v)?;
                     }
                 }
             }

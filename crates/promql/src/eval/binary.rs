@@ -193,6 +193,8 @@ impl Evaluator<'_> {
         let lsteps = by_step(&l, r);
         let rsteps = by_step(&rv, r);
         let mut out = SeriesSet::new(r);
+        let mut lslot: Vec<Option<usize>> = vec![None; l.len()];
+        let mut rslot: Vec<Option<usize>> = vec![None; rv.len()];
         let mut set = HashSet::new();
         for (i, (ls, rs)) in lsteps.iter().zip(rsteps.iter()).enumerate() {
             self.check()?;
@@ -204,18 +206,21 @@ impl Evaluator<'_> {
                     let want = b.op == BinOp::And;
                     for &(j, v) in ls {
                         if set.contains(&lsig[j]) == want {
-                            out.push_point(&l[j].metric, t, v)?;
+                            let slot = *lslot[j].get_or_insert_with(|| out.slot(&l[j].metric));
+                            out.push_at(slot, t, v)?;
                         }
                     }
                 }
                 _ => {
                     for &(j, v) in ls {
                         set.insert(lsig[j]);
-                        out.push_point(&l[j].metric, t, v)?;
+                        let slot = *lslot[j].get_or_insert_with(|| out.slot(&l[j].metric));
+                        out.push_at(slot, t, v)?;
                     }
                     for &(j, v) in rs {
                         if !set.contains(&rsig[j]) {
-                            out.push_point(&rv[j].metric, t, v)?;
+                            let slot = *rslot[j].get_or_insert_with(|| out.slot(&rv[j].metric));
+                            out.push_at(slot, t, v)?;
                         }
                     }
                 }
@@ -233,7 +238,7 @@ impl Evaluator<'_> {
         let msteps = by_step(&many, r);
         let osteps = by_step(&one, r);
         let mut out = SeriesSet::new(r);
-        let mut metrics: HashMap<(usize, usize), Labels> = HashMap::new();
+        let mut metrics: HashMap<(usize, usize), (Labels, usize)> = HashMap::new();
         let mut one_by_sig: HashMap<u64, (usize, f64)> = HashMap::new();
         let mut matched: HashMap<u64, HashSet<Labels>> = HashMap::new();
         for (i, (ms, os)) in msteps.iter().zip(osteps.iter()).enumerate() {
@@ -266,10 +271,14 @@ impl Evaluator<'_> {
                 let Some(&(k, ov)) = one_by_sig.get(&sig) else { continue };
                 let (fl, fr) = if swap { (ov, v) } else { (v, ov) };
                 let (mut val, keep) = apply(b.op, fl, fr);
-                let metric = metrics
-                    .entry((j, k))
-                    .or_insert_with(|| result_metric(&many[j].metric, &one[k].metric, b))
-                    .clone();
+                let (metric, slot) = match metrics.get(&(j, k)) {
+                    Some(x) => x,
+                    None => {
+                        let l = result_metric(&many[j].metric, &one[k].metric, b);
+                        let slot = out.slot(&l);
+                        metrics.entry((j, k)).or_insert((l, slot))
+                    }
+                };
                 let seen = matched.entry(sig).or_default();
                 if m.card == Cardinality::OneToOne {
                     if !seen.is_empty() {
@@ -278,7 +287,7 @@ impl Evaluator<'_> {
                                 .into(),
                         ));
                     }
-                } else if seen.contains(&metric) {
+                } else if seen.contains(metric) {
                     return Err(QueryError::Execution(
                         "multiple matches for labels: grouping labels must ensure unique matches".into(),
                     ));
@@ -289,7 +298,7 @@ impl Evaluator<'_> {
                 } else if !keep {
                     continue;
                 }
-                out.push_point(&metric, t, val)?;
+                out.push_at(*slot, t, val)?;
             }
         }
         Ok(Val::Vector(out.finish()?))

@@ -54,10 +54,11 @@ pub(crate) struct Range {
 impl Range {
     /// Number of steps.
     pub fn len(&self) -> usize {
-        if self.end < self.start {
+        if self.end < self.start || self.interval <= 0 {
             0
         } else {
-            ((self.end - self.start) / self.interval) as usize + 1
+            let n = (self.end as i128 - self.start as i128) / self.interval as i128 + 1;
+            usize::try_from(n).unwrap_or(usize::MAX)
         }
     }
 
@@ -182,6 +183,11 @@ impl<'a> Evaluator<'a> {
             return Err(QueryError::Execution("expression nested too deeply".into()));
         }
         self.check()?;
+        // Every step holds at least a value: refuse ranges that could not fit.
+        if r.len() > self.max_samples {
+            self.depth -= 1;
+            return Err(QueryError::TooManySamples("query execution".into()));
+        }
         let res = self.eval_inner(e, r);
         self.depth -= 1;
         res

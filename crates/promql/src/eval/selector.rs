@@ -29,7 +29,7 @@ impl RangeInput {
     pub fn windows(&self, samples: &[(i64, f64)], mut f: impl FnMut(usize, &[(i64, f64)])) {
         let (mut lo, mut hi) = (0usize, 0usize);
         for (i, &end) in self.ends.iter().enumerate() {
-            let start = end - self.range;
+            let start = end.saturating_sub(self.range);
             if hi > samples.len() || lo > hi {
                 break;
             }
@@ -109,7 +109,7 @@ impl Evaluator<'_> {
     /// minus the offset.
     fn ref_times(&self, at: &Option<crate::ast::AtModifier>, offset: i64, r: Range) -> Vec<i64> {
         let at = self.at_time(at);
-        r.iter().map(|t| at.unwrap_or(t) - offset).collect()
+        r.iter().map(|t| at.unwrap_or(t).saturating_sub(offset)).collect()
     }
 
     /// An instant vector selector. With `timestamps`, the value of each
@@ -124,7 +124,7 @@ impl Evaluator<'_> {
         let (Some(&first), Some(&last)) = (refs.iter().min(), refs.iter().max()) else {
             return Ok(Vec::new());
         };
-        let loaded = self.load(vs, first - self.lookback, last, true)?;
+        let loaded = self.load(vs, first.saturating_sub(self.lookback), last, true)?;
         let mut out = Vec::with_capacity(loaded.len());
         for (metric, samples) in loaded {
             self.check()?;
@@ -136,7 +136,7 @@ impl Evaluator<'_> {
                     continue;
                 }
                 if let Some(&(t, v)) = samples.get(hi - 1) {
-                    if t > rt - self.lookback && !is_stale_nan(v) {
+                    if t > rt.saturating_sub(self.lookback) && !is_stale_nan(v) {
                         let f = if timestamps { t as f64 / 1000.0 } else { v };
                         floats.push(FPoint { t: r.ts(i), f });
                     }
@@ -161,7 +161,7 @@ impl Evaluator<'_> {
         let (Some(&first), Some(&last)) = (ends.iter().min(), ends.iter().max()) else {
             return Ok(RangeInput { series: Vec::new(), range: ms.range, ends });
         };
-        let series = self.load(&ms.selector, first - ms.range, last, false)?;
+        let series = self.load(&ms.selector, first.saturating_sub(ms.range), last, false)?;
         Ok(RangeInput { series, range: ms.range, ends })
     }
 
@@ -176,12 +176,12 @@ impl Evaluator<'_> {
             Some(a) => (a, a),
             None => (r.start, r.end),
         };
-        let lo = outer_start - sq.offset - sq.range;
-        let mut start = interval * (lo / interval);
+        let lo = outer_start.saturating_sub(sq.offset).saturating_sub(sq.range);
+        let mut start = interval.saturating_mul(lo / interval);
         if start <= lo {
-            start += interval;
+            start = start.saturating_add(interval);
         }
-        let inner = Range { start, end: outer_end - sq.offset, interval };
+        let inner = Range { start, end: outer_end.saturating_sub(sq.offset), interval };
         let ends = self.ref_times(&sq.at, sq.offset, r);
         if inner.end < inner.start {
             return Ok(RangeInput { series: Vec::new(), range: sq.range, ends });

@@ -54,21 +54,37 @@ impl SeriesSet {
         Ok(())
     }
 
+    /// The index of the output series with `metric`, created empty if new.
+    /// Resolve it once per input series, then use [`SeriesSet::push_at`].
+    pub fn slot(&mut self, metric: &Labels) -> usize {
+        if let Some(&i) = self.index.get(metric) {
+            return i;
+        }
+        let i = self.series.len();
+        self.index.insert(metric.clone(), i);
+        self.series.push(Series { metric: metric.clone(), floats: Vec::new() });
+        self.sorted.push(true);
+        i
+    }
+
+    /// Adds one point to the series at `slot`.
+    pub fn push_at(&mut self, slot: usize, t: i64, f: f64) -> Result<(), QueryError> {
+        let (Some(s), Some(sorted)) = (self.series.get_mut(slot), self.sorted.get_mut(slot)) else {
+            return Ok(());
+        };
+        match s.floats.last() {
+            Some(p) if p.t == t => return Err(same_labelset_error()),
+            Some(p) if p.t > t => *sorted = false,
+            _ => {}
+        }
+        s.floats.push(FPoint { t, f });
+        Ok(())
+    }
+
     /// Adds one point.
     pub fn push_point(&mut self, metric: &Labels, t: i64, f: f64) -> Result<(), QueryError> {
-        match self.index.get(metric) {
-            None => self.push(metric.clone(), vec![FPoint { t, f }]),
-            Some(&i) => {
-                let s = &mut self.series[i];
-                match s.floats.last() {
-                    Some(p) if p.t == t => return Err(same_labelset_error()),
-                    Some(p) if p.t > t => self.sorted[i] = false,
-                    _ => {}
-                }
-                s.floats.push(FPoint { t, f });
-                Ok(())
-            }
-        }
+        let i = self.slot(metric);
+        self.push_at(i, t, f)
     }
 
     /// The series, in first-seen order; fails on duplicate points.
@@ -81,6 +97,7 @@ impl SeriesSet {
                 }
             }
         }
+        self.series.retain(|s| !s.floats.is_empty());
         Ok(self.series)
     }
 }

@@ -401,7 +401,7 @@ impl Evaluator<'_> {
             let mut pts = Vec::new();
             input.windows(samples, |i, w| {
                 let end = input.ends.get(i).copied().unwrap_or(0);
-                let win = Window { start: end - input.range, end, range: input.range, eval_t: r.ts(i) };
+                let win = Window { start: end.saturating_sub(input.range), end, range: input.range, eval_t: r.ts(i) };
                 if let Some(v) = func(w, &win, i) {
                     pts.push(FPoint { t: r.ts(i), f: v });
                 }

@@ -21,8 +21,8 @@ pub(crate) fn extrapolated_rate(s: &[(i64, f64)], w: &Window, is_counter: bool, 
             prev = v;
         }
     }
-    let mut to_start = (first_t - w.start) as f64 / 1000.0;
-    let mut to_end = (w.end - last_t) as f64 / 1000.0;
+    let mut to_start = first_t.saturating_sub(w.start) as f64 / 1000.0;
+    let mut to_end = w.end.saturating_sub(last_t) as f64 / 1000.0;
     let sampled = (last_t - first_t) as f64 / 1000.0;
     let avg_step = sampled / (s.len() - 1) as f64;
     let threshold = avg_step * 1.1;
@@ -78,7 +78,7 @@ pub(crate) fn linear_regression(s: &[(i64, f64)], intercept_t: i64) -> (f64, f64
             const_y = false;
         }
         n += 1.0;
-        let x = (t - intercept_t) as f64 / 1e3;
+        let x = t.saturating_sub(intercept_t) as f64 / 1e3;
         (sx, cx) = kahan_inc(x, sx, cx);
         (sy, cy) = kahan_inc(v, sy, cy);
         (sxy, cxy) = kahan_inc(x * v, sxy, cxy);
