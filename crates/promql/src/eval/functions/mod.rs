@@ -2,6 +2,7 @@
 //! evaluator, and one file per family.
 
 mod histogram;
+mod info;
 mod label;
 mod math;
 mod over_time;
@@ -210,6 +211,7 @@ impl Evaluator<'_> {
                 }
                 return Ok(Val::Vector(out.finish()?));
             }
+            "info" => return self.eval_info(c, r),
             "histogram_quantile" => {
                 let phis = self.eval_arg_scalar(c, 0, r)?;
                 let v = self.eval_arg_vector(c, 1, r)?;
