@@ -200,6 +200,9 @@ impl Engine {
             qopts.cancel.clone(),
             self.opts.enable_experimental_functions,
         );
+        if r.end > r.start {
+            ev.query_step = r.interval;
+        }
         let val = ev.eval(expr, r)?;
         Ok((val, ev.warnings, ev.infos))
     }

@@ -84,6 +84,8 @@ pub(crate) struct Evaluator<'a> {
     /// Start and end of the whole query, for `@ start()` / `@ end()`.
     pub query_start: i64,
     pub query_end: i64,
+    /// The step of the whole query (0 for instant queries), for `step()`.
+    pub query_step: i64,
     pub lookback: i64,
     pub default_interval: i64,
     pub max_samples: usize,
@@ -114,6 +116,7 @@ impl<'a> Evaluator<'a> {
             storage,
             query_start,
             query_end,
+            query_step: 0,
             lookback,
             default_interval: default_interval.max(1),
             max_samples,

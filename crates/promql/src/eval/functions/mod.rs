@@ -81,6 +81,14 @@ impl Evaluator<'_> {
         match name {
             "time" => return Ok(Val::Scalar(r.iter().map(|t| t as f64 / 1000.0).collect())),
             "pi" => return Ok(Val::Scalar(vec![std::f64::consts::PI; n])),
+            "step" => return Ok(Val::Scalar(vec![self.query_step as f64 / 1000.0; n])),
+            "range" => return Ok(Val::Scalar(vec![(self.query_end - self.query_start) as f64 / 1000.0; n])),
+            "min_of" | "max_of" => {
+                let a = self.eval_arg_scalar(c, 0, r)?;
+                let b = self.eval_arg_scalar(c, 1, r)?;
+                let pick = if name == "min_of" { math::go_min } else { math::go_max };
+                return Ok(Val::Scalar(a.iter().zip(b.iter()).map(|(&x, &y)| pick(x, y)).collect()));
+            }
             "vector" => {
                 let s = self.eval_arg_scalar(c, 0, r)?;
                 let floats = s.iter().enumerate().map(|(i, &f)| FPoint { t: r.ts(i), f }).collect();
