@@ -11,6 +11,11 @@
 //! let script = "load 1m\n  up{job=\"a\"} 0 1 2\n\neval instant at 2m up\n  up{job=\"a\"} 2\n";
 //! let results = run_script(script, &conformance_engine());
 //! assert_eq!(results.len(), 2);
+//! assert!(results.iter().all(|r| r.error.is_none()), "{results:?}");
+//!
+//! let wrong = "load 1m\n  up 1\n\neval instant at 0 up\n  up 2\n";
+//! let results = run_script(wrong, &conformance_engine());
+//! assert!(results[1].error.is_some());
 //! ```
 
 mod run;

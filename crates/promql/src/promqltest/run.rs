@@ -6,6 +6,7 @@ use promlite_model::{is_stale_nan, Labels, MemStorage, STALE_NAN};
 
 use super::script::{parse_script, Command, Eval, EvalKind};
 use super::series::Slot;
+use crate::ast::{AtModifier, Expr};
 use crate::engine::{Engine, EngineOptions, QueryOptions, QueryResult};
 use crate::error::QueryError;
 use crate::value::{format_float, Sample, Series, Value};
@@ -102,17 +103,92 @@ fn run_eval(ev: &Eval, storage: &MemStorage, engine: &Engine) -> Result<(), Stri
     match ev.kind {
         EvalKind::Instant(t) => {
             let t = ev.range_vector.map(|(_, to, _)| to).unwrap_or(t);
-            let res = engine.instant_query(storage, &ev.expr, t, &opts);
+            instant_checks(ev, &ev.expr, t, storage, engine)?;
+            // §7.1: with every selector pinned to `@ t`, other evaluation times
+            // must give the same answers.
+            let Some(pinned) = pinned_query(&ev.expr, t) else { return Ok(()) };
+            let times: Vec<i64> = if t == 0 { vec![-1000, 0, 1000] } else { vec![-10 * t, 0, t / 5, t, 10 * t] };
+            for at in times {
+                instant_checks(ev, &pinned, at, storage, engine)
+                    .map_err(|e| format!("re-run of {pinned:?} at {at} ms: {e}"))?;
+            }
+            Ok(())
+        }
+        EvalKind::Range { start, end, step } => check(ev, engine.range_query(storage, &ev.expr, start, end, step, &opts)),
+    }
+}
+
+/// The expression with every selector and subquery lacking `@` pinned to
+/// `@ t`, printed; `None` when the expression depends on the evaluation time.
+fn pinned_query(expr: &str, t: i64) -> Option<String> {
+    const TIME_FUNCS: [&str; 15] = [
+        "time", "timestamp", "predict_linear", "minute", "hour", "day_of_week", "day_of_month", "day_of_year",
+        "days_in_month", "month", "year", "start", "end", "range", "step",
+    ];
+    if ["start()", "end()"].iter().any(|f| expr.contains(f)) {
+        return None;
+    }
+    let popts = crate::parser::ParserOptions { enable_experimental_functions: true, ..Default::default() };
+    let mut e = crate::parser::parse_with(expr, &popts).ok()?;
+    fn walk(e: &mut Expr, t: i64, time_dependent: &mut bool) {
+        match e {
+            Expr::VectorSelector(vs) => {
+                vs.at.get_or_insert(AtModifier::Timestamp(t));
+            }
+            Expr::MatrixSelector(ms) => {
+                ms.selector.at.get_or_insert(AtModifier::Timestamp(t));
+            }
+            Expr::Subquery(sq) => {
+                if sq.at.is_none() {
+                    sq.at = Some(AtModifier::Timestamp(t));
+                }
+            }
+            Expr::Paren(inner) | Expr::Unary(_, inner) => walk(inner, t, time_dependent),
+            Expr::Binary(b) => {
+                walk(&mut b.lhs, t, time_dependent);
+                walk(&mut b.rhs, t, time_dependent);
+            }
+            Expr::Aggregate(a) => {
+                walk(&mut a.expr, t, time_dependent);
+                if let Some(p) = a.param.as_mut() {
+                    walk(p, t, time_dependent);
+                }
+            }
+            Expr::Call(c) => {
+                if TIME_FUNCS.contains(&c.func.as_str()) {
+                    *time_dependent = true;
+                }
+                for a in c.args.iter_mut() {
+                    walk(a, t, time_dependent);
+                }
+            }
+            Expr::Number(_) | Expr::String(_) => {}
+        }
+    }
+    let mut time_dependent = false;
+    walk(&mut e, t, &mut time_dependent);
+    if time_dependent {
+        return None;
+    }
+    Some(e.to_string())
+}
+
+/// The primary check of an instant eval plus the range-mode cross-check (§7.2).
+fn instant_checks(ev: &Eval, expr: &str, t: i64, storage: &MemStorage, engine: &Engine) -> Result<(), String> {
+    let opts = QueryOptions::default();
+    {
+        {
+            let res = engine.instant_query(storage, expr, t, &opts);
             let succeeded = res.is_ok();
             check(ev, res)?;
             let skip_cross = !succeeded
                 || ev.fail.is_some()
                 || ev.range_vector.is_some()
                 || ev.string.is_some()
-                || ["start()", "end()", "range()", "step()"].iter().any(|f| ev.expr.contains(f));
+                || ["start()", "end()", "range()", "step()"].iter().any(|f| expr.contains(f));
             if !skip_cross {
                 let rr = engine
-                    .range_query(storage, &ev.expr, t - 60_000, t + 60_000, 60_000, &opts)
+                    .range_query(storage, expr, t - 60_000, t + 60_000, 60_000, &opts)
                     .map_err(|e| format!("range-mode check failed: {e}"))?;
                 if !ev.ordered {
                     let Value::Matrix(m) = rr.value else { return Err("range query returned no matrix".into()) };
@@ -134,7 +210,6 @@ fn run_eval(ev: &Eval, storage: &MemStorage, engine: &Engine) -> Result<(), Stri
             }
             Ok(())
         }
-        EvalKind::Range { start, end, step } => check(ev, engine.range_query(storage, &ev.expr, start, end, step, &opts)),
     }
 }
 
@@ -314,5 +389,21 @@ mod tests {
         assert!(!float_eq(STALE_NAN, f64::NAN));
         assert!(float_eq(f64::INFINITY, f64::INFINITY));
         assert!(!float_eq(1.0, 1.001));
+    }
+}
+
+#[cfg(test)]
+mod pin_tests {
+    use super::*;
+
+    #[test]
+    fn pins_selectors_and_skips_time_functions() {
+        let p = pinned_query("sum(rate(m[5m])) + n offset 1m + max_over_time(x[5m:1m] @ 10)", 3000).unwrap();
+        let e = crate::parser::parse(&p).unwrap();
+        let s = e.to_string();
+        assert_eq!(s.matches("@ 3").count(), 2, "{s}");
+        assert!(s.contains("@ 10"), "{s}");
+        assert!(pinned_query("time() - m", 1).is_none());
+        assert!(pinned_query("hour(m)", 1).is_none());
     }
 }

@@ -142,6 +142,15 @@ impl Evaluator<'_> {
                 let out = if floats.is_empty() { Vec::new() } else { vec![Series { metric, floats }] };
                 return Ok(Val::Vector(out));
             }
+            "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" if self.query_step != 0 => {
+                self.warn(
+                    "PromQL warning: sort is ineffective for range queries since results are always ordered by labels"
+                        .into(),
+                );
+                // Evaluate the arguments for their errors and annotations; order is moot.
+                let v = self.eval_arg_vector(c, 0, r)?;
+                return Ok(Val::Vector(v));
+            }
             "sort" | "sort_desc" => {
                 let mut v = self.eval_arg_vector(c, 0, r)?;
                 let desc = name == "sort_desc";
