@@ -36,11 +36,22 @@ pub fn conformance_engine() -> Engine {
 pub fn run_script(text: &str, engine: &Engine) -> Vec<CaseResult> {
     let storage = MemStorage::new();
     let mut out = Vec::new();
+    // Native histograms loaded since the last `clear` (they are skipped), so
+    // failures can be attributed.
+    let mut histograms_loaded = false;
+    let mut start_timestamps_loaded = false;
     for cmd in parse_script(text) {
         match cmd {
-            Command::Clear => storage.clear(),
+            Command::Clear => {
+                storage.clear();
+                histograms_loaded = false;
+                start_timestamps_loaded = false;
+            }
             Command::Invalid { line, message } => out.push(CaseResult { line, error: Some(message) }),
             Command::Load { line, step, series, errors } => {
+                histograms_loaded |= errors.iter().any(|e| e.contains("histogram"))
+                    || series.iter().any(|(_, s)| s.contains(&Slot::Histogram));
+                start_timestamps_loaded |= errors.iter().any(|e| e.contains("@st"));
                 for (labels, slots) in series {
                     let samples: Vec<(i64, f64)> = slots
                         .iter()
@@ -67,11 +78,33 @@ pub fn run_script(text: &str, engine: &Engine) -> Vec<CaseResult> {
                     Ok(r) => r.err(),
                     Err(_) => Some("the engine panicked".to_string()),
                 };
+                let expects_histogram = ev.series.iter().any(|(_, s)| s.contains(&Slot::Histogram));
+                let error = error.map(|e| {
+                    let kind = if start_timestamps_loaded {
+                        "[start timestamps] "
+                    } else {
+                        failure_kind(&e, histograms_loaded || expects_histogram)
+                    };
+                    format!("{kind}{e}")
+                });
                 out.push(CaseResult { line: ev.line, error });
             }
         }
     }
     out
+}
+
+/// A short tag saying what a failure most likely needs.
+fn failure_kind(e: &str, histograms: bool) -> &'static str {
+    if e.contains("parse error") {
+        "[syntax not supported by the parser] "
+    } else if histograms {
+        "[native histograms] "
+    } else if e.contains("no warning matches") || e.contains("no info matches") {
+        "[annotation text/position] "
+    } else {
+        ""
+    }
 }
 
 /// The float equality of the scripts (§6.4).

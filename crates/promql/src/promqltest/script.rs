@@ -244,7 +244,7 @@ pub fn parse_script(text: &str) -> Vec<Command> {
                 1
             });
             if word != "load" {
-                errors.push(format!("{word} is not supported"));
+                errors.push(format!("{word} (native histograms) is not supported"));
             }
             let mut series: Vec<(Labels, Vec<Slot>)> = Vec::new();
             while i < lines.len() && !blank(lines[i]) {
@@ -252,7 +252,7 @@ pub fn parse_script(text: &str) -> Vec<Command> {
                 i += 1;
                 let metric_end = bl.find(char::is_whitespace).unwrap_or(bl.len());
                 if bl[..metric_end].ends_with("@st") {
-                    errors.push(format!("line {i}: start timestamps are not supported"));
+                    errors.push(format!("line {i}: start timestamps (@st) are not supported"));
                     continue;
                 }
                 match parse_series_line(bl) {
