@@ -235,6 +235,9 @@ impl Evaluator<'_> {
         let (many, one) = if swap { (rv, l) } else { (l, rv) };
         let msig: Vec<u64> = many.iter().map(|s| signature(&s.metric, m)).collect();
         let osig: Vec<u64> = one.iter().map(|s| signature(&s.metric, m)).collect();
+        if let Some(v) = self.vector_vector_by_series(b, &many, &one, &msig, &osig, swap, r)? {
+            return Ok(Val::Vector(v));
+        }
         let msteps = by_step(&many, r);
         let osteps = by_step(&one, r);
         let mut out = SeriesSet::new(r);
@@ -302,5 +305,68 @@ impl Evaluator<'_> {
             }
         }
         Ok(Val::Vector(out.finish()?))
+    }
+}
+
+impl Evaluator<'_> {
+    /// The common case, matched a series pair at a time: every signature
+    /// occurs once on the "one" side (and once on the "many" side for
+    /// one-to-one), and all result label sets differ. Then no step can hit
+    /// a matching error and the pairs' points are merged directly, without
+    /// per-step hashing. Returns `None` when the general path is needed.
+    #[allow(clippy::too_many_arguments)]
+    fn vector_vector_by_series(
+        &mut self,
+        b: &BinaryExpr,
+        many: &[Series],
+        one: &[Series],
+        msig: &[u64],
+        osig: &[u64],
+        swap: bool,
+        r: Range,
+    ) -> Result<Option<Vec<Series>>, QueryError> {
+        let mut one_idx: HashMap<u64, usize> = HashMap::with_capacity(one.len());
+        for (k, &sig) in osig.iter().enumerate() {
+            if one_idx.insert(sig, k).is_some() {
+                return Ok(None);
+            }
+        }
+        let mut pairs: Vec<(usize, usize, Labels)> = Vec::new();
+        let mut seen_sig: HashSet<u64> = HashSet::new();
+        let mut seen_metric: HashSet<Labels> = HashSet::new();
+        for (j, sig) in msig.iter().enumerate() {
+            let Some(&k) = one_idx.get(sig) else { continue };
+            if b.matching.card == Cardinality::OneToOne && !seen_sig.insert(*sig) {
+                return Ok(None);
+            }
+            let metric = result_metric(&many[j].metric, &one[k].metric, b);
+            if !seen_metric.insert(metric.clone()) {
+                return Ok(None);
+            }
+            pairs.push((j, k, metric));
+        }
+        let mut out = SeriesSet::new(r);
+        for (j, k, metric) in pairs {
+            self.check()?;
+            let (mp, op) = (&many[j].floats, &one[k].floats);
+            let mut pts = Vec::with_capacity(mp.len().min(op.len()));
+            let mut oi = 0;
+            for p in mp {
+                while oi < op.len() && op[oi].t < p.t {
+                    oi += 1;
+                }
+                let Some(o) = op.get(oi).filter(|o| o.t == p.t) else { continue };
+                let (fl, fr) = if swap { (o.f, p.f) } else { (p.f, o.f) };
+                let (mut val, keep) = apply(b.op, fl, fr);
+                if b.return_bool {
+                    val = if keep { 1.0 } else { 0.0 };
+                } else if !keep {
+                    continue;
+                }
+                pts.push(FPoint { t: p.t, f: val });
+            }
+            out.push(metric, pts)?;
+        }
+        Ok(Some(out.finish()?))
     }
 }
