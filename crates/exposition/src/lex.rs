@@ -78,14 +78,35 @@ pub(crate) fn line_end(b: &[u8], i: usize) -> usize {
     }
 }
 
-/// An ASCII-only slice as `&str` (callers have checked every byte).
+/// An ASCII-only slice as `&str`. Callers pass only bytes the grammar has
+/// already restricted to ASCII (names, digits); non-ASCII input would be a
+/// bug in the caller, which debug builds catch and release builds answer
+/// with `""` instead of undefined behaviour.
 #[inline]
 pub(crate) fn ascii_str(b: &[u8]) -> &str {
     debug_assert!(b.is_ascii());
-    // All bytes are ASCII, hence valid UTF-8; from_utf8 on short ASCII input
-    // is a fast word-at-a-time check, and the error branch is unreachable.
-    std::str::from_utf8(b).unwrap_or("")
+    if b.is_ascii() {
+        // SAFETY: every byte is ASCII, so the slice is valid UTF-8.
+        unsafe { std::str::from_utf8_unchecked(b) }
+    } else {
+        ""
+    }
 }
+
+/// Bytes that end the fast scan inside a quoted string: `"`, `\`, `\n`
+/// and every non-ASCII byte.
+static QUOTE_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[b'\n' as usize] = true;
+    let mut c = 0x80;
+    while c < 256 {
+        t[c] = true;
+        c += 1;
+    }
+    t
+};
 
 /// A quoted string found by [`scan_quoted`].
 pub(crate) struct Quoted<'a> {
@@ -108,6 +129,13 @@ pub(crate) fn scan_quoted(b: &[u8], i: usize, newline_ok: bool) -> PResult<Quote
     let mut escaped = false;
     let mut non_ascii = false;
     loop {
+        // Fast path: plain ASCII runs.
+        while let Some(&c) = b.get(j) {
+            if QUOTE_STOP[usize::from(c)] {
+                break;
+            }
+            j += 1;
+        }
         let Some(&c) = b.get(j) else {
             return fail(i, "unterminated quoted string (missing closing '\"')");
         };
@@ -204,6 +232,11 @@ pub(crate) fn normalize_bound<'a>(mtype: MetricType, name: &str, value: Cow<'a, 
     if !applies || value == "+Inf" {
         return value;
     }
+    match canonical_shape(value.as_bytes()) {
+        Shape::Canonical => return value,
+        Shape::Integer => return Cow::Owned(format!("{value}.0")),
+        Shape::Other => {}
+    }
     match parse_go_float(value.as_bytes()) {
         Ok(f) => {
             let canon = format_openmetrics_float(f);
@@ -215,6 +248,52 @@ pub(crate) fn normalize_bound<'a>(mtype: MetricType, name: &str, value: Cow<'a, 
         }
         Err(_) => value,
     }
+}
+
+enum Shape {
+    /// Already what `format_openmetrics_float` would print.
+    Canonical,
+    /// A small integer: canonical form is the text plus `.0`.
+    Integer,
+    /// Needs the full parse-and-format.
+    Other,
+}
+
+/// Recognises, without formatting, the bounds that are already canonical
+/// (`-?(0|[1-9]\d*)\.\d*[1-9]` with 1–15 significant digits and a decimal
+/// exponent in -4..=5, the range Go prints without an exponent) and small
+/// integers (`0` or `[1-9]\d{0,5}`).
+fn canonical_shape(s: &[u8]) -> Shape {
+    let digits = match s.first() {
+        Some(b'-') => s.get(1..).unwrap_or(&[]),
+        _ => s,
+    };
+    let int_len = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+    let (int, rest) = digits.split_at(int_len);
+    if int.is_empty() || (int.len() > 1 && int.first() == Some(&b'0')) || int.len() > 6 {
+        return Shape::Other;
+    }
+    if rest.is_empty() {
+        // "-0" prints as "-0.0" in Go but "0.0" here; leave signs to the slow path.
+        return if s.first() == Some(&b'-') { Shape::Other } else { Shape::Integer };
+    }
+    let Some(frac) = rest.strip_prefix(b".") else { return Shape::Other };
+    if frac.is_empty() || !frac.iter().all(u8::is_ascii_digit) || frac.last() == Some(&b'0') {
+        return Shape::Other;
+    }
+    let significant = if int == b"0" {
+        let zeros = frac.iter().take_while(|&&c| c == b'0').count();
+        if zeros > 3 {
+            return Shape::Other;
+        }
+        frac.len() - zeros
+    } else {
+        int.len() + frac.len()
+    };
+    if significant > 15 {
+        return Shape::Other;
+    }
+    Shape::Canonical
 }
 
 /// Rejects a sample whose label names repeat (including `__name__`, which
@@ -267,5 +346,22 @@ mod tests {
         assert_eq!(normalize_bound(h, "quantile", Cow::Borrowed("1")), "1");
         assert_eq!(normalize_bound(MetricType::Summary, "quantile", Cow::Borrowed("0.50")), "0.5");
         assert_eq!(normalize_bound(MetricType::Gauge, "le", Cow::Borrowed("1")), "1");
+    }
+
+    #[test]
+    fn shape_shortcut_agrees_with_formatting() {
+        let cases = [
+            "0", "1", "10", "250", "999999", "1000000", "0.5", "0.005", "0.0001", "0.00001", "0.10", "00.5", "-1",
+            "-0.5", "-0", "1.5", "123456.5", "1234567.5", "0.123456789012345", "0.1234567890123456", "2.50",
+            "1e3", ".5", "5.", "+1", "0.30000000000000004", "7.25", "100.125",
+        ];
+        for c in cases {
+            let fast = normalize_bound(MetricType::Histogram, "le", Cow::Borrowed(c));
+            let slow = match parse_go_float(c.as_bytes()) {
+                Ok(f) => format_openmetrics_float(f),
+                Err(_) => c.to_string(),
+            };
+            assert_eq!(fast, slow, "{c}");
+        }
     }
 }
