@@ -179,6 +179,29 @@ fn bench(c: &mut Criterion<CpuTime>) {
         g.bench_function("parse_all_with_labels", |bch| bch.iter(|| parse_all(black_box(&body), format).map(|v| v.len())));
         g.finish();
     }
+
+    // The simplest common shape alone: a counter with two short labels.
+    let mut body = String::new();
+    for i in 0..10_000 {
+        body.push_str(&format!("node_cpu_seconds_total{{cpu=\"{}\",mode=\"iowait\"}} {}.{}\n", i % 64, i * 7, i % 100));
+    }
+    let body = body.into_bytes();
+    let mut g = c.benchmark_group("parse_text_simple_lines");
+    g.throughput(Throughput::Elements(10_000));
+    g.bench_function("next_into", |bch| {
+        bch.iter(|| {
+            let mut p = Parser::new(black_box(&body), Format::PrometheusText);
+            let mut s = SampleEntry::default();
+            let mut sum = 0.0;
+            while let Some(r) = p.next_into(&mut s) {
+                if let Ok(Parsed::Sample) = r {
+                    sum += s.value;
+                }
+            }
+            sum
+        })
+    });
+    g.finish();
 }
 
 criterion_group! {
