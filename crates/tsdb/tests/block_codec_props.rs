@@ -49,8 +49,14 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     #[test]
-    fn ints_round_trip(v in prop::collection::vec(any::<i64>(), 0..400), small in prop::collection::vec(-3i64..3, 0..400)) {
-        for col in [v, small] {
+    fn ints_round_trip(
+        v in prop::collection::vec(any::<i64>(), 0..400),
+        small in prop::collection::vec(-3i64..3, 0..400),
+        noisy in prop::collection::vec((-2000i64..2000, any::<i64>(), 0u8..100), 0..400),
+    ) {
+        // Mostly small noise with rare huge outliers: exercises Rice blocks and their escapes.
+        let noisy: Vec<i64> = noisy.into_iter().map(|(n, big, f)| if f < 2 { big } else { 1_000_000 + n }).collect();
+        for col in [v, small, noisy] {
             let mut buf = Vec::new();
             ints::encode_ints(&col, &mut buf);
             let mut r = Reader::new(&buf);

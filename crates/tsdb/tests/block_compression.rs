@@ -41,7 +41,8 @@ fn bytes_per_sample_on_generated_scrape_data() {
     }
     let before = small as f64 / total as f64;
     let after = meta.stats.num_bytes as f64 / total as f64;
-    println!("samples {total}: 2h blocks {before:.3} B/sample, compacted 24h block {after:.3} B/sample");
+    let index = merged.index().size_bytes();
+    println!("samples {total}: 2h blocks {before:.3} B/sample, compacted 24h block {after:.3} B/sample (index {index} bytes)");
     assert!(after < 2.0, "compacted {after:.3} B/sample");
     assert!(before < 2.5, "2h blocks {before:.3} B/sample");
 }
