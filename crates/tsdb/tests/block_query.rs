@@ -8,7 +8,9 @@ use proptest::prelude::*;
 
 type Data = Vec<(Labels, Vec<(i64, f64)>)>;
 
-fn collect(q: &dyn Querier, ms: &[Matcher], hints: &SelectHints) -> Result<Vec<(String, Vec<(i64, u64)>)>, String> {
+type Dump = Vec<(String, Vec<(i64, u64)>)>;
+
+fn collect(q: &dyn Querier, ms: &[Matcher], hints: &SelectHints) -> Result<Dump, String> {
     let series = q.select(hints, ms).map_err(|e| e.to_string())?;
     Ok(series
         .iter()
