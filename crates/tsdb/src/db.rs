@@ -334,3 +334,96 @@ impl Queryable for Db {
         Db::querier(self, mint, maxt)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promlite_model::{labels, Matcher, SelectHints, ValueType};
+
+    fn opts() -> DbOptions {
+        DbOptions { background: false, wal_segment_size: 2048, block_range_ms: 1000, ..Default::default() }
+    }
+
+    fn dump(db: &Db) -> Vec<(String, Vec<(i64, f64)>)> {
+        let q = db.querier(i64::MIN, i64::MAX).unwrap();
+        let m = Matcher::new(promlite_model::MatchOp::Regex, "__name__", ".+").unwrap();
+        let series = q.select(&SelectHints::default(), &[m]).unwrap();
+        let out = series
+            .iter()
+            .map(|s| {
+                let mut it = s.iter();
+                let mut v = Vec::new();
+                while it.next() == ValueType::Float {
+                    v.push(it.at());
+                }
+                (s.labels().to_string(), v)
+            })
+            .collect();
+        out
+    }
+
+    #[test]
+    fn truncate_checkpoint_then_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let old_only = labels!("__name__" => "old");
+        let live = labels!("__name__" => "live");
+        let before;
+        {
+            let db = Db::open(dir.path(), opts()).unwrap();
+            for i in 0..400i64 {
+                let mut app = db.appender();
+                if i < 100 {
+                    app.append(None, &old_only, i * 10, i as f64).unwrap();
+                }
+                app.append(None, &live, i * 10, i as f64).unwrap();
+                app.commit().unwrap();
+            }
+            let segs_before = wal::list_segments(&dir.path().join("wal")).unwrap();
+            assert!(segs_before.len() > 3, "small segments roll: {segs_before:?}");
+            assert_eq!(db.truncate_head(2000).unwrap(), 1, "the old-only series is gone");
+            before = dump(&db);
+            assert_eq!(before.len(), 1);
+            assert_eq!(before[0].1.first(), Some(&(2000, 200.0)));
+            assert_eq!(before[0].1.len(), 200);
+            let wal_dir = dir.path().join("wal");
+            let (n, _) = wal::latest_checkpoint(&wal_dir).unwrap().expect("checkpoint written");
+            let segs = wal::list_segments(&wal_dir).unwrap();
+            assert!(segs.iter().all(|&s| s > n), "replaced segments deleted: {segs:?} vs checkpoint {n}");
+            // Appends older than the truncation point are out of bounds now.
+            let mut app = db.appender();
+            assert_eq!(app.append(None, &labels!("__name__" => "new"), 1500, 1.0), Err(promlite_model::AppendError::OutOfBounds));
+            app.append(None, &live, 4000, 400.0).unwrap();
+            app.commit().unwrap();
+            db.close().unwrap();
+        }
+        let db = Db::open(dir.path(), opts()).unwrap();
+        assert!(db.replay_report().checkpoint.is_some());
+        let after = dump(&db);
+        let mut expect = before.clone();
+        expect[0].1.push((4000, 400.0));
+        assert_eq!(after, expect);
+        // A second truncation builds on the first checkpoint.
+        db.truncate_head(3500).unwrap();
+        drop(db);
+        let db = Db::open(dir.path(), opts()).unwrap();
+        let again = dump(&db);
+        assert_eq!(again[0].1.first(), Some(&(3500, 350.0)));
+        assert_eq!(again[0].1.last(), Some(&(4000, 400.0)));
+    }
+
+    #[test]
+    fn tick_reports_when_the_head_is_compactable() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), opts()).unwrap();
+        let l = labels!("__name__" => "x");
+        let mut app = db.appender();
+        app.append(None, &l, 0, 1.0).unwrap();
+        app.append(None, &l, 1000, 1.0).unwrap();
+        app.commit().unwrap();
+        assert!(!db.tick().unwrap().head_compactable);
+        let mut app = db.appender();
+        app.append(None, &l, 1600, 1.0).unwrap();
+        app.commit().unwrap();
+        assert!(db.tick().unwrap().head_compactable);
+    }
+}
