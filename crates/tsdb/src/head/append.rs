@@ -130,7 +130,14 @@ impl Appender for HeadAppender {
         // Apply under the commit lock, so the head sees batches in WAL order.
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         let mut applied = 0u64;
+        let floor = self.head.floor();
         for (s, t, v) in &staged {
+            if *t < floor {
+                // The head was cut past this sample while it was staged;
+                // replay drops it the same way.
+                self.head.counters.out_of_bounds.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
             let mut d = s.data.lock();
             match check_append(d.last(), *t, *v) {
                 Ok(Appendable::Append) => {

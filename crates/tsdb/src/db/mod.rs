@@ -1,4 +1,6 @@
-//! [`Db`]: the storage engine as one object — WAL, head, background work.
+//! [`Db`]: the storage engine as one object — WAL, head, blocks, background work.
+
+mod blocks;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -6,11 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 use promlite_model::{Appendable, Appender, Querier, Queryable, StorageError};
 
+use self::blocks::{BlockSet, OwnedBlockQuerier};
 use crate::error::at;
 use crate::head::{Head, HeadAppender, HeadQuerier, HeadStats, MemSeries};
 use crate::options::{DbOptions, FsyncPolicy};
@@ -18,8 +21,8 @@ use crate::querier::MergeQuerier;
 use crate::record::Record;
 use crate::wal::{self, ReplayReport, Wal};
 
-/// How often the background thread runs [`Db::tick`].
-const TICK_INTERVAL: Duration = Duration::from_secs(60);
+/// How often (ms, by the options' clock) the background thread runs [`Db::tick`].
+const TICK_INTERVAL_MS: i64 = 60_000;
 
 /// An open database directory. Cheap to share behind an `Arc`; all methods
 /// take `&self`. Closing (explicitly or on drop) stops background work and
@@ -34,6 +37,7 @@ struct Shared {
     opts: DbOptions,
     head: Arc<Head>,
     wal: Arc<Wal>,
+    blocks: BlockSet,
     closed: Arc<AtomicBool>,
     replay: ReplayReport,
     /// WAL references that replay mapped onto another series with the same
@@ -58,6 +62,10 @@ pub struct TickReport {
     pub blocks_written: usize,
     /// Series removed from the head by truncation.
     pub series_removed: usize,
+    /// Blocks merged by compaction (sources).
+    pub blocks_compacted: usize,
+    /// Blocks deleted by retention.
+    pub blocks_deleted: usize,
 }
 
 /// An exclusive `flock` on `<dir>/lock`, released when dropped or when the
@@ -97,7 +105,13 @@ impl Db {
         std::fs::create_dir_all(&wal_dir).map_err(at(&wal_dir))?;
         wal::remove_tmp_checkpoints(&wal_dir).map_err(at(&wal_dir))?;
 
+        let blocks = BlockSet::open(&dir)?;
         let head = Arc::new(Head::new(opts.block_range_ms, opts.max_head_series));
+        if let Some(t) = blocks.max_time() {
+            // Data before the newest block's end is in blocks; the WAL may
+            // still hold it if we crashed before the checkpoint.
+            head.raise_floor(t);
+        }
         let mut aliases = HashMap::new();
         let replay = replay_into(&wal_dir, &head, &mut aliases)?;
         if replay.corruptions > 0 {
@@ -109,6 +123,7 @@ impl Db {
             opts,
             head,
             wal,
+            blocks,
             closed: Arc::new(AtomicBool::new(false)),
             replay,
             aliases,
@@ -150,14 +165,23 @@ impl Db {
         if self.shared.closed.load(Ordering::Acquire) {
             return Err(StorageError::Closed);
         }
-        let parts: Vec<Box<dyn Querier + '_>> = vec![Box::new(HeadQuerier::new(&self.shared.head, mint, maxt))];
+        let mut parts: Vec<Box<dyn Querier + '_>> = Vec::new();
+        for b in self.shared.blocks.snapshot() {
+            let m = b.meta();
+            if m.min_time <= maxt && m.max_time > mint {
+                parts.push(Box::new(OwnedBlockQuerier::new(b, mint, maxt)));
+            }
+        }
+        parts.push(Box::new(HeadQuerier::new(&self.shared.head, mint, maxt)));
         Ok(Box::new(MergeQuerier::new(parts)))
     }
 
-    /// Periodic maintenance, run by the background thread every minute and
-    /// callable directly (tests drive it with a `ManualClock`): cuts the head
-    /// into a block when it spans more than 1.5 block ranges, truncates the
-    /// head and checkpoints the WAL.
+    /// Periodic maintenance, run by the background thread every minute (by
+    /// the options' clock) and callable directly: while the head spans more
+    /// than 1.5 block ranges, writes its oldest block range to a block,
+    /// truncates the head and checkpoints the WAL; then compacts blocks
+    /// (Prometheus's leveled plan over 1×, 3×, 9× the block range) and
+    /// deletes blocks beyond the retention time/size.
     pub fn tick(&self) -> Result<TickReport, StorageError> {
         self.shared.tick()
     }
@@ -200,16 +224,82 @@ impl Shared {
     fn tick(&self) -> Result<TickReport, StorageError> {
         let _m = self.maintenance.lock();
         let mut report = TickReport::default();
-        let range = self.opts.block_range_ms;
-        if let (Some(min), Some(max)) = (self.head.min_time(), self.head.max_time()) {
-            report.head_compactable = max.saturating_sub(min) > range.saturating_mul(3) / 2;
+        let range = self.opts.block_range_ms.max(1);
+        // Bounded: each round removes one block range from the head.
+        for _ in 0..1000 {
+            let (Some(min), Some(max)) = (self.head.min_time(), self.head.max_time()) else { break };
+            if max.saturating_sub(min) <= range.saturating_mul(3) / 2 {
+                break;
+            }
+            report.head_compactable = true;
+            let mint = min.div_euclid(range).saturating_mul(range);
+            let maxt = mint.saturating_add(range);
+            // Later commits can no longer add samples before `maxt`.
+            self.head.raise_floor(maxt);
+            let mut series = self.head.series_in_range(mint, maxt);
+            if let Some(meta) = crate::block::write_block(&self.dir, mint, maxt, &mut series)? {
+                self.blocks.add(&meta)?;
+                report.blocks_written += 1;
+                tracing::info!(target: "promlite_tsdb", id = %meta.id, mint, maxt, "head cut into a block");
+            }
+            report.series_removed += self.truncate_head(maxt)?;
         }
-        // Cutting blocks needs the block writer (`block::write_block`); until
-        // it is wired in, the head keeps everything and nothing is truncated.
+        report.blocks_compacted = self.compact()?;
+        report.blocks_deleted = self.apply_retention()?;
         Ok(report)
     }
 
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// Compaction ranges: 1×, 3×, 9× the block range, capped at a tenth of
+    /// the retention time (as Prometheus).
+    fn ranges(&self) -> Vec<i64> {
+        let r = self.opts.block_range_ms.max(1);
+        let cap = self.opts.retention_ms.map(|t| t / 10).unwrap_or(i64::MAX);
+        let mut out = vec![r];
+        for m in [3, 9] {
+            let x = r.saturating_mul(m);
+            if x <= cap {
+                out.push(x);
+            }
+        }
+        out
+    }
+
+    fn compact(&self) -> Result<usize, StorageError> {
+        let ranges = self.ranges();
+        let mut merged = 0;
+        for _ in 0..100 {
+            let blocks = self.blocks.snapshot();
+            let metas: Vec<_> = blocks.iter().map(|b| b.meta().clone()).collect();
+            let Some(group) = crate::compact::plan(&metas, &ranges).into_iter().next() else { break };
+            let sources: Vec<Arc<crate::block::Block>> =
+                blocks.iter().filter(|b| group.contains(&b.meta().id)).cloned().collect();
+            if sources.len() < 2 {
+                break;
+            }
+            if let Some(meta) = crate::compact::compact(&self.dir, &sources)? {
+                self.blocks.add(&meta)?;
+            }
+            self.blocks.delete(&group)?;
+            merged += sources.len();
+        }
+        Ok(merged)
+    }
+
+    fn apply_retention(&self) -> Result<usize, StorageError> {
+        if self.opts.retention_ms.is_none() && self.opts.retention_bytes.is_none() {
+            return Ok(0);
+        }
+        let metas: Vec<_> = self.blocks.snapshot().iter().map(|b| (b.meta().clone(), b.size_bytes())).collect();
+        // The WAL counts against the size limit, as in Prometheus.
+        let bytes = self.opts.retention_bytes.map(|b| b.saturating_sub(dir_size(self.wal.dir())));
+        let ids = crate::retention::beyond_retention(&metas, self.opts.retention_ms, bytes);
+        if !ids.is_empty() {
+            tracing::info!(target: "promlite_tsdb", ?ids, "deleting blocks beyond retention");
+            self.blocks.delete(&ids)?;
+        }
+        Ok(ids.len())
+    }
+
     fn truncate_head(&self, mint: i64) -> Result<usize, StorageError> {
         let removed = self.head.truncate(mint);
         let upto = {
@@ -225,12 +315,25 @@ impl Shared {
     }
 }
 
+/// Total size of the regular files under `dir`.
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
+    rd.flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
 /// Replays the WAL into `head`.
 fn replay_into(wal_dir: &Path, head: &Head, aliases: &mut HashMap<u64, u64>) -> Result<ReplayReport, StorageError> {
     let mut refs: HashMap<u64, Arc<MemSeries>> = HashMap::new();
     let mut unknown = 0u64;
     let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
     let chunk_range = head.chunk_range();
+    let floor = head.floor();
     let mut report = wal::replay(wal_dir, &mut |rec| match rec {
         Record::Series(series) => {
             for s in series {
@@ -252,6 +355,9 @@ fn replay_into(wal_dir: &Path, head: &Head, aliases: &mut HashMap<u64, u64>) -> 
                     unknown += 1;
                     continue;
                 };
+                if s.t < floor {
+                    continue;
+                }
                 let mut d = m.data.lock();
                 if crate::head::replay_appendable(d.last(), s.t, s.v) {
                     d.append(s.t, s.v, chunk_range);
@@ -282,7 +388,7 @@ fn spawn_background(shared: Arc<Shared>) -> Background {
     let handle = std::thread::Builder::new()
         .name("promlite-tsdb".into())
         .spawn(move || {
-            let mut last_tick = Instant::now();
+            let mut last_tick = shared.opts.clock.now_ms();
             loop {
                 {
                     let (lock, cv) = &*stop2;
@@ -297,8 +403,9 @@ fn spawn_background(shared: Arc<Shared>) -> Background {
                 if let Err(e) = shared.wal.sync_if_dirty() {
                     tracing::error!(target: "promlite_tsdb", "WAL group commit failed: {e}");
                 }
-                if last_tick.elapsed() >= TICK_INTERVAL {
-                    last_tick = Instant::now();
+                let now = shared.opts.clock.now_ms();
+                if now.saturating_sub(last_tick) >= TICK_INTERVAL_MS {
+                    last_tick = now;
                     if let Err(e) = shared.tick() {
                         tracing::error!(target: "promlite_tsdb", "background maintenance failed: {e}");
                     }
