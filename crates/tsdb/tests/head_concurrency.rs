@@ -50,6 +50,7 @@ fn concurrent_appends_and_queries() {
                 for pair in series.windows(2) {
                     assert!(pair[0].labels() < pair[1].labels(), "sorted and unique");
                 }
+                let mut counts = std::collections::HashMap::new();
                 for s in &series {
                     let mut it = s.iter();
                     let mut expect = 0i64;
@@ -58,6 +59,10 @@ fn concurrent_appends_and_queries() {
                         assert_eq!(it.at(), (expect * 15_000, expect as f64));
                         expect += 1;
                     }
+                    let w = s.labels().get_or_empty("w").to_string();
+                    let c = counts.entry(w).or_insert(expect);
+                    // Isolation: a batch is visible in all its series or none.
+                    assert_eq!(*c, expect, "partial batch visible");
                 }
                 rounds += 1;
             }

@@ -1,4 +1,5 @@
-//! The Db's set of persistent blocks, and a querier that owns its block.
+//! The Db's set of persistent blocks, and selecting from one block with
+//! results that keep the block alive.
 //!
 //! This is the only place the Db touches the block modules
 //! (`crate::block`, `crate::compact`, `crate::retention`, `crate::quarantine`).
@@ -7,10 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use promlite_model::{Labels, Matcher, Querier, SampleIterator, SelectHints, Series, StorageError, ValueType};
+use promlite_model::{Labels, Matcher, SampleIterator, SelectHints, Series, StorageError, ValueType};
 
 use crate::block::{postings_for_matchers, Block, BlockMeta, META_FILE, TMP_SUFFIX};
-use crate::head::check_matchers;
 use crate::index::ChunkMeta;
 
 /// Blocks in the data directory, sorted by `min_time`.
@@ -96,82 +96,62 @@ fn is_block_dir(name: &str, path: &Path) -> bool {
     path.join(META_FILE).exists() || (name.len() == 26 && name.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-/// A querier over one block that keeps the block alive (the Db's querier
-/// must not borrow the block set, which compaction changes).
-pub(crate) struct OwnedBlockQuerier {
-    block: Arc<Block>,
+/// Series of `block` matching `matchers` with samples in `[mint, maxt]`,
+/// sorted by labels. Each keeps the block alive, so results do not borrow
+/// the block set (which compaction changes).
+pub(crate) fn select_block(
+    block: &Arc<Block>,
     mint: i64,
     maxt: i64,
-}
-
-impl OwnedBlockQuerier {
-    pub(crate) fn new(block: Arc<Block>, mint: i64, maxt: i64) -> Self {
-        OwnedBlockQuerier { block, mint, maxt }
+    hints: &SelectHints,
+    matchers: &[Matcher],
+) -> Result<Vec<Box<dyn Series>>, StorageError> {
+    let mut out: Vec<Box<dyn Series>> = Vec::new();
+    let m = block.meta();
+    if mint > maxt || mint >= m.max_time || maxt < m.min_time {
+        return Ok(out);
     }
-
-    fn overlaps(&self) -> bool {
-        let m = self.block.meta();
-        self.mint <= self.maxt && self.mint < m.max_time && self.maxt >= m.min_time
-    }
-}
-
-impl Querier for OwnedBlockQuerier {
-    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
-        check_matchers(matchers)?;
-        let mut out: Vec<Box<dyn Series + '_>> = Vec::new();
-        if !self.overlaps() {
-            return Ok(out);
+    let ix = block.index();
+    for id in postings_for_matchers(ix, matchers)? {
+        let (labels, mut chunks) = ix.series(id)?;
+        chunks.retain(|c| c.max_time >= mint && c.min_time <= maxt);
+        if chunks.is_empty() {
+            continue;
         }
-        let ix = self.block.index();
-        for id in postings_for_matchers(ix, matchers)? {
-            let (labels, mut chunks) = ix.series(id)?;
-            chunks.retain(|c| c.max_time >= self.mint && c.min_time <= self.maxt);
-            if chunks.is_empty() {
-                continue;
+        let series = OwnedBlockSeries { block: block.clone(), labels, chunks, mint, maxt };
+        // Edge chunks may overlap the range without a sample in it.
+        let mut probe = series.iter();
+        if probe.next() == ValueType::None {
+            if let Some(e) = probe.err() {
+                return Err(e);
             }
-            let series = OwnedBlockSeries { block: &self.block, labels, chunks, mint: self.mint, maxt: self.maxt };
-            // Edge chunks may overlap the range without a sample in it.
-            let mut probe = series.iter();
-            if probe.next() == ValueType::None {
-                if let Some(e) = probe.err() {
-                    return Err(e);
-                }
-                continue;
-            }
-            drop(probe);
-            let series = if hints.labels_only { OwnedBlockSeries { chunks: Vec::new(), ..series } } else { series };
-            out.push(Box::new(series));
-            if hints.limit > 0 && out.len() >= hints.limit {
-                break;
-            }
+            continue;
         }
-        Ok(out)
+        drop(probe);
+        let series = if hints.labels_only { OwnedBlockSeries { chunks: Vec::new(), ..series } } else { series };
+        out.push(Box::new(series));
+        if hints.limit > 0 && out.len() >= hints.limit {
+            break;
+        }
     }
-
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
-        self.block.querier(self.mint, self.maxt).label_values(name, matchers)
-    }
-
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
-        self.block.querier(self.mint, self.maxt).label_names(matchers)
-    }
+    Ok(out)
 }
 
-struct OwnedBlockSeries<'a> {
-    block: &'a Block,
+struct OwnedBlockSeries {
+    block: Arc<Block>,
     labels: Labels,
     chunks: Vec<ChunkMeta>,
     mint: i64,
     maxt: i64,
 }
 
-impl Series for OwnedBlockSeries<'_> {
+impl Series for OwnedBlockSeries {
     fn labels(&self) -> &Labels {
         &self.labels
     }
 
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
-        Box::new(BlockChunksIter { block: self.block, chunks: &self.chunks, next_chunk: 0, buf: Vec::new(), pos: 0, at: None, done: false, err: None, mint: self.mint, maxt: self.maxt })
+        Box::new(BlockChunksIter { block: &self.block, chunks: &self.chunks, next_chunk: 0, buf: Vec::new(), pos: 0, at: None, done: false, err: None, mint: self.mint, maxt: self.maxt })
     }
 }
 

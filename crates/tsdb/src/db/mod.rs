@@ -2,7 +2,7 @@
 
 mod blocks;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,14 +10,14 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
-use promlite_model::{Appendable, Appender, Querier, Queryable, StorageError};
+use parking_lot::{Condvar, Mutex, RwLock};
+use promlite_model::{Appendable, Appender, Matcher, Querier, Queryable, SelectHints, Series, StorageError};
 
-use self::blocks::{BlockSet, OwnedBlockQuerier};
+use self::blocks::{select_block, BlockSet};
 use crate::error::at;
-use crate::head::{Head, HeadAppender, HeadQuerier, HeadStats, MemSeries};
+use crate::head::{check_matchers, Head, HeadAppender, HeadQuerier, HeadStats, MemSeries};
 use crate::options::{DbOptions, FsyncPolicy};
-use crate::querier::MergeQuerier;
+use crate::querier::merge_series;
 use crate::record::Record;
 use crate::wal::{self, ReplayReport, Wal};
 
@@ -45,6 +45,10 @@ struct Shared {
     aliases: HashMap<u64, u64>,
     /// Serialises tick/truncation.
     maintenance: Mutex<()>,
+    /// Readers take the read side to see the block set and the head at the
+    /// same moment; a head cut (add block + truncate head) takes the write
+    /// side, so no query misses or doubles the data being moved.
+    cut_lock: RwLock<()>,
     _lock: LockFile,
 }
 
@@ -128,6 +132,7 @@ impl Db {
             replay,
             aliases,
             maintenance: Mutex::new(()),
+            cut_lock: RwLock::new(()),
             _lock: lock,
         });
         let background = shared.opts.background.then(|| spawn_background(shared.clone()));
@@ -165,15 +170,7 @@ impl Db {
         if self.shared.closed.load(Ordering::Acquire) {
             return Err(StorageError::Closed);
         }
-        let mut parts: Vec<Box<dyn Querier + '_>> = Vec::new();
-        for b in self.shared.blocks.snapshot() {
-            let m = b.meta();
-            if m.min_time <= maxt && m.max_time > mint {
-                parts.push(Box::new(OwnedBlockQuerier::new(b, mint, maxt)));
-            }
-        }
-        parts.push(Box::new(HeadQuerier::new(&self.shared.head, mint, maxt)));
-        Ok(Box::new(MergeQuerier::new(parts)))
+        Ok(Box::new(DbQuerier { shared: &self.shared, mint, maxt }))
     }
 
     /// Periodic maintenance, run by the background thread every minute (by
@@ -237,12 +234,19 @@ impl Shared {
             // Later commits can no longer add samples before `maxt`.
             self.head.raise_floor(maxt);
             let mut series = self.head.series_in_range(mint, maxt);
-            if let Some(meta) = crate::block::write_block(&self.dir, mint, maxt, &mut series)? {
-                self.blocks.add(&meta)?;
+            let meta = crate::block::write_block(&self.dir, mint, maxt, &mut series)?;
+            {
+                let _cut = self.cut_lock.write();
+                if let Some(meta) = &meta {
+                    self.blocks.add(meta)?;
+                }
+                report.series_removed += self.head.truncate(maxt);
+            }
+            if let Some(meta) = &meta {
                 report.blocks_written += 1;
                 tracing::info!(target: "promlite_tsdb", id = %meta.id, mint, maxt, "head cut into a block");
             }
-            report.series_removed += self.truncate_head(maxt)?;
+            self.checkpoint_wal(maxt)?;
         }
         report.blocks_compacted = self.compact()?;
         report.blocks_deleted = self.apply_retention()?;
@@ -301,7 +305,17 @@ impl Shared {
     }
 
     fn truncate_head(&self, mint: i64) -> Result<usize, StorageError> {
-        let removed = self.head.truncate(mint);
+        let removed = {
+            let _cut = self.cut_lock.write();
+            self.head.truncate(mint)
+        };
+        self.checkpoint_wal(mint)?;
+        Ok(removed)
+    }
+
+    /// Starts a new WAL segment and checkpoints the ones before it, keeping
+    /// what the head still holds at or after `mint`.
+    fn checkpoint_wal(&self, mint: i64) -> Result<(), StorageError> {
         let upto = {
             let mut w = self.wal.lock();
             w.next_segment()?.saturating_sub(1)
@@ -310,8 +324,65 @@ impl Shared {
         let aliases = &self.aliases;
         let keep = |r: u64| head.series_by_ref(aliases.get(&r).copied().unwrap_or(r)).is_some();
         let stats = wal::checkpoint(self.wal.dir(), upto, &keep, mint)?;
-        tracing::info!(target: "promlite_tsdb", upto, ?stats, removed, "head truncated, WAL checkpointed");
-        Ok(removed)
+        tracing::info!(target: "promlite_tsdb", upto, ?stats, "WAL checkpointed");
+        Ok(())
+    }
+}
+
+/// The Db's querier: blocks and head, snapshotted together per call.
+struct DbQuerier<'a> {
+    shared: &'a Shared,
+    mint: i64,
+    maxt: i64,
+}
+
+impl DbQuerier<'_> {
+    fn blocks(&self) -> Vec<Arc<crate::block::Block>> {
+        let mut v = self.shared.blocks.snapshot();
+        v.retain(|b| b.meta().min_time <= self.maxt && b.meta().max_time > self.mint);
+        v
+    }
+}
+
+impl Querier for DbQuerier<'_> {
+    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
+        check_matchers(matchers)?;
+        let head = HeadQuerier::new(&self.shared.head, self.mint, self.maxt);
+        let (blocks, head_series) = {
+            let _cut = self.shared.cut_lock.read();
+            (self.blocks(), head.select_series(hints, matchers)?)
+        };
+        let mut lists: Vec<Vec<Box<dyn Series + '_>>> = Vec::with_capacity(blocks.len() + 1);
+        for b in &blocks {
+            lists.push(select_block(b, self.mint, self.maxt, hints, matchers)?);
+        }
+        // Last: the head wins on equal timestamps.
+        lists.push(head_series.into_iter().map(|s| Box::new(s) as Box<dyn Series>).collect());
+        Ok(merge_series(lists, hints.limit))
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        let head = HeadQuerier::new(&self.shared.head, self.mint, self.maxt);
+        let (blocks, mut set) = {
+            let _cut = self.shared.cut_lock.read();
+            (self.blocks(), head.label_values(name, matchers)?.into_iter().collect::<BTreeSet<String>>())
+        };
+        for b in &blocks {
+            set.extend(b.querier(self.mint, self.maxt).label_values(name, matchers)?);
+        }
+        Ok(set.into_iter().collect())
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        let head = HeadQuerier::new(&self.shared.head, self.mint, self.maxt);
+        let (blocks, mut set) = {
+            let _cut = self.shared.cut_lock.read();
+            (self.blocks(), head.label_names(matchers)?.into_iter().collect::<BTreeSet<String>>())
+        };
+        for b in &blocks {
+            set.extend(b.querier(self.mint, self.maxt).label_names(matchers)?);
+        }
+        Ok(set.into_iter().collect())
     }
 }
 

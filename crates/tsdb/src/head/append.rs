@@ -131,6 +131,7 @@ impl Appender for HeadAppender {
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         let mut applied = 0u64;
         let floor = self.head.floor();
+        let isolation = self.head.isolation.write();
         for (s, t, v) in &staged {
             if *t < floor {
                 // The head was cut past this sample while it was staged;
@@ -152,10 +153,11 @@ impl Appender for HeadAppender {
                 Err(e) => self.head.counters.count(&e),
             }
         }
-        drop(wal);
         if applied > 0 {
             self.head.update_time_range(mint, maxt);
         }
+        drop(isolation);
+        drop(wal);
         self.head.counters.appended.fetch_add(applied, Ordering::Relaxed);
         Ok(())
     }

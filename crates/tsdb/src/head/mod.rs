@@ -51,6 +51,9 @@ pub struct Head {
     pub(crate) counters: AppendCounters,
     /// Serialises commits with the WAL order (see `append.rs`).
     pub(crate) commit_lock: Mutex<()>,
+    /// Isolation: a commit applies its batch under the write side, a select
+    /// snapshots series under the read side, so no query sees half a batch.
+    pub(crate) isolation: RwLock<()>,
 }
 
 impl Head {
@@ -70,6 +73,7 @@ impl Head {
             max_series,
             counters: AppendCounters::default(),
             commit_lock: Mutex::new(()),
+            isolation: RwLock::new(()),
         }
     }
 
