@@ -26,10 +26,13 @@ fn series_labels(i: usize) -> Labels {
     Labels::from_pairs([("__name__", "crash_test".to_string()), ("i", i.to_string())])
 }
 
-fn options(fsync: &str) -> DbOptions {
-    let fsync = if fsync == "always" { FsyncPolicy::Always } else { FsyncPolicy::Interval(Duration::from_millis(50)) };
+/// `mode` is `always`, `interval`, or `interval-tick` (also cuts blocks,
+/// checkpoints and compacts while writing, with a 20 s block range).
+fn options(mode: &str) -> DbOptions {
+    let fsync = if mode == "always" { FsyncPolicy::Always } else { FsyncPolicy::Interval(Duration::from_millis(50)) };
     // Small segments so kills also land around segment rolls.
-    DbOptions { fsync, wal_segment_size: 16 * 1024, background: true, ..Default::default() }
+    let block_range_ms = if mode == "interval-tick" { 20_000 } else { promlite_tsdb::DEFAULT_BLOCK_RANGE_MS };
+    DbOptions { fsync, wal_segment_size: 16 * 1024, background: true, block_range_ms, retention_ms: None, ..Default::default() }
 }
 
 /// Timestamps (batch ids × 1000) present in all series; panics if a batch is
@@ -69,6 +72,9 @@ fn crash_child_writer() {
         }
         app.commit().expect("commit");
         println!("COMMITTED {id}");
+        if fsync == "interval-tick" && id % 7 == 0 {
+            db.tick().expect("tick");
+        }
     }
 }
 
@@ -111,7 +117,7 @@ fn kill_and_recover(fsync: &str, rounds: usize) {
         }
         child.wait().unwrap();
         let last = last.expect("child committed something");
-        let db = Db::open(dir.path(), DbOptions { background: false, ..Default::default() }).unwrap();
+        let db = Db::open(dir.path(), DbOptions { background: false, ..options(fsync) }).unwrap();
         let ids = committed_ids(&db);
         assert_eq!(db.replay_report().undecodable, 0);
         // Every acknowledged batch is there; at most the one in flight beyond.
@@ -119,6 +125,10 @@ fn kill_and_recover(fsync: &str, rounds: usize) {
         assert_eq!(&ids[..expect.len().min(ids.len())], &expect[..], "round {round} ({fsync})");
         assert!(ids.len() == expect.len() || ids.len() == expect.len() + 1, "round {round}: {} vs {}", ids.len(), expect.len());
         total_acknowledged = expect.len();
+        if fsync == "interval-tick" && last > 60 {
+            let blocks = std::fs::read_dir(dir.path()).unwrap().flatten().filter(|e| e.path().join("meta.json").exists()).count();
+            assert!(blocks > 0, "the child cut blocks");
+        }
         eprintln!("crash round {round} ({fsync}): {} batches acknowledged, {} recovered", expect.len(), ids.len());
         db.close().unwrap();
     }
@@ -128,6 +138,11 @@ fn kill_and_recover(fsync: &str, rounds: usize) {
 #[test]
 fn sigkill_loses_no_acknowledged_batch_fsync_always() {
     kill_and_recover("always", 2);
+}
+
+#[test]
+fn sigkill_during_block_cuts_and_checkpoints_loses_nothing() {
+    kill_and_recover("interval-tick", 3);
 }
 
 #[test]
