@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod functions;
 pub mod parser;
+pub mod printer;
 pub mod value;
 
 pub use engine::{Engine, EngineOptions, QueryOptions, QueryResult};
