@@ -50,7 +50,6 @@ pub mod params;
 pub mod providers;
 mod response;
 mod routes;
-mod selector;
 pub mod self_metrics;
 mod serve;
 mod state;

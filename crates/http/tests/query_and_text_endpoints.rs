@@ -59,14 +59,19 @@ async fn parse_and_format_query_report_parse_errors_as_bad_data() {
 }
 
 #[tokio::test]
-#[ignore = "needs the PromQL parser, not merged yet"]
-async fn parse_query_returns_the_tree() {
+async fn parse_and_format_query_happy_paths() {
     let app = app();
     let d = ok_data(&get(&app, &format!("/api/v1/parse_query?query={}", enc("sum by (job) (rate(up[5m]))"))).await);
     assert_eq!(d["type"], "aggregation");
     assert_eq!(d["grouping"], json!(["job"]));
     assert_eq!(d["expr"]["func"]["name"], "rate");
     assert_eq!(d["expr"]["args"][0]["range"], 300_000);
+    assert_eq!(d["expr"]["args"][0]["matchers"], json!([{"name": "__name__", "value": "up", "type": "="}]));
+    let d = ok_data(&post(&app, "/api/v1/parse_query", &format!("query={}", enc("1 + 2"))).await);
+    assert_eq!(d["matching"], json!(null));
+    assert_eq!(d["lhs"], json!({"type": "numberLiteral", "val": "1"}));
+    let d = ok_data(&get(&app, &format!("/api/v1/format_query?query={}", enc("sum(rate(up[5m]))by(job)"))).await);
+    assert_eq!(d, json!("sum by (job) (rate(up[5m]))"));
 }
 
 #[tokio::test]

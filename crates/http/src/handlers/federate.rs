@@ -79,7 +79,7 @@ fn write_line(name: &str, l: &Labels, t: i64, v: f64, out: &mut String) {
 pub async fn federate(State(state): State<ApiState>, p: Params) -> Response {
     let mut sets = Vec::new();
     for s in p.get_all("match[]") {
-        match crate::selector::parse_metric_selector(s) {
+        match promlite_promql::parser::parse_metric_selector(s) {
             Ok(ms) => sets.push(ms),
             Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
         }

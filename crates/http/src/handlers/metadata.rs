@@ -55,7 +55,7 @@ pub async fn metadata(State(state): State<ApiState>, p: Params) -> ApiResult {
 pub async fn targets_metadata(State(state): State<ApiState>, p: Params) -> ApiResult {
     let limit = number_param(&p, "limit")?;
     let matchers = match p.get("match_target") {
-        Some(s) => crate::selector::parse_metric_selector(s).map_err(|e| ApiError::bad_data(e.to_string()))?,
+        Some(s) => promlite_promql::parser::parse_metric_selector(s).map_err(|e| ApiError::bad_data(e.to_string()))?,
         None => Vec::new(),
     };
     let metric = p.get("metric");

@@ -21,7 +21,7 @@ use crate::{ApiError, ApiState};
 pub(crate) fn match_sets(params: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
     let mut sets = Vec::new();
     for s in params.get_all("match[]") {
-        let ms = crate::selector::parse_metric_selector(s).map_err(|e| ApiError::bad_data(e.to_string()))?;
+        let ms = promlite_promql::parser::parse_metric_selector(s).map_err(|e| ApiError::bad_data(e.to_string()))?;
         if ms.iter().all(|m| m.matches_empty()) {
             return Err(ApiError::bad_data("match[] must contain at least one non-empty matcher"));
         }

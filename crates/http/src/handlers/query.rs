@@ -132,10 +132,8 @@ pub async fn parse_query(p: Params) -> ApiResult {
 
 /// `GET|POST /api/v1/format_query`: the expression pretty-printed.
 pub async fn format_query(p: Params) -> ApiResult {
-    let _expr = parse(&p)?;
-    // The PromQL printer is being written in the promql crate; until it lands
-    // a valid query cannot be re-printed.
-    Err(ApiError::unavailable("format_query needs the PromQL printer, which is not available yet"))
+    let expr = parse(&p)?;
+    Ok(ApiResponse::of(&promlite_promql::printer::prettify(&expr)))
 }
 
 #[cfg(test)]
