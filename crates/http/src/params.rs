@@ -131,7 +131,7 @@ pub fn parse_duration_param(s: &str) -> Result<i64, String> {
             return Err(format!("cannot parse {s:?} to a valid duration"));
         }
         let ns = f * 1e9;
-        if ns >= 9.223_372_036_854_776e18 || ns < -9.223_372_036_854_776e18 {
+        if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&ns) {
             return Err(format!("cannot parse {s:?} to a valid duration. It overflows int64"));
         }
         let ms = (f * 1000.0).round() as i64;

@@ -163,9 +163,12 @@ impl Lifecycle for Life {
     }
 }
 
+/// A delete_series call: matcher sets as text, start, end.
+type DeleteCall = (Vec<Vec<String>>, i64, i64);
+
 #[derive(Default)]
 struct Admin {
-    deleted: Mutex<Vec<(Vec<Vec<String>>, i64, i64)>>,
+    deleted: Mutex<Vec<DeleteCall>>,
 }
 impl AdminProvider for Admin {
     fn delete_series(&self, sets: &[Vec<Matcher>], start: i64, end: i64) -> Result<(), String> {

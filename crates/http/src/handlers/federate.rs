@@ -115,7 +115,8 @@ pub async fn federate(State(state): State<ApiState>, p: Params) -> Response {
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{}\n", e.message)).into_response(),
     };
     // Group by metric name, names sorted.
-    let mut by_name: BTreeMap<&str, Vec<(&Labels, (i64, f64))>> = BTreeMap::new();
+    type Family<'a> = Vec<(&'a Labels, (i64, f64))>;
+    let mut by_name: BTreeMap<&str, Family> = BTreeMap::new();
     for (l, s) in &latest {
         if let Some(n) = l.metric_name() {
             by_name.entry(n).or_default().push((l, *s));
