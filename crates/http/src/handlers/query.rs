@@ -139,6 +139,94 @@ pub async fn format_query(p: Params) -> ApiResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use promlite_model::MemStorage;
+    use promlite_promql::value::Value;
+
+    fn test_state() -> ApiState {
+        ApiState::new(Arc::new(MemStorage::new()), Engine::default())
+    }
+
+    /// An evaluation that runs until canceled (at most 5 s) and reports
+    /// whether it saw the cancel flag.
+    fn until_canceled(seen: Arc<AtomicBool>) -> EvalFn {
+        Box::new(move |_, _, o| {
+            let flag = o.cancel.clone().expect("cancel flag passed to the engine");
+            for _ in 0..500 {
+                if flag.load(Ordering::SeqCst) {
+                    seen.store(true, Ordering::SeqCst);
+                    return Err(QueryError::Canceled("expression evaluation".into()));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok(QueryResult { value: Value::Scalar { t: 0, v: 1.0 }, warnings: vec![], infos: vec![] })
+        })
+    }
+
+    async fn wait_for(flag: &AtomicBool) -> bool {
+        for _ in 0..300 {
+            if flag.load(Ordering::SeqCst) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn timeout_answers_503_and_cancels_the_evaluation() {
+        let st = test_state();
+        let seen = Arc::new(AtomicBool::new(false));
+        let timeout = Duration::from_millis(50);
+        let err = evaluate(&st, QueryOptions::default(), timeout, until_canceled(seen.clone())).await.unwrap_err();
+        assert_eq!(err.kind, ErrorType::Timeout);
+        assert_eq!(err.kind.status(), 503);
+        assert!(wait_for(&seen).await, "the engine saw the cancel flag");
+    }
+
+    #[tokio::test]
+    async fn client_disconnect_cancels_the_evaluation() {
+        let st = test_state();
+        let seen = Arc::new(AtomicBool::new(false));
+        let eval = until_canceled(seen.clone());
+        let task = tokio::spawn(async move { evaluate(&st, QueryOptions::default(), Duration::from_secs(60), eval).await });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        task.abort(); // what hyper does when the connection closes
+        assert!(wait_for(&seen).await, "the engine saw the cancel flag");
+    }
+
+    #[tokio::test]
+    async fn results_warnings_and_timeout_parameter() {
+        let st = test_state();
+        let eval: EvalFn = Box::new(|_, _, o| {
+            assert_eq!(o.timeout, Some(Duration::from_secs(3)));
+            assert_eq!(o.lookback_delta_ms, Some(60_000));
+            Ok(QueryResult { value: Value::Scalar { t: 4000, v: 2.0 }, warnings: vec!["w".into()], infos: vec!["i".into()] })
+        });
+        let (qopts, timeout) = query_options(&st, &Params::from_query("timeout=3s&lookback_delta=1m")).unwrap();
+        assert_eq!(timeout, Duration::from_secs(3));
+        let r = evaluate(&st, qopts, timeout, eval).await.unwrap();
+        assert_eq!(r.body(), r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]},"warnings":["w"],"infos":["i"]}"#);
+        // a request timeout above the server's limit is capped
+        let (_, t) = query_options(&st, &Params::from_query("timeout=1h")).unwrap();
+        assert_eq!(t, st.options.query_timeout);
+    }
+
+    #[tokio::test]
+    async fn concurrency_is_limited() {
+        let st = test_state().with_options(crate::ApiOptions { max_concurrency: 1, ..Default::default() });
+        let seen = Arc::new(AtomicBool::new(false));
+        let first = {
+            let st = st.clone();
+            let eval = until_canceled(seen.clone());
+            tokio::spawn(async move { evaluate(&st, QueryOptions::default(), Duration::from_millis(300), eval).await })
+        };
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        // The second query waits for the slot: it cannot finish within 100 ms.
+        let quick: EvalFn = Box::new(|_, _, _| Ok(QueryResult { value: Value::Vector(vec![]), warnings: vec![], infos: vec![] }));
+        let second = tokio::time::timeout(Duration::from_millis(100), evaluate(&st, QueryOptions::default(), Duration::from_secs(5), quick)).await;
+        assert!(second.is_err(), "second query ran while the only slot was taken");
+        assert_eq!(first.await.unwrap().unwrap_err().kind, ErrorType::Timeout);
+    }
 
     fn rp(q: &str) -> Result<(i64, i64, i64), String> {
         range_params(&Params::from_query(q), 11_000).map_err(|e| e.message)
