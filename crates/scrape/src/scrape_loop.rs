@@ -225,7 +225,7 @@ impl ScrapeLoop {
         self.iter += 1;
         let mut app = self.appendable.appender();
         let mut report = ScrapeReport { timestamp_ms: ts_ms, ..Default::default() };
-        let mut cur: HashMap<u64, Labels> = HashMap::new();
+        let mut cur: HashMap<u64, Labels> = HashMap::with_capacity(self.prev.len());
         let mut meta: BTreeMap<String, Metadata> = BTreeMap::new();
         match self.append_body(app.as_mut(), body, format, ts_ms, &mut cur, &mut meta, &mut report) {
             Ok(()) => {}
