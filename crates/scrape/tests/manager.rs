@@ -198,3 +198,19 @@ async fn changed_job_hands_over_without_staleness() {
     .await;
     m.stop().await;
 }
+
+#[tokio::test]
+async fn unusable_tls_files_mark_the_target_down() {
+    let srv = serve(Reply::text("g 1\n")).await;
+    let db = MemStorage::new();
+    let m = manager(&db);
+    let yaml = format!(
+        "{FAST}scrape_configs:\n  - job_name: a\n    scheme: https\n    tls_config: {{ca_file: /nonexistent/ca.pem}}\n    static_configs: [{{targets: ['ADDR']}}]\n"
+    );
+    m.apply_config(&config(&yaml, &srv)).unwrap();
+    let t = &m.active_targets()[0];
+    assert_eq!(t.health, Health::Down);
+    assert!(t.last_error.contains("reading ca_file /nonexistent/ca.pem"), "{}", t.last_error);
+    assert!(t.scrape_url.starts_with("https://"));
+    m.stop().await;
+}
