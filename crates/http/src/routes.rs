@@ -36,6 +36,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/label/{name}/values", get(labels::label_values).post(labels::label_values))
         .route("/api/v1/metadata", get(metadata::metadata).post(metadata::metadata))
         .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/scrape_pools", get(targets::scrape_pools))
         .route("/api/v1/targets/metadata", get(metadata::targets_metadata))
         .route("/api/v1/alertmanagers", get(targets::alertmanagers))
         .route("/api/v1/rules", get(rules::rules).post(rules::rules))
