@@ -44,13 +44,19 @@
 //! db.close().unwrap();
 //! ```
 
+pub mod block;
 pub mod chunk;
+pub mod codec;
+pub mod compact;
 mod db;
 mod error;
 pub mod head;
+pub mod index;
 mod options;
+pub mod quarantine;
 pub mod querier;
 pub mod record;
+pub mod retention;
 pub mod wal;
 
 pub use db::{Db, TickReport};
