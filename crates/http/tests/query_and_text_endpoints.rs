@@ -163,3 +163,25 @@ async fn self_metrics_count_requests_and_include_sources() {
     assert!(b.contains("prometheus_http_request_duration_seconds_count{handler=\"/api/v1/labels\"} 2\n"));
     assert!(b.contains("promlite_tsdb_head_series 6\n"));
 }
+
+#[tokio::test]
+async fn cors_like_prometheus() {
+    use axum::http::Method;
+    let app = app();
+    let r = send(&app, Method::GET, "/api/v1/labels", None, &[("Origin", "http://ui.example")]).await;
+    assert_eq!(r.headers.get("access-control-allow-origin").unwrap(), "*");
+    assert_eq!(r.headers.get("access-control-allow-methods").unwrap(), "GET, POST, OPTIONS");
+    let r = send(&app, Method::OPTIONS, "/api/v1/query_range", None, &[("Origin", "http://ui.example")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, r#"{"status":"success","data":null}"#);
+    // no Origin header, no CORS headers
+    assert!(get(&app, "/api/v1/labels").await.headers.get("access-control-allow-origin").is_none());
+    // a restricted origin list
+    let opts = promlite_http::ApiOptions { cors_origin: "https://grafana\\.example".into(), ..Default::default() };
+    let app = router(state().with_options(opts));
+    let r = send(&app, Method::GET, "/api/v1/labels", None, &[("Origin", "https://grafana.example")]).await;
+    assert_eq!(r.headers.get("access-control-allow-origin").unwrap(), "https://grafana.example");
+    let r = send(&app, Method::GET, "/api/v1/labels", None, &[("Origin", "https://evil.example")]).await;
+    assert!(r.headers.get("access-control-allow-origin").is_none());
+    assert_eq!(r.headers.get("vary").unwrap(), "Origin");
+}
