@@ -264,3 +264,16 @@ async fn bad_selectors_are_400_not_500() {
         err_msg(&r, 400, "bad_data");
     }
 }
+
+#[tokio::test]
+async fn execution_errors_are_422_json() {
+    let app = app();
+    // two series on each side with nothing to tell them apart once `on()` drops every label
+    let q = enc("up + on() up");
+    let r = post(&app, "/api/v1/query", &format!("query={q}&time=1704110437")).await;
+    let m = err_msg(&r, 422, "execution");
+    assert!(!m.is_empty());
+    // parse errors are 400 bad_data with a position
+    let m = err_msg(&post(&app, "/api/v1/query", "query=sum%28up&time=4").await, 400, "bad_data");
+    assert!(m.starts_with("invalid parameter \"query\": 1:"), "{m}");
+}
