@@ -30,6 +30,8 @@ pub struct ApiOptions {
     /// `--web.cors.origin`: a regex (fully anchored) of origins allowed to
     /// read the API from a browser (default `.*`, answered with `*`).
     pub cors_origin: String,
+    /// `global.external_labels`, added by `/federate` to series lacking them.
+    pub external_labels: promlite_model::Labels,
 }
 
 impl Default for ApiOptions {
@@ -42,6 +44,7 @@ impl Default for ApiOptions {
             lookback_delta_ms: 5 * 60 * 1000,
             max_points_per_series: 11_000,
             cors_origin: ".*".into(),
+            external_labels: promlite_model::Labels::empty(),
         }
     }
 }
