@@ -185,3 +185,25 @@ async fn cors_like_prometheus() {
     assert!(r.headers.get("access-control-allow-origin").is_none());
     assert_eq!(r.headers.get("vary").unwrap(), "Origin");
 }
+
+/// A storage whose reads fail.
+struct Broken;
+
+impl promlite_model::Queryable for Broken {
+    fn querier(&self, _mint: i64, _maxt: i64) -> Result<Box<dyn promlite_model::Querier + '_>, promlite_model::StorageError> {
+        Err(promlite_model::StorageError::Io("disk on fire".into()))
+    }
+}
+
+#[tokio::test]
+async fn storage_failures_are_json_errors_not_panics() {
+    let app = router(promlite_http::ApiState::new(Arc::new(Broken), promlite_promql::Engine::default()));
+    assert_eq!(err_msg(&get(&app, "/api/v1/labels").await, 422, "execution"), "i/o error: disk on fire");
+    err_msg(&get(&app, "/api/v1/label/job/values").await, 422, "execution");
+    err_msg(&get(&app, "/api/v1/series?match[]=up").await, 422, "execution");
+    let r = get(&app, "/federate?match[]=up").await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let r = get(&app, "/api/v1/query?query=up&time=1").await;
+    assert!(r.status.is_client_error() || r.status.is_server_error());
+    assert_eq!(r.json()["status"], "error");
+}
