@@ -91,7 +91,10 @@ pub struct Reply {
 impl Reply {
     /// A `{"error": message}` reply.
     pub fn error(status: u16, message: impl Into<String>) -> Reply {
-        Reply { status, body: serde_json::json!({ "error": message.into() }) }
+        Reply {
+            status,
+            body: serde_json::json!({ "error": message.into() }),
+        }
     }
 
     /// A successful reply with `body` serialized.
@@ -127,12 +130,18 @@ fn user_id_of(map: &serde_json::Map<String, Value>) -> Result<Option<String>, St
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         .take(MAX_USER_ID_LEN)
         .collect();
-    Ok(if cleaned.is_empty() { None } else { Some(cleaned) })
+    Ok(if cleaned.is_empty() {
+        None
+    } else {
+        Some(cleaned)
+    })
 }
 
 /// Extracts whatever user id a (possibly invalid) body carries, for labelling rejected requests.
 pub fn best_effort_user_id(body: &[u8]) -> Option<String> {
-    parse_object(body).ok().and_then(|m| user_id_of(&m).ok().flatten())
+    parse_object(body)
+        .ok()
+        .and_then(|m| user_id_of(&m).ok().flatten())
 }
 
 /// Parses a `/predict` body. An empty body is a request with no features.
@@ -142,11 +151,17 @@ pub fn parse_predict(body: &[u8]) -> Result<PredictRequest, String> {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|v| v.as_f64().ok_or_else(|| "\"features\" must be an array of numbers".to_string()))
+            .map(|v| {
+                v.as_f64()
+                    .ok_or_else(|| "\"features\" must be an array of numbers".to_string())
+            })
             .collect::<Result<Vec<f64>, String>>()?,
         Some(_) => return Err("\"features\" must be an array of numbers".to_string()),
     };
-    Ok(PredictRequest { features, user_id: user_id_of(&map)? })
+    Ok(PredictRequest {
+        features,
+        user_id: user_id_of(&map)?,
+    })
 }
 
 /// Parses a `/generate` body.
@@ -161,10 +176,18 @@ pub fn parse_generate(body: &[u8]) -> Result<GenerateRequest, String> {
         None | Some(Value::Null) => DEFAULT_MAX_TOKENS,
         Some(v) => match v.as_u64() {
             Some(n) if (1..=MAX_TOKENS_LIMIT).contains(&n) => n,
-            _ => return Err(format!("\"max_tokens\" must be an integer between 1 and {MAX_TOKENS_LIMIT}")),
+            _ => {
+                return Err(format!(
+                    "\"max_tokens\" must be an integer between 1 and {MAX_TOKENS_LIMIT}"
+                ))
+            }
         },
     };
-    Ok(GenerateRequest { prompt, max_tokens, user_id: user_id_of(&map)? })
+    Ok(GenerateRequest {
+        prompt,
+        max_tokens,
+        user_id: user_id_of(&map)?,
+    })
 }
 
 #[cfg(test)]
@@ -176,8 +199,17 @@ mod tests {
         assert_eq!(parse_predict(b""), Ok(PredictRequest::default()));
         assert_eq!(parse_predict(b"{}"), Ok(PredictRequest::default()));
         let r = parse_predict(br#"{"features":[1, 2.5], "user_id": "u-1\"x"}"#);
-        assert_eq!(r, Ok(PredictRequest { features: vec![1.0, 2.5], user_id: Some("u-1x".into()) }));
-        assert_eq!(parse_predict(br#"{"user_id": 17}"#).map(|r| r.user_id), Ok(Some("17".into())));
+        assert_eq!(
+            r,
+            Ok(PredictRequest {
+                features: vec![1.0, 2.5],
+                user_id: Some("u-1x".into())
+            })
+        );
+        assert_eq!(
+            parse_predict(br#"{"user_id": 17}"#).map(|r| r.user_id),
+            Ok(Some("17".into()))
+        );
         assert!(parse_predict(b"[1,2]").is_err());
         assert!(parse_predict(b"{not json").is_err());
         assert!(parse_predict(br#"{"features":"abc"}"#).is_err());
@@ -188,9 +220,26 @@ mod tests {
     #[test]
     fn generate_bodies() {
         let r = parse_generate(br#"{"prompt":"hi"}"#);
-        assert_eq!(r, Ok(GenerateRequest { prompt: "hi".into(), max_tokens: DEFAULT_MAX_TOKENS, user_id: None }));
-        assert_eq!(parse_generate(br#"{"max_tokens":5}"#).map(|r| r.max_tokens), Ok(5));
-        for bad in [r#"{"max_tokens":0}"#, r#"{"max_tokens":1025}"#, r#"{"max_tokens":2.5}"#, r#"{"max_tokens":-1}"#, r#"{"prompt":3}"#, "7"] {
+        assert_eq!(
+            r,
+            Ok(GenerateRequest {
+                prompt: "hi".into(),
+                max_tokens: DEFAULT_MAX_TOKENS,
+                user_id: None
+            })
+        );
+        assert_eq!(
+            parse_generate(br#"{"max_tokens":5}"#).map(|r| r.max_tokens),
+            Ok(5)
+        );
+        for bad in [
+            r#"{"max_tokens":0}"#,
+            r#"{"max_tokens":1025}"#,
+            r#"{"max_tokens":2.5}"#,
+            r#"{"max_tokens":-1}"#,
+            r#"{"prompt":3}"#,
+            "7",
+        ] {
             assert!(parse_generate(bad.as_bytes()).is_err(), "{bad}");
         }
     }
@@ -198,9 +247,15 @@ mod tests {
     #[test]
     fn user_ids_are_cleaned_and_bounded() {
         let long = format!(r#"{{"user_id":"{}"}}"#, "a".repeat(500));
-        assert_eq!(best_effort_user_id(long.as_bytes()).map(|s| s.len()), Some(64));
+        assert_eq!(
+            best_effort_user_id(long.as_bytes()).map(|s| s.len()),
+            Some(64)
+        );
         assert_eq!(best_effort_user_id(br#"{"user_id":"\n\"{}"}"#), None);
         assert_eq!(best_effort_user_id(b"garbage"), None);
-        assert_eq!(best_effort_user_id(br#"{"user_id":"user-7","features":"x"}"#), Some("user-7".into()));
+        assert_eq!(
+            best_effort_user_id(br#"{"user_id":"user-7","features":"x"}"#),
+            Some("user-7".into())
+        );
     }
 }

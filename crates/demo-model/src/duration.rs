@@ -24,9 +24,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         }
         let digits = &s[start..i];
         if digits.is_empty() {
-            return Err(format!("invalid duration {s:?}: expected a number at offset {start}"));
+            return Err(format!(
+                "invalid duration {s:?}: expected a number at offset {start}"
+            ));
         }
-        let n: u128 = digits.parse().map_err(|_| format!("invalid duration {s:?}: number too large"))?;
+        let n: u128 = digits
+            .parse()
+            .map_err(|_| format!("invalid duration {s:?}: number too large"))?;
         let unit_start = i;
         while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
             i += 1;
@@ -39,7 +43,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "d" => 86_400_000,
             "w" => 604_800_000,
             "y" => 31_536_000_000,
-            "" => return Err(format!("invalid duration {s:?}: missing unit after {digits}")),
+            "" => {
+                return Err(format!(
+                    "invalid duration {s:?}: missing unit after {digits}"
+                ))
+            }
             other => return Err(format!("invalid duration {s:?}: unknown unit {other:?}")),
         };
         total_ms = n
@@ -67,7 +75,16 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "10", "m", "5x", "1.5m", "-3s", "99999999999999999999999999999999999999y", "1h m"] {
+        for bad in [
+            "",
+            "10",
+            "m",
+            "5x",
+            "1.5m",
+            "-3s",
+            "99999999999999999999999999999999999999y",
+            "1h m",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should fail");
         }
     }

@@ -46,12 +46,13 @@ mod simulate;
 mod traffic;
 
 pub use api::{
-    Endpoint, GenerateRequest, GenerateResponse, PredictRequest, PredictResponse, Reply, DEFAULT_MAX_TOKENS,
-    MAX_TOKENS_LIMIT,
+    Endpoint, GenerateRequest, GenerateResponse, PredictRequest, PredictResponse, Reply,
+    DEFAULT_MAX_TOKENS, MAX_TOKENS_LIMIT,
 };
 pub use duration::parse_duration;
 pub use metrics::{
-    Metrics, CONFIDENCE_BUCKETS, LATENCY_BUCKETS, OPENMETRICS_CONTENT_TYPE, TOKEN_BUCKETS, TPOT_BUCKETS,
+    Metrics, CONFIDENCE_BUCKETS, LATENCY_BUCKETS, OPENMETRICS_CONTENT_TYPE, TOKEN_BUCKETS,
+    TPOT_BUCKETS,
 };
 pub use model::{DemoModel, DriftStatus, TrafficStats};
 pub use options::{DemoOptions, ModelVersion};

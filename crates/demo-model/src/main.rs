@@ -47,7 +47,10 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     if !(cli.traffic.is_finite() && cli.traffic >= 0.0) {
-        anyhow::bail!("--traffic must be a non-negative number, got {}", cli.traffic);
+        anyhow::bail!(
+            "--traffic must be a non-negative number, got {}",
+            cli.traffic
+        );
     }
     let model = DemoModel::new(DemoOptions {
         seed: cli.seed,
@@ -58,18 +61,40 @@ async fn main() -> anyhow::Result<()> {
         user_ids: cli.user_ids,
         ..DemoOptions::default()
     });
-    let listener = tokio::net::TcpListener::bind(cli.listen).await.with_context(|| format!("binding {}", cli.listen))?;
+    let listener = tokio::net::TcpListener::bind(cli.listen)
+        .await
+        .with_context(|| format!("binding {}", cli.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, version = %model.version(), traffic_rps = cli.traffic, "demo model listening");
     let traffic = (cli.traffic > 0.0).then(|| model.spawn_traffic(cli.traffic));
     axum::serve(listener, model.router())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")?;
     if let Some(t) = traffic {
         t.stop().await;
     }
     Ok(())
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM where there is one (containers, `kill`).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                return;
+            }
+            Err(e) => tracing::warn!("cannot listen for SIGTERM: {e}"),
+        }
+    }
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::warn!("cannot listen for Ctrl-C: {e}");
+        std::future::pending::<()>().await;
+    }
 }

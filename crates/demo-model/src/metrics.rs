@@ -12,12 +12,15 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
 /// Content type of [`Metrics::encode`]'s output.
-pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Buckets of `prediction_confidence_score`: 0.1, 0.2, … 1.0 (written out so `le` prints exactly).
 pub const CONFIDENCE_BUCKETS: [f64; 10] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
 /// Buckets of `inference_latency_seconds`.
-pub const LATENCY_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0];
+pub const LATENCY_BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
+];
 /// Buckets of `generated_tokens`.
 pub const TOKEN_BUCKETS: [f64; 8] = [4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
 /// Buckets of `time_per_output_token_seconds`.
@@ -61,31 +64,57 @@ impl Metrics {
         let requests = Family::<LabelPairs, Counter>::default();
         let confidence = Family::<LabelPairs, FloatGauge>::default();
         let confidence_score = Histogram::new(CONFIDENCE_BUCKETS);
-        let latency = Family::<LabelPairs, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let latency = Family::<LabelPairs, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
         let generated_tokens = Histogram::new(TOKEN_BUCKETS);
         let time_per_output_token = Histogram::new(TPOT_BUCKETS);
         let predicted_class = Family::<LabelPairs, Counter>::default();
         let model_info = Family::<LabelPairs, Gauge>::default();
 
         // Counters get `_total` and units get `_seconds` appended by the encoder.
-        registry.register("model_requests", "Requests handled, by model version, endpoint and HTTP status", requests.clone());
-        registry.register("prediction_confidence", "Confidence of the most recent prediction", confidence.clone());
-        registry.register("prediction_confidence_score", "Distribution of prediction confidences", confidence_score.clone());
+        registry.register(
+            "model_requests",
+            "Requests handled, by model version, endpoint and HTTP status",
+            requests.clone(),
+        );
+        registry.register(
+            "prediction_confidence",
+            "Confidence of the most recent prediction",
+            confidence.clone(),
+        );
+        registry.register(
+            "prediction_confidence_score",
+            "Distribution of prediction confidences",
+            confidence_score.clone(),
+        );
         registry.register_with_unit(
             "inference_latency",
             "Time to serve a request, by model version and endpoint",
             Unit::Seconds,
             latency.clone(),
         );
-        registry.register("generated_tokens", "Tokens generated per /generate request", generated_tokens.clone());
+        registry.register(
+            "generated_tokens",
+            "Tokens generated per /generate request",
+            generated_tokens.clone(),
+        );
         registry.register_with_unit(
             "time_per_output_token",
             "Mean time per generated token of each /generate request",
             Unit::Seconds,
             time_per_output_token.clone(),
         );
-        registry.register("predicted_class", "Predictions, by model version and predicted class", predicted_class.clone());
-        registry.register("model_info", "The model version being served (value 1)", model_info.clone());
+        registry.register(
+            "predicted_class",
+            "Predictions, by model version and predicted class",
+            predicted_class.clone(),
+        );
+        registry.register(
+            "model_info",
+            "The model version being served (value 1)",
+            model_info.clone(),
+        );
 
         Metrics {
             registry,
@@ -125,19 +154,40 @@ mod tests {
     fn exposes_openmetrics_names_and_exact_buckets() {
         let m = Metrics::new();
         m.requests
-            .get_or_create(&vec![("model_version", "v2.1".into()), ("endpoint", "predict".into()), ("status", "200".into())])
+            .get_or_create(&vec![
+                ("model_version", "v2.1".into()),
+                ("endpoint", "predict".into()),
+                ("status", "200".into()),
+            ])
             .inc();
         m.confidence_score.observe(0.93);
-        m.latency.get_or_create(&vec![("model_version", "v2.1".into()), ("endpoint", "predict".into())]).observe(0.012);
+        m.latency
+            .get_or_create(&vec![
+                ("model_version", "v2.1".into()),
+                ("endpoint", "predict".into()),
+            ])
+            .observe(0.012);
         m.time_per_output_token.observe(0.003);
         let text = m.encode();
         assert!(text.contains("# TYPE model_requests counter"), "{text}");
         assert!(text.contains("model_requests_total{model_version=\"v2.1\",endpoint=\"predict\",status=\"200\"} 1"), "{text}");
-        assert!(text.contains("prediction_confidence_score_bucket{le=\"0.3\"} 0"), "{text}");
-        assert!(text.contains("prediction_confidence_score_bucket{le=\"1.0\"} 1"), "{text}");
-        assert!(text.contains("# UNIT inference_latency_seconds seconds"), "{text}");
+        assert!(
+            text.contains("prediction_confidence_score_bucket{le=\"0.3\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("prediction_confidence_score_bucket{le=\"1.0\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# UNIT inference_latency_seconds seconds"),
+            "{text}"
+        );
         assert!(text.contains("inference_latency_seconds_bucket{le=\"0.025\",model_version=\"v2.1\",endpoint=\"predict\"} 1"), "{text}");
-        assert!(text.contains("# TYPE time_per_output_token_seconds histogram"), "{text}");
+        assert!(
+            text.contains("# TYPE time_per_output_token_seconds histogram"),
+            "{text}"
+        );
         assert!(text.contains("# HELP model_requests Requests handled, by model version, endpoint and HTTP status.\n"), "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");
     }

@@ -57,7 +57,11 @@ impl TrafficStats {
 
     /// All requests sent to `endpoint`.
     pub fn endpoint_total(&self, endpoint: Endpoint) -> u64 {
-        self.counts.iter().filter(|((e, _), _)| *e == endpoint).map(|(_, n)| n).sum()
+        self.counts
+            .iter()
+            .filter(|((e, _), _)| *e == endpoint)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// All requests sent.
@@ -94,8 +98,15 @@ impl DemoModel {
     /// Creates the model (serving `opts.initial_version`, healthy) and its metrics.
     pub fn new(opts: DemoOptions) -> DemoModel {
         let metrics = Metrics::new();
-        metrics.model_info.get_or_create(&version_label(opts.initial_version)).set(1);
-        let state = State { version: opts.initial_version, deployed_at: Instant::now(), manual_drift_at: None };
+        metrics
+            .model_info
+            .get_or_create(&version_label(opts.initial_version))
+            .set(1);
+        let state = State {
+            version: opts.initial_version,
+            deployed_at: Instant::now(),
+            manual_drift_at: None,
+        };
         DemoModel {
             inner: Arc::new(Inner {
                 opts,
@@ -134,7 +145,11 @@ impl DemoModel {
     }
 
     fn severity_at(&self, state: &State, now: Instant) -> f64 {
-        let automatic = self.inner.opts.drift_after.and_then(|d| state.deployed_at.checked_add(d));
+        let automatic = self
+            .inner
+            .opts
+            .drift_after
+            .and_then(|d| state.deployed_at.checked_add(d));
         let onset = match (automatic, state.manual_drift_at) {
             (Some(a), Some(m)) => a.min(m),
             (Some(a), None) => a,
@@ -156,8 +171,16 @@ impl DemoModel {
         let state = self.inner.state.lock();
         let severity = self.severity_at(&state, Instant::now());
         let drifting = state.manual_drift_at.is_some()
-            || self.inner.opts.drift_after.is_some_and(|d| state.deployed_at.elapsed() >= d);
-        DriftStatus { model_version: state.version.to_string(), drifting, severity }
+            || self
+                .inner
+                .opts
+                .drift_after
+                .is_some_and(|d| state.deployed_at.elapsed() >= d);
+        DriftStatus {
+            model_version: state.version.to_string(),
+            drifting,
+            severity,
+        }
     }
 
     /// Starts drift now (`enabled`), or cancels drift started by hand. Drift scheduled by
@@ -210,10 +233,21 @@ impl DemoModel {
 
     /// The `user_id` label value, with `--bad-cardinality`: the caller's, else a random user.
     fn user_label(&self, rng: &mut Rng, given: Option<String>) -> String {
-        given.unwrap_or_else(|| format!("user-{}", rng.range_u64(0, u64::from(self.inner.opts.user_ids.max(1)) - 1)))
+        given.unwrap_or_else(|| {
+            format!(
+                "user-{}",
+                rng.range_u64(0, u64::from(self.inner.opts.user_ids.max(1)) - 1)
+            )
+        })
     }
 
-    fn count_request(&self, version: ModelVersion, endpoint: Endpoint, status: u16, user: Option<String>) {
+    fn count_request(
+        &self,
+        version: ModelVersion,
+        endpoint: Endpoint,
+        status: u16,
+        user: Option<String>,
+    ) {
         let mut labels: LabelPairs = vec![
             ("model_version", version.to_string()),
             ("endpoint", endpoint.as_str().to_string()),
@@ -226,8 +260,15 @@ impl DemoModel {
     }
 
     fn observe_latency(&self, version: ModelVersion, endpoint: Endpoint, latency: Duration) {
-        let labels = vec![("model_version", version.to_string()), ("endpoint", endpoint.as_str().to_string())];
-        self.inner.metrics.latency.get_or_create(&labels).observe(latency.as_secs_f64());
+        let labels = vec![
+            ("model_version", version.to_string()),
+            ("endpoint", endpoint.as_str().to_string()),
+        ];
+        self.inner
+            .metrics
+            .latency
+            .get_or_create(&labels)
+            .observe(latency.as_secs_f64());
     }
 
     /// Serves `POST /predict` with a raw request body: parses it, waits the simulated
@@ -254,17 +295,28 @@ impl DemoModel {
                 self.count_request(version, Endpoint::Predict, 500, Some(user));
                 Reply::error(500, "inference backend failed (simulated)")
             }
-            PredictOutcome::Ok { class, confidence, .. } => {
+            PredictOutcome::Ok {
+                class, confidence, ..
+            } => {
                 let m = &self.inner.metrics;
                 self.count_request(version, Endpoint::Predict, 200, Some(user));
                 m.confidence_score.observe(confidence);
                 if self.version() == version {
-                    m.confidence.get_or_create(&version_label(version)).set(confidence);
+                    m.confidence
+                        .get_or_create(&version_label(version))
+                        .set(confidence);
                 }
                 m.predicted_class
-                    .get_or_create(&vec![("model_version", version.to_string()), ("class", class.to_string())])
+                    .get_or_create(&vec![
+                        ("model_version", version.to_string()),
+                        ("class", class.to_string()),
+                    ])
                     .inc();
-                Reply::ok(&PredictResponse { label: class.to_string(), confidence, model_version: version.to_string() })
+                Reply::ok(&PredictResponse {
+                    label: class.to_string(),
+                    confidence,
+                    model_version: version.to_string(),
+                })
             }
         }
     }
@@ -288,17 +340,27 @@ impl DemoModel {
                 self.count_request(version, Endpoint::Generate, 500, Some(user));
                 Reply::error(500, "generation backend failed (simulated)")
             }
-            GenerateOutcome::Ok { tokens, time_per_token, latency, text } => {
+            GenerateOutcome::Ok {
+                tokens,
+                time_per_token,
+                latency,
+                text,
+            } => {
                 tokio::time::sleep(latency).await;
                 let m = &self.inner.metrics;
                 self.observe_latency(version, Endpoint::Generate, latency);
                 self.count_request(version, Endpoint::Generate, 200, Some(user));
                 m.generated_tokens.observe(tokens as f64);
-                m.time_per_output_token.observe(time_per_token.as_secs_f64());
+                m.time_per_output_token
+                    .observe(time_per_token.as_secs_f64());
                 Reply::ok(&GenerateResponse {
                     text,
                     tokens,
-                    finish_reason: if tokens >= req.max_tokens { "length" } else { "stop" },
+                    finish_reason: if tokens >= req.max_tokens {
+                        "length"
+                    } else {
+                        "stop"
+                    },
                     time_per_output_token_seconds: time_per_token.as_secs_f64(),
                     model_version: version.to_string(),
                 })

@@ -15,7 +15,10 @@ pub struct ModelVersion {
 impl ModelVersion {
     /// The version after one more retrain.
     pub fn next(self) -> ModelVersion {
-        ModelVersion { major: self.major, minor: self.minor.saturating_add(1) }
+        ModelVersion {
+            major: self.major,
+            minor: self.minor.saturating_add(1),
+        }
     }
 
     /// Parses `v2.1` or `2.1`.
@@ -24,8 +27,12 @@ impl ModelVersion {
         let (major, minor) = body
             .split_once('.')
             .ok_or_else(|| format!("invalid model version {s:?}: expected vMAJOR.MINOR"))?;
-        let major = major.parse().map_err(|_| format!("invalid major version in {s:?}"))?;
-        let minor = minor.parse().map_err(|_| format!("invalid minor version in {s:?}"))?;
+        let major = major
+            .parse()
+            .map_err(|_| format!("invalid major version in {s:?}"))?;
+        let minor = minor
+            .parse()
+            .map_err(|_| format!("invalid minor version in {s:?}"))?;
         Ok(ModelVersion { major, minor })
     }
 }
@@ -91,8 +98,17 @@ mod tests {
         let v = ModelVersion::default();
         assert_eq!(v.to_string(), "v2.1");
         assert_eq!(v.next().to_string(), "v2.2");
-        assert_eq!(ModelVersion::parse("v3.10"), Ok(ModelVersion { major: 3, minor: 10 }));
-        assert_eq!(ModelVersion::parse("1.0"), Ok(ModelVersion { major: 1, minor: 0 }));
+        assert_eq!(
+            ModelVersion::parse("v3.10"),
+            Ok(ModelVersion {
+                major: 3,
+                minor: 10
+            })
+        );
+        assert_eq!(
+            ModelVersion::parse("1.0"),
+            Ok(ModelVersion { major: 1, minor: 0 })
+        );
         assert!(ModelVersion::parse("v3").is_err());
         assert!(ModelVersion::parse("vx.1").is_err());
         assert!(ModelVersion::parse("v1.-1").is_err());

@@ -55,7 +55,11 @@ async fn generate(State(model): State<DemoModel>, body: Bytes) -> Reply {
 }
 
 async fn metrics(State(model): State<DemoModel>) -> Response {
-    ([(header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)], model.metrics_text()).into_response()
+    (
+        [(header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)],
+        model.metrics_text(),
+    )
+        .into_response()
 }
 
 async fn status(State(model): State<DemoModel>) -> Response {
@@ -79,9 +83,13 @@ async fn drift(State(model): State<DemoModel>, body: Bytes) -> Response {
             Ok(serde_json::Value::Object(map)) => match map.get("enabled") {
                 None => true,
                 Some(serde_json::Value::Bool(b)) => *b,
-                Some(_) => return Reply::error(400, "\"enabled\" must be a boolean").into_response(),
+                Some(_) => {
+                    return Reply::error(400, "\"enabled\" must be a boolean").into_response()
+                }
             },
-            Ok(_) => return Reply::error(400, "request body must be a JSON object").into_response(),
+            Ok(_) => {
+                return Reply::error(400, "request body must be a JSON object").into_response()
+            }
             Err(e) => return Reply::error(400, format!("invalid JSON body: {e}")).into_response(),
         }
     };
@@ -90,7 +98,8 @@ async fn drift(State(model): State<DemoModel>, body: Bytes) -> Response {
 
 async fn retrain(State(model): State<DemoModel>) -> Response {
     let (old, new) = model.retrain();
-    Json(json!({ "previous_version": old.to_string(), "model_version": new.to_string() })).into_response()
+    Json(json!({ "previous_version": old.to_string(), "model_version": new.to_string() }))
+        .into_response()
 }
 
 async fn stats(State(model): State<DemoModel>) -> Response {

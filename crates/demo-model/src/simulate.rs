@@ -16,9 +16,9 @@ const DRIFTED_CLASS_WEIGHTS: [f64; 5] = [0.14, 0.14, 0.22, 0.20, 0.30];
 const MAX_LATENCY_S: f64 = 2.0;
 
 const WORDS: [&str; 24] = [
-    "the", "model", "predicts", "metrics", "series", "latency", "quickly", "and", "stores", "samples", "with",
-    "labels", "for", "every", "scrape", "while", "grafana", "queries", "rates", "over", "windows", "of", "time",
-    "tokens",
+    "the", "model", "predicts", "metrics", "series", "latency", "quickly", "and", "stores",
+    "samples", "with", "labels", "for", "every", "scrape", "while", "grafana", "queries", "rates",
+    "over", "windows", "of", "time", "tokens",
 ];
 
 /// Conditions at the moment a request is served.
@@ -99,7 +99,9 @@ fn preferred_class(features: &[f64]) -> Option<usize> {
     if features.is_empty() {
         return None;
     }
-    let h = features.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, f| (h ^ f.to_bits()).wrapping_mul(0x1000_0000_01b3));
+    let h = features.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, f| {
+        (h ^ f.to_bits()).wrapping_mul(0x1000_0000_01b3)
+    });
     usize::try_from(h % CLASSES.len() as u64).ok()
 }
 
@@ -111,7 +113,9 @@ pub fn predict(rng: &mut Rng, c: &Conditions, features: &[f64]) -> PredictOutcom
         latency_s *= 5.0; // the occasional slow request (GC pause, cold cache)
     }
     if rng.chance(error_probability(c, 1.0)) {
-        return PredictOutcome::Failed { latency: secs(latency_s * 0.5) };
+        return PredictOutcome::Failed {
+            latency: secs(latency_s * 0.5),
+        };
     }
     let mut weights = [0.0; 5];
     for (i, w) in weights.iter_mut().enumerate() {
@@ -122,11 +126,18 @@ pub fn predict(rng: &mut Rng, c: &Conditions, features: &[f64]) -> PredictOutcom
             *w += 0.5;
         }
     }
-    let class = CLASSES.get(rng.weighted(&weights)).copied().unwrap_or("cat");
+    let class = CLASSES
+        .get(rng.weighted(&weights))
+        .copied()
+        .unwrap_or("cat");
     let mean = 0.90 - 0.33 * sev;
     let sd = 0.04 + 0.08 * sev;
     let confidence = (mean + sd * rng.gauss()).clamp(1.0 / CLASSES.len() as f64, 0.999);
-    PredictOutcome::Ok { class, confidence, latency: secs(latency_s) }
+    PredictOutcome::Ok {
+        class,
+        confidence,
+        latency: secs(latency_s),
+    }
 }
 
 /// Simulates one text generation of at most `max_tokens` tokens.
@@ -135,19 +146,36 @@ pub fn generate(rng: &mut Rng, c: &Conditions, max_tokens: u64) -> GenerateOutco
     let max_tokens = max_tokens.max(1);
     let ttft_s = 2.0 * c.predict_latency_s * (1.0 + sev) * (0.3 * rng.gauss()).exp();
     if rng.chance(error_probability(c, 2.0)) {
-        return GenerateOutcome::Failed { latency: secs(ttft_s) };
+        return GenerateOutcome::Failed {
+            latency: secs(ttft_s),
+        };
     }
     // Usually stops on its own between a quarter and all of max_tokens; sometimes hits the limit.
-    let tokens = if rng.chance(0.2) { max_tokens } else { rng.range_u64((max_tokens / 4).max(1), max_tokens) };
+    let tokens = if rng.chance(0.2) {
+        max_tokens
+    } else {
+        rng.range_u64((max_tokens / 4).max(1), max_tokens)
+    };
     let tpot_s = c.time_per_token_s * (1.0 + 1.2 * sev) * (0.15 * rng.gauss()).exp();
     let text = (0..tokens)
-        .map(|_| WORDS.get(rng.range_u64(0, WORDS.len() as u64 - 1) as usize).copied().unwrap_or("the"))
+        .map(|_| {
+            WORDS
+                .get(rng.range_u64(0, WORDS.len() as u64 - 1) as usize)
+                .copied()
+                .unwrap_or("the")
+        })
         .collect::<Vec<_>>()
         .join(" ");
     let time_per_token = secs(tpot_s);
     // Generation time is not capped by MAX_LATENCY_S: long answers are genuinely slow.
-    let latency = secs(ttft_s) + time_per_token.saturating_mul(u32::try_from(tokens).unwrap_or(u32::MAX));
-    GenerateOutcome::Ok { tokens, time_per_token, latency, text }
+    let latency =
+        secs(ttft_s) + time_per_token.saturating_mul(u32::try_from(tokens).unwrap_or(u32::MAX));
+    GenerateOutcome::Ok {
+        tokens,
+        time_per_token,
+        latency,
+        text,
+    }
 }
 
 #[cfg(test)]
@@ -155,7 +183,12 @@ mod tests {
     use super::*;
 
     fn cond(severity: f64) -> Conditions {
-        Conditions { severity, error_rate: 0.01, predict_latency_s: 0.012, time_per_token_s: 0.003 }
+        Conditions {
+            severity,
+            error_rate: 0.01,
+            predict_latency_s: 0.012,
+            time_per_token_s: 0.003,
+        }
     }
 
     fn mean_confidence_and_latency(sev: f64) -> (f64, f64, usize) {
@@ -163,7 +196,11 @@ mod tests {
         let (mut conf, mut lat, mut ok, mut failed) = (0.0, 0.0, 0usize, 0usize);
         for _ in 0..5000 {
             match predict(&mut rng, &cond(sev), &[]) {
-                PredictOutcome::Ok { confidence, latency, class } => {
+                PredictOutcome::Ok {
+                    confidence,
+                    latency,
+                    class,
+                } => {
                     assert!(CLASSES.contains(&class));
                     assert!(confidence > 0.0 && confidence < 1.0);
                     conf += confidence;
@@ -203,7 +240,13 @@ mod tests {
         let mut seen_ok = 0;
         for max in [1u64, 2, 7, 64, 1024] {
             for _ in 0..50 {
-                if let GenerateOutcome::Ok { tokens, time_per_token, latency, text } = generate(&mut rng, &cond(0.0), max) {
+                if let GenerateOutcome::Ok {
+                    tokens,
+                    time_per_token,
+                    latency,
+                    text,
+                } = generate(&mut rng, &cond(0.0), max)
+                {
                     assert!((1..=max).contains(&tokens));
                     assert_eq!(text.split(' ').count() as u64, tokens);
                     let tpot = time_per_token.as_secs_f64();
@@ -218,12 +261,30 @@ mod tests {
 
     #[test]
     fn odd_conditions_do_not_panic() {
-        let weird = Conditions { severity: f64::NAN, error_rate: 5.0, predict_latency_s: 1e9, time_per_token_s: -1.0 };
+        let weird = Conditions {
+            severity: f64::NAN,
+            error_rate: 5.0,
+            predict_latency_s: 1e9,
+            time_per_token_s: -1.0,
+        };
         let mut rng = Rng::new(0);
-        assert!(matches!(predict(&mut rng, &weird, &[f64::NAN]), PredictOutcome::Failed { latency } if latency <= Duration::from_secs(2)));
-        assert!(matches!(generate(&mut rng, &weird, 0), GenerateOutcome::Failed { .. }));
-        let neg = Conditions { error_rate: 0.0, ..weird };
-        if let GenerateOutcome::Ok { time_per_token, tokens, .. } = generate(&mut rng, &neg, 0) {
+        assert!(
+            matches!(predict(&mut rng, &weird, &[f64::NAN]), PredictOutcome::Failed { latency } if latency <= Duration::from_secs(2))
+        );
+        assert!(matches!(
+            generate(&mut rng, &weird, 0),
+            GenerateOutcome::Failed { .. }
+        ));
+        let neg = Conditions {
+            error_rate: 0.0,
+            ..weird
+        };
+        if let GenerateOutcome::Ok {
+            time_per_token,
+            tokens,
+            ..
+        } = generate(&mut rng, &neg, 0)
+        {
             assert_eq!(time_per_token, Duration::ZERO);
             assert_eq!(tokens, 1);
         }

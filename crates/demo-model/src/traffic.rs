@@ -58,19 +58,31 @@ impl TrafficHandle {
 
 /// One planned request: which endpoint, and the body to send.
 fn plan_request(rng: &mut Rng, user_ids: u32) -> (Endpoint, Vec<u8>) {
-    let endpoint = if rng.chance(PREDICT_SHARE) { Endpoint::Predict } else { Endpoint::Generate };
+    let endpoint = if rng.chance(PREDICT_SHARE) {
+        Endpoint::Predict
+    } else {
+        Endpoint::Generate
+    };
     if rng.chance(MALFORMED_SHARE) {
         return (endpoint, b"{\"features\": [1, 2,".to_vec());
     }
     let user_id = format!("user-{}", rng.range_u64(0, u64::from(user_ids.max(1)) - 1));
     let body = match endpoint {
         Endpoint::Predict => {
-            let features: Vec<f64> = (0..4).map(|_| (rng.next_f64() * 100.0).round() / 10.0).collect();
+            let features: Vec<f64> = (0..4)
+                .map(|_| (rng.next_f64() * 100.0).round() / 10.0)
+                .collect();
             serde_json::json!({ "features": features, "user_id": user_id })
         }
         Endpoint::Generate => {
-            let prompt = PROMPTS.get(rng.range_u64(0, PROMPTS.len() as u64 - 1) as usize).copied().unwrap_or("");
-            let max_tokens = MAX_TOKENS_CHOICES.get(rng.weighted(&[0.3, 0.35, 0.25, 0.1])).copied().unwrap_or(32);
+            let prompt = PROMPTS
+                .get(rng.range_u64(0, PROMPTS.len() as u64 - 1) as usize)
+                .copied()
+                .unwrap_or("");
+            let max_tokens = MAX_TOKENS_CHOICES
+                .get(rng.weighted(&[0.3, 0.35, 0.25, 0.1]))
+                .copied()
+                .unwrap_or(32);
             serde_json::json!({ "prompt": prompt, "max_tokens": max_tokens, "user_id": user_id })
         }
     };

@@ -11,11 +11,14 @@ use promlite_demo_model::{DemoModel, DemoOptions};
 use serde_json::Value;
 
 fn repo_file(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
 }
 
 fn dashboard() -> Value {
-    let text = std::fs::read_to_string(repo_file("docs/grafana/mlops-dashboard.json")).expect("dashboard exists");
+    let text = std::fs::read_to_string(repo_file("docs/grafana/mlops-dashboard.json"))
+        .expect("dashboard exists");
     serde_json::from_str(&text).expect("dashboard is valid JSON")
 }
 
@@ -25,7 +28,10 @@ async fn exposed_names() -> BTreeSet<String> {
     let t = model.spawn_traffic(50.0);
     tokio::time::sleep(Duration::from_secs(5)).await;
     t.stop().await;
-    common::parse_exposition(&model.metrics_text()).into_iter().map(|s| s.name).collect()
+    common::parse_exposition(&model.metrics_text())
+        .into_iter()
+        .map(|s| s.name)
+        .collect()
 }
 
 /// Identifiers in a PromQL expression that name metrics: skips strings, `{…}` matchers,
@@ -33,9 +39,29 @@ async fn exposed_names() -> BTreeSet<String> {
 /// keywords, aggregation operators and Grafana variables.
 fn metric_names(expr: &str) -> Vec<String> {
     const KEYWORDS: [&str; 22] = [
-        "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "bool",
+        "and",
+        "or",
+        "unless",
+        "offset",
         // aggregation operators, which may be followed by `by (…)` instead of `(`
-        "sum", "min", "max", "avg", "count", "group", "stddev", "stdvar", "topk", "bottomk", "quantile",
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "count",
+        "group",
+        "stddev",
+        "stdvar",
+        "topk",
+        "bottomk",
+        "quantile",
     ];
     let chars: Vec<char> = expr.chars().collect();
     let skip_to = |mut i: usize, close: char| {
@@ -54,7 +80,9 @@ fn metric_names(expr: &str) -> Vec<String> {
             '[' => i = skip_to(i + 1, ']'),
             c if c.is_ascii_alphabetic() || c == '_' || c == '$' => {
                 let start = i;
-                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == '$') {
+                while i < chars.len()
+                    && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == '$')
+                {
                     i += 1;
                 }
                 let word: String = chars[start..i].iter().collect();
@@ -63,9 +91,14 @@ fn metric_names(expr: &str) -> Vec<String> {
                     j += 1;
                 }
                 let next = chars.get(j).copied();
-                if matches!(word.as_str(), "by" | "without" | "on" | "ignoring") && next == Some('(') {
+                if matches!(word.as_str(), "by" | "without" | "on" | "ignoring")
+                    && next == Some('(')
+                {
                     i = skip_to(j + 1, ')');
-                } else if !word.starts_with('$') && next != Some('(') && !KEYWORDS.contains(&word.as_str()) {
+                } else if !word.starts_with('$')
+                    && next != Some('(')
+                    && !KEYWORDS.contains(&word.as_str())
+                {
                     out.push(word);
                 }
             }
@@ -78,12 +111,20 @@ fn metric_names(expr: &str) -> Vec<String> {
 #[test]
 fn metric_name_extraction_works() {
     assert_eq!(
-        metric_names(r#"sum by (le, endpoint) (rate(inference_latency_seconds_bucket{model_version=~"$model_version"}[$__rate_interval]))"#),
+        metric_names(
+            r#"sum by (le, endpoint) (rate(inference_latency_seconds_bucket{model_version=~"$model_version"}[$__rate_interval]))"#
+        ),
         ["inference_latency_seconds_bucket"]
     );
     assert_eq!(metric_names("model_info == 1"), ["model_info"]);
-    assert_eq!(metric_names("max by (model_version) (model_info)"), ["model_info"]);
-    assert_eq!(metric_names("sum(rate(a_sum[5m])) / sum(rate(a_count[5m])) < 0.75"), ["a_sum", "a_count"]);
+    assert_eq!(
+        metric_names("max by (model_version) (model_info)"),
+        ["model_info"]
+    );
+    assert_eq!(
+        metric_names("sum(rate(a_sum[5m])) / sum(rate(a_count[5m])) < 0.75"),
+        ["a_sum", "a_count"]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -92,7 +133,10 @@ async fn dashboard_is_importable_and_queries_real_metrics() {
     assert!(d["schemaVersion"].as_u64().unwrap() >= 36);
     assert!(!d["title"].as_str().unwrap().is_empty());
     let vars = d["templating"]["list"].as_array().unwrap();
-    let ds_var = vars.iter().find(|v| v["name"] == "DS_PROMETHEUS").expect("DS_PROMETHEUS variable");
+    let ds_var = vars
+        .iter()
+        .find(|v| v["name"] == "DS_PROMETHEUS")
+        .expect("DS_PROMETHEUS variable");
     assert_eq!(ds_var["type"], "datasource");
     assert_eq!(ds_var["query"], "prometheus");
 
@@ -103,7 +147,11 @@ async fn dashboard_is_importable_and_queries_real_metrics() {
     for p in panels {
         assert!(ids.insert(p["id"].as_u64().unwrap()), "duplicate panel id");
         let g = &p["gridPos"];
-        assert!(g["x"].as_u64().unwrap() + g["w"].as_u64().unwrap() <= 24, "{} too wide", p["title"]);
+        assert!(
+            g["x"].as_u64().unwrap() + g["w"].as_u64().unwrap() <= 24,
+            "{} too wide",
+            p["title"]
+        );
         assert_eq!(p["datasource"]["uid"], "${DS_PROMETHEUS}");
         let targets = p["targets"].as_array().unwrap();
         assert!(!targets.is_empty(), "{} has no query", p["title"]);
@@ -120,18 +168,29 @@ async fn dashboard_is_importable_and_queries_real_metrics() {
             let used = metric_names(expr);
             assert!(!used.is_empty(), "no metric in {expr}");
             for m in used {
-                assert!(names.contains(&m), "{expr} uses {m}, which the demo does not expose");
+                assert!(
+                    names.contains(&m),
+                    "{expr} uses {m}, which the demo does not expose"
+                );
             }
             all_exprs.push((p["type"].as_str().unwrap().to_string(), expr.to_string()));
         }
     }
     let has = |kind: Option<&str>, needle: &str| {
-        all_exprs.iter().any(|(k, e)| kind.is_none_or(|want| k == want) && e.contains(needle))
+        all_exprs
+            .iter()
+            .any(|(k, e)| kind.is_none_or(|want| k == want) && e.contains(needle))
     };
     assert!(has(None, "rate(model_requests_total"), "request rate");
     assert!(has(None, r#"status=~"5..""#), "error ratio");
-    assert!(has(None, "histogram_quantile(0.5, sum by (le, endpoint) (rate(inference_latency_seconds_bucket"));
-    assert!(has(None, "histogram_quantile(0.99, sum by (le, endpoint) (rate(inference_latency_seconds_bucket"));
+    assert!(has(
+        None,
+        "histogram_quantile(0.5, sum by (le, endpoint) (rate(inference_latency_seconds_bucket"
+    ));
+    assert!(has(
+        None,
+        "histogram_quantile(0.99, sum by (le, endpoint) (rate(inference_latency_seconds_bucket"
+    ));
     assert!(has(None, "rate(generated_tokens_sum"), "tokens/s");
     assert!(has(None, "time_per_output_token_seconds_bucket"));
     assert!(has(None, "prediction_confidence{"));
@@ -150,22 +209,43 @@ fn example_scrape_config_targets_demo_and_promlite_every_5s() {
     assert_eq!(cfg["global"]["scrape_interval"], "5s");
     let jobs = cfg["scrape_configs"].as_array().unwrap();
     let target_of = |job: &str| -> Vec<String> {
-        let j = jobs.iter().find(|j| j["job_name"] == job).unwrap_or_else(|| panic!("job {job}"));
-        let interval = j.get("scrape_interval").unwrap_or(&cfg["global"]["scrape_interval"]);
+        let j = jobs
+            .iter()
+            .find(|j| j["job_name"] == job)
+            .unwrap_or_else(|| panic!("job {job}"));
+        let interval = j
+            .get("scrape_interval")
+            .unwrap_or(&cfg["global"]["scrape_interval"]);
         assert_eq!(interval, "5s", "{job}");
         j["static_configs"]
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|sc| sc["targets"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()))
+            .flat_map(|sc| {
+                sc["targets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.as_str().unwrap().to_string())
+            })
             .collect()
     };
     assert_eq!(target_of("demo-model"), ["127.0.0.1:8000"]);
     assert_eq!(target_of("promlite"), ["127.0.0.1:9090"]);
 
     // Prometheus's own checker, when the machine happens to have it.
-    match std::process::Command::new("promtool").arg("check").arg("config").arg(&path).output() {
-        Ok(out) => assert!(out.status.success(), "promtool: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    match std::process::Command::new("promtool")
+        .arg("check")
+        .arg("config")
+        .arg(&path)
+        .output()
+    {
+        Ok(out) => assert!(
+            out.status.success(),
+            "promtool: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
         Err(e) => eprintln!("promtool not available ({e}); skipped"),
     }
 }

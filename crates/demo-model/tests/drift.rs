@@ -20,7 +20,18 @@ async fn run_predictions(model: &DemoModel, n: usize) -> (f64, f64) {
     }
     let after = parse_exposition(&model.metrics_text());
     let lat = |s: &[common::Sample]| {
-        (sum(s, "inference_latency_seconds_sum", &[("endpoint", "predict")]), sum(s, "inference_latency_seconds_count", &[("endpoint", "predict")]))
+        (
+            sum(
+                s,
+                "inference_latency_seconds_sum",
+                &[("endpoint", "predict")],
+            ),
+            sum(
+                s,
+                "inference_latency_seconds_count",
+                &[("endpoint", "predict")],
+            ),
+        )
     };
     let (s0, c0) = lat(&before);
     let (s1, c1) = lat(&after);
@@ -29,7 +40,11 @@ async fn run_predictions(model: &DemoModel, n: usize) -> (f64, f64) {
 }
 
 fn healthy_opts() -> DemoOptions {
-    DemoOptions { error_rate: 0.0, drift_ramp: Duration::ZERO, ..DemoOptions::default() }
+    DemoOptions {
+        error_rate: 0.0,
+        drift_ramp: Duration::ZERO,
+        ..DemoOptions::default()
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -39,7 +54,14 @@ async fn manual_drift_lowers_confidence_and_raises_latency() {
     assert!(conf0 > 0.85, "healthy confidence {conf0}");
 
     let client = reqwest::Client::new();
-    let d: Value = client.post(format!("{url}/admin/drift")).send().await.unwrap().json().await.unwrap();
+    let d: Value = client
+        .post(format!("{url}/admin/drift"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(d["drifting"], true);
     assert_eq!(d["severity"], 1.0);
 
@@ -64,7 +86,11 @@ async fn drift_after_ramps_in_on_schedule() {
     assert_eq!(model.drift_severity(), 0.0);
     assert!(!model.drift_status().drifting);
     tokio::time::advance(Duration::from_secs(31)).await;
-    assert!((model.drift_severity() - 0.5).abs() < 0.02, "{}", model.drift_severity());
+    assert!(
+        (model.drift_severity() - 0.5).abs() < 0.02,
+        "{}",
+        model.drift_severity()
+    );
     assert!(model.drift_status().drifting);
     tokio::time::advance(Duration::from_secs(120)).await;
     assert_eq!(model.drift_severity(), 1.0);
@@ -88,30 +114,80 @@ async fn retrain_bumps_version_and_clears_drift() {
     model.set_drift(true);
     assert_eq!(model.drift_severity(), 1.0);
 
-    let r: Value = client.post(format!("{url}/retrain")).send().await.unwrap().json().await.unwrap();
+    let r: Value = client
+        .post(format!("{url}/retrain"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["previous_version"], "v2.1");
     assert_eq!(r["model_version"], "v2.2");
     assert_eq!(model.drift_severity(), 0.0);
-    let st: Value = client.get(format!("{url}/")).send().await.unwrap().json().await.unwrap();
+    let st: Value = client
+        .get(format!("{url}/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(st["model_version"], "v2.2");
     assert_eq!(st["drifting"], false);
 
-    let p: Value = client.post(format!("{url}/predict")).body("{}").send().await.unwrap().json().await.unwrap();
+    let p: Value = client
+        .post(format!("{url}/predict"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(p["model_version"], "v2.2");
 
-    let r: Value = client.post(format!("{url}/retrain")).send().await.unwrap().json().await.unwrap();
+    let r: Value = client
+        .post(format!("{url}/retrain"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["model_version"], "v2.3");
-    client.post(format!("{url}/predict")).body("{}").send().await.unwrap();
+    client
+        .post(format!("{url}/predict"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
 
-    let text = client.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let s = parse_exposition(&text);
     let info = select(&s, "model_info", &[]);
     assert_eq!(info.len(), 1, "only the served version has model_info");
     assert_eq!(info[0].labels["model_version"], "v2.3");
     // Counters keep every version's history; the latest-confidence gauge only the served one.
-    assert_eq!(sum(&s, "model_requests_total", &[("model_version", "v2.1")]), 5.0);
-    assert_eq!(sum(&s, "model_requests_total", &[("model_version", "v2.2")]), 1.0);
-    assert_eq!(sum(&s, "model_requests_total", &[("model_version", "v2.3")]), 1.0);
+    assert_eq!(
+        sum(&s, "model_requests_total", &[("model_version", "v2.1")]),
+        5.0
+    );
+    assert_eq!(
+        sum(&s, "model_requests_total", &[("model_version", "v2.2")]),
+        1.0
+    );
+    assert_eq!(
+        sum(&s, "model_requests_total", &[("model_version", "v2.3")]),
+        1.0
+    );
     let gauges = select(&s, "prediction_confidence", &[]);
     assert_eq!(gauges.len(), 1);
     assert_eq!(gauges[0].labels["model_version"], "v2.3");

@@ -7,7 +7,10 @@ use promlite_demo_model::{DemoOptions, CLASSES, CONFIDENCE_BUCKETS, OPENMETRICS_
 use serde_json::{json, Value};
 
 fn no_errors() -> DemoOptions {
-    DemoOptions { error_rate: 0.0, ..DemoOptions::default() }
+    DemoOptions {
+        error_rate: 0.0,
+        ..DemoOptions::default()
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -15,7 +18,12 @@ async fn predict_and_generate_answer_json() {
     let (_model, url) = start(no_errors()).await;
     let client = reqwest::Client::new();
 
-    let resp = client.post(format!("{url}/predict")).json(&json!({"features": [0.1, 2.0, 3.5]})).send().await.unwrap();
+    let resp = client
+        .post(format!("{url}/predict"))
+        .json(&json!({"features": [0.1, 2.0, 3.5]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     let label = body["label"].as_str().unwrap();
@@ -24,12 +32,20 @@ async fn predict_and_generate_answer_json() {
     assert!(confidence > 0.2 && confidence < 1.0, "{body}");
     assert_eq!(body["model_version"], "v2.1");
 
-    let resp = client.post(format!("{url}/generate")).json(&json!({"prompt": "hi", "max_tokens": 12})).send().await.unwrap();
+    let resp = client
+        .post(format!("{url}/generate"))
+        .json(&json!({"prompt": "hi", "max_tokens": 12}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     let tokens = body["tokens"].as_u64().unwrap();
     assert!((1..=12).contains(&tokens), "{body}");
-    assert_eq!(body["text"].as_str().unwrap().split(' ').count() as u64, tokens);
+    assert_eq!(
+        body["text"].as_str().unwrap().split(' ').count() as u64,
+        tokens
+    );
     assert!(body["time_per_output_token_seconds"].as_f64().unwrap() > 0.0);
     assert!(["stop", "length"].contains(&body["finish_reason"].as_str().unwrap()));
 }
@@ -38,17 +54,51 @@ async fn predict_and_generate_answer_json() {
 async fn bad_requests_get_400_and_are_counted() {
     let (_model, url) = start(no_errors()).await;
     let client = reqwest::Client::new();
-    let resp = client.post(format!("{url}/predict")).body("{oops").send().await.unwrap();
+    let resp = client
+        .post(format!("{url}/predict"))
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("invalid JSON"), "{body}");
-    let resp = client.post(format!("{url}/generate")).json(&json!({"max_tokens": 0})).send().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("invalid JSON"),
+        "{body}"
+    );
+    let resp = client
+        .post(format!("{url}/generate"))
+        .json(&json!({"max_tokens": 0}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
 
-    let text = client.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let samples = parse_exposition(&text);
-    assert_eq!(sum(&samples, "model_requests_total", &[("endpoint", "predict"), ("status", "400")]), 1.0);
-    assert_eq!(sum(&samples, "model_requests_total", &[("endpoint", "generate"), ("status", "400")]), 1.0);
+    assert_eq!(
+        sum(
+            &samples,
+            "model_requests_total",
+            &[("endpoint", "predict"), ("status", "400")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sum(
+            &samples,
+            "model_requests_total",
+            &[("endpoint", "generate"), ("status", "400")]
+        ),
+        1.0
+    );
     // No inference happened, so nothing was observed.
     assert!(select(&samples, "inference_latency_seconds_count", &[]).is_empty());
 }
@@ -58,11 +108,21 @@ async fn metrics_expose_every_family_with_sane_values() {
     let (_model, url) = start(no_errors()).await;
     let client = reqwest::Client::new();
     for i in 0..20 {
-        let r = client.post(format!("{url}/predict")).json(&json!({"features": [i]})).send().await.unwrap();
+        let r = client
+            .post(format!("{url}/predict"))
+            .json(&json!({"features": [i]}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
     }
     for _ in 0..5 {
-        let r = client.post(format!("{url}/generate")).json(&json!({"max_tokens": 40})).send().await.unwrap();
+        let r = client
+            .post(format!("{url}/generate"))
+            .json(&json!({"max_tokens": 40}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
     }
     let resp = client.get(format!("{url}/metrics")).send().await.unwrap();
@@ -79,13 +139,30 @@ async fn metrics_expose_every_family_with_sane_values() {
         ("predicted_class", "counter"),
         ("model_info", "gauge"),
     ] {
-        assert!(text.contains(&format!("# TYPE {family} {kind}\n")), "missing {family} {kind} in\n{text}");
+        assert!(
+            text.contains(&format!("# TYPE {family} {kind}\n")),
+            "missing {family} {kind} in\n{text}"
+        );
     }
     let s = parse_exposition(&text);
 
     let v = [("model_version", "v2.1")];
-    assert_eq!(sum(&s, "model_requests_total", &[("endpoint", "predict"), ("status", "200")]), 20.0);
-    assert_eq!(sum(&s, "model_requests_total", &[("endpoint", "generate"), ("status", "200")]), 5.0);
+    assert_eq!(
+        sum(
+            &s,
+            "model_requests_total",
+            &[("endpoint", "predict"), ("status", "200")]
+        ),
+        20.0
+    );
+    assert_eq!(
+        sum(
+            &s,
+            "model_requests_total",
+            &[("endpoint", "generate"), ("status", "200")]
+        ),
+        5.0
+    );
     for r in select(&s, "model_requests_total", &[]) {
         let keys: Vec<&str> = r.labels.keys().map(String::as_str).collect();
         assert_eq!(keys, ["endpoint", "model_version", "status"]);
@@ -97,11 +174,17 @@ async fn metrics_expose_every_family_with_sane_values() {
 
     // Confidence histogram: exactly the buckets 0.1 … 1.0 and +Inf, cumulative, count 20.
     let buckets = select(&s, "prediction_confidence_score_bucket", &[]);
-    let les: Vec<f64> = buckets.iter().map(|b| b.labels["le"].parse::<f64>().unwrap()).collect();
+    let les: Vec<f64> = buckets
+        .iter()
+        .map(|b| b.labels["le"].parse::<f64>().unwrap())
+        .collect();
     let mut want: Vec<f64> = CONFIDENCE_BUCKETS.to_vec();
     want.push(f64::INFINITY);
     assert_eq!(les, want);
-    assert!(buckets.windows(2).all(|w| w[0].value <= w[1].value), "not cumulative");
+    assert!(
+        buckets.windows(2).all(|w| w[0].value <= w[1].value),
+        "not cumulative"
+    );
     assert_eq!(buckets.last().unwrap().value, 20.0);
     assert_eq!(sum(&s, "prediction_confidence_score_count", &[]), 20.0);
     let mean = sum(&s, "prediction_confidence_score_sum", &[]) / 20.0;
@@ -116,8 +199,17 @@ async fn metrics_expose_every_family_with_sane_values() {
         let total = sum(&s, "inference_latency_seconds_sum", &l);
         assert!(n > 0.0, "{endpoint}");
         let mean = total / n;
-        assert!((0.002..1.0).contains(&mean), "{endpoint} mean latency {mean}");
-        assert_eq!(select(&s, "inference_latency_seconds_bucket", &l).last().unwrap().value, n);
+        assert!(
+            (0.002..1.0).contains(&mean),
+            "{endpoint} mean latency {mean}"
+        );
+        assert_eq!(
+            select(&s, "inference_latency_seconds_bucket", &l)
+                .last()
+                .unwrap()
+                .value,
+            n
+        );
     }
 
     assert_eq!(sum(&s, "generated_tokens_count", &[]), 5.0);
@@ -139,13 +231,29 @@ async fn metrics_expose_every_family_with_sane_values() {
 
 #[tokio::test(start_paused = true)]
 async fn errors_are_counted_as_500() {
-    let (_model, url) = start(DemoOptions { error_rate: 1.0, ..DemoOptions::default() }).await;
+    let (_model, url) = start(DemoOptions {
+        error_rate: 1.0,
+        ..DemoOptions::default()
+    })
+    .await;
     let client = reqwest::Client::new();
     for _ in 0..3 {
-        let r = client.post(format!("{url}/predict")).body("{}").send().await.unwrap();
+        let r = client
+            .post(format!("{url}/predict"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 500);
     }
-    let text = client.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let s = parse_exposition(&text);
     assert_eq!(sum(&s, "model_requests_total", &[("status", "500")]), 3.0);
     assert_eq!(sum(&s, "model_requests_total", &[("status", "200")]), 0.0);
@@ -156,20 +264,77 @@ async fn errors_are_counted_as_500() {
 async fn status_health_and_admin_routes() {
     let (_model, url) = start(no_errors()).await;
     let client = reqwest::Client::new();
-    assert_eq!(client.get(format!("{url}/healthz")).send().await.unwrap().text().await.unwrap(), "ok\n");
-    let st: Value = client.get(format!("{url}/")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        client
+            .get(format!("{url}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok\n"
+    );
+    let st: Value = client
+        .get(format!("{url}/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(st["model_version"], "v2.1");
     assert_eq!(st["drifting"], false);
 
-    let r = client.post(format!("{url}/admin/drift")).body("[1]").send().await.unwrap();
+    let r = client
+        .post(format!("{url}/admin/drift"))
+        .body("[1]")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
-    let r = client.post(format!("{url}/admin/drift")).json(&json!({"enabled": "yes"})).send().await.unwrap();
+    let r = client
+        .post(format!("{url}/admin/drift"))
+        .json(&json!({"enabled": "yes"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
-    let d: Value = client.post(format!("{url}/admin/drift")).send().await.unwrap().json().await.unwrap();
+    let d: Value = client
+        .post(format!("{url}/admin/drift"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(d["drifting"], true);
-    let d: Value = client.post(format!("{url}/admin/drift")).json(&json!({"enabled": false})).send().await.unwrap().json().await.unwrap();
+    let d: Value = client
+        .post(format!("{url}/admin/drift"))
+        .json(&json!({"enabled": false}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(d["drifting"], false);
-    assert_eq!(client.get(format!("{url}/predict")).send().await.unwrap().status(), 405);
-    let stats: Value = client.get(format!("{url}/admin/stats")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        client
+            .get(format!("{url}/predict"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        405
+    );
+    let stats: Value = client
+        .get(format!("{url}/admin/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(stats["requests"], json!([]));
 }

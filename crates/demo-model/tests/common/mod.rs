@@ -34,7 +34,9 @@ pub fn parse_exposition(text: &str) -> Vec<Sample> {
         let value: f64 = match value_text {
             "+Inf" => f64::INFINITY,
             "-Inf" => f64::NEG_INFINITY,
-            v => v.parse().unwrap_or_else(|_| panic!("bad value in {line:?}")),
+            v => v
+                .parse()
+                .unwrap_or_else(|_| panic!("bad value in {line:?}")),
         };
         let (name, labels) = match series.split_once('{') {
             None => (series.to_string(), BTreeMap::new()),
@@ -42,13 +44,19 @@ pub fn parse_exposition(text: &str) -> Vec<Sample> {
                 let body = body.trim_end_matches('}');
                 let mut labels = BTreeMap::new();
                 for pair in body.split(',').filter(|p| !p.is_empty()) {
-                    let (k, v) = pair.split_once('=').unwrap_or_else(|| panic!("bad label in {line:?}"));
+                    let (k, v) = pair
+                        .split_once('=')
+                        .unwrap_or_else(|| panic!("bad label in {line:?}"));
                     labels.insert(k.to_string(), v.trim_matches('"').to_string());
                 }
                 (name.to_string(), labels)
             }
         };
-        out.push(Sample { name, labels, value });
+        out.push(Sample {
+            name,
+            labels,
+            value,
+        });
     }
     out
 }
@@ -57,7 +65,12 @@ pub fn parse_exposition(text: &str) -> Vec<Sample> {
 pub fn select<'a>(samples: &'a [Sample], name: &str, want: &[(&str, &str)]) -> Vec<&'a Sample> {
     samples
         .iter()
-        .filter(|s| s.name == name && want.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v)))
+        .filter(|s| {
+            s.name == name
+                && want
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
         .collect()
 }
 
@@ -68,7 +81,9 @@ pub fn sum(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> f64 {
 
 /// Serves `model` on 127.0.0.1:0; returns the base URL.
 pub async fn serve(model: &DemoModel) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr: SocketAddr = listener.local_addr().expect("local addr");
     let router = model.router();
     tokio::spawn(async move {
