@@ -118,8 +118,12 @@ pub fn predict(rng: &mut Rng, c: &Conditions, features: &[f64]) -> PredictOutcom
         };
     }
     let mut weights = [0.0; 5];
-    for (i, w) in weights.iter_mut().enumerate() {
-        *w = HEALTHY_CLASS_WEIGHTS[i] * (1.0 - sev) + DRIFTED_CLASS_WEIGHTS[i] * sev;
+    for ((w, healthy), drifted) in weights
+        .iter_mut()
+        .zip(HEALTHY_CLASS_WEIGHTS)
+        .zip(DRIFTED_CLASS_WEIGHTS)
+    {
+        *w = healthy * (1.0 - sev) + drifted * sev;
     }
     if let Some(p) = preferred_class(features) {
         if let Some(w) = weights.get_mut(p) {
