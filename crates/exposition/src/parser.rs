@@ -1,0 +1,150 @@
+//! The streaming, zero-copy [`Parser`] and the [`parse_all`] convenience.
+
+use promlite_model::{Labels, LabelsBuilder, MetricType, METRIC_NAME};
+
+use crate::entry::{Entry, ParseError, SampleEntry};
+use crate::format::Format;
+use crate::lex::Fail;
+
+/// What [`Parser::next_into`] produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parsed<'a> {
+    /// A sample, written into the caller's [`SampleEntry`].
+    Sample,
+    /// Any other entry (never [`Entry::Sample`]).
+    Other(Entry<'a>),
+}
+
+/// A pull parser over a whole scrape body. It borrows names and label values
+/// from the body and allocates only for escaped values and error messages.
+///
+/// ```
+/// use promlite_exposition::{Entry, Format, Parser};
+///
+/// let mut p = Parser::new(b"# TYPE up gauge\nup{job=\"a\"} 1\n", Format::PrometheusText);
+/// assert!(matches!(p.next_entry(), Some(Ok(Entry::Type { name: "up", .. }))));
+/// let Some(Ok(Entry::Sample(s))) = p.next_entry() else { panic!() };
+/// assert_eq!((s.name, s.value, s.labels[0].0), ("up", 1.0, "job"));
+/// assert!(p.next_entry().is_none());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Parser<'a> {
+    pub(crate) b: &'a [u8],
+    pub(crate) i: usize,
+    pub(crate) format: Format,
+    pub(crate) done: bool,
+    /// The type from the last `# TYPE` line (drives `le`/`quantile` normalisation).
+    pub(crate) mtype: MetricType,
+    /// Lines before `b` (for line numbers when parsing a fragment).
+    pub(crate) line_base: usize,
+    /// OpenMetrics fragment mode (import): the body is one line, a missing
+    /// `# EOF` is not an error.
+    pub(crate) fragment: bool,
+    /// `# EOF` was read (OpenMetrics).
+    pub(crate) saw_eof: bool,
+    /// Byte range of the last sample's name and label set.
+    pub(crate) series: (usize, usize),
+}
+
+impl<'a> Parser<'a> {
+    /// A parser over `body` in `format`.
+    pub fn new(body: &'a [u8], format: Format) -> Parser<'a> {
+        Parser {
+            b: body,
+            i: 0,
+            format,
+            done: false,
+            mtype: MetricType::Unknown,
+            line_base: 0,
+            fragment: false,
+            saw_eof: false,
+            series: (0, 0),
+        }
+    }
+
+    /// Next entry, `None` at the end. After an `Err` the parser is done
+    /// (returns `None`).
+    pub fn next_entry(&mut self) -> Option<Result<Entry<'a>, ParseError>> {
+        let mut s = SampleEntry::default();
+        match self.next_into(&mut s)? {
+            Ok(Parsed::Sample) => Some(Ok(Entry::Sample(s))),
+            Ok(Parsed::Other(e)) => Some(Ok(e)),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// Like [`Parser::next_entry`], but writes a sample into `sample`,
+    /// reusing its label `Vec` (the fast path for scraping: no allocation
+    /// per sample unless a value needs unescaping).
+    pub fn next_into(&mut self, sample: &mut SampleEntry<'a>) -> Option<Result<Parsed<'a>, ParseError>> {
+        if self.done {
+            return None;
+        }
+        let r = match self.format {
+            Format::PrometheusText => self.text_next(sample),
+            Format::OpenMetrics => self.om_next(sample),
+        };
+        match r {
+            Ok(Some(p)) => Some(Ok(p)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(Fail { off, msg }) => {
+                self.done = true;
+                Some(Err(ParseError::at(self.b, off, self.line_base, msg)))
+            }
+        }
+    }
+
+    /// The raw bytes of the last sample's metric name and label set as
+    /// written (e.g. `http_requests_total{code="200"}`), usable as a cache
+    /// key for series lookup without building labels.
+    pub fn series_bytes(&self) -> &'a [u8] {
+        self.b.get(self.series.0..self.series.1).unwrap_or(&[])
+    }
+
+    /// The format being parsed.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The type from the most recent `# TYPE` line (`Unknown` before any).
+    pub fn current_type(&self) -> MetricType {
+        self.mtype
+    }
+}
+
+/// Builds the sorted label set of a sample (`__name__` plus its labels;
+/// empty values dropped, as Prometheus does when it stores the sample).
+pub fn sample_labels(s: &SampleEntry<'_>) -> Labels {
+    let mut b = LabelsBuilder::new();
+    b.set(METRIC_NAME, s.name);
+    for (n, v) in &s.labels {
+        b.set(*n, v.as_ref());
+    }
+    b.build()
+}
+
+/// Convenience: parse the whole body and build sorted `Labels` per sample
+/// (slower path for tests and import).
+///
+/// ```
+/// use promlite_exposition::{parse_all, Format};
+///
+/// let body = b"# TYPE up gauge\nup{job=\"a\"} 1 1000\n# EOF\n";
+/// let samples = parse_all(body, Format::OpenMetrics).unwrap();
+/// assert_eq!(samples[0].0.to_string(), "up{job=\"a\"}");
+/// assert_eq!((samples[0].1, samples[0].2), (1.0, Some(1_000_000)));
+/// ```
+pub fn parse_all(body: &[u8], format: Format) -> Result<Vec<(Labels, f64, Option<i64>)>, ParseError> {
+    let mut p = Parser::new(body, format);
+    let mut s = SampleEntry::default();
+    let mut out = Vec::new();
+    while let Some(r) = p.next_into(&mut s) {
+        if let Parsed::Sample = r? {
+            out.push((sample_labels(&s), s.value, s.timestamp_ms));
+        }
+    }
+    Ok(out)
+}
