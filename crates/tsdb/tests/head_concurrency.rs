@@ -46,7 +46,7 @@ fn concurrent_appends_and_queries() {
             let mut rounds = 0;
             while !done.load(Ordering::Acquire) || rounds == 0 {
                 let q = db.querier(i64::MIN, i64::MAX).unwrap();
-                let series = q.select(&SelectHints::default(), &[m.clone()]).unwrap();
+                let series = q.select(&SelectHints::default(), std::slice::from_ref(&m)).unwrap();
                 for pair in series.windows(2) {
                     assert!(pair[0].labels() < pair[1].labels(), "sorted and unique");
                 }
