@@ -49,7 +49,9 @@ pub struct DbOptions {
     /// Where "now" comes from (retention).
     pub clock: Arc<dyn Clock>,
     /// Run a background thread for WAL group commit and periodic
-    /// [`crate::Db::tick`]. Tests turn it off and call `tick` themselves.
+    /// [`crate::Db::tick`] (every minute by `clock`). Tests turn it off and
+    /// call `tick` themselves; without it, `Interval` fsyncs happen only at
+    /// segment rolls, [`crate::Db::sync_wal`] and close.
     pub background: bool,
 }
 

@@ -94,7 +94,9 @@ impl LockFile {
 }
 
 impl Db {
-    /// Opens (creating if needed) the database in `dir`: takes the lock,
+    /// Opens (creating if needed) the database in `dir`: takes the lock
+    /// (a second open of the same directory fails), opens the blocks
+    /// (damaged ones are moved to `quarantine/`, half-written ones removed),
     /// replays the WAL into the head (repairing a damaged tail, see
     /// [`wal::replay`]) and starts the background thread if configured.
     pub fn open(dir: impl AsRef<Path>, opts: DbOptions) -> Result<Db, StorageError> {
@@ -114,6 +116,10 @@ impl Db {
         }
         let mut aliases = HashMap::new();
         let replay = replay_into(&wal_dir, &head, &mut aliases)?;
+        if head.floor() > i64::MIN {
+            // Series whose WAL samples all went into blocks: drop them.
+            head.truncate(head.floor());
+        }
         if replay.corruptions > 0 {
             tracing::warn!(target: "promlite_tsdb", corruptions = replay.corruptions, "WAL was damaged; replayed what was intact");
         }
