@@ -18,8 +18,9 @@ pub enum FsyncPolicy {
     /// group commit fsyncs the WAL at this interval (a machine crash or power
     /// loss may lose at most the last interval of commits).
     Interval(Duration),
-    /// Every commit fsyncs before it returns (nothing acknowledged is lost
-    /// even on power loss; each commit pays for an fsync).
+    /// Every commit returns only after an fsync covering it (nothing
+    /// acknowledged is lost even on power loss). Concurrent commits share
+    /// one fsync (group commit).
     Always,
 }
 

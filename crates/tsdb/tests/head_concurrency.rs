@@ -112,3 +112,32 @@ fn racing_appenders_on_the_same_series_agree_with_replay() {
     let db = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(common::all(&db), live, "replay reproduces exactly what queries saw");
 }
+
+#[test]
+fn concurrent_commits_with_fsync_always_share_fsyncs_and_persist() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Arc::new(Db::open(dir.path(), common::opts_always()).unwrap());
+        let hs: Vec<_> = (0..4)
+            .map(|w| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    for b in 0..40i64 {
+                        let mut app = db.appender();
+                        app.append(None, &labels(w, 0), b * 1000, b as f64).unwrap();
+                        app.commit().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+    }
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let all = common::all(&db);
+    assert_eq!(all.len(), 4);
+    for (_, s) in all {
+        assert_eq!(s, (0..40).map(|b| (b * 1000, b as f64)).collect::<Vec<_>>());
+    }
+}
