@@ -27,6 +27,8 @@ impl Shared {
             self.head.raise_floor(maxt);
             let mut series = self.head.series_in_range(mint, maxt);
             let meta = crate::block::write_block(&self.dir, mint, maxt, &mut series)?;
+            // Release its series handles: truncation only drops unreferenced series.
+            drop(series);
             {
                 let _cut = self.cut_lock.write();
                 if let Some(meta) = &meta {

@@ -317,6 +317,31 @@ mod tests {
     }
 
     #[test]
+    fn a_staged_series_survives_truncation() {
+        let dir = tempfile::tempdir().unwrap();
+        let x = labels!("__name__" => "x");
+        {
+            let db = Db::open(dir.path(), opts()).unwrap();
+            let mut app = db.appender();
+            app.append(None, &x, 0, 1.0).unwrap();
+            app.commit().unwrap();
+            let mut staged = db.appender();
+            staged.append(None, &x, 5000, 2.0).unwrap();
+            // X holds no data at or after 3000, but a batch has it staged.
+            assert_eq!(db.truncate_head(3000).unwrap(), 0);
+            staged.commit().unwrap();
+            assert_eq!(dump(&db), vec![(x.to_string(), vec![(5000, 2.0)])]);
+            // Without a staged batch it is collected.
+            assert_eq!(db.truncate_head(6000).unwrap(), 1);
+            let mut app = db.appender();
+            app.append(None, &x, 7000, 3.0).unwrap();
+            app.commit().unwrap();
+        }
+        let db = Db::open(dir.path(), opts()).unwrap();
+        assert_eq!(dump(&db), vec![(x.to_string(), vec![(7000, 3.0)])]);
+    }
+
+    #[test]
     fn tick_reports_when_the_head_is_compactable() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path(), opts()).unwrap();

@@ -1,6 +1,6 @@
 //! Appending to the head: validate and stage, then commit through the WAL.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -107,8 +107,9 @@ impl Appender for HeadAppender {
         let mut wal = self.wal.lock();
         // Series records for series no commit has logged yet (whoever created them).
         let mut new_series: Vec<RefSeries> = Vec::new();
+        let mut seen = HashSet::new();
         for (s, _, _) in &staged {
-            if !s.logged.load(Ordering::Acquire) && !new_series.iter().any(|n| n.series_ref == s.series_ref) {
+            if !s.logged.load(Ordering::Acquire) && seen.insert(s.series_ref) {
                 new_series.push(RefSeries { series_ref: s.series_ref, labels: s.labels.clone() });
             }
         }
