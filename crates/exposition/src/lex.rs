@@ -166,7 +166,7 @@ impl Quoted<'_> {
 
 /// Scans `"…"` starting at the opening quote `b[i]`. `\` escapes any next
 /// byte except a newline; a raw newline is allowed only if `newline_ok`.
-#[inline]
+#[inline(always)]
 pub(crate) fn scan_quoted(b: &[u8], i: usize, newline_ok: bool) -> PResult<Quoted<'_>> {
     let start = i + 1;
     let mut j = start;

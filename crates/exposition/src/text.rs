@@ -211,7 +211,7 @@ impl<'a> Parser<'a> {
 }
 
 /// Parses the value token `b[i..end]`.
-#[inline]
+#[inline(always)]
 pub(crate) fn value_at(b: &[u8], i: usize, end: usize) -> PResult<f64> {
     let tok = b.get(i..end).unwrap_or(&[]);
     match parse_go_float(tok) {
