@@ -16,11 +16,14 @@ pub(crate) struct Fail {
     pub msg: String,
 }
 
-pub(crate) type PResult<T> = Result<T, Fail>;
+/// Boxed so that `PResult<T>` of a small `T` is returned in registers: the
+/// hot path never writes a wide result to memory and reads it back (a
+/// store-forwarding stall). Errors are rare and allocate their message anyway.
+pub(crate) type PResult<T> = Result<T, Box<Fail>>;
 
 #[cold]
 pub(crate) fn fail<T>(off: usize, msg: impl Into<String>) -> PResult<T> {
-    Err(Fail { off, msg: msg.into() })
+    Err(Box::new(Fail { off, msg: msg.into() }))
 }
 
 /// `expected X, got <what is at i>`.
@@ -236,9 +239,8 @@ pub(crate) fn scan_quoted(b: &[u8], i: usize, newline_ok: bool) -> PResult<Quote
 #[inline]
 pub(crate) fn quoted_str<'a>(q: &Quoted<'a>, off: usize, what: &str) -> PResult<&'a str> {
     if q.non_ascii() {
-        std::str::from_utf8(q.raw).map_err(|e| Fail {
-            off: off + 1 + e.valid_up_to(),
-            msg: format!("invalid UTF-8 in {what}"),
+        std::str::from_utf8(q.raw).map_err(|e| {
+            Box::new(Fail { off: off + 1 + e.valid_up_to(), msg: format!("invalid UTF-8 in {what}") })
         })
     } else {
         Ok(ascii_str(q.raw))

@@ -25,11 +25,11 @@ impl<'a> Parser<'a> {
             None if self.fragment => Ok(None),
             None => fail(i, NO_EOF),
             Some(b'#') => self.om_comment(i),
-            Some(b'{') => self.om_series(i, i, None, s).map(Some),
+            Some(b'{') => self.om_series(i, i, None, s).map(|()| Some(Step::Sample)),
             Some(&c) if is_name_start(c) => {
                 let end = scan_name(b, i + 1);
                 let name = ascii_str(b.get(i..end).unwrap_or(&[]));
-                self.om_series(i, end, Some(name), s).map(Some)
+                self.om_series(i, end, Some(name), s).map(|()| Some(Step::Sample))
             }
             Some(_) => expected(b, i, "a metric name, '{' or '#'"),
         }
@@ -93,7 +93,7 @@ impl<'a> Parser<'a> {
         self.i = eol + 1;
         let utf8 = |what: &str| {
             std::str::from_utf8(text)
-                .map_err(|e| Fail { off: name_end + 1 + e.valid_up_to(), msg: format!("{what} is not valid UTF-8") })
+                .map_err(|e| Box::new(Fail { off: name_end + 1 + e.valid_up_to(), msg: format!("{what} is not valid UTF-8") }))
         };
         match kind {
             0 => {
@@ -146,7 +146,7 @@ impl<'a> Parser<'a> {
         i: usize,
         mut name: Option<&'a str>,
         s: &mut SampleEntry<'a>,
-    ) -> PResult<Step<'a>> {
+    ) -> PResult<()> {
         let b = self.b;
         s.labels.clear();
         s.exemplar = None;
@@ -180,8 +180,7 @@ impl<'a> Parser<'a> {
                 return expected(b, i + 1, "an exemplar ('# {') or end of line");
             }
         }
-        self.om_line_end(i)?;
-        Ok(Step::Sample)
+        self.om_line_end(i)
     }
 
     /// ` <number>`: a space, then a non-empty token up to a space or newline.

@@ -119,8 +119,9 @@ impl<'a> Parser<'a> {
                 self.done = true;
                 None
             }
-            Err(Fail { off, msg }) => {
+            Err(f) => {
                 self.done = true;
+                let Fail { off, msg } = *f;
                 Some(Err(ParseError::at(self.b, off, self.line_base, msg)))
             }
         }

@@ -30,11 +30,11 @@ impl<'a> Parser<'a> {
                     return Ok(None);
                 }
                 b'#' => return self.text_comment(i + 1).map(Some),
-                b'{' => return self.text_series(i, i, None, s).map(Some),
+                b'{' => return self.text_series(i, i, None, s).map(|()| Some(Step::Sample)),
                 c if is_name_start(c) => {
                     let end = scan_name(b, i + 1);
                     let name = ascii_str(b.get(i..end).unwrap_or(&[]));
-                    return self.text_series(i, end, Some(name), s).map(Some);
+                    return self.text_series(i, end, Some(name), s).map(|()| Some(Step::Sample));
                 }
                 _ => return expected(b, i, "a metric name, '{', '#' or end of line"),
             }
@@ -83,7 +83,7 @@ impl<'a> Parser<'a> {
         self.i = eol + 1;
         if is_help {
             let t = std::str::from_utf8(text)
-                .map_err(|e| Fail { off: name_end + 1 + e.valid_up_to(), msg: "help text is not valid UTF-8".into() })?;
+                .map_err(|e| Box::new(Fail { off: name_end + 1 + e.valid_up_to(), msg: "help text is not valid UTF-8".into() }))?;
             return Ok(Step::Meta(Meta::Help { name, help: unescape(t, false) }));
         }
         let metric_type = match text {
@@ -114,7 +114,7 @@ impl<'a> Parser<'a> {
         i: usize,
         mut name: Option<&'a str>,
         s: &mut SampleEntry<'a>,
-    ) -> PResult<Step<'a>> {
+    ) -> PResult<()> {
         let b = self.b;
         s.labels.clear();
         s.exemplar = None;
@@ -146,7 +146,7 @@ impl<'a> Parser<'a> {
         if b.get(i).is_some_and(u8::is_ascii_digit) {
             let tend = scan_while(b, i, |c| c.is_ascii_digit());
             let digits = ascii_str(b.get(i..tend).unwrap_or(&[]));
-            let ts = digits.parse::<i64>().map_err(|_| Fail { off: i, msg: format!("timestamp {digits} is out of range") })?;
+            let ts = digits.parse::<i64>().map_err(|_| Box::new(Fail { off: i, msg: format!("timestamp {digits} is out of range") }))?;
             s.timestamp_ms = Some(ts);
             i = skip_ws(b, tend);
             if !matches!(b.get(i), None | Some(b'\n')) {
@@ -156,7 +156,7 @@ impl<'a> Parser<'a> {
             return expected(b, i, "a timestamp (integer milliseconds) or end of line");
         }
         self.i = i + 1;
-        Ok(Step::Sample)
+        Ok(())
     }
 
     /// The inside of `{…}`; returns the index after `}`.
