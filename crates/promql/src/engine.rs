@@ -1,13 +1,20 @@
-//! The query engine: the public entry points. Being built: see issue 3.
+//! The query engine: the public entry points.
+//!
+//! Queries are evaluated series at a time over all steps (see the `eval`
+//! module); an instant query is a range query with one step.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use promlite_model::Queryable;
+use std::time::Instant;
 
+use promlite_model::{Labels, Queryable};
+
+use crate::ast::{Expr, ValueType};
 use crate::error::QueryError;
-use crate::value::Value;
+use crate::eval::{Evaluator, Range, Val};
+use crate::value::{FPoint, Sample, Series, Value};
 
 /// Engine-wide settings.
 #[derive(Clone, Debug)]
@@ -79,25 +86,137 @@ impl Engine {
     /// Evaluates `query` at `time_ms`.
     pub fn instant_query(
         &self,
-        _storage: &dyn Queryable,
-        _query: &str,
-        _time_ms: i64,
-        _qopts: &QueryOptions,
+        storage: &dyn Queryable,
+        query: &str,
+        time_ms: i64,
+        qopts: &QueryOptions,
     ) -> Result<QueryResult, QueryError> {
-        Err(QueryError::Execution("engine not implemented yet".into()))
+        let expr = self.parse(query)?;
+        self.instant_query_expr(storage, &expr, time_ms, qopts)
     }
 
     /// Evaluates `query` at every step from `start_ms` to `end_ms` inclusive;
     /// the result is always a [`Value::Matrix`].
     pub fn range_query(
         &self,
-        _storage: &dyn Queryable,
-        _query: &str,
-        _start_ms: i64,
-        _end_ms: i64,
-        _step_ms: i64,
-        _qopts: &QueryOptions,
+        storage: &dyn Queryable,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+        qopts: &QueryOptions,
     ) -> Result<QueryResult, QueryError> {
-        Err(QueryError::Execution("engine not implemented yet".into()))
+        check_range(start_ms, end_ms, step_ms)?;
+        let expr = self.parse(query)?;
+        self.range_query_expr(storage, &expr, start_ms, end_ms, step_ms, qopts)
     }
+
+    /// Like [`Engine::instant_query`] for an already parsed expression.
+    pub fn instant_query_expr(
+        &self,
+        storage: &dyn Queryable,
+        expr: &Expr,
+        time_ms: i64,
+        qopts: &QueryOptions,
+    ) -> Result<QueryResult, QueryError> {
+        let r = Range { start: time_ms, end: time_ms, interval: 1 };
+        let (val, warnings, infos) = self.exec(storage, expr, r, qopts)?;
+        let value = match val {
+            Val::Scalar(v) => Value::Scalar { t: time_ms, v: v.first().copied().unwrap_or(f64::NAN) },
+            Val::String(s) => Value::String { t: time_ms, v: s },
+            Val::Vector(ss) => Value::Vector(
+                ss.into_iter()
+                    .filter_map(|s| s.floats.first().map(|p| Sample { metric: s.metric.clone(), t: time_ms, f: p.f }))
+                    .collect(),
+            ),
+            Val::Matrix(mut ss) => {
+                ss.sort_by(|a, b| a.metric.cmp(&b.metric));
+                Value::Matrix(ss)
+            }
+        };
+        Ok(QueryResult { value, warnings, infos })
+    }
+
+    /// Like [`Engine::range_query`] for an already parsed expression.
+    pub fn range_query_expr(
+        &self,
+        storage: &dyn Queryable,
+        expr: &Expr,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+        qopts: &QueryOptions,
+    ) -> Result<QueryResult, QueryError> {
+        check_range(start_ms, end_ms, step_ms)?;
+        match expr.value_type() {
+            ValueType::Scalar | ValueType::Vector => {}
+            t => {
+                return Err(QueryError::BadData(format!(
+                    "invalid expression type {:?} for range query, must be Scalar or instant Vector",
+                    t.describe()
+                )))
+            }
+        }
+        let r = Range { start: start_ms, end: end_ms, interval: step_ms };
+        let (val, warnings, infos) = self.exec(storage, expr, r, qopts)?;
+        let mut series = match val {
+            Val::Scalar(v) => {
+                let floats = v.iter().enumerate().map(|(i, &f)| FPoint { t: r.ts(i), f }).collect();
+                vec![Series { metric: Labels::empty(), floats }]
+            }
+            Val::Vector(ss) => ss,
+            _ => return Err(QueryError::BadData("range queries need a scalar or instant vector expression".into())),
+        };
+        series.retain(|s| !s.floats.is_empty());
+        series.sort_by(|a, b| a.metric.cmp(&b.metric));
+        Ok(QueryResult { value: Value::Matrix(series), warnings, infos })
+    }
+
+    fn parse(&self, query: &str) -> Result<Expr, QueryError> {
+        let popts = crate::parser::ParserOptions {
+            enable_experimental_functions: self.opts.enable_experimental_functions,
+            ..Default::default()
+        };
+        Ok(crate::parser::parse_with(query, &popts)?)
+    }
+
+    fn exec(
+        &self,
+        storage: &dyn Queryable,
+        expr: &Expr,
+        r: Range,
+        qopts: &QueryOptions,
+    ) -> Result<(Val, Vec<String>, Vec<String>), QueryError> {
+        let timeout = qopts.timeout.unwrap_or(self.opts.timeout);
+        let deadline = Instant::now().checked_add(timeout).unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 365));
+        let mut ev = Evaluator::new(
+            storage,
+            r.start,
+            r.end,
+            qopts.lookback_delta_ms.unwrap_or(self.opts.lookback_delta_ms),
+            self.opts.default_eval_interval_ms,
+            self.opts.max_samples,
+            deadline,
+            qopts.cancel.clone(),
+            self.opts.enable_experimental_functions,
+        );
+        if r.end > r.start {
+            ev.query_step = r.interval;
+        }
+        let val = ev.eval(expr, r)?;
+        Ok((val, ev.warnings, ev.infos))
+    }
+}
+
+/// Rejects impossible range-query parameters.
+fn check_range(start: i64, end: i64, step: i64) -> Result<(), QueryError> {
+    if step <= 0 {
+        return Err(QueryError::BadData(
+            "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+        ));
+    }
+    if end < start {
+        return Err(QueryError::BadData("end timestamp must not be before start time".into()));
+    }
+    Ok(())
 }

@@ -8,13 +8,41 @@
 //! * [`Engine`] evaluates instant and range queries against any
 //!   [`promlite_model::Queryable`] and returns a [`value::Value`].
 //! * [`functions`] is the signature table of the function library.
+//! * [`promqltest`] runs Prometheus's PromQL test scripts against the engine.
+//!
+//! # Example
+//!
+//! ```
+//! use promlite_model::{labels, MemStorage};
+//! use promlite_promql::{Engine, QueryOptions, Value};
+//!
+//! let storage = MemStorage::new();
+//! let samples: Vec<(i64, f64)> = (0..10).map(|i| (i * 15_000, i as f64 * 30.0)).collect();
+//! storage.insert(labels!("__name__" => "requests_total", "job" => "api"), &samples);
+//!
+//! let engine = Engine::default();
+//! let res = engine
+//!     .instant_query(&storage, "sum by (job) (rate(requests_total[1m]))", 135_000, &QueryOptions::default())
+//!     .unwrap();
+//! match res.value {
+//!     Value::Vector(v) => {
+//!         assert_eq!(v.len(), 1);
+//!         assert_eq!(v[0].metric.get("job"), Some("api"));
+//!         assert!((v[0].f - 2.0).abs() < 1e-9);
+//!     }
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//! ```
 #![deny(missing_docs)]
 
 pub mod ast;
 pub mod engine;
+mod eval;
 pub mod error;
 pub mod functions;
 pub mod parser;
+pub mod printer;
+pub mod promqltest;
 pub mod value;
 
 pub use engine::{Engine, EngineOptions, QueryOptions, QueryResult};

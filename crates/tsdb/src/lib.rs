@@ -1,1 +1,64 @@
-//! promlite-tsdb (being built).
+//! promlite's storage engine: a write-ahead log, an in-memory head of
+//! compressed chunks, and (with the block modules) persistent blocks — the
+//! design of Prometheus's `tsdb` package.
+//!
+//! # Main types
+//!
+//! * [`Db`] — opens a data directory ([`DbOptions`]), replays the WAL,
+//!   hands out appenders and queriers; implements
+//!   [`promlite_model::Appendable`] and [`promlite_model::Queryable`].
+//! * [`head::Head`] — the in-memory series and their XOR chunks
+//!   ([`chunk`]); [`head::HeadAppender`] commits through the WAL before a
+//!   batch becomes visible.
+//! * [`wal`] — segmented, CRC-checked log with repair and checkpoints;
+//!   [`record`] — the record payloads. Byte layout: `docs/format/wal.md`.
+//! * [`querier::MergeQuerier`] — blocks and head seen as one querier.
+//!
+//! # Durability
+//!
+//! `commit` returns after the batch's records were written to the WAL file
+//! (so they survive a crash of the process). With [`FsyncPolicy::Always`]
+//! it also fsyncs first (they survive power loss); with
+//! [`FsyncPolicy::Interval`] a background group commit fsyncs every interval
+//! and a machine crash can lose at most that interval.
+//!
+//! # Example
+//!
+//! ```
+//! use promlite_model::{labels, Appendable, Matcher, Queryable, ValueType};
+//! use promlite_tsdb::{Db, DbOptions};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let db = Db::open(dir.path(), DbOptions { background: false, ..Default::default() }).unwrap();
+//! let mut app = db.appender();
+//! app.append(None, &labels!("__name__" => "up", "job" => "demo"), 1_000, 1.0).unwrap();
+//! app.commit().unwrap();
+//!
+//! {
+//!     let q = db.querier(0, 2_000).unwrap();
+//!     let series = q.select(&Default::default(), &[Matcher::equal("job", "demo")]).unwrap();
+//!     let mut it = series[0].iter();
+//!     assert_eq!(it.next(), ValueType::Float);
+//!     assert_eq!(it.at(), (1_000, 1.0));
+//! }
+//! db.close().unwrap();
+//! ```
+
+pub mod block;
+pub mod chunk;
+pub mod codec;
+pub mod compact;
+mod db;
+mod error;
+pub mod head;
+pub mod index;
+mod options;
+pub mod quarantine;
+pub mod querier;
+pub mod record;
+pub mod retention;
+pub mod wal;
+
+pub use db::{Db, TickReport};
+pub use head::{HeadStats, NameCount};
+pub use options::{DbOptions, FsyncPolicy, DEFAULT_BLOCK_RANGE_MS};

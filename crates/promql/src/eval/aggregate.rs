@@ -1,0 +1,395 @@
+//! Aggregation operators (`sum`, `avg`, `topk`, `count_values`, …).
+
+use std::collections::HashMap;
+
+use promlite_model::Labels;
+
+use super::quantile::quantile;
+use super::{group_index, int_param, kahan_inc, Evaluator, Range, SeriesSet, Val};
+use crate::ast::{AggregateExpr, AggregateOp};
+use crate::error::QueryError;
+use crate::value::{format_float, Series};
+
+/// Running state of one group at one step.
+#[derive(Clone, Default)]
+struct Acc {
+    seen: bool,
+    count: f64,
+    value: f64,
+    c: f64,
+    mean: f64,
+    incremental: bool,
+    values: Vec<f64>,
+}
+
+impl Acc {
+    fn first(&mut self, op: AggregateOp, f: f64) {
+        self.seen = true;
+        self.count = 1.0;
+        self.value = f;
+        self.c = 0.0;
+        self.mean = f;
+        self.incremental = false;
+        self.values.clear();
+        match op {
+            AggregateOp::Stddev | AggregateOp::Stdvar => {
+                self.value = if f.is_finite() { 0.0 } else { f64::NAN };
+            }
+            AggregateOp::Quantile => self.values.push(f),
+            _ => {}
+        }
+    }
+
+    fn add(&mut self, op: AggregateOp, f: f64) {
+        match op {
+            AggregateOp::Sum => {
+                let (v, c) = kahan_inc(f, self.value, self.c);
+                self.value = v;
+                self.c = c;
+            }
+            AggregateOp::Avg => {
+                self.count += 1.0;
+                avg_add(self, f);
+            }
+            AggregateOp::Count => self.count += 1.0,
+            AggregateOp::Min => {
+                if self.value > f || self.value.is_nan() {
+                    self.value = f;
+                }
+            }
+            AggregateOp::Max => {
+                if self.value < f || self.value.is_nan() {
+                    self.value = f;
+                }
+            }
+            AggregateOp::Stddev | AggregateOp::Stdvar => {
+                self.count += 1.0;
+                let delta = f - self.mean;
+                self.mean += delta / self.count;
+                let delta2 = f - self.mean;
+                self.value += delta * delta2;
+            }
+            AggregateOp::Quantile => self.values.push(f),
+            _ => {}
+        }
+    }
+
+    fn result(&mut self, op: AggregateOp, phi: f64) -> f64 {
+        match op {
+            AggregateOp::Sum => self.value + self.c,
+            AggregateOp::Avg => avg_result(self),
+            AggregateOp::Count => self.count,
+            AggregateOp::Group => 1.0,
+            AggregateOp::Min | AggregateOp::Max => self.value,
+            AggregateOp::Stdvar => self.value / self.count,
+            AggregateOp::Stddev => (self.value / self.count).sqrt(),
+            AggregateOp::Quantile => quantile(phi, &mut self.values),
+            _ => f64::NAN,
+        }
+    }
+}
+
+/// Adds `f` to a running mean whose count was already incremented
+/// (Prometheus 3.x: Kahan sum, switching to an incremental mean on overflow).
+fn avg_add(a: &mut Acc, f: f64) {
+    if !a.incremental {
+        let (v, c) = kahan_inc(f, a.value, a.c);
+        if !v.is_infinite() {
+            a.value = v;
+            a.c = c;
+            return;
+        }
+        a.incremental = true;
+        a.mean = a.value / (a.count - 1.0);
+        a.c /= a.count - 1.0;
+    }
+    if a.mean.is_infinite() {
+        if f.is_infinite() && (a.mean > 0.0) == (f > 0.0) {
+            return;
+        }
+        if !f.is_infinite() && !f.is_nan() {
+            return;
+        }
+    }
+    let q = (a.count - 1.0) / a.count;
+    let (m, c) = kahan_inc(f / a.count, q * a.mean, q * a.c);
+    a.mean = m;
+    a.c = c;
+}
+
+fn avg_result(a: &Acc) -> f64 {
+    if a.incremental {
+        a.mean + a.c
+    } else {
+        a.value / a.count + a.c / a.count
+    }
+}
+
+/// Mean of `values` the way `avg` and `avg_over_time` compute it.
+pub(crate) fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let mut a = Acc::default();
+    for (i, f) in values.enumerate() {
+        if i == 0 {
+            a.first(AggregateOp::Avg, f);
+        } else {
+            a.count += 1.0;
+            avg_add(&mut a, f);
+        }
+    }
+    if !a.seen {
+        return f64::NAN;
+    }
+    avg_result(&a)
+}
+
+/// The labels of the group a series belongs to.
+fn group_labels(m: &Labels, a: &AggregateExpr) -> Labels {
+    let mut b = m.builder();
+    if a.without {
+        b.retain(|l| !super::binary::is_name_label(&l.name) && !a.grouping.contains(&l.name));
+    } else {
+        b.retain(|l| a.grouping.contains(&l.name));
+    }
+    b.build()
+}
+
+/// A valid label name (legacy or UTF-8: any non-empty valid UTF-8).
+fn valid_label_name(s: &str) -> bool {
+    !s.is_empty()
+}
+
+/// Splits series into per-step lists of series indices.
+fn by_step(ss: &[Series], r: Range) -> Vec<Vec<(usize, f64)>> {
+    let mut out = vec![Vec::new(); r.len()];
+    for (i, s) in ss.iter().enumerate() {
+        for p in &s.floats {
+            if let Some(v) = out.get_mut(r.index(p.t)) {
+                v.push((i, p.f));
+            }
+        }
+    }
+    out
+}
+
+impl Evaluator<'_> {
+    /// Evaluates an aggregation.
+    pub(crate) fn eval_aggregate(&mut self, a: &AggregateExpr, r: Range) -> Result<Val, QueryError> {
+        let mut param_scalar = None;
+        let mut param_string = None;
+        if let Some(p) = &a.param {
+            if a.op == AggregateOp::CountValues {
+                param_string = Some(self.eval_string(p, r)?);
+            } else {
+                param_scalar = Some(self.eval_scalar(p, r)?);
+            }
+        }
+        let input = self.eval_vector(&a.expr, r)?;
+        // Group membership is computed once per series.
+        let mut gmap: HashMap<Labels, usize> = HashMap::new();
+        let mut glabels: Vec<Labels> = Vec::new();
+        let mut next = 0;
+        let gidx: Vec<usize> = input
+            .iter()
+            .map(|s| {
+                let gl = group_labels(&s.metric, a);
+                let i = group_index(&mut gmap, gl.clone(), &mut next);
+                if i == glabels.len() {
+                    glabels.push(gl);
+                }
+                i
+            })
+            .collect();
+        let steps = by_step(&input, r);
+        let mut out = SeriesSet::new(r);
+        match a.op {
+            AggregateOp::TopK | AggregateOp::BottomK | AggregateOp::LimitK | AggregateOp::LimitRatio => {
+                let params = param_scalar.unwrap_or_default();
+                self.aggregate_k(a.op, &input, &gidx, glabels.len(), &steps, &params, r, &mut out)?;
+            }
+            AggregateOp::CountValues => {
+                let label = param_string.unwrap_or_default();
+                if !valid_label_name(&label) {
+                    return Err(QueryError::Execution(format!("invalid label name {label:?}")));
+                }
+                for (i, st) in steps.iter().enumerate() {
+                    self.check()?;
+                    let mut counts: Vec<(Labels, f64)> = Vec::new();
+                    let mut cidx: HashMap<Labels, usize> = HashMap::new();
+                    for &(j, v) in st {
+                        let mut b = glabels[gidx[j]].builder();
+                        b.set(label.clone(), format_float(v));
+                        let l = b.build();
+                        let n = counts.len();
+                        let k = *cidx.entry(l.clone()).or_insert(n);
+                        if k == n {
+                            counts.push((l, 0.0));
+                        }
+                        if let Some(c) = counts.get_mut(k) {
+                            c.1 += 1.0;
+                        }
+                    }
+                    for (l, c) in counts {
+                        out.push_point(&l, r.ts(i), c)?;
+                    }
+                }
+            }
+            op => {
+                let phis = param_scalar.unwrap_or_default();
+                if op == AggregateOp::Quantile {
+                    if let Some(&phi) = phis.iter().find(|p| p.is_nan() || **p < 0.0 || **p > 1.0) {
+                        self.warn(format!("PromQL warning: quantile value should be between 0 and 1, got {}", format_float(phi)));
+                    }
+                }
+                let slots: Vec<usize> = glabels.iter().map(|l| out.slot(l)).collect();
+                let mut accs = vec![Acc::default(); glabels.len()];
+                let mut touched: Vec<usize> = Vec::new();
+                for (i, st) in steps.iter().enumerate() {
+                    self.check()?;
+                    touched.clear();
+                    for &(j, v) in st {
+                        let g = gidx[j];
+                        let acc = &mut accs[g];
+                        if acc.seen {
+                            acc.add(op, v);
+                        } else {
+                            acc.first(op, v);
+                            touched.push(g);
+                        }
+                    }
+                    let phi = phis.get(i).copied().unwrap_or(f64::NAN);
+                    for &g in &touched {
+                        let v = accs[g].result(op, phi);
+                        accs[g].seen = false;
+                        out.push_at(slots[g], r.ts(i), v)?;
+                    }
+                }
+            }
+        }
+        let res = out.finish()?;
+        self.add_samples(res.iter().map(|s| s.floats.len()).sum())?;
+        Ok(Val::Vector(res))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn aggregate_k(
+        &mut self,
+        op: AggregateOp,
+        input: &[Series],
+        gidx: &[usize],
+        ngroups: usize,
+        steps: &[Vec<(usize, f64)>],
+        params: &[f64],
+        r: Range,
+        out: &mut SeriesSet,
+    ) -> Result<(), QueryError> {
+        let mut groups: Vec<Vec<(usize, f64)>> = vec![Vec::new(); ngroups];
+        let mut order: Vec<usize> = Vec::new();
+        let mut slots: Vec<Option<usize>> = vec![None; input.len()];
+        for (i, st) in steps.iter().enumerate() {
+            self.check()?;
+            let p = params.get(i).copied().unwrap_or(f64::NAN);
+            let (k, ratio) = if op == AggregateOp::LimitRatio {
+                if p.is_nan() {
+                    return Err(QueryError::Execution("Ratio value is NaN".into()));
+                }
+                if !(-1.0..=1.0).contains(&p) {
+                    self.warn(format!(
+                        "PromQL warning: ratio value should be between -1 and 1, got {}, capping to {}",
+                        format_float(p),
+                        if p < 0.0 { -1 } else { 1 }
+                    ));
+                }
+                (0, p.clamp(-1.0, 1.0))
+            } else {
+                (int_param(p)?, 0.0)
+            };
+            if st.is_empty() || (op != AggregateOp::LimitRatio && k < 1) {
+                continue;
+            }
+            order.clear();
+            for g in groups.iter_mut() {
+                g.clear();
+            }
+            for &(j, v) in st {
+                let g = gidx[j];
+                if groups[g].is_empty() {
+                    order.push(g);
+                }
+                groups[g].push((j, v));
+            }
+            for &g in &order {
+                let members = &mut groups[g];
+                match op {
+                    AggregateOp::TopK => members.sort_by(|a, b| desc_nan_last(a.1, b.1)),
+                    AggregateOp::BottomK => members.sort_by(|a, b| asc_nan_last(a.1, b.1)),
+                    _ => {}
+                }
+                let ku = usize::try_from(k).unwrap_or(usize::MAX);
+                for (n, &(j, v)) in members.iter().enumerate() {
+                    let take = match op {
+                        AggregateOp::LimitRatio => ratio_selects(&input[j].metric, ratio),
+                        _ => n < ku,
+                    };
+                    if take {
+                        let slot = *slots[j].get_or_insert_with(|| out.slot(&input[j].metric));
+                        out.push_at(slot, r.ts(i), v)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `limit_ratio(ratio, …)` keeps a series: a deterministic position
+/// in [0, 1) from the labels' hash.
+fn ratio_selects(l: &Labels, ratio: f64) -> bool {
+    let offset = l.stable_hash() as f64 / u64::MAX as f64;
+    if ratio >= 0.0 {
+        offset < ratio
+    } else {
+        offset >= 1.0 + ratio
+    }
+}
+
+fn desc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ => b.partial_cmp(&a).unwrap_or(std::cmp::Ordering::Equal),
+    }
+}
+
+fn asc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ => a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_survives_overflow() {
+        assert_eq!(mean([1.0, 2.0, 3.0].into_iter()), 2.0);
+        let big = f64::MAX;
+        assert_eq!(mean([big, big].into_iter()), big);
+        assert!(mean(std::iter::empty()).is_nan());
+    }
+
+    #[test]
+    fn nan_sorts_last_both_ways() {
+        let mut v = vec![1.0, f64::NAN, 3.0];
+        v.sort_by(|a, b| desc_nan_last(*a, *b));
+        assert_eq!(v[0], 3.0);
+        assert!(v[2].is_nan());
+        v.sort_by(|a, b| asc_nan_last(*a, *b));
+        assert_eq!(v[0], 1.0);
+        assert!(v[2].is_nan());
+    }
+}

@@ -1,0 +1,110 @@
+//! `label_replace`, `label_join` and label-based sorting.
+
+use std::cmp::Ordering;
+
+use promlite_model::Labels;
+use regex::Regex;
+
+use crate::error::QueryError;
+
+/// A label name Prometheus accepts (UTF-8 names are allowed in 3.x, but
+/// they must not be empty).
+pub(crate) fn valid_label_name(s: &str) -> bool {
+    !s.is_empty()
+}
+
+/// Compiles the anchored regex of `label_replace`.
+pub(crate) fn compile_replace_regex(re: &str) -> Result<Regex, QueryError> {
+    regex::RegexBuilder::new(&format!("^(?s:{re})$"))
+        .size_limit(4 << 20)
+        .build()
+        .map_err(|e| QueryError::Execution(format!("invalid regular expression in label_replace(): {re}: {e}")))
+}
+
+/// Applies `label_replace` to one label set.
+pub(crate) fn replace(l: &Labels, re: &Regex, dst: &str, repl: &str, src: &str) -> Labels {
+    let value = l.get_or_empty(src);
+    let Some(caps) = re.captures(value) else { return l.clone() };
+    let mut res = String::new();
+    caps.expand(repl, &mut res);
+    let mut b = l.builder();
+    if res.is_empty() {
+        b.del(dst);
+    } else {
+        b.set(dst, res);
+    }
+    b.build()
+}
+
+/// Applies `label_join` to one label set.
+pub(crate) fn join(l: &Labels, dst: &str, sep: &str, srcs: &[String]) -> Labels {
+    let parts: Vec<&str> = srcs.iter().map(|s| l.get_or_empty(s)).collect();
+    let v = parts.join(sep);
+    let mut b = l.builder();
+    if v.is_empty() {
+        b.del(dst);
+    } else {
+        b.set(dst, v);
+    }
+    b.build()
+}
+
+/// Natural ("human") string order: digit runs compare as numbers.
+pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (ab, bb) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < ab.len() && j < bb.len() {
+        if ab[i].is_ascii_digit() && bb[j].is_ascii_digit() {
+            let si = i;
+            while i < ab.len() && ab[i].is_ascii_digit() {
+                i += 1;
+            }
+            let sj = j;
+            while j < bb.len() && bb[j].is_ascii_digit() {
+                j += 1;
+            }
+            let na = a[si..i].trim_start_matches('0');
+            let nb = b[sj..j].trim_start_matches('0');
+            let o = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+            if o != Ordering::Equal {
+                return o;
+            }
+        } else {
+            if ab[i] != bb[j] {
+                return ab[i].cmp(&bb[j]);
+            }
+            i += 1;
+            j += 1;
+        }
+    }
+    (ab.len() - i).cmp(&(bb.len() - j))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promlite_model::labels;
+
+    #[test]
+    fn replace_expands_groups() {
+        let l = labels!("__name__" => "up", "src" => "source-value-10");
+        let re = compile_replace_regex("(.*)-value-(.*)").unwrap();
+        let out = replace(&l, &re, "dst", "$1-$2", "src");
+        assert_eq!(out.get("dst"), Some("source-10"));
+        assert_eq!(out.get("__name__"), Some("up"));
+        let no = compile_replace_regex("nomatch").unwrap();
+        assert_eq!(replace(&l, &no, "dst", "x", "src"), l);
+        let empty = compile_replace_regex(".*").unwrap();
+        assert_eq!(replace(&l, &empty, "src", "", "src").get("src"), None);
+        assert!(compile_replace_regex("(").is_err());
+    }
+
+    #[test]
+    fn join_and_natural_order() {
+        let l = labels!("a" => "x", "b" => "y");
+        assert_eq!(join(&l, "c", "-", &["a".into(), "b".into(), "z".into()]).get("c"), Some("x-y-"));
+        assert_eq!(natural_cmp("a2", "a10"), Ordering::Less);
+        assert_eq!(natural_cmp("a10", "a10"), Ordering::Equal);
+        assert_eq!(natural_cmp("b", "a10"), Ordering::Greater);
+    }
+}

@@ -1,0 +1,434 @@
+//! The function library: dispatch by name, the helpers that need the
+//! evaluator, and one file per family.
+
+mod histogram;
+mod info;
+mod label;
+mod math;
+mod over_time;
+mod rate;
+mod time;
+
+use promlite_model::{Labels, MatchOp, METRIC_NAME};
+
+use super::selector::RangeInput;
+use super::{Evaluator, Range, SeriesSet, Val};
+use crate::ast::{Call, Expr, ValueType};
+use crate::error::QueryError;
+use crate::functions::lookup;
+use crate::value::{FPoint, Series};
+
+/// The window a range function sees at one step.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Window {
+    /// Exclusive start (ms).
+    pub start: i64,
+    /// Inclusive end (ms).
+    pub end: i64,
+    /// `end - start`.
+    pub range: i64,
+    /// The step's evaluation time.
+    pub eval_t: i64,
+}
+
+/// Strips parentheses.
+fn unwrap_parens(e: &Expr) -> &Expr {
+    let mut e = e;
+    while let Expr::Paren(inner) = e {
+        e = inner;
+    }
+    e
+}
+
+/// The labels `absent(…)`/`absent_over_time(…)` report: the equality
+/// matchers of a plain selector argument.
+fn absent_labels(e: &Expr) -> Labels {
+    let vs = match unwrap_parens(e) {
+        Expr::VectorSelector(vs) => vs,
+        Expr::MatrixSelector(ms) => &ms.selector,
+        _ => return Labels::empty(),
+    };
+    let mut b = Labels::empty().builder();
+    let mut seen: Vec<&str> = Vec::new();
+    for m in &vs.matchers {
+        if m.name == METRIC_NAME {
+            continue;
+        }
+        if m.op == MatchOp::Equal && !seen.contains(&m.name.as_str()) {
+            b.set(m.name.clone(), m.value.clone());
+        } else {
+            b.del(&m.name);
+        }
+        seen.push(&m.name);
+    }
+    b.build()
+}
+
+impl Evaluator<'_> {
+    /// Evaluates a function call.
+    pub(crate) fn eval_call(&mut self, c: &Call, r: Range) -> Result<Val, QueryError> {
+        let name = c.func.as_str();
+        let Some(f) = lookup(name) else {
+            return Err(QueryError::Execution(format!("unknown function with name {name:?}")));
+        };
+        if f.experimental && !self.experimental {
+            return Err(QueryError::BadData(format!("function {name:?} is not enabled")));
+        }
+        if f.arg_types.contains(&ValueType::Matrix) {
+            return self.range_call(c, r);
+        }
+        let n = r.len();
+        match name {
+            "time" => return Ok(Val::Scalar(r.iter().map(|t| t as f64 / 1000.0).collect())),
+            "pi" => return Ok(Val::Scalar(vec![std::f64::consts::PI; n])),
+            "step" => return Ok(Val::Scalar(vec![self.query_step as f64 / 1000.0; n])),
+            "range" => return Ok(Val::Scalar(vec![(self.query_end - self.query_start) as f64 / 1000.0; n])),
+            "min_of" | "max_of" => {
+                let a = self.eval_arg_scalar(c, 0, r)?;
+                let b = self.eval_arg_scalar(c, 1, r)?;
+                let pick = if name == "min_of" { math::go_min } else { math::go_max };
+                return Ok(Val::Scalar(a.iter().zip(b.iter()).map(|(&x, &y)| pick(x, y)).collect()));
+            }
+            "vector" => {
+                let s = self.eval_arg_scalar(c, 0, r)?;
+                let floats = s.iter().enumerate().map(|(i, &f)| FPoint { t: r.ts(i), f }).collect();
+                return Ok(Val::Vector(vec![Series { metric: Labels::empty(), floats }]));
+            }
+            "scalar" => {
+                let v = self.eval_arg_vector(c, 0, r)?;
+                let mut count = vec![0u32; n];
+                let mut val = vec![f64::NAN; n];
+                for s in &v {
+                    for p in &s.floats {
+                        let i = r.index(p.t);
+                        if let (Some(cn), Some(vv)) = (count.get_mut(i), val.get_mut(i)) {
+                            *cn += 1;
+                            *vv = p.f;
+                        }
+                    }
+                }
+                let out = count.iter().zip(val).map(|(&cn, v)| if cn == 1 { v } else { f64::NAN }).collect();
+                return Ok(Val::Scalar(out));
+            }
+            "timestamp" => {
+                let arg = c.args.first().map(unwrap_parens);
+                let v = match arg {
+                    Some(Expr::VectorSelector(vs)) => self.eval_selector_points(vs, r, true)?,
+                    _ => {
+                        let mut v = self.eval_arg_vector(c, 0, r)?;
+                        for s in v.iter_mut() {
+                            for p in s.floats.iter_mut() {
+                                p.f = p.t as f64 / 1000.0;
+                            }
+                        }
+                        v
+                    }
+                };
+                return self.map_series(v, r, true, |_, f| Some(f));
+            }
+            "absent" => {
+                let v = self.eval_arg_vector(c, 0, r)?;
+                let mut present = vec![false; n];
+                for s in &v {
+                    for p in &s.floats {
+                        if let Some(x) = present.get_mut(r.index(p.t)) {
+                            *x = true;
+                        }
+                    }
+                }
+                let floats: Vec<FPoint> =
+                    present.iter().enumerate().filter(|(_, &p)| !p).map(|(i, _)| FPoint { t: r.ts(i), f: 1.0 }).collect();
+                let metric = c.args.first().map(absent_labels).unwrap_or_default();
+                let out = if floats.is_empty() { Vec::new() } else { vec![Series { metric, floats }] };
+                return Ok(Val::Vector(out));
+            }
+            "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" if self.query_step != 0 => {
+                self.warn(
+                    "PromQL warning: sort is ineffective for range queries since results are always ordered by labels"
+                        .into(),
+                );
+                // Evaluate the arguments for their errors and annotations; order is moot.
+                let v = self.eval_arg_vector(c, 0, r)?;
+                return Ok(Val::Vector(v));
+            }
+            "sort" | "sort_desc" => {
+                let mut v = self.eval_arg_vector(c, 0, r)?;
+                let desc = name == "sort_desc";
+                v.sort_by(|a, b| {
+                    let (x, y) = (
+                        a.floats.first().map(|p| p.f).unwrap_or(f64::NAN),
+                        b.floats.first().map(|p| p.f).unwrap_or(f64::NAN),
+                    );
+                    match (x.is_nan(), y.is_nan()) {
+                        (true, true) => std::cmp::Ordering::Equal,
+                        (true, false) => std::cmp::Ordering::Greater,
+                        (false, true) => std::cmp::Ordering::Less,
+                        _ if desc => y.partial_cmp(&x).unwrap_or(std::cmp::Ordering::Equal),
+                        _ => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+                    }
+                });
+                return Ok(Val::Vector(v));
+            }
+            "sort_by_label" | "sort_by_label_desc" => {
+                let mut v = self.eval_arg_vector(c, 0, r)?;
+                let mut names = Vec::new();
+                for i in 1..c.args.len() {
+                    names.push(self.eval_arg_string(c, i, r)?);
+                }
+                let desc = name == "sort_by_label_desc";
+                v.sort_by(|a, b| {
+                    let mut o = std::cmp::Ordering::Equal;
+                    for l in &names {
+                        o = label::natural_cmp(a.metric.get_or_empty(l), b.metric.get_or_empty(l));
+                        if o != std::cmp::Ordering::Equal {
+                            break;
+                        }
+                    }
+                    let o = o.then_with(|| a.metric.cmp(&b.metric));
+                    if desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                });
+                return Ok(Val::Vector(v));
+            }
+            "label_replace" => {
+                let v = self.eval_arg_vector(c, 0, r)?;
+                let dst = self.eval_arg_string(c, 1, r)?;
+                let repl = self.eval_arg_string(c, 2, r)?;
+                let src = self.eval_arg_string(c, 3, r)?;
+                let re = self.eval_arg_string(c, 4, r)?;
+                let re = label::compile_replace_regex(&re)?;
+                if !label::valid_label_name(&dst) {
+                    return Err(QueryError::Execution(format!(
+                        "invalid destination label name in label_replace(): {dst}"
+                    )));
+                }
+                let mut out = SeriesSet::new(r);
+                for s in v {
+                    out.push(label::replace(&s.metric, &re, &dst, &repl, &src), s.floats)?;
+                }
+                return Ok(Val::Vector(out.finish()?));
+            }
+            "label_join" => {
+                let v = self.eval_arg_vector(c, 0, r)?;
+                let dst = self.eval_arg_string(c, 1, r)?;
+                let sep = self.eval_arg_string(c, 2, r)?;
+                let mut srcs = Vec::new();
+                for i in 3..c.args.len() {
+                    srcs.push(self.eval_arg_string(c, i, r)?);
+                }
+                if !label::valid_label_name(&dst) {
+                    return Err(QueryError::Execution(format!("invalid destination label name in label_join(): {dst}")));
+                }
+                let mut out = SeriesSet::new(r);
+                for s in v {
+                    out.push(label::join(&s.metric, &dst, &sep, &srcs), s.floats)?;
+                }
+                return Ok(Val::Vector(out.finish()?));
+            }
+            "info" => return self.eval_info(c, r),
+            "histogram_quantile" => {
+                let phis = self.eval_arg_scalar(c, 0, r)?;
+                let v = self.eval_arg_vector(c, 1, r)?;
+                return Ok(Val::Vector(self.histogram_quantile(&phis, v, r)?));
+            }
+            "histogram_avg" | "histogram_count" | "histogram_sum" | "histogram_stddev" | "histogram_stdvar"
+            | "histogram_fraction" => {
+                // Only native histograms carry these; float samples are ignored.
+                for (i, a) in c.args.iter().enumerate() {
+                    if a.value_type() == ValueType::Vector {
+                        self.eval_arg_vector(c, i, r)?;
+                    }
+                }
+                return Ok(Val::Vector(Vec::new()));
+            }
+            "clamp" | "clamp_min" | "clamp_max" | "round" => {
+                let v = self.eval_arg_vector(c, 0, r)?;
+                let a = if c.args.len() > 1 { self.eval_arg_scalar(c, 1, r)? } else { vec![1.0; n] };
+                let b = if c.args.len() > 2 { self.eval_arg_scalar(c, 2, r)? } else { vec![f64::NAN; n] };
+                let idx = |t: i64| r.index(t);
+                return self.map_series(v, r, true, |t, f| {
+                    let i = idx(t);
+                    let (x, y) = (a.get(i).copied().unwrap_or(f64::NAN), b.get(i).copied().unwrap_or(f64::NAN));
+                    match name {
+                        "clamp" if y < x => None,
+                        "clamp" => Some(math::go_max(x, math::go_min(y, f))),
+                        "clamp_min" => Some(math::go_max(f, x)),
+                        "clamp_max" => Some(math::go_min(f, x)),
+                        _ => Some(math::round(f, x)),
+                    }
+                });
+            }
+            _ => {}
+        }
+        if time::is_calendar(name) {
+            let v = if c.args.is_empty() {
+                let floats = r.iter().map(|t| FPoint { t, f: t as f64 / 1000.0 }).collect();
+                vec![Series { metric: Labels::empty(), floats }]
+            } else {
+                self.eval_arg_vector(c, 0, r)?
+            };
+            return self.map_series(v, r, true, |_, f| Some(time::calendar(name, f)));
+        }
+        if let Some(func) = math::simple(name) {
+            let v = self.eval_arg_vector(c, 0, r)?;
+            return self.map_series(v, r, true, |_, f| Some(func(f)));
+        }
+        Err(QueryError::Execution(format!("function {name:?} is not supported")))
+    }
+
+    /// Applies `f(t, value)` to every point, optionally dropping the metric
+    /// name; series that end up with the same labels are merged.
+    fn map_series(
+        &mut self,
+        v: Vec<Series>,
+        r: Range,
+        drop: bool,
+        f: impl Fn(i64, f64) -> Option<f64>,
+    ) -> Result<Val, QueryError> {
+        let mut out = SeriesSet::new(r);
+        for s in v {
+            self.check()?;
+            let pts: Vec<FPoint> = s.floats.iter().filter_map(|p| f(p.t, p.f).map(|x| FPoint { t: p.t, f: x })).collect();
+            let metric = if drop { crate::eval::drop_name(&s.metric) } else { s.metric };
+            out.push(metric, pts)?;
+        }
+        Ok(Val::Vector(out.finish()?))
+    }
+
+    fn arg<'e>(&self, c: &'e Call, i: usize) -> Result<&'e Expr, QueryError> {
+        c.args.get(i).ok_or_else(|| QueryError::Execution(format!("missing argument {} of {}", i + 1, c.func)))
+    }
+
+    fn eval_arg_scalar(&mut self, c: &Call, i: usize, r: Range) -> Result<Vec<f64>, QueryError> {
+        let a = self.arg(c, i)?;
+        self.eval_scalar(a, r)
+    }
+
+    fn eval_arg_vector(&mut self, c: &Call, i: usize, r: Range) -> Result<Vec<Series>, QueryError> {
+        let a = self.arg(c, i)?;
+        self.eval_vector(a, r)
+    }
+
+    fn eval_arg_string(&mut self, c: &Call, i: usize, r: Range) -> Result<String, QueryError> {
+        let a = self.arg(c, i)?;
+        self.eval_string(a, r)
+    }
+
+    /// Loads a range-vector argument.
+    fn range_input(&mut self, e: &Expr, r: Range) -> Result<RangeInput, QueryError> {
+        match unwrap_parens(e) {
+            Expr::MatrixSelector(ms) => self.matrix_selector_input(ms, r),
+            Expr::Subquery(sq) => self.subquery_input(sq, r),
+            _ => Err(QueryError::Execution("expected a range vector argument".into())),
+        }
+    }
+
+    /// Functions taking a range vector.
+    fn range_call(&mut self, c: &Call, r: Range) -> Result<Val, QueryError> {
+        let name = c.func.as_str();
+        let n = r.len();
+        let margi = if name == "quantile_over_time" { 1 } else { 0 };
+        // Scalar parameters first (Prometheus evaluates arguments in order).
+        let mut params: Vec<Vec<f64>> = Vec::new();
+        for (i, a) in c.args.iter().enumerate() {
+            if i != margi {
+                params.push(self.eval_scalar(a, r)?);
+            }
+        }
+        let input = self.range_input(self.arg(c, margi)?, r)?;
+        let p = |k: usize, i: usize| params.get(k).and_then(|v| v.get(i)).copied().unwrap_or(f64::NAN);
+        if name == "absent_over_time" {
+            let mut present = vec![false; n];
+            for (_, samples) in &input.series {
+                input.windows(samples, |i, _| {
+                    if let Some(x) = present.get_mut(i) {
+                        *x = true;
+                    }
+                });
+            }
+            let floats: Vec<FPoint> =
+                present.iter().enumerate().filter(|(_, &p)| !p).map(|(i, _)| FPoint { t: r.ts(i), f: 1.0 }).collect();
+            let metric = absent_labels(self.arg(c, margi)?);
+            return Ok(Val::Vector(if floats.is_empty() { Vec::new() } else { vec![Series { metric, floats }] }));
+        }
+        if name == "quantile_over_time" {
+            if let Some(&phi) = params.first().and_then(|v| v.iter().find(|p| p.is_nan() || **p < 0.0 || **p > 1.0)) {
+                self.warn(format!(
+                    "PromQL warning: quantile value should be between 0 and 1, got {}",
+                    crate::value::format_float(phi)
+                ));
+            }
+        }
+        if name == "double_exponential_smoothing" {
+            for i in 0..n {
+                let (sf, tf) = (p(0, i), p(1, i));
+                if !(sf > 0.0 && sf < 1.0) {
+                    return Err(QueryError::Execution(format!(
+                        "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
+                    )));
+                }
+                if !(tf > 0.0 && tf < 1.0) {
+                    return Err(QueryError::Execution(format!("invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}")));
+                }
+            }
+        }
+        let keep_name = matches!(name, "last_over_time" | "first_over_time");
+        let func = |s: &[(i64, f64)], w: &Window, i: usize| -> Option<f64> {
+            let last = s.last().map(|x| x.1);
+            match name {
+                "rate" => rate::extrapolated_rate(s, w, true, true),
+                "increase" => rate::extrapolated_rate(s, w, true, false),
+                "delta" => rate::extrapolated_rate(s, w, false, false),
+                "irate" => rate::instant_value(s, true),
+                "idelta" => rate::instant_value(s, false),
+                "deriv" => rate::deriv(s),
+                "predict_linear" => rate::predict_linear(s, w.eval_t, p(0, i)),
+                "changes" => rate::changes(s),
+                "resets" => rate::resets(s),
+                "avg_over_time" => Some(over_time::avg(s)),
+                "sum_over_time" => Some(over_time::sum(s)),
+                "min_over_time" => Some(over_time::min(s)),
+                "max_over_time" => Some(over_time::max(s)),
+                "count_over_time" => Some(s.len() as f64),
+                "last_over_time" => last,
+                "first_over_time" => s.first().map(|x| x.1),
+                "present_over_time" => Some(1.0),
+                "stdvar_over_time" => Some(over_time::stdvar(s)),
+                "stddev_over_time" => Some(over_time::stdvar(s).sqrt()),
+                "quantile_over_time" => Some(over_time::quantile_of(p(0, i), s)),
+                "mad_over_time" => Some(over_time::mad(s)),
+                "ts_of_last_over_time" => s.last().map(|x| x.0 as f64 / 1000.0),
+                "ts_of_first_over_time" => s.first().map(|x| x.0 as f64 / 1000.0),
+                "ts_of_max_over_time" => Some(over_time::ts_of_extreme(s, true)),
+                "ts_of_min_over_time" => Some(over_time::ts_of_extreme(s, false)),
+                "double_exponential_smoothing" => over_time::double_exponential_smoothing(s, p(0, i), p(1, i)),
+                _ => None,
+            }
+        };
+        let known = func(&[(0, 1.0), (1000, 2.0)], &Window { start: -1, end: 1000, range: 1001, eval_t: 1000 }, 0)
+            .is_some()
+            || matches!(name, "predict_linear" | "quantile_over_time" | "double_exponential_smoothing");
+        if !known {
+            return Err(QueryError::Execution(format!("function {name:?} is not supported")));
+        }
+        let mut out = SeriesSet::new(r);
+        for (metric, samples) in &input.series {
+            self.check()?;
+            let mut pts = Vec::new();
+            input.windows(samples, |i, w| {
+                let end = input.ends.get(i).copied().unwrap_or(0);
+                let win = Window { start: end.saturating_sub(input.range), end, range: input.range, eval_t: r.ts(i) };
+                if let Some(v) = func(w, &win, i) {
+                    pts.push(FPoint { t: r.ts(i), f: v });
+                }
+            });
+            self.add_samples(pts.len())?;
+            let metric = if keep_name { metric.clone() } else { crate::eval::drop_name(&metric) };
+            out.push(metric, pts)?;
+        }
+        Ok(Val::Vector(out.finish()?))
+    }
+}

@@ -1,0 +1,139 @@
+//! The `*_over_time` family and `double_exponential_smoothing`.
+
+use crate::eval::aggregate::mean;
+use crate::eval::kahan_inc;
+use crate::eval::quantile::quantile;
+
+/// `sum_over_time`.
+pub(crate) fn sum(s: &[(i64, f64)]) -> f64 {
+    let (mut sum, mut c) = (0.0, 0.0);
+    for &(_, v) in s {
+        (sum, c) = kahan_inc(v, sum, c);
+    }
+    sum + c
+}
+
+/// `avg_over_time`.
+pub(crate) fn avg(s: &[(i64, f64)]) -> f64 {
+    mean(s.iter().map(|p| p.1))
+}
+
+/// `min_over_time`.
+pub(crate) fn min(s: &[(i64, f64)]) -> f64 {
+    let mut m = s.first().map(|p| p.1).unwrap_or(f64::NAN);
+    for &(_, v) in s {
+        if v < m || m.is_nan() {
+            m = v;
+        }
+    }
+    m
+}
+
+/// `max_over_time`.
+pub(crate) fn max(s: &[(i64, f64)]) -> f64 {
+    let mut m = s.first().map(|p| p.1).unwrap_or(f64::NAN);
+    for &(_, v) in s {
+        if v > m || m.is_nan() {
+            m = v;
+        }
+    }
+    m
+}
+
+/// `stdvar_over_time` (Welford with Kahan compensation, as Prometheus 3.x).
+pub(crate) fn stdvar(s: &[(i64, f64)]) -> f64 {
+    let (mut count, mut mean, mut c_mean, mut aux, mut c_aux) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for &(_, v) in s {
+        count += 1.0;
+        let delta = v - (mean + c_mean);
+        (mean, c_mean) = kahan_inc(delta / count, mean, c_mean);
+        (aux, c_aux) = kahan_inc(delta * (v - (mean + c_mean)), aux, c_aux);
+    }
+    (aux + c_aux) / count
+}
+
+/// `quantile_over_time`.
+pub(crate) fn quantile_of(phi: f64, s: &[(i64, f64)]) -> f64 {
+    let mut v: Vec<f64> = s.iter().map(|p| p.1).collect();
+    quantile(phi, &mut v)
+}
+
+/// `mad_over_time`: median absolute deviation from the median.
+pub(crate) fn mad(s: &[(i64, f64)]) -> f64 {
+    let mut v: Vec<f64> = s.iter().map(|p| p.1).collect();
+    if v.iter().any(|x| x.is_nan()) {
+        return f64::NAN;
+    }
+    let median = quantile(0.5, &mut v);
+    let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
+    quantile(0.5, &mut dev)
+}
+
+/// The timestamp (seconds) of the first sample with the extreme value
+/// (`ts_of_min_over_time` / `ts_of_max_over_time`); later samples win ties
+/// as in Prometheus.
+pub(crate) fn ts_of_extreme(s: &[(i64, f64)], want_max: bool) -> f64 {
+    let Some(&(mut t, mut m)) = s.first() else { return f64::NAN };
+    for &(ti, v) in s {
+        let better = if want_max { v >= m } else { v <= m };
+        if better || m.is_nan() {
+            m = v;
+            t = ti;
+        }
+    }
+    t as f64 / 1000.0
+}
+
+/// `double_exponential_smoothing` (Holt linear). Needs two samples.
+pub(crate) fn double_exponential_smoothing(s: &[(i64, f64)], sf: f64, tf: f64) -> Option<f64> {
+    if s.len() < 2 {
+        return None;
+    }
+    let (mut s0, mut s1) = (0.0, s[0].1);
+    let mut b = s[1].1 - s[0].1;
+    for i in 1..s.len() {
+        let x = sf * s[i].1;
+        if i > 1 {
+            b = tf * (s1 - s0) + (1.0 - tf) * b;
+        }
+        let y = (1.0 - sf) * (s1 + b);
+        s0 = s1;
+        s1 = x + y;
+    }
+    Some(s1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pts(v: &[f64]) -> Vec<(i64, f64)> {
+        v.iter().enumerate().map(|(i, &f)| (i as i64 * 1000, f)).collect()
+    }
+
+    #[test]
+    fn basic_statistics() {
+        let s = pts(&[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(sum(&s), 10.0);
+        assert_eq!(avg(&s), 2.5);
+        assert_eq!(min(&s), 1.0);
+        assert_eq!(max(&s), 4.0);
+        assert_eq!(stdvar(&s), 1.25);
+        assert_eq!(quantile_of(0.5, &s), 2.5);
+        assert_eq!(mad(&pts(&[1.0, 1.0, 2.0, 2.0, 4.0, 6.0, 9.0])), 1.0);
+    }
+
+    #[test]
+    fn nan_does_not_stick_in_min_max() {
+        let s = pts(&[f64::NAN, 2.0, 1.0]);
+        assert_eq!(min(&s), 1.0);
+        assert_eq!(max(&s), 2.0);
+        assert_eq!(ts_of_extreme(&s, true), 1.0);
+    }
+
+    #[test]
+    fn kahan_keeps_small_terms() {
+        let s = pts(&[1e100, 1.0, -1e100]);
+        assert_eq!(sum(&s), 1.0);
+    }
+}

@@ -1,0 +1,303 @@
+//! The evaluator.
+//!
+//! Every expression is evaluated over *all* steps of the query at once and
+//! series at a time: a vector-typed result is a list of series, each holding
+//! the points it has at the step timestamps. Selectors load each series once
+//! for the whole query range and walk the steps with a cursor; functions over
+//! ranges slide a window over the loaded samples. An instant query is a range
+//! query with a single step.
+
+pub(crate) mod aggregate;
+mod binary;
+mod functions;
+pub(crate) mod quantile;
+mod selector;
+mod series_set;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use promlite_model::Queryable;
+
+use crate::ast::{AtModifier, Expr, UnaryOp};
+use crate::error::QueryError;
+use crate::value::{FPoint, Series};
+
+pub(crate) use series_set::SeriesSet;
+
+/// The deepest expression nesting the evaluator accepts.
+const MAX_DEPTH: usize = 128;
+
+/// An evaluated expression, over all steps of the current evaluation range.
+#[derive(Debug)]
+pub(crate) enum Val {
+    /// One value per step.
+    Scalar(Vec<f64>),
+    /// Series with points at step timestamps.
+    Vector(Vec<Series>),
+    /// A range vector with raw sample timestamps (only at a single step).
+    Matrix(Vec<Series>),
+    /// A string.
+    String(String),
+}
+
+/// The steps an expression is evaluated at: `start, start+interval, … ≤ end`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Range {
+    pub start: i64,
+    pub end: i64,
+    pub interval: i64,
+}
+
+impl Range {
+    /// Number of steps.
+    pub fn len(&self) -> usize {
+        if self.end < self.start || self.interval <= 0 {
+            0
+        } else {
+            let n = (self.end as i128 - self.start as i128) / self.interval as i128 + 1;
+            usize::try_from(n).unwrap_or(usize::MAX)
+        }
+    }
+
+    /// Timestamp of step `i`.
+    pub fn ts(&self, i: usize) -> i64 {
+        self.start + i as i64 * self.interval
+    }
+
+    /// Step index of timestamp `t` (which must be a step timestamp).
+    pub fn index(&self, t: i64) -> usize {
+        ((t - self.start) / self.interval) as usize
+    }
+
+    /// Iterates the step timestamps.
+    pub fn iter(&self) -> impl Iterator<Item = i64> + '_ {
+        (0..self.len()).map(|i| self.ts(i))
+    }
+}
+
+/// Query-wide state: storage, limits, annotations.
+pub(crate) struct Evaluator<'a> {
+    pub storage: &'a dyn Queryable,
+    /// Start and end of the whole query, for `@ start()` / `@ end()`.
+    pub query_start: i64,
+    pub query_end: i64,
+    /// The step of the whole query (0 for instant queries), for `step()`.
+    pub query_step: i64,
+    pub lookback: i64,
+    pub default_interval: i64,
+    pub max_samples: usize,
+    pub samples: usize,
+    pub deadline: Instant,
+    pub cancel: Option<Arc<AtomicBool>>,
+    pub warnings: Vec<String>,
+    pub infos: Vec<String>,
+    pub experimental: bool,
+    checks: u32,
+    depth: usize,
+}
+
+impl<'a> Evaluator<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        storage: &'a dyn Queryable,
+        query_start: i64,
+        query_end: i64,
+        lookback: i64,
+        default_interval: i64,
+        max_samples: usize,
+        deadline: Instant,
+        cancel: Option<Arc<AtomicBool>>,
+        experimental: bool,
+    ) -> Self {
+        Evaluator {
+            storage,
+            query_start,
+            query_end,
+            query_step: 0,
+            lookback,
+            default_interval: default_interval.max(1),
+            max_samples,
+            samples: 0,
+            deadline,
+            cancel,
+            warnings: Vec::new(),
+            infos: Vec::new(),
+            experimental,
+            checks: 0,
+            depth: 0,
+        }
+    }
+
+    /// Fails when the query was canceled or ran past its deadline. Cheap
+    /// enough to call in inner loops.
+    pub fn check(&mut self) -> Result<(), QueryError> {
+        self.checks = self.checks.wrapping_add(1);
+        if let Some(c) = &self.cancel {
+            if c.load(Ordering::Relaxed) {
+                return Err(QueryError::Canceled("query execution".into()));
+            }
+        }
+        if self.checks % 64 == 0 && Instant::now() >= self.deadline {
+            return Err(QueryError::Timeout("query execution".into()));
+        }
+        Ok(())
+    }
+
+    /// Accounts for `n` more samples held in memory.
+    pub fn add_samples(&mut self, n: usize) -> Result<(), QueryError> {
+        self.samples = self.samples.saturating_add(n);
+        if self.samples > self.max_samples {
+            return Err(QueryError::TooManySamples("query execution".into()));
+        }
+        self.check()
+    }
+
+    /// Adds a warning once.
+    pub fn warn(&mut self, w: String) {
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
+        }
+    }
+
+    /// Adds an info annotation once.
+    pub fn info(&mut self, w: String) {
+        if !self.infos.contains(&w) {
+            self.infos.push(w);
+        }
+    }
+
+    /// Resolves an `@` modifier to a timestamp.
+    pub fn at_time(&self, at: &Option<AtModifier>) -> Option<i64> {
+        at.map(|a| match a {
+            AtModifier::Timestamp(t) => t,
+            AtModifier::Start => self.query_start,
+            AtModifier::End => self.query_end,
+        })
+    }
+
+    /// Evaluates `e` at every step of `r`.
+    pub fn eval(&mut self, e: &Expr, r: Range) -> Result<Val, QueryError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            self.depth -= 1;
+            return Err(QueryError::Execution("expression nested too deeply".into()));
+        }
+        self.check()?;
+        // Every step holds at least a value: refuse ranges that could not fit.
+        if r.len() > self.max_samples {
+            self.depth -= 1;
+            return Err(QueryError::TooManySamples("query execution".into()));
+        }
+        let res = self.eval_inner(e, r);
+        self.depth -= 1;
+        res
+    }
+
+    fn eval_inner(&mut self, e: &Expr, r: Range) -> Result<Val, QueryError> {
+        match e {
+            Expr::Number(n) => Ok(Val::Scalar(vec![*n; r.len()])),
+            Expr::String(s) => Ok(Val::String(s.clone())),
+            Expr::Paren(inner) => self.eval(inner, r),
+            Expr::Unary(op, inner) => {
+                let v = self.eval(inner, r)?;
+                match (op, v) {
+                    (UnaryOp::Pos, v) => Ok(v),
+                    (UnaryOp::Neg, Val::Scalar(vs)) => Ok(Val::Scalar(vs.into_iter().map(|x| -x).collect())),
+                    (UnaryOp::Neg, Val::Vector(ss)) => {
+                        let mut out = SeriesSet::new(r);
+                        for s in ss {
+                            let pts = s.floats.into_iter().map(|p| FPoint { t: p.t, f: -p.f }).collect();
+                            out.push(crate::eval::drop_name(&s.metric), pts)?;
+                        }
+                        Ok(Val::Vector(out.finish()?))
+                    }
+                    (UnaryOp::Neg, _) => Err(QueryError::Execution("unary minus needs a scalar or instant vector".into())),
+                }
+            }
+            Expr::VectorSelector(vs) => self.eval_vector_selector(vs, r),
+            Expr::MatrixSelector(ms) => {
+                let input = self.matrix_selector_input(ms, r)?;
+                input.into_matrix(self, r)
+            }
+            Expr::Subquery(sq) => {
+                let input = self.subquery_input(sq, r)?;
+                input.into_matrix(self, r)
+            }
+            Expr::Binary(b) => self.eval_binary(b, r),
+            Expr::Aggregate(a) => self.eval_aggregate(a, r),
+            Expr::Call(c) => self.eval_call(c, r),
+        }
+    }
+
+    /// Evaluates an expression that must give a scalar per step.
+    pub fn eval_scalar(&mut self, e: &Expr, r: Range) -> Result<Vec<f64>, QueryError> {
+        match self.eval(e, r)? {
+            Val::Scalar(v) => Ok(v),
+            _ => Err(QueryError::Execution("expected a scalar expression".into())),
+        }
+    }
+
+    /// Evaluates an expression that must give an instant vector.
+    pub fn eval_vector(&mut self, e: &Expr, r: Range) -> Result<Vec<Series>, QueryError> {
+        match self.eval(e, r)? {
+            Val::Vector(v) => Ok(v),
+            _ => Err(QueryError::Execution("expected an instant vector expression".into())),
+        }
+    }
+
+    /// Evaluates an expression that must give a string.
+    pub fn eval_string(&mut self, e: &Expr, r: Range) -> Result<String, QueryError> {
+        match self.eval(e, r)? {
+            Val::String(s) => Ok(s),
+            _ => Err(QueryError::Execution("expected a string expression".into())),
+        }
+    }
+}
+
+/// Turns a per-step scalar into an `i64` parameter the way Prometheus does
+/// for `topk`/`limitk`: NaN and out-of-range values are errors.
+pub(crate) fn int_param(v: f64) -> Result<i64, QueryError> {
+    if v.is_nan() {
+        return Err(QueryError::Execution("Parameter value is NaN".into()));
+    }
+    if v >= 9.223372036854775807e18 || v < -9.223372036854775808e18 {
+        return Err(QueryError::Execution(format!("Scalar value {} overflows int64", crate::value::format_float(v))));
+    }
+    Ok(v as i64)
+}
+
+/// Groups series by an already computed key, remembering first-seen order.
+pub(crate) fn group_index<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: K, next: &mut usize) -> usize {
+    *map.entry(key).or_insert_with(|| {
+        let i = *next;
+        *next += 1;
+        i
+    })
+}
+
+/// Kahan–Neumaier summation step as Prometheus 3.x does it.
+pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+    let t = sum + inc;
+    let c = if t.is_infinite() {
+        0.0
+    } else if sum.abs() >= inc.abs() {
+        c + ((sum - t) + inc)
+    } else {
+        c + ((inc - t) + sum)
+    };
+    (t, c)
+}
+
+/// Labels with the metric name removed. The type and unit labels
+/// (`__type__`, `__unit__`) describe the name, so they go with it.
+pub(crate) fn drop_name(l: &promlite_model::Labels) -> promlite_model::Labels {
+    if !l.iter().any(|x| matches!(x.name.as_str(), "__name__" | "__type__" | "__unit__")) {
+        return l.clone();
+    }
+    let mut b = l.builder();
+    b.retain(|x| !matches!(x.name.as_str(), "__name__" | "__type__" | "__unit__"));
+    b.build()
+}

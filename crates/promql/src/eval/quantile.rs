@@ -1,0 +1,179 @@
+//! Quantiles: of plain values (`quantile`, `quantile_over_time`) and of
+//! classic `le` buckets (`histogram_quantile`), as Prometheus computes them.
+
+/// The φ-quantile of `values` (sorted in place), interpolating linearly
+/// between closest ranks. φ outside [0, 1] gives ∓Inf, NaN gives NaN.
+pub(crate) fn quantile(phi: f64, values: &mut [f64]) -> f64 {
+    if values.is_empty() || phi.is_nan() {
+        return f64::NAN;
+    }
+    if phi < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if phi > 1.0 {
+        return f64::INFINITY;
+    }
+    // NaN sorts as the smallest value, as Go's sort.Float64s does.
+    values.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        _ => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
+    });
+    let n = values.len() as f64;
+    let rank = phi * (n - 1.0);
+    let lower = rank.floor().max(0.0);
+    let upper = (lower + 1.0).min(n - 1.0);
+    let weight = rank - rank.floor();
+    let lv = values.get(lower as usize).copied().unwrap_or(f64::NAN);
+    let uv = values.get(upper as usize).copied().unwrap_or(f64::NAN);
+    lv * (1.0 - weight) + uv * weight
+}
+
+/// One classic histogram bucket: upper bound and cumulative count.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Bucket {
+    pub upper: f64,
+    pub count: f64,
+}
+
+/// The outcome of [`bucket_quantile`].
+#[derive(Debug, PartialEq)]
+pub(crate) struct BucketQuantile {
+    pub value: f64,
+    /// Counts had to be forced to be monotonic.
+    pub forced_monotonic: bool,
+}
+
+const SMALL_DELTA_TOLERANCE: f64 = 1e-12;
+const MIN_NORMAL: f64 = 2.2250738585072014e-308;
+
+/// `a` and `b` are equal within a relative `epsilon` (Prometheus's `almost.Equal`).
+pub(crate) fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
+    if a == b {
+        return true;
+    }
+    let abs_sum = a.abs() + b.abs();
+    let diff = (a - b).abs();
+    if a == 0.0 || b == 0.0 || abs_sum < MIN_NORMAL {
+        return diff < epsilon * MIN_NORMAL;
+    }
+    diff / abs_sum.min(f64::MAX) < epsilon
+}
+
+/// The φ-quantile of classic buckets, as Prometheus's `BucketQuantile`.
+pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<Bucket>) -> BucketQuantile {
+    let nan = BucketQuantile { value: f64::NAN, forced_monotonic: false };
+    if q.is_nan() {
+        return nan;
+    }
+    if q < 0.0 {
+        return BucketQuantile { value: f64::NEG_INFINITY, forced_monotonic: false };
+    }
+    if q > 1.0 {
+        return BucketQuantile { value: f64::INFINITY, forced_monotonic: false };
+    }
+    buckets.sort_by(|a, b| a.upper.partial_cmp(&b.upper).unwrap_or(std::cmp::Ordering::Equal));
+    match buckets.last() {
+        Some(b) if b.upper == f64::INFINITY => {}
+        _ => return nan,
+    }
+    // Merge buckets with the same bound.
+    let mut merged: Vec<Bucket> = Vec::with_capacity(buckets.len());
+    for b in buckets.iter() {
+        match merged.last_mut() {
+            Some(last) if last.upper == b.upper => last.count += b.count,
+            _ => merged.push(*b),
+        }
+    }
+    let mut forced = false;
+    if let Some(first) = merged.first() {
+        let mut prev = first.count;
+        for b in merged.iter_mut().skip(1) {
+            let curr = b.count;
+            if curr == prev {
+                continue;
+            }
+            if almost_equal(prev, curr, SMALL_DELTA_TOLERANCE) {
+                b.count = prev;
+                continue;
+            }
+            if curr < prev {
+                b.count = prev;
+                forced = true;
+                continue;
+            }
+            prev = curr;
+        }
+    }
+    let n = merged.len();
+    if n < 2 {
+        return BucketQuantile { value: f64::NAN, forced_monotonic: forced };
+    }
+    let observations = merged[n - 1].count;
+    if observations == 0.0 {
+        return BucketQuantile { value: f64::NAN, forced_monotonic: forced };
+    }
+    let mut rank = q * observations;
+    let b = merged[..n - 1].partition_point(|x| x.count < rank);
+    let value = if b == n - 1 {
+        merged[n - 2].upper
+    } else if b == 0 && merged[0].upper <= 0.0 {
+        merged[0].upper
+    } else {
+        let bucket_end = merged[b].upper;
+        let mut count = merged[b].count;
+        let mut bucket_start = 0.0;
+        if b > 0 {
+            bucket_start = merged[b - 1].upper;
+            count -= merged[b - 1].count;
+            rank -= merged[b - 1].count;
+        }
+        bucket_start + (bucket_end - bucket_start) * (rank / count)
+    };
+    BucketQuantile { value, forced_monotonic: forced }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_quantile_interpolates() {
+        let mut v = vec![4.0, 1.0, 3.0, 2.0];
+        assert_eq!(quantile(0.5, &mut v), 2.5);
+        assert_eq!(quantile(0.0, &mut v), 1.0);
+        assert_eq!(quantile(1.0, &mut v), 4.0);
+        assert_eq!(quantile(-1.0, &mut v), f64::NEG_INFINITY);
+        assert_eq!(quantile(2.0, &mut v), f64::INFINITY);
+        assert!(quantile(f64::NAN, &mut v).is_nan());
+        assert!(quantile(0.5, &mut []).is_nan());
+    }
+
+    fn b(upper: f64, count: f64) -> Bucket {
+        Bucket { upper, count }
+    }
+
+    #[test]
+    fn bucket_quantile_interpolates_within_bucket() {
+        let mut bs = vec![b(f64::INFINITY, 10.0), b(1.0, 5.0), b(2.0, 10.0)];
+        assert_eq!(bucket_quantile(0.5, &mut bs).value, 1.0);
+        let mut bs = vec![b(1.0, 2.0), b(2.0, 6.0), b(f64::INFINITY, 6.0)];
+        assert_eq!(bucket_quantile(0.5, &mut bs).value, 1.25);
+        // Highest rank falls in +Inf: the last finite bound.
+        let mut bs = vec![b(1.0, 2.0), b(f64::INFINITY, 6.0)];
+        assert_eq!(bucket_quantile(0.9, &mut bs).value, 1.0);
+    }
+
+    #[test]
+    fn bucket_quantile_edge_cases() {
+        let mut no_inf = vec![b(1.0, 2.0), b(2.0, 3.0)];
+        assert!(bucket_quantile(0.5, &mut no_inf).value.is_nan());
+        let mut empty = vec![b(1.0, 0.0), b(f64::INFINITY, 0.0)];
+        assert!(bucket_quantile(0.5, &mut empty).value.is_nan());
+        let mut bs = vec![b(1.0, 5.0), b(2.0, 3.0), b(f64::INFINITY, 6.0)];
+        let r = bucket_quantile(0.5, &mut bs);
+        assert!(r.forced_monotonic);
+        assert_eq!(r.value, 0.6);
+    }
+}

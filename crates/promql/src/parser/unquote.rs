@@ -1,0 +1,163 @@
+//! String literals: Go escapes in `"..."`/`'...'`, raw `` `...` ``.
+//!
+//! Escapes: `\a \b \f \n \r \t \v \\`, the string's own quote, octal
+//! `\NNN` (≤ 255), `\xNN`, `\uNNNN`, `\UNNNNNNNN`. As in Go, octal and `\x`
+//! escapes are bytes (`"\xc3\xa9"` is `é`). Go would also accept bytes that
+//! are not UTF-8 and fail later (e.g. "invalid label name"); a Rust `String`
+//! cannot hold them, so such a literal is an error here ("invalid UTF-8
+//! rune", Prometheus's message for raw invalid bytes).
+
+/// Scans a quoted string at the start of `s` (which begins with `quote`).
+/// Returns the unescaped value and the byte length consumed.
+pub(crate) fn scan_quoted(s: &str, quote: char) -> Result<(String, usize), String> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut it = s.char_indices().skip(1);
+    let mut buf = [0u8; 4];
+    let mut push = |out: &mut Vec<u8>, c: char| out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    while let Some((i, c)) = it.next() {
+        match c {
+            c if c == quote => {
+                let s = String::from_utf8(out).map_err(|_| "invalid UTF-8 rune".to_string())?;
+                return Ok((s, i + c.len_utf8()));
+            }
+            '\n' => return Err("unterminated quoted string".to_string()),
+            '\\' => {
+                let Some((_, e)) = it.next() else {
+                    return Err("escape sequence not terminated".to_string());
+                };
+                let simple = match e {
+                    'a' => Some('\u{7}'),
+                    'b' => Some('\u{8}'),
+                    'f' => Some('\u{c}'),
+                    'n' => Some('\n'),
+                    'r' => Some('\r'),
+                    't' => Some('\t'),
+                    'v' => Some('\u{b}'),
+                    '\\' => Some('\\'),
+                    e if e == quote => Some(e),
+                    _ => None,
+                };
+                if let Some(ch) = simple {
+                    push(&mut out, ch);
+                    continue;
+                }
+                let (digits, base, first): (usize, u32, Option<char>) = match e {
+                    '0'..='7' => (3, 8, Some(e)),
+                    'x' => (2, 16, None),
+                    'u' => (4, 16, None),
+                    'U' => (8, 16, None),
+                    _ => return Err(format!("unknown escape sequence {}", go_unicode(e))),
+                };
+                let mut v: u32 = 0;
+                let mut taken = 0;
+                if let Some(f) = first {
+                    v = f.to_digit(8).unwrap_or(0);
+                    taken = 1;
+                }
+                while taken < digits {
+                    let Some((_, d)) = it.next() else {
+                        return Err("escape sequence not terminated".to_string());
+                    };
+                    let Some(dv) = d.to_digit(base) else {
+                        return Err(format!("illegal character {} in escape sequence", go_unicode(d)));
+                    };
+                    v = v.saturating_mul(base).saturating_add(dv);
+                    taken += 1;
+                }
+                if base == 8 && v > 255 {
+                    return Err(format!("octal escape value {v} > 255"));
+                }
+                if digits <= 3 {
+                    // `\xNN` and octal escapes are single bytes.
+                    out.push(v as u8);
+                    continue;
+                }
+                match char::from_u32(v) {
+                    Some(ch) => push(&mut out, ch),
+                    None => return Err("escape sequence is an invalid Unicode code point".to_string()),
+                }
+            }
+            c => push(&mut out, c),
+        }
+    }
+    Err("unterminated quoted string".to_string())
+}
+
+/// Scans a raw string at the start of `s` (which begins with a backtick).
+pub(crate) fn scan_raw(s: &str) -> Result<(String, usize), String> {
+    match s.get(1..).and_then(|r| r.find('`')) {
+        Some(end) => Ok((s[1..end + 1].to_string(), end + 2)),
+        None => Err("unterminated raw string".to_string()),
+    }
+}
+
+/// Go's `%#U`: `U+0071 'q'`.
+fn go_unicode(c: char) -> String {
+    if c.is_control() {
+        format!("U+{:04X}", c as u32)
+    } else {
+        format!("U+{:04X} '{}'", c as u32, c)
+    }
+}
+
+/// Quotes `s` like Go's `strconv.Quote` (`%q`), which the parser reads back.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() || c == '\u{feff}' => {
+                if (c as u32) <= 0xffff {
+                    out.push_str(&format!("\\u{:04x}", c as u32));
+                } else {
+                    out.push_str(&format!("\\U{:08x}", c as u32));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes() {
+        let q = |s: &str| scan_quoted(s, s.chars().next().unwrap_or('"'));
+        assert_eq!(q(r#""a\tb\n\\\"" rest"#), Ok(("a\tb\n\\\"".to_string(), 12)));
+        assert_eq!(q(r"'it\'s'"), Ok(("it's".to_string(), 7)));
+        assert_eq!(q(r#""\x41\u00e9\U0001F600\101""#).map(|r| r.0), Ok("Aé😀A".to_string()));
+        assert_eq!(q(r#""\xc3\xa9\303\251""#).map(|r| r.0), Ok("éé".to_string()));
+        assert_eq!(q(r#""a\xc5z""#), Err("invalid UTF-8 rune".to_string()));
+        assert_eq!(q(r#""\377""#), Err("invalid UTF-8 rune".to_string()));
+        assert_eq!(q(r#""\'""#), Err("unknown escape sequence U+0027 '''".to_string()));
+        assert_eq!(q(r#""\q""#), Err("unknown escape sequence U+0071 'q'".to_string()));
+        assert_eq!(q(r#""\xZZ""#), Err("illegal character U+005A 'Z' in escape sequence".to_string()));
+        assert_eq!(q(r#""\uD800""#), Err("escape sequence is an invalid Unicode code point".to_string()));
+        assert_eq!(q("\"abc"), Err("unterminated quoted string".to_string()));
+        assert_eq!(q("\"a\nb\""), Err("unterminated quoted string".to_string()));
+        assert_eq!(scan_raw("`a\\n`x"), Ok(("a\\n".to_string(), 5)));
+        assert_eq!(scan_raw("`abc"), Err("unterminated raw string".to_string()));
+    }
+
+    #[test]
+    fn quote_round_trips() {
+        for s in ["", "plain", "a\"b\\c", "\u{1}\u{7f}\n\t", "é😀", "\u{200b}"] {
+            let quoted = go_quote(s);
+            assert_eq!(scan_quoted(&quoted, '"').map(|r| r.0), Ok(s.to_string()), "{quoted}");
+        }
+    }
+}

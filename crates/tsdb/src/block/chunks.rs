@@ -1,0 +1,264 @@
+//! Chunk segment files (`<block>/chunks/000001`, …): writer and reader.
+//! Byte layout: `docs/format/chunks.md`.
+//!
+//! A segment starts with an 8-byte header (magic `PLCK`, version 1, three
+//! zero bytes) followed by records `kind | len (uvarint) | payload |
+//! CRC32(kind, len, payload)`. Kind 1 is a timestamp column, kind 2 a chunk
+//! whose payload is the offset of its timestamp record (same segment) and its
+//! value column. Identical timestamp columns (series scraped together) are
+//! written once per segment and shared.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+use promlite_model::StorageError;
+
+use crate::codec::{self, varint::put_uvarint, Reader};
+
+/// Magic number at the start of every segment file.
+pub const SEGMENT_MAGIC: u32 = 0x504C_434B; // "PLCK"
+/// Segment header size.
+pub const SEGMENT_HEADER: usize = 8;
+/// A new segment is started once a segment reaches this size.
+pub const MAX_SEGMENT_BYTES: u64 = 512 << 20;
+/// Record kind: timestamp column.
+pub const KIND_TIMESTAMPS: u8 = 1;
+/// Record kind: chunk (timestamp reference + value column).
+pub const KIND_CHUNK: u8 = 2;
+/// Cap on the bytes of timestamp columns remembered for sharing.
+const TS_DEDUP_BYTES: usize = 64 << 20;
+
+/// Where a chunk lives: segment number (from 1) in the high 32 bits, byte
+/// offset of its record in the low 32 bits.
+pub type ChunkRef = u64;
+
+fn segment_name(seq: u32) -> String {
+    format!("{seq:06}")
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> StorageError {
+    StorageError::Io(format!("{}: {e}", path.display()))
+}
+
+fn record(kind: u8, payload: &[u8]) -> Vec<u8> {
+    let mut rec = Vec::with_capacity(payload.len() + 10);
+    rec.push(kind);
+    put_uvarint(&mut rec, payload.len() as u64);
+    rec.extend_from_slice(payload);
+    let crc = crc32fast::hash(&rec);
+    rec.extend_from_slice(&crc.to_be_bytes());
+    rec
+}
+
+/// Writes chunk segment files into a `chunks/` directory.
+pub struct ChunkWriter {
+    dir: PathBuf,
+    seq: u32,
+    file: Option<BufWriter<File>>,
+    offset: u64,
+    ts_seen: HashMap<Vec<u8>, u64>,
+    ts_seen_bytes: usize,
+    files: Vec<PathBuf>,
+    bytes: u64,
+}
+
+impl ChunkWriter {
+    /// A writer creating segments in `dir` (which must exist).
+    pub fn new(dir: &Path) -> Self {
+        ChunkWriter {
+            dir: dir.to_path_buf(),
+            seq: 0,
+            file: None,
+            offset: 0,
+            ts_seen: HashMap::new(),
+            ts_seen_bytes: 0,
+            files: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    fn cut(&mut self) -> Result<(), StorageError> {
+        self.flush_current()?;
+        self.seq += 1;
+        let path = self.dir.join(segment_name(self.seq));
+        let f = File::create(&path).map_err(|e| io_err(&path, e))?;
+        let mut w = BufWriter::with_capacity(1 << 16, f);
+        let mut hdr = SEGMENT_MAGIC.to_be_bytes().to_vec();
+        hdr.extend_from_slice(&[1, 0, 0, 0]);
+        w.write_all(&hdr).map_err(|e| io_err(&path, e))?;
+        self.file = Some(w);
+        self.offset = SEGMENT_HEADER as u64;
+        self.bytes += SEGMENT_HEADER as u64;
+        self.ts_seen.clear();
+        self.ts_seen_bytes = 0;
+        self.files.push(path);
+        Ok(())
+    }
+
+    fn write_rec(&mut self, rec: &[u8]) -> Result<u64, StorageError> {
+        let off = self.offset;
+        let path = self.dir.join(segment_name(self.seq));
+        let w = self.file.as_mut().ok_or_else(|| StorageError::Other("chunk writer has no open segment".into()))?;
+        w.write_all(rec).map_err(|e| io_err(&path, e))?;
+        self.offset += rec.len() as u64;
+        self.bytes += rec.len() as u64;
+        Ok(off)
+    }
+
+    /// Encodes and writes one chunk; returns its reference.
+    pub fn write_chunk(&mut self, samples: &[(i64, f64)]) -> Result<ChunkRef, StorageError> {
+        let enc = codec::encode_chunk(samples);
+        let need = enc.timestamps.len() as u64 + enc.values.len() as u64 + 40;
+        if self.file.is_none() || self.offset + need > MAX_SEGMENT_BYTES {
+            self.cut()?;
+        }
+        let ts_off = match self.ts_seen.get(&enc.timestamps) {
+            Some(&off) => off,
+            None => {
+                let off = self.write_rec(&record(KIND_TIMESTAMPS, &enc.timestamps))?;
+                if self.ts_seen_bytes > TS_DEDUP_BYTES {
+                    self.ts_seen.clear();
+                    self.ts_seen_bytes = 0;
+                }
+                self.ts_seen_bytes += enc.timestamps.len();
+                self.ts_seen.insert(enc.timestamps, off);
+                off
+            }
+        };
+        let mut payload = Vec::with_capacity(enc.values.len() + 5);
+        put_uvarint(&mut payload, ts_off);
+        payload.extend_from_slice(&enc.values);
+        let off = self.write_rec(&record(KIND_CHUNK, &payload))?;
+        Ok((u64::from(self.seq) << 32) | off)
+    }
+
+    fn flush_current(&mut self) -> Result<(), StorageError> {
+        if let Some(w) = self.file.take() {
+            let path = self.dir.join(segment_name(self.seq));
+            let f = w.into_inner().map_err(|e| io_err(&path, e.into_error()))?;
+            f.sync_all().map_err(|e| io_err(&path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and fsyncs; returns the total bytes written.
+    pub fn finish(mut self) -> Result<u64, StorageError> {
+        self.flush_current()?;
+        Ok(self.bytes)
+    }
+}
+
+fn corrupt(file: &Path, offset: u64, message: impl Into<String>) -> StorageError {
+    StorageError::Corruption { file: file.display().to_string(), offset, message: message.into() }
+}
+
+struct Segment {
+    path: PathBuf,
+    data: Mmap,
+}
+
+/// Read access to a block's chunk segments (memory-mapped).
+pub struct ChunkReader {
+    segments: Vec<Segment>,
+}
+
+/// One parsed record: kind, payload range.
+fn parse_record(data: &[u8], off: usize) -> Result<(u8, std::ops::Range<usize>, usize), String> {
+    let mut r = Reader::new(data.get(off..).ok_or("record offset beyond end of file")?);
+    let kind = r.u8().map_err(|e| e.message)?;
+    let len = r.len(data.len()).map_err(|e| e.message)?;
+    let start = off + r.pos();
+    let end = start.checked_add(len).filter(|&e| e + 4 <= data.len()).ok_or("record runs past end of file")?;
+    Ok((kind, start..end, end + 4))
+}
+
+impl ChunkReader {
+    /// Opens and fully verifies every segment in `dir`.
+    pub fn open(dir: &Path) -> Result<ChunkReader, StorageError> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map_err(|e| io_err(dir, e))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let mut segments = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            let path = dir.join(name);
+            if *name != segment_name(i as u32 + 1) {
+                return Err(corrupt(&path, 0, format!("unexpected chunk segment name (expected {})", segment_name(i as u32 + 1))));
+            }
+            let f = File::open(&path).map_err(|e| io_err(&path, e))?;
+            // SAFETY: block files are immutable once written; promlite never
+            // modifies them in place (they are only deleted whole).
+            let data = unsafe { Mmap::map(&f) }.map_err(|e| io_err(&path, e))?;
+            verify_segment(&path, &data)?;
+            segments.push(Segment { path, data });
+        }
+        Ok(ChunkReader { segments })
+    }
+
+    /// Total size of the segment files.
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.iter().map(|s| s.data.len() as u64).sum()
+    }
+
+    /// Reads and decodes the chunk at `r`.
+    pub fn read(&self, r: ChunkRef) -> Result<Vec<(i64, f64)>, StorageError> {
+        let seq = (r >> 32) as usize;
+        let off = (r & 0xffff_ffff) as usize;
+        let seg = seq
+            .checked_sub(1)
+            .and_then(|i| self.segments.get(i))
+            .ok_or_else(|| StorageError::Corruption { file: "chunks".into(), offset: off as u64, message: format!("chunk reference to missing segment {seq}") })?;
+        let data: &[u8] = &seg.data;
+        let (kind, payload, _) = parse_record(data, off).map_err(|m| corrupt(&seg.path, off as u64, m))?;
+        if kind != KIND_CHUNK {
+            return Err(corrupt(&seg.path, off as u64, "chunk reference does not point to a chunk record"));
+        }
+        let mut pr = Reader::new(&data[payload.clone()]);
+        let ts_off = pr.uvarint().map_err(|e| corrupt(&seg.path, off as u64, e.message))? as usize;
+        let values = pr.rest();
+        let (tkind, tpayload, _) = parse_record(data, ts_off).map_err(|m| corrupt(&seg.path, ts_off as u64, m))?;
+        if tkind != KIND_TIMESTAMPS {
+            return Err(corrupt(&seg.path, ts_off as u64, "timestamp reference does not point to a timestamp record"));
+        }
+        codec::decode_chunk(&data[tpayload], values)
+            .map_err(|e| corrupt(&seg.path, off as u64, format!("undecodable chunk: {e}")))
+    }
+}
+
+fn verify_segment(path: &Path, data: &[u8]) -> Result<(), StorageError> {
+    let mut r = Reader::new(data);
+    let magic = r.be_u32().map_err(|_| corrupt(path, 0, "segment shorter than its header"))?;
+    if magic != SEGMENT_MAGIC {
+        return Err(corrupt(path, 0, format!("bad segment magic {magic:#x}")));
+    }
+    if data.get(4..8) != Some(&[1u8, 0, 0, 0][..]) {
+        return Err(corrupt(path, 4, "unsupported segment version"));
+    }
+    let mut ts_offsets: Vec<usize> = Vec::new();
+    let mut off = SEGMENT_HEADER;
+    while off < data.len() {
+        let (kind, payload, next) = parse_record(data, off).map_err(|m| corrupt(path, off as u64, m))?;
+        let want = crc32fast::hash(&data[off..payload.end]);
+        let got = u32::from_be_bytes([data[payload.end], data[payload.end + 1], data[payload.end + 2], data[payload.end + 3]]);
+        if want != got {
+            return Err(corrupt(path, off as u64, format!("record checksum mismatch (stored {got:#010x}, computed {want:#010x})")));
+        }
+        match kind {
+            KIND_TIMESTAMPS => ts_offsets.push(off),
+            KIND_CHUNK => {
+                let ts = Reader::new(&data[payload]).uvarint().map_err(|e| corrupt(path, off as u64, e.message))?;
+                if ts_offsets.binary_search(&(ts as usize)).is_err() {
+                    return Err(corrupt(path, off as u64, "chunk references an unknown timestamp record"));
+                }
+            }
+            k => return Err(corrupt(path, off as u64, format!("unknown record kind {k}"))),
+        }
+        off = next;
+    }
+    Ok(())
+}

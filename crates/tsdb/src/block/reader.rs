@@ -1,0 +1,98 @@
+//! An opened block.
+
+use std::path::{Path, PathBuf};
+
+use promlite_model::{Labels, StorageError};
+
+use super::chunks::ChunkReader;
+use super::meta::{BlockMeta, META_FILE};
+use super::querier::BlockQuerier;
+use crate::index::{ChunkMeta, IndexReader};
+
+/// An opened, memory-mapped block. `Send + Sync`; share it via `Arc`.
+pub struct Block {
+    dir: PathBuf,
+    meta: BlockMeta,
+    index: IndexReader,
+    chunks: ChunkReader,
+    size: u64,
+}
+
+impl Block {
+    /// Opens the block in `dir`, verifying meta.json, every index checksum
+    /// and every chunk record checksum. Damage is reported as
+    /// [`StorageError::Corruption`] naming the file and offset.
+    pub fn open(dir: &Path) -> Result<Block, StorageError> {
+        let meta = BlockMeta::read(dir)?;
+        let index_path = dir.join("index");
+        if !index_path.exists() {
+            return Err(StorageError::Corruption { file: index_path.display().to_string(), offset: 0, message: "index is missing".into() });
+        }
+        let index = IndexReader::open(&index_path)?;
+        let chunks_dir = dir.join("chunks");
+        if !chunks_dir.is_dir() {
+            return Err(StorageError::Corruption { file: chunks_dir.display().to_string(), offset: 0, message: "chunks directory is missing".into() });
+        }
+        let chunks = ChunkReader::open(&chunks_dir)?;
+        let meta_size = std::fs::metadata(dir.join(META_FILE)).map(|m| m.len()).unwrap_or(0);
+        let size = index.size_bytes() + chunks.size_bytes() + meta_size;
+        Ok(Block { dir: dir.to_path_buf(), meta, index, chunks, size })
+    }
+
+    /// The block's metadata.
+    pub fn meta(&self) -> &BlockMeta {
+        &self.meta
+    }
+
+    /// The block's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Bytes on disk (index, chunks, meta.json).
+    pub fn size_bytes(&self) -> u64 {
+        self.size
+    }
+
+    /// A querier over `[mint, maxt]` (ms, both inclusive, like
+    /// [`promlite_model::Queryable::querier`]).
+    pub fn querier(&self, mint: i64, maxt: i64) -> BlockQuerier<'_> {
+        BlockQuerier::new(self, mint, maxt)
+    }
+
+    /// The block's index.
+    pub fn index(&self) -> &IndexReader {
+        &self.index
+    }
+
+    /// Decodes one chunk.
+    pub fn read_chunk(&self, c: &ChunkMeta) -> Result<Vec<(i64, f64)>, StorageError> {
+        self.chunks.read(c.chunk_ref)
+    }
+
+    /// Labels and all samples of series `id` (`0..index().num_series()`,
+    /// label order).
+    pub fn read_series(&self, id: u32) -> Result<(Labels, Vec<(i64, f64)>), StorageError> {
+        let (labels, metas) = self.index.series(id)?;
+        let mut samples = Vec::new();
+        for c in &metas {
+            samples.extend(self.read_chunk(c)?);
+        }
+        Ok((labels, samples))
+    }
+}
+
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Block").field("dir", &self.dir).field("meta", &self.meta).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn block_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<super::Block>();
+    }
+}

@@ -1,0 +1,156 @@
+//! Bit-level writer and reader (most significant bit first), used for
+//! bit-packed integer blocks and the XOR float stream.
+
+use super::varint::DecodeError;
+
+/// Appends bit fields to a byte vector.
+#[derive(Debug, Default)]
+pub struct BitWriter {
+    out: Vec<u8>,
+    acc: u64,
+    nacc: u32,
+}
+
+impl BitWriter {
+    /// An empty writer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Writes the low `n` bits of `v` (`n <= 64`).
+    pub fn write(&mut self, v: u64, n: u32) {
+        if n == 0 {
+            return;
+        }
+        if n > 32 {
+            self.write(v >> 32, n - 32);
+            self.write(v & 0xffff_ffff, 32);
+            return;
+        }
+        let v = if n == 64 { v } else { v & ((1u64 << n) - 1) };
+        self.acc = (self.acc << n) | v;
+        self.nacc += n;
+        while self.nacc >= 8 {
+            self.nacc -= 8;
+            self.out.push((self.acc >> self.nacc) as u8);
+        }
+        self.acc &= (1u64 << self.nacc) - 1;
+    }
+
+    /// Writes one bit.
+    pub fn bit(&mut self, b: bool) {
+        self.write(u64::from(b), 1);
+    }
+
+    /// Pads to a byte boundary with zeros and returns the bytes.
+    pub fn finish(mut self) -> Vec<u8> {
+        if self.nacc > 0 {
+            let pad = 8 - self.nacc;
+            self.write(0, pad);
+        }
+        self.out
+    }
+
+    /// Pads to a byte boundary and appends the bytes to `dst`.
+    pub fn finish_into(self, dst: &mut Vec<u8>) {
+        dst.extend_from_slice(&self.finish());
+    }
+}
+
+/// Reads bit fields written by [`BitWriter`].
+#[derive(Debug)]
+pub struct BitReader<'a> {
+    buf: &'a [u8],
+    bitpos: usize,
+}
+
+impl<'a> BitReader<'a> {
+    /// A reader at the first bit of `buf`.
+    pub fn new(buf: &'a [u8]) -> Self {
+        BitReader { buf, bitpos: 0 }
+    }
+
+    /// Reads `n` bits (`n <= 64`) as an unsigned integer.
+    pub fn read(&mut self, n: u32) -> Result<u64, DecodeError> {
+        if n == 0 {
+            return Ok(0);
+        }
+        if n > 32 {
+            let hi = self.read(n - 32)?;
+            let lo = self.read(32)?;
+            return Ok((hi << 32) | lo);
+        }
+        let end = self.bitpos + n as usize;
+        if end > self.buf.len() * 8 {
+            return Err(DecodeError::new(self.buf.len(), "bit stream ends early"));
+        }
+        let byte = self.bitpos / 8;
+        if let Some(w) = self.buf.get(byte..byte + 8) {
+            // Fast path: one unaligned 64-bit load covers the field
+            // (n <= 32 and at most 7 bits of offset).
+            let mut a = [0u8; 8];
+            a.copy_from_slice(w);
+            let word = u64::from_be_bytes(a) << (self.bitpos % 8);
+            self.bitpos = end;
+            return Ok(word >> (64 - n));
+        }
+        let mut v: u64 = 0;
+        let mut pos = self.bitpos;
+        let mut left = n as usize;
+        while left > 0 {
+            let byte = self.buf[pos / 8];
+            let off = pos % 8;
+            let take = (8 - off).min(left);
+            let bits = (byte >> (8 - off - take)) & (((1u16 << take) - 1) as u8);
+            v = (v << take) | u64::from(bits);
+            pos += take;
+            left -= take;
+        }
+        self.bitpos = end;
+        Ok(v)
+    }
+
+    /// Reads one bit.
+    pub fn bit(&mut self) -> Result<bool, DecodeError> {
+        Ok(self.read(1)? == 1)
+    }
+
+    /// Bytes consumed so far, counting a partly read byte as consumed.
+    pub fn bytes_consumed(&self) -> usize {
+        self.bitpos.div_ceil(8)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_round_trip() {
+        let fields = [(1u64, 1u32), (0, 1), (0x1234, 13), (u64::MAX, 64), (5, 3), (0xdead_beef_cafe, 48)];
+        let mut w = BitWriter::new();
+        for &(v, n) in &fields {
+            w.write(v, n);
+        }
+        let buf = w.finish();
+        let mut r = BitReader::new(&buf);
+        for &(v, n) in &fields {
+            let mask = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+            assert_eq!(r.read(n).unwrap(), v & mask);
+        }
+        assert_eq!(r.bytes_consumed(), buf.len());
+        assert!(r.read(16).is_err());
+        // Every width at every offset, on a long stream (fast and slow paths).
+        let mut w = BitWriter::new();
+        let fields: Vec<(u64, u32)> = (0..400u64).map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15), (i % 64) as u32 + 1)).collect();
+        for &(v, n) in &fields {
+            w.write(v, n);
+        }
+        let buf = w.finish();
+        let mut r = BitReader::new(&buf);
+        for &(v, n) in &fields {
+            let mask = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+            assert_eq!(r.read(n).unwrap(), v & mask, "width {n}");
+        }
+    }
+}

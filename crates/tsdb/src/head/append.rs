@@ -1,0 +1,169 @@
+//! Appending to the head: validate and stage, then commit through the WAL.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use promlite_model::{AppendError, Appender, Labels, SeriesRef, StorageError};
+
+use super::series::{check_append, Appendable, MemSeries};
+use super::Head;
+use crate::record::{encode_samples, encode_series, RefSample, RefSeries};
+use crate::wal::Wal;
+
+/// Rejected samples by kind (for the stats page and the scraper's metrics).
+#[derive(Debug, Default)]
+pub struct AppendCounters {
+    /// Samples older than their series' newest sample.
+    pub out_of_order: AtomicU64,
+    /// Same timestamp as the newest sample, different value.
+    pub duplicate: AtomicU64,
+    /// Older than the head accepts.
+    pub out_of_bounds: AtomicU64,
+    /// New series refused by the series limit.
+    pub series_limit: AtomicU64,
+    /// Samples appended (committed).
+    pub appended: AtomicU64,
+}
+
+impl AppendCounters {
+    fn count(&self, e: &AppendError) {
+        let c = match e {
+            AppendError::OutOfOrder => &self.out_of_order,
+            AppendError::Duplicate => &self.duplicate,
+            AppendError::OutOfBounds | AppendError::TooOld => &self.out_of_bounds,
+            AppendError::SeriesLimit { .. } => &self.series_limit,
+            _ => return,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A batch of samples for the head. Created by [`crate::Db::appender`].
+///
+/// `append` checks each sample against the head (and the batch so far) and
+/// rejects it with a typed error; `commit` writes the batch to the WAL and
+/// only then makes it visible. With `sync` set, commit also fsyncs.
+pub struct HeadAppender {
+    head: Arc<Head>,
+    wal: Arc<Wal>,
+    sync: bool,
+    closed: Arc<AtomicBool>,
+    staged: Vec<(Arc<MemSeries>, i64, f64)>,
+    /// Newest staged sample per series ref.
+    latest: HashMap<u64, (i64, u64)>,
+}
+
+impl HeadAppender {
+    /// A new batch writing to `wal` (fsync per commit if `sync`). Commits
+    /// fail with [`StorageError::Closed`] once `closed` is set.
+    pub fn new(head: Arc<Head>, wal: Arc<Wal>, sync: bool, closed: Arc<AtomicBool>) -> Self {
+        HeadAppender { head, wal, sync, closed, staged: Vec::new(), latest: HashMap::new() }
+    }
+
+    fn append_inner(&mut self, hint: Option<SeriesRef>, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        if t < self.head.min_valid_time() {
+            return Err(AppendError::OutOfBounds);
+        }
+        let hinted = hint.and_then(|r| self.head.series_by_ref(r.0)).filter(|s| &s.labels == labels);
+        let series = match hinted {
+            Some(s) => s,
+            None => self.head.get_or_create(labels, None)?.0,
+        };
+        let r = series.series_ref;
+        let last = match self.latest.get(&r) {
+            Some(&l) => Some(l),
+            None => series.data.lock().last(),
+        };
+        if check_append(last, t, v)? == Appendable::Append {
+            self.latest.insert(r, (t, v.to_bits()));
+            self.staged.push((series, t, v));
+        }
+        Ok(SeriesRef(r))
+    }
+}
+
+impl Appender for HeadAppender {
+    fn append(&mut self, series: Option<SeriesRef>, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        let res = self.append_inner(series, labels, t, v);
+        if let Err(e) = &res {
+            self.head.counters.count(e);
+        }
+        res
+    }
+
+    fn commit(&mut self) -> Result<(), StorageError> {
+        let staged = std::mem::take(&mut self.staged);
+        self.latest.clear();
+        if staged.is_empty() {
+            return Ok(());
+        }
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StorageError::Closed);
+        }
+        let _commits = self.head.commit_lock.lock();
+        let mut wal = self.wal.lock();
+        // Series records for series no commit has logged yet (whoever created them).
+        let mut new_series: Vec<RefSeries> = Vec::new();
+        for (s, _, _) in &staged {
+            if !s.logged.load(Ordering::Acquire) && !new_series.iter().any(|n| n.series_ref == s.series_ref) {
+                new_series.push(RefSeries { series_ref: s.series_ref, labels: s.labels.clone() });
+            }
+        }
+        let samples: Vec<RefSample> = staged.iter().map(|(s, t, v)| RefSample { series_ref: s.series_ref, t: *t, v: *v }).collect();
+        let mut series_rec = Vec::new();
+        let mut samples_rec = Vec::new();
+        encode_samples(&samples, &mut samples_rec);
+        let res = if new_series.is_empty() {
+            wal.log(&[&samples_rec])
+        } else {
+            encode_series(&new_series, &mut series_rec);
+            wal.log(&[&series_rec, &samples_rec])
+        };
+        res.map_err(|e| StorageError::Io(format!("write to WAL: {e}")))?;
+        if self.sync {
+            wal.sync().map_err(|e| StorageError::Io(format!("fsync WAL: {e}")))?;
+        }
+        for (s, _, _) in &staged {
+            s.logged.store(true, Ordering::Release);
+        }
+        // Apply under the commit lock, so the head sees batches in WAL order.
+        let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
+        let mut applied = 0u64;
+        let floor = self.head.floor();
+        let isolation = self.head.isolation.write();
+        for (s, t, v) in &staged {
+            if *t < floor {
+                // The head was cut past this sample while it was staged;
+                // replay drops it the same way.
+                self.head.counters.out_of_bounds.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let mut d = s.data.lock();
+            match check_append(d.last(), *t, *v) {
+                Ok(Appendable::Append) => {
+                    d.append(*t, *v, self.head.chunk_range);
+                    mint = mint.min(*t);
+                    maxt = maxt.max(*t);
+                    applied += 1;
+                }
+                Ok(Appendable::Skip) => {}
+                // Another batch for this series committed a newer sample
+                // after this one was staged; replay drops it the same way.
+                Err(e) => self.head.counters.count(&e),
+            }
+        }
+        if applied > 0 {
+            self.head.update_time_range(mint, maxt);
+        }
+        drop(isolation);
+        drop(wal);
+        self.head.counters.appended.fetch_add(applied, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn rollback(&mut self) {
+        self.staged.clear();
+        self.latest.clear();
+    }
+}

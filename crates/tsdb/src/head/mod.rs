@@ -1,0 +1,275 @@
+//! The head: the most recent data, in memory, compressed in XOR chunks.
+//!
+//! * [`Head`] — series stored in lock stripes (by label hash and by
+//!   reference), a postings index for selection, the time range held.
+//! * [`HeadAppender`] (`append.rs`) — validates and stages samples; its
+//!   commit writes the WAL first, then makes the batch visible.
+//! * [`HeadQuerier`] (`read.rs`) — the head as a [`promlite_model::Querier`].
+//! * [`HeadStats`] (`stats.rs`) — numbers for `/api/v1/status/tsdb`.
+
+mod append;
+mod postings;
+mod read;
+mod series;
+mod stats;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use promlite_model::{AppendError, Labels};
+
+pub use append::{AppendCounters, HeadAppender};
+pub(crate) use read::check_matchers;
+pub use read::{HeadQuerier, HeadSeries};
+pub use series::MemSeries;
+pub use stats::{HeadStats, NameCount};
+
+use postings::Postings;
+
+/// Number of lock stripes; a power of two.
+const STRIPES: usize = 128;
+
+type HashStripe = RwLock<HashMap<u64, Vec<Arc<MemSeries>>>>;
+type RefStripe = RwLock<HashMap<u64, Arc<MemSeries>>>;
+
+/// The in-memory part of the database.
+#[derive(Debug)]
+pub struct Head {
+    by_hash: Box<[HashStripe]>,
+    by_ref: Box<[RefStripe]>,
+    postings: RwLock<Postings>,
+    next_ref: AtomicU64,
+    num_series: AtomicUsize,
+    min_time: AtomicI64,
+    max_time: AtomicI64,
+    /// Samples older than this are out of bounds (set by truncation).
+    min_valid_time: AtomicI64,
+    chunk_range: i64,
+    max_series: usize,
+    pub(crate) counters: AppendCounters,
+    /// Serialises commits with the WAL order (see `append.rs`).
+    pub(crate) commit_lock: Mutex<()>,
+    /// Isolation: a commit applies its batch under the write side, a select
+    /// snapshots series under the read side, so no query sees half a batch.
+    pub(crate) isolation: RwLock<()>,
+}
+
+impl Head {
+    /// An empty head. `chunk_range` is the block range in ms (chunks never
+    /// straddle its multiples); `max_series` caps the series count (0 = no cap).
+    pub fn new(chunk_range: i64, max_series: usize) -> Head {
+        Head {
+            by_hash: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
+            by_ref: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
+            postings: RwLock::new(Postings::default()),
+            next_ref: AtomicU64::new(1),
+            num_series: AtomicUsize::new(0),
+            min_time: AtomicI64::new(i64::MAX),
+            max_time: AtomicI64::new(i64::MIN),
+            min_valid_time: AtomicI64::new(i64::MIN),
+            chunk_range: chunk_range.max(1),
+            max_series,
+            counters: AppendCounters::default(),
+            commit_lock: Mutex::new(()),
+            isolation: RwLock::new(()),
+        }
+    }
+
+    /// The block range the head cuts chunks at.
+    pub fn chunk_range(&self) -> i64 {
+        self.chunk_range
+    }
+
+    /// Number of series in the head.
+    pub fn num_series(&self) -> usize {
+        self.num_series.load(Ordering::Relaxed)
+    }
+
+    /// Oldest sample time held, or `None` when empty.
+    pub fn min_time(&self) -> Option<i64> {
+        let (min, max) = (self.min_time.load(Ordering::Acquire), self.max_time.load(Ordering::Acquire));
+        (min <= max).then_some(min)
+    }
+
+    /// Newest sample time held, or `None` when empty.
+    pub fn max_time(&self) -> Option<i64> {
+        let (min, max) = (self.min_time.load(Ordering::Acquire), self.max_time.load(Ordering::Acquire));
+        (min <= max).then_some(max)
+    }
+
+    /// The oldest timestamp an append may have: not before the truncation
+    /// point, and not more than half a block range before the newest sample
+    /// (as Prometheus without out-of-order ingestion).
+    pub fn min_valid_time(&self) -> i64 {
+        let floor = self.min_valid_time.load(Ordering::Acquire);
+        match self.max_time() {
+            Some(max) => floor.max(max.saturating_sub(self.chunk_range / 2)),
+            None => floor,
+        }
+    }
+
+    /// The truncation floor: samples older than this are never accepted
+    /// (they belong to blocks).
+    pub fn floor(&self) -> i64 {
+        self.min_valid_time.load(Ordering::Acquire)
+    }
+
+    /// Raises the floor to `t`. Waits for commits in flight, so every
+    /// commit that applied a sample older than `t` is visible afterwards and
+    /// every later one drops such samples.
+    pub fn raise_floor(&self, t: i64) {
+        let _commits = self.commit_lock.lock();
+        self.min_valid_time.fetch_max(t, Ordering::AcqRel);
+    }
+
+    /// Samples of every series in `[mint, maxt)`, series sorted by labels
+    /// (series without samples there are skipped). Feeds block writing.
+    pub fn series_in_range(&self, mint: i64, maxt: i64) -> impl Iterator<Item = (Labels, Vec<(i64, f64)>)> + '_ {
+        let mut all: Vec<Arc<MemSeries>> = Vec::new();
+        self.for_each_series(|s| all.push(s.clone()));
+        all.sort_by(|a, b| a.labels.cmp(&b.labels));
+        all.into_iter().filter_map(move |s| {
+            let chunks = s.data.lock().snapshot(mint, maxt.saturating_sub(1));
+            let samples: Vec<(i64, f64)> =
+                chunks.iter().flat_map(|c| c.samples()).filter(|x| x.0 >= mint && x.0 < maxt).collect();
+            (!samples.is_empty()).then(|| (s.labels.clone(), samples))
+        })
+    }
+
+    /// Counters of rejected samples.
+    pub fn counters(&self) -> &AppendCounters {
+        &self.counters
+    }
+
+    pub(crate) fn update_time_range(&self, mint: i64, maxt: i64) {
+        self.min_time.fetch_min(mint, Ordering::AcqRel);
+        self.max_time.fetch_max(maxt, Ordering::AcqRel);
+    }
+
+    fn hash_stripe(&self, hash: u64) -> &HashStripe {
+        &self.by_hash[(hash as usize) & (STRIPES - 1)]
+    }
+
+    fn ref_stripe(&self, r: u64) -> &RefStripe {
+        &self.by_ref[(r as usize) & (STRIPES - 1)]
+    }
+
+    /// The series with reference `r`.
+    pub fn series_by_ref(&self, r: u64) -> Option<Arc<MemSeries>> {
+        self.ref_stripe(r).read().get(&r).cloned()
+    }
+
+    /// The series with these labels.
+    pub fn series_by_labels(&self, labels: &Labels) -> Option<Arc<MemSeries>> {
+        let hash = labels.stable_hash();
+        self.hash_stripe(hash).read().get(&hash).and_then(|v| v.iter().find(|s| &s.labels == labels).cloned())
+    }
+
+    /// Finds or creates the series for `labels`. `want_ref` forces the
+    /// reference of a new series (WAL replay). Returns the series and whether
+    /// it was created.
+    pub fn get_or_create(&self, labels: &Labels, want_ref: Option<u64>) -> Result<(Arc<MemSeries>, bool), AppendError> {
+        if let Some(s) = self.series_by_labels(labels) {
+            return Ok((s, false));
+        }
+        validate_labels(labels)?;
+        let hash = labels.stable_hash();
+        let mut stripe = self.hash_stripe(hash).write();
+        if let Some(s) = stripe.get(&hash).and_then(|v| v.iter().find(|s| &s.labels == labels)) {
+            return Ok((s.clone(), false));
+        }
+        let prev = self.num_series.fetch_add(1, Ordering::AcqRel);
+        if self.max_series > 0 && prev >= self.max_series && want_ref.is_none() {
+            self.num_series.fetch_sub(1, Ordering::AcqRel);
+            return Err(AppendError::SeriesLimit { limit: self.max_series });
+        }
+        let r = match want_ref {
+            Some(r) => {
+                self.next_ref.fetch_max(r.saturating_add(1), Ordering::AcqRel);
+                r
+            }
+            None => self.next_ref.fetch_add(1, Ordering::AcqRel),
+        };
+        let s = MemSeries::new(r, labels.clone());
+        stripe.entry(hash).or_default().push(s.clone());
+        self.ref_stripe(r).write().insert(r, s.clone());
+        self.postings.write().add(r, labels);
+        Ok((s, true))
+    }
+
+    /// References of series matching `matchers`, sorted.
+    pub(crate) fn select_refs(&self, matchers: &[promlite_model::Matcher]) -> Vec<u64> {
+        self.postings.read().select(matchers)
+    }
+
+    /// Drops samples older than `mint`, removes series left empty, and
+    /// refuses later appends older than `mint`. Returns the number of
+    /// series removed.
+    pub fn truncate(&self, mint: i64) -> usize {
+        let _commits = self.commit_lock.lock();
+        self.min_valid_time.fetch_max(mint, Ordering::AcqRel);
+        let mut gone: Vec<(u64, Labels)> = Vec::new();
+        let mut new_min = i64::MAX;
+        for stripe in self.by_hash.iter() {
+            let mut st = stripe.write();
+            st.retain(|_, list| {
+                list.retain(|s| {
+                    let mut d = s.data.lock();
+                    if d.truncate_before(mint) {
+                        gone.push((s.series_ref, s.labels.clone()));
+                        false
+                    } else {
+                        if let Some((min, _)) = d.time_range() {
+                            new_min = new_min.min(min);
+                        }
+                        true
+                    }
+                });
+                !list.is_empty()
+            });
+        }
+        for (r, _) in &gone {
+            self.ref_stripe(*r).write().remove(r);
+        }
+        self.postings.write().remove(&gone);
+        self.num_series.fetch_sub(gone.len(), Ordering::AcqRel);
+        // i64::MAX when empty: min > max reads as "no data".
+        self.min_time.store(new_min, Ordering::Release);
+        gone.len()
+    }
+
+    /// Calls `f` for every series (in no particular order).
+    pub(crate) fn for_each_series(&self, mut f: impl FnMut(&Arc<MemSeries>)) {
+        for stripe in self.by_ref.iter() {
+            for s in stripe.read().values() {
+                f(s);
+            }
+        }
+    }
+}
+
+/// Whether WAL replay should apply a sample after `last` (out-of-order
+/// and duplicate samples are dropped silently, as the live commit did).
+pub(crate) fn replay_appendable(last: Option<(i64, u64)>, t: i64, v: f64) -> bool {
+    series::check_append(last, t, v) == Ok(series::Appendable::Append)
+}
+
+/// Rejects label sets the storage cannot hold.
+fn validate_labels(labels: &Labels) -> Result<(), AppendError> {
+    if labels.is_empty() {
+        return Err(AppendError::InvalidLabels("empty label set".into()));
+    }
+    let mut prev: Option<&str> = None;
+    for l in labels.iter() {
+        if l.name.is_empty() {
+            return Err(AppendError::InvalidLabels("empty label name".into()));
+        }
+        if prev == Some(l.name.as_str()) {
+            return Err(AppendError::InvalidLabels(format!("duplicate label name {:?}", l.name)));
+        }
+        prev = Some(&l.name);
+    }
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! One series in the head: its labels and its chunks.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use promlite_model::{is_stale_nan, AppendError, Labels};
+
+use crate::chunk::{ChunkData, XorAppender, SAMPLES_PER_CHUNK};
+
+/// A series held in memory.
+#[derive(Debug)]
+pub struct MemSeries {
+    /// The head's reference number (also used in the WAL).
+    pub series_ref: u64,
+    /// The labels.
+    pub labels: Labels,
+    /// True once a `Series` record for it is in the WAL.
+    pub(crate) logged: AtomicBool,
+    pub(crate) data: Mutex<SeriesData>,
+}
+
+/// The mutable part of a series.
+#[derive(Debug, Default)]
+pub(crate) struct SeriesData {
+    /// Full chunks, oldest first.
+    closed: Vec<ChunkData>,
+    /// The chunk being appended to, with its first timestamp.
+    open: Option<(XorAppender, i64)>,
+}
+
+/// What appending a sample would do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Appendable {
+    /// A new sample.
+    Append,
+    /// Identical to the newest sample (or a staleness marker on top of it): nothing to do.
+    Skip,
+}
+
+impl MemSeries {
+    pub(crate) fn new(series_ref: u64, labels: Labels) -> Arc<MemSeries> {
+        Arc::new(MemSeries { series_ref, labels, logged: AtomicBool::new(false), data: Mutex::new(SeriesData::default()) })
+    }
+}
+
+/// Whether `(t, v)` can follow the newest sample `last`.
+pub(crate) fn check_append(last: Option<(i64, u64)>, t: i64, v: f64) -> Result<Appendable, AppendError> {
+    let Some((lt, lv)) = last else { return Ok(Appendable::Append) };
+    if t > lt {
+        return Ok(Appendable::Append);
+    }
+    if t < lt {
+        return Err(AppendError::OutOfOrder);
+    }
+    if lv == v.to_bits() || is_stale_nan(v) {
+        return Ok(Appendable::Skip);
+    }
+    Err(AppendError::Duplicate)
+}
+
+impl SeriesData {
+    /// The newest sample `(t, value bits)`.
+    pub(crate) fn last(&self) -> Option<(i64, u64)> {
+        match &self.open {
+            Some((a, _)) if a.num_samples() > 0 => Some((a.last_t(), a.last_v_bits())),
+            _ => self.closed.last().and_then(|c| c.samples().last().map(|&(t, v)| (t, v.to_bits()))),
+        }
+    }
+
+    /// Oldest and newest timestamps, if any sample is held.
+    pub(crate) fn time_range(&self) -> Option<(i64, i64)> {
+        let min = self.closed.first().map(|c| c.mint).or(self.open.as_ref().filter(|(a, _)| a.num_samples() > 0).map(|(_, m)| *m))?;
+        let max = match &self.open {
+            Some((a, _)) if a.num_samples() > 0 => a.last_t(),
+            _ => self.closed.last()?.maxt,
+        };
+        Some((min, max))
+    }
+
+    /// Number of chunks (closed plus the open one).
+    pub(crate) fn num_chunks(&self) -> usize {
+        self.closed.len() + usize::from(self.open.as_ref().is_some_and(|(a, _)| a.num_samples() > 0))
+    }
+
+    /// Appends a sample already checked with [`check_append`]. A new chunk is
+    /// cut after [`SAMPLES_PER_CHUNK`] samples or when `t` crosses the next
+    /// multiple of `chunk_range`, so chunks never straddle block boundaries.
+    pub(crate) fn append(&mut self, t: i64, v: f64, chunk_range: i64) {
+        let cut = match &self.open {
+            None => true,
+            Some((a, mint)) => a.num_samples() >= SAMPLES_PER_CHUNK || t >= range_end(*mint, chunk_range),
+        };
+        if cut {
+            self.close_open();
+            self.open = Some((XorAppender::new(), t));
+        }
+        if let Some((a, _)) = &mut self.open {
+            a.append(t, v);
+        }
+    }
+
+    fn close_open(&mut self) {
+        if let Some((a, mint)) = self.open.take() {
+            if a.num_samples() > 0 {
+                let maxt = a.last_t();
+                let num = a.num_samples();
+                self.closed.push(ChunkData { data: Arc::from(a.into_bytes()), num, mint, maxt });
+            }
+        }
+    }
+
+    /// The chunks overlapping `[mint, maxt]`; the open chunk is copied.
+    pub(crate) fn snapshot(&self, mint: i64, maxt: i64) -> Vec<ChunkData> {
+        let mut out: Vec<ChunkData> = self.closed.iter().filter(|c| c.maxt >= mint && c.mint <= maxt).cloned().collect();
+        if let Some((a, cmint)) = &self.open {
+            if a.num_samples() > 0 && a.last_t() >= mint && *cmint <= maxt {
+                out.push(ChunkData { data: Arc::from(a.bytes()), num: a.num_samples(), mint: *cmint, maxt: a.last_t() });
+            }
+        }
+        out
+    }
+
+    /// Drops samples older than `mint`. Returns true if nothing is left.
+    pub(crate) fn truncate_before(&mut self, mint: i64) -> bool {
+        self.closed.retain(|c| c.maxt >= mint);
+        if let Some(first) = self.closed.first() {
+            if first.mint < mint {
+                let kept: Vec<(i64, f64)> = first.samples().into_iter().filter(|s| s.0 >= mint).collect();
+                self.closed[0] = encode(&kept);
+            }
+        }
+        if let Some((a, cmint)) = &self.open {
+            if a.num_samples() > 0 && *cmint < mint {
+                let all = ChunkData { data: Arc::from(a.bytes()), num: a.num_samples(), mint: *cmint, maxt: a.last_t() };
+                let kept: Vec<(i64, f64)> = all.samples().into_iter().filter(|s| s.0 >= mint).collect();
+                if kept.is_empty() {
+                    self.open = None;
+                } else {
+                    let mut na = XorAppender::new();
+                    for &(t, v) in &kept {
+                        na.append(t, v);
+                    }
+                    self.open = Some((na, kept[0].0));
+                }
+            }
+        }
+        self.closed.is_empty() && self.open.as_ref().is_none_or(|(a, _)| a.num_samples() == 0)
+    }
+
+    /// Approximate heap bytes of the chunk data.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let closed: usize = self.closed.iter().map(|c| c.data.len() + 16 + std::mem::size_of::<ChunkData>()).sum();
+        let open = self.open.as_ref().map(|(a, _)| a.capacity()).unwrap_or(0);
+        closed + self.closed.capacity().saturating_sub(self.closed.len()) * std::mem::size_of::<ChunkData>() + open
+    }
+}
+
+/// A closed chunk holding `samples` (non-empty, sorted).
+fn encode(samples: &[(i64, f64)]) -> ChunkData {
+    let mut a = XorAppender::new();
+    for &(t, v) in samples {
+        a.append(t, v);
+    }
+    let mint = samples.first().map(|s| s.0).unwrap_or(0);
+    let maxt = a.last_t();
+    let num = a.num_samples();
+    ChunkData { data: Arc::from(a.into_bytes()), num, mint, maxt }
+}
+
+/// The end (exclusive) of the `chunk_range`-aligned window holding `t`.
+pub(crate) fn range_end(t: i64, chunk_range: i64) -> i64 {
+    if chunk_range <= 0 {
+        return i64::MAX;
+    }
+    t.div_euclid(chunk_range).saturating_add(1).saturating_mul(chunk_range)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(d: &SeriesData) -> Vec<(i64, f64)> {
+        d.snapshot(i64::MIN, i64::MAX).iter().flat_map(|c| c.samples()).collect()
+    }
+
+    #[test]
+    fn chunks_cut_by_count_and_range() {
+        let mut d = SeriesData::default();
+        for i in 0..300 {
+            d.append(i * 10, i as f64, 1_000_000);
+        }
+        assert_eq!(d.num_chunks(), 3);
+        let mut d2 = SeriesData::default();
+        for i in 0..30 {
+            d2.append(i * 100, i as f64, 1000);
+        }
+        // A chunk per 1000 ms window.
+        assert_eq!(d2.num_chunks(), 3);
+        assert_eq!(all(&d2).len(), 30);
+        assert_eq!(d2.time_range(), Some((0, 2900)));
+        assert_eq!(d2.last(), Some((2900, 29f64.to_bits())));
+    }
+
+    #[test]
+    fn truncation_keeps_newer_samples() {
+        let mut d = SeriesData::default();
+        for i in 0..250 {
+            d.append(i * 10, i as f64, 1_000_000);
+        }
+        assert!(!d.truncate_before(1205));
+        let got = all(&d);
+        assert_eq!(got.first(), Some(&(1210, 121.0)));
+        assert_eq!(got.len(), 250 - 121);
+        assert!(!d.truncate_before(2485));
+        assert_eq!(all(&d), vec![(2490, 249.0)]);
+        assert!(d.truncate_before(5000));
+        assert_eq!(d.time_range(), None);
+    }
+
+    #[test]
+    fn append_checks() {
+        assert_eq!(check_append(None, 5, 1.0), Ok(Appendable::Append));
+        let last = Some((10, 1f64.to_bits()));
+        assert_eq!(check_append(last, 9, 1.0), Err(AppendError::OutOfOrder));
+        assert_eq!(check_append(last, 10, 2.0), Err(AppendError::Duplicate));
+        assert_eq!(check_append(last, 10, 1.0), Ok(Appendable::Skip));
+        assert_eq!(check_append(last, 10, promlite_model::STALE_NAN), Ok(Appendable::Skip));
+        assert_eq!(check_append(last, 11, 2.0), Ok(Appendable::Append));
+    }
+}

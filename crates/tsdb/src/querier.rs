@@ -1,0 +1,248 @@
+//! Merging queriers: blocks and the head seen as one.
+//!
+//! [`MergeQuerier`] asks each part, merges the series lists by labels and,
+//! for a series present in several parts, merges the samples by time. Equal
+//! timestamps are deduplicated; the part listed *last* wins (the Db lists
+//! blocks oldest first and the head last, so the head wins).
+
+use std::collections::BTreeSet;
+
+use promlite_model::{Labels, Matcher, Querier, SampleIterator, SelectHints, Series, StorageError, ValueType};
+
+/// A querier over several parts, later parts taking precedence.
+pub struct MergeQuerier<'a> {
+    parts: Vec<Box<dyn Querier + 'a>>,
+}
+
+impl<'a> MergeQuerier<'a> {
+    /// Merges `parts`, lowest priority first.
+    pub fn new(parts: Vec<Box<dyn Querier + 'a>>) -> Self {
+        MergeQuerier { parts }
+    }
+}
+
+/// Merges series lists (each sorted by labels; lowest priority first) into
+/// one sorted list; series present in several lists are merged sample by
+/// sample. `limit > 0` truncates the result.
+pub fn merge_series<'a>(lists: Vec<Vec<Box<dyn Series + 'a>>>, limit: usize) -> Vec<Box<dyn Series + 'a>> {
+    let non_empty = lists.iter().filter(|l| !l.is_empty()).count();
+    if non_empty <= 1 {
+        let mut out = lists.into_iter().find(|l| !l.is_empty()).unwrap_or_default();
+        if limit > 0 {
+            out.truncate(limit);
+        }
+        return out;
+    }
+    let mut all: Vec<(usize, Box<dyn Series + 'a>)> = Vec::new();
+    for (i, l) in lists.into_iter().enumerate() {
+        all.extend(l.into_iter().map(|s| (i, s)));
+    }
+    // Within equal labels, list order (priority) is kept.
+    all.sort_by(|a, b| a.1.labels().cmp(b.1.labels()).then(a.0.cmp(&b.0)));
+    let mut out: Vec<Box<dyn Series + 'a>> = Vec::new();
+    let mut group: Vec<Box<dyn Series + 'a>> = Vec::new();
+    for (_, s) in all {
+        if group.first().is_some_and(|g| g.labels() != s.labels()) {
+            flush(&mut group, &mut out);
+            if limit > 0 && out.len() >= limit {
+                break;
+            }
+        }
+        group.push(s);
+    }
+    flush(&mut group, &mut out);
+    if limit > 0 {
+        out.truncate(limit);
+    }
+    out
+}
+
+/// Moves a group of equally labelled series to `out`, merged if several.
+fn flush<'s>(group: &mut Vec<Box<dyn Series + 's>>, out: &mut Vec<Box<dyn Series + 's>>) {
+    if group.len() == 1 {
+        out.extend(group.pop());
+    } else if let Some(first) = group.first() {
+        let labels = first.labels().clone();
+        out.push(Box::new(MergedSeries { labels, parts: std::mem::take(group) }));
+    }
+}
+
+/// A series found in more than one part.
+struct MergedSeries<'a> {
+    labels: Labels,
+    /// Lowest priority first.
+    parts: Vec<Box<dyn Series + 'a>>,
+}
+
+impl Series for MergedSeries<'_> {
+    fn labels(&self) -> &Labels {
+        &self.labels
+    }
+
+    fn iter(&self) -> Box<dyn SampleIterator + '_> {
+        Box::new(MergedIterator::new(self.parts.iter().map(|p| p.iter()).collect()))
+    }
+}
+
+impl Querier for MergeQuerier<'_> {
+    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
+        let mut lists = Vec::with_capacity(self.parts.len());
+        for p in &self.parts {
+            lists.push(p.select(hints, matchers)?);
+        }
+        Ok(merge_series(lists, hints.limit))
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        let mut set = BTreeSet::new();
+        for p in &self.parts {
+            set.extend(p.label_values(name, matchers)?);
+        }
+        Ok(set.into_iter().collect())
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        let mut set = BTreeSet::new();
+        for p in &self.parts {
+            set.extend(p.label_names(matchers)?);
+        }
+        Ok(set.into_iter().collect())
+    }
+}
+
+/// Merges sample iterators by time; on equal timestamps the one listed last wins.
+pub struct MergedIterator<'a> {
+    its: Vec<Box<dyn SampleIterator + 'a>>,
+    cur: Vec<Option<(i64, f64)>>,
+    started: bool,
+    at: Option<(i64, f64)>,
+}
+
+impl<'a> MergedIterator<'a> {
+    /// Merges `its`, lowest priority first.
+    pub fn new(its: Vec<Box<dyn SampleIterator + 'a>>) -> Self {
+        let n = its.len();
+        MergedIterator { its, cur: vec![None; n], started: false, at: None }
+    }
+
+    fn pick(&mut self) -> ValueType {
+        let mut best: Option<(i64, f64)> = None;
+        for c in self.cur.iter().flatten() {
+            // `<=` lets later (higher priority) iterators win ties.
+            if best.is_none_or(|b| c.0 <= b.0) {
+                best = Some(*c);
+            }
+        }
+        self.at = best;
+        if best.is_some() {
+            ValueType::Float
+        } else {
+            ValueType::None
+        }
+    }
+}
+
+fn pos(it: &dyn SampleIterator, vt: ValueType) -> Option<(i64, f64)> {
+    match vt {
+        ValueType::Float => Some(it.at()),
+        ValueType::None => None,
+    }
+}
+
+impl SampleIterator for MergedIterator<'_> {
+    fn next(&mut self) -> ValueType {
+        if !self.started {
+            self.started = true;
+            for (i, it) in self.its.iter_mut().enumerate() {
+                let vt = it.next();
+                self.cur[i] = pos(it.as_ref(), vt);
+            }
+            return self.pick();
+        }
+        let Some((t, _)) = self.at else { return ValueType::None };
+        for (i, it) in self.its.iter_mut().enumerate() {
+            if self.cur[i].is_some_and(|c| c.0 == t) {
+                let vt = it.next();
+                self.cur[i] = pos(it.as_ref(), vt);
+            }
+        }
+        self.pick()
+    }
+
+    fn seek(&mut self, t: i64) -> ValueType {
+        if self.started {
+            match self.at {
+                None => return ValueType::None,
+                Some(a) if a.0 >= t => return ValueType::Float,
+                _ => {}
+            }
+        }
+        let fresh = !self.started;
+        self.started = true;
+        for (i, it) in self.its.iter_mut().enumerate() {
+            if fresh || self.cur[i].is_some_and(|c| c.0 < t) {
+                let vt = it.seek(t);
+                self.cur[i] = pos(it.as_ref(), vt);
+            }
+        }
+        self.pick()
+    }
+
+    fn at(&self) -> (i64, f64) {
+        self.at.unwrap_or((0, 0.0))
+    }
+
+    fn err(&self) -> Option<StorageError> {
+        self.its.iter().find_map(|i| i.err())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promlite_model::{labels, MemStorage, Queryable, VecSampleIterator};
+
+    fn drain(it: &mut dyn SampleIterator) -> Vec<(i64, f64)> {
+        let mut out = Vec::new();
+        while it.next() == ValueType::Float {
+            out.push(it.at());
+        }
+        out
+    }
+
+    #[test]
+    fn merged_iterator_dedups_and_prefers_later() {
+        let a = [(1, 1.0), (3, 3.0), (5, 5.0)];
+        let b = [(2, 20.0), (3, 30.0), (6, 60.0)];
+        let mut it = MergedIterator::new(vec![Box::new(VecSampleIterator::new(&a)), Box::new(VecSampleIterator::new(&b))]);
+        assert_eq!(drain(&mut it), vec![(1, 1.0), (2, 20.0), (3, 30.0), (5, 5.0), (6, 60.0)]);
+        let mut it = MergedIterator::new(vec![Box::new(VecSampleIterator::new(&a)), Box::new(VecSampleIterator::new(&b))]);
+        assert_eq!(it.seek(3), ValueType::Float);
+        assert_eq!(it.at(), (3, 30.0));
+        assert_eq!(it.seek(2), ValueType::Float);
+        assert_eq!(it.at(), (3, 30.0));
+        assert_eq!(it.seek(4), ValueType::Float);
+        assert_eq!(it.at(), (5, 5.0));
+        assert_eq!(it.next(), ValueType::Float);
+        assert_eq!(it.at(), (6, 60.0));
+        assert_eq!(it.next(), ValueType::None);
+        assert_eq!(it.seek(100), ValueType::None);
+    }
+
+    #[test]
+    fn merge_querier_merges_series_lists() {
+        let old = MemStorage::new();
+        let new = MemStorage::new();
+        old.insert(labels!("__name__" => "m", "i" => "1"), &[(1, 1.0), (2, 2.0)]);
+        old.insert(labels!("__name__" => "m", "i" => "3"), &[(1, 1.0)]);
+        new.insert(labels!("__name__" => "m", "i" => "1"), &[(2, 9.0), (3, 3.0)]);
+        new.insert(labels!("__name__" => "m", "i" => "2"), &[(1, 1.0)]);
+        let q = MergeQuerier::new(vec![old.querier(0, 10).unwrap(), new.querier(0, 10).unwrap()]);
+        let series = q.select(&SelectHints::default(), &[Matcher::equal("__name__", "m")]).unwrap();
+        let names: Vec<&str> = series.iter().map(|s| s.labels().get_or_empty("i")).collect();
+        assert_eq!(names, vec!["1", "2", "3"]);
+        assert_eq!(drain(series[0].iter().as_mut()), vec![(1, 1.0), (2, 9.0), (3, 3.0)]);
+        assert_eq!(q.label_values("i", &[]).unwrap(), vec!["1", "2", "3"]);
+        assert_eq!(q.label_names(&[]).unwrap(), vec!["__name__", "i"]);
+    }
+}

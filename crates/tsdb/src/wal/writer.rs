@@ -1,0 +1,164 @@
+//! The WAL writer: appends framed records to the newest segment.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use parking_lot::{Mutex, MutexGuard};
+use promlite_model::StorageError;
+
+use super::segment::{frame, list_segments, segment_path, sync_dir};
+
+/// A write-ahead log in one directory. Writers take [`Wal::lock`] for the
+/// duration of a commit, so records of one commit are contiguous and
+/// commits are ordered.
+#[derive(Debug)]
+pub struct Wal {
+    dir: PathBuf,
+    w: Mutex<WalWriter>,
+}
+
+/// Exclusive access to the end of the log.
+#[derive(Debug)]
+pub struct WalWriter {
+    dir: PathBuf,
+    file: File,
+    segment: u32,
+    size: u64,
+    segment_size: u64,
+    dirty: bool,
+    failed: Option<String>,
+    buf: Vec<u8>,
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> StorageError {
+    StorageError::Io(format!("{}: {e}", path.display()))
+}
+
+impl Wal {
+    /// Opens the WAL in `dir` (created if missing) for writing. Writing
+    /// always starts in a fresh segment after the newest existing one, so a
+    /// repaired tail is never appended to.
+    pub fn open(dir: &Path, segment_size: u64) -> Result<Wal, StorageError> {
+        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        let last = list_segments(dir).map_err(|e| io_err(dir, e))?.last().copied().unwrap_or(0);
+        let segment = last.checked_add(1).ok_or_else(|| StorageError::Other("WAL segment numbers exhausted".into()))?;
+        let file = create_segment(dir, segment)?;
+        Ok(Wal {
+            dir: dir.to_path_buf(),
+            w: Mutex::new(WalWriter {
+                dir: dir.to_path_buf(),
+                file,
+                segment,
+                size: 0,
+                segment_size: segment_size.max(1024),
+                dirty: false,
+                failed: None,
+                buf: Vec::new(),
+            }),
+        })
+    }
+
+    /// The WAL directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Locks the end of the log.
+    pub fn lock(&self) -> MutexGuard<'_, WalWriter> {
+        self.w.lock()
+    }
+
+    /// Group commit: fsyncs the current segment if anything was written since
+    /// the last sync. The fsync runs outside the lock, so commits go on.
+    pub fn sync_if_dirty(&self) -> Result<(), StorageError> {
+        let file = {
+            let mut w = self.w.lock();
+            if let Some(f) = &w.failed {
+                return Err(StorageError::Io(f.clone()));
+            }
+            if !w.dirty {
+                return Ok(());
+            }
+            w.dirty = false;
+            w.file.try_clone().map_err(|e| io_err(&self.dir, e))?
+        };
+        if let Err(e) = file.sync_data() {
+            let msg = format!("WAL fsync failed: {e}");
+            self.w.lock().failed = Some(msg.clone());
+            return Err(StorageError::Io(msg));
+        }
+        Ok(())
+    }
+}
+
+fn create_segment(dir: &Path, n: u32) -> Result<File, StorageError> {
+    let path = segment_path(dir, n);
+    let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_err(&path, e))?;
+    sync_dir(dir).map_err(|e| io_err(dir, e))?;
+    Ok(file)
+}
+
+impl WalWriter {
+    /// The number of the segment being written.
+    pub fn segment(&self) -> u32 {
+        self.segment
+    }
+
+    /// Writes `payloads` as consecutive records with one `write` call. The
+    /// data reaches the operating system (it survives a process crash) but is
+    /// not fsynced; call [`Self::sync`] for that. On error nothing of the
+    /// batch stays in the file, as far as the file system lets us undo it.
+    pub fn log(&mut self, payloads: &[&[u8]]) -> Result<(), StorageError> {
+        if let Some(f) = &self.failed {
+            return Err(StorageError::Io(f.clone()));
+        }
+        self.buf.clear();
+        for p in payloads {
+            frame(p, &mut self.buf);
+        }
+        if self.size > 0 && self.size + self.buf.len() as u64 > self.segment_size {
+            self.next_segment()?;
+        }
+        if let Err(e) = self.file.write_all(&self.buf) {
+            let path = segment_path(&self.dir, self.segment);
+            if let Err(e2) = self.file.set_len(self.size) {
+                self.failed = Some(format!("{}: write failed ({e}) and could not be undone ({e2})", path.display()));
+            }
+            return Err(io_err(&path, e));
+        }
+        self.size += self.buf.len() as u64;
+        self.dirty = true;
+        if self.buf.capacity() > 1 << 20 {
+            self.buf = Vec::new();
+        }
+        Ok(())
+    }
+
+    /// Fsyncs the current segment. A failure poisons the writer: later
+    /// writes fail too, because data covered by a failed fsync must never be
+    /// reported durable.
+    pub fn sync(&mut self) -> Result<(), StorageError> {
+        if let Some(f) = &self.failed {
+            return Err(StorageError::Io(f.clone()));
+        }
+        if let Err(e) = self.file.sync_data() {
+            let msg = format!("WAL fsync of {} failed: {e}", segment_path(&self.dir, self.segment).display());
+            self.failed = Some(msg.clone());
+            return Err(StorageError::Io(msg));
+        }
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Closes the current segment (fsynced) and starts the next one.
+    /// Returns the new segment's number.
+    pub fn next_segment(&mut self) -> Result<u32, StorageError> {
+        self.sync()?;
+        let n = self.segment.checked_add(1).ok_or_else(|| StorageError::Other("WAL segment numbers exhausted".into()))?;
+        self.file = create_segment(&self.dir, n)?;
+        self.segment = n;
+        self.size = 0;
+        Ok(n)
+    }
+}
