@@ -138,19 +138,17 @@ pub(crate) fn line_end(b: &[u8], i: usize) -> usize {
     }
 }
 
-/// An ASCII-only slice as `&str`. Callers pass only bytes the grammar has
-/// already restricted to ASCII (names, digits); non-ASCII input would be a
-/// bug in the caller, which debug builds catch and release builds answer
-/// with `""` instead of undefined behaviour.
-#[inline]
+/// An ASCII-only slice as `&str`, without re-checking it.
+///
+/// Every caller passes bytes that its scanner has already restricted to
+/// ASCII (name and label-name character classes, digits, or quoted bytes
+/// whose `NON_ASCII` flag is clear); checking again would scan each name
+/// and value a second time.
+#[inline(always)]
 pub(crate) fn ascii_str(b: &[u8]) -> &str {
     debug_assert!(b.is_ascii());
-    if b.is_ascii() {
-        // SAFETY: every byte is ASCII, so the slice is valid UTF-8.
-        unsafe { std::str::from_utf8_unchecked(b) }
-    } else {
-        ""
-    }
+    // SAFETY: callers guarantee `b` is ASCII (see above), hence UTF-8.
+    unsafe { std::str::from_utf8_unchecked(b) }
 }
 
 /// Bytes that end the fast scan inside a quoted string: `"`, `\`, `\n`
