@@ -36,6 +36,8 @@ const NAME_START: u8 = 1;
 const NAME: u8 = 2;
 const LABEL_START: u8 = 4;
 const LABEL: u8 = 8;
+const BLANK: u8 = 16;
+const VALUE_END: u8 = 32;
 
 /// Character classes of every byte value, so each scanning step is one load
 /// and one test.
@@ -53,6 +55,12 @@ static CLASS: [u8; 256] = {
         }
         if b.is_ascii_digit() {
             t[c] |= NAME | LABEL;
+        }
+        if b == b' ' || b == b'\t' {
+            t[c] |= BLANK;
+        }
+        if b == b' ' || b == b'\t' || b == b'\n' || b == b'{' {
+            t[c] |= VALUE_END;
         }
         c += 1;
     }
@@ -120,11 +128,17 @@ pub(crate) fn scan_while(b: &[u8], i: usize, keep: impl Fn(u8) -> bool) -> usize
     }
 }
 
+/// End of a text-format value token (`[^{ \t\n]*`) starting at `i`.
+#[inline(always)]
+pub(crate) fn scan_text_value(b: &[u8], i: usize) -> usize {
+    scan_while(b, i, |c| CLASS[usize::from(c)] & VALUE_END == 0)
+}
+
 /// Skips spaces and tabs.
 #[inline(always)]
 pub(crate) fn skip_ws(b: &[u8], i: usize) -> usize {
     match b.get(i) {
-        Some(b' ' | b'\t') => scan_while(b, i + 1, |c| c == b' ' || c == b'\t'),
+        Some(&c) if CLASS[usize::from(c)] & BLANK != 0 => scan_while(b, i + 1, |c| c == b' ' || c == b'\t'),
         _ => i,
     }
 }
@@ -234,7 +248,7 @@ pub(crate) fn scan_quoted(b: &[u8], i: usize, newline_ok: bool) -> PResult<Quote
 }
 
 /// The quoted bytes as `&str`, checking UTF-8 only when non-ASCII bytes occur.
-#[inline]
+#[inline(always)]
 pub(crate) fn quoted_str<'a>(q: &Quoted<'a>, off: usize, what: &str) -> PResult<&'a str> {
     if q.non_ascii() {
         std::str::from_utf8(q.raw).map_err(|e| {
@@ -273,7 +287,7 @@ pub(crate) fn unescape(s: &str, quote: bool) -> Cow<'_, str> {
 }
 
 /// A label value: UTF-8 checked and unescaped.
-#[inline]
+#[inline(always)]
 pub(crate) fn label_value<'a>(q: &Quoted<'a>, off: usize) -> PResult<Cow<'a, str>> {
     let s = quoted_str(q, off, "label value")?;
     Ok(if q.escaped() { unescape(s, true) } else { Cow::Borrowed(s) })
@@ -379,11 +393,14 @@ pub(crate) fn check_duplicates(labels: &[(&str, Cow<'_, str>)], off: usize) -> P
 
 fn check_duplicates_slow(labels: &[(&str, Cow<'_, str>)], off: usize) -> PResult<()> {
     for (k, (name, _)) in labels.iter().enumerate() {
-        if *name == promlite_model::METRIC_NAME {
+        let n = name.as_bytes();
+        if n.len() == 8 && n == promlite_model::METRIC_NAME.as_bytes() {
             return fail(off, "label name \"__name__\" is not unique: the metric name is already set");
         }
-        if labels.get(..k).is_some_and(|before| before.iter().any(|(n, _)| n == name)) {
-            return fail(off, format!("label name \"{name}\" is not unique"));
+        for (prev, _) in labels.iter().take(k) {
+            if prev.len() == n.len() && prev.as_bytes() == n {
+                return fail(off, format!("label name \"{name}\" is not unique"));
+            }
         }
     }
     Ok(())

@@ -135,7 +135,7 @@ impl<'a> Parser<'a> {
         s.name = name;
         self.series = (start, series_end);
 
-        let vend = scan_while(b, i, |c| !matches!(c, b'{' | b' ' | b'\t' | b'\n'));
+        let vend = scan_text_value(b, i);
         if vend == i {
             return expected(b, i, "a value after the metric");
         }
