@@ -91,8 +91,11 @@ fn nesting_within_the_parser_limit_never_overflows_the_stack() {
         let q = format!("{}1{}", "1 + (".repeat(depth), ")".repeat(depth));
         let _ = Engine::default().instant_query(&st, &q, 0, &QueryOptions::default());
     }
-    let q = format!("{}m{}", "abs(".repeat(100), ")".repeat(100));
+    // Everything the parser accepts evaluates, on a default 2 MiB thread stack.
+    let q = format!("{}m{}", "abs(".repeat(240), ")".repeat(240));
     assert!(Engine::default().instant_query(&st, &q, 0, &QueryOptions::default()).is_ok());
+    let q = format!("{}1{}", "1 + (".repeat(120), ")".repeat(120));
+    assert!(Engine::default().range_query(&st, &q, 0, 60_000, 15_000, &QueryOptions::default()).is_ok());
 }
 
 #[test]

@@ -28,7 +28,7 @@ use crate::value::{FPoint, Series};
 pub(crate) use series_set::SeriesSet;
 
 /// The deepest expression nesting the evaluator accepts.
-const MAX_DEPTH: usize = 128;
+const MAX_DEPTH: usize = 300;
 
 /// An evaluated expression, over all steps of the current evaluation range.
 #[derive(Debug)]
