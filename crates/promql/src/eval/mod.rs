@@ -155,6 +155,15 @@ impl<'a> Evaluator<'a> {
         self.check()
     }
 
+    /// Fails if `n` more samples held for a moment (a window) would exceed
+    /// the limit.
+    pub fn check_transient(&mut self, n: usize) -> Result<(), QueryError> {
+        if self.samples.saturating_add(n) > self.max_samples {
+            return Err(QueryError::TooManySamples("query execution".into()));
+        }
+        Ok(())
+    }
+
     /// Adds a warning once.
     pub fn warn(&mut self, w: String) {
         if !self.warnings.contains(&w) {

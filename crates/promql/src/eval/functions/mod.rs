@@ -418,13 +418,16 @@ impl Evaluator<'_> {
         for (metric, samples) in &input.series {
             self.check()?;
             let mut pts = Vec::new();
+            let mut widest = 0usize;
             input.windows(samples, |i, w| {
+                widest = widest.max(w.len());
                 let end = input.ends.get(i).copied().unwrap_or(0);
                 let win = Window { start: end.saturating_sub(input.range), end, range: input.range, eval_t: r.ts(i) };
                 if let Some(v) = func(w, &win, i) {
                     pts.push(FPoint { t: r.ts(i), f: v });
                 }
             });
+            self.check_transient(widest)?;
             self.add_samples(pts.len())?;
             let metric = if keep_name { metric.clone() } else { crate::eval::drop_name(&metric) };
             out.push(metric, pts)?;
