@@ -341,10 +341,23 @@ impl Evaluator<'_> {
     }
 }
 
+/// Prometheus's `Labels.Hash()`: XXH64 of `name \xff value \xff …`, so
+/// `limit_ratio` picks the same series as Prometheus.
+fn prometheus_labels_hash(l: &Labels) -> u64 {
+    let mut h = xxhash_rust::xxh64::Xxh64::new(0);
+    for x in l.iter() {
+        h.update(x.name.as_bytes());
+        h.update(&[0xff]);
+        h.update(x.value.as_bytes());
+        h.update(&[0xff]);
+    }
+    h.digest()
+}
+
 /// Whether `limit_ratio(ratio, …)` keeps a series: a deterministic position
-/// in [0, 1) from the labels' hash.
+/// in [0, 1] from the labels' hash.
 fn ratio_selects(l: &Labels, ratio: f64) -> bool {
-    let offset = l.stable_hash() as f64 / u64::MAX as f64;
+    let offset = prometheus_labels_hash(l) as f64 / u64::MAX as f64;
     if ratio >= 0.0 {
         offset < ratio
     } else {
@@ -380,6 +393,16 @@ mod tests {
         let big = f64::MAX;
         assert_eq!(mean([big, big].into_iter()), big);
         assert!(mean(std::iter::empty()).is_nan());
+    }
+
+    #[test]
+    fn limit_ratio_hash_is_prometheus_xxh64() {
+        // XXH64("a\xffb\xff") with seed 0, as Go's xxhash.Sum64 computes it.
+        let l = promlite_model::labels!("a" => "b");
+        assert_eq!(prometheus_labels_hash(&l), xxhash_rust::xxh64::xxh64(b"a\xffb\xff", 0));
+        assert!(ratio_selects(&l, 1.0));
+        assert!(!ratio_selects(&l, 0.0));
+        assert!(ratio_selects(&l, -1.0));
     }
 
     #[test]
