@@ -249,3 +249,41 @@ eval instant at 0 histogram_quantile(0.5, bad_bucket)
 "#,
     );
 }
+
+#[test]
+fn experimental_functions() {
+    assert_script(
+        r#"
+load 1m
+  m{instance="a", job="j"} 1 2 4 8
+  target_info{instance="a", job="j", version="v1", region="eu"} 1 1 1 1
+  lin 0+10x4
+
+eval instant at 3m info(m)
+  m{instance="a", job="j", version="v1", region="eu"} 8
+
+eval instant at 3m info(m, {version=~".+"})
+  m{instance="a", job="j", version="v1"} 8
+
+eval instant at 3m info(m, {nope=~".+"})
+
+eval instant at 3m double_exponential_smoothing(lin[5m], 0.5, 0.5)
+  {} 30
+
+eval instant at 3m double_exponential_smoothing(lin[5m], 1, 0.5)
+  expect fail
+
+eval instant at 3m ts_of_max_over_time(m[5m])
+  {instance="a", job="j"} 180
+
+eval instant at 3m ts_of_first_over_time(m[5m])
+  {instance="a", job="j"} 0
+
+eval instant at 3m first_over_time(m[5m])
+  m{instance="a", job="j"} 1
+
+eval instant at 3m limitk(1, lin)
+  lin 30
+"#,
+    );
+}
