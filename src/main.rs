@@ -1,4 +1,18 @@
-fn main() {
-    eprintln!("promlite: commands are being built");
-    std::process::exit(2);
+//! The `promlite` command: `serve`, `demo`, `import`, `check`.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("promlite: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -125,8 +125,8 @@ impl<'a> Parser<'a> {
             i = self.text_labels(i + 1, &mut name, s)?;
             series_end = i;
             i = skip_ws(b, i);
-        } else if name.is_some() {
-            series_end = scan_while(b, start, is_name_char);
+        } else if let Some(n) = name {
+            series_end = start + n.len();
         }
         let Some(name) = name else {
             return fail(start, "metric name not set: a quoted name or a name before '{' is required");

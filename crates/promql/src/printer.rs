@@ -2,8 +2,9 @@
 //!
 //! [`Expr`]'s `Display` gives the canonical one-line form of Prometheus's
 //! `String()`: `sum by (job) (rate(x[5m] offset 1m))`, `x @ 100.000`,
-//! `a + on (b) group_left (c) d`, numbers as Go's `%v` (`1e+06`, `+Inf`,
-//! `NaN`), strings double-quoted with Go escapes, durations via
+//! `a + on (b) group_left (c) d`, `foo{a="b",c=~"d"}`, numbers without
+//! exponent (`1000000`, `+Inf`, `NaN`), strings double-quoted with Go
+//! escapes, durations via
 //! `format_duration`. For every tree the parser produces,
 //! `parse(&e.to_string()) == Ok(e)`.
 //!
@@ -29,21 +30,16 @@ impl fmt::Display for Expr {
     }
 }
 
-/// Formats a float like Go's `%v` (`strconv.FormatFloat(v, 'g', -1, 64)`).
+/// Formats a float like Prometheus's printer (`strconv.FormatFloat(v, 'f',
+/// -1, 64)`): shortest round-trip digits, never an exponent; `+Inf`,
+/// `-Inf`, `NaN`.
 pub fn format_number(v: f64) -> String {
     if v.is_nan() {
-        return "NaN".to_string();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf".to_string() } else { "-Inf".to_string() };
-    }
-    let sci = format!("{v:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if v != 0.0 && !(-4..6).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.unsigned_abs())
+        "NaN".to_string()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.to_string()
     } else {
+        // Rust's `Display` is shortest-round-trip without exponent, as Go's 'f' with -1.
         format!("{v}")
     }
 }
@@ -65,7 +61,8 @@ fn is_bare_metric_name(s: &str) -> bool {
 }
 
 fn label_name(s: &str) -> String {
-    if is_legacy_label(s) {
+    // `inf`/`nan` would lex as numbers in a grouping list.
+    if is_legacy_label(s) && !s.eq_ignore_ascii_case("inf") && !s.eq_ignore_ascii_case("nan") {
         s.to_string()
     } else {
         go_quote(s)
@@ -116,7 +113,7 @@ fn selector(vs: &VectorSelector, with_modifiers: bool) -> String {
     }
     if !matchers.is_empty() || out.is_empty() {
         out.push('{');
-        out.push_str(&matchers.iter().map(|m| matcher(m)).collect::<Vec<_>>().join(", "));
+        out.push_str(&matchers.iter().map(|m| matcher(m)).collect::<Vec<_>>().join(","));
         out.push('}');
     }
     if with_modifiers {
@@ -148,9 +145,15 @@ fn needs_parens(op: BinOp, child: &Expr, is_rhs: bool) -> bool {
             cp < p || (cp == p && (is_rhs != op.is_right_associative()))
         }
         Expr::Unary(..) => op == BinOp::Pow && !is_rhs,
-        Expr::Number(v) => op == BinOp::Pow && !is_rhs && v.is_sign_negative() && !v.is_nan(),
+        Expr::Number(v) => op == BinOp::Pow && !is_rhs && prints_negative(*v),
         _ => false,
     }
+}
+
+/// True if the number prints with a `-`, which would re-parse as a unary
+/// minus binding looser than `^`.
+fn prints_negative(v: f64) -> bool {
+    !v.is_nan() && v.is_sign_negative()
 }
 
 /// Does `e` need parentheses before a postfix `[...]`, or as the operand
@@ -159,7 +162,7 @@ fn needs_parens_operand(e: &Expr, postfix: bool) -> bool {
     match e {
         Expr::Binary(b) => postfix || b.op != BinOp::Pow,
         Expr::Unary(..) => postfix,
-        Expr::Number(v) => postfix || v.is_sign_negative(),
+        Expr::Number(v) => postfix || prints_negative(*v) || v.is_infinite(),
         _ => false,
     }
 }
@@ -208,7 +211,11 @@ fn write_expr(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
             paren_if(f, inner, needs_parens_operand(inner, false))
         }
         Expr::Binary(b) => {
-            paren_if(f, &b.lhs, needs_parens(b.op, &b.lhs, false))?;
+            match &*b.lhs {
+                // `+Inf ^ x` would parse as `+(Inf ^ x)`.
+                Expr::Number(v) if b.op == BinOp::Pow && *v == f64::INFINITY => f.write_str("Inf")?,
+                lhs => paren_if(f, lhs, needs_parens(b.op, lhs, false))?,
+            }
             write!(f, " {}{}{} ", b.op.as_str(), if b.return_bool { " bool" } else { "" }, matching_str(b))?;
             paren_if(f, &b.rhs, needs_parens(b.op, &b.rhs, true))
         }
@@ -232,12 +239,13 @@ fn write_expr(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
     }
 }
 
-/// Longest line [`prettify`] keeps on one line (indentation included).
+/// Longest one-line form (indentation not counted, as in Prometheus)
+/// that [`prettify`] keeps on one line.
 pub const PRETTY_WIDTH: usize = 100;
 
 /// Formats `e` over several indented lines, like Prometheus's
-/// `prettier.go`. Rules: a node whose one-line form fits in
-/// [`PRETTY_WIDTH`] columns at its indentation stays on one line;
+/// `prettier.go`. Rules: a node whose one-line form is at most
+/// [`PRETTY_WIDTH`] characters stays on one line (after its indentation);
 /// otherwise a binary expression puts its operands one level deeper and
 /// the operator (with modifiers) on its own line; aggregations, calls and
 /// parentheses put their contents one level deeper between the opening
@@ -253,7 +261,7 @@ pub fn prettify(e: &Expr) -> String {
 fn pretty(out: &mut String, e: &Expr, level: usize) {
     let pad = "  ".repeat(level);
     let flat = e.to_string();
-    if pad.len() + flat.len() <= PRETTY_WIDTH {
+    if flat.len() <= PRETTY_WIDTH {
         out.push_str(&pad);
         out.push_str(&flat);
         return;
@@ -261,7 +269,10 @@ fn pretty(out: &mut String, e: &Expr, level: usize) {
     match e {
         Expr::Binary(b) => {
             let wrap = |out: &mut String, child: &Expr, is_rhs: bool| {
-                if needs_parens(b.op, child, is_rhs) {
+                if b.op == BinOp::Pow && !is_rhs && matches!(child, Expr::Number(v) if *v == f64::INFINITY) {
+                    out.push_str(&"  ".repeat(level + 1));
+                    out.push_str("Inf");
+                } else if needs_parens(b.op, child, is_rhs) {
                     pretty(out, &Expr::Paren(Box::new(child.clone())), level + 1);
                 } else {
                     pretty(out, child, level + 1);
@@ -272,7 +283,7 @@ fn pretty(out: &mut String, e: &Expr, level: usize) {
             wrap(out, &b.rhs, true);
         }
         Expr::Aggregate(a) => {
-            let _ = writeln!(out, "{pad}{}(", agg_head(a).trim_end());
+            let _ = writeln!(out, "{pad}{}(", agg_head(a));
             if let Some(p) = &a.param {
                 pretty(out, p, level + 1);
                 out.push_str(",\n");
@@ -323,16 +334,15 @@ mod tests {
         let cases = [
             (1.0, "1"),
             (-1.5, "-1.5"),
-            (1e6, "1e+06"),
-            (123456.0, "123456"),
-            (1234567.0, "1.234567e+06"),
+            (1e6, "1000000"),
             (0.0001, "0.0001"),
-            (0.00001, "1e-05"),
+            (1.5e-7, "0.00000015"),
             (f64::INFINITY, "+Inf"),
             (f64::NEG_INFINITY, "-Inf"),
             (f64::NAN, "NaN"),
             (0.0, "0"),
-            (1e300, "1e+300"),
+            (-0.0, "-0"),
+            (1e21, "1000000000000000000000"),
         ];
         for (v, s) in cases {
             assert_eq!(format_number(v), s);
@@ -345,5 +355,6 @@ mod tests {
         assert!(!is_legacy_label("a.b"));
         assert!(!is_legacy_label("1a"));
         assert_eq!(label_list(&["a".into(), "b.c".into()]), "a, \"b.c\"");
+        assert_eq!(label_list(&["Inf".into(), "on".into()]), "\"Inf\", on");
     }
 }

@@ -21,6 +21,42 @@ impl<'a> MergeQuerier<'a> {
     }
 }
 
+/// Merges series lists (each sorted by labels; lowest priority first) into
+/// one sorted list; series present in several lists are merged sample by
+/// sample. `limit > 0` truncates the result.
+pub fn merge_series<'a>(lists: Vec<Vec<Box<dyn Series + 'a>>>, limit: usize) -> Vec<Box<dyn Series + 'a>> {
+    let non_empty = lists.iter().filter(|l| !l.is_empty()).count();
+    if non_empty <= 1 {
+        let mut out = lists.into_iter().find(|l| !l.is_empty()).unwrap_or_default();
+        if limit > 0 {
+            out.truncate(limit);
+        }
+        return out;
+    }
+    let mut all: Vec<(usize, Box<dyn Series + 'a>)> = Vec::new();
+    for (i, l) in lists.into_iter().enumerate() {
+        all.extend(l.into_iter().map(|s| (i, s)));
+    }
+    // Within equal labels, list order (priority) is kept.
+    all.sort_by(|a, b| a.1.labels().cmp(b.1.labels()).then(a.0.cmp(&b.0)));
+    let mut out: Vec<Box<dyn Series + 'a>> = Vec::new();
+    let mut group: Vec<Box<dyn Series + 'a>> = Vec::new();
+    for (_, s) in all {
+        if group.first().is_some_and(|g| g.labels() != s.labels()) {
+            flush(&mut group, &mut out);
+            if limit > 0 && out.len() >= limit {
+                break;
+            }
+        }
+        group.push(s);
+    }
+    flush(&mut group, &mut out);
+    if limit > 0 {
+        out.truncate(limit);
+    }
+    out
+}
+
 /// Moves a group of equally labelled series to `out`, merged if several.
 fn flush<'s>(group: &mut Vec<Box<dyn Series + 's>>, out: &mut Vec<Box<dyn Series + 's>>) {
     if group.len() == 1 {
@@ -50,30 +86,11 @@ impl Series for MergedSeries<'_> {
 
 impl Querier for MergeQuerier<'_> {
     fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
-        if self.parts.len() == 1 {
-            if let Some(p) = self.parts.first() {
-                return p.select(hints, matchers);
-            }
+        let mut lists = Vec::with_capacity(self.parts.len());
+        for p in &self.parts {
+            lists.push(p.select(hints, matchers)?);
         }
-        let mut all: Vec<(usize, Box<dyn Series + '_>)> = Vec::new();
-        for (i, p) in self.parts.iter().enumerate() {
-            all.extend(p.select(hints, matchers)?.into_iter().map(|s| (i, s)));
-        }
-        // Stable sort: within equal labels, part order (priority) is kept.
-        all.sort_by(|a, b| a.1.labels().cmp(b.1.labels()).then(a.0.cmp(&b.0)));
-        let mut out: Vec<Box<dyn Series + '_>> = Vec::new();
-        let mut group: Vec<Box<dyn Series + '_>> = Vec::new();
-        for (_, s) in all {
-            if group.first().is_some_and(|g| g.labels() != s.labels()) {
-                flush(&mut group, &mut out);
-            }
-            group.push(s);
-        }
-        flush(&mut group, &mut out);
-        if hints.limit > 0 {
-            out.truncate(hints.limit);
-        }
-        Ok(out)
+        Ok(merge_series(lists, hints.limit))
     }
 
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {

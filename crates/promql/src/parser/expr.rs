@@ -44,6 +44,7 @@ impl Parser<'_> {
         Ok(lhs)
     }
 
+    #[inline(never)]
     fn binary_op(&self, t: &Token) -> Option<BinOp> {
         Some(match t.kind {
             Kind::Add => BinOp::Add,
@@ -67,6 +68,7 @@ impl Parser<'_> {
     }
 
     /// `bool`, `on(...)`/`ignoring(...)`, `group_left(...)`/`group_right(...)`.
+    #[inline(never)]
     fn parse_bin_modifiers(&mut self) -> PResult<(bool, VectorMatching)> {
         let mut m = VectorMatching::default();
         let t = self.peek().clone();
@@ -93,6 +95,7 @@ impl Parser<'_> {
         Ok((return_bool, m))
     }
 
+    #[inline(never)]
     fn new_binary(
         &mut self,
         lhs: Node,
@@ -188,6 +191,7 @@ impl Parser<'_> {
     }
 
     /// A number or duration in seconds-as-ms, for ranges, steps and offsets.
+    #[inline(never)]
     fn parse_duration_ms(&mut self, context: &str, expected: &str) -> PResult<(i64, Token)> {
         let tok = self.peek().clone();
         let ms = match tok.kind {
@@ -195,8 +199,9 @@ impl Parser<'_> {
             Kind::Number => {
                 let v = self.number_token_value(&tok);
                 let ms = (v * 1000.0).trunc();
-                if !ms.is_finite() || ms.abs() >= 9.2e18 {
-                    self.semantic(tok.start, tok.end, format!("duration out of range: {}", self.text(&tok)));
+                // Prometheus holds durations in nanoseconds (i64).
+                if !ms.is_finite() || ms.abs() >= 9.2e12 {
+                    self.semantic(tok.start, tok.end, "duration out of range");
                     0
                 } else {
                     ms as i64
@@ -208,9 +213,10 @@ impl Parser<'_> {
         Ok((ms, tok))
     }
 
+    #[inline(never)]
     fn parse_range_or_subquery(&mut self, node: Node) -> PResult<Node> {
         let open = self.advance();
-        let (range, _) = self.parse_duration_ms("subquery selector", "number or duration")?;
+        let (range, _) = self.parse_duration_ms("subquery or range selector", "number or duration")?;
         let tok = self.peek().clone();
         match tok.kind {
             Kind::RBracket => {
@@ -256,6 +262,7 @@ impl Parser<'_> {
         }
     }
 
+    #[inline(never)]
     fn parse_offset(&mut self, mut node: Node) -> PResult<Node> {
         self.advance();
         let neg = self.peek().kind == Kind::Sub;
@@ -283,6 +290,7 @@ impl Parser<'_> {
         Ok(Node { end, ..node })
     }
 
+    #[inline(never)]
     fn parse_at(&mut self, mut node: Node) -> PResult<Node> {
         self.advance();
         let tok = self.peek().clone();
@@ -305,7 +313,14 @@ impl Parser<'_> {
             self.advance();
             let secs = if neg { -secs } else { secs };
             if !secs.is_finite() || secs.abs() >= 9.2e15 {
-                self.semantic(node.start, t.end, format!("timestamp out of bounds for @ modifier: {secs:.6}"));
+                let shown = if secs.is_nan() {
+                    "NaN".to_string()
+                } else if secs.is_infinite() {
+                    if secs > 0.0 { "+Inf" } else { "-Inf" }.to_string()
+                } else {
+                    format!("{secs:.6}")
+                };
+                self.semantic(node.start, node.end, format!("timestamp out of bounds for @ modifier: {shown}"));
             }
             let ms = (secs * 1000.0).round();
             let ms = if ms.is_finite() && ms.abs() < 9.2e18 { ms as i64 } else { 0 };

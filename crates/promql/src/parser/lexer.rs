@@ -223,7 +223,7 @@ impl Lexer<'_> {
             }
             ')' => {
                 if self.paren_depth == 0 {
-                    return Err((start, "unexpected right parenthesis ')'".to_string()));
+                    return Err((start + 1, "unexpected right parenthesis ')'".to_string()));
                 }
                 self.paren_depth -= 1;
                 self.push(Kind::RParen, 1);
@@ -232,7 +232,7 @@ impl Lexer<'_> {
                 self.brace_open = true;
                 self.push(Kind::LBrace, 1);
             }
-            '}' => return Err((start, "unexpected right brace '}'".to_string())),
+            '}' => return Err((start, "unexpected character: '}'".to_string())),
             '[' => {
                 if self.bracket_open {
                     return Err((start, "unexpected left bracket '['".to_string()));
@@ -291,43 +291,26 @@ impl Lexer<'_> {
     /// character, else a duration (`\d+unit` repeated), else an error.
     fn number_or_duration(&mut self) -> Step {
         let s = self.rest();
-        let b = s.as_bytes();
-        let mut i = 0;
-        let hex = b.len() >= 2 && b[0] == b'0' && (b[1] == b'x' || b[1] == b'X');
-        if hex {
-            i = 2;
-            i += run(&s[i..], |c| c.is_ascii_hexdigit()).len();
-        } else {
-            i += run(s, |c| c.is_ascii_digit()).len();
-        }
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            i += run(&s[i..], |c| if hex { c.is_ascii_hexdigit() } else { c.is_ascii_digit() }).len();
-        }
-        if !hex && matches!(b.get(i), Some(b'e' | b'E')) {
-            i += 1;
-            if matches!(b.get(i), Some(b'+' | b'-')) {
-                i += 1;
-            }
-            i += run(&s[i..], |c| c.is_ascii_digit()).len();
-        }
-        let next = s[i..].chars().next();
-        if !next.is_some_and(is_alnum) {
+        let (is_number, mut i) = scan_number(s);
+        if is_number {
             self.push(Kind::Number, i);
             return Ok(true);
         }
-        // A duration: units then optionally more `digits units` groups.
-        let units = |c: char| matches!(c, 'n' | 's' | 'u' | 'm' | 'h' | 'd' | 'w' | 'y');
+        // A duration: a unit, then optionally more `digits unit` groups.
+        let b = s.as_bytes();
+        let units = |c: u8| matches!(c, b'n' | b's' | b'u' | b'm' | b'h' | b'd' | b'w' | b'y');
         let mut ok = false;
-        if s[i..].chars().next().is_some_and(units) {
+        if b.get(i).is_some_and(|&c| units(c)) {
             i += 1;
             if b.get(i) == Some(&b's') {
                 i += 1;
             }
             ok = true;
             while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += run(&s[i..], |c| c.is_ascii_digit()).len();
-                if !s[i..].chars().next().is_some_and(|c| units(c) && c != 'y') {
+                while b.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+                if !b.get(i).is_some_and(|&c| units(c) && c != b'y') {
                     ok = false;
                     break;
                 }
@@ -337,13 +320,96 @@ impl Lexer<'_> {
                 }
             }
         }
-        if ok && !s[i..].chars().next().is_some_and(is_alnum) {
+        let next = s.get(i..).and_then(|r| r.chars().next());
+        if ok && !next.is_some_and(is_alnum) {
             self.push(Kind::Duration, i);
             return Ok(true);
         }
-        let bad_end = if ok { i + s[i..].chars().next().map(char::len_utf8).unwrap_or(0) } else { i };
-        Err((self.pos, format!("bad number or duration syntax: {:?}", &s[..bad_end])))
+        let bad_end = if ok { i + next.map(char::len_utf8).unwrap_or(0) } else { i };
+        let text = s.get(..bad_end).unwrap_or(s);
+        Err((self.pos, format!("bad number or duration syntax: {text:?}")))
     }
+}
+
+/// Prometheus's `scanNumber`: `[0x][.]d[d._eE]*` with rules against
+/// repeated dots and exponents and dangling `_`/`e`. Returns whether a
+/// number was scanned and how far the scan got.
+fn scan_number(s: &str) -> (bool, usize) {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let at = |i: usize, set: &[u8]| b.get(i).is_some_and(|c| set.contains(c));
+    let mut hex = false;
+    if at(0, b"0") {
+        i = 1;
+        if at(1, b"xX") {
+            i = 2;
+            hex = true;
+            if at(i, b"_") {
+                i += 1;
+            }
+        }
+    }
+    let digits: &[u8] = if hex { b"0123456789abcdefABCDEF" } else { b"0123456789" };
+    if at(i, b".") {
+        i += 1;
+    }
+    if at(i, digits) {
+        i += 1;
+    }
+    let (mut dot, mut exp) = (false, false);
+    loop {
+        let is_dot = at(i, b".");
+        let is_exp = at(i, b"eE");
+        if !(at(i, digits) || is_dot || is_exp || at(i, b"_")) {
+            break;
+        }
+        if is_dot && dot || is_exp && exp {
+            return (false, i + 1);
+        }
+        if is_dot {
+            dot = true;
+            i += 1;
+            if at(i, b"_.") {
+                return (false, i + 1);
+            }
+            if hex {
+                return (false, i);
+            }
+            continue;
+        }
+        if is_exp {
+            exp = true;
+            i += 1;
+            if at(i, b"+-") {
+                i += 1;
+            }
+            if at(i, b"._eE") {
+                return (false, i + 1);
+            }
+            if i >= b.len() {
+                return (false, i);
+            }
+            continue;
+        }
+        if at(i, b"_") {
+            i += 1;
+            if at(i, b"._eE") {
+                return (false, i + 1);
+            }
+            if i >= b.len() {
+                return (false, i);
+            }
+            continue;
+        }
+        while at(i, digits) {
+            i += 1;
+        }
+    }
+    if i == 0 {
+        return (false, 0);
+    }
+    let next = s.get(i..).and_then(|r| r.chars().next());
+    (!next.is_some_and(is_alnum), i)
 }
 
 #[cfg(test)]
@@ -361,7 +427,9 @@ mod tests {
             Ident, LBrace, Ident, EqlRegex, Str, RBrace, LBracket, Duration, Colon, Duration, RBracket, Ident, Sub,
             Duration, Eof
         ]);
-        assert_eq!(kinds("a:b:c >= 0x1f .5 5. 1e-3 Inf nan"), vec![MetricIdent, Gte, Number, Number, Number, Number, Number, Number, Eof]);
+        assert_eq!(kinds("a:b:c >= 0x1f .5 5. 1e-3 Inf nan 1_000 0x_1F"), vec![
+            MetricIdent, Gte, Number, Number, Number, Number, Number, Number, Number, Number, Eof
+        ]);
         assert_eq!(kinds("# comment\n1 # more"), vec![Number, Eof]);
     }
 
@@ -373,6 +441,12 @@ mod tests {
         assert_eq!(last("foo{a=\"b\""), (Kind::Error, "unexpected end of input inside braces".into()));
         assert_eq!(last("foo[5m"), (Kind::Error, "unclosed left bracket".into()));
         assert_eq!(last("1a"), (Kind::Error, "bad number or duration syntax: \"1\"".into()));
+        assert_eq!(last("2.5."), (Kind::Error, "bad number or duration syntax: \"2.5.\"".into()));
+        assert_eq!(last("100..4"), (Kind::Error, "bad number or duration syntax: \"100..\"".into()));
+        assert_eq!(last("0deadbeef"), (Kind::Error, "bad number or duration syntax: \"0de\"".into()));
+        assert_eq!(last("foo[5mm]"), (Kind::Error, "bad number or duration syntax: \"5mm\"".into()));
+        assert_eq!(last("foo[5m1]"), (Kind::Error, "bad number or duration syntax: \"5m1\"".into()));
+        assert_eq!(last("}"), (Kind::Error, "unexpected character: '}'".into()));
         assert_eq!(last("foo =~ bar"), (Kind::Error, "unexpected character after '=': '~'".into()));
         assert_eq!(last("ä"), (Kind::Error, "unexpected character: 'ä'".into()));
     }

@@ -69,10 +69,15 @@ pub fn parse_with(input: &str, opts: &ParserOptions) -> Result<Expr, ParseError>
 /// Parses a metric selector such as `up{job="x"}` or `{__name__=~"a.*"}`
 /// into its matchers (for the HTTP API's `match[]`). Offsets, ranges and
 /// anything else are rejected.
+///
+/// Like Prometheus's `ParseMetricSelector` this does not type-check: `{}`
+/// and `{a=""}` are accepted, and the API answers them with "match[] must
+/// contain at least one non-empty matcher".
 pub fn parse_metric_selector(input: &str) -> Result<Vec<Matcher>, ParseError> {
     let opts = ParserOptions::default();
     let mut p = Parser::new(input, &opts)?;
     let result = p.parse_selector_only();
+    p.type_errors.clear();
     p.finish(result)
 }
 
@@ -91,6 +96,14 @@ pub(crate) type PResult<T> = Result<T, ParseError>;
 pub(crate) const TOO_DEEP: &str = "expression nesting too deep";
 pub(crate) const EMPTY_SELECTOR: &str = "vector selector must contain at least one non-empty matcher";
 
+/// An error found while parsing: byte span and message.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub start: usize,
+    pub end: usize,
+    pub message: String,
+}
+
 pub(crate) struct Parser<'a> {
     pub input: &'a str,
     pub toks: Vec<Token>,
@@ -98,9 +111,14 @@ pub(crate) struct Parser<'a> {
     pub opts: &'a ParserOptions,
     pub depth: usize,
     /// Errors Prometheus raises in grammar actions (parsing continues).
-    pub errors: Vec<ParseError>,
+    /// Kept as spans: line and column are computed only for the one
+    /// reported, so many errors in a long query stay linear.
+    pub errors: Vec<Pending>,
     /// Errors of the type check (reported only if nothing else failed).
-    pub type_errors: Vec<ParseError>,
+    pub type_errors: Vec<Pending>,
+    /// Returned by `peek` if the token list were ever empty (the lexer
+    /// always ends it with `Eof` or `Error`).
+    eof: Token,
 }
 
 impl<'a> Parser<'a> {
@@ -114,17 +132,26 @@ impl<'a> Parser<'a> {
             ));
         }
         let toks = lexer::lex(input);
-        Ok(Parser { input, toks, pos: 0, opts, depth: 0, errors: Vec::new(), type_errors: Vec::new() })
+        let eof = Token { kind: Kind::Eof, start: input.len(), end: input.len(), value: String::new() };
+        Ok(Parser { input, toks, pos: 0, opts, depth: 0, errors: Vec::new(), type_errors: Vec::new(), eof })
     }
 
     fn finish<T>(&mut self, result: PResult<T>) -> PResult<T> {
         match result {
             Err(e) if e.message == TOO_DEEP => Err(e),
-            Err(e) => Err(self.errors.drain(..).next().unwrap_or(e)),
-            Ok(_) if !self.errors.is_empty() => Err(self.errors.swap_remove(0)),
-            Ok(_) if !self.type_errors.is_empty() => Err(self.type_errors.swap_remove(0)),
-            Ok(v) => Ok(v),
+            Err(e) => Err(self.first(true).unwrap_or(e)),
+            Ok(v) => match self.first(false) {
+                Some(e) => Err(e),
+                None => Ok(v),
+            },
         }
+    }
+
+    /// The first grammar-action error, else (unless `syntax_failed`) the
+    /// first type error.
+    fn first(&self, syntax_failed: bool) -> Option<ParseError> {
+        let p = self.errors.first().or(if syntax_failed { None } else { self.type_errors.first() })?;
+        Some(self.err_at(p.start, p.end, p.message.clone()))
     }
 
     fn parse_top(&mut self) -> PResult<Expr> {
@@ -173,13 +200,12 @@ impl<'a> Parser<'a> {
 
     /// The token `n` ahead; the final Eof/Error token repeats forever.
     pub fn peek_n(&self, n: usize) -> &Token {
-        let i = (self.pos + n).min(self.toks.len().saturating_sub(1));
-        &self.toks[i.min(self.toks.len() - 1)]
+        self.toks.get(self.pos.saturating_add(n)).or(self.toks.last()).unwrap_or(&self.eof)
     }
 
     pub fn advance(&mut self) -> Token {
         let t = self.peek().clone();
-        if self.pos < self.toks.len() - 1 {
+        if self.pos + 1 < self.toks.len() {
             self.pos += 1;
         }
         t
@@ -206,23 +232,25 @@ impl<'a> Parser<'a> {
 
     // ---- errors ---------------------------------------------------------
 
+    #[inline(never)]
     pub fn err_at(&self, start: usize, end: usize, msg: impl Into<String>) -> ParseError {
         ParseError::at(self.input, start, end, msg)
     }
 
     /// A semantic error raised while parsing (parsing continues).
+    #[inline(never)]
     pub fn semantic(&mut self, start: usize, end: usize, msg: impl Into<String>) {
-        let e = self.err_at(start, end, msg);
-        self.errors.push(e);
+        self.errors.push(Pending { start, end, message: msg.into() });
     }
 
     /// A type error (reported only if there is no other error).
+    #[inline(never)]
     pub fn type_error(&mut self, start: usize, end: usize, msg: impl Into<String>) {
-        let e = self.err_at(start, end, msg);
-        self.type_errors.push(e);
+        self.type_errors.push(Pending { start, end, message: msg.into() });
     }
 
     /// Prometheus's `unexpected <token> in <context>, expected <expected>`.
+    #[inline(never)]
     pub fn unexpected(&self, t: &Token, context: &str, expected: &str) -> ParseError {
         if t.kind == Kind::Error {
             return self.err_at(t.start, t.end, t.value.clone());
@@ -240,6 +268,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Prometheus's `Item.desc()`.
+    #[inline(never)]
     fn describe(&self, t: &Token) -> String {
         let text = self.text(t);
         let truncated = || {
@@ -280,7 +309,8 @@ impl<'a> Parser<'a> {
             | Kind::Gtr
             | Kind::Gte
             | Kind::EqlRegex
-            | Kind::NeqRegex => format!("<op:{text}>"),
+            | Kind::NeqRegex
+            | Kind::At => format!("<op:{text}>"),
             _ => go_quote(&text),
         }
     }

@@ -84,9 +84,11 @@ impl Parser<'_> {
     }
 
     /// Prometheus's `number()`: integers in Go syntax (hex, octal with a
-    /// leading 0), else a float.
+    /// leading 0, `_` between digits), else a float.
+    #[inline(never)]
     pub fn number_token_value(&mut self, tok: &Token) -> f64 {
-        let s = self.text(tok);
+        let raw = self.text(tok);
+        let s = raw.replace('_', "");
         if let Some(v) = parse_go_int(&s) {
             return v as f64;
         }
@@ -96,16 +98,18 @@ impl Parser<'_> {
             "nan" => return f64::NAN,
             _ => {}
         }
-        match s.parse::<f64>() {
-            Ok(v) if !s.starts_with("0x") && !s.starts_with("0X") => v,
-            _ => {
-                self.semantic(tok.start, tok.end, format!("error parsing number: {s:?} is not a valid number"));
-                0.0
-            }
-        }
+        let msg = match s.parse::<f64>() {
+            Ok(v) if v.is_finite() && !lower.starts_with("0x") => return v,
+            Ok(_) if !lower.starts_with("0x") => "value out of range",
+            _ => "invalid syntax",
+        };
+        let msg = format!("error parsing number: strconv.ParseFloat: parsing {}: {msg}", go_quote(&raw));
+        self.semantic(tok.start, tok.end, msg);
+        0.0
     }
 
     /// A duration token in ms; zero and malformed durations are errors.
+    #[inline(never)]
     pub fn duration_token_ms(&mut self, tok: &Token) -> i64 {
         let s = self.text(tok);
         match parse_duration(&s) {
@@ -122,6 +126,7 @@ impl Parser<'_> {
     }
 
     /// `{...}` after an optional metric name (already consumed).
+    #[inline(never)]
     pub fn parse_selector(&mut self, name: Option<String>, start: usize) -> PResult<Node> {
         let mut matchers = Vec::new();
         let mut end = self.toks.get(self.pos.saturating_sub(1)).map(|t| t.end).unwrap_or(start);
@@ -161,6 +166,7 @@ impl Parser<'_> {
     }
 
     /// One `label op "value"` or a bare `"metric name"` inside braces.
+    #[inline(never)]
     fn parse_matcher(&mut self) -> PResult<Option<Matcher>> {
         let tok = self.peek().clone();
         let name = match tok.kind {
@@ -196,6 +202,7 @@ impl Parser<'_> {
     }
 
     /// `( label, ... )` for `by`, `without`, `on`, `ignoring`, `group_x`.
+    #[inline(never)]
     pub fn parse_grouping_labels(&mut self) -> PResult<Vec<String>> {
         self.expect(Kind::LParen, "grouping opts", "\"(\"")?;
         let mut labels = Vec::new();
@@ -238,15 +245,14 @@ impl Parser<'_> {
             let before = self.type_errors.len();
             let arg = self.parse_expr(0)?;
             if bypass_first_empty && args.len() == 1 && matches!(arg.expr, Expr::VectorSelector(_)) {
+                // `info`'s second argument may be `{}`: drop that check's error.
                 let start = arg.start;
-                let mut i = before;
-                while i < self.type_errors.len() {
-                    if self.type_errors[i].start == start && self.type_errors[i].message == EMPTY_SELECTOR {
-                        self.type_errors.remove(i);
-                    } else {
-                        i += 1;
-                    }
-                }
+                let mut idx = 0;
+                self.type_errors.retain(|e| {
+                    let keep = idx < before || !(e.start == start && e.message == EMPTY_SELECTOR);
+                    idx += 1;
+                    keep
+                });
             }
             args.push(arg);
             let sep = self.peek().clone();
@@ -264,6 +270,7 @@ impl Parser<'_> {
         }
     }
 
+    #[inline(never)]
     fn parse_call(&mut self, name_tok: &Token, name: String) -> PResult<Node> {
         self.advance();
         let func = functions::lookup(&name);
@@ -286,6 +293,7 @@ impl Parser<'_> {
         Ok(Node { expr, ty, start, end, height })
     }
 
+    #[inline(never)]
     fn check_call(&mut self, f: &functions::Function, args: &[Node], start: usize, end: usize) {
         let nargs = f.arg_types.len();
         let name = go_quote(f.name);
@@ -343,6 +351,7 @@ impl Parser<'_> {
         }
     }
 
+    #[inline(never)]
     fn parse_aggregate(&mut self, op_tok: &Token, lower: &str) -> PResult<Node> {
         self.advance();
         let op = AggregateOp::from_name(lower).unwrap_or(AggregateOp::Sum);

@@ -1,18 +1,25 @@
 //! String literals: Go escapes in `"..."`/`'...'`, raw `` `...` ``.
 //!
 //! Escapes: `\a \b \f \n \r \t \v \\`, the string's own quote, octal
-//! `\NNN` (≤ 255), `\xNN`, `\uNNNN`, `\UNNNNNNNN`. Octal and `\x` values
-//! at or above 0x80 become the code point U+0080..U+00FF (Go would store a
-//! raw byte, which a Rust `String` cannot hold).
+//! `\NNN` (≤ 255), `\xNN`, `\uNNNN`, `\UNNNNNNNN`. As in Go, octal and `\x`
+//! escapes are bytes (`"\xc3\xa9"` is `é`). Go would also accept bytes that
+//! are not UTF-8 and fail later (e.g. "invalid label name"); a Rust `String`
+//! cannot hold them, so such a literal is an error here ("invalid UTF-8
+//! rune", Prometheus's message for raw invalid bytes).
 
 /// Scans a quoted string at the start of `s` (which begins with `quote`).
 /// Returns the unescaped value and the byte length consumed.
 pub(crate) fn scan_quoted(s: &str, quote: char) -> Result<(String, usize), String> {
-    let mut out = String::new();
-    let mut it = s.char_indices().skip(1).peekable();
+    let mut out: Vec<u8> = Vec::new();
+    let mut it = s.char_indices().skip(1);
+    let mut buf = [0u8; 4];
+    let mut push = |out: &mut Vec<u8>, c: char| out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
     while let Some((i, c)) = it.next() {
         match c {
-            c if c == quote => return Ok((out, i + c.len_utf8())),
+            c if c == quote => {
+                let s = String::from_utf8(out).map_err(|_| "invalid UTF-8 rune".to_string())?;
+                return Ok((s, i + c.len_utf8()));
+            }
             '\n' => return Err("unterminated quoted string".to_string()),
             '\\' => {
                 let Some((_, e)) = it.next() else {
@@ -31,7 +38,7 @@ pub(crate) fn scan_quoted(s: &str, quote: char) -> Result<(String, usize), Strin
                     _ => None,
                 };
                 if let Some(ch) = simple {
-                    out.push(ch);
+                    push(&mut out, ch);
                     continue;
                 }
                 let (digits, base, first): (usize, u32, Option<char>) = match e {
@@ -60,12 +67,17 @@ pub(crate) fn scan_quoted(s: &str, quote: char) -> Result<(String, usize), Strin
                 if base == 8 && v > 255 {
                     return Err(format!("octal escape value {v} > 255"));
                 }
+                if digits <= 3 {
+                    // `\xNN` and octal escapes are single bytes.
+                    out.push(v as u8);
+                    continue;
+                }
                 match char::from_u32(v) {
-                    Some(ch) => out.push(ch),
+                    Some(ch) => push(&mut out, ch),
                     None => return Err("escape sequence is an invalid Unicode code point".to_string()),
                 }
             }
-            c => out.push(c),
+            c => push(&mut out, c),
         }
     }
     Err("unterminated quoted string".to_string())
@@ -128,6 +140,9 @@ mod tests {
         assert_eq!(q(r#""a\tb\n\\\"" rest"#), Ok(("a\tb\n\\\"".to_string(), 12)));
         assert_eq!(q(r"'it\'s'"), Ok(("it's".to_string(), 7)));
         assert_eq!(q(r#""\x41\u00e9\U0001F600\101""#).map(|r| r.0), Ok("Aé😀A".to_string()));
+        assert_eq!(q(r#""\xc3\xa9\303\251""#).map(|r| r.0), Ok("éé".to_string()));
+        assert_eq!(q(r#""a\xc5z""#), Err("invalid UTF-8 rune".to_string()));
+        assert_eq!(q(r#""\377""#), Err("invalid UTF-8 rune".to_string()));
         assert_eq!(q(r#""\'""#), Err("unknown escape sequence U+0027 '''".to_string()));
         assert_eq!(q(r#""\q""#), Err("unknown escape sequence U+0071 'q'".to_string()));
         assert_eq!(q(r#""\xZZ""#), Err("illegal character U+005A 'Z' in escape sequence".to_string()));

@@ -236,7 +236,7 @@ fn verify_segment(path: &Path, data: &[u8]) -> Result<(), StorageError> {
     if magic != SEGMENT_MAGIC {
         return Err(corrupt(path, 0, format!("bad segment magic {magic:#x}")));
     }
-    if data.get(4) != Some(&1) {
+    if data.get(4..8) != Some(&[1u8, 0, 0, 0][..]) {
         return Err(corrupt(path, 4, "unsupported segment version"));
     }
     let mut ts_offsets: Vec<usize> = Vec::new();

@@ -70,9 +70,30 @@ impl<'a> BlockQuerier<'a> {
         BlockQuerier { block, mint, maxt }
     }
 
+    /// True if the range covers the whole block, so index-wide answers
+    /// need no per-series time check.
+    fn covers_block(&self) -> bool {
+        let m = self.block.meta();
+        self.mint <= m.min_time && self.maxt >= m.max_time.saturating_sub(1)
+    }
+
     fn overlaps_block(&self) -> bool {
         let m = self.block.meta();
         self.mint < m.max_time && self.maxt >= m.min_time && self.mint <= self.maxt
+    }
+
+    /// Whether overlapping `chunks` really hold a sample in range: true at
+    /// once if one lies fully inside, otherwise the edge chunks are decoded.
+    fn has_samples_in_range(&self, chunks: &[ChunkMeta]) -> Result<bool, StorageError> {
+        if chunks.iter().any(|c| c.min_time >= self.mint && c.max_time <= self.maxt) {
+            return Ok(true);
+        }
+        for c in chunks {
+            if self.block.read_chunk(c)?.iter().any(|s| s.0 >= self.mint && s.0 <= self.maxt) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Matching series with their chunks inside the range (series without
@@ -86,7 +107,7 @@ impl<'a> BlockQuerier<'a> {
         for id in postings_for_matchers(ix, matchers)? {
             let (labels, mut chunks) = ix.series(id)?;
             chunks.retain(|c| c.max_time >= self.mint && c.min_time <= self.maxt);
-            if chunks.is_empty() {
+            if !self.has_samples_in_range(&chunks)? {
                 continue;
             }
             out.push((labels, chunks));
@@ -117,7 +138,7 @@ impl Querier for BlockQuerier<'_> {
         if !self.overlaps_block() {
             return Ok(Vec::new());
         }
-        if matchers.is_empty() {
+        if matchers.is_empty() && self.covers_block() {
             return self.block.index().label_values(name);
         }
         let mut vals: Vec<String> = self.matching(matchers, 0)?.into_iter().filter_map(|(l, _)| l.get(name).map(str::to_string)).collect();
@@ -130,7 +151,7 @@ impl Querier for BlockQuerier<'_> {
         if !self.overlaps_block() {
             return Ok(Vec::new());
         }
-        if matchers.is_empty() {
+        if matchers.is_empty() && self.covers_block() {
             return self.block.index().label_names();
         }
         let mut names: Vec<String> =

@@ -87,3 +87,12 @@ impl std::fmt::Debug for Block {
         f.debug_struct("Block").field("dir", &self.dir).field("meta", &self.meta).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn block_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<super::Block>();
+    }
+}

@@ -11,7 +11,7 @@ use crate::index::{write_index, ChunkMeta};
 
 /// Most samples in one chunk. Chunk boundaries depend only on the
 /// timestamps, so series scraped together share timestamp columns.
-pub const MAX_CHUNK_SAMPLES: usize = 512;
+pub const MAX_CHUNK_SAMPLES: usize = 1024;
 
 /// Suffix of a block directory still being written.
 pub const TMP_SUFFIX: &str = ".tmp-for-creation";

@@ -84,6 +84,16 @@ impl<'a> BitReader<'a> {
         if end > self.buf.len() * 8 {
             return Err(DecodeError::new(self.buf.len(), "bit stream ends early"));
         }
+        let byte = self.bitpos / 8;
+        if let Some(w) = self.buf.get(byte..byte + 8) {
+            // Fast path: one unaligned 64-bit load covers the field
+            // (n <= 32 and at most 7 bits of offset).
+            let mut a = [0u8; 8];
+            a.copy_from_slice(w);
+            let word = u64::from_be_bytes(a) << (self.bitpos % 8);
+            self.bitpos = end;
+            return Ok(word >> (64 - n));
+        }
         let mut v: u64 = 0;
         let mut pos = self.bitpos;
         let mut left = n as usize;
@@ -130,5 +140,17 @@ mod tests {
         }
         assert_eq!(r.bytes_consumed(), buf.len());
         assert!(r.read(16).is_err());
+        // Every width at every offset, on a long stream (fast and slow paths).
+        let mut w = BitWriter::new();
+        let fields: Vec<(u64, u32)> = (0..400u64).map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15), (i % 64) as u32 + 1)).collect();
+        for &(v, n) in &fields {
+            w.write(v, n);
+        }
+        let buf = w.finish();
+        let mut r = BitReader::new(&buf);
+        for &(v, n) in &fields {
+            let mask = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+            assert_eq!(r.read(n).unwrap(), v & mask, "width {n}");
+        }
     }
 }

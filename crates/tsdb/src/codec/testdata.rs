@@ -122,7 +122,7 @@ pub fn generate(spec: &DatasetSpec) -> Vec<(Labels, Vec<(i64, f64)>)> {
         // Latency histogram.
         let mut buckets = [0.0f64; 12];
         let (mut sum, mut count) = (0.0f64, 0.0f64);
-        let mut cols: Vec<Vec<f64>> = vec![Vec::with_capacity(n); 14];
+        let mut cols: Vec<Vec<f64>> = (0..14).map(|_| Vec::with_capacity(n)).collect();
         for _ in 0..n {
             let obs = (50.0 + rng.normal() * 7.0).max(0.0).round() as usize;
             for _ in 0..obs {

@@ -8,11 +8,15 @@
 //!   a count (uvarint), then per exception the gap to the previous exception
 //!   position (uvarint) and the 8 raw bytes; their slot in the integer column
 //!   repeats the previous integer so deltas stay small;
-//! * kind 2 — Gorilla XOR ([`super::xor`]).
+//! * kind 2 — Gorilla XOR ([`super::xor`]);
+//! * kind 3 — ordered bits: each value's IEEE-754 bits mapped to an `i64`
+//!   that sorts like the float (`bits` for positives, `!bits | sign` for
+//!   negatives), then an integer column. Slowly drifting full-precision
+//!   gauges and float counters become small deltas.
 //!
 //! The encoder picks constant if all bit patterns are equal, otherwise
-//! writes decimal (when at most one value in eight is an exception) and XOR
-//! and keeps the smaller. Decoding is bit-exact, including NaN payloads.
+//! writes decimal (when at most one value in eight is an exception), XOR
+//! and ordered bits, and keeps the smallest. Decoding is bit-exact, including NaN payloads.
 
 use super::ints::{decode_ints, encode_ints};
 use super::varint::{put_uvarint, DecodeError, Reader};
@@ -76,6 +80,22 @@ fn encode_decimal(vals: &[f64], out: &mut Vec<u8>) -> bool {
     true
 }
 
+/// Maps float bits to an integer with the same order as the floats.
+fn ordered(v: f64) -> i64 {
+    let b = v.to_bits() as i64;
+    if b < 0 {
+        b ^ i64::MAX
+    } else {
+        b
+    }
+}
+
+/// Inverse of [`ordered`].
+fn unordered(o: i64) -> f64 {
+    let b = if o < 0 { o ^ i64::MAX } else { o };
+    f64::from_bits(b as u64)
+}
+
 /// Appends the encoded values.
 pub fn encode_values(vals: &[f64], out: &mut Vec<u8>) {
     let Some(first) = vals.first() else {
@@ -90,12 +110,18 @@ pub fn encode_values(vals: &[f64], out: &mut Vec<u8>) {
     }
     let mut xor = vec![2u8];
     encode_xor(vals, &mut xor);
-    let mut dec = Vec::new();
-    if encode_decimal(vals, &mut dec) && dec.len() < xor.len() {
-        out.extend_from_slice(&dec);
-    } else {
-        out.extend_from_slice(&xor);
+    let mut best = xor;
+    let mut ord = vec![3u8];
+    let ints: Vec<i64> = vals.iter().map(|&v| ordered(v)).collect();
+    encode_ints(&ints, &mut ord);
+    if ord.len() < best.len() {
+        best = ord;
     }
+    let mut dec = Vec::new();
+    if encode_decimal(vals, &mut dec) && dec.len() < best.len() {
+        best = dec;
+    }
+    out.extend_from_slice(&best);
 }
 
 /// Decodes `n` values written by [`encode_values`].
@@ -134,6 +160,7 @@ pub fn decode_values(r: &mut Reader<'_>, n: usize) -> Result<Vec<f64>, DecodeErr
             r.bytes(used)?;
             Ok(vals)
         }
+        3 => Ok(decode_ints(r, n)?.into_iter().map(unordered).collect()),
         k => Err(DecodeError::new(kpos, format!("unknown value encoding {k}"))),
     }
 }
@@ -169,6 +196,15 @@ mod tests {
         rt(&[f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0, f64::MIN_POSITIVE, 1e300]);
         let buf = rt(&[0.1f64.sqrt(), 0.2f64.sqrt(), 0.3f64.sqrt()]);
         assert_eq!(buf[0], 2);
+        // A float counter with irrational increments picks ordered bits.
+        let mut acc = 100.0f64;
+        let counter: Vec<f64> = (0..300).map(|_| {
+            acc += std::f64::consts::SQRT_2 * 1e-3;
+            acc
+        }).collect();
+        let buf = rt(&counter);
+        assert_eq!(buf[0], 3, "{}", buf.len());
+        rt(&[-1.0, -0.0, 0.0, 1e-300, -1e-300, f64::NAN, -f64::NAN]);
         rt(&[]);
     }
 }

@@ -40,6 +40,9 @@ pub fn compact(parent: &Path, blocks: &[Arc<Block>]) -> Result<Option<BlockMeta>
     }
 }
 
+/// One series and its samples.
+type SeriesData = (Labels, Vec<(i64, f64)>);
+
 /// Iterates the label-sorted union of the blocks' series, each with its
 /// merged, deduplicated samples. Stops at the first read error (kept in
 /// `error`).
@@ -60,7 +63,7 @@ impl<'a> MergedSeries<'a> {
         Ok(MergedSeries { blocks, heads, error: None })
     }
 
-    fn step(&mut self) -> Result<Option<(Labels, Vec<(i64, f64)>)>, StorageError> {
+    fn step(&mut self) -> Result<Option<SeriesData>, StorageError> {
         let Some(min) = self.heads.iter().filter_map(|h| h.1.as_ref()).min().cloned() else {
             return Ok(None);
         };
@@ -90,7 +93,7 @@ impl<'a> MergedSeries<'a> {
 }
 
 impl Iterator for MergedSeries<'_> {
-    type Item = (Labels, Vec<(i64, f64)>);
+    type Item = SeriesData;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.error.is_some() {

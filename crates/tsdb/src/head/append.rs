@@ -130,7 +130,15 @@ impl Appender for HeadAppender {
         // Apply under the commit lock, so the head sees batches in WAL order.
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         let mut applied = 0u64;
+        let floor = self.head.floor();
+        let isolation = self.head.isolation.write();
         for (s, t, v) in &staged {
+            if *t < floor {
+                // The head was cut past this sample while it was staged;
+                // replay drops it the same way.
+                self.head.counters.out_of_bounds.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
             let mut d = s.data.lock();
             match check_append(d.last(), *t, *v) {
                 Ok(Appendable::Append) => {
@@ -145,10 +153,11 @@ impl Appender for HeadAppender {
                 Err(e) => self.head.counters.count(&e),
             }
         }
-        drop(wal);
         if applied > 0 {
             self.head.update_time_range(mint, maxt);
         }
+        drop(isolation);
+        drop(wal);
         self.head.counters.appended.fetch_add(applied, Ordering::Relaxed);
         Ok(())
     }

@@ -21,6 +21,7 @@ use parking_lot::{Mutex, RwLock};
 use promlite_model::{AppendError, Labels};
 
 pub use append::{AppendCounters, HeadAppender};
+pub(crate) use read::check_matchers;
 pub use read::{HeadQuerier, HeadSeries};
 pub use series::MemSeries;
 pub use stats::{HeadStats, NameCount};
@@ -50,6 +51,9 @@ pub struct Head {
     pub(crate) counters: AppendCounters,
     /// Serialises commits with the WAL order (see `append.rs`).
     pub(crate) commit_lock: Mutex<()>,
+    /// Isolation: a commit applies its batch under the write side, a select
+    /// snapshots series under the read side, so no query sees half a batch.
+    pub(crate) isolation: RwLock<()>,
 }
 
 impl Head {
@@ -69,6 +73,7 @@ impl Head {
             max_series,
             counters: AppendCounters::default(),
             commit_lock: Mutex::new(()),
+            isolation: RwLock::new(()),
         }
     }
 
@@ -103,6 +108,34 @@ impl Head {
             Some(max) => floor.max(max.saturating_sub(self.chunk_range / 2)),
             None => floor,
         }
+    }
+
+    /// The truncation floor: samples older than this are never accepted
+    /// (they belong to blocks).
+    pub fn floor(&self) -> i64 {
+        self.min_valid_time.load(Ordering::Acquire)
+    }
+
+    /// Raises the floor to `t`. Waits for commits in flight, so every
+    /// commit that applied a sample older than `t` is visible afterwards and
+    /// every later one drops such samples.
+    pub fn raise_floor(&self, t: i64) {
+        let _commits = self.commit_lock.lock();
+        self.min_valid_time.fetch_max(t, Ordering::AcqRel);
+    }
+
+    /// Samples of every series in `[mint, maxt)`, series sorted by labels
+    /// (series without samples there are skipped). Feeds block writing.
+    pub fn series_in_range(&self, mint: i64, maxt: i64) -> impl Iterator<Item = (Labels, Vec<(i64, f64)>)> + '_ {
+        let mut all: Vec<Arc<MemSeries>> = Vec::new();
+        self.for_each_series(|s| all.push(s.clone()));
+        all.sort_by(|a, b| a.labels.cmp(&b.labels));
+        all.into_iter().filter_map(move |s| {
+            let chunks = s.data.lock().snapshot(mint, maxt.saturating_sub(1));
+            let samples: Vec<(i64, f64)> =
+                chunks.iter().flat_map(|c| c.samples()).filter(|x| x.0 >= mint && x.0 < maxt).collect();
+            (!samples.is_empty()).then(|| (s.labels.clone(), samples))
+        })
     }
 
     /// Counters of rejected samples.

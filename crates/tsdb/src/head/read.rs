@@ -55,6 +55,9 @@ impl<'a> HeadQuerier<'a> {
         if mint > maxt {
             return Ok(out);
         }
+        // Taken before the postings lookup: a batch's series exist (they are
+        // created at append time) before the batch is applied.
+        let _isolation = self.head.isolation.read();
         for r in self.head.select_refs(matchers) {
             let Some(s) = self.head.series_by_ref(r) else { continue };
             let chunks = s.data.lock().snapshot(mint, maxt);

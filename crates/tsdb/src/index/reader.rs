@@ -80,7 +80,7 @@ impl IndexReader {
         if be32(d, 0) != Some(INDEX_MAGIC) {
             return Err(self.corrupt(0, "bad index magic"));
         }
-        if d.get(4) != Some(&INDEX_VERSION) {
+        if d.get(4..8) != Some(&[INDEX_VERSION, 0, 0, 0][..]) {
             return Err(self.corrupt(4, "unsupported index version"));
         }
         let toc = d.len().checked_sub(TOC_LEN).filter(|&t| t >= 8).ok_or_else(|| self.corrupt(0, "index too short"))?;

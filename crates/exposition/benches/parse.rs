@@ -1,0 +1,212 @@
+//! Parse cost over a generated, node-exporter-like body (~7.3k samples:
+//! counters and gauges with 0–3 labels, summaries, histogram buckets, one
+//! HELP/TYPE pair per family).
+//!
+//! Time is measured as this thread's CPU time (`/proc/thread-self/schedstat`,
+//! falling back to wall time), because the build machine is shared and wall
+//! time would mostly measure other processes. The "thrpt" line is reported
+//! directly as nanoseconds of CPU per sample.
+
+use std::time::Instant;
+
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use promlite_exposition::{parse_all, Format, Parsed, Parser, SampleEntry};
+
+/// Builds the body; returns it with its sample count.
+fn node_exporter_like(openmetrics: bool) -> (String, u64) {
+    use std::fmt::Write;
+    let mut b = String::new();
+    let mut n = 0u64;
+    let family = |b: &mut String, name: &str, typ: &str, help: &str| {
+        let _ = writeln!(b, "# HELP {name} {help}");
+        let _ = writeln!(b, "# TYPE {name} {typ}");
+    };
+    let modes = ["guest", "guest_nice", "idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"];
+    family(&mut b, "node_cpu_seconds_total", "counter", "Seconds the CPUs spent in each mode.");
+    for cpu in 0..64 {
+        for (k, mode) in modes.iter().enumerate() {
+            let _ = writeln!(b, "node_cpu_seconds_total{{cpu=\"{cpu}\",mode=\"{mode}\"}} {}.{:02}", 1000 * cpu + 37 * k, k * 7 % 100);
+            n += 1;
+        }
+    }
+    for (name, typ) in [
+        ("node_filesystem_avail_bytes", "gauge"),
+        ("node_filesystem_size_bytes", "gauge"),
+        ("node_filesystem_files_free", "gauge"),
+        ("node_filesystem_readonly", "gauge"),
+    ] {
+        family(&mut b, name, typ, "Filesystem statistic.");
+        for i in 0..100 {
+            let _ = writeln!(
+                b,
+                "{name}{{device=\"/dev/nvme0n1p{i}\",fstype=\"ext4\",mountpoint=\"/var/lib/kubelet/pods/{i:08x}/volumes\"}} {}",
+                4.1871663104e10 + f64::from(i) * 1.5e7
+            );
+            n += 1;
+        }
+    }
+    for stat in ["receive_bytes", "transmit_bytes", "receive_packets", "transmit_packets", "receive_errs", "transmit_drop"] {
+        let name = format!("node_network_{stat}_total");
+        family(&mut b, &name, "counter", "Network device statistic.");
+        for dev in 0..150 {
+            let _ = writeln!(b, "{name}{{device=\"veth{dev:05x}\"}} {}", 1.0239891e9 + f64::from(dev) * 12345.0);
+            n += 1;
+        }
+    }
+    family(&mut b, "go_gc_duration_seconds", "summary", "A summary of the pause duration of GC cycles.");
+    for q in ["0", "0.25", "0.5", "0.75", "1"] {
+        let _ = writeln!(b, "go_gc_duration_seconds{{quantile=\"{q}\"}} 3.3686e-05");
+        n += 1;
+    }
+    let _ = writeln!(b, "go_gc_duration_seconds_sum 0.011409384\ngo_gc_duration_seconds_count 222");
+    n += 2;
+    let bounds = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"];
+    family(&mut b, "http_request_duration_seconds", "histogram", "Request latency.");
+    for h in 0..300 {
+        let handler = format!("/api/v1/endpoint_{h}");
+        for (k, le) in bounds.iter().enumerate() {
+            let _ = writeln!(b, "http_request_duration_seconds_bucket{{handler=\"{handler}\",method=\"GET\",le=\"{le}\"}} {}", 10 * k + h);
+            n += 1;
+        }
+        let _ = writeln!(b, "http_request_duration_seconds_sum{{handler=\"{handler}\",method=\"GET\"}} {}.25", h * 3);
+        let _ = writeln!(b, "http_request_duration_seconds_count{{handler=\"{handler}\",method=\"GET\"}} {}", 110 + h);
+        n += 2;
+    }
+    for g in 0..1200 {
+        let name = format!("process_gauge_{g}");
+        family(&mut b, &name, "gauge", "A plain gauge.");
+        let _ = writeln!(b, "{name} {}", f64::from(g) * 0.5);
+        n += 1;
+    }
+    if openmetrics {
+        b.push_str("# EOF\n");
+    }
+    (b, n)
+}
+
+/// CPU time of the calling thread in nanoseconds.
+struct CpuTime;
+
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok().filter(|&v| v > 0)
+}
+
+fn now_ns() -> u64 {
+    thread_cpu_ns().unwrap_or_else(|| {
+        static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+    })
+}
+
+impl Measurement for CpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+    fn start(&self) -> u64 {
+        now_ns()
+    }
+    fn end(&self, i: u64) -> u64 {
+        now_ns().saturating_sub(i)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &NsFormatter
+    }
+}
+
+struct NsFormatter;
+
+impl ValueFormatter for NsFormatter {
+    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
+        let (div, unit) = if typical >= 1e6 { (1e6, "ms cpu") } else if typical >= 1e3 { (1e3, "µs cpu") } else { (1.0, "ns cpu") };
+        values.iter_mut().for_each(|v| *v /= div);
+        unit
+    }
+    fn scale_throughputs(&self, _typical: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
+        let n = match t {
+            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => *n as f64,
+        };
+        values.iter_mut().for_each(|v| *v /= n.max(1.0));
+        "ns cpu/sample"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+fn bench(c: &mut Criterion<CpuTime>) {
+    for (label, format) in [("text", Format::PrometheusText), ("openmetrics", Format::OpenMetrics)] {
+        let (body, n) = node_exporter_like(format == Format::OpenMetrics);
+        let body = body.into_bytes();
+        // Sanity: the body parses and has the expected number of samples.
+        let parsed = parse_all(&body, format).map(|v| v.len() as u64);
+        assert_eq!(parsed, Ok(n), "generated body must parse");
+
+        let mut g = c.benchmark_group(format!("parse_{label}"));
+        g.throughput(Throughput::Elements(n));
+        g.bench_function("next_into", |bch| {
+            bch.iter(|| {
+                let mut p = Parser::new(black_box(&body), format);
+                let mut s = SampleEntry::default();
+                let mut sum = 0.0;
+                while let Some(r) = p.next_into(&mut s) {
+                    if let Ok(Parsed::Sample) = r {
+                        sum += s.value + s.labels.len() as f64;
+                    }
+                }
+                sum
+            })
+        });
+        g.bench_function("next_entry", |bch| {
+            bch.iter(|| {
+                let mut p = Parser::new(black_box(&body), format);
+                let mut count = 0usize;
+                while let Some(r) = p.next_entry() {
+                    count += usize::from(r.is_ok());
+                }
+                count
+            })
+        });
+        g.bench_function("parse_all_with_labels", |bch| bch.iter(|| parse_all(black_box(&body), format).map(|v| v.len())));
+        g.finish();
+    }
+
+    // The simplest common shape alone: a counter with two short labels.
+    let mut body = String::new();
+    for i in 0..10_000 {
+        body.push_str(&format!("node_cpu_seconds_total{{cpu=\"{}\",mode=\"iowait\"}} {}.{}\n", i % 64, i * 7, i % 100));
+    }
+    let body = body.into_bytes();
+    let mut g = c.benchmark_group("parse_text_simple_lines");
+    g.throughput(Throughput::Elements(10_000));
+    g.bench_function("next_into", |bch| {
+        bch.iter(|| {
+            let mut p = Parser::new(black_box(&body), Format::PrometheusText);
+            let mut s = SampleEntry::default();
+            let mut sum = 0.0;
+            while let Some(r) = p.next_into(&mut s) {
+                if let Ok(Parsed::Sample) = r {
+                    sum += s.value;
+                }
+            }
+            sum
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(CpuTime);
+    targets = bench
+}
+criterion_main!(benches);

@@ -1,0 +1,286 @@
+//! JSON encodings shared by the handlers: query results exactly as
+//! Prometheus writes them (timestamps as float seconds, values as strings)
+//! and the `parse_query` syntax tree.
+
+use promlite_model::{Labels, Matcher};
+use promlite_promql::ast::{AtModifier, Cardinality, Expr, ValueType, VectorSelector};
+use promlite_promql::value::{format_float, Value};
+use serde_json::{json, Map, Value as Json};
+
+/// Appends a ms timestamp as Prometheus's `MarshalTimestamp` does: seconds,
+/// then `.` and three digits when the ms part is non-zero.
+pub fn write_timestamp(out: &mut String, t: i64) {
+    if t < 0 {
+        out.push('-');
+    }
+    let a = t.unsigned_abs();
+    out.push_str(&(a / 1000).to_string());
+    let frac = a % 1000;
+    if frac != 0 {
+        out.push_str(&format!(".{frac:03}"));
+    }
+}
+
+/// Appends a JSON string.
+pub fn write_str(out: &mut String, s: &str) {
+    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+}
+
+/// Appends a label set as a JSON object in label order.
+pub fn write_labels(out: &mut String, l: &Labels) {
+    out.push('{');
+    for (i, lab) in l.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_str(out, &lab.name);
+        out.push(':');
+        write_str(out, &lab.value);
+    }
+    out.push('}');
+}
+
+fn write_point(out: &mut String, t: i64, v: f64) {
+    out.push('[');
+    write_timestamp(out, t);
+    out.push_str(",\"");
+    out.push_str(&format_float(v));
+    out.push_str("\"]");
+}
+
+/// The `data` member of a query answer: `{"resultType":…,"result":…}`.
+pub fn query_data(v: &Value) -> String {
+    let mut out = String::new();
+    out.push_str("{\"resultType\":\"");
+    out.push_str(v.value_type().api_name());
+    out.push_str("\",\"result\":");
+    match v {
+        Value::Scalar { t, v } => write_point(&mut out, *t, *v),
+        Value::String { t, v } => {
+            out.push('[');
+            write_timestamp(&mut out, *t);
+            out.push(',');
+            write_str(&mut out, v);
+            out.push(']');
+        }
+        Value::Vector(samples) => {
+            out.push('[');
+            for (i, s) in samples.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                write_labels(&mut out, &s.metric);
+                out.push_str(",\"value\":");
+                write_point(&mut out, s.t, s.f);
+                out.push('}');
+            }
+            out.push(']');
+        }
+        Value::Matrix(series) => {
+            out.push('[');
+            for (i, s) in series.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                write_labels(&mut out, &s.metric);
+                out.push_str(",\"values\":[");
+                for (j, p) in s.floats.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    write_point(&mut out, p.t, p.f);
+                }
+                out.push_str("]}");
+            }
+            out.push(']');
+        }
+    }
+    out.push('}');
+    out
+}
+
+/// A label set as a JSON object value.
+pub fn labels_json(l: &Labels) -> Json {
+    let mut m = Map::new();
+    for lab in l.iter() {
+        m.insert(lab.name.clone(), Json::String(lab.value.clone()));
+    }
+    Json::Object(m)
+}
+
+fn value_type_go(t: ValueType) -> &'static str {
+    t.api_name()
+}
+
+fn matchers_json(ms: &[Matcher]) -> Json {
+    Json::Array(
+        ms.iter()
+            .map(|m| json!({"name": m.name, "value": m.value, "type": m.op.as_str()}))
+            .collect(),
+    )
+}
+
+fn at_json(at: Option<AtModifier>) -> (Json, Json) {
+    match at {
+        None => (Json::Null, Json::Null),
+        Some(AtModifier::Timestamp(ms)) => (json!(ms), Json::Null),
+        Some(AtModifier::Start) => (Json::Null, json!("start")),
+        Some(AtModifier::End) => (Json::Null, json!("end")),
+    }
+}
+
+fn selector_json(kind: &str, vs: &VectorSelector, range: Option<i64>) -> Json {
+    let (ts, soe) = at_json(vs.at);
+    let mut m = Map::new();
+    m.insert("type".into(), json!(kind));
+    m.insert("name".into(), json!(vs.name.clone().unwrap_or_default()));
+    if let Some(r) = range {
+        m.insert("range".into(), json!(r));
+    }
+    m.insert("offset".into(), json!(vs.offset));
+    m.insert("matchers".into(), matchers_json(&vs.matchers));
+    m.insert("timestamp".into(), ts);
+    m.insert("startOrEnd".into(), soe);
+    Json::Object(m)
+}
+
+/// The syntax tree as Prometheus 3's `parse_query` renders it (`translateAST`).
+/// Recursion depth follows the tree, which the parser bounds.
+pub fn ast_json(e: &Expr) -> Json {
+    match e {
+        Expr::Number(v) => json!({"type": "numberLiteral", "val": format_float(*v)}),
+        Expr::String(s) => json!({"type": "stringLiteral", "val": s}),
+        Expr::VectorSelector(vs) => selector_json("vectorSelector", vs, None),
+        Expr::MatrixSelector(ms) => selector_json("matrixSelector", &ms.selector, Some(ms.range)),
+        Expr::Subquery(sq) => {
+            let (ts, soe) = at_json(sq.at);
+            json!({"type": "subquery", "expr": ast_json(&sq.expr), "range": sq.range, "offset": sq.offset,
+                   "step": sq.step.unwrap_or(0), "timestamp": ts, "startOrEnd": soe})
+        }
+        Expr::Paren(inner) => json!({"type": "parenExpr", "expr": ast_json(inner)}),
+        Expr::Unary(op, inner) => {
+            let op = match op {
+                promlite_promql::ast::UnaryOp::Neg => "-",
+                promlite_promql::ast::UnaryOp::Pos => "+",
+            };
+            json!({"type": "unaryExpr", "op": op, "expr": ast_json(inner)})
+        }
+        Expr::Binary(b) => {
+            let vectors = b.lhs.value_type() == ValueType::Vector && b.rhs.value_type() == ValueType::Vector;
+            let matching = if vectors {
+                let card = match b.matching.card {
+                    Cardinality::OneToOne => "one-to-one",
+                    Cardinality::ManyToOne => "many-to-one",
+                    Cardinality::OneToMany => "one-to-many",
+                    Cardinality::ManyToMany => "many-to-many",
+                };
+                json!({"card": card, "labels": b.matching.labels, "on": b.matching.on, "include": b.matching.include})
+            } else {
+                Json::Null
+            };
+            json!({"type": "binaryExpr", "op": b.op.as_str(), "lhs": ast_json(&b.lhs), "rhs": ast_json(&b.rhs),
+                   "matching": matching, "bool": b.return_bool})
+        }
+        Expr::Aggregate(a) => {
+            let param = a.param.as_deref().map(ast_json).unwrap_or(Json::Null);
+            json!({"type": "aggregation", "op": a.op.as_str(), "expr": ast_json(&a.expr), "param": param,
+                   "grouping": a.grouping, "without": a.without})
+        }
+        Expr::Call(c) => {
+            let f = promlite_promql::functions::lookup(&c.func);
+            let arg_types: Vec<&str> = f.map(|f| f.arg_types.iter().map(|t| value_type_go(*t)).collect()).unwrap_or_default();
+            let func = json!({
+                "name": c.func,
+                "argTypes": arg_types,
+                "variadic": f.map(|f| f.variadic).unwrap_or(0),
+                "returnType": value_type_go(e.value_type()),
+            });
+            json!({"type": "call", "func": func, "args": c.args.iter().map(ast_json).collect::<Vec<_>>()})
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promlite_model::labels;
+    use promlite_promql::ast::*;
+    use promlite_promql::value::{FPoint, Sample, Series};
+
+    #[test]
+    fn timestamps_like_prometheus() {
+        let f = |t| {
+            let mut s = String::new();
+            write_timestamp(&mut s, t);
+            s
+        };
+        assert_eq!(f(4000), "4");
+        assert_eq!(f(1_435_781_451_781), "1435781451.781");
+        assert_eq!(f(1500), "1.500");
+        assert_eq!(f(1005), "1.005");
+        assert_eq!(f(-1500), "-1.500");
+        assert_eq!(f(0), "0");
+        assert!(!f(i64::MIN).is_empty());
+    }
+
+    #[test]
+    fn results_encode() {
+        assert_eq!(query_data(&Value::Scalar { t: 4000, v: 2.0 }), r#"{"resultType":"scalar","result":[4,"2"]}"#);
+        assert_eq!(query_data(&Value::String { t: 1, v: "a\"b".into() }), r#"{"resultType":"string","result":[0.001,"a\"b"]}"#);
+        let v = Value::Vector(vec![Sample { metric: labels!("__name__" => "up", "job" => "x"), t: 1000, f: f64::NAN }]);
+        assert_eq!(query_data(&v), r#"{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"x"},"value":[1,"NaN"]}]}"#);
+        let m = Value::Matrix(vec![Series {
+            metric: labels!("a" => "b"),
+            floats: vec![FPoint { t: 0, f: f64::INFINITY }, FPoint { t: 15_000, f: -0.5 }],
+        }]);
+        assert_eq!(query_data(&m), r#"{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[0,"+Inf"],[15,"-0.5"]]}]}"#);
+        assert_eq!(query_data(&Value::Vector(vec![])), r#"{"resultType":"vector","result":[]}"#);
+    }
+
+    #[test]
+    fn ast_like_prometheus() {
+        let vs = VectorSelector {
+            name: Some("up".into()),
+            matchers: vec![Matcher::equal("job", "x"), Matcher::equal("__name__", "up")],
+            offset: 60_000,
+            at: Some(AtModifier::End),
+        };
+        let e = Expr::Aggregate(AggregateExpr {
+            op: AggregateOp::Sum,
+            expr: Box::new(Expr::Call(Call {
+                func: "rate".into(),
+                args: vec![Expr::MatrixSelector(MatrixSelector { selector: vs, range: 300_000 })],
+            })),
+            param: None,
+            grouping: vec!["job".into()],
+            without: false,
+        });
+        let j = ast_json(&e);
+        assert_eq!(j["type"], "aggregation");
+        assert_eq!(j["param"], Json::Null);
+        assert_eq!(j["grouping"], json!(["job"]));
+        let call = &j["expr"];
+        assert_eq!(call["func"], json!({"name": "rate", "argTypes": ["matrix"], "variadic": 0, "returnType": "vector"}));
+        let ms = &call["args"][0];
+        assert_eq!(ms["type"], "matrixSelector");
+        assert_eq!(ms["range"], 300_000);
+        assert_eq!(ms["offset"], 60_000);
+        assert_eq!(ms["startOrEnd"], "end");
+        assert_eq!(ms["timestamp"], Json::Null);
+        assert_eq!(ms["matchers"][0], json!({"name": "job", "value": "x", "type": "="}));
+        let b = Expr::Binary(BinaryExpr {
+            op: BinOp::Add,
+            lhs: Box::new(Expr::Number(1.0)),
+            rhs: Box::new(Expr::Number(2.5)),
+            return_bool: false,
+            matching: VectorMatching::default(),
+        });
+        assert_eq!(
+            ast_json(&b),
+            json!({"type": "binaryExpr", "op": "+", "lhs": {"type": "numberLiteral", "val": "1"},
+                   "rhs": {"type": "numberLiteral", "val": "2.5"}, "matching": null, "bool": false})
+        );
+    }
+}

@@ -1,0 +1,64 @@
+//! The route table.
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::compression::CompressionLayer;
+
+use crate::handlers::{admin, federate, labels, lifecycle, metadata, query, rules, series, status, targets};
+use crate::self_metrics::{metrics_handler, track};
+use crate::ApiState;
+
+/// Until ready, the API answers 503 like Prometheus's `testReady`.
+async fn ready_gate(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+    if state.is_ready() {
+        next.run(req).await
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response()
+    }
+}
+
+/// Every endpoint over `state`. GET and form-encoded POST are accepted on
+/// every query-like endpoint; other methods get 405. Responses are gzip
+/// compressed when the client asks for it.
+pub fn router(state: ApiState) -> Router {
+    let api = Router::new()
+        .route("/api/v1/query", get(query::instant).post(query::instant))
+        .route("/api/v1/query_range", get(query::range).post(query::range))
+        .route("/api/v1/query_exemplars", get(query::exemplars).post(query::exemplars))
+        .route("/api/v1/format_query", get(query::format_query).post(query::format_query))
+        .route("/api/v1/parse_query", get(query::parse_query).post(query::parse_query))
+        .route("/api/v1/series", get(series::series).post(series::series))
+        .route("/api/v1/labels", get(labels::label_names).post(labels::label_names))
+        .route("/api/v1/label/{name}/values", get(labels::label_values).post(labels::label_values))
+        .route("/api/v1/metadata", get(metadata::metadata).post(metadata::metadata))
+        .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/targets/metadata", get(metadata::targets_metadata))
+        .route("/api/v1/alertmanagers", get(targets::alertmanagers))
+        .route("/api/v1/rules", get(rules::rules).post(rules::rules))
+        .route("/api/v1/alerts", get(rules::alerts).post(rules::alerts))
+        .route("/api/v1/status/config", get(status::config))
+        .route("/api/v1/status/flags", get(status::flags))
+        .route("/api/v1/status/runtimeinfo", get(status::runtime_info))
+        .route("/api/v1/status/buildinfo", get(status::build_info).post(status::build_info))
+        .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route("/api/v1/status/walreplay", get(status::wal_replay))
+        .route("/api/v1/admin/tsdb/delete_series", post(admin::delete_series).put(admin::delete_series))
+        .route("/api/v1/admin/tsdb/clean_tombstones", post(admin::clean_tombstones).put(admin::clean_tombstones))
+        .route("/api/v1/admin/tsdb/snapshot", post(admin::snapshot).put(admin::snapshot))
+        .route("/federate", get(federate::federate))
+        .route_layer(from_fn_with_state(state.clone(), ready_gate));
+    Router::new()
+        .merge(api)
+        .route("/metrics", get(metrics_handler))
+        .route("/-/healthy", get(lifecycle::healthy).head(lifecycle::healthy))
+        .route("/-/ready", get(lifecycle::ready).head(lifecycle::ready))
+        .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload).get(lifecycle::requires_post))
+        .route("/-/quit", post(lifecycle::quit).put(lifecycle::quit).get(lifecycle::requires_post))
+        .route_layer(from_fn_with_state(state.clone(), track))
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}

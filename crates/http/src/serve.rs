@@ -1,0 +1,212 @@
+//! Serving a router on a listener: plain HTTP or TLS, basic auth, extra
+//! headers, graceful shutdown.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::webconfig::WebConfig;
+
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+const AUTH_CACHE_MAX: usize = 1024;
+
+struct Auth {
+    users: HashMap<String, String>,
+    cache: Mutex<HashMap<u64, bool>>,
+    hasher: RandomState,
+}
+
+/// A hash to compare against when the user is unknown, so unknown users
+/// cost as much time as wrong passwords.
+fn dummy_hash() -> &'static str {
+    static H: OnceLock<String> = OnceLock::new();
+    H.get_or_init(|| bcrypt::hash("promlite-dummy-password", bcrypt::DEFAULT_COST).unwrap_or_default())
+}
+
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let s = s.trim().trim_end_matches('=');
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        acc = (acc << 6) | val(c)?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+fn unauthorized() -> Response {
+    let mut r = (StatusCode::UNAUTHORIZED, "Unauthorized\n").into_response();
+    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+    r
+}
+
+async fn check_auth(State(auth): State<Arc<Auth>>, req: Request, next: Next) -> Response {
+    let creds = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(decode_base64)
+        .and_then(|b| String::from_utf8(b).ok());
+    let Some((user, pass)) = creds.as_deref().and_then(|c| c.split_once(':')) else {
+        return unauthorized();
+    };
+    let known = auth.users.get(user);
+    let hash = known.map(String::as_str).unwrap_or_else(|| dummy_hash());
+    let key = auth.hasher.hash_one((user, pass, hash));
+    let cached = auth.cache.lock().ok().and_then(|c| c.get(&key).copied());
+    let ok = match cached {
+        Some(ok) => ok,
+        None => {
+            let (p, h) = (pass.to_string(), hash.to_string());
+            let ok = tokio::task::spawn_blocking(move || bcrypt::verify(p, &h).unwrap_or(false)).await.unwrap_or(false);
+            if let Ok(mut c) = auth.cache.lock() {
+                if c.len() >= AUTH_CACHE_MAX {
+                    c.clear();
+                }
+                c.insert(key, ok);
+            }
+            ok
+        }
+    };
+    if ok && known.is_some() {
+        next.run(req).await
+    } else {
+        unauthorized()
+    }
+}
+
+async fn add_headers(State(headers): State<Arc<Vec<(HeaderName, HeaderValue)>>>, req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    for (k, v) in headers.iter() {
+        r.headers_mut().insert(k.clone(), v.clone());
+    }
+    r
+}
+
+/// Applies the web config's basic auth and response headers to `router`.
+fn wrap(router: Router, config: &WebConfig) -> std::io::Result<Router> {
+    let mut app = router;
+    if !config.basic_auth_users.is_empty() {
+        let auth = Arc::new(Auth {
+            users: config.basic_auth_users.clone().into_iter().collect(),
+            cache: Mutex::new(HashMap::new()),
+            hasher: RandomState::new(),
+        });
+        app = app.layer(from_fn_with_state(auth, check_auth));
+    }
+    if !config.http_server_config.headers.is_empty() {
+        let mut hs = Vec::new();
+        for (k, v) in &config.http_server_config.headers {
+            let name = HeaderName::try_from(k.as_str()).map_err(|e| invalid(format!("header {k:?}: {e}")))?;
+            let value = HeaderValue::try_from(v.as_str()).map_err(|e| invalid(format!("header {k:?}: {e}")))?;
+            hs.push((name, value));
+        }
+        app = app.layer(from_fn_with_state(Arc::new(hs), add_headers));
+    }
+    Ok(app)
+}
+
+fn invalid(msg: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, msg)
+}
+
+/// Serves `router` on `listener` with `config` (TLS, basic auth, headers)
+/// until `shutdown` resolves; then stops accepting and waits up to 30 s for
+/// open connections to finish their requests.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    config: WebConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let tls = config.rustls_config().map_err(|e| invalid(e.to_string()))?.map(TlsAcceptor::from);
+    let app = wrap(router, &config)?;
+    let graceful = GracefulShutdown::new();
+    let builder = Arc::new(Builder::new(TokioExecutor::new()));
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and similar: back off, keep serving.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let svc = TowerToHyperService::new(app.clone());
+        let builder = builder.clone();
+        match &tls {
+            None => {
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
+                let fut = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = fut.await;
+                });
+            }
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let Ok(Ok(tls_stream)) = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                    else {
+                        return;
+                    };
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), svc).into_owned();
+                    let _ = watcher.watch(conn).await;
+                });
+            }
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_decodes() {
+        assert_eq!(decode_base64("YWxpY2U6c2VjcmV0").unwrap(), b"alice:secret");
+        assert_eq!(decode_base64("YQ==").unwrap(), b"a");
+        assert_eq!(decode_base64("YWI=").unwrap(), b"ab");
+        assert!(decode_base64("!!").is_none());
+    }
+}

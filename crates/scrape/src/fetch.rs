@@ -1,0 +1,165 @@
+//! The HTTP side of a scrape: request headers, auth, TLS, and reading the
+//! body with a limit on its *decompressed* size.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, USER_AGENT};
+
+use crate::config::{Authorization, BasicAuth, ScrapeConfig};
+
+/// `User-Agent` of scrape requests.
+pub const USER_AGENT_VALUE: &str = concat!("promlite/", env!("CARGO_PKG_VERSION"));
+
+/// A fetched body and its `Content-Type`.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The decompressed body.
+    pub body: Vec<u8>,
+    /// The response's `Content-Type` header.
+    pub content_type: Option<String>,
+}
+
+/// Fetches one target's URL. Cheap to clone (the client is shared).
+#[derive(Clone, Debug)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    url: String,
+    timeout: Duration,
+    body_limit: u64,
+    basic_auth: Option<BasicAuth>,
+    authorization: Option<Authorization>,
+    compression: bool,
+}
+
+impl Fetcher {
+    /// Builds the HTTP client from a scrape config's settings; `body_limit`
+    /// of 0 means [`crate::config::DEFAULT_BODY_SIZE_LIMIT`].
+    pub fn new(cfg: &ScrapeConfig, url: String, timeout: Duration) -> Result<Fetcher, String> {
+        let mut b = reqwest::Client::builder()
+            .redirect(if cfg.follow_redirects {
+                reqwest::redirect::Policy::limited(10)
+            } else {
+                reqwest::redirect::Policy::none()
+            })
+            .no_proxy();
+        if !cfg.enable_compression {
+            b = b.no_gzip();
+        }
+        let tls = &cfg.tls_config;
+        if tls.insecure_skip_verify {
+            b = b.danger_accept_invalid_certs(true);
+        }
+        if let Some(ca) = &tls.ca_file {
+            let pem = std::fs::read(ca).map_err(|e| format!("reading ca_file {ca}: {e}"))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("ca_file {ca}: {e}"))?;
+            for c in certs {
+                b = b.add_root_certificate(c);
+            }
+        }
+        if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
+            let mut pem = std::fs::read(cert).map_err(|e| format!("reading cert_file {cert}: {e}"))?;
+            pem.push(b'\n');
+            pem.extend(std::fs::read(key).map_err(|e| format!("reading key_file {key}: {e}"))?);
+            let id = reqwest::Identity::from_pem(&pem).map_err(|e| format!("client certificate: {e}"))?;
+            b = b.identity(id);
+        }
+        let client = b.build().map_err(|e| format!("building HTTP client: {e}"))?;
+        let body_limit = if cfg.body_size_limit == 0 { crate::config::DEFAULT_BODY_SIZE_LIMIT } else { cfg.body_size_limit };
+        Ok(Fetcher {
+            client,
+            url,
+            timeout,
+            body_limit,
+            basic_auth: cfg.basic_auth.clone(),
+            authorization: cfg.authorization.clone(),
+            compression: cfg.enable_compression,
+        })
+    }
+
+    /// The URL this fetcher scrapes.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn headers(&self) -> Result<HeaderMap, String> {
+        let mut h = HeaderMap::new();
+        h.insert(ACCEPT, HeaderValue::from_static(promlite_exposition::SCRAPE_ACCEPT_HEADER));
+        h.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        if !self.compression {
+            h.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        }
+        let secs = format!("{}", self.timeout.as_secs_f64());
+        if let Ok(v) = HeaderValue::from_str(&secs) {
+            h.insert("X-Prometheus-Scrape-Timeout-Seconds", v);
+        }
+        if let Some(a) = &self.authorization {
+            let cred = match (&a.credentials, &a.credentials_file) {
+                (Some(c), _) => c.clone(),
+                (None, Some(f)) => read_secret(f)?,
+                (None, None) => String::new(),
+            };
+            let v = HeaderValue::from_str(&format!("{} {}", a.auth_type, cred))
+                .map_err(|_| "authorization credentials contain invalid header characters".to_string())?;
+            h.insert(AUTHORIZATION, v);
+        }
+        Ok(h)
+    }
+
+    /// GETs the URL and reads the body, failing when the status is not 200,
+    /// the timeout passes, or the decompressed body exceeds the limit (the
+    /// connection is dropped at once, without draining the rest).
+    pub async fn fetch(&self) -> Result<Fetched, String> {
+        match tokio::time::timeout(self.timeout, self.fetch_inner()).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("Get \"{}\": context deadline exceeded (timeout {:?})", self.url, self.timeout)),
+        }
+    }
+
+    async fn fetch_inner(&self) -> Result<Fetched, String> {
+        let mut req = self.client.get(&self.url).headers(self.headers()?);
+        if let Some(b) = &self.basic_auth {
+            let pw = match (&b.password, &b.password_file) {
+                (Some(p), _) => Some(p.clone()),
+                (None, Some(f)) => Some(read_secret(f)?),
+                (None, None) => None,
+            };
+            req = req.basic_auth(&b.username, pw);
+        }
+        let mut resp = req.send().await.map_err(|e| format!("Get \"{}\": {}", self.url, error_chain(&e)))?;
+        let status = resp.status();
+        if status != reqwest::StatusCode::OK {
+            return Err(format!("server returned HTTP status {status}"));
+        }
+        let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if (body.len() + chunk.len()) as u64 > self.body_limit {
+                        drop(resp);
+                        return Err(format!("body size limit exceeded: response body is larger than {} bytes", self.body_limit));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(format!("reading body: {}", error_chain(&e))),
+            }
+        }
+        Ok(Fetched { body, content_type })
+    }
+}
+
+fn read_secret(path: &str) -> Result<String, String> {
+    std::fs::read_to_string(path).map(|s| s.trim_end_matches(['\n', '\r']).to_string()).map_err(|e| format!("reading {path}: {e}"))
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}

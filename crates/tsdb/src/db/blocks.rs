@@ -1,0 +1,256 @@
+//! The Db's set of persistent blocks, and selecting from one block with
+//! results that keep the block alive.
+//!
+//! This is the only place the Db touches the block modules
+//! (`crate::block`, `crate::compact`, `crate::retention`, `crate::quarantine`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use promlite_model::{Labels, Matcher, SampleIterator, SelectHints, Series, StorageError, ValueType};
+
+use crate::block::{postings_for_matchers, Block, BlockMeta, META_FILE, TMP_SUFFIX};
+use crate::index::ChunkMeta;
+
+/// Blocks in the data directory, sorted by `min_time`.
+pub(crate) struct BlockSet {
+    dir: PathBuf,
+    blocks: RwLock<Vec<Arc<Block>>>,
+}
+
+impl BlockSet {
+    /// Opens every block in `dir`. Half-written blocks are removed; blocks
+    /// that fail to open are quarantined (moved, never deleted) and logged.
+    pub(crate) fn open(dir: &Path) -> Result<BlockSet, StorageError> {
+        let io = |e: std::io::Error| StorageError::Io(format!("{}: {e}", dir.display()));
+        let mut blocks = Vec::new();
+        for e in std::fs::read_dir(dir).map_err(io)? {
+            let e = e.map_err(io)?;
+            if !e.file_type().map_err(io)?.is_dir() {
+                continue;
+            }
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = e.path();
+            if name.ends_with(TMP_SUFFIX) {
+                tracing::info!(target: "promlite_tsdb", "removing half-written block {}", path.display());
+                std::fs::remove_dir_all(&path).map_err(io)?;
+                continue;
+            }
+            if !is_block_dir(&name, &path) {
+                continue;
+            }
+            match Block::open(&path) {
+                Ok(b) => blocks.push(Arc::new(b)),
+                Err(err) => {
+                    let moved = crate::quarantine::quarantine(dir, &path, &err.to_string())?;
+                    tracing::error!(target: "promlite_tsdb", "block {} is damaged ({err}); moved to {}", path.display(), moved.display());
+                }
+            }
+        }
+        sort(&mut blocks);
+        Ok(BlockSet { dir: dir.to_path_buf(), blocks: RwLock::new(blocks) })
+    }
+
+    /// The current blocks (a snapshot; the set may change afterwards).
+    pub(crate) fn snapshot(&self) -> Vec<Arc<Block>> {
+        self.blocks.read().clone()
+    }
+
+    /// End (exclusive) of the newest block, if any.
+    pub(crate) fn max_time(&self) -> Option<i64> {
+        self.blocks.read().iter().map(|b| b.meta().max_time).max()
+    }
+
+    /// Opens a block just written and adds it.
+    pub(crate) fn add(&self, meta: &BlockMeta) -> Result<(), StorageError> {
+        let b = Arc::new(Block::open(&self.dir.join(&meta.id))?);
+        let mut set = self.blocks.write();
+        set.push(b);
+        sort(&mut set);
+        Ok(())
+    }
+
+    /// Removes blocks by id from the set and deletes their directories.
+    /// Queries still holding them keep reading their (unlinked) files.
+    pub(crate) fn delete(&self, ids: &[String]) -> Result<(), StorageError> {
+        let removed: Vec<Arc<Block>> = {
+            let mut set = self.blocks.write();
+            let (gone, keep): (Vec<_>, Vec<_>) = set.drain(..).partition(|b| ids.contains(&b.meta().id));
+            *set = keep;
+            gone
+        };
+        for b in removed {
+            std::fs::remove_dir_all(b.dir()).map_err(|e| StorageError::Io(format!("{}: {e}", b.dir().display())))?;
+        }
+        Ok(())
+    }
+}
+
+fn sort(blocks: &mut [Arc<Block>]) {
+    blocks.sort_by(|a, b| (a.meta().min_time, a.meta().max_time, &a.meta().id).cmp(&(b.meta().min_time, b.meta().max_time, &b.meta().id)));
+}
+
+/// Block directories have a `meta.json` or a 26-character id for a name.
+fn is_block_dir(name: &str, path: &Path) -> bool {
+    path.join(META_FILE).exists() || (name.len() == 26 && name.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Series of `block` matching `matchers` with samples in `[mint, maxt]`,
+/// sorted by labels. Each keeps the block alive, so results do not borrow
+/// the block set (which compaction changes).
+pub(crate) fn select_block(
+    block: &Arc<Block>,
+    mint: i64,
+    maxt: i64,
+    hints: &SelectHints,
+    matchers: &[Matcher],
+) -> Result<Vec<Box<dyn Series>>, StorageError> {
+    let mut out: Vec<Box<dyn Series>> = Vec::new();
+    let m = block.meta();
+    if mint > maxt || mint >= m.max_time || maxt < m.min_time {
+        return Ok(out);
+    }
+    let ix = block.index();
+    for id in postings_for_matchers(ix, matchers)? {
+        let (labels, mut chunks) = ix.series(id)?;
+        chunks.retain(|c| c.max_time >= mint && c.min_time <= maxt);
+        if chunks.is_empty() {
+            continue;
+        }
+        let series = OwnedBlockSeries { block: block.clone(), labels, chunks, mint, maxt };
+        // Edge chunks may overlap the range without a sample in it.
+        let mut probe = series.iter();
+        if probe.next() == ValueType::None {
+            if let Some(e) = probe.err() {
+                return Err(e);
+            }
+            continue;
+        }
+        drop(probe);
+        let series = if hints.labels_only { OwnedBlockSeries { chunks: Vec::new(), ..series } } else { series };
+        out.push(Box::new(series));
+        if hints.limit > 0 && out.len() >= hints.limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+struct OwnedBlockSeries {
+    block: Arc<Block>,
+    labels: Labels,
+    chunks: Vec<ChunkMeta>,
+    mint: i64,
+    maxt: i64,
+}
+
+impl Series for OwnedBlockSeries {
+    fn labels(&self) -> &Labels {
+        &self.labels
+    }
+
+    fn iter(&self) -> Box<dyn SampleIterator + '_> {
+        Box::new(BlockChunksIter { block: &self.block, chunks: &self.chunks, next_chunk: 0, buf: Vec::new(), pos: 0, at: None, done: false, err: None, mint: self.mint, maxt: self.maxt })
+    }
+}
+
+/// Decodes a block series chunk by chunk, restricted to `[mint, maxt]`.
+struct BlockChunksIter<'a> {
+    block: &'a Block,
+    chunks: &'a [ChunkMeta],
+    next_chunk: usize,
+    buf: Vec<(i64, f64)>,
+    pos: usize,
+    at: Option<(i64, f64)>,
+    done: bool,
+    err: Option<StorageError>,
+    mint: i64,
+    maxt: i64,
+}
+
+impl BlockChunksIter<'_> {
+    fn finish(&mut self) -> ValueType {
+        self.done = true;
+        self.at = None;
+        ValueType::None
+    }
+
+    /// Loads the next chunk that may hold samples `>= t`.
+    fn load_next(&mut self, t: i64) -> bool {
+        while let Some(c) = self.chunks.get(self.next_chunk) {
+            self.next_chunk += 1;
+            if c.max_time < t {
+                continue;
+            }
+            match self.block.read_chunk(c) {
+                Ok(s) => {
+                    self.buf = s;
+                    self.pos = 0;
+                    return true;
+                }
+                Err(e) => {
+                    self.err = Some(e);
+                    return false;
+                }
+            }
+        }
+        false
+    }
+
+    fn advance_to(&mut self, t: i64) -> ValueType {
+        let t = t.max(self.mint);
+        loop {
+            while let Some(&s) = self.buf.get(self.pos) {
+                if s.0 < t {
+                    self.pos += 1;
+                    continue;
+                }
+                if s.0 > self.maxt {
+                    return self.finish();
+                }
+                self.at = Some(s);
+                return ValueType::Float;
+            }
+            if !self.load_next(t) {
+                return self.finish();
+            }
+        }
+    }
+}
+
+impl SampleIterator for BlockChunksIter<'_> {
+    fn next(&mut self) -> ValueType {
+        if self.done {
+            return ValueType::None;
+        }
+        let t = match self.at {
+            Some((t, _)) => {
+                self.pos += 1;
+                t.saturating_add(1)
+            }
+            None => self.mint,
+        };
+        self.advance_to(t)
+    }
+
+    fn seek(&mut self, t: i64) -> ValueType {
+        if self.done {
+            return ValueType::None;
+        }
+        if let Some(a) = self.at {
+            if a.0 >= t {
+                return ValueType::Float;
+            }
+        }
+        self.advance_to(t)
+    }
+
+    fn at(&self) -> (i64, f64) {
+        self.at.unwrap_or((0, 0.0))
+    }
+
+    fn err(&self) -> Option<StorageError> {
+        self.err.clone()
+    }
+}
