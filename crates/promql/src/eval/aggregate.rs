@@ -52,16 +52,8 @@ impl Acc {
                 avg_add(self, f);
             }
             AggregateOp::Count => self.count += 1.0,
-            AggregateOp::Min => {
-                if self.value > f || self.value.is_nan() {
-                    self.value = f;
-                }
-            }
-            AggregateOp::Max => {
-                if self.value < f || self.value.is_nan() {
-                    self.value = f;
-                }
-            }
+            AggregateOp::Min if self.value > f || self.value.is_nan() => self.value = f,
+            AggregateOp::Max if self.value < f || self.value.is_nan() => self.value = f,
             AggregateOp::Stddev | AggregateOp::Stdvar => {
                 self.count += 1.0;
                 let delta = f - self.mean;
@@ -407,7 +399,7 @@ mod tests {
 
     #[test]
     fn nan_sorts_last_both_ways() {
-        let mut v = vec![1.0, f64::NAN, 3.0];
+        let mut v = [1.0, f64::NAN, 3.0];
         v.sort_by(|a, b| desc_nan_last(*a, *b));
         assert_eq!(v[0], 3.0);
         assert!(v[2].is_nan());

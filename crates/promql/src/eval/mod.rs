@@ -140,7 +140,7 @@ impl<'a> Evaluator<'a> {
                 return Err(QueryError::Canceled("query execution".into()));
             }
         }
-        if self.checks % 64 == 0 && Instant::now() >= self.deadline {
+        if self.checks & 63 == 0 && Instant::now() >= self.deadline {
             return Err(QueryError::Timeout("query execution".into()));
         }
         Ok(())
@@ -272,7 +272,8 @@ pub(crate) fn int_param(v: f64) -> Result<i64, QueryError> {
     if v.is_nan() {
         return Err(QueryError::Execution("Parameter value is NaN".into()));
     }
-    if v >= 9.223372036854775807e18 || v < -9.223372036854775808e18 {
+    // i64::MAX + 1 and i64::MIN as floats.
+    if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v) {
         return Err(QueryError::Execution(format!("Scalar value {} overflows int64", crate::value::format_float(v))));
     }
     Ok(v as i64)

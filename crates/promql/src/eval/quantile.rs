@@ -62,7 +62,7 @@ pub(crate) fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
 }
 
 /// The φ-quantile of classic buckets, as Prometheus's `BucketQuantile`.
-pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<Bucket>) -> BucketQuantile {
+pub(crate) fn bucket_quantile(q: f64, buckets: &mut [Bucket]) -> BucketQuantile {
     let nan = BucketQuantile { value: f64::NAN, forced_monotonic: false };
     if q.is_nan() {
         return nan;

@@ -429,7 +429,7 @@ impl Evaluator<'_> {
             });
             self.check_transient(widest)?;
             self.add_samples(pts.len())?;
-            let metric = if keep_name { metric.clone() } else { crate::eval::drop_name(&metric) };
+            let metric = if keep_name { metric.clone() } else { crate::eval::drop_name(metric) };
             out.push(metric, pts)?;
         }
         Ok(Val::Vector(out.finish()?))
