@@ -287,3 +287,21 @@ eval instant at 3m limitk(1, lin)
 "#,
     );
 }
+
+#[test]
+fn pinned_predict_linear_uses_each_evaluation_time() {
+    // The window is pinned by `@`, the prediction is from each step's time
+    // (functions.test checks the same in range mode).
+    assert_script(
+        r#"
+load 1m
+  lin 0+60x10
+
+eval range from 0 to 2m step 1m predict_linear(lin[5m] @ 300, 60)
+  {} 60 120 180
+
+eval instant at 2m predict_linear(lin[5m] @ 300, 60)
+  {} 180
+"#,
+    );
+}
