@@ -150,18 +150,6 @@ fn valid_label_name(s: &str) -> bool {
     !s.is_empty()
 }
 
-/// Splits series into per-step lists of series indices.
-fn by_step(ss: &[Series], r: Range) -> Vec<Vec<(usize, f64)>> {
-    let mut out = vec![Vec::new(); r.len()];
-    for (i, s) in ss.iter().enumerate() {
-        for p in &s.floats {
-            if let Some(v) = out.get_mut(r.index(p.t)) {
-                v.push((i, p.f));
-            }
-        }
-    }
-    out
-}
 
 impl Evaluator<'_> {
     /// Evaluates an aggregation.
@@ -191,7 +179,7 @@ impl Evaluator<'_> {
                 i
             })
             .collect();
-        let steps = by_step(&input, r);
+        let steps = super::ByStep::new(&input, r);
         let mut out = SeriesSet::new(r);
         match a.op {
             AggregateOp::TopK | AggregateOp::BottomK | AggregateOp::LimitK | AggregateOp::LimitRatio => {
@@ -269,7 +257,7 @@ impl Evaluator<'_> {
         input: &[Series],
         gidx: &[usize],
         ngroups: usize,
-        steps: &[Vec<(usize, f64)>],
+        steps: &super::ByStep,
         params: &[f64],
         r: Range,
         out: &mut SeriesSet,

@@ -27,6 +27,63 @@ use crate::value::{FPoint, Series};
 
 pub(crate) use series_set::SeriesSet;
 
+/// Points of many series regrouped by step, in one allocation: step `i`'s
+/// `(series index, value)` pairs, in series order.
+pub(crate) struct ByStep {
+    offsets: Vec<usize>,
+    items: Vec<(usize, f64)>,
+}
+
+impl ByStep {
+    /// Regroups `ss` (whose points are at step timestamps of `r`).
+    pub fn new(ss: &[crate::value::Series], r: Range) -> ByStep {
+        let n = r.len();
+        let mut offsets = vec![0usize; n + 1];
+        for s in ss {
+            for p in &s.floats {
+                if let Some(c) = offsets.get_mut(r.index(p.t) + 1) {
+                    *c += 1;
+                }
+            }
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut fill = offsets.clone();
+        let mut items = vec![(0usize, 0.0f64); offsets[n]];
+        for (j, s) in ss.iter().enumerate() {
+            for p in &s.floats {
+                let i = r.index(p.t);
+                if i < n {
+                    if let Some(slot) = items.get_mut(fill[i]) {
+                        *slot = (j, p.f);
+                        fill[i] += 1;
+                    }
+                }
+            }
+        }
+        ByStep { offsets, items }
+    }
+
+    /// Number of steps.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// The pairs at step `i`.
+    pub fn step(&self, i: usize) -> &[(usize, f64)] {
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.items.get(a..b).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// Iterates the steps.
+    pub fn iter(&self) -> impl Iterator<Item = &[(usize, f64)]> + '_ {
+        (0..self.len()).map(move |i| self.step(i))
+    }
+}
+
 /// The deepest expression nesting the evaluator accepts.
 const MAX_DEPTH: usize = 300;
 
