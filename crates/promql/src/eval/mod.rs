@@ -41,8 +41,9 @@ impl ByStep {
         let mut offsets = vec![0usize; n + 1];
         for s in ss {
             for p in &s.floats {
-                if let Some(c) = offsets.get_mut(r.index(p.t) + 1) {
-                    *c += 1;
+                let i = r.index(p.t);
+                if i < n {
+                    offsets[i + 1] += 1;
                 }
             }
         }
@@ -124,9 +125,13 @@ impl Range {
         self.start + i as i64 * self.interval
     }
 
-    /// Step index of timestamp `t` (which must be a step timestamp).
+    /// Step index of timestamp `t` (a step timestamp); `usize::MAX` for
+    /// times before the start.
     pub fn index(&self, t: i64) -> usize {
-        ((t - self.start) / self.interval) as usize
+        if t < self.start || self.interval <= 0 {
+            return usize::MAX;
+        }
+        usize::try_from((t - self.start) / self.interval).unwrap_or(usize::MAX)
     }
 
     /// Iterates the step timestamps.
