@@ -131,7 +131,7 @@ impl Range {
         if t < self.start || self.interval <= 0 {
             return usize::MAX;
         }
-        usize::try_from((t - self.start) / self.interval).unwrap_or(usize::MAX)
+        t.checked_sub(self.start).and_then(|d| usize::try_from(d / self.interval).ok()).unwrap_or(usize::MAX)
     }
 
     /// Iterates the step timestamps.
