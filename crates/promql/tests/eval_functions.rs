@@ -246,6 +246,20 @@ eval instant at 0 histogram_quantile(0.5, h_bucket)
 eval instant at 0 histogram_quantile(0.5, bad_bucket)
   expect info
   {} 0.6
+
+# (0.1, 1]: 2 of 4 observations; the first bucket is [0, 0.1].
+eval instant at 2m histogram_fraction(0.1, 1, h_bucket)
+  {} 0.5
+
+eval instant at 2m histogram_fraction(0, 0.05, h_bucket)
+  {} 0.125
+
+# Observations in (1, +Inf] sit at +Inf.
+eval instant at 2m histogram_fraction(2, 3, h_bucket)
+  {} 0
+
+eval instant at 2m histogram_fraction(2, +Inf, h_bucket)
+  {} 0.25
 "#,
     );
 }

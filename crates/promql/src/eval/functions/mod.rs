@@ -234,8 +234,13 @@ impl Evaluator<'_> {
                 let v = self.eval_arg_vector(c, 1, r)?;
                 return Ok(Val::Vector(self.histogram_quantile(&phis, v, r)?));
             }
-            "histogram_avg" | "histogram_count" | "histogram_sum" | "histogram_stddev" | "histogram_stdvar"
-            | "histogram_fraction" => {
+            "histogram_fraction" => {
+                let lower = self.eval_arg_scalar(c, 0, r)?;
+                let upper = self.eval_arg_scalar(c, 1, r)?;
+                let v = self.eval_arg_vector(c, 2, r)?;
+                return Ok(Val::Vector(self.histogram_fraction(&lower, &upper, v, r)?));
+            }
+            "histogram_avg" | "histogram_count" | "histogram_sum" | "histogram_stddev" | "histogram_stdvar" => {
                 // Only native histograms carry these; float samples are ignored.
                 for (i, a) in c.args.iter().enumerate() {
                     if a.value_type() == ValueType::Vector {
