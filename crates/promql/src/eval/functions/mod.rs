@@ -31,6 +31,17 @@ pub(crate) struct Window {
     pub eval_t: i64,
 }
 
+/// The label value `histogram_quantiles` gives a quantile: always with a
+/// decimal point (`0.0`, `0.25`, `1.0`).
+fn quantile_label(phi: f64) -> String {
+    let s = crate::value::format_float(phi);
+    if phi.is_finite() && !s.contains(['.', 'e']) {
+        format!("{s}.0")
+    } else {
+        s
+    }
+}
+
 /// Strips parentheses.
 fn unwrap_parens(e: &Expr) -> &Expr {
     let mut e = e;
@@ -233,6 +244,24 @@ impl Evaluator<'_> {
                 let phis = self.eval_arg_scalar(c, 0, r)?;
                 let v = self.eval_arg_vector(c, 1, r)?;
                 return Ok(Val::Vector(self.histogram_quantile(&phis, v, r)?));
+            }
+            "histogram_quantiles" => {
+                let v = self.eval_arg_vector(c, 0, r)?;
+                let label = self.eval_arg_string(c, 1, r)?;
+                if !label::valid_label_name(&label) {
+                    return Err(QueryError::Execution(format!("invalid label name {label:?}")));
+                }
+                let mut out = SeriesSet::new(r);
+                for i in 2..c.args.len() {
+                    let phis = self.eval_arg_scalar(c, i, r)?;
+                    let value = quantile_label(phis.first().copied().unwrap_or(f64::NAN));
+                    for s in self.histogram_quantile(&phis, v.clone(), r)? {
+                        let mut b = s.metric.builder();
+                        b.set(label.clone(), value.clone());
+                        out.push(b.build(), s.floats)?;
+                    }
+                }
+                return Ok(Val::Vector(out.finish()?));
             }
             "histogram_fraction" => {
                 let lower = self.eval_arg_scalar(c, 0, r)?;
