@@ -106,9 +106,11 @@ impl ApiError {
     }
 }
 
+/// Storage failures while listing series or labels are `execution` (422),
+/// as Prometheus answers them.
 impl From<promlite_model::StorageError> for ApiError {
     fn from(e: promlite_model::StorageError) -> Self {
-        ApiError::internal(e.to_string())
+        ApiError::new(ErrorType::Execution, e.to_string())
     }
 }
 

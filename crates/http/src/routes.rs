@@ -1,7 +1,10 @@
 //! The route table.
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use std::sync::Arc;
+
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use regex::Regex;
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,6 +24,30 @@ async fn ready_gate(State(state): State<ApiState>, req: Request, next: Next) -> 
     }
 }
 
+/// CORS headers on API answers to browser requests (Prometheus's
+/// `httputil.SetCORS`) and `OPTIONS` preflights answered directly.
+async fn cors(State(origin): State<Option<Arc<Regex>>>, req: Request, next: Next) -> Response {
+    let req_origin = req.headers().get(header::ORIGIN).cloned();
+    let mut resp = if req.method() == Method::OPTIONS {
+        crate::ApiResponse::raw("null".into()).into_response()
+    } else {
+        next.run(req).await
+    };
+    if let (Some(o), Some(re)) = (req_origin, origin) {
+        let h = resp.headers_mut();
+        h.insert("access-control-allow-headers", HeaderValue::from_static("Accept, Authorization, Content-Type, Origin"));
+        h.insert("access-control-allow-methods", HeaderValue::from_static("GET, POST, OPTIONS"));
+        h.insert("access-control-expose-headers", HeaderValue::from_static("Date"));
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+        if re.as_str() == "^(?:.*)$" {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        } else if o.to_str().is_ok_and(|s| re.is_match(s)) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        }
+    }
+    resp
+}
+
 /// Every endpoint over `state`. GET and form-encoded POST are accepted on
 /// every query-like endpoint; other methods get 405. Responses are gzip
 /// compressed when the client asks for it.
@@ -36,6 +63,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/label/{name}/values", get(labels::label_values).post(labels::label_values))
         .route("/api/v1/metadata", get(metadata::metadata).post(metadata::metadata))
         .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/scrape_pools", get(targets::scrape_pools))
         .route("/api/v1/targets/metadata", get(metadata::targets_metadata))
         .route("/api/v1/alertmanagers", get(targets::alertmanagers))
         .route("/api/v1/rules", get(rules::rules).post(rules::rules))
@@ -51,6 +79,14 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/admin/tsdb/snapshot", post(admin::snapshot).put(admin::snapshot))
         .route("/federate", get(federate::federate))
         .route_layer(from_fn_with_state(state.clone(), ready_gate));
+    let origin = match Regex::new(&format!("^(?:{})$", state.options.cors_origin)) {
+        Ok(re) => Some(Arc::new(re)),
+        Err(e) => {
+            tracing::warn!("invalid CORS origin regex, CORS disabled: {e}");
+            None
+        }
+    };
+    let api = api.layer(from_fn_with_state(origin, cors));
     Router::new()
         .merge(api)
         .route("/metrics", get(metrics_handler))

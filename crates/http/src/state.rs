@@ -27,6 +27,11 @@ pub struct ApiOptions {
     /// `--query.max-samples` has no API effect; kept in the engine options.
     /// Maximum points per series of a range query (Prometheus: 11,000).
     pub max_points_per_series: i64,
+    /// `--web.cors.origin`: a regex (fully anchored) of origins allowed to
+    /// read the API from a browser (default `.*`, answered with `*`).
+    pub cors_origin: String,
+    /// `global.external_labels`, added by `/federate` to series lacking them.
+    pub external_labels: promlite_model::Labels,
 }
 
 impl Default for ApiOptions {
@@ -38,6 +43,8 @@ impl Default for ApiOptions {
             query_timeout: Duration::from_secs(120),
             lookback_delta_ms: 5 * 60 * 1000,
             max_points_per_series: 11_000,
+            cors_origin: ".*".into(),
+            external_labels: promlite_model::Labels::empty(),
         }
     }
 }

@@ -220,6 +220,8 @@ async fn targets_with_state_and_pool_filters() {
     let d = ok_data(&get(&app, "/api/v1/targets?scrapePool=api").await);
     assert_eq!(d["activeTargets"].as_array().unwrap().len(), 1);
     assert_eq!(d["droppedTargets"], json!([]));
+    assert_eq!(ok_data(&get(&app, "/api/v1/scrape_pools").await), json!({"scrapePools": ["api", "node"]}));
+    assert_eq!(ok_data(&get(&app_plain(), "/api/v1/scrape_pools").await), json!({"scrapePools": []}));
     // no provider: empty lists
     let d = ok_data(&get(&app_plain(), "/api/v1/targets").await);
     assert_eq!(d, json!({"activeTargets": [], "droppedTargets": [], "droppedTargetCounts": {}}));

@@ -1,6 +1,6 @@
 //! promlite's storage engine: a write-ahead log, an in-memory head of
-//! compressed chunks, and (with the block modules) persistent blocks — the
-//! design of Prometheus's `tsdb` package.
+//! compressed chunks, and persistent, compacted blocks — the design of
+//! Prometheus's `tsdb` package.
 //!
 //! # Main types
 //!
@@ -12,7 +12,18 @@
 //!   batch becomes visible.
 //! * [`wal`] — segmented, CRC-checked log with repair and checkpoints;
 //!   [`record`] — the record payloads. Byte layout: `docs/format/wal.md`.
-//! * [`querier::MergeQuerier`] — blocks and head seen as one querier.
+//! * [`querier`] — merging series lists and sample iterators (blocks and
+//!   head seen as one; the head wins on equal timestamps).
+//! * [`block`], [`index`], [`codec`] — the on-disk block format;
+//!   [`compact`], [`retention`], [`quarantine`] — what [`Db::tick`] does
+//!   with blocks.
+//!
+//! # Lifecycle
+//!
+//! Samples land in the head (after the WAL). [`Db::tick`] (every minute
+//! from the background thread, or called directly) cuts the oldest block
+//! range into a block once the head spans 1.5 block ranges, truncates the
+//! head, checkpoints the WAL, compacts blocks and applies retention.
 //!
 //! # Durability
 //!

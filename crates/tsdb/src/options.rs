@@ -18,8 +18,9 @@ pub enum FsyncPolicy {
     /// group commit fsyncs the WAL at this interval (a machine crash or power
     /// loss may lose at most the last interval of commits).
     Interval(Duration),
-    /// Every commit fsyncs before it returns (nothing acknowledged is lost
-    /// even on power loss; each commit pays for an fsync).
+    /// Every commit returns only after an fsync covering it (nothing
+    /// acknowledged is lost even on power loss). Concurrent commits share
+    /// one fsync (group commit).
     Always,
 }
 
@@ -49,7 +50,9 @@ pub struct DbOptions {
     /// Where "now" comes from (retention).
     pub clock: Arc<dyn Clock>,
     /// Run a background thread for WAL group commit and periodic
-    /// [`crate::Db::tick`]. Tests turn it off and call `tick` themselves.
+    /// [`crate::Db::tick`] (every minute by `clock`). Tests turn it off and
+    /// call `tick` themselves; without it, `Interval` fsyncs happen only at
+    /// segment rolls, [`crate::Db::sync_wal`] and close.
     pub background: bool,
 }
 

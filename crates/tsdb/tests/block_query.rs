@@ -134,6 +134,17 @@ fn seek_and_next_across_chunks() {
     assert_eq!(it.seek(0), ValueType::None);
     let mut it = s[0].iter();
     assert_eq!(it.seek(15_001), ValueType::None);
+    // Every iterator starts afresh (the first chunk may come pre-decoded).
+    for _ in 0..2 {
+        let mut it = s[0].iter();
+        assert_eq!(it.next(), ValueType::Float);
+        assert_eq!(it.at(), (100, 10.0));
+        let mut n = 1;
+        while it.next() == ValueType::Float {
+            n += 1;
+        }
+        assert_eq!(n, 1491);
+    }
 }
 
 #[test]

@@ -46,7 +46,7 @@ fn concurrent_appends_and_queries() {
             let mut rounds = 0;
             while !done.load(Ordering::Acquire) || rounds == 0 {
                 let q = db.querier(i64::MIN, i64::MAX).unwrap();
-                let series = q.select(&SelectHints::default(), &[m.clone()]).unwrap();
+                let series = q.select(&SelectHints::default(), std::slice::from_ref(&m)).unwrap();
                 for pair in series.windows(2) {
                     assert!(pair[0].labels() < pair[1].labels(), "sorted and unique");
                 }
@@ -111,4 +111,33 @@ fn racing_appenders_on_the_same_series_agree_with_replay() {
     }
     let db = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(common::all(&db), live, "replay reproduces exactly what queries saw");
+}
+
+#[test]
+fn concurrent_commits_with_fsync_always_share_fsyncs_and_persist() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Arc::new(Db::open(dir.path(), common::opts_always()).unwrap());
+        let hs: Vec<_> = (0..4)
+            .map(|w| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    for b in 0..40i64 {
+                        let mut app = db.appender();
+                        app.append(None, &labels(w, 0), b * 1000, b as f64).unwrap();
+                        app.commit().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+    }
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let all = common::all(&db);
+    assert_eq!(all.len(), 4);
+    for (_, s) in all {
+        assert_eq!(s, (0..40).map(|b| (b * 1000, b as f64)).collect::<Vec<_>>());
+    }
 }

@@ -40,8 +40,19 @@ fn write_name(n: &str, out: &mut String) {
     }
 }
 
-/// One sample line: `name{l="v",…,instance=""} value ts_ms`.
-fn write_line(name: &str, l: &Labels, t: i64, v: f64, out: &mut String) {
+/// The labels federation adds to series lacking them: the external labels
+/// plus `instance=""`, sorted by name (as Prometheus's federation handler).
+fn federation_labels(external: &Labels) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = external.iter().map(|l| (l.name.clone(), l.value.clone())).collect();
+    if !external.has("instance") {
+        v.push(("instance".into(), String::new()));
+        v.sort();
+    }
+    v
+}
+
+/// One sample line: `name{l="v",…,<added labels>} value ts_ms`.
+fn write_line(name: &str, l: &Labels, added: &[(String, String)], t: i64, v: f64, out: &mut String) {
     let quoted_name = !is_legacy_name(name);
     if !quoted_name {
         out.push_str(name);
@@ -62,11 +73,15 @@ fn write_line(name: &str, l: &Labels, t: i64, v: f64, out: &mut String) {
         escape_value(&lab.value, out);
         out.push('"');
     }
-    if !l.has("instance") {
+    for (n, val) in added.iter().filter(|(n, _)| !l.has(n)) {
         if !first {
             out.push(',');
         }
-        out.push_str("instance=\"\"");
+        first = false;
+        write_name(n, out);
+        out.push_str("=\"");
+        escape_value(val, out);
+        out.push('"');
     }
     out.push_str("} ");
     out.push_str(&format_g(v));
@@ -122,13 +137,14 @@ pub async fn federate(State(state): State<ApiState>, p: Params) -> Response {
             by_name.entry(n).or_default().push((l, *s));
         }
     }
+    let added = federation_labels(&state.options.external_labels);
     let mut out = String::new();
     for (name, series) in by_name {
         out.push_str("# TYPE ");
         write_name(name, &mut out);
         out.push_str(" untyped\n");
         for (l, (t, v)) in series {
-            write_line(name, l, t, v, &mut out);
+            write_line(name, l, &added, t, v, &mut out);
         }
     }
     let mut r = out.into_response();
@@ -144,14 +160,20 @@ mod tests {
 
     #[test]
     fn lines_like_expfmt() {
+        let added = federation_labels(&Labels::empty());
         let mut out = String::new();
-        write_line("up", &labels!("__name__" => "up", "job" => "a\"b"), 1000, 1.0, &mut out);
+        write_line("up", &labels!("__name__" => "up", "job" => "a\"b"), &added, 1000, 1.0, &mut out);
         assert_eq!(out, "up{job=\"a\\\"b\",instance=\"\"} 1 1000\n");
         let mut out = String::new();
-        write_line("x", &labels!("__name__" => "x", "instance" => "h:1"), 5, 1e6, &mut out);
+        write_line("x", &labels!("__name__" => "x", "instance" => "h:1"), &added, 5, 1e6, &mut out);
         assert_eq!(out, "x{instance=\"h:1\"} 1e+06 5\n");
         let mut out = String::new();
-        write_line("a.b", &labels!("__name__" => "a.b"), 5, 0.5, &mut out);
+        write_line("a.b", &labels!("__name__" => "a.b"), &added, 5, 0.5, &mut out);
         assert_eq!(out, "{\"a.b\",instance=\"\"} 0.5 5\n");
+        // external labels: added when missing, sorted with instance
+        let added = federation_labels(&labels!("region" => "eu", "dc" => "x"));
+        let mut out = String::new();
+        write_line("up", &labels!("__name__" => "up", "dc" => "own"), &added, 1, 1.0, &mut out);
+        assert_eq!(out, "up{dc=\"own\",instance=\"\",region=\"eu\"} 1 1\n");
     }
 }

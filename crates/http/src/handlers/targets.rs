@@ -68,6 +68,16 @@ pub async fn targets(State(state): State<ApiState>, p: Params) -> ApiResult {
     })))
 }
 
+/// `GET /api/v1/scrape_pools`: the pools of all known targets, sorted.
+pub async fn scrape_pools(State(state): State<ApiState>) -> ApiResult {
+    let mut pools = std::collections::BTreeSet::new();
+    if let Some(t) = &state.targets {
+        pools.extend(t.active().into_iter().map(|t| t.scrape_pool));
+        pools.extend(t.dropped().into_iter().map(|t| t.scrape_pool));
+    }
+    Ok(ApiResponse::of(&json!({ "scrapePools": pools })))
+}
+
 /// `GET /api/v1/alertmanagers`.
 pub async fn alertmanagers(State(state): State<ApiState>) -> ApiResult {
     let (active, dropped) = match &state.alertmanagers {

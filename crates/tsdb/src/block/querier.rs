@@ -1,5 +1,7 @@
 //! Reading a block through the [`Querier`] trait.
 
+use std::sync::Arc;
+
 use promlite_model::{Labels, MatchOp, Matcher, Querier, SampleIterator, SelectHints, Series, StorageError, ValueType};
 
 use super::reader::Block;
@@ -82,23 +84,29 @@ impl<'a> BlockQuerier<'a> {
         self.mint < m.max_time && self.maxt >= m.min_time && self.mint <= self.maxt
     }
 
-    /// Whether overlapping `chunks` really hold a sample in range: true at
-    /// once if one lies fully inside, otherwise the edge chunks are decoded.
-    fn has_samples_in_range(&self, chunks: &[ChunkMeta]) -> Result<bool, StorageError> {
+    /// Checks that the overlapping `chunks` really hold a sample in range.
+    /// This is true at once if a chunk lies fully inside. Otherwise chunks
+    /// are decoded in order. Leading chunks without in-range samples are
+    /// dropped. The in-range samples of the first chunk that has some are
+    /// returned so the iterator need not decode it again.
+    fn check_in_range(&self, chunks: &mut Vec<ChunkMeta>) -> Result<Option<Preloaded>, StorageError> {
         if chunks.iter().any(|c| c.min_time >= self.mint && c.max_time <= self.maxt) {
-            return Ok(true);
+            return Ok(Some(None));
         }
-        for c in chunks {
-            if self.block.read_chunk(c)?.iter().any(|s| s.0 >= self.mint && s.0 <= self.maxt) {
-                return Ok(true);
+        for i in 0..chunks.len() {
+            let mut s = self.block.read_chunk(&chunks[i])?;
+            s.retain(|x| x.0 >= self.mint && x.0 <= self.maxt);
+            if !s.is_empty() {
+                chunks.drain(..i);
+                return Ok(Some(Some(Arc::new(s))));
             }
         }
-        Ok(false)
+        Ok(None)
     }
 
     /// Matching series with their chunks inside the range (series without
-    /// any are dropped).
-    fn matching(&self, matchers: &[Matcher], limit: usize) -> Result<Vec<(Labels, Vec<ChunkMeta>)>, StorageError> {
+    /// samples in range are dropped).
+    fn matching(&self, matchers: &[Matcher], limit: usize) -> Result<Vec<(Labels, Vec<ChunkMeta>, Preloaded)>, StorageError> {
         if !self.overlaps_block() {
             return Ok(Vec::new());
         }
@@ -107,10 +115,10 @@ impl<'a> BlockQuerier<'a> {
         for id in postings_for_matchers(ix, matchers)? {
             let (labels, mut chunks) = ix.series(id)?;
             chunks.retain(|c| c.max_time >= self.mint && c.min_time <= self.maxt);
-            if !self.has_samples_in_range(&chunks)? {
+            let Some(pre) = self.check_in_range(&mut chunks)? else {
                 continue;
-            }
-            out.push((labels, chunks));
+            };
+            out.push((labels, chunks, pre));
             if limit > 0 && out.len() >= limit {
                 break;
             }
@@ -118,6 +126,9 @@ impl<'a> BlockQuerier<'a> {
         Ok(out)
     }
 }
+
+/// Already decoded in-range samples of a series' first chunk.
+type Preloaded = Option<Arc<Vec<(i64, f64)>>>;
 
 impl Querier for BlockQuerier<'_> {
     fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
@@ -127,9 +138,10 @@ impl Querier for BlockQuerier<'_> {
         Ok(self
             .matching(matchers, hints.limit)?
             .into_iter()
-            .map(|(labels, chunks)| {
-                let chunks = if hints.labels_only { Vec::new() } else { chunks };
-                Box::new(BlockSeries { block: self.block, labels, chunks, mint: self.mint, maxt: self.maxt }) as Box<dyn Series + '_>
+            .map(|(labels, chunks, preloaded)| {
+                let (chunks, preloaded) = if hints.labels_only { (Vec::new(), None) } else { (chunks, preloaded) };
+                Box::new(BlockSeries { block: self.block, labels, chunks, preloaded, mint: self.mint, maxt: self.maxt })
+                    as Box<dyn Series + '_>
             })
             .collect())
     }
@@ -141,7 +153,7 @@ impl Querier for BlockQuerier<'_> {
         if matchers.is_empty() && self.covers_block() {
             return self.block.index().label_values(name);
         }
-        let mut vals: Vec<String> = self.matching(matchers, 0)?.into_iter().filter_map(|(l, _)| l.get(name).map(str::to_string)).collect();
+        let mut vals: Vec<String> = self.matching(matchers, 0)?.into_iter().filter_map(|(l, _, _)| l.get(name).map(str::to_string)).collect();
         vals.sort();
         vals.dedup();
         Ok(vals)
@@ -155,7 +167,7 @@ impl Querier for BlockQuerier<'_> {
             return self.block.index().label_names();
         }
         let mut names: Vec<String> =
-            self.matching(matchers, 0)?.into_iter().flat_map(|(l, _)| l.iter().map(|x| x.name.clone()).collect::<Vec<_>>()).collect();
+            self.matching(matchers, 0)?.into_iter().flat_map(|(l, _, _)| l.iter().map(|x| x.name.clone()).collect::<Vec<_>>()).collect();
         names.sort();
         names.dedup();
         Ok(names)
@@ -167,6 +179,8 @@ pub struct BlockSeries<'a> {
     block: &'a Block,
     labels: Labels,
     chunks: Vec<ChunkMeta>,
+    /// In-range samples of `chunks[0]` if the querier already decoded it.
+    preloaded: Preloaded,
     mint: i64,
     maxt: i64,
 }
@@ -182,6 +196,7 @@ impl Series for BlockSeries<'_> {
             chunks: &self.chunks,
             next_chunk: 0,
             buf: Vec::new(),
+            preloaded: self.preloaded.clone(),
             pos: 0,
             started: false,
             done: false,
@@ -198,6 +213,7 @@ pub struct BlockIterator<'a> {
     chunks: &'a [ChunkMeta],
     next_chunk: usize,
     buf: Vec<(i64, f64)>,
+    preloaded: Preloaded,
     pos: usize,
     started: bool,
     done: bool,
@@ -210,6 +226,14 @@ impl BlockIterator<'_> {
     /// Loads the next chunk holding samples `>= min_t` within range.
     fn load_next(&mut self, min_t: i64) -> bool {
         let lo = self.mint.max(min_t);
+        if let Some(pre) = self.preloaded.take() {
+            self.next_chunk = 1;
+            if pre.last().is_some_and(|x| x.0 >= lo) {
+                self.buf = Arc::try_unwrap(pre).unwrap_or_else(|a| a.as_ref().clone());
+                self.pos = 0;
+                return true;
+            }
+        }
         while let Some(c) = self.chunks.get(self.next_chunk) {
             self.next_chunk += 1;
             if c.max_time < lo || c.min_time > self.maxt {

@@ -44,7 +44,7 @@ impl BitWriter {
     pub(crate) fn write_varint(&mut self, v: i64) {
         let mut u = ((v << 1) ^ (v >> 63)) as u64;
         loop {
-            let b = (u & 0x7f) as u64;
+            let b = u & 0x7f;
             u >>= 7;
             if u == 0 {
                 self.write_bits(b, 8);

@@ -110,6 +110,26 @@ impl<'a> BitReader<'a> {
         Ok(v)
     }
 
+    /// Counts one-bits up to `max` (<= 32): consumes them and, if fewer than
+    /// `max`, the terminating zero bit.
+    pub fn unary(&mut self, max: u32) -> Result<u32, DecodeError> {
+        let max = max.min(32);
+        let byte = self.bitpos / 8;
+        if let Some(w) = self.buf.get(byte..byte + 8) {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(w);
+            let word = u64::from_be_bytes(a) << (self.bitpos % 8);
+            let ones = word.leading_ones().min(max);
+            self.bitpos += ones as usize + usize::from(ones < max);
+            return Ok(ones);
+        }
+        let mut q = 0;
+        while q < max && self.bit()? {
+            q += 1;
+        }
+        Ok(q)
+    }
+
     /// Reads one bit.
     pub fn bit(&mut self) -> Result<bool, DecodeError> {
         Ok(self.read(1)? == 1)
@@ -140,6 +160,20 @@ mod tests {
         }
         assert_eq!(r.bytes_consumed(), buf.len());
         assert!(r.read(16).is_err());
+        // Unary codes, on both paths (long stream, then its short tail).
+        let mut w = BitWriter::new();
+        let qs: Vec<u32> = (0..200).map(|i| (i * 7) % 40).collect();
+        for &q in &qs {
+            w.write(u64::MAX, q.min(32));
+            if q < 32 {
+                w.bit(false);
+            }
+        }
+        let buf = w.finish();
+        let mut r = BitReader::new(&buf);
+        for &q in &qs {
+            assert_eq!(r.unary(32).unwrap(), q.min(32));
+        }
         // Every width at every offset, on a long stream (fast and slow paths).
         let mut w = BitWriter::new();
         let fields: Vec<(u64, u32)> = (0..400u64).map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15), (i % 64) as u32 + 1)).collect();

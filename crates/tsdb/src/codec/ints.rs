@@ -115,10 +115,7 @@ fn unpack_rice(r: &mut Reader<'_>, center: i64, k: u32, len: usize, out: &mut Ve
     let start = r.pos();
     let mut br = BitReader::new(r.rest());
     for _ in 0..len {
-        let mut q = 0u64;
-        while q < RICE_ESC && br.bit()? {
-            q += 1;
-        }
+        let q = u64::from(br.unary(RICE_ESC as u32)?);
         let u = if q < RICE_ESC { (q << k) | br.read(k)? } else { br.read(64)? };
         out.push(center.wrapping_add(unzigzag(u)));
     }

@@ -16,7 +16,8 @@
 //!
 //! The encoder picks constant if all bit patterns are equal, otherwise
 //! writes decimal (when at most one value in eight is an exception), XOR
-//! and ordered bits, and keeps the smallest. Decoding is bit-exact, including NaN payloads.
+//! and ordered bits, and keeps the smallest. Decoding is bit-exact,
+//! including NaN payloads.
 
 use super::ints::{decode_ints, encode_ints};
 use super::varint::{put_uvarint, DecodeError, Reader};
@@ -37,18 +38,34 @@ fn as_decimal(v: f64, e: usize) -> Option<i64> {
     ((k as f64 / p).to_bits() == v.to_bits()).then_some(k)
 }
 
-fn min_exponent(v: f64) -> Option<usize> {
-    if !v.is_finite() {
-        return None;
-    }
-    (0..=MAX_EXP as usize).find(|&e| as_decimal(v, e).is_some())
-}
-
 fn encode_decimal(vals: &[f64], out: &mut Vec<u8>) -> bool {
-    let exps: Vec<Option<usize>> = vals.iter().map(|&v| min_exponent(v)).collect();
-    let Some(e) = exps.iter().flatten().copied().max() else {
+    // The smallest exponent that fits every decimal value: values that fit
+    // `e` also fit larger exponents, so grow `e` only when a value needs it.
+    let max_exc = vals.len() / 8;
+    let mut e = 0usize;
+    let mut seen = false;
+    let mut misses = 0usize;
+    for &v in vals {
+        if v.is_finite() && as_decimal(v, e).is_some() {
+            seen = true;
+            continue;
+        }
+        match (e + 1..=MAX_EXP as usize).find(|&x| v.is_finite() && as_decimal(v, x).is_some()) {
+            Some(x) => {
+                e = x;
+                seen = true;
+            }
+            None => {
+                misses += 1;
+                if misses > max_exc {
+                    return false;
+                }
+            }
+        }
+    }
+    if !seen {
         return false;
-    };
+    }
     let mut ints = Vec::with_capacity(vals.len());
     let mut exc: Vec<(usize, u64)> = Vec::new();
     let mut prev = 0i64;
@@ -108,17 +125,19 @@ pub fn encode_values(vals: &[f64], out: &mut Vec<u8>) {
         out.extend_from_slice(&first.to_bits().to_be_bytes());
         return;
     }
-    let mut xor = vec![2u8];
-    encode_xor(vals, &mut xor);
-    let mut best = xor;
+    let mut dec = Vec::new();
+    if !encode_decimal(vals, &mut dec) {
+        dec.clear();
+    }
+    let mut best = vec![2u8];
+    encode_xor(vals, &mut best);
     let mut ord = vec![3u8];
     let ints: Vec<i64> = vals.iter().map(|&v| ordered(v)).collect();
     encode_ints(&ints, &mut ord);
     if ord.len() < best.len() {
         best = ord;
     }
-    let mut dec = Vec::new();
-    if encode_decimal(vals, &mut dec) && dec.len() < best.len() {
+    if !dec.is_empty() && dec.len() < best.len() {
         best = dec;
     }
     out.extend_from_slice(&best);

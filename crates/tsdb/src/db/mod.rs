@@ -1,28 +1,28 @@
 //! [`Db`]: the storage engine as one object — WAL, head, blocks, background work.
 
+mod background;
 mod blocks;
+mod maintenance;
+mod querier;
+mod replay;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex, RwLock};
-use promlite_model::{Appendable, Appender, Matcher, Querier, Queryable, SelectHints, Series, StorageError};
+use parking_lot::{Mutex, RwLock};
+use promlite_model::{Appendable, Appender, Querier, Queryable, StorageError};
 
-use self::blocks::{select_block, BlockSet};
+use self::background::{spawn_background, Background};
+use self::blocks::BlockSet;
+use self::querier::DbQuerier;
+use self::replay::replay_into;
 use crate::error::at;
-use crate::head::{check_matchers, Head, HeadAppender, HeadQuerier, HeadStats, MemSeries};
+use crate::head::{Head, HeadAppender, HeadStats};
 use crate::options::{DbOptions, FsyncPolicy};
-use crate::querier::merge_series;
-use crate::record::Record;
 use crate::wal::{self, ReplayReport, Wal};
-
-/// How often (ms, by the options' clock) the background thread runs [`Db::tick`].
-const TICK_INTERVAL_MS: i64 = 60_000;
 
 /// An open database directory. Cheap to share behind an `Arc`; all methods
 /// take `&self`. Closing (explicitly or on drop) stops background work and
@@ -52,10 +52,6 @@ struct Shared {
     _lock: LockFile,
 }
 
-struct Background {
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    handle: JoinHandle<()>,
-}
 
 /// What one [`Db::tick`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -98,7 +94,9 @@ impl LockFile {
 }
 
 impl Db {
-    /// Opens (creating if needed) the database in `dir`: takes the lock,
+    /// Opens (creating if needed) the database in `dir`: takes the lock
+    /// (a second open of the same directory fails), opens the blocks
+    /// (damaged ones are moved to `quarantine/`, half-written ones removed),
     /// replays the WAL into the head (repairing a damaged tail, see
     /// [`wal::replay`]) and starts the background thread if configured.
     pub fn open(dir: impl AsRef<Path>, opts: DbOptions) -> Result<Db, StorageError> {
@@ -118,6 +116,10 @@ impl Db {
         }
         let mut aliases = HashMap::new();
         let replay = replay_into(&wal_dir, &head, &mut aliases)?;
+        if head.floor() > i64::MIN {
+            // Series whose WAL samples all went into blocks: drop them.
+            head.truncate(head.floor());
+        }
         if replay.corruptions > 0 {
             tracing::warn!(target: "promlite_tsdb", corruptions = replay.corruptions, "WAL was damaged; replayed what was intact");
         }
@@ -217,281 +219,6 @@ impl Db {
     }
 }
 
-impl Shared {
-    fn tick(&self) -> Result<TickReport, StorageError> {
-        let _m = self.maintenance.lock();
-        let mut report = TickReport::default();
-        let range = self.opts.block_range_ms.max(1);
-        // Bounded: each round removes one block range from the head.
-        for _ in 0..1000 {
-            let (Some(min), Some(max)) = (self.head.min_time(), self.head.max_time()) else { break };
-            if max.saturating_sub(min) <= range.saturating_mul(3) / 2 {
-                break;
-            }
-            report.head_compactable = true;
-            let mint = min.div_euclid(range).saturating_mul(range);
-            let maxt = mint.saturating_add(range);
-            // Later commits can no longer add samples before `maxt`.
-            self.head.raise_floor(maxt);
-            let mut series = self.head.series_in_range(mint, maxt);
-            let meta = crate::block::write_block(&self.dir, mint, maxt, &mut series)?;
-            {
-                let _cut = self.cut_lock.write();
-                if let Some(meta) = &meta {
-                    self.blocks.add(meta)?;
-                }
-                report.series_removed += self.head.truncate(maxt);
-            }
-            if let Some(meta) = &meta {
-                report.blocks_written += 1;
-                tracing::info!(target: "promlite_tsdb", id = %meta.id, mint, maxt, "head cut into a block");
-            }
-            self.checkpoint_wal(maxt)?;
-        }
-        report.blocks_compacted = self.compact()?;
-        report.blocks_deleted = self.apply_retention()?;
-        Ok(report)
-    }
-
-    /// Compaction ranges: 1×, 3×, 9× the block range, capped at a tenth of
-    /// the retention time (as Prometheus).
-    fn ranges(&self) -> Vec<i64> {
-        let r = self.opts.block_range_ms.max(1);
-        let cap = self.opts.retention_ms.map(|t| t / 10).unwrap_or(i64::MAX);
-        let mut out = vec![r];
-        for m in [3, 9] {
-            let x = r.saturating_mul(m);
-            if x <= cap {
-                out.push(x);
-            }
-        }
-        out
-    }
-
-    fn compact(&self) -> Result<usize, StorageError> {
-        let ranges = self.ranges();
-        let mut merged = 0;
-        for _ in 0..100 {
-            let blocks = self.blocks.snapshot();
-            let metas: Vec<_> = blocks.iter().map(|b| b.meta().clone()).collect();
-            let Some(group) = crate::compact::plan(&metas, &ranges).into_iter().next() else { break };
-            let sources: Vec<Arc<crate::block::Block>> =
-                blocks.iter().filter(|b| group.contains(&b.meta().id)).cloned().collect();
-            if sources.len() < 2 {
-                break;
-            }
-            if let Some(meta) = crate::compact::compact(&self.dir, &sources)? {
-                self.blocks.add(&meta)?;
-            }
-            self.blocks.delete(&group)?;
-            merged += sources.len();
-        }
-        Ok(merged)
-    }
-
-    fn apply_retention(&self) -> Result<usize, StorageError> {
-        if self.opts.retention_ms.is_none() && self.opts.retention_bytes.is_none() {
-            return Ok(0);
-        }
-        let metas: Vec<_> = self.blocks.snapshot().iter().map(|b| (b.meta().clone(), b.size_bytes())).collect();
-        // The WAL counts against the size limit, as in Prometheus.
-        let bytes = self.opts.retention_bytes.map(|b| b.saturating_sub(dir_size(self.wal.dir())));
-        let ids = crate::retention::beyond_retention(&metas, self.opts.retention_ms, bytes);
-        if !ids.is_empty() {
-            tracing::info!(target: "promlite_tsdb", ?ids, "deleting blocks beyond retention");
-            self.blocks.delete(&ids)?;
-        }
-        Ok(ids.len())
-    }
-
-    fn truncate_head(&self, mint: i64) -> Result<usize, StorageError> {
-        let removed = {
-            let _cut = self.cut_lock.write();
-            self.head.truncate(mint)
-        };
-        self.checkpoint_wal(mint)?;
-        Ok(removed)
-    }
-
-    /// Starts a new WAL segment and checkpoints the ones before it, keeping
-    /// what the head still holds at or after `mint`.
-    fn checkpoint_wal(&self, mint: i64) -> Result<(), StorageError> {
-        let upto = {
-            let mut w = self.wal.lock();
-            w.next_segment()?.saturating_sub(1)
-        };
-        let head = &self.head;
-        let aliases = &self.aliases;
-        let keep = |r: u64| head.series_by_ref(aliases.get(&r).copied().unwrap_or(r)).is_some();
-        let stats = wal::checkpoint(self.wal.dir(), upto, &keep, mint)?;
-        tracing::info!(target: "promlite_tsdb", upto, ?stats, "WAL checkpointed");
-        Ok(())
-    }
-}
-
-/// The Db's querier: blocks and head, snapshotted together per call.
-struct DbQuerier<'a> {
-    shared: &'a Shared,
-    mint: i64,
-    maxt: i64,
-}
-
-impl DbQuerier<'_> {
-    fn blocks(&self) -> Vec<Arc<crate::block::Block>> {
-        let mut v = self.shared.blocks.snapshot();
-        v.retain(|b| b.meta().min_time <= self.maxt && b.meta().max_time > self.mint);
-        v
-    }
-}
-
-impl Querier for DbQuerier<'_> {
-    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
-        check_matchers(matchers)?;
-        let head = HeadQuerier::new(&self.shared.head, self.mint, self.maxt);
-        let (blocks, head_series) = {
-            let _cut = self.shared.cut_lock.read();
-            (self.blocks(), head.select_series(hints, matchers)?)
-        };
-        let mut lists: Vec<Vec<Box<dyn Series + '_>>> = Vec::with_capacity(blocks.len() + 1);
-        for b in &blocks {
-            lists.push(select_block(b, self.mint, self.maxt, hints, matchers)?);
-        }
-        // Last: the head wins on equal timestamps.
-        lists.push(head_series.into_iter().map(|s| Box::new(s) as Box<dyn Series>).collect());
-        Ok(merge_series(lists, hints.limit))
-    }
-
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
-        let head = HeadQuerier::new(&self.shared.head, self.mint, self.maxt);
-        let (blocks, mut set) = {
-            let _cut = self.shared.cut_lock.read();
-            (self.blocks(), head.label_values(name, matchers)?.into_iter().collect::<BTreeSet<String>>())
-        };
-        for b in &blocks {
-            set.extend(b.querier(self.mint, self.maxt).label_values(name, matchers)?);
-        }
-        Ok(set.into_iter().collect())
-    }
-
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
-        let head = HeadQuerier::new(&self.shared.head, self.mint, self.maxt);
-        let (blocks, mut set) = {
-            let _cut = self.shared.cut_lock.read();
-            (self.blocks(), head.label_names(matchers)?.into_iter().collect::<BTreeSet<String>>())
-        };
-        for b in &blocks {
-            set.extend(b.querier(self.mint, self.maxt).label_names(matchers)?);
-        }
-        Ok(set.into_iter().collect())
-    }
-}
-
-/// Total size of the regular files under `dir`.
-fn dir_size(dir: &Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
-    rd.flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
-            Err(_) => 0,
-        })
-        .sum()
-}
-
-/// Replays the WAL into `head`.
-fn replay_into(wal_dir: &Path, head: &Head, aliases: &mut HashMap<u64, u64>) -> Result<ReplayReport, StorageError> {
-    let mut refs: HashMap<u64, Arc<MemSeries>> = HashMap::new();
-    let mut unknown = 0u64;
-    let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
-    let chunk_range = head.chunk_range();
-    let floor = head.floor();
-    let mut report = wal::replay(wal_dir, &mut |rec| match rec {
-        Record::Series(series) => {
-            for s in series {
-                match head.get_or_create(&s.labels, Some(s.series_ref)) {
-                    Ok((m, _)) => {
-                        m.logged.store(true, Ordering::Release);
-                        if m.series_ref != s.series_ref {
-                            aliases.insert(s.series_ref, m.series_ref);
-                        }
-                        refs.insert(s.series_ref, m);
-                    }
-                    Err(e) => tracing::warn!(target: "promlite_tsdb::wal", "replay: skipping series {}: {e}", s.labels),
-                }
-            }
-        }
-        Record::Samples(samples) => {
-            for s in samples {
-                let Some(m) = refs.get(&s.series_ref) else {
-                    unknown += 1;
-                    continue;
-                };
-                if s.t < floor {
-                    continue;
-                }
-                let mut d = m.data.lock();
-                if crate::head::replay_appendable(d.last(), s.t, s.v) {
-                    d.append(s.t, s.v, chunk_range);
-                    mint = mint.min(s.t);
-                    maxt = maxt.max(s.t);
-                }
-            }
-        }
-        Record::Unknown(_) => {}
-    })?;
-    if mint <= maxt {
-        head.update_time_range(mint, maxt);
-    }
-    if unknown > 0 {
-        tracing::warn!(target: "promlite_tsdb::wal", unknown, "replay: samples for unknown series skipped");
-    }
-    report.unknown_series_samples = unknown;
-    Ok(report)
-}
-
-fn spawn_background(shared: Arc<Shared>) -> Background {
-    let stop = Arc::new((Mutex::new(false), Condvar::new()));
-    let stop2 = stop.clone();
-    let period = match shared.opts.fsync {
-        FsyncPolicy::Interval(d) => d.max(Duration::from_millis(1)),
-        FsyncPolicy::Always => Duration::from_secs(1),
-    };
-    let handle = std::thread::Builder::new()
-        .name("promlite-tsdb".into())
-        .spawn(move || {
-            let mut last_tick = shared.opts.clock.now_ms();
-            loop {
-                {
-                    let (lock, cv) = &*stop2;
-                    let mut stopped = lock.lock();
-                    if !*stopped {
-                        cv.wait_for(&mut stopped, period);
-                    }
-                    if *stopped {
-                        return;
-                    }
-                }
-                if let Err(e) = shared.wal.sync_if_dirty() {
-                    tracing::error!(target: "promlite_tsdb", "WAL group commit failed: {e}");
-                }
-                let now = shared.opts.clock.now_ms();
-                if now.saturating_sub(last_tick) >= TICK_INTERVAL_MS {
-                    last_tick = now;
-                    if let Err(e) = shared.tick() {
-                        tracing::error!(target: "promlite_tsdb", "background maintenance failed: {e}");
-                    }
-                }
-            }
-        });
-    match handle {
-        Ok(handle) => Background { stop, handle },
-        // Could not start a thread: fall back to a thread that does nothing.
-        Err(e) => {
-            tracing::error!(target: "promlite_tsdb", "cannot start background thread: {e}");
-            Background { stop, handle: std::thread::spawn(|| {}) }
-        }
-    }
-}
 
 impl Drop for Db {
     fn drop(&mut self) {
@@ -587,6 +314,31 @@ mod tests {
         let again = dump(&db);
         assert_eq!(again[0].1.first(), Some(&(3500, 350.0)));
         assert_eq!(again[0].1.last(), Some(&(4000, 400.0)));
+    }
+
+    #[test]
+    fn a_staged_series_survives_truncation() {
+        let dir = tempfile::tempdir().unwrap();
+        let x = labels!("__name__" => "x");
+        {
+            let db = Db::open(dir.path(), opts()).unwrap();
+            let mut app = db.appender();
+            app.append(None, &x, 0, 1.0).unwrap();
+            app.commit().unwrap();
+            let mut staged = db.appender();
+            staged.append(None, &x, 5000, 2.0).unwrap();
+            // X holds no data at or after 3000, but a batch has it staged.
+            assert_eq!(db.truncate_head(3000).unwrap(), 0);
+            staged.commit().unwrap();
+            assert_eq!(dump(&db), vec![(x.to_string(), vec![(5000, 2.0)])]);
+            // Without a staged batch it is collected.
+            assert_eq!(db.truncate_head(6000).unwrap(), 1);
+            let mut app = db.appender();
+            app.append(None, &x, 7000, 3.0).unwrap();
+            app.commit().unwrap();
+        }
+        let db = Db::open(dir.path(), opts()).unwrap();
+        assert_eq!(dump(&db), vec![(x.to_string(), vec![(7000, 3.0)])]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Appending to the head: validate and stage, then commit through the WAL.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -43,7 +43,9 @@ impl AppendCounters {
 ///
 /// `append` checks each sample against the head (and the batch so far) and
 /// rejects it with a typed error; `commit` writes the batch to the WAL and
-/// only then makes it visible. With `sync` set, commit also fsyncs.
+/// only then makes it visible. With `sync` set, commit then waits for an
+/// fsync covering the batch (shared with concurrent commits) before it
+/// returns; an fsync failure is returned as an error.
 pub struct HeadAppender {
     head: Arc<Head>,
     wal: Arc<Wal>,
@@ -101,12 +103,13 @@ impl Appender for HeadAppender {
         if self.closed.load(Ordering::Acquire) {
             return Err(StorageError::Closed);
         }
-        let _commits = self.head.commit_lock.lock();
+        let commits = self.head.commit_lock.lock();
         let mut wal = self.wal.lock();
         // Series records for series no commit has logged yet (whoever created them).
         let mut new_series: Vec<RefSeries> = Vec::new();
+        let mut seen = HashSet::new();
         for (s, _, _) in &staged {
-            if !s.logged.load(Ordering::Acquire) && !new_series.iter().any(|n| n.series_ref == s.series_ref) {
+            if !s.logged.load(Ordering::Acquire) && seen.insert(s.series_ref) {
                 new_series.push(RefSeries { series_ref: s.series_ref, labels: s.labels.clone() });
             }
         }
@@ -114,16 +117,13 @@ impl Appender for HeadAppender {
         let mut series_rec = Vec::new();
         let mut samples_rec = Vec::new();
         encode_samples(&samples, &mut samples_rec);
-        let res = if new_series.is_empty() {
+        let written = if new_series.is_empty() {
             wal.log(&[&samples_rec])
         } else {
             encode_series(&new_series, &mut series_rec);
             wal.log(&[&series_rec, &samples_rec])
         };
-        res.map_err(|e| StorageError::Io(format!("write to WAL: {e}")))?;
-        if self.sync {
-            wal.sync().map_err(|e| StorageError::Io(format!("fsync WAL: {e}")))?;
-        }
+        let written = written.map_err(|e| StorageError::Io(format!("write to WAL: {e}")))?;
         for (s, _, _) in &staged {
             s.logged.store(true, Ordering::Release);
         }
@@ -158,6 +158,11 @@ impl Appender for HeadAppender {
         }
         drop(isolation);
         drop(wal);
+        drop(commits);
+        if self.sync {
+            // Group commit: one fsync covers every batch written before it.
+            self.wal.sync_to(written).map_err(|e| StorageError::Io(format!("fsync WAL: {e}")))?;
+        }
         self.head.counters.appended.fetch_add(applied, Ordering::Relaxed);
         Ok(())
     }

@@ -217,21 +217,26 @@ impl Head {
             st.retain(|_, list| {
                 list.retain(|s| {
                     let mut d = s.data.lock();
-                    if d.truncate_before(mint) {
-                        gone.push((s.series_ref, s.labels.clone()));
-                        false
-                    } else {
-                        if let Some((min, _)) = d.time_range() {
-                            new_min = new_min.min(min);
-                        }
-                        true
+                    let empty = d.truncate_before(mint);
+                    if let Some((min, _)) = d.time_range() {
+                        new_min = new_min.min(min);
                     }
+                    drop(d);
+                    if !empty {
+                        return true;
+                    }
+                    // Only the two maps hold it: no appender has it staged
+                    // and nobody can fetch it meanwhile (both map locks held).
+                    let mut refs = self.ref_stripe(s.series_ref).write();
+                    if Arc::strong_count(s) > 2 {
+                        return true;
+                    }
+                    refs.remove(&s.series_ref);
+                    gone.push((s.series_ref, s.labels.clone()));
+                    false
                 });
                 !list.is_empty()
             });
-        }
-        for (r, _) in &gone {
-            self.ref_stripe(*r).write().remove(r);
         }
         self.postings.write().remove(&gone);
         self.num_series.fetch_sub(gone.len(), Ordering::AcqRel);

@@ -3,6 +3,8 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
 use promlite_model::StorageError;
@@ -11,11 +13,16 @@ use super::segment::{frame, list_segments, segment_path, sync_dir};
 
 /// A write-ahead log in one directory. Writers take [`Wal::lock`] for the
 /// duration of a commit, so records of one commit are contiguous and
-/// commits are ordered.
+/// commits are ordered. Fsyncs go through [`Wal::sync_to`], which lets
+/// concurrent committers share one fsync (group commit).
 #[derive(Debug)]
 pub struct Wal {
     dir: PathBuf,
     w: Mutex<WalWriter>,
+    /// Serialises fsyncs outside the writer lock.
+    sync_lock: Mutex<()>,
+    /// Log position (bytes written since open) known to be on disk.
+    synced: Arc<AtomicU64>,
 }
 
 /// Exclusive access to the end of the log.
@@ -26,7 +33,9 @@ pub struct WalWriter {
     segment: u32,
     size: u64,
     segment_size: u64,
-    dirty: bool,
+    /// Bytes written since open, over all segments: the log position.
+    written: u64,
+    synced: Arc<AtomicU64>,
     failed: Option<String>,
     buf: Vec<u8>,
 }
@@ -44,15 +53,19 @@ impl Wal {
         let last = list_segments(dir).map_err(|e| io_err(dir, e))?.last().copied().unwrap_or(0);
         let segment = last.checked_add(1).ok_or_else(|| StorageError::Other("WAL segment numbers exhausted".into()))?;
         let file = create_segment(dir, segment)?;
+        let synced = Arc::new(AtomicU64::new(0));
         Ok(Wal {
             dir: dir.to_path_buf(),
+            sync_lock: Mutex::new(()),
+            synced: synced.clone(),
             w: Mutex::new(WalWriter {
                 dir: dir.to_path_buf(),
                 file,
                 segment,
                 size: 0,
                 segment_size: segment_size.max(1024),
-                dirty: false,
+                written: 0,
+                synced,
                 failed: None,
                 buf: Vec::new(),
             }),
@@ -69,26 +82,48 @@ impl Wal {
         self.w.lock()
     }
 
-    /// Group commit: fsyncs the current segment if anything was written since
-    /// the last sync. The fsync runs outside the lock, so commits go on.
+    /// Group commit: fsyncs whatever was written and not yet fsynced.
     pub fn sync_if_dirty(&self) -> Result<(), StorageError> {
-        let file = {
-            let mut w = self.w.lock();
+        let pos = self.w.lock().written;
+        self.sync_to(pos)
+    }
+
+    /// Returns once the log up to position `pos` (as returned by
+    /// [`WalWriter::log`]) is fsynced. If another caller's fsync already
+    /// covered it, no fsync is done; otherwise one fsync covers everything
+    /// written so far, for every waiting committer. The fsync runs outside
+    /// the writer lock, so commits go on meanwhile.
+    pub fn sync_to(&self, pos: u64) -> Result<(), StorageError> {
+        if self.synced.load(Ordering::Acquire) >= pos {
+            return self.check_failed();
+        }
+        let _one_at_a_time = self.sync_lock.lock();
+        if self.synced.load(Ordering::Acquire) >= pos {
+            return self.check_failed();
+        }
+        let (file, target, path) = {
+            let w = self.w.lock();
             if let Some(f) = &w.failed {
                 return Err(StorageError::Io(f.clone()));
             }
-            if !w.dirty {
-                return Ok(());
-            }
-            w.dirty = false;
-            w.file.try_clone().map_err(|e| io_err(&self.dir, e))?
+            let path = segment_path(&self.dir, w.segment);
+            // Bytes of earlier segments were fsynced when the segment rolled.
+            (w.file.try_clone().map_err(|e| io_err(&path, e))?, w.written, path)
         };
         if let Err(e) = file.sync_data() {
-            let msg = format!("WAL fsync failed: {e}");
+            let msg = format!("WAL fsync of {} failed: {e}", path.display());
             self.w.lock().failed = Some(msg.clone());
             return Err(StorageError::Io(msg));
         }
+        self.synced.fetch_max(target, Ordering::AcqRel);
         Ok(())
+    }
+
+    fn check_failed(&self) -> Result<(), StorageError> {
+        match &self.w.lock().failed {
+            Some(f) => Err(StorageError::Io(f.clone())),
+            None => Ok(()),
+        }
     }
 }
 
@@ -107,9 +142,10 @@ impl WalWriter {
 
     /// Writes `payloads` as consecutive records with one `write` call. The
     /// data reaches the operating system (it survives a process crash) but is
-    /// not fsynced; call [`Self::sync`] for that. On error nothing of the
-    /// batch stays in the file, as far as the file system lets us undo it.
-    pub fn log(&mut self, payloads: &[&[u8]]) -> Result<(), StorageError> {
+    /// not fsynced; call [`Wal::sync_to`] with the returned log position (or
+    /// [`Self::sync`]) for that. On error nothing of the batch stays in the
+    /// file, as far as the file system lets us undo it.
+    pub fn log(&mut self, payloads: &[&[u8]]) -> Result<u64, StorageError> {
         if let Some(f) = &self.failed {
             return Err(StorageError::Io(f.clone()));
         }
@@ -128,11 +164,11 @@ impl WalWriter {
             return Err(io_err(&path, e));
         }
         self.size += self.buf.len() as u64;
-        self.dirty = true;
+        self.written += self.buf.len() as u64;
         if self.buf.capacity() > 1 << 20 {
             self.buf = Vec::new();
         }
-        Ok(())
+        Ok(self.written)
     }
 
     /// Fsyncs the current segment. A failure poisons the writer: later
@@ -147,7 +183,7 @@ impl WalWriter {
             self.failed = Some(msg.clone());
             return Err(StorageError::Io(msg));
         }
-        self.dirty = false;
+        self.synced.fetch_max(self.written, Ordering::AcqRel);
         Ok(())
     }
 

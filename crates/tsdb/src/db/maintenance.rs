@@ -1,0 +1,136 @@
+//! Background maintenance: cutting the head into blocks, WAL checkpoints,
+//! compaction and retention.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use promlite_model::StorageError;
+
+use super::{Shared, TickReport};
+use crate::wal;
+
+impl Shared {
+    pub(super) fn tick(&self) -> Result<TickReport, StorageError> {
+        let _m = self.maintenance.lock();
+        let mut report = TickReport::default();
+        let range = self.opts.block_range_ms.max(1);
+        // Bounded: each round removes one block range from the head.
+        for _ in 0..1000 {
+            let (Some(min), Some(max)) = (self.head.min_time(), self.head.max_time()) else { break };
+            if max.saturating_sub(min) <= range.saturating_mul(3) / 2 {
+                break;
+            }
+            report.head_compactable = true;
+            let mint = min.div_euclid(range).saturating_mul(range);
+            let maxt = mint.saturating_add(range);
+            // Later commits can no longer add samples before `maxt`.
+            self.head.raise_floor(maxt);
+            let mut series = self.head.series_in_range(mint, maxt);
+            let meta = crate::block::write_block(&self.dir, mint, maxt, &mut series)?;
+            // Release its series handles: truncation only drops unreferenced series.
+            drop(series);
+            {
+                let _cut = self.cut_lock.write();
+                if let Some(meta) = &meta {
+                    self.blocks.add(meta)?;
+                }
+                report.series_removed += self.head.truncate(maxt);
+            }
+            if let Some(meta) = &meta {
+                report.blocks_written += 1;
+                tracing::info!(target: "promlite_tsdb", id = %meta.id, mint, maxt, "head cut into a block");
+            }
+            self.checkpoint_wal(maxt)?;
+        }
+        report.blocks_compacted = self.compact()?;
+        report.blocks_deleted = self.apply_retention()?;
+        Ok(report)
+    }
+
+    /// Compaction ranges: 1×, 3×, 9× the block range, capped at a tenth of
+    /// the retention time (as Prometheus).
+    fn ranges(&self) -> Vec<i64> {
+        let r = self.opts.block_range_ms.max(1);
+        let cap = self.opts.retention_ms.map(|t| t / 10).unwrap_or(i64::MAX);
+        let mut out = vec![r];
+        for m in [3, 9] {
+            let x = r.saturating_mul(m);
+            if x <= cap {
+                out.push(x);
+            }
+        }
+        out
+    }
+
+    fn compact(&self) -> Result<usize, StorageError> {
+        let ranges = self.ranges();
+        let mut merged = 0;
+        for _ in 0..100 {
+            let blocks = self.blocks.snapshot();
+            let metas: Vec<_> = blocks.iter().map(|b| b.meta().clone()).collect();
+            let Some(group) = crate::compact::plan(&metas, &ranges).into_iter().next() else { break };
+            let sources: Vec<Arc<crate::block::Block>> =
+                blocks.iter().filter(|b| group.contains(&b.meta().id)).cloned().collect();
+            if sources.len() < 2 {
+                break;
+            }
+            if let Some(meta) = crate::compact::compact(&self.dir, &sources)? {
+                self.blocks.add(&meta)?;
+            }
+            self.blocks.delete(&group)?;
+            merged += sources.len();
+        }
+        Ok(merged)
+    }
+
+    fn apply_retention(&self) -> Result<usize, StorageError> {
+        if self.opts.retention_ms.is_none() && self.opts.retention_bytes.is_none() {
+            return Ok(0);
+        }
+        let metas: Vec<_> = self.blocks.snapshot().iter().map(|b| (b.meta().clone(), b.size_bytes())).collect();
+        // The WAL counts against the size limit, as in Prometheus.
+        let bytes = self.opts.retention_bytes.map(|b| b.saturating_sub(dir_size(self.wal.dir())));
+        let ids = crate::retention::beyond_retention(&metas, self.opts.retention_ms, bytes);
+        if !ids.is_empty() {
+            tracing::info!(target: "promlite_tsdb", ?ids, "deleting blocks beyond retention");
+            self.blocks.delete(&ids)?;
+        }
+        Ok(ids.len())
+    }
+
+    pub(super) fn truncate_head(&self, mint: i64) -> Result<usize, StorageError> {
+        let removed = {
+            let _cut = self.cut_lock.write();
+            self.head.truncate(mint)
+        };
+        self.checkpoint_wal(mint)?;
+        Ok(removed)
+    }
+
+    /// Starts a new WAL segment and checkpoints the ones before it, keeping
+    /// what the head still holds at or after `mint`.
+    fn checkpoint_wal(&self, mint: i64) -> Result<(), StorageError> {
+        let upto = {
+            let mut w = self.wal.lock();
+            w.next_segment()?.saturating_sub(1)
+        };
+        let head = &self.head;
+        let aliases = &self.aliases;
+        let keep = |r: u64| head.series_by_ref(aliases.get(&r).copied().unwrap_or(r)).is_some();
+        let stats = wal::checkpoint(self.wal.dir(), upto, &keep, mint)?;
+        tracing::info!(target: "promlite_tsdb", upto, ?stats, "WAL checkpointed");
+        Ok(())
+    }
+}
+
+/// Total size of the regular files under `dir`.
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
+    rd.flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
+            Err(_) => 0,
+        })
+        .sum()
+}
