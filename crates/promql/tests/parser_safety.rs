@@ -110,3 +110,16 @@ fn many_errors_in_a_long_query_stay_cheap() {
     // Generous bound; the quadratic version took minutes.
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+/// Valid input just under the depth limit parses even on a small thread
+/// stack in an unoptimized build: the parser grows its stack on demand.
+#[test]
+fn deep_but_allowed_input_parses_on_a_small_stack() {
+    let q = format!("{}1{}", "(".repeat(250), ")".repeat(250));
+    let h = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || promlite_promql::parser::parse(&q).map(|e| format!("{e}")))
+        .unwrap();
+    let printed = h.join().expect("parser thread must not overflow").expect("parses");
+    assert!(printed.ends_with(")))"));
+}

@@ -21,7 +21,10 @@ impl Parser<'_> {
             let t = self.peek();
             return Err(self.err_at(t.start, t.end, TOO_DEEP));
         }
-        let r = self.parse_expr_inner(min_prec);
+        // Grow the stack on demand: the depth limit bounds recursion, and this
+        // keeps that bound safe even on small (2 MiB) thread stacks in
+        // unoptimized builds.
+        let r = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.parse_expr_inner(min_prec));
         self.depth -= 1;
         r
     }
