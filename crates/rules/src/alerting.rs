@@ -133,12 +133,18 @@ impl AlertingRule {
 
     /// Label templates as written.
     pub fn label_sources(&self) -> BTreeMap<String, String> {
-        self.labels.iter().map(|(k, t)| (k.clone(), t.source().to_string())).collect()
+        self.labels
+            .iter()
+            .map(|(k, t)| (k.clone(), t.source().to_string()))
+            .collect()
     }
 
     /// Annotation templates as written.
     pub fn annotation_sources(&self) -> BTreeMap<String, String> {
-        self.annotations.iter().map(|(k, t)| (k.clone(), t.source().to_string())).collect()
+        self.annotations
+            .iter()
+            .map(|(k, t)| (k.clone(), t.source().to_string()))
+            .collect()
     }
 
     /// Active alerts (pending, firing, and recently resolved), sorted by labels.
@@ -192,7 +198,11 @@ impl AlertingRule {
         let mut fresh: Vec<Alert> = Vec::new();
         for s in res {
             let data = TemplateData {
-                labels: s.metric.iter().map(|l| (l.name.clone(), l.value.clone())).collect(),
+                labels: s
+                    .metric
+                    .iter()
+                    .map(|l| (l.name.clone(), l.value.clone()))
+                    .collect(),
                 value: s.f,
                 external_labels: ctx.external_labels.clone(),
                 external_url: ctx.external_url.clone(),
@@ -204,10 +214,16 @@ impl AlertingRule {
             }
             b.set("alertname", self.name.clone());
             let labels = b.build();
-            let annotations: BTreeMap<String, String> =
-                self.annotations.iter().map(|(k, t)| (k.clone(), t.expand(&data))).collect();
+            let annotations: BTreeMap<String, String> = self
+                .annotations
+                .iter()
+                .map(|(k, t)| (k.clone(), t.expand(&data)))
+                .collect();
             if !seen.insert(labels.clone()) {
-                return Err("vector contains metrics with the same labelset after applying alert labels".into());
+                return Err(
+                    "vector contains metrics with the same labelset after applying alert labels"
+                        .into(),
+                );
             }
             if let Some(a) = self.active.get_mut(&labels) {
                 if a.state != AlertState::Inactive {
@@ -243,7 +259,10 @@ impl AlertingRule {
                     let since = *a.keep_firing_since.get_or_insert(ts);
                     keep_firing = ts - since < self.keep_firing_ms;
                 }
-                if a.state == AlertState::Pending || a.resolved_at.is_some_and(|r| ts - r > RESOLVED_RETENTION_MS) {
+                if a.state == AlertState::Pending
+                    || a.resolved_at
+                        .is_some_and(|r| ts - r > RESOLVED_RETENTION_MS)
+                {
                     remove.push(key.clone());
                 }
                 if a.state != AlertState::Inactive && !keep_firing {
@@ -262,8 +281,18 @@ impl AlertingRule {
                 a.fired_at = Some(ts);
             }
             if self.restored {
-                out.push(alert_series(&a.labels, "ALERTS", Some(a.state.as_str()), 1.0));
-                out.push(alert_series(&a.labels, "ALERTS_FOR_STATE", None, (a.active_at as f64 / 1000.0).floor()));
+                out.push(alert_series(
+                    &a.labels,
+                    "ALERTS",
+                    Some(a.state.as_str()),
+                    1.0,
+                ));
+                out.push(alert_series(
+                    &a.labels,
+                    "ALERTS_FOR_STATE",
+                    None,
+                    (a.active_at as f64 / 1000.0).floor(),
+                ));
             }
         }
         for k in remove {
@@ -271,29 +300,45 @@ impl AlertingRule {
         }
         if limit > 0 && num_active > limit {
             self.active.clear();
-            return Err(format!("exceeded limit of {limit} with {num_active} alerts"));
+            return Err(format!(
+                "exceeded limit of {limit} with {num_active} alerts"
+            ));
         }
         Ok(out)
     }
 
     /// Restores `active_at` of pending/firing alerts from `ALERTS_FOR_STATE`
     /// at startup (Prometheus's `RestoreForState`).
-    pub fn restore(&mut self, storage: &dyn Queryable, ts: i64, outage_tolerance_ms: i64, grace_ms: i64) -> Result<(), String> {
+    pub fn restore(
+        &mut self,
+        storage: &dyn Queryable,
+        ts: i64,
+        outage_tolerance_ms: i64,
+        grace_ms: i64,
+    ) -> Result<(), String> {
         if self.hold_ms < grace_ms || self.hold_ms == 0 {
             self.restored = true;
             return Ok(());
         }
-        let q = storage.querier(ts - outage_tolerance_ms, ts).map_err(|e| e.to_string())?;
+        let q = storage
+            .querier(ts - outage_tolerance_ms, ts)
+            .map_err(|e| e.to_string())?;
         for a in self.active.values_mut() {
             let mut matchers = vec![Matcher::equal(METRIC_NAME, "ALERTS_FOR_STATE")];
             for l in a.labels.iter() {
                 matchers.push(Matcher::equal(l.name.clone(), l.value.clone()));
             }
-            let hints = SelectHints { start: ts - outage_tolerance_ms, end: ts, ..Default::default() };
+            let hints = SelectHints {
+                start: ts - outage_tolerance_ms,
+                end: ts,
+                ..Default::default()
+            };
             let series = q.select(&hints, &matchers).map_err(|e| e.to_string())?;
             // The series must match exactly (no extra labels).
             let want_len = a.labels.len() + 1;
-            let Some(s) = series.iter().find(|s| s.labels().len() == want_len) else { continue };
+            let Some(s) = series.iter().find(|s| s.labels().len() == want_len) else {
+                continue;
+            };
             let mut it = s.iter();
             let mut last = None;
             while it.next() == ValueType::Float {

@@ -124,7 +124,9 @@ pub struct AlertView {
 }
 
 fn last_eval(s: &RuleStatus) -> String {
-    s.last_evaluation_ms.map(rfc3339).unwrap_or_else(|| ZERO_TIME.into())
+    s.last_evaluation_ms
+        .map(rfc3339)
+        .unwrap_or_else(|| ZERO_TIME.into())
 }
 
 /// Go's `strconv.FormatFloat(v, 'e', -1, 64)`.
@@ -200,7 +202,10 @@ pub fn group_view(g: &Group) -> GroupView {
         interval: g.interval_ms() as f64 / 1000.0,
         limit: g.limit(),
         evaluation_time: g.evaluation_seconds,
-        last_evaluation: g.last_evaluation_ms.map(rfc3339).unwrap_or_else(|| ZERO_TIME.into()),
+        last_evaluation: g
+            .last_evaluation_ms
+            .map(rfc3339)
+            .unwrap_or_else(|| ZERO_TIME.into()),
     }
 }
 

@@ -105,7 +105,10 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { default_interval_ms: 60_000, default_query_offset_ms: 0 }
+        LoadOptions {
+            default_interval_ms: 60_000,
+            default_query_offset_ms: 0,
+        }
     }
 }
 
@@ -115,7 +118,10 @@ pub fn load_rule_files(globs: &[String]) -> Result<Vec<Group>, Vec<RuleError>> {
 }
 
 /// [`load_rule_files`] with explicit options.
-pub fn load_rule_files_with(globs: &[String], opts: &LoadOptions) -> Result<Vec<Group>, Vec<RuleError>> {
+pub fn load_rule_files_with(
+    globs: &[String],
+    opts: &LoadOptions,
+) -> Result<Vec<Group>, Vec<RuleError>> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for g in globs {
@@ -151,11 +157,19 @@ pub fn load_rule_files_with(globs: &[String], opts: &LoadOptions) -> Result<Vec<
 }
 
 fn err(file: &str, line: usize, message: impl Into<String>) -> RuleError {
-    RuleError { file: file.to_string(), line, message: message.into() }
+    RuleError {
+        file: file.to_string(),
+        line,
+        message: message.into(),
+    }
 }
 
 /// Parses and validates one rule file's text; `file` names it in errors and in the groups.
-pub fn parse_rules(file: &str, text: &str, opts: &LoadOptions) -> Result<Vec<Group>, Vec<RuleError>> {
+pub fn parse_rules(
+    file: &str,
+    text: &str,
+    opts: &LoadOptions,
+) -> Result<Vec<Group>, Vec<RuleError>> {
     let spec: RuleFile = if text.trim().is_empty() {
         RuleFile { groups: Vec::new() }
     } else {
@@ -178,17 +192,32 @@ pub fn parse_rules(file: &str, text: &str, opts: &LoadOptions) -> Result<Vec<Gro
             errors.push(err(file, gline, "group name should not be empty"));
         }
         if !names.insert(g.name.clone()) {
-            errors.push(err(file, gline, format!("{}: groupname: \"{}\" is repeated in the same file", g.name, g.name)));
+            errors.push(err(
+                file,
+                gline,
+                format!(
+                    "{}: groupname: \"{}\" is repeated in the same file",
+                    g.name, g.name
+                ),
+            ));
         }
         let interval = match &g.interval {
             Some(s) => match parse_duration(s) {
                 Ok(d) if d > 0 => d,
                 Ok(_) => {
-                    errors.push(err(file, gline, format!("group {:?}: interval must be positive", g.name)));
+                    errors.push(err(
+                        file,
+                        gline,
+                        format!("group {:?}: interval must be positive", g.name),
+                    ));
                     opts.default_interval_ms
                 }
                 Err(e) => {
-                    errors.push(err(file, gline, format!("group {:?}: interval: {e}", g.name)));
+                    errors.push(err(
+                        file,
+                        gline,
+                        format!("group {:?}: interval: {e}", g.name),
+                    ));
                     opts.default_interval_ms
                 }
             },
@@ -196,14 +225,22 @@ pub fn parse_rules(file: &str, text: &str, opts: &LoadOptions) -> Result<Vec<Gro
         };
         let offset = match &g.query_offset {
             Some(s) => parse_duration(s).unwrap_or_else(|e| {
-                errors.push(err(file, gline, format!("group {:?}: query_offset: {e}", g.name)));
+                errors.push(err(
+                    file,
+                    gline,
+                    format!("group {:?}: query_offset: {e}", g.name),
+                ));
                 0
             }),
             None => opts.default_query_offset_ms,
         };
         for name in g.labels.keys() {
             if !valid_label_name(name) {
-                errors.push(err(file, gline, format!("group {:?}: invalid label name: {name}", g.name)));
+                errors.push(err(
+                    file,
+                    gline,
+                    format!("group {:?}: invalid label name: {name}", g.name),
+                ));
             }
         }
         let mut rules = Vec::new();
@@ -211,7 +248,9 @@ pub fn parse_rules(file: &str, text: &str, opts: &LoadOptions) -> Result<Vec<Gro
             let line = lines.rule_line(rule_idx);
             rule_idx += 1;
             let before = errors.len();
-            let rule = build_rule(r, &g.labels, &mut |m| errors.push(err(file, line, format!("group {:?}: {m}", g.name))));
+            let rule = build_rule(r, &g.labels, &mut |m| {
+                errors.push(err(file, line, format!("group {:?}: {m}", g.name)))
+            });
             if errors.len() == before {
                 if let Some(rule) = rule {
                     rules.push(rule);
@@ -219,7 +258,15 @@ pub fn parse_rules(file: &str, text: &str, opts: &LoadOptions) -> Result<Vec<Gro
             }
         }
         let group_labels = Labels::from_pairs(g.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-        groups.push(Group::new(g.name.clone(), file.to_string(), interval, g.limit, offset, group_labels, rules));
+        groups.push(Group::new(
+            g.name.clone(),
+            file.to_string(),
+            interval,
+            g.limit,
+            offset,
+            group_labels,
+            rules,
+        ));
     }
     if errors.is_empty() {
         Ok(groups)
@@ -228,7 +275,11 @@ pub fn parse_rules(file: &str, text: &str, opts: &LoadOptions) -> Result<Vec<Gro
     }
 }
 
-fn build_rule(r: &RuleSpec, group_labels: &BTreeMap<String, String>, report: &mut dyn FnMut(String)) -> Option<Rule> {
+fn build_rule(
+    r: &RuleSpec,
+    group_labels: &BTreeMap<String, String>,
+    report: &mut dyn FnMut(String),
+) -> Option<Rule> {
     let name = match (&r.record, &r.alert) {
         (Some(_), Some(_)) => {
             report("only one of 'record' and 'alert' must be set".into());
@@ -240,7 +291,11 @@ fn build_rule(r: &RuleSpec, group_labels: &BTreeMap<String, String>, report: &mu
         }
         (Some(n), None) | (None, Some(n)) => n.clone(),
     };
-    let what = if r.record.is_some() { "record" } else { "alert" };
+    let what = if r.record.is_some() {
+        "record"
+    } else {
+        "alert"
+    };
     if name.is_empty() {
         report(format!("{what} name must not be empty"));
     }
@@ -279,25 +334,39 @@ fn build_rule(r: &RuleSpec, group_labels: &BTreeMap<String, String>, report: &mu
     }
     if r.record.is_some() {
         if !valid_metric_name(&name) {
-            report(format!("record {name:?}: invalid recording rule name: {name}"));
+            report(format!(
+                "record {name:?}: invalid recording rule name: {name}"
+            ));
         }
         if r.for_.is_some() {
-            report(format!("record {name:?}: invalid field 'for' in recording rule"));
+            report(format!(
+                "record {name:?}: invalid field 'for' in recording rule"
+            ));
         }
         if r.keep_firing_for.is_some() {
-            report(format!("record {name:?}: invalid field 'keep_firing_for' in recording rule"));
+            report(format!(
+                "record {name:?}: invalid field 'keep_firing_for' in recording rule"
+            ));
         }
         if !r.annotations.is_empty() {
-            report(format!("record {name:?}: invalid field 'annotations' in recording rule"));
+            report(format!(
+                "record {name:?}: invalid field 'annotations' in recording rule"
+            ));
         }
         if labels.contains_key("__name__") {
-            report(format!("record {name:?}: invalid recording rule label name: __name__"));
+            report(format!(
+                "record {name:?}: invalid recording rule label name: __name__"
+            ));
         }
         if !expr_ok {
             return None;
         }
         let labels = Labels::from_pairs(labels);
-        return Some(Rule::Recording(RecordingRule::new(name, r.expr.clone(), labels)));
+        return Some(Rule::Recording(RecordingRule::new(
+            name,
+            r.expr.clone(),
+            labels,
+        )));
     }
     if !valid_label_value_utf8(&name) || name.is_empty() {
         report(format!("alert {name:?}: invalid alert name: {name}"));
@@ -333,7 +402,14 @@ fn build_rule(r: &RuleSpec, group_labels: &BTreeMap<String, String>, report: &mu
     if !expr_ok {
         return None;
     }
-    Some(Rule::Alerting(AlertingRule::new(name, r.expr.clone(), hold, keep, label_tmpls, ann_tmpls)))
+    Some(Rule::Alerting(AlertingRule::new(
+        name,
+        r.expr.clone(),
+        hold,
+        keep,
+        label_tmpls,
+        ann_tmpls,
+    )))
 }
 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`.

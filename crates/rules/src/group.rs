@@ -95,7 +95,8 @@ impl Group {
 
     /// A stable per-group offset in `[0, interval)` spreading groups over the interval.
     pub fn eval_offset_ms(&self) -> i64 {
-        let h = Labels::from_pairs([("name", self.name.as_str()), ("file", self.file.as_str())]).stable_hash();
+        let h = Labels::from_pairs([("name", self.name.as_str()), ("file", self.file.as_str())])
+            .stable_hash();
         (h % self.interval_ms as u64) as i64
     }
 
@@ -186,7 +187,13 @@ impl Group {
     }
 
     /// Restores `for` state of alerting rules from `ALERTS_FOR_STATE`.
-    pub fn restore(&mut self, storage: &dyn Queryable, ts: i64, outage_tolerance_ms: i64, grace_ms: i64) {
+    pub fn restore(
+        &mut self,
+        storage: &dyn Queryable,
+        ts: i64,
+        outage_tolerance_ms: i64,
+        grace_ms: i64,
+    ) {
         for r in &mut self.rules {
             if let Rule::Alerting(a) = r {
                 if let Err(e) = a.restore(storage, ts, outage_tolerance_ms, grace_ms) {
@@ -206,13 +213,19 @@ impl Group {
                 !used.get(j).copied().unwrap_or(true)
                     && o.name() == r.name()
                     && o.expr() == r.expr()
-                    && matches!((&*r, o), (Rule::Recording(_), Rule::Recording(_)) | (Rule::Alerting(_), Rule::Alerting(_)))
+                    && matches!(
+                        (&*r, o),
+                        (Rule::Recording(_), Rule::Recording(_))
+                            | (Rule::Alerting(_), Rule::Alerting(_))
+                    )
             });
             let Some(j) = found else { continue };
             if let Some(u) = used.get_mut(j) {
                 *u = true;
             }
-            if let (Some(prev), Some(old_prev)) = (self.series_prev.get_mut(i), old.series_prev.get(j)) {
+            if let (Some(prev), Some(old_prev)) =
+                (self.series_prev.get_mut(i), old.series_prev.get(j))
+            {
                 *prev = old_prev.clone();
             }
             match (r, old.rules.get(j)) {
@@ -228,7 +241,12 @@ impl Group {
     /// The alerts due for notification at `ts`, marking them as sent
     /// (Prometheus's `sendAlerts`: resend every `resend_delay_ms`, `endsAt`
     /// = ts + 4 × max(interval, resend delay) while firing).
-    pub fn alerts_to_send(&mut self, ts: i64, resend_delay_ms: i64, external_url: &str) -> Vec<NotifyAlert> {
+    pub fn alerts_to_send(
+        &mut self,
+        ts: i64,
+        resend_delay_ms: i64,
+        external_url: &str,
+    ) -> Vec<NotifyAlert> {
         let valid_for = 4 * self.interval_ms.max(resend_delay_ms);
         let mut out = Vec::new();
         for r in &mut self.rules {
@@ -245,7 +263,11 @@ impl Group {
                     _ => ts + valid_for,
                 };
                 out.push(NotifyAlert {
-                    labels: a.labels.iter().map(|l| (l.name.clone(), l.value.clone())).collect(),
+                    labels: a
+                        .labels
+                        .iter()
+                        .map(|l| (l.name.clone(), l.value.clone()))
+                        .collect(),
                     annotations: a.annotations.clone(),
                     starts_at_ms: a.fired_at.unwrap_or(a.active_at),
                     ends_at_ms: Some(ends_at),
@@ -269,10 +291,15 @@ pub fn generator_url(external_url: &str, expr: &str) -> String {
             enc.push_str(&format!("%{b:02X}"));
         }
     }
-    format!("{}/graph?g0.expr={enc}&g0.tab=1", external_url.trim_end_matches('/'))
+    format!(
+        "{}/graph?g0.expr={enc}&g0.tab=1",
+        external_url.trim_end_matches('/')
+    )
 }
 
 /// Labels of alerts as a map (for the API and notifications).
 pub fn labels_map(l: &Labels) -> BTreeMap<String, String> {
-    l.iter().map(|x| (x.name.clone(), x.value.clone())).collect()
+    l.iter()
+        .map(|x| (x.name.clone(), x.value.clone()))
+        .collect()
 }

@@ -51,10 +51,14 @@ pub mod template;
 
 pub use alerting::{Alert, AlertState, AlertingRule, RESOLVED_RETENTION_MS};
 pub use file::{
-    load_rule_files, load_rule_files_with, parse_rules, valid_label_name, valid_metric_name, GroupSpec, LoadOptions,
-    RuleError, RuleFile, RuleSpec,
+    load_rule_files, load_rule_files_with, parse_rules, valid_label_name, valid_metric_name,
+    GroupSpec, LoadOptions, RuleError, RuleFile, RuleSpec,
 };
 pub use group::{generator_url, Group};
 pub use manager::{ManagerOptions, RuleManager};
-pub use notifier::{AlertingConfig, AlertmanagerConfig, Notifier, NotifierOptions, NotifyAlert, WebhookConfig};
-pub use rule::{EngineQuery, EvalContext, Health, QSample, QueryFn, RecordingRule, Rule, RuleStatus};
+pub use notifier::{
+    AlertingConfig, AlertmanagerConfig, Notifier, NotifierOptions, NotifyAlert, WebhookConfig,
+};
+pub use rule::{
+    EngineQuery, EvalContext, Health, QSample, QueryFn, RecordingRule, Rule, RuleStatus,
+};

@@ -43,7 +43,11 @@ pub struct ManagerOptions {
 
 impl ManagerOptions {
     /// Options with Prometheus's defaults.
-    pub fn new(query: Arc<dyn QueryFn>, appendable: Arc<dyn Appendable>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        query: Arc<dyn QueryFn>,
+        appendable: Arc<dyn Appendable>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         ManagerOptions {
             query,
             appendable,
@@ -76,7 +80,12 @@ impl RuleManager {
     /// A manager without groups.
     pub fn new(opts: ManagerOptions) -> Arc<Self> {
         let (generation, _) = tokio::sync::watch::channel(0);
-        Arc::new(RuleManager { opts, slots: Mutex::new(Vec::new()), generation, loaded_once: AtomicBool::new(false) })
+        Arc::new(RuleManager {
+            opts,
+            slots: Mutex::new(Vec::new()),
+            generation,
+            loaded_once: AtomicBool::new(false),
+        })
     }
 
     /// Replaces the groups. Groups with the same file and name keep their
@@ -109,11 +118,16 @@ impl RuleManager {
                 g.prepare_restore();
                 should_restore = true;
             }
-            slots.push(Arc::new(Mutex::new(Slot { group: g, should_restore })));
+            slots.push(Arc::new(Mutex::new(Slot {
+                group: g,
+                should_restore,
+            })));
         }
         let now = self.opts.clock.now_ms();
         for (_, o) in old {
-            o.lock().group.mark_all_stale(self.opts.appendable.as_ref(), now);
+            o.lock()
+                .group
+                .mark_all_stale(self.opts.appendable.as_ref(), now);
         }
         drop(slots);
         self.generation.send_modify(|g| *g += 1);
@@ -130,7 +144,13 @@ impl RuleManager {
     /// Evaluates every group named `name` at `ts` (ms), then sends due
     /// alerts. Returns false if there is no such group.
     pub fn evaluate_group_at(&self, name: &str, ts: i64) -> bool {
-        let slots: Vec<_> = self.slots.lock().iter().filter(|s| s.lock().group.name() == name).cloned().collect();
+        let slots: Vec<_> = self
+            .slots
+            .lock()
+            .iter()
+            .filter(|s| s.lock().group.name() == name)
+            .cloned()
+            .collect();
         for s in &slots {
             self.eval_slot(s, ts);
         }
@@ -148,15 +168,19 @@ impl RuleManager {
     fn eval_slot(&self, slot: &Mutex<Slot>, ts: i64) {
         let mut s = slot.lock();
         let o = &self.opts;
-        s.group.eval(o.query.as_ref(), o.appendable.as_ref(), ts, &o.context);
+        s.group
+            .eval(o.query.as_ref(), o.appendable.as_ref(), ts, &o.context);
         if s.should_restore {
             if let Some(q) = &o.queryable {
-                s.group.restore(q.as_ref(), ts, o.outage_tolerance_ms, o.for_grace_period_ms);
+                s.group
+                    .restore(q.as_ref(), ts, o.outage_tolerance_ms, o.for_grace_period_ms);
             }
             s.should_restore = false;
         }
         if let Some(n) = &o.notifier {
-            let alerts = s.group.alerts_to_send(ts, o.resend_delay_ms, &o.context.external_url);
+            let alerts = s
+                .group
+                .alerts_to_send(ts, o.resend_delay_ms, &o.context.external_url);
             n.send(alerts);
         }
     }
@@ -195,20 +219,26 @@ impl RuleManager {
             let iv = s.group.interval_ms();
             (iv, s.group.eval_timestamp(now) + iv, now)
         };
-        let start = tokio::time::Instant::now() + Duration::from_millis((first_ts - now).max(0) as u64);
+        let start =
+            tokio::time::Instant::now() + Duration::from_millis((first_ts - now).max(0) as u64);
         let period = Duration::from_millis(interval.max(1) as u64);
         let mut tick = tokio::time::interval_at(start, period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             let at = tick.tick().await;
-            let k = (at.saturating_duration_since(start).as_millis() / period.as_millis().max(1)) as i64;
+            let k = (at.saturating_duration_since(start).as_millis() / period.as_millis().max(1))
+                as i64;
             self.eval_slot(&slot, first_ts + k * interval);
         }
     }
 
     /// `/api/v1/rules` data.
     pub fn groups(&self) -> Vec<GroupView> {
-        self.slots.lock().iter().map(|s| group_view(&s.lock().group)).collect()
+        self.slots
+            .lock()
+            .iter()
+            .map(|s| group_view(&s.lock().group))
+            .collect()
     }
 
     /// `/api/v1/alerts` data: pending and firing alerts of every rule.
@@ -226,6 +256,10 @@ impl RuleManager {
 
     /// Runs `f` on each group (read-only).
     pub fn with_groups<T>(&self, mut f: impl FnMut(&Group) -> T) -> Vec<T> {
-        self.slots.lock().iter().map(|s| f(&s.lock().group)).collect()
+        self.slots
+            .lock()
+            .iter()
+            .map(|s| f(&s.lock().group))
+            .collect()
     }
 }

@@ -37,17 +37,36 @@ pub struct EngineQuery {
 impl EngineQuery {
     /// Queries `storage` with `engine`.
     pub fn new(engine: Engine, storage: Arc<dyn Queryable>) -> Self {
-        EngineQuery { engine, storage, opts: QueryOptions::default() }
+        EngineQuery {
+            engine,
+            storage,
+            opts: QueryOptions::default(),
+        }
     }
 }
 
 impl QueryFn for EngineQuery {
     fn query(&self, expr: &str, t_ms: i64) -> Result<Vec<QSample>, String> {
-        let res = self.engine.instant_query(self.storage.as_ref(), expr, t_ms, &self.opts).map_err(|e| e.to_string())?;
+        let res = self
+            .engine
+            .instant_query(self.storage.as_ref(), expr, t_ms, &self.opts)
+            .map_err(|e| e.to_string())?;
         match res.value {
-            Value::Vector(v) => Ok(v.into_iter().map(|s| QSample { metric: s.metric, f: s.f }).collect()),
-            Value::Scalar { v, .. } => Ok(vec![QSample { metric: Labels::empty(), f: v }]),
-            other => Err(format!("rule result is not a vector or scalar: {:?}", other.value_type().api_name())),
+            Value::Vector(v) => Ok(v
+                .into_iter()
+                .map(|s| QSample {
+                    metric: s.metric,
+                    f: s.f,
+                })
+                .collect()),
+            Value::Scalar { v, .. } => Ok(vec![QSample {
+                metric: Labels::empty(),
+                f: v,
+            }]),
+            other => Err(format!(
+                "rule result is not a vector or scalar: {:?}",
+                other.value_type().api_name()
+            )),
         }
     }
 }
@@ -110,7 +129,12 @@ pub struct RecordingRule {
 impl RecordingRule {
     /// A rule recording `expr` as `name`, with extra `labels`.
     pub fn new(name: String, expr: String, labels: Labels) -> Self {
-        RecordingRule { name, expr, labels, status: RuleStatus::default() }
+        RecordingRule {
+            name,
+            expr,
+            labels,
+            status: RuleStatus::default(),
+        }
     }
 
     /// The output metric name.
@@ -129,7 +153,12 @@ impl RecordingRule {
     }
 
     /// Runs the query at `t_ms` and returns the series to store.
-    pub fn eval(&self, q: &dyn QueryFn, t_ms: i64, limit: usize) -> Result<Vec<(Labels, f64)>, String> {
+    pub fn eval(
+        &self,
+        q: &dyn QueryFn,
+        t_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(Labels, f64)>, String> {
         let vec = q.query(&self.expr, t_ms)?;
         let mut out = Vec::with_capacity(vec.len());
         let mut seen = HashSet::with_capacity(vec.len());
@@ -141,12 +170,18 @@ impl RecordingRule {
             }
             let ls = b.build();
             if !seen.insert(ls.clone()) {
-                return Err("vector contains metrics with the same labelset after applying rule labels".into());
+                return Err(
+                    "vector contains metrics with the same labelset after applying rule labels"
+                        .into(),
+                );
             }
             out.push((ls, s.f));
         }
         if limit > 0 && out.len() > limit {
-            return Err(format!("exceeded limit of {limit} with {} series", out.len()));
+            return Err(format!(
+                "exceeded limit of {limit} with {} series",
+                out.len()
+            ));
         }
         Ok(out)
     }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use common::{samples, Scripted};
 use promlite_model::{is_stale_nan, labels, ManualClock, MemStorage};
-use promlite_rules::{parse_rules, AlertState, Health, LoadOptions, ManagerOptions, Rule, RuleManager};
+use promlite_rules::{
+    parse_rules, AlertState, Health, LoadOptions, ManagerOptions, Rule, RuleManager,
+};
 
 const MIN: i64 = 60_000;
 
@@ -37,7 +39,15 @@ groups:
 "#;
 
 fn alert_states(mgr: &RuleManager) -> Vec<(String, String)> {
-    mgr.alerts().into_iter().map(|a| (a.state, a.annotations.get("summary").cloned().unwrap_or_default())).collect()
+    mgr.alerts()
+        .into_iter()
+        .map(|a| {
+            (
+                a.state,
+                a.annotations.get("summary").cloned().unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -46,15 +56,26 @@ fn pending_firing_keep_firing_resolved() {
     let low = vec![(labels!("__name__" => "conf", "model_version" => "v1"), 0.5)];
     q.set("conf < 0.7", low.clone());
     mgr.evaluate_group_at("g", MIN);
-    assert_eq!(alert_states(&mgr), vec![("pending".to_string(), "confidence 50%".to_string())]);
+    assert_eq!(
+        alert_states(&mgr),
+        vec![("pending".to_string(), "confidence 50%".to_string())]
+    );
     mgr.evaluate_group_at("g", 2 * MIN);
     assert_eq!(alert_states(&mgr)[0].0, "pending");
     mgr.evaluate_group_at("g", 3 * MIN);
     assert_eq!(alert_states(&mgr)[0].0, "firing");
 
     let alerts = samples(&db, "ALERTS");
-    let states: Vec<(&str, i64)> = alerts.iter().filter(|s| !is_stale_nan(s.2)).map(|s| (s.0.get("alertstate").unwrap(), s.1)).collect();
-    assert!(states.contains(&("pending", MIN)) && states.contains(&("pending", 2 * MIN)) && states.contains(&("firing", 3 * MIN)));
+    let states: Vec<(&str, i64)> = alerts
+        .iter()
+        .filter(|s| !is_stale_nan(s.2))
+        .map(|s| (s.0.get("alertstate").unwrap(), s.1))
+        .collect();
+    assert!(
+        states.contains(&("pending", MIN))
+            && states.contains(&("pending", 2 * MIN))
+            && states.contains(&("firing", 3 * MIN))
+    );
     let first = &alerts[0].0;
     assert_eq!(first.get("alertname"), Some("LowConfidence"));
     assert_eq!(first.get("model"), Some("v1"));
@@ -67,11 +88,21 @@ fn pending_firing_keep_firing_resolved() {
     mgr.evaluate_group_at("g", 4 * MIN);
     assert_eq!(alert_states(&mgr)[0].0, "firing");
     mgr.evaluate_group_at("g", 5 * MIN);
-    assert!(mgr.alerts().is_empty(), "resolved alerts are hidden from the API");
+    assert!(
+        mgr.alerts().is_empty(),
+        "resolved alerts are hidden from the API"
+    );
     // The pending→firing series got a staleness marker when it went away.
-    let stale: Vec<_> = samples(&db, "ALERTS").into_iter().filter(|s| is_stale_nan(s.2)).collect();
-    assert!(stale.iter().any(|s| s.0.get("alertstate") == Some("pending") && s.1 == 3 * MIN));
-    assert!(stale.iter().any(|s| s.0.get("alertstate") == Some("firing") && s.1 == 5 * MIN));
+    let stale: Vec<_> = samples(&db, "ALERTS")
+        .into_iter()
+        .filter(|s| is_stale_nan(s.2))
+        .collect();
+    assert!(stale
+        .iter()
+        .any(|s| s.0.get("alertstate") == Some("pending") && s.1 == 3 * MIN));
+    assert!(stale
+        .iter()
+        .any(|s| s.0.get("alertstate") == Some("firing") && s.1 == 5 * MIN));
 }
 
 #[test]
@@ -106,20 +137,36 @@ groups:
     labels: {kind: derived}
 "#;
     let (mgr, q, db) = setup(yaml);
-    q.set("sum by (job) (x)", vec![(labels!("job" => "a"), 2.0), (labels!("job" => "b"), 3.0)]);
+    q.set(
+        "sum by (job) (x)",
+        vec![(labels!("job" => "a"), 2.0), (labels!("job" => "b"), 3.0)],
+    );
     mgr.evaluate_group_at("rec", 10 * MIN);
     let calls = q.calls.lock().unwrap().clone();
-    assert_eq!(calls[0], ("sum by (job) (x)".to_string(), 10 * MIN - 30_000), "query_offset shifts the query time");
+    assert_eq!(
+        calls[0],
+        ("sum by (job) (x)".to_string(), 10 * MIN - 30_000),
+        "query_offset shifts the query time"
+    );
     let s = samples(&db, "job:x:sum");
     assert_eq!(s.len(), 2);
-    assert_eq!(s[0].0, labels!("__name__" => "job:x:sum", "job" => "a", "team" => "ml"));
+    assert_eq!(
+        s[0].0,
+        labels!("__name__" => "job:x:sum", "job" => "a", "team" => "ml")
+    );
     assert_eq!(s[0].1, 10 * MIN - 30_000);
 
     q.set("sum by (job) (x)", vec![(labels!("job" => "a"), 2.0)]);
     mgr.evaluate_group_at("rec", 11 * MIN);
-    let b: Vec<_> = samples(&db, "job:x:sum").into_iter().filter(|s| s.0.get("job") == Some("b")).collect();
+    let b: Vec<_> = samples(&db, "job:x:sum")
+        .into_iter()
+        .filter(|s| s.0.get("job") == Some("b"))
+        .collect();
     assert_eq!(b.len(), 2);
-    assert!(is_stale_nan(b[1].2), "disappeared series gets a staleness marker");
+    assert!(
+        is_stale_nan(b[1].2),
+        "disappeared series gets a staleness marker"
+    );
 }
 
 #[test]
@@ -135,17 +182,26 @@ groups:
     expr: x
 "#;
     let (mgr, q, _db) = setup(yaml);
-    q.set("up", vec![(labels!("a" => "1"), 1.0), (labels!("a" => "2"), 1.0)]);
+    q.set(
+        "up",
+        vec![(labels!("a" => "1"), 1.0), (labels!("a" => "2"), 1.0)],
+    );
     q.fail("x", "boom");
     mgr.evaluate_group_at("lim", MIN);
     let g = &mgr.groups()[0];
     let json = serde_json::to_value(g).unwrap();
     assert_eq!(json["rules"][0]["health"], "err");
-    assert_eq!(json["rules"][0]["lastError"], "exceeded limit of 1 with 2 series");
+    assert_eq!(
+        json["rules"][0]["lastError"],
+        "exceeded limit of 1 with 2 series"
+    );
     assert_eq!(json["rules"][1]["lastError"], "boom");
     assert_eq!(json["limit"], 1);
     assert_eq!(json["interval"], 60.0);
-    assert!(json["lastEvaluation"].as_str().unwrap().starts_with("1970-01-01T00:01:00"));
+    assert!(json["lastEvaluation"]
+        .as_str()
+        .unwrap()
+        .starts_with("1970-01-01T00:01:00"));
     mgr.with_groups(|g| {
         assert!(g.rules().iter().all(|r| r.status().health == Health::Err));
     });
@@ -158,12 +214,22 @@ fn reload_keeps_alert_state_and_failed_reload_keeps_old_rules() {
     mgr.evaluate_group_at("g", MIN);
     mgr.update(parse_rules("t.yml", ALERT, &LoadOptions::default()).unwrap());
     mgr.evaluate_group_at("g", 3 * MIN);
-    assert_eq!(alert_states(&mgr)[0].0, "firing", "activeAt survived the reload");
+    assert_eq!(
+        alert_states(&mgr)[0].0,
+        "firing",
+        "activeAt survived the reload"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.yml");
-    std::fs::write(&bad, "groups:\n- name: x\n  rules:\n  - record: 'bad name'\n    expr: up\n").unwrap();
-    let errs = mgr.reload_from_files(&[bad.to_string_lossy().into_owned()]).unwrap_err();
+    std::fs::write(
+        &bad,
+        "groups:\n- name: x\n  rules:\n  - record: 'bad name'\n    expr: up\n",
+    )
+    .unwrap();
+    let errs = mgr
+        .reload_from_files(&[bad.to_string_lossy().into_owned()])
+        .unwrap_err();
     assert_eq!(errs[0].line, 4);
     assert_eq!(mgr.groups()[0].name, "g", "old rules kept");
 }
@@ -186,7 +252,9 @@ fn restore_for_state_after_restart() {
     // Restart at 1000 s (600 s down): pending time is preserved, shifted by the downtime.
     mgr.evaluate_group_at("g", 1_000_000);
     mgr.with_groups(|g| {
-        let Rule::Alerting(a) = &g.rules()[0] else { panic!() };
+        let Rule::Alerting(a) = &g.rules()[0] else {
+            panic!()
+        };
         let alert = a.alerts().next().unwrap();
         assert_eq!(alert.active_at, 100_000 + 600_000);
         assert_eq!(alert.state, AlertState::Pending);
@@ -218,7 +286,11 @@ async fn scheduler_runs_groups_on_their_interval() {
     }));
     tokio::time::sleep(std::time::Duration::from_secs(60 * 5 + 1)).await;
     let calls = q.calls.lock().unwrap().clone();
-    assert!((4..=6).contains(&calls.len()), "{} evaluations in 5 minutes", calls.len());
+    assert!(
+        (4..=6).contains(&calls.len()),
+        "{} evaluations in 5 minutes",
+        calls.len()
+    );
     for w in calls.windows(2) {
         assert_eq!(w[1].1 - w[0].1, 60_000);
     }

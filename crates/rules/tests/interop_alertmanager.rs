@@ -22,7 +22,10 @@ impl Drop for Kill {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
 }
 
 #[tokio::test]
@@ -36,12 +39,19 @@ async fn alerts_show_up_in_real_alertmanager() {
     }
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("am.yml");
-    std::fs::write(&cfg, "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n",
+    )
+    .unwrap();
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let child = Command::new(BIN)
         .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!("--storage.path={}", dir.path().join("data").display()))
+        .arg(format!(
+            "--storage.path={}",
+            dir.path().join("data").display()
+        ))
         .arg(format!("--web.listen-address={addr}"))
         .arg("--cluster.listen-address=")
         .stdout(Stdio::null())
@@ -65,11 +75,18 @@ async fn alerts_show_up_in_real_alertmanager() {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let now = clock.now_ms();
     let mut opts = NotifierOptions::default();
-    opts.external_labels.insert("cluster".into(), "interop".into());
-    let cfg = AlertingConfig { alertmanagers: vec![AlertmanagerConfig::new(addr.clone())], webhooks: vec![] };
+    opts.external_labels
+        .insert("cluster".into(), "interop".into());
+    let cfg = AlertingConfig {
+        alertmanagers: vec![AlertmanagerConfig::new(addr.clone())],
+        webhooks: vec![],
+    };
     let notifier = Notifier::new(&cfg, opts, clock);
     let mut labels = BTreeMap::new();
-    labels.insert("alertname".to_string(), "ModelConfidenceBelowBaseline".to_string());
+    labels.insert(
+        "alertname".to_string(),
+        "ModelConfidenceBelowBaseline".to_string(),
+    );
     labels.insert("model_version".to_string(), "v7".to_string());
     let mut annotations = BTreeMap::new();
     annotations.insert("summary".to_string(), "confidence 61%".to_string());
@@ -82,12 +99,22 @@ async fn alerts_show_up_in_real_alertmanager() {
     }]);
     notifier.flush().await;
     let c = &notifier.counters()[0];
-    assert_eq!(c.sent.load(std::sync::atomic::Ordering::Relaxed), 1, "delivery failed");
+    assert_eq!(
+        c.sent.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "delivery failed"
+    );
 
     let mut found = None;
     for _ in 0..50 {
-        let r: serde_json::Value =
-            client.get(format!("http://{addr}/api/v2/alerts")).send().await.unwrap().json().await.unwrap();
+        let r: serde_json::Value = client
+            .get(format!("http://{addr}/api/v2/alerts"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if r.as_array().is_some_and(|a| !a.is_empty()) {
             found = Some(r);
             break;

@@ -13,15 +13,26 @@ use common::samples;
 use promlite_model::{labels, Labels, ManualClock, MemStorage};
 use promlite_promql::{Engine, EngineOptions};
 use promlite_rules::{
-    load_rule_files, AlertingConfig, EngineQuery, ManagerOptions, Notifier, NotifierOptions, RuleManager, WebhookConfig,
+    load_rule_files, AlertingConfig, EngineQuery, ManagerOptions, Notifier, NotifierOptions,
+    RuleManager, WebhookConfig,
 };
 
 const MIN: i64 = 60_000;
 const HOUR: i64 = 60 * MIN;
-const PACK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/rules/mlops.yml");
+const PACK: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/rules/mlops.yml"
+);
 
-fn manager(db: &Arc<MemStorage>, clock: Arc<ManualClock>, notifier: Option<Notifier>) -> Arc<RuleManager> {
-    let q = Arc::new(EngineQuery::new(Engine::new(EngineOptions::default()), db.clone()));
+fn manager(
+    db: &Arc<MemStorage>,
+    clock: Arc<ManualClock>,
+    notifier: Option<Notifier>,
+) -> Arc<RuleManager> {
+    let q = Arc::new(EngineQuery::new(
+        Engine::new(EngineOptions::default()),
+        db.clone(),
+    ));
     let mut opts = ManagerOptions::new(q, db.clone(), clock);
     opts.notifier = notifier;
     let mgr = RuleManager::new(opts);
@@ -42,9 +53,13 @@ fn assert_healthy(mgr: &RuleManager, group: &str) {
 async fn confidence_alert_fires_and_reaches_the_webhook() {
     let bodies: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
     async fn hook(State(b): State<Arc<Mutex<Vec<serde_json::Value>>>>, body: String) {
-        b.lock().unwrap().push(serde_json::from_str(&body).unwrap_or_default());
+        b.lock()
+            .unwrap()
+            .push(serde_json::from_str(&body).unwrap_or_default());
     }
-    let app = Router::new().route("/retrain", post(hook)).with_state(bodies.clone());
+    let app = Router::new()
+        .route("/retrain", post(hook))
+        .with_state(bodies.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -53,12 +68,18 @@ async fn confidence_alert_fires_and_reaches_the_webhook() {
 
     let db = Arc::new(MemStorage::new());
     // Confidence 0.92 for 30 minutes, then 0.55.
-    let series = labels!("__name__" => "prediction_confidence", "job" => "demo", "model_version" => "v2");
-    let pts: Vec<(i64, f64)> = (0..=60).map(|m| (m * MIN, if m < 30 { 0.92 } else { 0.55 })).collect();
+    let series =
+        labels!("__name__" => "prediction_confidence", "job" => "demo", "model_version" => "v2");
+    let pts: Vec<(i64, f64)> = (0..=60)
+        .map(|m| (m * MIN, if m < 30 { 0.92 } else { 0.55 }))
+        .collect();
     db.insert(series, &pts);
 
     let clock = Arc::new(ManualClock::new(0));
-    let cfg = AlertingConfig { alertmanagers: vec![], webhooks: vec![WebhookConfig::new(format!("http://{addr}/retrain"))] };
+    let cfg = AlertingConfig {
+        alertmanagers: vec![],
+        webhooks: vec![WebhookConfig::new(format!("http://{addr}/retrain"))],
+    };
     let notifier = Notifier::new(&cfg, NotifierOptions::default(), clock.clone());
     let mgr = manager(&db, clock.clone(), Some(notifier.clone()));
 
@@ -69,7 +90,8 @@ async fn confidence_alert_fires_and_reaches_the_webhook() {
         mgr.evaluate_group_at("mlops-confidence", m * MIN);
         notifier.flush().await;
         for a in mgr.alerts() {
-            if a.labels.get("alertname").map(String::as_str) != Some("ModelConfidenceBelowBaseline") {
+            if a.labels.get("alertname").map(String::as_str) != Some("ModelConfidenceBelowBaseline")
+            {
                 continue;
             }
             if a.state == "pending" && first_pending.is_none() {
@@ -88,18 +110,29 @@ async fn confidence_alert_fires_and_reaches_the_webhook() {
     assert!((31..=35).contains(&p), "pending at {p}m");
     assert_eq!(f, p + 10);
     let avg = samples(&db, "model:prediction_confidence:avg5m");
-    assert!(avg.iter().any(|s| (s.2 - 0.92).abs() < 1e-9) && avg.iter().any(|s| (s.2 - 0.55).abs() < 1e-9));
+    assert!(
+        avg.iter().any(|s| (s.2 - 0.92).abs() < 1e-9)
+            && avg.iter().any(|s| (s.2 - 0.55).abs() < 1e-9)
+    );
 
     let b = bodies.lock().unwrap();
-    let firing = b.iter().find(|x| x["status"] == "firing").expect("webhook got no firing alert");
+    let firing = b
+        .iter()
+        .find(|x| x["status"] == "firing")
+        .expect("webhook got no firing alert");
     let a = &firing["alerts"][0];
     assert_eq!(a["labels"]["alertname"], "ModelConfidenceBelowBaseline");
     assert_eq!(a["labels"]["action"], "retrain");
     assert_eq!(a["labels"]["model_version"], "v2");
-    assert_eq!(a["annotations"]["summary"], "Average confidence of model v2 is 55%");
+    assert_eq!(
+        a["annotations"]["summary"],
+        "Average confidence of model v2 is 55%"
+    );
 }
 
-const LES: [&str; 11] = ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1.0", "+Inf"];
+const LES: [&str; 11] = [
+    "0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1.0", "+Inf",
+];
 const HEALTHY: [f64; 11] = [1.0, 1.0, 2.0, 2.0, 4.0, 6.0, 10.0, 20.0, 30.0, 24.0, 0.0];
 const DRIFTED: [f64; 11] = [20.0, 20.0, 15.0, 10.0, 10.0, 10.0, 5.0, 5.0, 3.0, 2.0, 0.0];
 
@@ -141,7 +174,10 @@ fn psi_after(before: &[f64; 11], after: &[f64; 11]) -> f64 {
     assert_eq!(shares.len(), 11, "one share per bucket: {shares:?}");
     let psi = samples(&db, "model:confidence_psi:1h_vs_1d");
     assert_eq!(psi.len(), 1, "{psi:?}");
-    assert_eq!(psi[0].0, labels!("__name__" => "model:confidence_psi:1h_vs_1d", "job" => "demo"));
+    assert_eq!(
+        psi[0].0,
+        labels!("__name__" => "model:confidence_psi:1h_vs_1d", "job" => "demo")
+    );
     psi[0].2
 }
 
@@ -164,5 +200,8 @@ fn psi_is_large_for_a_shifted_distribution() {
         })
         .sum();
     assert!(expected > 1.0);
-    assert!((psi - expected).abs() < 1e-6, "psi = {psi}, expected {expected}");
+    assert!(
+        (psi - expected).abs() < 1e-6,
+        "psi = {psi}, expected {expected}"
+    );
 }

@@ -12,8 +12,8 @@ use axum::Router;
 use common::Scripted;
 use promlite_model::{labels, ManualClock, MemStorage};
 use promlite_rules::{
-    parse_rules, AlertingConfig, AlertmanagerConfig, LoadOptions, ManagerOptions, Notifier, NotifierOptions,
-    NotifyAlert, RuleManager, WebhookConfig,
+    parse_rules, AlertingConfig, AlertmanagerConfig, LoadOptions, ManagerOptions, Notifier,
+    NotifierOptions, NotifyAlert, RuleManager, WebhookConfig,
 };
 use serde_json::Value;
 
@@ -24,11 +24,17 @@ type Bodies = Arc<Mutex<Vec<(String, Value)>>>;
 async fn receiver(status: StatusCode) -> (String, Bodies) {
     let bodies: Bodies = Arc::default();
     async fn am(State((b, s)): State<(Bodies, StatusCode)>, body: String) -> StatusCode {
-        b.lock().unwrap().push(("am".into(), serde_json::from_str(&body).unwrap_or(Value::Null)));
+        b.lock().unwrap().push((
+            "am".into(),
+            serde_json::from_str(&body).unwrap_or(Value::Null),
+        ));
         s
     }
     async fn hook(State((b, s)): State<(Bodies, StatusCode)>, body: String) -> StatusCode {
-        b.lock().unwrap().push(("hook".into(), serde_json::from_str(&body).unwrap_or(Value::Null)));
+        b.lock().unwrap().push((
+            "hook".into(),
+            serde_json::from_str(&body).unwrap_or(Value::Null),
+        ));
         s
     }
     let app = Router::new()
@@ -46,7 +52,10 @@ async fn receiver(status: StatusCode) -> (String, Bodies) {
 fn config(addr: &str) -> AlertingConfig {
     let mut am = AlertmanagerConfig::new(addr);
     am.path_prefix = "/prefix".into();
-    AlertingConfig { alertmanagers: vec![am], webhooks: vec![WebhookConfig::new(format!("http://{addr}/hook"))] }
+    AlertingConfig {
+        alertmanagers: vec![am],
+        webhooks: vec![WebhookConfig::new(format!("http://{addr}/hook"))],
+    }
 }
 
 const RULES: &str = r#"
@@ -76,7 +85,10 @@ async fn alertmanager_and_webhook_receive_firing_resend_and_resolved() {
     let mgr = RuleManager::new(opts);
     mgr.update(parse_rules("r.yml", RULES, &LoadOptions::default()).unwrap());
 
-    q.set("conf < 0.7", vec![(labels!("__name__" => "conf", "model_version" => "v3"), 0.5)]);
+    q.set(
+        "conf < 0.7",
+        vec![(labels!("__name__" => "conf", "model_version" => "v3"), 0.5)],
+    );
     clock.set(MIN);
     mgr.evaluate_group_at("g", MIN);
     notifier.flush().await;
@@ -93,7 +105,10 @@ async fn alertmanager_and_webhook_receive_firing_resend_and_resolved() {
         assert_eq!(a["startsAt"], "1970-01-01T00:01:00.000Z");
         // endsAt = now + 4 × max(interval 1m, resend 1m).
         assert_eq!(a["endsAt"], "1970-01-01T00:05:00.000Z");
-        assert!(a["generatorURL"].as_str().unwrap().starts_with("http://promlite:9090/graph?g0.expr=conf+%3C+0.7"));
+        assert!(a["generatorURL"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://promlite:9090/graph?g0.expr=conf+%3C+0.7"));
         let hook = &b.iter().find(|x| x.0 == "hook").unwrap().1;
         assert_eq!(hook["status"], "firing");
         assert_eq!(hook["version"], "4");
@@ -132,17 +147,31 @@ async fn alertmanager_and_webhook_receive_firing_resend_and_resolved() {
     let n = bodies.lock().unwrap().len();
     mgr.evaluate_group_at("g", 20 * MIN);
     notifier.flush().await;
-    assert_eq!(bodies.lock().unwrap().len(), n, "forgotten after 15 minutes");
+    assert_eq!(
+        bodies.lock().unwrap().len(),
+        n,
+        "forgotten after 15 minutes"
+    );
     let c = notifier.counters();
     assert_eq!(c.len(), 2);
-    assert!(c.iter().all(|c| c.errors.load(std::sync::atomic::Ordering::Relaxed) == 0));
-    assert!(c.iter().all(|c| c.sent.load(std::sync::atomic::Ordering::Relaxed) >= 4));
+    assert!(c
+        .iter()
+        .all(|c| c.errors.load(std::sync::atomic::Ordering::Relaxed) == 0));
+    assert!(c
+        .iter()
+        .all(|c| c.sent.load(std::sync::atomic::Ordering::Relaxed) >= 4));
 }
 
 fn alert(i: usize) -> NotifyAlert {
     let mut labels = std::collections::BTreeMap::new();
     labels.insert("alertname".into(), format!("A{i}"));
-    NotifyAlert { labels, annotations: Default::default(), starts_at_ms: 0, ends_at_ms: Some(1), generator_url: String::new() }
+    NotifyAlert {
+        labels,
+        annotations: Default::default(),
+        starts_at_ms: 0,
+        ends_at_ms: Some(1),
+        generator_url: String::new(),
+    }
 }
 
 #[tokio::test]
@@ -150,7 +179,11 @@ async fn queue_drops_oldest_and_batches() {
     let (addr, bodies) = receiver(StatusCode::OK).await;
     let mut cfg = config(&addr);
     cfg.webhooks.clear();
-    let opts = NotifierOptions { queue_capacity: 300, batch_size: 256, ..Default::default() };
+    let opts = NotifierOptions {
+        queue_capacity: 300,
+        batch_size: 256,
+        ..Default::default()
+    };
     let n = Notifier::new(&cfg, opts, Arc::new(ManualClock::new(0)));
     n.send((0..400).map(alert).collect());
     assert_eq!(n.queue_len(), 300);
@@ -159,18 +192,31 @@ async fn queue_drops_oldest_and_batches() {
     let b = bodies.lock().unwrap();
     let sizes: Vec<usize> = b.iter().map(|x| x.1.as_array().unwrap().len()).collect();
     assert_eq!(sizes, vec![256, 44]);
-    assert_eq!(b[0].1[0]["labels"]["alertname"], "A100", "oldest were dropped");
+    assert_eq!(
+        b[0].1[0]["labels"]["alertname"], "A100",
+        "oldest were dropped"
+    );
 }
 
 #[tokio::test]
 async fn failed_deliveries_are_counted() {
     let (addr, _bodies) = receiver(StatusCode::INTERNAL_SERVER_ERROR).await;
     let mut cfg = config(&addr);
-    cfg.webhooks.push(WebhookConfig::new("http://127.0.0.1:1/unreachable"));
-    let n = Notifier::new(&cfg, NotifierOptions::default(), Arc::new(ManualClock::new(0)));
+    cfg.webhooks
+        .push(WebhookConfig::new("http://127.0.0.1:1/unreachable"));
+    let n = Notifier::new(
+        &cfg,
+        NotifierOptions::default(),
+        Arc::new(ManualClock::new(0)),
+    );
     n.send(vec![alert(1)]);
     n.flush().await;
     for c in n.counters() {
-        assert_eq!(c.errors.load(std::sync::atomic::Ordering::Relaxed), 1, "{}", c.url);
+        assert_eq!(
+            c.errors.load(std::sync::atomic::Ordering::Relaxed),
+            1,
+            "{}",
+            c.url
+        );
     }
 }

@@ -80,8 +80,15 @@ impl AlertmanagerConfig {
     /// The alerts endpoint of each target.
     pub fn urls(&self) -> Vec<String> {
         let prefix = self.path_prefix.trim_end_matches('/');
-        let prefix = if prefix.is_empty() || prefix.starts_with('/') { prefix.to_string() } else { format!("/{prefix}") };
-        self.static_targets.iter().map(|t| format!("{}://{}{}/api/v2/alerts", self.scheme, t, prefix)).collect()
+        let prefix = if prefix.is_empty() || prefix.starts_with('/') {
+            prefix.to_string()
+        } else {
+            format!("/{prefix}")
+        };
+        self.static_targets
+            .iter()
+            .map(|t| format!("{}://{}{}/api/v2/alerts", self.scheme, t, prefix))
+            .collect()
     }
 }
 
@@ -105,10 +112,16 @@ impl TryFrom<RawAlertmanager> for AlertmanagerConfig {
         }
         let api_version = r.api_version.unwrap_or_else(|| "v2".into());
         if api_version != "v2" {
-            return Err(format!("unsupported alertmanager api_version {api_version:?} (only v2)"));
+            return Err(format!(
+                "unsupported alertmanager api_version {api_version:?} (only v2)"
+            ));
         }
         Ok(AlertmanagerConfig {
-            static_targets: r.static_configs.into_iter().flat_map(|s| s.targets).collect(),
+            static_targets: r
+                .static_configs
+                .into_iter()
+                .flat_map(|s| s.targets)
+                .collect(),
             scheme,
             path_prefix: r.path_prefix.unwrap_or_default(),
             timeout: duration(r.timeout, Duration::from_secs(10), "timeout")?,
@@ -138,7 +151,10 @@ pub struct WebhookConfig {
 impl WebhookConfig {
     /// A webhook with the default timeout.
     pub fn new(url: impl Into<String>) -> Self {
-        WebhookConfig { url: url.into(), timeout: Duration::from_secs(10) }
+        WebhookConfig {
+            url: url.into(),
+            timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -149,7 +165,10 @@ impl TryFrom<RawWebhook> for WebhookConfig {
         if !(r.url.starts_with("http://") || r.url.starts_with("https://")) {
             return Err(format!("webhook url must be http(s): {:?}", r.url));
         }
-        Ok(WebhookConfig { url: r.url, timeout: duration(r.timeout, Duration::from_secs(10), "timeout")? })
+        Ok(WebhookConfig {
+            url: r.url,
+            timeout: duration(r.timeout, Duration::from_secs(10), "timeout")?,
+        })
     }
 }
 
@@ -173,9 +192,18 @@ webhooks:
 "#;
         let c = AlertingConfig::from_yaml_str(y).unwrap();
         assert_eq!(c.alertmanagers.len(), 2);
-        assert_eq!(c.alertmanagers[0].urls(), vec!["http://am1:9093/am/api/v2/alerts", "http://am2:9093/am/api/v2/alerts"]);
+        assert_eq!(
+            c.alertmanagers[0].urls(),
+            vec![
+                "http://am1:9093/am/api/v2/alerts",
+                "http://am2:9093/am/api/v2/alerts"
+            ]
+        );
         assert_eq!(c.alertmanagers[0].timeout, Duration::from_secs(5));
-        assert_eq!(c.alertmanagers[1].urls(), vec!["https://secure:443/api/v2/alerts"]);
+        assert_eq!(
+            c.alertmanagers[1].urls(),
+            vec!["https://secure:443/api/v2/alerts"]
+        );
         assert_eq!(c.webhooks[0].timeout, Duration::from_secs(2));
         let v: serde_norway::Value = serde_norway::from_str(y).unwrap();
         assert_eq!(AlertingConfig::from_yaml_value(&v).unwrap(), c);

@@ -94,13 +94,29 @@ impl Notifier {
         let mut targets = Vec::new();
         for am in &config.alertmanagers {
             for url in am.urls() {
-                let counters = Arc::new(TargetCounters { url: url.clone(), ..Default::default() });
-                targets.push(Target { url, timeout: am.timeout, webhook: false, counters });
+                let counters = Arc::new(TargetCounters {
+                    url: url.clone(),
+                    ..Default::default()
+                });
+                targets.push(Target {
+                    url,
+                    timeout: am.timeout,
+                    webhook: false,
+                    counters,
+                });
             }
         }
         for w in &config.webhooks {
-            let counters = Arc::new(TargetCounters { url: w.url.clone(), ..Default::default() });
-            targets.push(Target { url: w.url.clone(), timeout: w.timeout, webhook: true, counters });
+            let counters = Arc::new(TargetCounters {
+                url: w.url.clone(),
+                ..Default::default()
+            });
+            targets.push(Target {
+                url: w.url.clone(),
+                timeout: w.timeout,
+                webhook: true,
+                counters,
+            });
         }
         Notifier {
             inner: Arc::new(Inner {
@@ -149,7 +165,11 @@ impl Notifier {
 
     /// Per-destination counters.
     pub fn counters(&self) -> Vec<Arc<TargetCounters>> {
-        self.inner.targets.iter().map(|t| t.counters.clone()).collect()
+        self.inner
+            .targets
+            .iter()
+            .map(|t| t.counters.clone())
+            .collect()
     }
 
     /// Sends everything queued now, batch by batch, to every destination.
@@ -167,7 +187,11 @@ impl Notifier {
             let mut set = tokio::task::JoinSet::new();
             for t in &self.inner.targets {
                 let body = if t.webhook {
-                    serde_json::to_vec(&payload::webhook_payload(&batch, now, &self.inner.opts.external_url))
+                    serde_json::to_vec(&payload::webhook_payload(
+                        &batch,
+                        now,
+                        &self.inner.opts.external_url,
+                    ))
                 } else {
                     serde_json::to_vec(&payload::am_alerts(&batch))
                 };

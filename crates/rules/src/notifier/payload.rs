@@ -100,7 +100,9 @@ pub struct WebhookPayload {
 }
 
 fn common(maps: &mut dyn Iterator<Item = &BTreeMap<String, String>>) -> BTreeMap<String, String> {
-    let Some(first) = maps.next() else { return BTreeMap::new() };
+    let Some(first) = maps.next() else {
+        return BTreeMap::new();
+    };
     let mut c = first.clone();
     for m in maps {
         c.retain(|k, v| m.get(k) == Some(v));
@@ -109,11 +111,16 @@ fn common(maps: &mut dyn Iterator<Item = &BTreeMap<String, String>>) -> BTreeMap
 }
 
 fn fingerprint(labels: &BTreeMap<String, String>) -> String {
-    let l = promlite_model::Labels::from_pairs(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let l =
+        promlite_model::Labels::from_pairs(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     format!("{:016x}", l.stable_hash())
 }
 
-pub(crate) fn webhook_payload(batch: &[NotifyAlert], now_ms: i64, external_url: &str) -> WebhookPayload {
+pub(crate) fn webhook_payload(
+    batch: &[NotifyAlert],
+    now_ms: i64,
+    external_url: &str,
+) -> WebhookPayload {
     let alerts: Vec<WebhookAlert> = batch
         .iter()
         .map(|a| {
@@ -123,13 +130,21 @@ pub(crate) fn webhook_payload(batch: &[NotifyAlert], now_ms: i64, external_url: 
                 labels: a.labels.clone(),
                 annotations: a.annotations.clone(),
                 starts_at: rfc3339(a.starts_at_ms),
-                ends_at: if resolved { a.ends_at_ms.map(rfc3339).unwrap_or_default() } else { "0001-01-01T00:00:00Z".into() },
+                ends_at: if resolved {
+                    a.ends_at_ms.map(rfc3339).unwrap_or_default()
+                } else {
+                    "0001-01-01T00:00:00Z".into()
+                },
                 generator_url: a.generator_url.clone(),
                 fingerprint: fingerprint(&a.labels),
             }
         })
         .collect();
-    let status = if alerts.iter().any(|a| a.status == "firing") { "firing" } else { "resolved" };
+    let status = if alerts.iter().any(|a| a.status == "firing") {
+        "firing"
+    } else {
+        "resolved"
+    };
     WebhookPayload {
         version: "4".into(),
         group_key: "{}:{}".into(),
@@ -152,7 +167,13 @@ mod tests {
         let mut labels = BTreeMap::new();
         labels.insert("alertname".to_string(), name.to_string());
         labels.insert("env".to_string(), "prod".to_string());
-        NotifyAlert { labels, annotations: BTreeMap::new(), starts_at_ms: 1_000, ends_at_ms: ends, generator_url: "g".into() }
+        NotifyAlert {
+            labels,
+            annotations: BTreeMap::new(),
+            starts_at_ms: 1_000,
+            ends_at_ms: ends,
+            generator_url: "g".into(),
+        }
     }
 
     #[test]
@@ -166,7 +187,11 @@ mod tests {
 
     #[test]
     fn webhook_status_and_common_labels() {
-        let p = webhook_payload(&[alert("A", Some(100_000)), alert("B", Some(5_000))], 10_000, "http://x");
+        let p = webhook_payload(
+            &[alert("A", Some(100_000)), alert("B", Some(5_000))],
+            10_000,
+            "http://x",
+        );
         assert_eq!(p.status, "firing");
         assert_eq!(p.alerts[0].status, "firing");
         assert_eq!(p.alerts[1].status, "resolved");

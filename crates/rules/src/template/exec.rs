@@ -54,8 +54,16 @@ fn field(base: Val, fields: &[String]) -> Result<Val, String> {
     let mut v = base;
     for f in fields {
         v = match v {
-            Val::Map(m) => m.get(f).map(|s| Val::Str(s.clone())).unwrap_or(Val::Str(String::new())),
-            other => return Err(format!("can't evaluate field {f} in type {}", type_name(&other))),
+            Val::Map(m) => m
+                .get(f)
+                .map(|s| Val::Str(s.clone()))
+                .unwrap_or(Val::Str(String::new())),
+            other => {
+                return Err(format!(
+                    "can't evaluate field {f} in type {}",
+                    type_name(&other)
+                ))
+            }
         };
     }
     Ok(v)
@@ -111,15 +119,26 @@ fn type_name(v: &Val) -> &'static str {
 
 fn num(name: &str, args: &[Val]) -> Result<f64, String> {
     let [a] = args else {
-        return Err(format!("wrong number of args for {name}: want 1 got {}", args.len()));
+        return Err(format!(
+            "wrong number of args for {name}: want 1 got {}",
+            args.len()
+        ));
     };
-    a.as_f64().ok_or_else(|| format!("error calling {name}: can't convert {:?} to float", a.display()))
+    a.as_f64().ok_or_else(|| {
+        format!(
+            "error calling {name}: can't convert {:?} to float",
+            a.display()
+        )
+    })
 }
 
 fn string1(name: &str, args: &[Val]) -> Result<String, String> {
     match args {
         [a] => Ok(a.display()),
-        _ => Err(format!("wrong number of args for {name}: want 1 got {}", args.len())),
+        _ => Err(format!(
+            "wrong number of args for {name}: want 1 got {}",
+            args.len()
+        )),
     }
 }
 
@@ -128,10 +147,18 @@ fn compare(a: &Val, b: &Val) -> Result<Ordering, String> {
         (Val::Str(x), Val::Str(y)) => Ok(x.cmp(y)),
         (Val::Bool(x), Val::Bool(y)) => Ok(x.cmp(y)),
         (Val::Int(_) | Val::Float(_), Val::Int(_) | Val::Float(_)) => {
-            let (x, y) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
-            x.partial_cmp(&y).ok_or_else(|| "cannot compare NaN".to_string())
+            let (x, y) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                b.as_f64().unwrap_or(f64::NAN),
+            );
+            x.partial_cmp(&y)
+                .ok_or_else(|| "cannot compare NaN".to_string())
         }
-        _ => Err(format!("incompatible types for comparison: {} and {}", type_name(a), type_name(b))),
+        _ => Err(format!(
+            "incompatible types for comparison: {} and {}",
+            type_name(a),
+            type_name(b)
+        )),
     }
 }
 
@@ -168,13 +195,18 @@ fn call(name: &str, args: Vec<Val>) -> Result<Val, String> {
         "stripPort" => {
             let s = string1(name, &args)?;
             Val::Str(match s.rsplit_once(':') {
-                Some((host, port)) if !port.contains(']') => host.trim_start_matches('[').trim_end_matches(']').to_string(),
+                Some((host, port)) if !port.contains(']') => host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_string(),
                 _ => s,
             })
         }
         "match" => {
             let strs: Vec<String> = args.iter().map(Val::display).collect();
-            let [pat, s] = strs.as_slice() else { return Err("wrong number of args for match".into()) };
+            let [pat, s] = strs.as_slice() else {
+                return Err("wrong number of args for match".into());
+            };
             let re = regex::Regex::new(pat).map_err(|e| format!("error calling match: {e}"))?;
             Val::Bool(re.is_match(s))
         }
@@ -183,7 +215,8 @@ fn call(name: &str, args: Vec<Val>) -> Result<Val, String> {
             let [pat, repl, s] = strs.as_slice() else {
                 return Err("wrong number of args for reReplaceAll".into());
             };
-            let re = regex::Regex::new(pat).map_err(|e| format!("error calling reReplaceAll: {e}"))?;
+            let re =
+                regex::Regex::new(pat).map_err(|e| format!("error calling reReplaceAll: {e}"))?;
             Val::Str(re.replace_all(s, repl.as_str()).into_owned())
         }
         "len" => match args.as_slice() {
@@ -212,7 +245,10 @@ fn call(name: &str, args: Vec<Val>) -> Result<Val, String> {
         }
         "eq" | "ne" | "lt" | "le" | "gt" | "ge" => {
             let [a, b] = args.as_slice() else {
-                return Err(format!("wrong number of args for {name}: want 2 got {}", args.len()));
+                return Err(format!(
+                    "wrong number of args for {name}: want 2 got {}",
+                    args.len()
+                ));
             };
             let o = compare(a, b)?;
             Val::Bool(match name {

@@ -29,7 +29,11 @@ fn special(v: f64) -> Option<String> {
     if v.is_nan() {
         Some("NaN".into())
     } else if v.is_infinite() {
-        Some(if v > 0.0 { "+Inf".into() } else { "-Inf".into() })
+        Some(if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        })
     } else {
         None
     }
@@ -349,14 +353,20 @@ mod tests {
         assert_eq!(humanize_duration(1.5), "1.5s");
         assert_eq!(humanize_duration(0.0015), "1.5ms");
         assert_eq!(humanize_percentage(0.1234), "12.34%");
-        assert_eq!(humanize_timestamp(1435065584.128), "2015-06-23 13:19:44.128 +0000 UTC");
+        assert_eq!(
+            humanize_timestamp(1435065584.128),
+            "2015-06-23 13:19:44.128 +0000 UTC"
+        );
     }
 
     #[test]
     fn printf_verbs() {
         assert_eq!(sprintf("%.2f", &[Val::Float(0.4567)]), "0.46");
         assert_eq!(sprintf("%d%%", &[Val::Int(5)]), "5%");
-        assert_eq!(sprintf("%s=%v", &[Val::Str("a".into()), Val::Float(2.0)]), "a=2");
+        assert_eq!(
+            sprintf("%s=%v", &[Val::Str("a".into()), Val::Float(2.0)]),
+            "a=2"
+        );
         assert_eq!(sprintf("%s", &[]), "%!s(MISSING)");
     }
 }

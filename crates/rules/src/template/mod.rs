@@ -96,7 +96,10 @@ impl Template {
     /// Parses `src`; errors name the problem and its position.
     pub fn parse(src: &str) -> Result<Template, TemplateError> {
         let nodes = parse::parse(src)?;
-        Ok(Template { src: src.to_string(), nodes })
+        Ok(Template {
+            src: src.to_string(),
+            nodes,
+        })
     }
 
     /// The source text.
@@ -126,7 +129,11 @@ mod tests {
     use super::*;
 
     fn data() -> TemplateData {
-        let mut d = TemplateData { value: 0.4567, external_url: "http://p:9090".into(), ..Default::default() };
+        let mut d = TemplateData {
+            value: 0.4567,
+            external_url: "http://p:9090".into(),
+            ..Default::default()
+        };
         d.labels.insert("instance".into(), "host:9100".into());
         d.labels.insert("model_version".into(), "v2".into());
         d.external_labels.insert("cluster".into(), "eu1".into());
@@ -134,14 +141,25 @@ mod tests {
     }
 
     fn run(src: &str) -> String {
-        Template::parse(src).unwrap_or_else(|e| panic!("{src}: {e}")).expand(&data())
+        Template::parse(src)
+            .unwrap_or_else(|e| panic!("{src}: {e}"))
+            .expand(&data())
     }
 
     #[test]
     fn variables_and_fields() {
-        assert_eq!(run("model {{ $labels.model_version }} at {{ $value }}"), "model v2 at 0.4567");
-        assert_eq!(run("{{ .Labels.instance }} {{ .Value }}"), "host:9100 0.4567");
-        assert_eq!(run("{{ $externalLabels.cluster }} {{ $externalURL }}"), "eu1 http://p:9090");
+        assert_eq!(
+            run("model {{ $labels.model_version }} at {{ $value }}"),
+            "model v2 at 0.4567"
+        );
+        assert_eq!(
+            run("{{ .Labels.instance }} {{ .Value }}"),
+            "host:9100 0.4567"
+        );
+        assert_eq!(
+            run("{{ $externalLabels.cluster }} {{ $externalURL }}"),
+            "eu1 http://p:9090"
+        );
         assert_eq!(run("[{{ $labels.missing }}]"), "[]");
     }
 
@@ -159,10 +177,19 @@ mod tests {
     #[test]
     fn conditionals_and_trim() {
         assert_eq!(run("{{ if lt $value 0.5 }}low{{ else }}ok{{ end }}"), "low");
-        assert_eq!(run("{{ if gt $value 0.9 }}high{{ else if gt $value 0.4 }}mid{{ else }}low{{ end }}"), "mid");
-        assert_eq!(run(r#"{{ if eq $labels.model_version "v2" }}yes{{ end }}"#), "yes");
+        assert_eq!(
+            run("{{ if gt $value 0.9 }}high{{ else if gt $value 0.4 }}mid{{ else }}low{{ end }}"),
+            "mid"
+        );
+        assert_eq!(
+            run(r#"{{ if eq $labels.model_version "v2" }}yes{{ end }}"#),
+            "yes"
+        );
         assert_eq!(run("a  {{- /* note */ -}}  b"), "ab");
-        assert_eq!(run("{{ if and (gt $value 0.1) (not false) }}t{{ end }}"), "t");
+        assert_eq!(
+            run("{{ if and (gt $value 0.1) (not false) }}t{{ end }}"),
+            "t"
+        );
     }
 
     #[test]
@@ -170,7 +197,11 @@ mod tests {
         let e = Template::parse("{{ if $value }}x").unwrap_err();
         assert!(e.to_string().contains("unexpected EOF"), "{e}");
         let e = Template::parse("{{ nosuchfunc 1 }}").unwrap_err();
-        assert!(e.to_string().contains("function \"nosuchfunc\" not defined"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("function \"nosuchfunc\" not defined"),
+            "{e}"
+        );
         let e = Template::parse("line\n{{ $value ").unwrap_err();
         assert_eq!(e.line, 2);
         assert!(Template::parse("{{ end }}").is_err());

@@ -25,7 +25,11 @@ impl std::error::Error for TemplateError {}
 pub(crate) enum Node {
     Text(String),
     Action(Pipe),
-    If { cond: Pipe, then: Vec<Node>, els: Vec<Node> },
+    If {
+        cond: Pipe,
+        then: Vec<Node>,
+        els: Vec<Node>,
+    },
 }
 
 pub(crate) type Pipe = Vec<Cmd>;
@@ -47,9 +51,30 @@ pub(crate) enum Arg {
 }
 
 pub(crate) const FUNCS: &[&str] = &[
-    "humanize", "humanize1024", "humanizeDuration", "humanizePercentage", "humanizeTimestamp", "printf",
-    "title", "toUpper", "toLower", "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "len", "print",
-    "stripPort", "reReplaceAll", "match", "safeHtml",
+    "humanize",
+    "humanize1024",
+    "humanizeDuration",
+    "humanizePercentage",
+    "humanizeTimestamp",
+    "printf",
+    "title",
+    "toUpper",
+    "toLower",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "and",
+    "or",
+    "not",
+    "len",
+    "print",
+    "stripPort",
+    "reReplaceAll",
+    "match",
+    "safeHtml",
 ];
 
 /// One `{{ … }}` or text piece.
@@ -74,7 +99,8 @@ fn split(src: &str) -> Result<Vec<Piece>, TemplateError> {
             text = text.trim_start();
         }
         let after = &rest[open + 2..];
-        let trim_left = after.starts_with("- ") || after.starts_with("-\t") || after.starts_with("-\n");
+        let trim_left =
+            after.starts_with("- ") || after.starts_with("-\t") || after.starts_with("-\n");
         if trim_left {
             text = text.trim_end();
         }
@@ -83,14 +109,20 @@ fn split(src: &str) -> Result<Vec<Piece>, TemplateError> {
         let body_start = if trim_left { 2 } else { 0 };
         let body_all = &after[body_start..];
         // Find the closing `}}` outside string literals.
-        let close = find_close(body_all).ok_or_else(|| TemplateError { line, message: "unclosed action".into() })?;
+        let close = find_close(body_all).ok_or_else(|| TemplateError {
+            line,
+            message: "unclosed action".into(),
+        })?;
         let mut body = &body_all[..close];
         trim_next = false;
         if body.ends_with(" -") || body.ends_with("\t-") || body.ends_with("\n-") {
             body = &body[..body.len() - 1];
             trim_next = true;
         }
-        pieces.push(Piece::Action { body: body.to_string(), line });
+        pieces.push(Piece::Action {
+            body: body.to_string(),
+            line,
+        });
         line += body_all[..close].matches('\n').count();
         rest = &body_all[close + 2..];
     }
@@ -164,12 +196,16 @@ fn lex(body: &str, line: usize) -> Result<Vec<Tok>, TemplateError> {
                 let mut s = String::new();
                 i += 1;
                 loop {
-                    let Some(&c) = cs.get(i) else { return Err(e("unterminated quoted string".into())) };
+                    let Some(&c) = cs.get(i) else {
+                        return Err(e("unterminated quoted string".into()));
+                    };
                     i += 1;
                     match c {
                         '"' => break,
                         '\\' => {
-                            let Some(&n) = cs.get(i) else { return Err(e("unterminated quoted string".into())) };
+                            let Some(&n) = cs.get(i) else {
+                                return Err(e("unterminated quoted string".into()));
+                            };
                             i += 1;
                             s.push(match n {
                                 'n' => '\n',
@@ -177,7 +213,9 @@ fn lex(body: &str, line: usize) -> Result<Vec<Tok>, TemplateError> {
                                 'r' => '\r',
                                 '\\' => '\\',
                                 '"' => '"',
-                                other => return Err(e(format!("invalid escape \\{other} in string"))),
+                                other => {
+                                    return Err(e(format!("invalid escape \\{other} in string")))
+                                }
                             });
                         }
                         c => s.push(c),
@@ -209,8 +247,11 @@ fn lex(body: &str, line: usize) -> Result<Vec<Tok>, TemplateError> {
                     }
                     toks.push(Tok::Arg(Arg::Var(name, fields)));
                 } else {
-                    let fields: Vec<String> =
-                        if word == "." { Vec::new() } else { word[1..].split('.').map(str::to_string).collect() };
+                    let fields: Vec<String> = if word == "." {
+                        Vec::new()
+                    } else {
+                        word[1..].split('.').map(str::to_string).collect()
+                    };
                     if fields.iter().any(String::is_empty) {
                         return Err(e(format!("bad field in {word}")));
                     }
@@ -220,7 +261,9 @@ fn lex(body: &str, line: usize) -> Result<Vec<Tok>, TemplateError> {
             c if c.is_ascii_digit() || c == '-' || c == '+' => {
                 let start = i;
                 i += 1;
-                while i < cs.len() && (cs[i].is_ascii_alphanumeric() || cs[i] == '.' || cs[i] == '_') {
+                while i < cs.len()
+                    && (cs[i].is_ascii_alphanumeric() || cs[i] == '.' || cs[i] == '_')
+                {
                     i += 1;
                 }
                 let word: String = cs[start..i].iter().collect();
@@ -259,7 +302,10 @@ struct PipeParser<'a> {
 
 impl PipeParser<'_> {
     fn err(&self, m: impl Into<String>) -> TemplateError {
-        TemplateError { line: self.line, message: m.into() }
+        TemplateError {
+            line: self.line,
+            message: m.into(),
+        }
     }
 
     fn pipe(&mut self, depth: usize) -> Result<Pipe, TemplateError> {
@@ -291,7 +337,9 @@ impl PipeParser<'_> {
                         }
                         if !cmd.is_empty() {
                             // A function name as an argument: Go requires parentheses.
-                            return Err(self.err(format!("function {name:?} used as an argument; wrap it in parentheses")));
+                            return Err(self.err(format!(
+                                "function {name:?} used as an argument; wrap it in parentheses"
+                            )));
                         }
                         cmd.push(Arg::Func(name.clone()));
                         self.pos += 1;
@@ -316,7 +364,11 @@ impl PipeParser<'_> {
 
 fn parse_pipe(body: &str, line: usize) -> Result<Pipe, TemplateError> {
     let toks = lex(body, line)?;
-    let mut p = PipeParser { toks: &toks, pos: 0, line };
+    let mut p = PipeParser {
+        toks: &toks,
+        pos: 0,
+        line,
+    };
     let pipe = p.pipe(0)?;
     if p.pos != toks.len() {
         return Err(p.err("unexpected right paren"));
@@ -324,14 +376,17 @@ fn parse_pipe(body: &str, line: usize) -> Result<Pipe, TemplateError> {
     Ok(pipe)
 }
 
-enum End {
+enum Stop {
     Eof,
     End,
     Else,
     ElseIf(Pipe),
 }
 
-fn parse_list(pieces: &mut std::iter::Peekable<std::vec::IntoIter<Piece>>, depth: usize) -> Result<(Vec<Node>, End, usize), TemplateError> {
+fn parse_list(
+    pieces: &mut std::iter::Peekable<std::vec::IntoIter<Piece>>,
+    depth: usize,
+) -> Result<(Vec<Node>, Stop, usize), TemplateError> {
     let mut nodes = Vec::new();
     let mut line = 1;
     while let Some(p) = pieces.next() {
@@ -346,7 +401,10 @@ fn parse_list(pieces: &mut std::iter::Peekable<std::vec::IntoIter<Piece>>, depth
                 let b = body.trim();
                 if b.starts_with("/*") {
                     if !b.ends_with("*/") {
-                        return Err(TemplateError { line: l, message: "unclosed comment".into() });
+                        return Err(TemplateError {
+                            line: l,
+                            message: "unclosed comment".into(),
+                        });
                     }
                     continue;
                 }
@@ -355,28 +413,34 @@ fn parse_list(pieces: &mut std::iter::Peekable<std::vec::IntoIter<Piece>>, depth
                     None => (b, ""),
                 };
                 match kw {
-                    "end" if rest.is_empty() => return Ok((nodes, End::End, l)),
-                    "else" if rest.is_empty() => return Ok((nodes, End::Else, l)),
+                    "end" if rest.is_empty() => return Ok((nodes, Stop::End, l)),
+                    "else" if rest.is_empty() => return Ok((nodes, Stop::Else, l)),
                     "else" if rest.starts_with("if ") || rest.starts_with("if\t") => {
                         let cond = parse_pipe(&rest[2..], l)?;
-                        return Ok((nodes, End::ElseIf(cond), l));
+                        return Ok((nodes, Stop::ElseIf(cond), l));
                     }
                     "if" => {
                         if depth >= MAX_DEPTH {
-                            return Err(TemplateError { line: l, message: "nesting too deep".into() });
+                            return Err(TemplateError {
+                                line: l,
+                                message: "nesting too deep".into(),
+                            });
                         }
                         let cond = parse_pipe(rest, l)?;
                         nodes.push(parse_if(cond, pieces, depth + 1, l)?);
                     }
                     "range" | "with" | "define" | "template" | "block" | "break" | "continue" => {
-                        return Err(TemplateError { line: l, message: format!("{kw:?} is not supported") });
+                        return Err(TemplateError {
+                            line: l,
+                            message: format!("{kw:?} is not supported"),
+                        });
                     }
                     _ => nodes.push(Node::Action(parse_pipe(b, l)?)),
                 }
             }
         }
     }
-    Ok((nodes, End::Eof, line))
+    Ok((nodes, Stop::Eof, line))
 }
 
 fn parse_if(
@@ -387,16 +451,24 @@ fn parse_if(
 ) -> Result<Node, TemplateError> {
     let (then, end, l) = parse_list(pieces, depth)?;
     let els = match end {
-        End::End => Vec::new(),
-        End::Else => {
+        Stop::End => Vec::new(),
+        Stop::Else => {
             let (els, end, l2) = parse_list(pieces, depth)?;
-            if !matches!(end, End::End) {
-                return Err(TemplateError { line: l2, message: "unexpected EOF, expected {{end}}".into() });
+            if !matches!(end, Stop::End) {
+                return Err(TemplateError {
+                    line: l2,
+                    message: "unexpected EOF, expected {{end}}".into(),
+                });
             }
             els
         }
-        End::ElseIf(c) => vec![parse_if(c, pieces, depth + 1, l)?],
-        End::Eof => return Err(TemplateError { line, message: "unexpected EOF, expected {{end}}".into() }),
+        Stop::ElseIf(c) => vec![parse_if(c, pieces, depth + 1, l)?],
+        Stop::Eof => {
+            return Err(TemplateError {
+                line,
+                message: "unexpected EOF, expected {{end}}".into(),
+            })
+        }
     };
     Ok(Node::If { cond, then, els })
 }
@@ -405,8 +477,14 @@ pub(crate) fn parse(src: &str) -> Result<Vec<Node>, TemplateError> {
     let mut pieces = split(src)?.into_iter().peekable();
     let (nodes, end, line) = parse_list(&mut pieces, 0)?;
     match end {
-        End::Eof => Ok(nodes),
-        End::End => Err(TemplateError { line, message: "unexpected {{end}}".into() }),
-        End::Else | End::ElseIf(_) => Err(TemplateError { line, message: "unexpected {{else}}".into() }),
+        Stop::Eof => Ok(nodes),
+        Stop::End => Err(TemplateError {
+            line,
+            message: "unexpected {{end}}".into(),
+        }),
+        Stop::Else | Stop::ElseIf(_) => Err(TemplateError {
+            line,
+            message: "unexpected {{else}}".into(),
+        }),
     }
 }
