@@ -220,3 +220,41 @@ async fn failed_deliveries_are_counted() {
         );
     }
 }
+
+#[tokio::test]
+async fn run_delivers_in_the_background_and_stops_on_shutdown() {
+    let (addr, bodies) = receiver(StatusCode::OK).await;
+    let mut cfg = config(&addr);
+    cfg.alertmanagers.clear();
+    let n = Notifier::new(
+        &cfg,
+        NotifierOptions::default(),
+        Arc::new(ManualClock::new(0)),
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let runner = n.clone();
+    let task = tokio::spawn(async move {
+        runner
+            .run(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    n.send(vec![alert(1)]);
+    for _ in 0..100 {
+        if !bodies.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(bodies.lock().unwrap().len(), 1);
+    assert_eq!(
+        bodies.lock().unwrap()[0].1["alerts"][0]["labels"]["alertname"],
+        "A1"
+    );
+    tx.send(()).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+}
