@@ -28,7 +28,7 @@ pub(crate) enum FloatError {
 
 /// Parses `s` as Go's `strconv.ParseFloat(s, 64)` does after Prometheus's
 /// pre-check, canonicalising NaN to [`NORMAL_NAN_BITS`].
-#[inline]
+#[inline(always)]
 pub(crate) fn parse_go_float(s: &[u8]) -> Result<f64, FloatError> {
     if let Some(v) = fast_decimal(s) {
         return Ok(v);
@@ -38,33 +38,44 @@ pub(crate) fn parse_go_float(s: &[u8]) -> Result<f64, FloatError> {
 
 /// Exact result for `[-+]?digits[.digits]` with at most 15 significant
 /// digits in total and a short fraction (Clinger's fast path), else `None`.
-#[inline]
+#[inline(always)]
 fn fast_decimal(s: &[u8]) -> Option<f64> {
     let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
+        Some(b'-') => (true, s.get(1..)?),
+        Some(b'+') => (false, s.get(1..)?),
         _ => (false, s),
     };
     if digits.is_empty() || digits.len() > 16 {
         return None;
     }
     let mut mant: u64 = 0;
-    let mut frac_digits: usize = 0;
-    let mut seen_dot = false;
-    let mut ndigits = 0;
-    for &c in digits {
-        match c {
-            b'0'..=b'9' => {
-                mant = mant * 10 + u64::from(c - b'0');
-                ndigits += 1;
-                if seen_dot {
-                    frac_digits += 1;
-                }
+    let mut k = 0;
+    while let Some(&c) = digits.get(k) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        mant = mant * 10 + u64::from(d);
+        k += 1;
+    }
+    let int_digits = k;
+    let mut frac_digits = 0;
+    if k < digits.len() {
+        if digits.get(k) != Some(&b'.') {
+            return None;
+        }
+        k += 1;
+        while let Some(&c) = digits.get(k) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
             }
-            b'.' if !seen_dot => seen_dot = true,
-            _ => return None,
+            mant = mant * 10 + u64::from(d);
+            k += 1;
+            frac_digits += 1;
         }
     }
+    let ndigits = int_digits + frac_digits;
     if ndigits == 0 || ndigits > 15 {
         return None;
     }
@@ -72,7 +83,7 @@ fn fast_decimal(s: &[u8]) -> Option<f64> {
     // correctly rounded division gives the correctly rounded result.
     let mut v = mant as f64;
     if frac_digits > 0 {
-        v /= POW10[frac_digits];
+        v /= *POW10.get(frac_digits)?;
     }
     Some(if neg { -v } else { v })
 }

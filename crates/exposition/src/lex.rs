@@ -16,11 +16,14 @@ pub(crate) struct Fail {
     pub msg: String,
 }
 
-pub(crate) type PResult<T> = Result<T, Fail>;
+/// Boxed so that `PResult<T>` of a small `T` is returned in registers: the
+/// hot path never writes a wide result to memory and reads it back (a
+/// store-forwarding stall). Errors are rare and allocate their message anyway.
+pub(crate) type PResult<T> = Result<T, Box<Fail>>;
 
 #[cold]
 pub(crate) fn fail<T>(off: usize, msg: impl Into<String>) -> PResult<T> {
-    Err(Fail { off, msg: msg.into() })
+    Err(Box::new(Fail { off, msg: msg.into() }))
 }
 
 /// `expected X, got <what is at i>`.
@@ -33,6 +36,8 @@ const NAME_START: u8 = 1;
 const NAME: u8 = 2;
 const LABEL_START: u8 = 4;
 const LABEL: u8 = 8;
+const BLANK: u8 = 16;
+const VALUE_END: u8 = 32;
 
 /// Character classes of every byte value, so each scanning step is one load
 /// and one test.
@@ -51,6 +56,12 @@ static CLASS: [u8; 256] = {
         if b.is_ascii_digit() {
             t[c] |= NAME | LABEL;
         }
+        if b == b' ' || b == b'\t' {
+            t[c] |= BLANK;
+        }
+        if b == b' ' || b == b'\t' || b == b'\n' || b == b'{' {
+            t[c] |= VALUE_END;
+        }
         c += 1;
     }
     t
@@ -62,7 +73,7 @@ pub(crate) fn is_name_start(c: u8) -> bool {
     CLASS[usize::from(c)] & NAME_START != 0
 }
 
-#[inline(always)]
+#[cfg(test)]
 pub(crate) fn is_name_char(c: u8) -> bool {
     CLASS[usize::from(c)] & NAME != 0
 }
@@ -78,6 +89,35 @@ pub(crate) fn is_label_char(c: u8) -> bool {
     CLASS[usize::from(c)] & LABEL != 0
 }
 
+/// Index of the first byte at or after `i` that is not in class `mask`;
+/// eight bytes per step while they all are.
+#[inline(always)]
+fn scan_class(b: &[u8], i: usize, mask: u8) -> usize {
+    let mut off = i;
+    while let Some(c) = b.get(off..off + 8) {
+        let Ok(c) = <&[u8; 8]>::try_from(c) else { break };
+        let t = |k: usize| CLASS[usize::from(c[k])];
+        if t(0) & t(1) & t(2) & t(3) & t(4) & t(5) & t(6) & t(7) & mask == 0 {
+            break;
+        }
+        off += 8;
+    }
+    scan_while(b, off, |c| CLASS[usize::from(c)] & mask != 0)
+}
+
+/// End of a metric name whose rest starts at `i`.
+#[inline(always)]
+pub(crate) fn scan_name(b: &[u8], i: usize) -> usize {
+    scan_class(b, i, NAME)
+}
+
+/// End of a label name whose rest starts at `i`. Byte by byte: label names
+/// are usually shorter than the eight-byte step.
+#[inline(always)]
+pub(crate) fn scan_label(b: &[u8], i: usize) -> usize {
+    scan_while(b, i, is_label_char)
+}
+
 /// Index of the first byte at or after `i` for which `keep` is false
 /// (`b.len()` if none; `i` if `i` is past the end).
 #[inline(always)]
@@ -88,11 +128,17 @@ pub(crate) fn scan_while(b: &[u8], i: usize, keep: impl Fn(u8) -> bool) -> usize
     }
 }
 
+/// End of a text-format value token (`[^{ \t\n]*`) starting at `i`.
+#[inline(always)]
+pub(crate) fn scan_text_value(b: &[u8], i: usize) -> usize {
+    scan_while(b, i, |c| CLASS[usize::from(c)] & VALUE_END == 0)
+}
+
 /// Skips spaces and tabs.
 #[inline(always)]
 pub(crate) fn skip_ws(b: &[u8], i: usize) -> usize {
     match b.get(i) {
-        Some(b' ' | b'\t') => scan_while(b, i + 1, |c| c == b' ' || c == b'\t'),
+        Some(&c) if CLASS[usize::from(c)] & BLANK != 0 => scan_while(b, i + 1, |c| c == b' ' || c == b'\t'),
         _ => i,
     }
 }
@@ -106,19 +152,17 @@ pub(crate) fn line_end(b: &[u8], i: usize) -> usize {
     }
 }
 
-/// An ASCII-only slice as `&str`. Callers pass only bytes the grammar has
-/// already restricted to ASCII (names, digits); non-ASCII input would be a
-/// bug in the caller, which debug builds catch and release builds answer
-/// with `""` instead of undefined behaviour.
-#[inline]
+/// An ASCII-only slice as `&str`, without re-checking it.
+///
+/// Every caller passes bytes that its scanner has already restricted to
+/// ASCII (name and label-name character classes, digits, or quoted bytes
+/// whose `NON_ASCII` flag is clear); checking again would scan each name
+/// and value a second time.
+#[inline(always)]
 pub(crate) fn ascii_str(b: &[u8]) -> &str {
     debug_assert!(b.is_ascii());
-    if b.is_ascii() {
-        // SAFETY: every byte is ASCII, so the slice is valid UTF-8.
-        unsafe { std::str::from_utf8_unchecked(b) }
-    } else {
-        ""
-    }
+    // SAFETY: callers guarantee `b` is ASCII (see above), hence UTF-8.
+    unsafe { std::str::from_utf8_unchecked(b) }
 }
 
 /// Bytes that end the fast scan inside a quoted string: `"`, `\`, `\n`
@@ -166,7 +210,7 @@ impl Quoted<'_> {
 
 /// Scans `"…"` starting at the opening quote `b[i]`. `\` escapes any next
 /// byte except a newline; a raw newline is allowed only if `newline_ok`.
-#[inline]
+#[inline(always)]
 pub(crate) fn scan_quoted(b: &[u8], i: usize, newline_ok: bool) -> PResult<Quoted<'_>> {
     let start = i + 1;
     let mut j = start;
@@ -204,12 +248,11 @@ pub(crate) fn scan_quoted(b: &[u8], i: usize, newline_ok: bool) -> PResult<Quote
 }
 
 /// The quoted bytes as `&str`, checking UTF-8 only when non-ASCII bytes occur.
-#[inline]
+#[inline(always)]
 pub(crate) fn quoted_str<'a>(q: &Quoted<'a>, off: usize, what: &str) -> PResult<&'a str> {
     if q.non_ascii() {
-        std::str::from_utf8(q.raw).map_err(|e| Fail {
-            off: off + 1 + e.valid_up_to(),
-            msg: format!("invalid UTF-8 in {what}"),
+        std::str::from_utf8(q.raw).map_err(|e| {
+            Box::new(Fail { off: off + 1 + e.valid_up_to(), msg: format!("invalid UTF-8 in {what}") })
         })
     } else {
         Ok(ascii_str(q.raw))
@@ -244,7 +287,7 @@ pub(crate) fn unescape(s: &str, quote: bool) -> Cow<'_, str> {
 }
 
 /// A label value: UTF-8 checked and unescaped.
-#[inline]
+#[inline(always)]
 pub(crate) fn label_value<'a>(q: &Quoted<'a>, off: usize) -> PResult<Cow<'a, str>> {
     let s = quoted_str(q, off, "label value")?;
     Ok(if q.escaped() { unescape(s, true) } else { Cow::Borrowed(s) })
@@ -340,13 +383,24 @@ fn canonical_shape(s: &[u8]) -> Shape {
 
 /// Rejects a sample whose label names repeat (including `__name__`, which
 /// the metric name already occupies).
+#[inline(always)]
 pub(crate) fn check_duplicates(labels: &[(&str, Cow<'_, str>)], off: usize) -> PResult<()> {
+    if labels.is_empty() {
+        return Ok(());
+    }
+    check_duplicates_slow(labels, off)
+}
+
+fn check_duplicates_slow(labels: &[(&str, Cow<'_, str>)], off: usize) -> PResult<()> {
     for (k, (name, _)) in labels.iter().enumerate() {
-        if *name == promlite_model::METRIC_NAME {
+        let n = name.as_bytes();
+        if n.len() == 8 && n == promlite_model::METRIC_NAME.as_bytes() {
             return fail(off, "label name \"__name__\" is not unique: the metric name is already set");
         }
-        if labels.get(..k).is_some_and(|before| before.iter().any(|(n, _)| n == name)) {
-            return fail(off, format!("label name \"{name}\" is not unique"));
+        for (prev, _) in labels.iter().take(k) {
+            if prev.len() == n.len() && prev.as_bytes() == n {
+                return fail(off, format!("label name \"{name}\" is not unique"));
+            }
         }
     }
     Ok(())
@@ -362,6 +416,22 @@ mod tests {
         assert_eq!(unescape(r#"a\"d"#, false), "a\\\"d");
         assert_eq!(unescape(r#"\t\\n"#, true), "\\t\\n");
         assert!(matches!(unescape("plain", true), Cow::Borrowed("plain")));
+    }
+
+    #[test]
+    fn word_scans_match_bytewise_scans() {
+        let inputs: [&[u8]; 5] = [
+            b"abcdefghijklmnopqrstuvwxyz_:0123456789{",
+            b"short",
+            b"exactly8",
+            b"name_with_16char\"tail",
+            b"aaaaaaa:bbbbbbbbb.",
+        ];
+        for input in inputs {
+            for i in 0..=input.len() + 1 {
+                assert_eq!(scan_name(input, i), scan_while(input, i, is_name_char), "{input:?} {i}");
+            }
+        }
     }
 
     #[test]

@@ -8,35 +8,35 @@
 
 use promlite_model::MetricType;
 
-use crate::entry::{Entry, Exemplar, LabelPair, SampleEntry};
+use crate::entry::{Exemplar, LabelPair, SampleEntry};
 use crate::float::format_openmetrics_float;
 use crate::lex::*;
-use crate::parser::{Parsed, Parser};
+use crate::parser::{Meta, Parser, Step};
 use crate::text::value_at;
 
 const NO_EOF: &str = "data does not end with # EOF";
 
 impl<'a> Parser<'a> {
     /// Parses the next OpenMetrics entry; `Ok(None)` after `# EOF`.
-    pub(crate) fn om_next(&mut self, s: &mut SampleEntry<'a>) -> PResult<Option<Parsed<'a>>> {
+    pub(crate) fn om_next(&mut self, s: &mut SampleEntry<'a>) -> PResult<Option<Step<'a>>> {
         let b = self.b;
         let i = self.i;
         match b.get(i) {
             None if self.fragment => Ok(None),
             None => fail(i, NO_EOF),
             Some(b'#') => self.om_comment(i),
-            Some(b'{') => self.om_series(i, i, None, s).map(Some),
+            Some(b'{') => self.om_series(i, i, None, s).map(|()| Some(Step::Sample)),
             Some(&c) if is_name_start(c) => {
-                let end = scan_while(b, i + 1, is_name_char);
+                let end = scan_name(b, i + 1);
                 let name = ascii_str(b.get(i..end).unwrap_or(&[]));
-                self.om_series(i, end, Some(name), s).map(Some)
+                self.om_series(i, end, Some(name), s).map(|()| Some(Step::Sample))
             }
             Some(_) => expected(b, i, "a metric name, '{' or '#'"),
         }
     }
 
     /// `# HELP`, `# TYPE`, `# UNIT` or `# EOF`.
-    fn om_comment(&mut self, i: usize) -> PResult<Option<Parsed<'a>>> {
+    fn om_comment(&mut self, i: usize) -> PResult<Option<Step<'a>>> {
         let b = self.b;
         if b.get(i + 1) != Some(&b' ') {
             return expected(b, i + 1, "a single space after '#'");
@@ -68,7 +68,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The rest of a metadata line; `i` is at the metric name.
-    fn om_meta(&mut self, kind: u8, i: usize) -> PResult<Parsed<'a>> {
+    fn om_meta(&mut self, kind: u8, i: usize) -> PResult<Step<'a>> {
         let b = self.b;
         let kw = ["HELP", "TYPE", "UNIT"].get(usize::from(kind)).copied().unwrap_or("");
         let (name, name_end) = match b.get(i) {
@@ -77,7 +77,7 @@ impl<'a> Parser<'a> {
                 (quoted_str(&q, i, "metric name")?, q.end)
             }
             Some(&c) if is_name_start(c) => {
-                let end = scan_while(b, i + 1, is_name_char);
+                let end = scan_name(b, i + 1);
                 (ascii_str(b.get(i..end).unwrap_or(&[])), end)
             }
             _ => return expected(b, i, &format!("a metric name after {kw}")),
@@ -93,12 +93,12 @@ impl<'a> Parser<'a> {
         self.i = eol + 1;
         let utf8 = |what: &str| {
             std::str::from_utf8(text)
-                .map_err(|e| Fail { off: name_end + 1 + e.valid_up_to(), msg: format!("{what} is not valid UTF-8") })
+                .map_err(|e| Box::new(Fail { off: name_end + 1 + e.valid_up_to(), msg: format!("{what} is not valid UTF-8") }))
         };
         match kind {
             0 => {
                 let t = utf8("help text")?;
-                Ok(Parsed::Other(Entry::Help { name, help: unescape(t, true) }))
+                Ok(Step::Meta(Meta::Help { name, help: unescape(t, true) }))
             }
             1 => {
                 let metric_type = match text {
@@ -122,7 +122,7 @@ impl<'a> Parser<'a> {
                     }
                 };
                 self.mtype = metric_type;
-                Ok(Parsed::Other(Entry::Type { name, metric_type }))
+                Ok(Step::Meta(Meta::Type { name, metric_type }))
             }
             _ => {
                 let unit = utf8("unit")?;
@@ -134,7 +134,7 @@ impl<'a> Parser<'a> {
                         return fail(name_end + 1, format!("unit {unit:?} is not a suffix of metric {name:?}"));
                     }
                 }
-                Ok(Parsed::Other(Entry::Unit { name, unit }))
+                Ok(Step::Meta(Meta::Unit { name, unit }))
             }
         }
     }
@@ -146,7 +146,7 @@ impl<'a> Parser<'a> {
         i: usize,
         mut name: Option<&'a str>,
         s: &mut SampleEntry<'a>,
-    ) -> PResult<Parsed<'a>> {
+    ) -> PResult<()> {
         let b = self.b;
         s.labels.clear();
         s.exemplar = None;
@@ -180,8 +180,7 @@ impl<'a> Parser<'a> {
                 return expected(b, i + 1, "an exemplar ('# {') or end of line");
             }
         }
-        self.om_line_end(i)?;
-        Ok(Parsed::Sample)
+        self.om_line_end(i)
     }
 
     /// ` <number>`: a space, then a non-empty token up to a space or newline.
@@ -273,7 +272,7 @@ fn om_labels<'a>(
                 n
             }
             Some(&c) if is_label_start(c) => {
-                let end = scan_while(b, i + 1, is_label_char);
+                let end = scan_label(b, i + 1);
                 let n = ascii_str(b.get(i..end).unwrap_or(&[]));
                 i = end;
                 n

@@ -1,5 +1,7 @@
 //! The streaming, zero-copy [`Parser`] and the [`parse_all`] convenience.
 
+use std::borrow::Cow;
+
 use promlite_model::{Labels, LabelsBuilder, MetricType, METRIC_NAME};
 
 use crate::entry::{Entry, ParseError, SampleEntry};
@@ -13,6 +15,32 @@ pub enum Parsed<'a> {
     Sample,
     /// Any other entry (never [`Entry::Sample`]).
     Other(Entry<'a>),
+}
+
+/// What the format-specific code returns: small, so the hot path moves few
+/// bytes (an `Entry` is large because it can hold a whole sample).
+pub(crate) enum Step<'a> {
+    Sample,
+    Meta(Meta<'a>),
+}
+
+/// The non-sample entries.
+pub(crate) enum Meta<'a> {
+    Type { name: &'a str, metric_type: MetricType },
+    Help { name: &'a str, help: Cow<'a, str> },
+    Unit { name: &'a str, unit: &'a str },
+    Comment,
+}
+
+impl<'a> Meta<'a> {
+    fn into_entry(self) -> Entry<'a> {
+        match self {
+            Meta::Type { name, metric_type } => Entry::Type { name, metric_type },
+            Meta::Help { name, help } => Entry::Help { name, help },
+            Meta::Unit { name, unit } => Entry::Unit { name, unit },
+            Meta::Comment => Entry::Comment,
+        }
+    }
 }
 
 /// A pull parser over a whole scrape body. It borrows names and label values
@@ -85,13 +113,15 @@ impl<'a> Parser<'a> {
             Format::OpenMetrics => self.om_next(sample),
         };
         match r {
-            Ok(Some(p)) => Some(Ok(p)),
+            Ok(Some(Step::Sample)) => Some(Ok(Parsed::Sample)),
+            Ok(Some(Step::Meta(m))) => Some(Ok(Parsed::Other(m.into_entry()))),
             Ok(None) => {
                 self.done = true;
                 None
             }
-            Err(Fail { off, msg }) => {
+            Err(f) => {
                 self.done = true;
+                let Fail { off, msg } = *f;
                 Some(Err(ParseError::at(self.b, off, self.line_base, msg)))
             }
         }

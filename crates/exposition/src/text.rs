@@ -8,14 +8,14 @@
 
 use promlite_model::MetricType;
 
-use crate::entry::{describe, Entry, SampleEntry};
+use crate::entry::{describe, SampleEntry};
 use crate::float::{parse_go_float, FloatError};
 use crate::lex::*;
-use crate::parser::{Parsed, Parser};
+use crate::parser::{Meta, Parser, Step};
 
 impl<'a> Parser<'a> {
     /// Parses the next text-format entry; `Ok(None)` at the end.
-    pub(crate) fn text_next(&mut self, s: &mut SampleEntry<'a>) -> PResult<Option<Parsed<'a>>> {
+    pub(crate) fn text_next(&mut self, s: &mut SampleEntry<'a>) -> PResult<Option<Step<'a>>> {
         let b = self.b;
         loop {
             let i = skip_ws(b, self.i);
@@ -30,11 +30,11 @@ impl<'a> Parser<'a> {
                     return Ok(None);
                 }
                 b'#' => return self.text_comment(i + 1).map(Some),
-                b'{' => return self.text_series(i, i, None, s).map(Some),
+                b'{' => return self.text_series(i, i, None, s).map(|()| Some(Step::Sample)),
                 c if is_name_start(c) => {
-                    let end = scan_while(b, i + 1, is_name_char);
+                    let end = scan_name(b, i + 1);
                     let name = ascii_str(b.get(i..end).unwrap_or(&[]));
-                    return self.text_series(i, end, Some(name), s).map(Some);
+                    return self.text_series(i, end, Some(name), s).map(|()| Some(Step::Sample));
                 }
                 _ => return expected(b, i, "a metric name, '{', '#' or end of line"),
             }
@@ -42,7 +42,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A line starting with `#`; `i` is just after it.
-    fn text_comment(&mut self, i: usize) -> PResult<Parsed<'a>> {
+    fn text_comment(&mut self, i: usize) -> PResult<Step<'a>> {
         let b = self.b;
         if matches!(b.get(i), Some(b' ' | b'\t')) {
             let j = skip_ws(b, i);
@@ -53,11 +53,11 @@ impl<'a> Parser<'a> {
             }
         }
         self.i = line_end(b, i) + 1;
-        Ok(Parsed::Other(Entry::Comment))
+        Ok(Step::Meta(Meta::Comment))
     }
 
     /// `# HELP` / `# TYPE`; `i` is at the metric name.
-    fn text_meta(&mut self, is_help: bool, i: usize) -> PResult<Parsed<'a>> {
+    fn text_meta(&mut self, is_help: bool, i: usize) -> PResult<Step<'a>> {
         let b = self.b;
         let kw = if is_help { "HELP" } else { "TYPE" };
         let (name, name_end) = match b.get(i) {
@@ -66,7 +66,7 @@ impl<'a> Parser<'a> {
                 (quoted_str(&q, i, "metric name")?, q.end)
             }
             Some(&c) if is_name_start(c) => {
-                let end = scan_while(b, i + 1, is_name_char);
+                let end = scan_name(b, i + 1);
                 (ascii_str(b.get(i..end).unwrap_or(&[])), end)
             }
             _ => return expected(b, i, &format!("a metric name after {kw}")),
@@ -83,8 +83,8 @@ impl<'a> Parser<'a> {
         self.i = eol + 1;
         if is_help {
             let t = std::str::from_utf8(text)
-                .map_err(|e| Fail { off: name_end + 1 + e.valid_up_to(), msg: "help text is not valid UTF-8".into() })?;
-            return Ok(Parsed::Other(Entry::Help { name, help: unescape(t, false) }));
+                .map_err(|e| Box::new(Fail { off: name_end + 1 + e.valid_up_to(), msg: "help text is not valid UTF-8".into() }))?;
+            return Ok(Step::Meta(Meta::Help { name, help: unescape(t, false) }));
         }
         let metric_type = match text {
             b"counter" => MetricType::Counter,
@@ -103,7 +103,7 @@ impl<'a> Parser<'a> {
             }
         };
         self.mtype = metric_type;
-        Ok(Parsed::Other(Entry::Type { name, metric_type }))
+        Ok(Step::Meta(Meta::Type { name, metric_type }))
     }
 
     /// A sample line. `start` is where the series begins, `i` just after the
@@ -114,7 +114,7 @@ impl<'a> Parser<'a> {
         i: usize,
         mut name: Option<&'a str>,
         s: &mut SampleEntry<'a>,
-    ) -> PResult<Parsed<'a>> {
+    ) -> PResult<()> {
         let b = self.b;
         s.labels.clear();
         s.exemplar = None;
@@ -135,7 +135,7 @@ impl<'a> Parser<'a> {
         s.name = name;
         self.series = (start, series_end);
 
-        let vend = scan_while(b, i, |c| !matches!(c, b'{' | b' ' | b'\t' | b'\n'));
+        let vend = scan_text_value(b, i);
         if vend == i {
             return expected(b, i, "a value after the metric");
         }
@@ -146,7 +146,7 @@ impl<'a> Parser<'a> {
         if b.get(i).is_some_and(u8::is_ascii_digit) {
             let tend = scan_while(b, i, |c| c.is_ascii_digit());
             let digits = ascii_str(b.get(i..tend).unwrap_or(&[]));
-            let ts = digits.parse::<i64>().map_err(|_| Fail { off: i, msg: format!("timestamp {digits} is out of range") })?;
+            let ts = digits.parse::<i64>().map_err(|_| Box::new(Fail { off: i, msg: format!("timestamp {digits} is out of range") }))?;
             s.timestamp_ms = Some(ts);
             i = skip_ws(b, tend);
             if !matches!(b.get(i), None | Some(b'\n')) {
@@ -156,7 +156,7 @@ impl<'a> Parser<'a> {
             return expected(b, i, "a timestamp (integer milliseconds) or end of line");
         }
         self.i = i + 1;
-        Ok(Parsed::Sample)
+        Ok(())
     }
 
     /// The inside of `{…}`; returns the index after `}`.
@@ -185,7 +185,7 @@ impl<'a> Parser<'a> {
                     n
                 }
                 Some(&c) if is_label_start(c) => {
-                    let end = scan_while(b, i + 1, is_label_char);
+                    let end = scan_label(b, i + 1);
                     let n = ascii_str(b.get(i..end).unwrap_or(&[]));
                     i = skip_ws(b, end);
                     n
@@ -211,7 +211,7 @@ impl<'a> Parser<'a> {
 }
 
 /// Parses the value token `b[i..end]`.
-#[inline]
+#[inline(always)]
 pub(crate) fn value_at(b: &[u8], i: usize, end: usize) -> PResult<f64> {
     let tok = b.get(i..end).unwrap_or(&[]);
     match parse_go_float(tok) {

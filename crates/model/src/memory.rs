@@ -1,7 +1,7 @@
 //! An in-memory implementation of the storage traits, for tests, examples and
 //! small embedded uses. Not compressed, not durable.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use crate::storage::{Appendable, Appender, Querier, Queryable, SampleIterator, SelectHints, Series, SeriesRef};
@@ -50,19 +50,20 @@ impl MemStorage {
 
 impl Appendable for MemStorage {
     fn appender(&self) -> Box<dyn Appender> {
-        Box::new(MemAppender { data: self.data.clone(), staged: Vec::new() })
+        Box::new(MemAppender { data: self.data.clone(), staged: Vec::new(), latest: HashMap::new() })
     }
 }
 
 struct MemAppender {
     data: Arc<RwLock<Data>>,
     staged: Vec<(Labels, i64, f64)>,
+    /// Newest staged sample per series, so validation is O(1) per append.
+    latest: HashMap<Labels, (i64, f64)>,
 }
 
 impl MemAppender {
     fn latest(&self, labels: &Labels) -> Option<(i64, f64)> {
-        let staged = self.staged.iter().rev().find(|s| &s.0 == labels).map(|s| (s.1, s.2));
-        staged.or_else(|| {
+        self.latest.get(labels).copied().or_else(|| {
             let d = self.data.read().unwrap_or_else(|e| e.into_inner());
             d.get(labels).and_then(|v| v.last().copied())
         })
@@ -90,6 +91,7 @@ impl Appender for MemAppender {
             }
         }
         self.staged.push((labels.clone(), t, v));
+        self.latest.insert(labels.clone(), (t, v));
         Ok(SeriesRef(labels.stable_hash()))
     }
 
@@ -98,11 +100,13 @@ impl Appender for MemAppender {
         for (l, t, v) in self.staged.drain(..) {
             d.entry(l).or_default().push((t, v));
         }
+        self.latest.clear();
         Ok(())
     }
 
     fn rollback(&mut self) {
         self.staged.clear();
+        self.latest.clear();
     }
 }
 

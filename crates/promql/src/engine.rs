@@ -91,8 +91,10 @@ impl Engine {
         time_ms: i64,
         qopts: &QueryOptions,
     ) -> Result<QueryResult, QueryError> {
-        let expr = self.parse(query)?;
-        self.instant_query_expr(storage, &expr, time_ms, qopts)
+        on_big_stack(|| {
+            let expr = self.parse(query)?;
+            self.instant_query_expr(storage, &expr, time_ms, qopts)
+        })
     }
 
     /// Evaluates `query` at every step from `start_ms` to `end_ms` inclusive;
@@ -107,8 +109,10 @@ impl Engine {
         qopts: &QueryOptions,
     ) -> Result<QueryResult, QueryError> {
         check_range(start_ms, end_ms, step_ms)?;
-        let expr = self.parse(query)?;
-        self.range_query_expr(storage, &expr, start_ms, end_ms, step_ms, qopts)
+        on_big_stack(|| {
+            let expr = self.parse(query)?;
+            self.range_query_expr(storage, &expr, start_ms, end_ms, step_ms, qopts)
+        })
     }
 
     /// Like [`Engine::instant_query`] for an already parsed expression.
@@ -203,8 +207,47 @@ impl Engine {
         if r.end > r.start {
             ev.query_step = r.interval;
         }
-        let val = ev.eval(expr, r)?;
+        let val = on_big_stack(|| ev.eval(expr, r))?;
         Ok((val, ev.warnings, ev.infos))
+    }
+}
+
+/// Stack for parsing and evaluation: both recurse over the expression
+/// tree (bounded by the parser's depth limit), and unoptimised builds use
+/// large frames. Only the touched part of the reservation costs memory.
+const QUERY_STACK_BYTES: usize = 64 << 20;
+
+thread_local! {
+    static ON_QUERY_STACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` on a thread with a [`QUERY_STACK_BYTES`] stack (or inline when
+/// already on one, or when no thread can be started).
+fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if ON_QUERY_STACK.with(|c| c.get()) {
+        return f();
+    }
+    let mut f = Some(f);
+    let res = std::thread::scope(|s| {
+        let builder = std::thread::Builder::new().name("promql-query".into()).stack_size(QUERY_STACK_BYTES);
+        let f = &mut f;
+        let handle = builder.spawn_scoped(s, move || {
+            ON_QUERY_STACK.with(|c| c.set(true));
+            f.take().map(|f| f())
+        });
+        match handle {
+            Ok(h) => match h.join() {
+                Ok(v) => v,
+                Err(payload) => std::panic::resume_unwind(payload),
+            },
+            Err(_) => None,
+        }
+    });
+    match (res, f.take()) {
+        (Some(v), _) => v,
+        (None, Some(f)) => f(),
+        // Unreachable: the closure ran but produced nothing.
+        (None, None) => std::panic::resume_unwind(Box::new("query thread lost its result")),
     }
 }
 

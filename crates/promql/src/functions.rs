@@ -66,6 +66,7 @@ pub static FUNCTIONS: &[Function] = &[
     f("histogram_count", &[V], 0, V),
     f("histogram_fraction", &[S, S, V], 0, V),
     f("histogram_quantile", &[S, V], 0, V),
+    x("histogram_quantiles", &[V, Str, S], -1, V),
     f("histogram_stddev", &[V], 0, V),
     f("histogram_stdvar", &[V], 0, V),
     f("histogram_sum", &[V], 0, V),

@@ -246,6 +246,76 @@ eval instant at 0 histogram_quantile(0.5, h_bucket)
 eval instant at 0 histogram_quantile(0.5, bad_bucket)
   expect info
   {} 0.6
+
+# (0.1, 1]: 2 of 4 observations; the first bucket is [0, 0.1].
+eval instant at 2m histogram_fraction(0.1, 1, h_bucket)
+  {} 0.5
+
+eval instant at 2m histogram_fraction(0, 0.05, h_bucket)
+  {} 0.125
+
+# Observations in (1, +Inf] sit at +Inf.
+eval instant at 2m histogram_fraction(2, 3, h_bucket)
+  {} 0
+
+eval instant at 2m histogram_fraction(2, +Inf, h_bucket)
+  {} 0.25
+"#,
+    );
+}
+
+#[test]
+fn experimental_functions() {
+    assert_script(
+        r#"
+load 1m
+  m{instance="a", job="j"} 1 2 4 8
+  target_info{instance="a", job="j", version="v1", region="eu"} 1 1 1 1
+  lin 0+10x4
+
+eval instant at 3m info(m)
+  m{instance="a", job="j", version="v1", region="eu"} 8
+
+eval instant at 3m info(m, {version=~".+"})
+  m{instance="a", job="j", version="v1"} 8
+
+eval instant at 3m info(m, {nope=~".+"})
+
+eval instant at 3m double_exponential_smoothing(lin[5m], 0.5, 0.5)
+  {} 30
+
+eval instant at 3m double_exponential_smoothing(lin[5m], 1, 0.5)
+  expect fail
+
+eval instant at 3m ts_of_max_over_time(m[5m])
+  {instance="a", job="j"} 180
+
+eval instant at 3m ts_of_first_over_time(m[5m])
+  {instance="a", job="j"} 0
+
+eval instant at 3m first_over_time(m[5m])
+  m{instance="a", job="j"} 1
+
+eval instant at 3m limitk(1, lin)
+  lin 30
+"#,
+    );
+}
+
+#[test]
+fn pinned_predict_linear_uses_each_evaluation_time() {
+    // The window is pinned by `@`, the prediction is from each step's time
+    // (functions.test checks the same in range mode).
+    assert_script(
+        r#"
+load 1m
+  lin 0+60x10
+
+eval range from 0 to 2m step 1m predict_linear(lin[5m] @ 300, 60)
+  {} 60 120 180
+
+eval instant at 2m predict_linear(lin[5m] @ 300, 60)
+  {} 180
 "#,
     );
 }

@@ -19,13 +19,21 @@ fn storage(series: usize, samples: usize) -> MemStorage {
 #[test]
 fn too_many_samples_is_an_error_with_prometheus_text() {
     let st = storage(10, 100);
-    let engine = Engine::new(EngineOptions { max_samples: 50, ..Default::default() });
-    let err = engine.instant_query(&st, "sum_over_time(m[10m])", 1_500_000, &QueryOptions::default()).unwrap_err();
+    let q = QueryOptions::default();
+    // A 10m window holds 40 samples of one series.
+    let engine = Engine::new(EngineOptions { max_samples: 30, ..Default::default() });
+    let err = engine.instant_query(&st, "sum_over_time(m[10m])", 1_500_000, &q).unwrap_err();
     assert!(matches!(err, QueryError::TooManySamples(_)));
     assert_eq!(err.to_string(), "query processing would load too many samples into memory in query execution");
-    // The same query fits a larger budget.
-    let engine = Engine::new(EngineOptions { max_samples: 10_000, ..Default::default() });
-    assert!(engine.instant_query(&st, "sum_over_time(m[10m])", 1_500_000, &QueryOptions::default()).is_ok());
+    let engine = Engine::new(EngineOptions { max_samples: 60, ..Default::default() });
+    assert!(engine.instant_query(&st, "sum_over_time(m[10m])", 1_500_000, &q).is_ok());
+    // A range query holds one point per series and step: 10 × 11 here.
+    assert!(matches!(engine.range_query(&st, "m", 0, 150_000, 15_000, &q), Err(QueryError::TooManySamples(_))));
+    let engine = Engine::new(EngineOptions { max_samples: 110, ..Default::default() });
+    assert!(engine.range_query(&st, "m", 0, 150_000, 15_000, &q).is_ok());
+    // A range vector result counts its samples.
+    let engine = Engine::new(EngineOptions { max_samples: 100, ..Default::default() });
+    assert!(matches!(engine.instant_query(&st, "m[10m]", 1_500_000, &q), Err(QueryError::TooManySamples(_))));
 }
 
 #[test]
@@ -91,8 +99,11 @@ fn nesting_within_the_parser_limit_never_overflows_the_stack() {
         let q = format!("{}1{}", "1 + (".repeat(depth), ")".repeat(depth));
         let _ = Engine::default().instant_query(&st, &q, 0, &QueryOptions::default());
     }
-    let q = format!("{}m{}", "abs(".repeat(100), ")".repeat(100));
+    // Everything the parser accepts evaluates, on a default 2 MiB thread stack.
+    let q = format!("{}m{}", "abs(".repeat(240), ")".repeat(240));
     assert!(Engine::default().instant_query(&st, &q, 0, &QueryOptions::default()).is_ok());
+    let q = format!("{}1{}", "1 + (".repeat(120), ")".repeat(120));
+    assert!(Engine::default().range_query(&st, &q, 0, 60_000, 15_000, &QueryOptions::default()).is_ok());
 }
 
 #[test]

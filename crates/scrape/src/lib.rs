@@ -64,4 +64,4 @@ pub mod target;
 pub use config::{Config, ConfigError, ScrapeConfig};
 pub use manager::{ActiveTarget, DroppedTarget, ScrapeManager, TargetMetadata, Targets};
 pub use scrape_loop::{ScrapeLoop, ScrapeOptions, ScrapeReport};
-pub use target::{Health, Target, TargetGroup, TargetShared};
+pub use target::{Health, ScrapeCounters, Target, TargetGroup, TargetShared};

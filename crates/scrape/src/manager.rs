@@ -13,8 +13,8 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError, ScrapeConfig};
 use crate::discovery::{static_groups, FileDiscovery};
-use crate::scrape_loop::{ScrapeLoop, ScrapeOptions};
-use crate::target::{populate, Health, Populated, Target, TargetGroup, TargetHealth, TargetShared};
+use crate::scrape_loop::{HandoverSlot, LoopSignal, ScrapeLoop, ScrapeOptions};
+use crate::target::{populate, Health, Populated, ScrapeCounters, Target, TargetGroup, TargetHealth, TargetShared};
 
 /// An active target as `/api/v1/targets` shows it.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,8 +72,11 @@ pub struct TargetMetadata {
 
 struct LoopHandle {
     shared: Arc<TargetShared>,
-    stop: watch::Sender<bool>,
+    signal: watch::Sender<LoopSignal>,
     join: JoinHandle<()>,
+    handover: HandoverSlot,
+    /// The pool generation (config version) the loop was built with.
+    generation: u64,
 }
 
 struct Pool {
@@ -125,28 +128,38 @@ impl ScrapeManager {
         st.offset_seed = if ext.is_empty() { 0 } else { ext.stable_hash() };
         let old_jobs: Vec<String> = st.pools.keys().cloned().collect();
         for job in old_jobs {
-            let keep = cfg.scrape_config(&job).is_some_and(|c| st.pools.get(&job).is_some_and(|p| &p.cfg == c));
-            if !keep {
+            if cfg.scrape_config(&job).is_none() {
                 if let Some(p) = st.pools.remove(&job) {
                     stop_pool(p);
                 }
             }
         }
         for sc in &cfg.scrape_configs {
-            if st.pools.contains_key(&sc.job_name) {
-                continue;
-            }
             st.generation += 1;
             let generation = st.generation;
-            let pool = Pool {
-                cfg: sc.clone(),
-                generation,
-                loops: HashMap::new(),
-                failed: Vec::new(),
-                dropped: Vec::new(),
-                discovery: None,
-            };
-            st.pools.insert(sc.job_name.clone(), pool);
+            match st.pools.get_mut(&sc.job_name) {
+                Some(p) if &p.cfg == sc => continue,
+                Some(p) => {
+                    // Changed job: loops of targets that stay are handed over
+                    // to new ones (no staleness); see `sync_pool`.
+                    if let Some(d) = p.discovery.take() {
+                        d.abort();
+                    }
+                    p.cfg = sc.clone();
+                    p.generation = generation;
+                }
+                None => {
+                    let pool = Pool {
+                        cfg: sc.clone(),
+                        generation,
+                        loops: HashMap::new(),
+                        failed: Vec::new(),
+                        dropped: Vec::new(),
+                        discovery: None,
+                    };
+                    st.pools.insert(sc.job_name.clone(), pool);
+                }
+            }
             let groups = static_groups(&sc.static_configs);
             if sc.file_sd_configs.is_empty() {
                 self.inner.sync_pool(&mut st, &sc.job_name, generation, &groups, &handle);
@@ -189,13 +202,18 @@ impl ScrapeManager {
                 d.abort();
             }
             for (_, l) in p.loops {
-                let _ = l.stop.send(true);
+                let _ = l.signal.send(LoopSignal::Stop);
                 joins.push(l.join);
             }
         }
         for j in joins {
             let _ = j.await;
         }
+    }
+
+    /// Names of the running scrape pools (jobs), sorted (`/api/v1/scrape_pools`).
+    pub fn scrape_pools(&self) -> Vec<String> {
+        self.inner.state.lock().pools.keys().cloned().collect()
     }
 
     /// Active and dropped targets.
@@ -220,6 +238,18 @@ impl ScrapeManager {
     pub fn dropped_targets(&self) -> Vec<DroppedTarget> {
         let st = self.inner.state.lock();
         st.pools.values().flat_map(|p| p.dropped.iter().cloned()).collect()
+    }
+
+    /// Scrape counters summed over all current targets (for self-metrics).
+    pub fn counters(&self) -> ScrapeCounters {
+        let st = self.inner.state.lock();
+        let mut total = ScrapeCounters::default();
+        for p in st.pools.values() {
+            for l in p.loops.values() {
+                total.add(&l.shared.state.read().totals);
+            }
+        }
+        total
     }
 
     /// Metadata per target and metric family (from each target's last good scrape).
@@ -269,7 +299,7 @@ fn stop_pool(p: Pool) {
         d.abort();
     }
     for (_, l) in p.loops {
-        let _ = l.stop.send(true);
+        let _ = l.signal.send(LoopSignal::Stop);
     }
 }
 
@@ -299,7 +329,7 @@ impl Inner {
         let limit = pool.cfg.target_limit;
         if limit > 0 && targets.len() as u64 > limit {
             for (_, l) in pool.loops.drain() {
-                let _ = l.stop.send(true);
+                let _ = l.signal.send(LoopSignal::Stop);
             }
             let msg = format!("target_limit exceeded (number of targets: {}, limit: {limit})", targets.len());
             for t in targets.into_values() {
@@ -316,24 +346,45 @@ impl Inner {
         pool.loops.retain(|h, l| {
             let keep = targets.contains_key(h);
             if !keep {
-                let _ = l.stop.send(true);
+                let _ = l.signal.send(LoopSignal::Stop);
             }
             keep
         });
         for (h, t) in targets {
-            if pool.loops.contains_key(&h) {
-                continue;
-            }
+            let predecessor = match pool.loops.get(&h) {
+                Some(l) if l.generation == pool.generation => continue,
+                Some(_) => pool.loops.remove(&h),
+                None => None,
+            };
             let shared = Arc::new(TargetShared::new(t));
             let mut options = self.options.clone();
             options.offset_seed ^= seed;
             match ScrapeLoop::new(&pool.cfg, shared.clone(), self.appendable.clone(), self.clock.clone(), &options) {
-                Ok(sl) => {
-                    let (tx, rx) = watch::channel(false);
-                    let join = handle.spawn(sl.run(rx));
-                    pool.loops.insert(h, LoopHandle { shared, stop: tx, join });
+                Ok(mut sl) => {
+                    let (tx, rx) = watch::channel(LoopSignal::Run);
+                    let slot = HandoverSlot::default();
+                    let join = match predecessor {
+                        None => handle.spawn(sl.run(rx, slot.clone())),
+                        Some(old) => {
+                            *shared.state.write() = old.shared.state.read().clone();
+                            *shared.metadata.write() = old.shared.metadata.read().clone();
+                            let _ = old.signal.send(LoopSignal::Handover);
+                            let slot2 = slot.clone();
+                            handle.spawn(async move {
+                                let _ = old.join.await;
+                                if let Some(h) = old.handover.lock().take() {
+                                    sl.adopt(h);
+                                }
+                                sl.run(rx, slot2).await;
+                            })
+                        }
+                    };
+                    pool.loops.insert(h, LoopHandle { shared, signal: tx, join, handover: slot, generation: pool.generation });
                 }
                 Err(e) => {
+                    if let Some(old) = predecessor {
+                        let _ = old.signal.send(LoopSignal::Stop);
+                    }
                     {
                         let mut hs = shared.state.write();
                         hs.health = Health::Down;
@@ -351,8 +402,10 @@ async fn run_file_discovery(weak: Weak<Inner>, job: String, generation: u64, sta
     let mut since_refresh: Vec<Duration> = vec![Duration::MAX; sds.len()];
     let tick = Duration::from_secs(1);
     let mut file_groups: Vec<Vec<TargetGroup>> = vec![Vec::new(); sds.len()];
+    let mut first = true;
     loop {
-        let mut changed = false;
+        // The first pass always syncs: a reloaded pool must rebuild its loops.
+        let mut changed = std::mem::take(&mut first);
         for (i, sd) in sds.iter_mut().enumerate() {
             let due = since_refresh[i] >= sd.config().refresh_interval;
             if due || sd.changed() {

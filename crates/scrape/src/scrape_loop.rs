@@ -33,6 +33,31 @@ impl Default for ScrapeOptions {
     }
 }
 
+/// What a running loop is told through its signal channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LoopSignal {
+    /// Keep scraping.
+    #[default]
+    Run,
+    /// The target is gone: write staleness markers and end.
+    Stop,
+    /// A reload replaces this loop with one for the same target: end without
+    /// staleness markers and leave the state to the successor.
+    Handover,
+}
+
+/// State a loop leaves to its successor on reload, so a config change does
+/// not mark the target's series stale.
+#[derive(Clone, Debug, Default)]
+pub struct Handover {
+    prev: HashMap<u64, Labels>,
+    last_ts: Option<i64>,
+    report_written: bool,
+}
+
+/// Where a loop leaves its [`Handover`].
+pub type HandoverSlot = Arc<parking_lot::Mutex<Option<Handover>>>;
+
 /// What one scrape did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ScrapeReport {
@@ -200,7 +225,7 @@ impl ScrapeLoop {
         self.iter += 1;
         let mut app = self.appendable.appender();
         let mut report = ScrapeReport { timestamp_ms: ts_ms, ..Default::default() };
-        let mut cur: HashMap<u64, Labels> = HashMap::new();
+        let mut cur: HashMap<u64, Labels> = HashMap::with_capacity(self.prev.len());
         let mut meta: BTreeMap<String, Metadata> = BTreeMap::new();
         match self.append_body(app.as_mut(), body, format, ts_ms, &mut cur, &mut meta, &mut report) {
             Ok(()) => {}
@@ -254,6 +279,21 @@ impl ScrapeLoop {
         st.last_scrape_duration = report.duration;
         st.last_error = report.error.clone().unwrap_or_default();
         st.last_samples = report.samples_post_relabel;
+        let t = &mut st.totals;
+        t.scrapes += 1;
+        t.out_of_order += report.out_of_order;
+        t.duplicates += report.duplicates;
+        t.out_of_bounds += report.out_of_bounds;
+        if let Some(e) = &report.error {
+            t.failed += 1;
+            if e.starts_with("sample_limit ") {
+                t.exceeded_sample_limit += 1;
+            } else if e.starts_with("label_") {
+                t.exceeded_label_limits += 1;
+            } else if e.starts_with("body size limit exceeded") {
+                t.exceeded_body_size_limit += 1;
+            }
+        }
     }
 
     fn report_labels(&self, name: &str) -> Labels {
@@ -323,7 +363,9 @@ impl ScrapeLoop {
 
     fn check_label_limits(&self, l: &Labels) -> Result<(), String> {
         let lim = self.limits;
-        let metric = l.metric_name().unwrap_or("");
+        let Some(metric) = l.metric_name() else {
+            return Err(format!("missing metric name (__name__ label) in {l} after metric relabeling"));
+        };
         if lim.labels > 0 && l.len() as u64 > lim.labels {
             return Err(format!("label_limit exceeded (metric: {metric}, number of labels: {}, limit: {})", l.len(), lim.labels));
         }
@@ -437,25 +479,45 @@ impl ScrapeLoop {
         Ok(())
     }
 
-    /// Runs until `stop` flips to true: waits for the start offset, then
-    /// scrapes every interval; on stop writes staleness markers.
-    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+    /// Takes over the state of the loop this one replaces.
+    pub fn adopt(&mut self, h: Handover) {
+        self.prev = h.prev;
+        self.last_ts = h.last_ts;
+        self.report_written = h.report_written;
+    }
+
+    /// Runs until `signal` leaves [`LoopSignal::Run`]: waits for the start
+    /// offset, then scrapes every interval. On `Stop` writes staleness
+    /// markers; on `Handover` leaves its state in `handover` instead.
+    pub async fn run(mut self, mut signal: watch::Receiver<LoopSignal>, handover: HandoverSlot) {
         let offset = self.start_offset(self.clock.now_ms());
-        tokio::select! {
-            _ = tokio::time::sleep(offset) => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
+        let mut running = tokio::select! {
+            _ = tokio::time::sleep(offset) => true,
+            _ = signal.wait_for(|s| *s != LoopSignal::Run) => false,
+        };
         let mut ticker = tokio::time::interval(Duration::from_millis(self.interval_ms.max(1) as u64));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
+        while running {
             tokio::select! {
                 _ = ticker.tick() => {}
-                _ = stop.wait_for(|s| *s) => break,
+                _ = signal.wait_for(|s| *s != LoopSignal::Run) => running = false,
+            }
+            if !running {
+                break;
             }
             tokio::select! {
                 _ = self.scrape() => {}
-                _ = stop.wait_for(|s| *s) => break,
+                _ = signal.wait_for(|s| *s != LoopSignal::Run) => running = false,
             }
+        }
+        let mode = *signal.borrow();
+        if mode == LoopSignal::Handover {
+            *handover.lock() = Some(Handover {
+                prev: std::mem::take(&mut self.prev),
+                last_ts: self.last_ts,
+                report_written: self.report_written,
+            });
+            return;
         }
         let now = self.clock.now_ms();
         let ts = self.last_ts.map_or(now, |l| now.max(l + 1));

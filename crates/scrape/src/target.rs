@@ -225,6 +225,43 @@ pub struct TargetHealth {
     pub last_error: String,
     /// Samples appended by the last scrape (after relabeling).
     pub last_samples: u64,
+    /// Cumulative counters since the target started.
+    pub totals: ScrapeCounters,
+}
+
+/// Cumulative scrape counters (Prometheus's `prometheus_target_*_total`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScrapeCounters {
+    /// Scrapes attempted.
+    pub scrapes: u64,
+    /// Scrapes that failed.
+    pub failed: u64,
+    /// Scrapes failed by `sample_limit`.
+    pub exceeded_sample_limit: u64,
+    /// Scrapes failed by a label limit.
+    pub exceeded_label_limits: u64,
+    /// Scrapes failed by `body_size_limit`.
+    pub exceeded_body_size_limit: u64,
+    /// Samples rejected as out of order.
+    pub out_of_order: u64,
+    /// Samples rejected as duplicates.
+    pub duplicates: u64,
+    /// Samples rejected as out of bounds.
+    pub out_of_bounds: u64,
+}
+
+impl ScrapeCounters {
+    /// Field-wise sum.
+    pub fn add(&mut self, o: &ScrapeCounters) {
+        self.scrapes += o.scrapes;
+        self.failed += o.failed;
+        self.exceeded_sample_limit += o.exceeded_sample_limit;
+        self.exceeded_label_limits += o.exceeded_label_limits;
+        self.exceeded_body_size_limit += o.exceeded_body_size_limit;
+        self.out_of_order += o.out_of_order;
+        self.duplicates += o.duplicates;
+        self.out_of_bounds += o.out_of_bounds;
+    }
 }
 
 /// A target plus its live state and metadata, shared between the scrape

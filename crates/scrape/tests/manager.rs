@@ -57,6 +57,9 @@ async fn scrapes_on_schedule_and_reports_targets() {
     assert_eq!(dropped.len(), 1);
     assert_eq!(dropped[0].discovered_labels.get("__address__"), Some("skip.me:1"));
 
+    assert_eq!(m.scrape_pools(), vec!["app".to_string()]);
+    let c = m.counters();
+    assert!(c.scrapes >= 2 && c.failed == 0, "{c:?}");
     let md = m.metadata();
     assert!(md.iter().any(|x| x.metric == "jobs_total" && x.metadata.help == "Jobs."), "{md:?}");
 
@@ -166,5 +169,48 @@ async fn unchanged_job_keeps_running_across_reloads() {
     m.apply_config(&cfg).unwrap();
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert!(samples(&db, "g").iter().all(|x| !is_stale_nan(x.1)), "no staleness for an unchanged job");
+    m.stop().await;
+}
+
+#[tokio::test]
+async fn changed_job_hands_over_without_staleness() {
+    let srv = serve(Reply::text("g 1\n")).await;
+    let db = MemStorage::new();
+    let m = manager(&db);
+    let yaml = format!("{FAST}scrape_configs:\n  - job_name: a\n    static_configs: [{{targets: ['ADDR']}}]\n");
+    m.apply_config(&config(&yaml, &srv)).unwrap();
+    wait_for("a scrape", || samples_len(&db, "g") >= 1).await;
+    // A setting that does not change the target's identity: handed over.
+    let changed = format!("{yaml}    sample_limit: 1000\n");
+    m.apply_config(&config(&changed, &srv)).unwrap();
+    let before = samples_len(&db, "g");
+    wait_for("scrapes under the new config", || samples_len(&db, "g") >= before + 2).await;
+    assert!(samples(&db, "g").iter().all(|x| !is_stale_nan(x.1)), "no staleness on handover");
+    assert_eq!(m.active_targets()[0].health, Health::Up);
+    // A relabeling that changes the target labels: old series go stale.
+    let relabeled = format!("{changed}    relabel_configs: [{{target_label: team, replacement: x}}]\n");
+    m.apply_config(&config(&relabeled, &srv)).unwrap();
+    wait_for("new series", || series(&db, "g").len() == 2).await;
+    let old = series(&db, "g").into_iter().find(|s| s.0.get("team").is_none()).unwrap();
+    wait_for("old series stale", || {
+        series(&db, "g").into_iter().find(|s| s.0 == old.0).is_some_and(|s| s.1.last().is_some_and(|x| is_stale_nan(x.1)))
+    })
+    .await;
+    m.stop().await;
+}
+
+#[tokio::test]
+async fn unusable_tls_files_mark_the_target_down() {
+    let srv = serve(Reply::text("g 1\n")).await;
+    let db = MemStorage::new();
+    let m = manager(&db);
+    let yaml = format!(
+        "{FAST}scrape_configs:\n  - job_name: a\n    scheme: https\n    tls_config: {{ca_file: /nonexistent/ca.pem}}\n    static_configs: [{{targets: ['ADDR']}}]\n"
+    );
+    m.apply_config(&config(&yaml, &srv)).unwrap();
+    let t = &m.active_targets()[0];
+    assert_eq!(t.health, Health::Down);
+    assert!(t.last_error.contains("reading ca_file /nonexistent/ca.pem"), "{}", t.last_error);
+    assert!(t.scrape_url.starts_with("https://"));
     m.stop().await;
 }

@@ -221,6 +221,16 @@ async fn metric_relabeling_drops_and_rewrites() {
 }
 
 #[tokio::test]
+async fn relabeling_away_the_name_fails_the_scrape() {
+    let srv = serve(Reply::text("a{x=\"1\"} 1\n")).await;
+    let db = MemStorage::new();
+    let mut sl = scrape_loop(&job("    metric_relabel_configs: [{regex: __name__, action: labeldrop}]\n"), &srv, &db);
+    let r = sl.scrape_at(1_000).await;
+    assert_eq!(r.health, Health::Down);
+    assert!(r.error.as_deref().unwrap_or_default().contains("missing metric name"), "{:?}", r.error);
+}
+
+#[tokio::test]
 async fn sample_limit_names_the_exploding_label() {
     let mut body = String::from("# TYPE model_requests_total counter\n");
     for i in 0..40 {
@@ -239,6 +249,8 @@ async fn sample_limit_names_the_exploding_label() {
     assert!(series(&db, "model_requests_total").is_empty(), "nothing appended");
     assert_eq!(samples(&db, "up"), vec![(1_000, 0.0)]);
     assert_eq!(samples(&db, "scrape_samples_scraped"), vec![(1_000, 41.0)]);
+    let totals = sl.target().state.read().totals;
+    assert_eq!((totals.failed, totals.exceeded_sample_limit), (1, 1));
 }
 
 #[tokio::test]
@@ -320,6 +332,8 @@ async fn out_of_order_samples_are_counted_not_fatal() {
     let r = sl.scrape_at(7_000).await;
     assert_eq!(r.health, Health::Up);
     assert_eq!(r.out_of_order, 1);
+    let totals = sl.target().state.read().totals;
+    assert_eq!((totals.scrapes, totals.failed, totals.out_of_order), (2, 0, 1));
     assert_eq!(samples(&db, "b"), vec![(6_000, 1.0), (7_000, 2.0)]);
 }
 

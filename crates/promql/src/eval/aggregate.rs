@@ -52,16 +52,8 @@ impl Acc {
                 avg_add(self, f);
             }
             AggregateOp::Count => self.count += 1.0,
-            AggregateOp::Min => {
-                if self.value > f || self.value.is_nan() {
-                    self.value = f;
-                }
-            }
-            AggregateOp::Max => {
-                if self.value < f || self.value.is_nan() {
-                    self.value = f;
-                }
-            }
+            AggregateOp::Min if self.value > f || self.value.is_nan() => self.value = f,
+            AggregateOp::Max if self.value < f || self.value.is_nan() => self.value = f,
             AggregateOp::Stddev | AggregateOp::Stdvar => {
                 self.count += 1.0;
                 let delta = f - self.mean;
@@ -158,18 +150,6 @@ fn valid_label_name(s: &str) -> bool {
     !s.is_empty()
 }
 
-/// Splits series into per-step lists of series indices.
-fn by_step(ss: &[Series], r: Range) -> Vec<Vec<(usize, f64)>> {
-    let mut out = vec![Vec::new(); r.len()];
-    for (i, s) in ss.iter().enumerate() {
-        for p in &s.floats {
-            if let Some(v) = out.get_mut(r.index(p.t)) {
-                v.push((i, p.f));
-            }
-        }
-    }
-    out
-}
 
 impl Evaluator<'_> {
     /// Evaluates an aggregation.
@@ -199,7 +179,7 @@ impl Evaluator<'_> {
                 i
             })
             .collect();
-        let steps = by_step(&input, r);
+        let steps = super::ByStep::new(&input, r);
         let mut out = SeriesSet::new(r);
         match a.op {
             AggregateOp::TopK | AggregateOp::BottomK | AggregateOp::LimitK | AggregateOp::LimitRatio => {
@@ -277,7 +257,7 @@ impl Evaluator<'_> {
         input: &[Series],
         gidx: &[usize],
         ngroups: usize,
-        steps: &[Vec<(usize, f64)>],
+        steps: &super::ByStep,
         params: &[f64],
         r: Range,
         out: &mut SeriesSet,
@@ -341,10 +321,23 @@ impl Evaluator<'_> {
     }
 }
 
+/// Prometheus's `Labels.Hash()`: XXH64 of `name \xff value \xff …`, so
+/// `limit_ratio` picks the same series as Prometheus.
+fn prometheus_labels_hash(l: &Labels) -> u64 {
+    let mut h = xxhash_rust::xxh64::Xxh64::new(0);
+    for x in l.iter() {
+        h.update(x.name.as_bytes());
+        h.update(&[0xff]);
+        h.update(x.value.as_bytes());
+        h.update(&[0xff]);
+    }
+    h.digest()
+}
+
 /// Whether `limit_ratio(ratio, …)` keeps a series: a deterministic position
-/// in [0, 1) from the labels' hash.
+/// in [0, 1] from the labels' hash.
 fn ratio_selects(l: &Labels, ratio: f64) -> bool {
-    let offset = l.stable_hash() as f64 / u64::MAX as f64;
+    let offset = prometheus_labels_hash(l) as f64 / u64::MAX as f64;
     if ratio >= 0.0 {
         offset < ratio
     } else {
@@ -383,8 +376,18 @@ mod tests {
     }
 
     #[test]
+    fn limit_ratio_hash_is_prometheus_xxh64() {
+        // XXH64("a\xffb\xff") with seed 0, as Go's xxhash.Sum64 computes it.
+        let l = promlite_model::labels!("a" => "b");
+        assert_eq!(prometheus_labels_hash(&l), xxhash_rust::xxh64::xxh64(b"a\xffb\xff", 0));
+        assert!(ratio_selects(&l, 1.0));
+        assert!(!ratio_selects(&l, 0.0));
+        assert!(ratio_selects(&l, -1.0));
+    }
+
+    #[test]
     fn nan_sorts_last_both_ways() {
-        let mut v = vec![1.0, f64::NAN, 3.0];
+        let mut v = [1.0, f64::NAN, 3.0];
         v.sort_by(|a, b| desc_nan_last(*a, *b));
         assert_eq!(v[0], 3.0);
         assert!(v[2].is_nan());

@@ -106,18 +106,6 @@ fn result_metric(many: &Labels, one: &Labels, b: &BinaryExpr) -> Labels {
     lb.build()
 }
 
-/// Splits series into per-step lists of `(series index, value)`.
-fn by_step(ss: &[Series], r: Range) -> Vec<Vec<(usize, f64)>> {
-    let mut out = vec![Vec::new(); r.len()];
-    for (i, s) in ss.iter().enumerate() {
-        for p in &s.floats {
-            if let Some(v) = out.get_mut(r.index(p.t)) {
-                v.push((i, p.f));
-            }
-        }
-    }
-    out
-}
 
 impl Evaluator<'_> {
     /// Evaluates a binary expression.
@@ -190,8 +178,8 @@ impl Evaluator<'_> {
         let m = &b.matching;
         let lsig: Vec<u64> = l.iter().map(|s| signature(&s.metric, m)).collect();
         let rsig: Vec<u64> = rv.iter().map(|s| signature(&s.metric, m)).collect();
-        let lsteps = by_step(&l, r);
-        let rsteps = by_step(&rv, r);
+        let lsteps = super::ByStep::new(&l, r);
+        let rsteps = super::ByStep::new(&rv, r);
         let mut out = SeriesSet::new(r);
         let mut lslot: Vec<Option<usize>> = vec![None; l.len()];
         let mut rslot: Vec<Option<usize>> = vec![None; rv.len()];
@@ -238,8 +226,8 @@ impl Evaluator<'_> {
         if let Some(v) = self.vector_vector_by_series(b, &many, &one, &msig, &osig, swap, r)? {
             return Ok(Val::Vector(v));
         }
-        let msteps = by_step(&many, r);
-        let osteps = by_step(&one, r);
+        let msteps = super::ByStep::new(&many, r);
+        let osteps = super::ByStep::new(&one, r);
         let mut out = SeriesSet::new(r);
         let mut metrics: HashMap<(usize, usize), (Labels, usize)> = HashMap::new();
         let mut one_by_sig: HashMap<u64, (usize, f64)> = HashMap::new();

@@ -27,8 +27,66 @@ use crate::value::{FPoint, Series};
 
 pub(crate) use series_set::SeriesSet;
 
+/// Points of many series regrouped by step, in one allocation: step `i`'s
+/// `(series index, value)` pairs, in series order.
+pub(crate) struct ByStep {
+    offsets: Vec<usize>,
+    items: Vec<(usize, f64)>,
+}
+
+impl ByStep {
+    /// Regroups `ss` (whose points are at step timestamps of `r`).
+    pub fn new(ss: &[crate::value::Series], r: Range) -> ByStep {
+        let n = r.len();
+        let mut offsets = vec![0usize; n + 1];
+        for s in ss {
+            for p in &s.floats {
+                let i = r.index(p.t);
+                if i < n {
+                    offsets[i + 1] += 1;
+                }
+            }
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut fill = offsets.clone();
+        let mut items = vec![(0usize, 0.0f64); offsets[n]];
+        for (j, s) in ss.iter().enumerate() {
+            for p in &s.floats {
+                let i = r.index(p.t);
+                if i < n {
+                    if let Some(slot) = items.get_mut(fill[i]) {
+                        *slot = (j, p.f);
+                        fill[i] += 1;
+                    }
+                }
+            }
+        }
+        ByStep { offsets, items }
+    }
+
+    /// Number of steps.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// The pairs at step `i`.
+    pub fn step(&self, i: usize) -> &[(usize, f64)] {
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.items.get(a..b).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// Iterates the steps.
+    pub fn iter(&self) -> impl Iterator<Item = &[(usize, f64)]> + '_ {
+        (0..self.len()).map(move |i| self.step(i))
+    }
+}
+
 /// The deepest expression nesting the evaluator accepts.
-const MAX_DEPTH: usize = 128;
+const MAX_DEPTH: usize = 300;
 
 /// An evaluated expression, over all steps of the current evaluation range.
 #[derive(Debug)]
@@ -67,9 +125,13 @@ impl Range {
         self.start + i as i64 * self.interval
     }
 
-    /// Step index of timestamp `t` (which must be a step timestamp).
+    /// Step index of timestamp `t` (a step timestamp); `usize::MAX` for
+    /// times before the start.
     pub fn index(&self, t: i64) -> usize {
-        ((t - self.start) / self.interval) as usize
+        if t < self.start || self.interval <= 0 {
+            return usize::MAX;
+        }
+        t.checked_sub(self.start).and_then(|d| usize::try_from(d / self.interval).ok()).unwrap_or(usize::MAX)
     }
 
     /// Iterates the step timestamps.
@@ -140,7 +202,7 @@ impl<'a> Evaluator<'a> {
                 return Err(QueryError::Canceled("query execution".into()));
             }
         }
-        if self.checks % 64 == 0 && Instant::now() >= self.deadline {
+        if self.checks & 63 == 0 && Instant::now() >= self.deadline {
             return Err(QueryError::Timeout("query execution".into()));
         }
         Ok(())
@@ -153,6 +215,15 @@ impl<'a> Evaluator<'a> {
             return Err(QueryError::TooManySamples("query execution".into()));
         }
         self.check()
+    }
+
+    /// Fails if `n` more samples held for a moment (a window) would exceed
+    /// the limit.
+    pub fn check_transient(&mut self, n: usize) -> Result<(), QueryError> {
+        if self.samples.saturating_add(n) > self.max_samples {
+            return Err(QueryError::TooManySamples("query execution".into()));
+        }
+        Ok(())
     }
 
     /// Adds a warning once.
@@ -263,7 +334,8 @@ pub(crate) fn int_param(v: f64) -> Result<i64, QueryError> {
     if v.is_nan() {
         return Err(QueryError::Execution("Parameter value is NaN".into()));
     }
-    if v >= 9.223372036854775807e18 || v < -9.223372036854775808e18 {
+    // i64::MAX + 1 and i64::MIN as floats.
+    if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v) {
         return Err(QueryError::Execution(format!("Scalar value {} overflows int64", crate::value::format_float(v))));
     }
     Ok(v as i64)

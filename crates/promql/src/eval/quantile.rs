@@ -62,7 +62,7 @@ pub(crate) fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
 }
 
 /// The φ-quantile of classic buckets, as Prometheus's `BucketQuantile`.
-pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<Bucket>) -> BucketQuantile {
+pub(crate) fn bucket_quantile(q: f64, buckets: &mut [Bucket]) -> BucketQuantile {
     let nan = BucketQuantile { value: f64::NAN, forced_monotonic: false };
     if q.is_nan() {
         return nan;
@@ -134,6 +134,89 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<Bucket>) -> BucketQuanti
     BucketQuantile { value, forced_monotonic: forced }
 }
 
+/// The fraction of observations between `lower` and `upper` in classic
+/// buckets, interpolating linearly inside buckets (Prometheus's
+/// `BucketFraction`).
+pub(crate) fn bucket_fraction(lower: f64, upper: f64, buckets: &mut [Bucket]) -> f64 {
+    buckets.sort_by(|a, b| a.upper.partial_cmp(&b.upper).unwrap_or(std::cmp::Ordering::Equal));
+    match buckets.last() {
+        Some(b) if b.upper == f64::INFINITY => {}
+        _ => return f64::NAN,
+    }
+    let mut merged: Vec<Bucket> = Vec::with_capacity(buckets.len());
+    for b in buckets.iter() {
+        match merged.last_mut() {
+            Some(last) if last.upper == b.upper => last.count += b.count,
+            _ => merged.push(*b),
+        }
+    }
+    let count = merged.last().map(|b| b.count).unwrap_or(0.0);
+    if count == 0.0 || lower.is_nan() || upper.is_nan() {
+        return f64::NAN;
+    }
+    if lower >= upper {
+        return 0.0;
+    }
+    let (mut rank, mut lower_rank, mut upper_rank) = (0.0, 0.0, 0.0);
+    let (mut lower_set, mut upper_set) = (false, false);
+    for (i, b) in merged.iter().enumerate() {
+        // The first bucket starts at 0 when its bound is positive.
+        let lower_bound = match i {
+            0 if b.upper > 0.0 => 0.0,
+            0 => f64::NEG_INFINITY,
+            _ => merged[i - 1].upper,
+        };
+        let upper_bound = b.upper;
+        // No interpolation inside a bucket of infinite width: its
+        // observations sit at the infinite end.
+        let at_neg_inf = lower_bound == f64::NEG_INFINITY;
+        let at_pos_inf = upper_bound == f64::INFINITY;
+        let interpolate = |v: f64| rank + (b.count - rank) * (v - lower_bound) / (upper_bound - lower_bound);
+        if !lower_set && lower_bound >= lower {
+            lower_rank = rank;
+            lower_set = true;
+        }
+        if !upper_set && lower_bound >= upper {
+            upper_rank = rank;
+            upper_set = true;
+        }
+        if lower_set && upper_set {
+            break;
+        }
+        if !lower_set && lower_bound < lower && upper_bound > lower {
+            lower_rank = if at_neg_inf {
+                b.count
+            } else if at_pos_inf {
+                rank
+            } else {
+                interpolate(lower)
+            };
+            lower_set = true;
+        }
+        if !upper_set && lower_bound < upper && upper_bound > upper {
+            upper_rank = if at_neg_inf {
+                b.count
+            } else if at_pos_inf {
+                rank
+            } else {
+                interpolate(upper)
+            };
+            upper_set = true;
+        }
+        if lower_set && upper_set {
+            break;
+        }
+        rank = b.count;
+    }
+    if !lower_set || lower_rank > count {
+        lower_rank = count;
+    }
+    if !upper_set || upper_rank > count {
+        upper_rank = count;
+    }
+    (upper_rank - lower_rank) / count
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +246,20 @@ mod tests {
         // Highest rank falls in +Inf: the last finite bound.
         let mut bs = vec![b(1.0, 2.0), b(f64::INFINITY, 6.0)];
         assert_eq!(bucket_quantile(0.9, &mut bs).value, 1.0);
+    }
+
+    #[test]
+    fn bucket_fraction_interpolates() {
+        let mk = || vec![b(1.0, 2.0), b(2.0, 6.0), b(f64::INFINITY, 8.0)];
+        assert_eq!(bucket_fraction(f64::NEG_INFINITY, 1.0, &mut mk()), 0.25);
+        assert_eq!(bucket_fraction(1.0, 1.5, &mut mk()), 0.25);
+        // The first bucket is [0, 1]; nothing is interpolated in (2, +Inf].
+        assert_eq!(bucket_fraction(0.5, 5.0, &mut mk()), 0.625);
+        assert_eq!(bucket_fraction(3.0, 4.0, &mut mk()), 0.0);
+        assert_eq!(bucket_fraction(3.0, f64::INFINITY, &mut mk()), 0.25);
+        assert_eq!(bucket_fraction(f64::NEG_INFINITY, f64::INFINITY, &mut mk()), 1.0);
+        assert_eq!(bucket_fraction(2.0, 1.0, &mut mk()), 0.0);
+        assert!(bucket_fraction(f64::NAN, 1.0, &mut mk()).is_nan());
     }
 
     #[test]

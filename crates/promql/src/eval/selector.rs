@@ -58,7 +58,7 @@ impl RangeInput {
                 out.push(Series { metric: metric.clone(), floats });
             }
         }
-        ev.check()?;
+        ev.add_samples(out.iter().map(|s| s.floats.len()).sum())?;
         Ok(Val::Matrix(out))
     }
 }
@@ -97,7 +97,8 @@ impl Evaluator<'_> {
             if let Some(e) = it.err() {
                 return Err(e.into());
             }
-            self.add_samples(samples.len())?;
+            // Raw samples are not counted (as in Prometheus): what a node
+            // produces is, and so is each window a range function holds.
             if !samples.is_empty() {
                 out.push((s.labels().clone(), samples));
             }

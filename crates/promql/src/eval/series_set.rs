@@ -21,13 +21,12 @@ pub(crate) struct SeriesSet {
     series: Vec<Series>,
     /// Whether a series' points are still in time order.
     sorted: Vec<bool>,
-    _range: Range,
 }
 
 impl SeriesSet {
     /// An empty set for an evaluation over `range`.
-    pub fn new(range: Range) -> Self {
-        SeriesSet { index: HashMap::new(), series: Vec::new(), sorted: Vec::new(), _range: range }
+    pub fn new(_range: Range) -> Self {
+        SeriesSet { index: HashMap::new(), series: Vec::new(), sorted: Vec::new() }
     }
 
     /// Adds points (in time order) under `metric`.

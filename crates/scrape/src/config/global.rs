@@ -13,7 +13,7 @@ use crate::relabel::RelabelConfig;
 
 /// `global`: defaults for every scrape config, plus external labels.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default = "GlobalConfig::unresolved")]
 pub struct GlobalConfig {
     /// Default scrape interval (1m).
     #[serde(deserialize_with = "de_duration")]
@@ -58,6 +58,14 @@ pub struct GlobalConfig {
     pub always_scrape_classic_histograms: Option<bool>,
     /// Accepted for compatibility, ignored.
     pub convert_classic_histograms_to_nhcb: Option<bool>,
+}
+
+impl GlobalConfig {
+    /// Defaults while parsing: the timeout stays zero so that it can become
+    /// `min(10s, scrape_interval)` when only the interval is set.
+    fn unresolved() -> Self {
+        GlobalConfig { scrape_timeout: Duration::ZERO, ..GlobalConfig::default() }
+    }
 }
 
 impl Default for GlobalConfig {

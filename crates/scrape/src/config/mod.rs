@@ -137,6 +137,9 @@ impl Config {
 
     /// Validates and applies the `global` defaults to every scrape config.
     fn finish(&mut self) -> Result<(), String> {
+        if self.global.scrape_timeout.is_zero() {
+            self.global.scrape_timeout = GlobalConfig::default().scrape_timeout.min(self.global.scrape_interval);
+        }
         let g = &self.global;
         if g.scrape_interval.is_zero() {
             return Err("global: scrape_interval must be greater than 0".into());
@@ -177,6 +180,13 @@ impl Config {
             check_file_sd(&what, &am.file_sd_configs)?;
         }
         Ok(())
+    }
+}
+
+impl std::str::FromStr for Config {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Config, ConfigError> {
+        Config::from_str(s)
     }
 }
 

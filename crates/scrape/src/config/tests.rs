@@ -7,6 +7,10 @@ fn empty_config_has_prometheus_defaults() {
     assert_eq!(c.global.scrape_timeout, Duration::from_secs(10));
     assert_eq!(c.global.evaluation_interval, Duration::from_secs(60));
     assert!(c.scrape_configs.is_empty());
+    let parsed: Config = "global: {scrape_interval: 5s}".parse().unwrap();
+    assert_eq!(parsed.global.scrape_timeout, Duration::from_secs(5), "an unset global timeout is min(10s, interval)");
+    let parsed: Config = "global: {scrape_interval: 1m}".parse().unwrap();
+    assert_eq!(parsed.global.scrape_timeout, Duration::from_secs(10));
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use promlite_model::{Labels, METRIC_NAME};
 
 use crate::error::QueryError;
-use crate::eval::quantile::{bucket_quantile, Bucket};
+use crate::eval::quantile::{bucket_fraction, bucket_quantile, Bucket};
 use crate::eval::{group_index, Evaluator, Range, SeriesSet};
 use crate::value::{format_float, Series};
 
@@ -26,6 +26,34 @@ impl Evaluator<'_> {
         if let Some(&phi) = phis.iter().find(|p| p.is_nan() || **p < 0.0 || **p > 1.0) {
             self.warn(format!("PromQL warning: quantile value should be between 0 and 1, got {}", format_float(phi)));
         }
+        self.classic_buckets(input, r, |i, bs| {
+            let res = bucket_quantile(phis.get(i).copied().unwrap_or(f64::NAN), bs);
+            (res.value, res.forced_monotonic)
+        })
+    }
+
+    /// `histogram_fraction(lower, upper, buckets)` over classic buckets.
+    pub(crate) fn histogram_fraction(
+        &mut self,
+        lower: &[f64],
+        upper: &[f64],
+        input: Vec<Series>,
+        r: Range,
+    ) -> Result<Vec<Series>, QueryError> {
+        self.classic_buckets(input, r, |i, bs| {
+            let (lo, hi) = (lower.get(i).copied().unwrap_or(f64::NAN), upper.get(i).copied().unwrap_or(f64::NAN));
+            (bucket_fraction(lo, hi, bs), false)
+        })
+    }
+
+    /// Groups `le` bucket series into histograms and applies `f(step,
+    /// buckets) -> (value, forced monotonic)` to each at every step.
+    fn classic_buckets(
+        &mut self,
+        input: Vec<Series>,
+        r: Range,
+        mut f: impl FnMut(usize, &mut [Bucket]) -> (f64, bool),
+    ) -> Result<Vec<Series>, QueryError> {
         // Group series by their labels without `le`.
         let mut gmap: HashMap<Labels, usize> = HashMap::new();
         let mut out_labels: Vec<Labels> = Vec::new();
@@ -70,14 +98,13 @@ impl Evaluator<'_> {
                 }
                 groups[g].push(b);
             }
-            let phi = phis.get(i).copied().unwrap_or(f64::NAN);
             for &g in &order {
                 let mut bs = std::mem::take(&mut groups[g]);
-                let res = bucket_quantile(phi, &mut bs);
-                if res.forced_monotonic {
+                let (value, forced) = f(i, &mut bs);
+                if forced {
                     self.info("PromQL info: input to histogram_quantile needed to be fixed for monotonicity".into());
                 }
-                out.push_point(&out_labels[g], r.ts(i), res.value)?;
+                out.push_point(&out_labels[g], r.ts(i), value)?;
                 bs.clear();
                 groups[g] = bs;
             }

@@ -7,17 +7,23 @@ use std::collections::HashMap;
 use promlite_model::{Labels, MatchOp, Matcher, METRIC_NAME};
 
 use super::unwrap_parens;
-use crate::ast::{Call, Expr, VectorSelector};
+use crate::ast::{AtModifier, Call, Expr, VectorSelector};
 use crate::error::QueryError;
 use crate::eval::{Evaluator, Range, SeriesSet, Val};
 
 const IDENTIFYING: [&str; 2] = ["instance", "job"];
 
-/// The selector whose `@`/offset decide when the info series are read.
-fn time_source(e: &Expr) -> Option<&VectorSelector> {
+/// The `@` and total offset that decide when the base series' samples are
+/// read, following the first selector through functions and subqueries.
+fn time_source(e: &Expr) -> Option<(Option<AtModifier>, i64)> {
     match unwrap_parens(e) {
-        Expr::VectorSelector(vs) => Some(vs),
-        Expr::MatrixSelector(ms) => Some(&ms.selector),
+        Expr::VectorSelector(vs) => Some((vs.at, vs.offset)),
+        Expr::MatrixSelector(ms) => Some((ms.selector.at, ms.selector.offset)),
+        Expr::Subquery(sq) => Some(match time_source(&sq.expr) {
+            Some((Some(at), off)) => (Some(at), off),
+            Some((None, off)) => (sq.at, sq.offset.saturating_add(off)),
+            None => (sq.at, sq.offset),
+        }),
         Expr::Call(c) => c.args.iter().find_map(|a| match a.value_type() {
             crate::ast::ValueType::Vector | crate::ast::ValueType::Matrix => time_source(a),
             _ => None,
@@ -53,7 +59,7 @@ impl Evaluator<'_> {
         let drop_unmatched = data_matchers.iter().any(|m| !m.matches_empty());
 
         // Info series, read at the same reference times as the base selector.
-        let (offset, at) = time_source(base_expr).map(|vs| (vs.offset, vs.at)).unwrap_or((0, None));
+        let (at, offset) = time_source(base_expr).unwrap_or((None, 0));
         let info_sel = VectorSelector { name: None, matchers: name_matchers.clone(), offset, at };
         let infos = self.eval_selector_points(&info_sel, r, true)?;
         let mut by_id: HashMap<(String, String), Vec<usize>> = HashMap::new();
@@ -101,6 +107,7 @@ impl Evaluator<'_> {
                     continue;
                 }
                 let mut b = s.metric.builder();
+                let mut added: HashMap<&str, &str> = HashMap::new();
                 let mut names: Vec<&&str> = chosen.keys().collect();
                 names.sort();
                 for n in names {
@@ -111,6 +118,14 @@ impl Evaluator<'_> {
                         }
                         if !data_matchers.is_empty() && !data_matchers.iter().any(|m| m.name == l.name) {
                             continue;
+                        }
+                        if let Some(prev) = added.insert(&l.name, &l.value) {
+                            if prev != l.value {
+                                return Err(QueryError::Execution(format!(
+                                    "conflicting label {:?} from different info metrics: {:?} and {:?}",
+                                    l.name, prev, l.value
+                                )));
+                            }
                         }
                         b.set(l.name.clone(), l.value.clone());
                     }

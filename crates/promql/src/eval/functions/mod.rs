@@ -31,6 +31,17 @@ pub(crate) struct Window {
     pub eval_t: i64,
 }
 
+/// The label value `histogram_quantiles` gives a quantile: always with a
+/// decimal point (`0.0`, `0.25`, `1.0`).
+fn quantile_label(phi: f64) -> String {
+    let s = crate::value::format_float(phi);
+    if phi.is_finite() && !s.contains(['.', 'e']) {
+        format!("{s}.0")
+    } else {
+        s
+    }
+}
+
 /// Strips parentheses.
 fn unwrap_parens(e: &Expr) -> &Expr {
     let mut e = e;
@@ -234,8 +245,31 @@ impl Evaluator<'_> {
                 let v = self.eval_arg_vector(c, 1, r)?;
                 return Ok(Val::Vector(self.histogram_quantile(&phis, v, r)?));
             }
-            "histogram_avg" | "histogram_count" | "histogram_sum" | "histogram_stddev" | "histogram_stdvar"
-            | "histogram_fraction" => {
+            "histogram_quantiles" => {
+                let v = self.eval_arg_vector(c, 0, r)?;
+                let label = self.eval_arg_string(c, 1, r)?;
+                if !label::valid_label_name(&label) {
+                    return Err(QueryError::Execution(format!("invalid label name {label:?}")));
+                }
+                let mut out = SeriesSet::new(r);
+                for i in 2..c.args.len() {
+                    let phis = self.eval_arg_scalar(c, i, r)?;
+                    let value = quantile_label(phis.first().copied().unwrap_or(f64::NAN));
+                    for s in self.histogram_quantile(&phis, v.clone(), r)? {
+                        let mut b = s.metric.builder();
+                        b.set(label.clone(), value.clone());
+                        out.push(b.build(), s.floats)?;
+                    }
+                }
+                return Ok(Val::Vector(out.finish()?));
+            }
+            "histogram_fraction" => {
+                let lower = self.eval_arg_scalar(c, 0, r)?;
+                let upper = self.eval_arg_scalar(c, 1, r)?;
+                let v = self.eval_arg_vector(c, 2, r)?;
+                return Ok(Val::Vector(self.histogram_fraction(&lower, &upper, v, r)?));
+            }
+            "histogram_avg" | "histogram_count" | "histogram_sum" | "histogram_stddev" | "histogram_stdvar" => {
                 // Only native histograms carry these; float samples are ignored.
                 for (i, a) in c.args.iter().enumerate() {
                     if a.value_type() == ValueType::Vector {
@@ -418,15 +452,18 @@ impl Evaluator<'_> {
         for (metric, samples) in &input.series {
             self.check()?;
             let mut pts = Vec::new();
+            let mut widest = 0usize;
             input.windows(samples, |i, w| {
+                widest = widest.max(w.len());
                 let end = input.ends.get(i).copied().unwrap_or(0);
                 let win = Window { start: end.saturating_sub(input.range), end, range: input.range, eval_t: r.ts(i) };
                 if let Some(v) = func(w, &win, i) {
                     pts.push(FPoint { t: r.ts(i), f: v });
                 }
             });
+            self.check_transient(widest)?;
             self.add_samples(pts.len())?;
-            let metric = if keep_name { metric.clone() } else { crate::eval::drop_name(&metric) };
+            let metric = if keep_name { metric.clone() } else { crate::eval::drop_name(metric) };
             out.push(metric, pts)?;
         }
         Ok(Val::Vector(out.finish()?))

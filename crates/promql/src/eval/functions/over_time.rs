@@ -91,8 +91,8 @@ pub(crate) fn double_exponential_smoothing(s: &[(i64, f64)], sf: f64, tf: f64) -
     }
     let (mut s0, mut s1) = (0.0, s[0].1);
     let mut b = s[1].1 - s[0].1;
-    for i in 1..s.len() {
-        let x = sf * s[i].1;
+    for (i, &(_, v)) in s.iter().enumerate().skip(1) {
+        let x = sf * v;
         if i > 1 {
             b = tf * (s1 - s0) + (1.0 - tf) * b;
         }
