@@ -67,8 +67,16 @@ fn scrape_node_exporter_and_query_with_promtool() {
     };
 
     // promtool query instant: the same value the API gives for a fixed time.
-    let t = now_s().floor() - 1.0;
-    let api = scalar_of(&query(&addr, "node_memory_MemTotal_bytes", Some(t))).expect("MemTotal");
+    // A past second at which the API already has a sample.
+    let mut t = 0.0;
+    let mut api = None;
+    let found = poll(Duration::from_secs(10), || {
+        t = now_s().floor() - 1.0;
+        api = scalar_of(&query(&addr, "node_memory_MemTotal_bytes", Some(t)));
+        api.is_some()
+    });
+    assert!(found, "no MemTotal sample");
+    let api = api.unwrap_or(f64::NAN);
     let text = run(&["query", "instant", "--time", &format!("{t}"), &url, "node_memory_MemTotal_bytes"]);
     let shown: f64 = text
         .split("=>")
