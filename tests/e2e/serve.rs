@@ -95,7 +95,7 @@ fn serve_scrapes_answers_reloads_and_restarts() {
 
     // SIGTERM: clean exit 0.
     let t_end = now_s();
-    let last = scalar_of(&query(&addr, "max(app_requests_total{job=\"app\"})", Some(t_end))).expect("last value");
+    let last = scalar_of(&query(&addr, "max(max_over_time(app_requests_total{job=\"app\"}[1m]))", Some(t_end))).expect("last value");
     let status = p.signal_and_wait(libc::SIGTERM);
     assert!(status.success(), "exit status {status}: {}", std::fs::read_to_string(&log).unwrap_or_default());
 
@@ -114,7 +114,7 @@ fn serve_scrapes_answers_reloads_and_restarts() {
     let log2 = dir.path().join("promlite2.log");
     let mut p2 = Promlite::start(&args2, addr2.clone(), &log2);
     p2.wait_ready(&log2);
-    let again = scalar_of(&query(&addr2, "max(app_requests_total{job=\"app\"})", Some(t_end))).expect("data after restart");
+    let again = scalar_of(&query(&addr2, "max(max_over_time(app_requests_total{job=\"app\"}[1m]))", Some(t_end))).expect("data after restart");
     assert_eq!(again, last);
     // Staleness markers were written at shutdown: nothing is current now.
     assert!(query(&addr2, "app_requests_total", Some(now_s() + 1.0)).is_empty());
