@@ -1,6 +1,7 @@
 //! The `promlite` command: `serve`, `demo`, `import`, `check`.
 
 mod cli;
+mod server;
 
 use std::process::ExitCode;
 

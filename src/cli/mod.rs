@@ -1,11 +1,15 @@
 //! Command-line definitions (flag names follow Prometheus's where the meaning
 //! is the same) and dispatch.
 
+mod demo;
 mod import;
+mod serve;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+use self::serve::{CommonArgs, ServeArgs};
 
 /// promlite: a Prometheus-compatible time-series database.
 #[derive(Parser, Debug)]
@@ -17,6 +21,43 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Scrape targets, store samples, answer the Prometheus HTTP API.
+    Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+        /// Data directory.
+        #[arg(long = "storage.tsdb.path", default_value = "data/")]
+        storage_path: PathBuf,
+        /// Address of the HTTP API.
+        #[arg(long = "web.listen-address", default_value = "0.0.0.0:9090")]
+        listen_address: String,
+    },
+    /// Run a simulated ML model with traffic and promlite scraping it: no set-up needed.
+    Demo {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Data directory.
+        #[arg(long = "storage.tsdb.path", default_value = "data-demo")]
+        storage_path: PathBuf,
+        /// Address of promlite's HTTP API.
+        #[arg(long = "web.listen-address", default_value = "127.0.0.1:9090")]
+        listen_address: String,
+        /// Address of the demo model (a free port is used if taken).
+        #[arg(long = "model.listen-address", default_value = "127.0.0.1:8000")]
+        model_address: String,
+        /// Start model drift after this long (e.g. `10m`); default: only on `POST /admin/drift`.
+        #[arg(long = "drift-after")]
+        drift_after: Option<String>,
+        /// How long drift takes to reach full strength (e.g. `0s`: at once).
+        #[arg(long = "drift-ramp", default_value = "60s")]
+        drift_ramp: String,
+        /// Scrape interval of the embedded configuration.
+        #[arg(long = "scrape-interval", default_value = "5s")]
+        scrape_interval: String,
+        /// Requests per second sent to the model.
+        #[arg(long = "rps", default_value_t = 20.0)]
+        rps: f64,
+    },
     /// Backfill data into a data directory.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -40,6 +81,19 @@ enum ImportCommand {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Serve { args, storage_path, listen_address } => serve::run(args, storage_path, listen_address),
+        Command::Demo { common, storage_path, listen_address, model_address, drift_after, drift_ramp, scrape_interval, rps } => {
+            demo::run(demo::DemoArgs {
+                listen_address,
+                storage_path,
+                model_address,
+                drift_after,
+                drift_ramp,
+                scrape_interval,
+                rps,
+                common,
+            })
+        }
         Command::Import(ImportCommand::Openmetrics { file, storage_path, block_duration }) => {
             import::run(&file, &storage_path, &block_duration)
         }

@@ -1,0 +1,6 @@
+//! End-to-end tests: the real `promlite` binary on loopback ports with temp
+//! data directories. No Prometheus needed.
+
+mod demo;
+mod harness;
+mod serve;
