@@ -9,7 +9,7 @@
 //! lookup must be a small fraction of a query's time.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use promlite_model::{Appendable, Labels, MatchOp, Matcher, Querier, SelectHints};
+use promlite_model::{Labels, MatchOp, Matcher, Querier, SelectHints};
 use promlite_tsdb::block::{postings_for_matchers, write_block, Block};
 use promlite_tsdb::{Db, DbOptions};
 

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use promlite_model::{Appendable, Labels, SeriesRef};
+use promlite_model::{Labels, SeriesRef};
 use promlite_tsdb::{Db, DbOptions, FsyncPolicy};
 
 const SERIES: usize = 1_000;
