@@ -2,6 +2,7 @@
 //! manager and the HTTP API together, and handles signals and reloads.
 
 mod providers;
+mod rules;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -20,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use providers::{load_and_apply, Reloader, ScrapeTargets, TsdbStats};
+pub use rules::{Alertmanagers, Rules};
 
 /// Settings of a server, one field per command-line flag.
 #[derive(Clone, Debug)]
@@ -99,9 +101,12 @@ pub async fn run(
         Some(p) => WebConfig::load(p).with_context(|| format!("--web.config.file={}", p.display()))?,
         None => WebConfig::default(),
     };
-    // Validate the configuration before touching the data directory.
-    promlite_scrape::Config::load(&opts.config_file)
+    // Validate the configuration and its rule files before touching the
+    // data directory.
+    let cfg = promlite_scrape::Config::load(&opts.config_file)
         .map_err(|e| anyhow!("loading --config.file={}: {e}", opts.config_file.display()))?;
+    promlite_rules::load_rule_files_with(&cfg.rule_files, &rules::load_options(&cfg))
+        .map_err(|errs| anyhow!("{}", rules::format_rule_errors(&errs)))?;
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let db_opts = DbOptions {
@@ -122,7 +127,7 @@ pub async fn run(
     tracing::info!(records = report.records, corruptions = report.corruptions, "storage ready");
     let corruptions = report.corruptions;
 
-    let result = serve_db(&opts, db.clone(), clock, web_config, lookback_delta_ms, timeout_ms, corruptions, on_listening, extra_shutdown).await;
+    let result = serve_db(&opts, &cfg, db.clone(), clock, web_config, lookback_delta_ms, timeout_ms, corruptions, on_listening, extra_shutdown).await;
 
     tracing::info!("closing storage");
     let closed = tokio::task::spawn_blocking(move || db.close()).await;
@@ -137,6 +142,7 @@ pub async fn run(
 #[allow(clippy::too_many_arguments)]
 async fn serve_db(
     opts: &ServeOptions,
+    cfg: &promlite_scrape::Config,
     db: Arc<promlite_tsdb::Db>,
     clock: Arc<dyn Clock>,
     web_config: WebConfig,
@@ -153,13 +159,27 @@ async fn serve_db(
         ..EngineOptions::default()
     });
     let scrape = ScrapeManager::new(db.clone() as Arc<dyn Appendable>, clock.clone(), ScrapeOptions::default());
-    let yaml = load_and_apply(&opts.config_file, &scrape).map_err(|e| anyhow!(e))?;
+    let (rule_manager, notifier) =
+        rules::build(cfg, engine.clone(), db.clone() as Arc<dyn Queryable>, db.clone() as Arc<dyn Appendable>, clock.clone());
+    let yaml = load_and_apply(&opts.config_file, &scrape, &rule_manager).map_err(|e| anyhow!(e))?;
 
     let (quit_tx, mut quit_rx) = watch::channel(false);
+    // Rule evaluation and notification run until `stop_rules` fires.
+    let (stop_rules, rules_stopped) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|v| *v).await;
+    };
+    let rules_task = tokio::spawn(rule_manager.clone().run(stopped(rules_stopped.clone())));
+    let notifier_task = {
+        let n = notifier.clone();
+        let done = stopped(rules_stopped);
+        tokio::spawn(async move { n.run(done).await })
+    };
     let reloader = Arc::new(Reloader::new(
         opts.config_file.clone(),
         yaml,
         scrape.clone(),
+        rule_manager.clone(),
         clock.clone(),
         opts.flag_map(),
         opts.retention_time.clone(),
@@ -180,6 +200,8 @@ async fn serve_db(
         .with_clock(clock)
         .with_targets(Arc::new(ScrapeTargets(scrape.clone())))
         .with_tsdb(Arc::new(TsdbStats(db.clone())))
+        .with_rules(Arc::new(Rules(rule_manager.clone())))
+        .with_alertmanagers(Arc::new(Alertmanagers(notifier.clone())))
         .with_server_info(reloader.clone())
         .with_lifecycle(reloader.clone());
 
@@ -209,6 +231,14 @@ async fn serve_db(
     signals.abort();
     tracing::info!("stopping scrapes");
     scrape.stop().await;
+    tracing::info!("stopping rule evaluation and notifications");
+    let _ = stop_rules.send(true);
+    if let Err(e) = rules_task.await {
+        tracing::error!("rule manager task: {e}");
+    }
+    if let Err(e) = notifier_task.await {
+        tracing::error!("notifier task: {e}");
+    }
     served.context("HTTP server")
 }
 

@@ -11,6 +11,7 @@ use promlite_http::providers::{
     TargetsProvider, TsdbStatus, TsdbStatusProvider,
 };
 use promlite_model::Clock;
+use promlite_rules::{load_rule_files_with, RuleManager};
 use promlite_scrape::{Config, ScrapeManager};
 use tokio::sync::watch;
 
@@ -101,12 +102,13 @@ struct Loaded {
     time_ms: i64,
 }
 
-/// Reloads the configuration file into the scrape manager (SIGHUP,
-/// `POST /-/reload`), answers `/api/v1/status/{config,flags,runtimeinfo}`,
+/// Reloads the configuration file into the scrape manager and the rule
+/// files into the rule manager (SIGHUP, `POST /-/reload`), answers `/api/v1/status/{config,flags,runtimeinfo}`,
 /// and starts the shutdown on `/-/quit`.
 pub struct Reloader {
     config_file: PathBuf,
     scrape: ScrapeManager,
+    rules: Arc<RuleManager>,
     clock: Arc<dyn Clock>,
     loaded: Mutex<Loaded>,
     flags: BTreeMap<String, String>,
@@ -123,6 +125,7 @@ impl Reloader {
         config_file: PathBuf,
         yaml: String,
         scrape: ScrapeManager,
+        rules: Arc<RuleManager>,
         clock: Arc<dyn Clock>,
         flags: BTreeMap<String, String>,
         retention: String,
@@ -133,6 +136,7 @@ impl Reloader {
         Reloader {
             config_file,
             scrape,
+            rules,
             clock,
             loaded: Mutex::new(Loaded { yaml, success: true, time_ms: now }),
             flags,
@@ -143,10 +147,11 @@ impl Reloader {
         }
     }
 
-    /// Re-reads the configuration file and applies it; on any error the
-    /// running configuration is kept and the error returned (and logged).
+    /// Re-reads the configuration file and its rule files and applies them;
+    /// on any error the running configuration and rules are kept and the
+    /// error returned (and logged).
     pub fn reload_config(&self) -> Result<(), String> {
-        let result = load_and_apply(&self.config_file, &self.scrape);
+        let result = load_and_apply(&self.config_file, &self.scrape, &self.rules);
         let mut loaded = self.loaded.lock();
         match result {
             Ok(yaml) => {
@@ -163,23 +168,22 @@ impl Reloader {
     }
 }
 
-/// Loads, validates and applies `path`; returns its text.
-pub fn load_and_apply(path: &std::path::Path, scrape: &ScrapeManager) -> Result<String, String> {
+/// Loads and validates `path` and the rule files it names (globs resolved
+/// relative to its directory), then applies the scrape configuration and
+/// replaces the rule groups; returns the configuration's text. Nothing is
+/// applied when the file or any rule file is invalid.
+pub fn load_and_apply(path: &std::path::Path, scrape: &ScrapeManager, rules: &RuleManager) -> Result<String, String> {
     let yaml = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
     let cfg = Config::load(path).map_err(|e| format!("loading {}: {e}", path.display()))?;
-    warn_unsupported(&cfg);
+    let groups = load_rule_files_with(&cfg.rule_files, &super::rules::load_options(&cfg))
+        .map_err(|errs| super::rules::format_rule_errors(&errs))?;
     scrape.apply_config(&cfg)?;
-    Ok(yaml)
-}
-
-/// Logs parts of a config that this build accepts but does not act on.
-pub fn warn_unsupported(cfg: &Config) {
+    let n = groups.len();
+    rules.update(groups);
     if !cfg.rule_files.is_empty() {
-        tracing::warn!("rule_files are not evaluated yet by this build (rules engine not available)");
+        tracing::info!(groups = n, "rule files loaded");
     }
-    if !cfg.alerting.alertmanagers.is_empty() {
-        tracing::warn!("alerting.alertmanagers is not used yet by this build");
-    }
+    Ok(yaml)
 }
 
 impl ServerInfoProvider for Reloader {
