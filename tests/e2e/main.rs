@@ -3,4 +3,5 @@
 
 mod demo;
 mod harness;
+mod rules;
 mod serve;
