@@ -16,9 +16,17 @@ use promlite_tsdb::codec::testdata::{generate, num_samples, DatasetSpec};
 
 fn dataset() -> Vec<Vec<(i64, f64)>> {
     // 2 targets × 1 day of 15 s scrapes (the default is 10 targets × 1 day).
-    let spec = DatasetSpec { targets: 2, scrapes: 5760, ..Default::default() };
+    let spec = DatasetSpec {
+        targets: 2,
+        scrapes: 5760,
+        ..Default::default()
+    };
     let data = generate(&spec);
-    eprintln!("chunk_codec: {} series, {} samples", data.len(), num_samples(&data));
+    eprintln!(
+        "chunk_codec: {} series, {} samples",
+        data.len(),
+        num_samples(&data)
+    );
     data.into_iter().map(|(_, s)| s).collect()
 }
 
@@ -38,7 +46,13 @@ fn xor_encode(series: &[Vec<(i64, f64)>]) -> Vec<(Vec<u8>, u16)> {
 }
 
 fn block_encode(series: &[Vec<(i64, f64)>]) -> Vec<Vec<u8>> {
-    series.iter().flat_map(|s| s.chunks(promlite_tsdb::block::MAX_CHUNK_SAMPLES).map(promlite_tsdb::codec::encode)).collect()
+    series
+        .iter()
+        .flat_map(|s| {
+            s.chunks(promlite_tsdb::block::MAX_CHUNK_SAMPLES)
+                .map(promlite_tsdb::codec::encode)
+        })
+        .collect()
 }
 
 fn bench_codecs(c: &mut Criterion) {
@@ -56,7 +70,9 @@ fn bench_codecs(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("chunk_codec");
     g.throughput(Throughput::Bytes(samples as u64 * 16));
-    g.bench_function("head_xor_encode", |b| b.iter(|| xor_encode(black_box(&series))));
+    g.bench_function("head_xor_encode", |b| {
+        b.iter(|| xor_encode(black_box(&series)))
+    });
     g.bench_function("head_xor_decode", |b| {
         b.iter(|| {
             let mut sum = 0.0;
@@ -69,12 +85,16 @@ fn bench_codecs(c: &mut Criterion) {
             sum
         })
     });
-    g.bench_function("block_encode", |b| b.iter(|| block_encode(black_box(&series))));
+    g.bench_function("block_encode", |b| {
+        b.iter(|| block_encode(black_box(&series)))
+    });
     g.bench_function("block_decode", |b| {
         b.iter(|| {
             let mut n = 0;
             for bytes in &block {
-                n += promlite_tsdb::codec::decode(bytes).map(|v| v.len()).unwrap_or(0);
+                n += promlite_tsdb::codec::decode(bytes)
+                    .map(|v| v.len())
+                    .unwrap_or(0);
             }
             n
         })

@@ -17,14 +17,21 @@ use promlite_promql::{Engine, QueryOptions};
 
 const INTERVAL_MS: i64 = 10_000;
 const POINTS: i64 = 3 * 360; // 3 h at 10 s
-const BUCKETS: [&str; 12] = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"];
+const BUCKETS: [&str; 12] = [
+    "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf",
+];
 
 fn storage() -> MemStorage {
     let s = MemStorage::new();
     for (suffix, n) in [("one", 1), ("ten", 10), ("hundred", 100)] {
         for i in 0..n {
-            let l = Labels::from_pairs([("__name__".to_string(), format!("a_{suffix}")), ("l".to_string(), i.to_string())]);
-            let samples: Vec<(i64, f64)> = (0..POINTS).map(|k| (k * INTERVAL_MS, (k * (i + 1)) as f64)).collect();
+            let l = Labels::from_pairs([
+                ("__name__".to_string(), format!("a_{suffix}")),
+                ("l".to_string(), i.to_string()),
+            ]);
+            let samples: Vec<(i64, f64)> = (0..POINTS)
+                .map(|k| (k * INTERVAL_MS, (k * (i + 1)) as f64))
+                .collect();
             s.insert(l, &samples);
         }
     }
@@ -36,7 +43,9 @@ fn storage() -> MemStorage {
                     ("l".to_string(), i.to_string()),
                     ("le".to_string(), le.to_string()),
                 ]);
-                let samples: Vec<(i64, f64)> = (0..POINTS).map(|k| (k * INTERVAL_MS, (k * (b as i64 + 1)) as f64)).collect();
+                let samples: Vec<(i64, f64)> = (0..POINTS)
+                    .map(|k| (k * INTERVAL_MS, (k * (b as i64 + 1)) as f64))
+                    .collect();
                 s.insert(l, &samples);
             }
         }
@@ -68,9 +77,17 @@ fn bench_eval(c: &mut Criterion) {
                 eprintln!("promql_eval: skipping {q}: {e}");
                 continue;
             }
-            g.bench_with_input(BenchmarkId::new(q, format!("{steps}_steps")), &start, |b, &start| {
-                b.iter(|| engine.range_query(&s, q, start, end, INTERVAL_MS, &opts).map(|r| r.warnings.len()))
-            });
+            g.bench_with_input(
+                BenchmarkId::new(q, format!("{steps}_steps")),
+                &start,
+                |b, &start| {
+                    b.iter(|| {
+                        engine
+                            .range_query(&s, q, start, end, INTERVAL_MS, &opts)
+                            .map(|r| r.warnings.len())
+                    })
+                },
+            );
         }
     }
     g.finish();

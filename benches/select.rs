@@ -35,23 +35,48 @@ fn cases() -> Vec<(&'static str, Vec<Matcher>)> {
     let re = |n: &str, v: &str| Matcher::new(MatchOp::Regex, n, v).expect("regex");
     vec![
         ("name_eq", vec![Matcher::equal("__name__", "metric_3")]),
-        ("name_eq_job_eq_instance_eq", vec![Matcher::equal("__name__", "metric_3"), Matcher::equal("job", "api"), Matcher::equal("instance", "host-42:9100")]),
-        ("name_eq_instance_regex", vec![Matcher::equal("__name__", "metric_3"), re("instance", "host-(1|2).*")]),
+        (
+            "name_eq_job_eq_instance_eq",
+            vec![
+                Matcher::equal("__name__", "metric_3"),
+                Matcher::equal("job", "api"),
+                Matcher::equal("instance", "host-42:9100"),
+            ],
+        ),
+        (
+            "name_eq_instance_regex",
+            vec![
+                Matcher::equal("__name__", "metric_3"),
+                re("instance", "host-(1|2).*"),
+            ],
+        ),
     ]
 }
 
 fn run(q: &dyn Querier, ms: &[Matcher]) -> usize {
-    q.select(&SelectHints::default(), ms).map(|s| s.len()).unwrap_or(0)
+    q.select(&SelectHints::default(), ms)
+        .map(|s| s.len())
+        .unwrap_or(0)
 }
 
 fn bench_select(c: &mut Criterion) {
     let data = series();
     let bdir = tempfile::tempdir().expect("tempdir");
-    let meta = write_block(bdir.path(), 0, 200_000, &mut data.clone().into_iter()).expect("write").expect("non-empty");
+    let meta = write_block(bdir.path(), 0, 200_000, &mut data.clone().into_iter())
+        .expect("write")
+        .expect("non-empty");
     let block = Block::open(&bdir.path().join(&meta.id)).expect("open block");
 
     let hdir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(hdir.path(), DbOptions { background: false, retention_ms: None, ..Default::default() }).expect("open db");
+    let db = Db::open(
+        hdir.path(),
+        DbOptions {
+            background: false,
+            retention_ms: None,
+            ..Default::default()
+        },
+    )
+    .expect("open db");
     let mut app = db.appender();
     for (l, s) in &data {
         for &(t, v) in s {
@@ -75,7 +100,11 @@ fn bench_select(c: &mut Criterion) {
             })
         });
         g.bench_function(format!("block_postings/{name}"), |b| {
-            b.iter(|| postings_for_matchers(block.index(), black_box(&ms)).map(|p| p.len()).unwrap_or(0))
+            b.iter(|| {
+                postings_for_matchers(block.index(), black_box(&ms))
+                    .map(|p| p.len())
+                    .unwrap_or(0)
+            })
         });
     }
     g.finish();

@@ -31,12 +31,18 @@ impl Writer {
             .map(|i| {
                 Labels::from_pairs([
                     ("__name__".to_string(), format!("metric_{}", i % 50)),
-                    ("instance".to_string(), format!("10.0.{thread}.{}:9100", i / 50)),
+                    (
+                        "instance".to_string(),
+                        format!("10.0.{thread}.{}:9100", i / 50),
+                    ),
                     ("job".to_string(), "bench".to_string()),
                 ])
             })
             .collect();
-        Writer { labels, refs: Mutex::new(vec![None; SERIES]) }
+        Writer {
+            labels,
+            refs: Mutex::new(vec![None; SERIES]),
+        }
     }
 
     /// Appends `n` samples round-robin over the series at successive timestamps, then commits.
@@ -59,7 +65,11 @@ impl Writer {
 }
 
 fn open(dir: &std::path::Path) -> Db {
-    let opts = DbOptions { fsync: FsyncPolicy::Interval(Duration::from_secs(1)), retention_ms: None, ..Default::default() };
+    let opts = DbOptions {
+        fsync: FsyncPolicy::Interval(Duration::from_secs(1)),
+        retention_ms: None,
+        ..Default::default()
+    };
     Db::open(dir, opts).expect("open db")
 }
 
@@ -71,12 +81,17 @@ fn bench_append(c: &mut Criterion) {
     let db = open(dir.path());
     let clock = AtomicI64::new(1_700_000_000_000);
     let w = Writer::new(0);
-    g.bench_function("1_thread_10k_samples", |b| b.iter(|| w.batch(&db, &clock, BATCH)));
+    g.bench_function("1_thread_10k_samples", |b| {
+        b.iter(|| w.batch(&db, &clock, BATCH))
+    });
     db.close().expect("close");
 
     let dir = tempfile::tempdir().expect("tempdir");
     let db = open(dir.path());
-    let clocks = [AtomicI64::new(1_700_000_000_000), AtomicI64::new(1_700_000_000_000)];
+    let clocks = [
+        AtomicI64::new(1_700_000_000_000),
+        AtomicI64::new(1_700_000_000_000),
+    ];
     let ws = [Writer::new(0), Writer::new(1)];
     g.bench_function("2_threads_10k_samples", |b| {
         b.iter(|| {

@@ -51,27 +51,42 @@ pub struct ImportSummary {
 
 /// Imports `file` into the data directory `data_dir`, cutting blocks of
 /// `block_range_ms` milliseconds.
-pub fn import_openmetrics(file: &Path, data_dir: &Path, block_range_ms: i64) -> Result<ImportSummary, ImportError> {
-    let bytes = std::fs::read(file).map_err(|source| ImportError::Read { path: file.to_path_buf(), source })?;
+pub fn import_openmetrics(
+    file: &Path,
+    data_dir: &Path,
+    block_range_ms: i64,
+) -> Result<ImportSummary, ImportError> {
+    let bytes = std::fs::read(file).map_err(|source| ImportError::Read {
+        path: file.to_path_buf(),
+        source,
+    })?;
     let range = block_range_ms.max(1);
 
     // Pass 1: validate everything and find the time span.
     let (mut mint, mut maxt, mut samples) = (i64::MAX, i64::MIN, 0u64);
     for row in openmetrics_import(&bytes[..]) {
-        let (_, t, _) = row.map_err(|source| ImportError::Parse { path: file.to_path_buf(), source })?;
+        let (_, t, _) = row.map_err(|source| ImportError::Parse {
+            path: file.to_path_buf(),
+            source,
+        })?;
         mint = mint.min(t);
         maxt = maxt.max(t);
         samples += 1;
     }
-    let mut summary = ImportSummary { samples, blocks: Vec::new() };
+    let mut summary = ImportSummary {
+        samples,
+        blocks: Vec::new(),
+    };
     if samples == 0 {
         return Ok(summary);
     }
 
-    std::fs::create_dir_all(data_dir).map_err(|e| ImportError::Write(format!("{}: {e}", data_dir.display())))?;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| ImportError::Write(format!("{}: {e}", data_dir.display())))?;
     let staging = data_dir.join(format!("import.tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging).map_err(|e| ImportError::Write(format!("{}: {e}", staging.display())))?;
+    std::fs::create_dir_all(&staging)
+        .map_err(|e| ImportError::Write(format!("{}: {e}", staging.display())))?;
 
     let result = write_windows(&bytes, &staging, mint, maxt, range);
     let metas = match result {
@@ -86,7 +101,10 @@ pub fn import_openmetrics(file: &Path, data_dir: &Path, block_range_ms: i64) -> 
         let to = data_dir.join(&meta.id);
         if let Err(e) = std::fs::rename(&from, &to) {
             let _ = std::fs::remove_dir_all(&staging);
-            return Err(ImportError::Write(format!("moving block {} into place: {e}", meta.id)));
+            return Err(ImportError::Write(format!(
+                "moving block {} into place: {e}",
+                meta.id
+            )));
         }
     }
     let _ = std::fs::remove_dir_all(&staging);
@@ -94,7 +112,13 @@ pub fn import_openmetrics(file: &Path, data_dir: &Path, block_range_ms: i64) -> 
     Ok(summary)
 }
 
-fn write_windows(bytes: &[u8], staging: &Path, mint: i64, maxt: i64, range: i64) -> Result<Vec<BlockMeta>, ImportError> {
+fn write_windows(
+    bytes: &[u8],
+    staging: &Path,
+    mint: i64,
+    maxt: i64,
+    range: i64,
+) -> Result<Vec<BlockMeta>, ImportError> {
     let mut metas = Vec::new();
     let mut start = mint.div_euclid(range) * range;
     while start <= maxt {
@@ -119,7 +143,8 @@ fn write_windows(bytes: &[u8], staging: &Path, mint: i64, maxt: i64, range: i64)
                 }
                 (l, out)
             });
-            let meta = write_block(staging, start, end, &mut series).map_err(|e| ImportError::Write(e.to_string()))?;
+            let meta = write_block(staging, start, end, &mut series)
+                .map_err(|e| ImportError::Write(e.to_string()))?;
             metas.extend(meta);
         }
         start = end;
@@ -152,7 +177,9 @@ mod tests {
         assert_eq!((s.blocks[0].min_time, s.blocks[0].max_time), (0, 7_200_000));
         let b = Block::open(&data.join(&s.blocks[1].id)).unwrap();
         let q = b.querier(i64::MIN, i64::MAX);
-        let series = q.select(&Default::default(), &[Matcher::equal("a", "y")]).unwrap();
+        let series = q
+            .select(&Default::default(), &[Matcher::equal("a", "y")])
+            .unwrap();
         assert_eq!(series.len(), 1);
         let mut it = series[0].iter();
         let mut got = Vec::new();
@@ -161,8 +188,16 @@ mod tests {
         }
         assert_eq!(got, vec![(7_200_000, 20.0), (10_800_000, 30.0)]);
         // No staging folder is left behind.
-        let names: Vec<_> = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert!(names.iter().all(|n| !n.to_string_lossy().starts_with("import.tmp")), "{names:?}");
+        let names: Vec<_> = std::fs::read_dir(&data)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(
+            names
+                .iter()
+                .all(|n| !n.to_string_lossy().starts_with("import.tmp")),
+            "{names:?}"
+        );
     }
 
     #[test]

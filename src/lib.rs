@@ -43,7 +43,9 @@ use std::sync::Arc;
 pub use promlite_exposition as exposition;
 pub use promlite_http as http;
 pub use promlite_model as model;
-pub use promlite_model::{labels, Appendable, Appender, Labels, Matcher, Querier, Queryable, StorageError};
+pub use promlite_model::{
+    labels, Appendable, Appender, Labels, Matcher, Querier, Queryable, StorageError,
+};
 pub use promlite_promql as promql;
 pub use promlite_promql::{EngineOptions, QueryError, QueryOptions, QueryResult, Value};
 pub use promlite_scrape as scrape;
@@ -66,9 +68,16 @@ impl Db {
     }
 
     /// Like [`Db::open`] with PromQL engine settings (lookback delta, limits).
-    pub fn open_with_engine(dir: impl AsRef<Path>, options: DbOptions, engine: EngineOptions) -> Result<Db, StorageError> {
+    pub fn open_with_engine(
+        dir: impl AsRef<Path>,
+        options: DbOptions,
+        engine: EngineOptions,
+    ) -> Result<Db, StorageError> {
         let storage = Arc::new(promlite_tsdb::Db::open(dir, options)?);
-        Ok(Db { storage, engine: promlite_promql::Engine::new(engine) })
+        Ok(Db {
+            storage,
+            engine: promlite_promql::Engine::new(engine),
+        })
     }
 
     /// A new batch of samples; visible and durable after `commit`.
@@ -83,14 +92,31 @@ impl Db {
 
     /// Evaluates a PromQL expression at `time_ms`.
     pub fn query(&self, expr: &str, time_ms: i64) -> Result<QueryResult, QueryError> {
-        self.engine.instant_query(self.storage.as_ref(), expr, time_ms, &QueryOptions::default())
+        self.engine.instant_query(
+            self.storage.as_ref(),
+            expr,
+            time_ms,
+            &QueryOptions::default(),
+        )
     }
 
     /// Evaluates a PromQL expression at every `step_ms` from `start_ms` to
     /// `end_ms`; the result is a [`Value::Matrix`].
-    pub fn query_range(&self, expr: &str, start_ms: i64, end_ms: i64, step_ms: i64) -> Result<QueryResult, QueryError> {
-        self.engine
-            .range_query(self.storage.as_ref(), expr, start_ms, end_ms, step_ms, &QueryOptions::default())
+    pub fn query_range(
+        &self,
+        expr: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<QueryResult, QueryError> {
+        self.engine.range_query(
+            self.storage.as_ref(),
+            expr,
+            start_ms,
+            end_ms,
+            step_ms,
+            &QueryOptions::default(),
+        )
     }
 
     /// The storage engine underneath (stats, maintenance).

@@ -19,7 +19,11 @@ const KNOWN_FAILURES: &[(&str, &str, &str)] = &[];
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect(),
+        Ok(rd) => rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect(),
         Err(_) => Vec::new(),
     };
     out.sort();
@@ -34,16 +38,27 @@ fn run_dir(target: &str, sub: &str) -> (usize, Vec<String>) {
     let mut ran = 0;
     let mut failed = Vec::new();
     for path in files_in(&fuzz_dir().join(sub).join(target)) {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name.starts_with('.') {
             continue;
         }
-        if let Some((_, _, why)) = KNOWN_FAILURES.iter().find(|(t, f, _)| *t == target && *f == name) {
+        if let Some((_, _, why)) = KNOWN_FAILURES
+            .iter()
+            .find(|(t, f, _)| *t == target && *f == name)
+        {
             eprintln!("skipping known failure {target}/{name}: {why}");
             continue;
         }
         let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let res = std::panic::catch_unwind(|| assert!(fuzz_targets::run_target(target, &data), "unknown target {target}"));
+        let res = std::panic::catch_unwind(|| {
+            assert!(
+                fuzz_targets::run_target(target, &data),
+                "unknown target {target}"
+            )
+        });
         if res.is_err() {
             failed.push(format!("{sub}/{target}/{name}"));
         }
@@ -57,12 +72,18 @@ fn every_target_has_a_seed_corpus_and_no_input_panics() {
     let mut failed = Vec::new();
     for target in fuzz_targets::TARGETS {
         let (seeds, f) = run_dir(target, "corpus");
-        assert!(seeds > 0, "no seed corpus for {target} in fuzz/corpus/{target}/");
+        assert!(
+            seeds > 0,
+            "no seed corpus for {target} in fuzz/corpus/{target}/"
+        );
         failed.extend(f);
         let (_, f) = run_dir(target, "artifacts");
         failed.extend(f);
     }
-    assert!(failed.is_empty(), "inputs that panic (add a fix, or a KNOWN_FAILURES entry with a reason): {failed:#?}");
+    assert!(
+        failed.is_empty(),
+        "inputs that panic (add a fix, or a KNOWN_FAILURES entry with a reason): {failed:#?}"
+    );
 }
 
 #[test]
@@ -71,7 +92,10 @@ fn every_fuzz_target_binary_is_listed() {
         .iter()
         .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .collect();
-    let mut listed: Vec<String> = fuzz_targets::TARGETS.iter().map(|s| s.to_string()).collect();
+    let mut listed: Vec<String> = fuzz_targets::TARGETS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     listed.sort();
     assert_eq!(bins, listed);
     assert!(!fuzz_targets::run_target("no_such_target", b""));
@@ -80,7 +104,14 @@ fn every_fuzz_target_binary_is_listed() {
 #[test]
 fn known_failures_still_have_reproducers() {
     for (target, file, _) in KNOWN_FAILURES {
-        assert!(fuzz_dir().join("artifacts").join(target).join(file).is_file(), "stale KNOWN_FAILURES entry {target}/{file}");
+        assert!(
+            fuzz_dir()
+                .join("artifacts")
+                .join(target)
+                .join(file)
+                .is_file(),
+            "stale KNOWN_FAILURES entry {target}/{file}"
+        );
     }
 }
 
@@ -132,7 +163,11 @@ http_requests_total{method=\"post\",code=\"400\"}    3 1395066363000\n\
 rpc_duration_seconds_count 2693\nmetric_without_timestamp_and_labels 12.47\nnan_metric NaN\nminus_inf -Inf\n";
     seeds.push(("exposition_text", "seed-0", text(prom_text)));
     seeds.push(("exposition_text", "seed-1", text("# TYPE h histogram\nh_bucket{le=\"0.1\"} 1\nh_bucket{le=\"+Inf\"} 3\nh_sum 0.9\nh_count 3\n")));
-    seeds.push(("exposition_text", "seed-2", text("{\"my.metric\",\"job\"=\"x\"} 1\nescaped{a=\"q\\\"\\\\\\n\"} 2\n")));
+    seeds.push((
+        "exposition_text",
+        "seed-2",
+        text("{\"my.metric\",\"job\"=\"x\"} 1\nescaped{a=\"q\\\"\\\\\\n\"} 2\n"),
+    ));
     let om = "# TYPE acme_http_router_request_seconds summary\n# UNIT acme_http_router_request_seconds seconds\n\
 # HELP acme_http_router_request_seconds Latency.\nacme_http_router_request_seconds_sum{path=\"/api/v1\",method=\"GET\"} 9036.32\n\
 acme_http_router_request_seconds_count{path=\"/api/v1\",method=\"GET\"} 807283.0\n\
@@ -140,7 +175,11 @@ acme_http_router_request_seconds_count{path=\"/api/v1\",method=\"GET\"} 807283.0
 # TYPE hh histogram\nhh_bucket{le=\"1.0\"} 1 # {id=\"a\"} 0.5 123.4\nhh_bucket{le=\"+Inf\"} 2\nhh_count 2\nhh_sum 1.5\n\
 # TYPE s stateset\ns{s=\"a\"} 1\ns{s=\"b\"} 0\n# TYPE i info\ni_info{v=\"1\"} 1\n# EOF\n";
     seeds.push(("exposition_openmetrics", "seed-0", text(om)));
-    seeds.push(("exposition_openmetrics", "seed-1", text("# TYPE g gauge\ng{a=\"b\"} -1.5e3\n# EOF\n")));
+    seeds.push((
+        "exposition_openmetrics",
+        "seed-1",
+        text("# TYPE g gauge\ng{a=\"b\"} -1.5e3\n# EOF\n"),
+    ));
     seeds.push(("openmetrics_import", "seed-0", text(om)));
     seeds.push((
         "openmetrics_import",
@@ -149,13 +188,31 @@ acme_http_router_request_seconds_count{path=\"/api/v1\",method=\"GET\"} 807283.0
     ));
 
     let series = vec![
-        RefSeries { series_ref: 1, labels: labels!("__name__" => "up", "job" => "a") },
-        RefSeries { series_ref: 2, labels: labels!("__name__" => "x", "instance" => "h:1", "job" => "b") },
+        RefSeries {
+            series_ref: 1,
+            labels: labels!("__name__" => "up", "job" => "a"),
+        },
+        RefSeries {
+            series_ref: 2,
+            labels: labels!("__name__" => "x", "instance" => "h:1", "job" => "b"),
+        },
     ];
     let samples = vec![
-        RefSample { series_ref: 1, t: 1_700_000_000_000, v: 1.0 },
-        RefSample { series_ref: 2, t: 1_700_000_000_005, v: f64::NAN },
-        RefSample { series_ref: 1, t: 1_700_000_015_000, v: -0.25 },
+        RefSample {
+            series_ref: 1,
+            t: 1_700_000_000_000,
+            v: 1.0,
+        },
+        RefSample {
+            series_ref: 2,
+            t: 1_700_000_000_005,
+            v: f64::NAN,
+        },
+        RefSample {
+            series_ref: 1,
+            t: 1_700_000_015_000,
+            v: -0.25,
+        },
     ];
     let mut rec = Vec::new();
     encode_series(&series, &mut rec);
@@ -168,13 +225,18 @@ acme_http_router_request_seconds_count{path=\"/api/v1\",method=\"GET\"} 807283.0
     // A real WAL segment written by the Db.
     let dir = tempfile::tempdir().unwrap();
     {
-        let opts = promlite_tsdb::DbOptions { background: false, retention_ms: None, ..Default::default() };
+        let opts = promlite_tsdb::DbOptions {
+            background: false,
+            retention_ms: None,
+            ..Default::default()
+        };
         let db = promlite_tsdb::Db::open(dir.path(), opts).unwrap();
         for batch in 0..3 {
             let mut app = db.appender();
             for s in 0..4i64 {
                 let l = labels!("__name__" => "up", "instance" => format!("h{s}").as_str(), "job" => "a");
-                app.append(None, &l, 1_000 + batch * 15_000, (batch * s) as f64).unwrap();
+                app.append(None, &l, 1_000 + batch * 15_000, (batch * s) as f64)
+                    .unwrap();
             }
             app.commit().unwrap();
         }
@@ -186,7 +248,9 @@ acme_http_router_request_seconds_count{path=\"/api/v1\",method=\"GET\"} 807283.0
     seeds.push(("wal_replay", "seed-1", seg[..seg.len() / 2].to_vec()));
     seeds.push(("wal_replay", "seed-0", seg));
 
-    let xs: Vec<(i64, f64)> = (0..50).map(|i| (1_000 + i * 15_000 + (i % 3), (i * i) as f64 * 0.1)).collect();
+    let xs: Vec<(i64, f64)> = (0..50)
+        .map(|i| (1_000 + i * 15_000 + (i % 3), (i * i) as f64 * 0.1))
+        .collect();
     let mut app = promlite_tsdb::chunk::XorAppender::new();
     for (t, v) in &xs {
         app.append(*t, *v);
@@ -196,7 +260,11 @@ acme_http_router_request_seconds_count{path=\"/api/v1\",method=\"GET\"} 807283.0
     seeds.push(("chunk_decode", "seed-0", head));
     seeds.push(("chunk_decode", "seed-1", promlite_tsdb::codec::encode(&xs)));
     let counters: Vec<(i64, f64)> = (0..120).map(|i| (i * 10_000, (i * 7) as f64)).collect();
-    seeds.push(("chunk_decode", "seed-2", promlite_tsdb::codec::encode(&counters)));
+    seeds.push((
+        "chunk_decode",
+        "seed-2",
+        promlite_tsdb::codec::encode(&counters),
+    ));
 
     seeds.push(("block_open", "seed-0", vec![0]));
     seeds.push(("block_open", "seed-1", vec![1, 40, 0, 0x10, 0]));

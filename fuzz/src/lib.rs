@@ -55,18 +55,24 @@ pub fn run_target(name: &str, data: &[u8]) -> bool {
 /// Parse → print → parse: the reparsed tree must equal the first one
 /// (compared as Debug strings, since NaN != NaN).
 pub fn promql_parse(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if text.len() > 8192 {
         return;
     }
-    let Ok(expr) = promlite_promql::parser::parse(text) else { return };
+    let Ok(expr) = promlite_promql::parser::parse(text) else {
+        return;
+    };
     let printed = expr.to_string();
     match promlite_promql::parser::parse(&printed) {
         Ok(again) => {
             let (a, b) = (format!("{expr:?}"), format!("{again:?}"));
             assert!(a == b, "round trip changed the tree\ninput:   {text:?}\nprinted: {printed:?}\nfirst:   {a}\nsecond:  {b}");
         }
-        Err(e) => panic!("printed form does not parse\ninput:   {text:?}\nprinted: {printed:?}\nerror:   {e}"),
+        Err(e) => panic!(
+            "printed form does not parse\ninput:   {text:?}\nprinted: {printed:?}\nerror:   {e}"
+        ),
     }
     let _ = promlite_promql::printer::prettify(&expr);
 }
@@ -77,19 +83,38 @@ fn eval_storage() -> &'static MemStorage {
         let s = MemStorage::new();
         for (i, job) in ["api", "db", "web"].iter().enumerate() {
             for inst in 0..2 {
-                let base = [("job", job.to_string()), ("instance", format!("h{inst}:9100"))];
-                let counter: Vec<(i64, f64)> = (0..40).map(|k| (k * 15_000, (k * (i as i64 + 1) + inst) as f64)).collect();
+                let base = [
+                    ("job", job.to_string()),
+                    ("instance", format!("h{inst}:9100")),
+                ];
+                let counter: Vec<(i64, f64)> = (0..40)
+                    .map(|k| (k * 15_000, (k * (i as i64 + 1) + inst) as f64))
+                    .collect();
                 s.insert(labels_of("http_requests_total", &base, &[]), &counter);
-                let gauge: Vec<(i64, f64)> = (0..40).map(|k| (k * 15_000, ((k + inst) % 7) as f64 - 2.5)).collect();
+                let gauge: Vec<(i64, f64)> = (0..40)
+                    .map(|k| (k * 15_000, ((k + inst) % 7) as f64 - 2.5))
+                    .collect();
                 s.insert(labels_of("temperature", &base, &[]), &gauge);
                 for (b, le) in ["0.1", "1", "+Inf"].iter().enumerate() {
-                    let h: Vec<(i64, f64)> = (0..40).map(|k| (k * 15_000, (k * (b as i64 + 1)) as f64)).collect();
-                    s.insert(labels_of("latency_seconds_bucket", &base, &[("le", le)]), &h);
+                    let h: Vec<(i64, f64)> = (0..40)
+                        .map(|k| (k * 15_000, (k * (b as i64 + 1)) as f64))
+                        .collect();
+                    s.insert(
+                        labels_of("latency_seconds_bucket", &base, &[("le", le)]),
+                        &h,
+                    );
                 }
             }
         }
         // A stale marker and a NaN, to reach those paths.
-        s.insert(labels_of("flappy", &[("job", "x".into())], &[]), &[(0, 1.0), (30_000, promlite_model::STALE_NAN), (60_000, f64::NAN)]);
+        s.insert(
+            labels_of("flappy", &[("job", "x".into())], &[]),
+            &[
+                (0, 1.0),
+                (30_000, promlite_model::STALE_NAN),
+                (60_000, f64::NAN),
+            ],
+        );
         s
     })
 }
@@ -104,7 +129,9 @@ fn labels_of(name: &str, base: &[(&str, String)], extra: &[(&str, &str)]) -> Lab
 /// Evaluates a small expression (instant and range query) over a fixed
 /// in-memory dataset with low limits. Errors are fine; panics are not.
 pub fn promql_eval(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if text.len() > 512 {
         return;
     }
@@ -149,7 +176,8 @@ pub fn wal_record_decode(data: &[u8]) {
 }
 
 fn all_series_matcher() -> Matcher {
-    Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap_or_else(|_| Matcher::equal("__name__", "up"))
+    Matcher::new(MatchOp::Regex, "__name__", ".+")
+        .unwrap_or_else(|_| Matcher::equal("__name__", "up"))
 }
 
 fn drain(q: &dyn promlite_model::Querier) {
@@ -180,12 +208,18 @@ pub fn wal_replay(data: &[u8]) {
         return;
     }
     let seg = promlite_tsdb::wal::segment_path(&wal, 0);
-    let Ok(mut f) = std::fs::File::create(&seg) else { return };
+    let Ok(mut f) = std::fs::File::create(&seg) else {
+        return;
+    };
     if f.write_all(data).is_err() {
         return;
     }
     drop(f);
-    let opts = DbOptions { background: false, retention_ms: None, ..Default::default() };
+    let opts = DbOptions {
+        background: false,
+        retention_ms: None,
+        ..Default::default()
+    };
     if let Ok(db) = Db::open(dir.path(), opts) {
         if let Ok(q) = db.querier(i64::MIN / 2, i64::MAX / 2) {
             drain(q.as_ref());
@@ -208,7 +242,11 @@ pub fn chunk_decode(data: &[u8]) {
         let again = promlite_tsdb::codec::decode(&promlite_tsdb::codec::encode(&samples));
         let bits = |v: &[(i64, f64)]| v.iter().map(|(t, f)| (*t, f.to_bits())).collect::<Vec<_>>();
         match again {
-            Ok(b) => assert!(bits(&samples) == bits(&b), "codec round trip changed {} samples", samples.len()),
+            Ok(b) => assert!(
+                bits(&samples) == bits(&b),
+                "codec round trip changed {} samples",
+                samples.len()
+            ),
             Err(e) => panic!("re-encoded samples do not decode: {e:?}"),
         }
     }
@@ -225,14 +263,32 @@ fn pristine_block() -> &'static [(PathBuf, Vec<u8>)] {
     static B: OnceLock<Vec<(PathBuf, Vec<u8>)>> = OnceLock::new();
     B.get_or_init(|| {
         let mut out = Vec::new();
-        let Ok(dir) = tempfile::tempdir() else { return out };
+        let Ok(dir) = tempfile::tempdir() else {
+            return out;
+        };
         let mut series: Vec<(Labels, Vec<(i64, f64)>)> = Vec::new();
         for i in 0..6 {
-            let l = labels_of("up", &[("instance", format!("h{i}")), ("job", (if i % 2 == 0 { "a" } else { "b" }).into())], &[]);
-            series.push((l, (0..150).map(|k| (k * 10_000, (k * i) as f64 * 0.5)).collect()));
+            let l = labels_of(
+                "up",
+                &[
+                    ("instance", format!("h{i}")),
+                    ("job", (if i % 2 == 0 { "a" } else { "b" }).into()),
+                ],
+                &[],
+            );
+            series.push((
+                l,
+                (0..150)
+                    .map(|k| (k * 10_000, (k * i) as f64 * 0.5))
+                    .collect(),
+            ));
         }
         series.sort_by(|a, b| a.0.cmp(&b.0));
-        let Ok(Some(meta)) = promlite_tsdb::block::write_block(dir.path(), 0, 2_000_000, &mut series.into_iter()) else { return out };
+        let Ok(Some(meta)) =
+            promlite_tsdb::block::write_block(dir.path(), 0, 2_000_000, &mut series.into_iter())
+        else {
+            return out;
+        };
         let root = dir.path().join(&meta.id);
         collect_files(&root, &root, &mut out);
         out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -241,7 +297,9 @@ fn pristine_block() -> &'static [(PathBuf, Vec<u8>)] {
 }
 
 fn collect_files(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -261,7 +319,9 @@ pub fn block_open(data: &[u8]) {
     if files.is_empty() {
         return;
     }
-    let Some((&pick, rest)) = data.split_first() else { return };
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
     let target = pick as usize % files.len();
     let Ok(dir) = tempfile::tempdir() else { return };
     let root = dir.path().join("block");
@@ -301,7 +361,9 @@ pub fn block_open(data: &[u8]) {
 
 /// Parses a scrape configuration file.
 pub fn scrape_config(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if text.len() > 65_536 {
         return;
     }

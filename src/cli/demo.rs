@@ -47,7 +47,9 @@ async fn bind_model(addr: &str) -> anyhow::Result<TcpListener> {
         Ok(l) => Ok(l),
         Err(e) => {
             tracing::warn!("demo model: cannot listen on {addr} ({e}); using a free port");
-            TcpListener::bind("127.0.0.1:0").await.context("demo model listener")
+            TcpListener::bind("127.0.0.1:0")
+                .await
+                .context("demo model listener")
         }
     }
 }
@@ -65,7 +67,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     init_logging(&args.common.log_level)?;
     let drift_after = match &args.drift_after {
         Some(s) => Some(
-            promlite_demo_model::parse_duration(s).map_err(|e| anyhow::anyhow!("--drift-after={s}: {e}"))?,
+            promlite_demo_model::parse_duration(s)
+                .map_err(|e| anyhow::anyhow!("--drift-after={s}: {e}"))?,
         ),
         None => None,
     };
@@ -73,15 +76,23 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("--drift-ramp={}: {e}", args.drift_ramp))?;
     std::fs::create_dir_all(&args.storage_path)
         .with_context(|| format!("creating {}", args.storage_path.display()))?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         // Bind promlite's port first so the config can name it.
-        let promlite_listener = std::net::TcpListener::bind(&args.listen_address)
-            .with_context(|| format!("listening on --web.listen-address={}", args.listen_address))?;
+        let promlite_listener =
+            std::net::TcpListener::bind(&args.listen_address).with_context(|| {
+                format!("listening on --web.listen-address={}", args.listen_address)
+            })?;
         let promlite_addr = loopback(promlite_listener.local_addr()?);
         drop(promlite_listener);
 
-        let model = DemoModel::new(DemoOptions { drift_after, drift_ramp, ..DemoOptions::default() });
+        let model = DemoModel::new(DemoOptions {
+            drift_after,
+            drift_ramp,
+            ..DemoOptions::default()
+        });
         let model_listener = bind_model(&args.model_address).await?;
         let model_addr = loopback(model_listener.local_addr()?);
         let app = model.router();
@@ -99,9 +110,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         let traffic = model.spawn_traffic(args.rps);
 
         let config_file = args.storage_path.join("promlite-demo.yml");
-        std::fs::write(&config_file, demo_config(model_addr, promlite_addr, &args.scrape_interval))
-            .with_context(|| format!("writing {}", config_file.display()))?;
-        let opts = args.common.options(config_file.clone(), args.storage_path.clone(), promlite_addr.to_string());
+        std::fs::write(
+            &config_file,
+            demo_config(model_addr, promlite_addr, &args.scrape_interval),
+        )
+        .with_context(|| format!("writing {}", config_file.display()))?;
+        let opts = args.common.options(
+            config_file.clone(),
+            args.storage_path.clone(),
+            promlite_addr.to_string(),
+        );
         let data_dir = args.storage_path.clone();
         let result = crate::server::run(
             opts,

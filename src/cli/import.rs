@@ -19,7 +19,10 @@ pub fn run(file: &Path, data_dir: &Path, block_duration: &str) -> anyhow::Result
         started.elapsed()
     );
     for b in &summary.blocks {
-        println!("  {}  [{}, {})  {} series, {} samples", b.id, b.min_time, b.max_time, b.stats.num_series, b.stats.num_samples);
+        println!(
+            "  {}  [{}, {})  {} series, {} samples",
+            b.id, b.min_time, b.max_time, b.stats.num_series, b.stats.num_samples
+        );
     }
     Ok(())
 }

@@ -81,21 +81,34 @@ enum ImportCommand {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { args, storage_path, listen_address } => serve::run(args, storage_path, listen_address),
-        Command::Demo { common, storage_path, listen_address, model_address, drift_after, drift_ramp, scrape_interval, rps } => {
-            demo::run(demo::DemoArgs {
-                listen_address,
-                storage_path,
-                model_address,
-                drift_after,
-                drift_ramp,
-                scrape_interval,
-                rps,
-                common,
-            })
-        }
-        Command::Import(ImportCommand::Openmetrics { file, storage_path, block_duration }) => {
-            import::run(&file, &storage_path, &block_duration)
-        }
+        Command::Serve {
+            args,
+            storage_path,
+            listen_address,
+        } => serve::run(args, storage_path, listen_address),
+        Command::Demo {
+            common,
+            storage_path,
+            listen_address,
+            model_address,
+            drift_after,
+            drift_ramp,
+            scrape_interval,
+            rps,
+        } => demo::run(demo::DemoArgs {
+            listen_address,
+            storage_path,
+            model_address,
+            drift_after,
+            drift_ramp,
+            scrape_interval,
+            rps,
+            common,
+        }),
+        Command::Import(ImportCommand::Openmetrics {
+            file,
+            storage_path,
+            block_duration,
+        }) => import::run(&file, &storage_path, &block_duration),
     }
 }

@@ -53,7 +53,12 @@ pub struct CommonArgs {
 
 impl CommonArgs {
     /// Server options with the given config file, data dir and address.
-    pub fn options(&self, config_file: PathBuf, storage_path: PathBuf, listen_address: String) -> ServeOptions {
+    pub fn options(
+        &self,
+        config_file: PathBuf,
+        storage_path: PathBuf,
+        listen_address: String,
+    ) -> ServeOptions {
         ServeOptions {
             config_file,
             storage_path,
@@ -81,14 +86,21 @@ pub fn init_logging(level: &str) -> anyhow::Result<()> {
         },
     };
     // A second initialisation (tests) is harmless.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     Ok(())
 }
 
 /// Runs `promlite serve`.
 pub fn run(args: ServeArgs, storage_path: PathBuf, listen_address: String) -> anyhow::Result<()> {
     init_logging(&args.common.log_level)?;
-    let opts = args.common.options(args.config_file, storage_path, listen_address);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let opts = args
+        .common
+        .options(args.config_file, storage_path, listen_address);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(crate::server::run(opts, |_| {}, std::future::pending()))
 }

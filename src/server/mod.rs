@@ -62,11 +62,17 @@ impl ServeOptions {
         put("config.file", self.config_file.display().to_string());
         put("storage.tsdb.path", self.storage_path.display().to_string());
         put("storage.tsdb.retention.time", self.retention_time.clone());
-        put("storage.tsdb.retention.size", self.retention_size.clone().unwrap_or_else(|| "0B".into()));
+        put(
+            "storage.tsdb.retention.size",
+            self.retention_size.clone().unwrap_or_else(|| "0B".into()),
+        );
         put("web.listen-address", self.listen_address.clone());
         put(
             "web.config.file",
-            self.web_config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            self.web_config_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
         );
         put("web.enable-admin-api", self.enable_admin_api.to_string());
         put("web.enable-lifecycle", self.enable_lifecycle.to_string());
@@ -92,13 +98,18 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let retention_ms = duration_ms("storage.tsdb.retention.time", &opts.retention_time)?;
     let retention_bytes = match &opts.retention_size {
-        Some(s) => Some(promlite_scrape::config::parse_size(s).map_err(|e| anyhow!("--storage.tsdb.retention.size={s}: {e}"))?),
+        Some(s) => Some(
+            promlite_scrape::config::parse_size(s)
+                .map_err(|e| anyhow!("--storage.tsdb.retention.size={s}: {e}"))?,
+        ),
         None => None,
     };
     let lookback_delta_ms = duration_ms("query.lookback-delta", &opts.lookback_delta)?;
     let timeout_ms = duration_ms("query.timeout", &opts.query_timeout)?;
     let web_config = match &opts.web_config_file {
-        Some(p) => WebConfig::load(p).with_context(|| format!("--web.config.file={}", p.display()))?,
+        Some(p) => {
+            WebConfig::load(p).with_context(|| format!("--web.config.file={}", p.display()))?
+        }
         None => WebConfig::default(),
     };
     // Validate the configuration and its rule files before touching the
@@ -124,10 +135,26 @@ pub async fn run(
         .with_context(|| format!("opening storage at {}", opts.storage_path.display()))?;
     let db = Arc::new(db);
     let report = db.replay_report();
-    tracing::info!(records = report.records, corruptions = report.corruptions, "storage ready");
+    tracing::info!(
+        records = report.records,
+        corruptions = report.corruptions,
+        "storage ready"
+    );
     let corruptions = report.corruptions;
 
-    let result = serve_db(&opts, &cfg, db.clone(), clock, web_config, lookback_delta_ms, timeout_ms, corruptions, on_listening, extra_shutdown).await;
+    let result = serve_db(
+        &opts,
+        &cfg,
+        db.clone(),
+        clock,
+        web_config,
+        lookback_delta_ms,
+        timeout_ms,
+        corruptions,
+        on_listening,
+        extra_shutdown,
+    )
+    .await;
 
     tracing::info!("closing storage");
     let closed = tokio::task::spawn_blocking(move || db.close()).await;
@@ -158,9 +185,18 @@ async fn serve_db(
         timeout: Duration::from_millis(timeout_ms.max(1) as u64),
         ..EngineOptions::default()
     });
-    let scrape = ScrapeManager::new(db.clone() as Arc<dyn Appendable>, clock.clone(), ScrapeOptions::default());
-    let (rule_manager, notifier) =
-        rules::build(cfg, engine.clone(), db.clone() as Arc<dyn Queryable>, db.clone() as Arc<dyn Appendable>, clock.clone());
+    let scrape = ScrapeManager::new(
+        db.clone() as Arc<dyn Appendable>,
+        clock.clone(),
+        ScrapeOptions::default(),
+    );
+    let (rule_manager, notifier) = rules::build(
+        cfg,
+        engine.clone(),
+        db.clone() as Arc<dyn Queryable>,
+        db.clone() as Arc<dyn Appendable>,
+        clock.clone(),
+    );
     let yaml = load_and_apply(&opts.config_file, &scrape, &rule_manager).map_err(|e| anyhow!(e))?;
 
     let (quit_tx, mut quit_rx) = watch::channel(false);
@@ -243,7 +279,10 @@ async fn serve_db(
 }
 
 #[cfg(unix)]
-fn spawn_signal_handler(reloader: Arc<Reloader>, quit: watch::Sender<bool>) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+fn spawn_signal_handler(
+    reloader: Arc<Reloader>,
+    quit: watch::Sender<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
     let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
@@ -265,7 +304,10 @@ fn spawn_signal_handler(reloader: Arc<Reloader>, quit: watch::Sender<bool>) -> a
 }
 
 #[cfg(not(unix))]
-fn spawn_signal_handler(_reloader: Arc<Reloader>, quit: watch::Sender<bool>) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+fn spawn_signal_handler(
+    _reloader: Arc<Reloader>,
+    quit: watch::Sender<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     Ok(tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             let _ = quit.send(true);

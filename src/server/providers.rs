@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use promlite_http::providers::{
-    ActiveTarget, DroppedTarget, HeadStats, Health, Lifecycle, RuntimeInfo, ServerInfoProvider, TargetMetadata,
-    TargetsProvider, TsdbStatus, TsdbStatusProvider,
+    ActiveTarget, DroppedTarget, HeadStats, Health, Lifecycle, RuntimeInfo, ServerInfoProvider,
+    TargetMetadata, TargetsProvider, TsdbStatus, TsdbStatusProvider,
 };
 use promlite_model::Clock;
 use promlite_rules::{load_rule_files_with, RuleManager};
@@ -55,7 +55,10 @@ impl TargetsProvider for ScrapeTargets {
         self.0
             .dropped_targets()
             .into_iter()
-            .map(|t| DroppedTarget { discovered_labels: t.discovered_labels, scrape_pool: t.scrape_pool })
+            .map(|t| DroppedTarget {
+                discovered_labels: t.discovered_labels,
+                scrape_pool: t.scrape_pool,
+            })
             .collect()
     }
 
@@ -63,7 +66,11 @@ impl TargetsProvider for ScrapeTargets {
         self.0
             .metadata()
             .into_iter()
-            .map(|m| TargetMetadata { target: m.target, metric: m.metric, metadata: m.metadata })
+            .map(|m| TargetMetadata {
+                target: m.target,
+                metric: m.metric,
+                metadata: m.metadata,
+            })
             .collect()
     }
 }
@@ -72,13 +79,20 @@ impl TargetsProvider for ScrapeTargets {
 pub struct TsdbStats(pub Arc<promlite_tsdb::Db>);
 
 fn top(v: Vec<promlite_tsdb::NameCount>, limit: usize) -> Vec<(String, u64)> {
-    v.into_iter().take(limit).map(|n| (n.name, n.value)).collect()
+    v.into_iter()
+        .take(limit)
+        .map(|n| (n.name, n.value))
+        .collect()
 }
 
 impl TsdbStatusProvider for TsdbStats {
     fn status(&self, limit: usize) -> TsdbStatus {
         let s = self.0.head_stats();
-        let num_label_pairs = s.label_value_count_by_label_name.iter().map(|n| n.value).sum();
+        let num_label_pairs = s
+            .label_value_count_by_label_name
+            .iter()
+            .map(|n| n.value)
+            .sum();
         TsdbStatus {
             head_stats: HeadStats {
                 num_series: s.num_series,
@@ -138,7 +152,11 @@ impl Reloader {
             scrape,
             rules,
             clock,
-            loaded: Mutex::new(Loaded { yaml, success: true, time_ms: now }),
+            loaded: Mutex::new(Loaded {
+                yaml,
+                success: true,
+                time_ms: now,
+            }),
             flags,
             start_ms: now,
             retention,
@@ -155,7 +173,11 @@ impl Reloader {
         let mut loaded = self.loaded.lock();
         match result {
             Ok(yaml) => {
-                *loaded = Loaded { yaml, success: true, time_ms: self.clock.now_ms() };
+                *loaded = Loaded {
+                    yaml,
+                    success: true,
+                    time_ms: self.clock.now_ms(),
+                };
                 tracing::info!(file = %self.config_file.display(), "configuration reloaded");
                 Ok(())
             }
@@ -172,8 +194,13 @@ impl Reloader {
 /// relative to its directory), then applies the scrape configuration and
 /// replaces the rule groups; returns the configuration's text. Nothing is
 /// applied when the file or any rule file is invalid.
-pub fn load_and_apply(path: &std::path::Path, scrape: &ScrapeManager, rules: &RuleManager) -> Result<String, String> {
-    let yaml = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+pub fn load_and_apply(
+    path: &std::path::Path,
+    scrape: &ScrapeManager,
+    rules: &RuleManager,
+) -> Result<String, String> {
+    let yaml =
+        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
     let cfg = Config::load(path).map_err(|e| format!("loading {}: {e}", path.display()))?;
     let groups = load_rule_files_with(&cfg.rule_files, &super::rules::load_options(&cfg))
         .map_err(|errs| super::rules::format_rule_errors(&errs))?;
@@ -199,12 +226,16 @@ impl ServerInfoProvider for Reloader {
         let loaded = self.loaded.lock();
         RuntimeInfo {
             start_time_ms: self.start_ms,
-            cwd: std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default(),
+            cwd: std::env::current_dir()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
             reload_config_success: loaded.success,
             last_config_time_ms: loaded.time_ms,
             corruption_count: self.corruptions,
             thread_count: 0,
-            max_procs: std::thread::available_parallelism().map(|n| n.get() as u64).unwrap_or(1),
+            max_procs: std::thread::available_parallelism()
+                .map(|n| n.get() as u64)
+                .unwrap_or(1),
             storage_retention: self.retention.clone(),
         }
     }

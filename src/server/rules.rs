@@ -7,14 +7,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use promlite_http::providers::{
-    AlertView, AlertingRuleView, AlertmanagersProvider, Health, RecordingRuleView, RuleGroupView, RuleView,
-    RulesProvider,
+    AlertView, AlertingRuleView, AlertmanagersProvider, Health, RecordingRuleView, RuleGroupView,
+    RuleView, RulesProvider,
 };
 use promlite_model::{Appendable, Clock, Labels, Queryable};
 use promlite_promql::Engine;
 use promlite_rules::{
-    AlertState, AlertingConfig, AlertmanagerConfig, EngineQuery, EvalContext, Group, LoadOptions, ManagerOptions,
-    Notifier, NotifierOptions, Rule, RuleError, RuleManager,
+    AlertState, AlertingConfig, AlertmanagerConfig, EngineQuery, EvalContext, Group, LoadOptions,
+    ManagerOptions, Notifier, NotifierOptions, Rule, RuleError, RuleManager,
 };
 use promlite_scrape::Config;
 
@@ -46,15 +46,28 @@ pub fn alerting_config(cfg: &Config) -> AlertingConfig {
         tracing::warn!("alerting.alert_relabel_configs is not supported yet and is ignored");
     }
     for (i, am) in cfg.alerting.alertmanagers.iter().enumerate() {
-        if !am.file_sd_configs.is_empty() || !am.relabel_configs.is_empty() || !am.alert_relabel_configs.is_empty() {
+        if !am.file_sd_configs.is_empty()
+            || !am.relabel_configs.is_empty()
+            || !am.alert_relabel_configs.is_empty()
+        {
             tracing::warn!("alerting.alertmanagers[{i}]: only static_configs are supported; discovery and relabeling are ignored");
         }
         if am.basic_auth.is_some() || am.authorization.is_some() {
-            tracing::warn!("alerting.alertmanagers[{i}]: authentication is not supported yet and is ignored");
+            tracing::warn!(
+                "alerting.alertmanagers[{i}]: authentication is not supported yet and is ignored"
+            );
         }
         let mut a = AlertmanagerConfig::new(String::new());
-        a.static_targets = am.static_configs.iter().flat_map(|s| s.targets.iter().cloned()).collect();
-        a.scheme = if am.scheme.is_empty() { "http".into() } else { am.scheme.clone() };
+        a.static_targets = am
+            .static_configs
+            .iter()
+            .flat_map(|s| s.targets.iter().cloned())
+            .collect();
+        a.scheme = if am.scheme.is_empty() {
+            "http".into()
+        } else {
+            am.scheme.clone()
+        };
         a.path_prefix = am.path_prefix.clone();
         a.timeout = am.timeout;
         if !am.api_version.is_empty() {
@@ -76,14 +89,20 @@ pub fn build(
     let external_labels: BTreeMap<String, String> = cfg.global.external_labels.clone();
     let notifier = Notifier::new(
         &alerting_config(cfg),
-        NotifierOptions { external_labels: external_labels.clone(), ..NotifierOptions::default() },
+        NotifierOptions {
+            external_labels: external_labels.clone(),
+            ..NotifierOptions::default()
+        },
         clock.clone(),
     );
     let query = Arc::new(EngineQuery::new(engine, db.clone()));
     let mut opts = ManagerOptions::new(query, appendable, clock);
     opts.queryable = Some(db);
     opts.notifier = Some(notifier.clone());
-    opts.context = EvalContext { external_labels, ..EvalContext::default() };
+    opts.context = EvalContext {
+        external_labels,
+        ..EvalContext::default()
+    };
     opts.load = load_options(cfg);
     (RuleManager::new(opts), notifier)
 }
@@ -176,7 +195,7 @@ impl AlertmanagersProvider for Alertmanagers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use promlite_model::{labels, Appendable as _, ManualClock, MemStorage};
+    use promlite_model::{labels, ManualClock, MemStorage};
     use promlite_rules::parse_rules;
 
     fn config(yaml: &str) -> Config {
@@ -197,7 +216,10 @@ mod tests {
         );
         assert_eq!(
             Alertmanagers(n).active(),
-            vec!["http://a:9093/am/api/v2/alerts".to_string(), "http://b:9093/am/api/v2/alerts".to_string()]
+            vec![
+                "http://a:9093/am/api/v2/alerts".to_string(),
+                "http://b:9093/am/api/v2/alerts".to_string()
+            ]
         );
     }
 
@@ -205,10 +227,17 @@ mod tests {
     fn groups_map_to_views() {
         let db = Arc::new(MemStorage::new());
         let mut app = db.appender();
-        app.append(None, &labels!("__name__" => "up", "job" => "a"), 1_000, 1.0).unwrap();
+        app.append(None, &labels!("__name__" => "up", "job" => "a"), 1_000, 1.0)
+            .unwrap();
         app.commit().unwrap();
         let cfg = config("global: {evaluation_interval: 10s}\n");
-        let (m, _n) = build(&cfg, Engine::default(), db.clone(), db.clone(), Arc::new(ManualClock::new(0)));
+        let (m, _n) = build(
+            &cfg,
+            Engine::default(),
+            db.clone(),
+            db.clone(),
+            Arc::new(ManualClock::new(0)),
+        );
         let yaml = "groups:\n- name: g\n  rules:\n  - record: job:up:sum\n    expr: sum by (job) (up)\n  - alert: Always\n    expr: vector(1) > 0\n    labels: {severity: page}\n";
         m.update(parse_rules("r.yml", yaml, &load_options(&cfg)).unwrap());
         assert!(m.evaluate_group_at("g", 2_000));

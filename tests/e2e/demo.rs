@@ -5,8 +5,13 @@ use std::time::{Duration, Instant};
 use crate::harness::*;
 
 fn generator_total(model: &str) -> f64 {
-    let v: serde_json::Value = serde_json::from_str(&http(model, "GET", "/admin/stats", "").expect("stats").1).expect("json");
-    v["requests"].as_array().map(|a| a.iter().filter_map(|r| r["count"].as_f64()).sum()).unwrap_or(0.0)
+    let v: serde_json::Value =
+        serde_json::from_str(&http(model, "GET", "/admin/stats", "").expect("stats").1)
+            .expect("json");
+    v["requests"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|r| r["count"].as_f64()).sum())
+        .unwrap_or(0.0)
 }
 
 fn mean_confidence(addr: &str) -> Option<f64> {
@@ -42,9 +47,17 @@ fn demo_counts_latency_and_drift() {
     let mut p = Promlite::start(&args, addr.clone(), &log);
     p.wait_ready(&log);
     let up = poll(Duration::from_secs(15), || {
-        query(&addr, "up", None).iter().filter(|s| s["value"][1] == "1").count() == 2
+        query(&addr, "up", None)
+            .iter()
+            .filter(|s| s["value"][1] == "1")
+            .count()
+            == 2
     });
-    assert!(up, "demo-model and promlite targets not both up: {}", std::fs::read_to_string(&log).unwrap_or_default());
+    assert!(
+        up,
+        "demo-model and promlite targets not both up: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
 
     // The generator's count over a window vs increase() over the same window.
     let t0 = Instant::now();
@@ -54,11 +67,18 @@ fn demo_counts_latency_and_drift() {
     let window = t0.elapsed().as_secs_f64().round() as u64;
     // Let the last scrape of the window land.
     std::thread::sleep(Duration::from_millis(1200));
-    let inc = scalar_of(&query(&addr, &format!("sum(increase(model_requests_total[{window}s] offset 1s))"), None))
-        .expect("increase");
+    let inc = scalar_of(&query(
+        &addr,
+        &format!("sum(increase(model_requests_total[{window}s] offset 1s))"),
+        None,
+    ))
+    .expect("increase");
     let sent = c1 - c0;
     assert!(sent > 100.0, "traffic too low: {sent}");
-    assert!((inc - sent).abs() / sent < 0.3, "increase {inc} vs generator {sent}");
+    assert!(
+        (inc - sent).abs() / sent < 0.3,
+        "increase {inc} vs generator {sent}"
+    );
 
     // p99 latency lies within the histogram's configured range.
     let p99 = scalar_of(&query(
@@ -75,8 +95,15 @@ fn demo_counts_latency_and_drift() {
     assert_eq!(code, 200, "{body}");
     std::thread::sleep(Duration::from_secs(5));
     let after = mean_confidence(&addr).expect("confidence after");
-    assert!(after < before, "confidence did not fall: {before} -> {after}");
+    assert!(
+        after < before,
+        "confidence did not fall: {before} -> {after}"
+    );
 
     let status = p.signal_and_wait(libc::SIGINT);
-    assert!(status.success(), "exit {status}: {}", std::fs::read_to_string(&log).unwrap_or_default());
+    assert!(
+        status.success(),
+        "exit {status}: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
 }

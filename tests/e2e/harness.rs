@@ -32,7 +32,10 @@ impl Promlite {
             .stderr(Stdio::from(err))
             .spawn()
             .expect("start promlite");
-        Promlite { child: Some(child), addr }
+        Promlite {
+            child: Some(child),
+            addr,
+        }
     }
 
     /// Waits (bounded) until `/-/ready` answers 200.
@@ -40,11 +43,20 @@ impl Promlite {
         let addr = self.addr.clone();
         let ok = poll(Duration::from_secs(20), || {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
-                panic!("promlite exited early with {status}: {}", std::fs::read_to_string(log).unwrap_or_default());
+                panic!(
+                    "promlite exited early with {status}: {}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
             }
-            http(&addr, "GET", "/-/ready", "").map(|(code, _)| code == 200).unwrap_or(false)
+            http(&addr, "GET", "/-/ready", "")
+                .map(|(code, _)| code == 200)
+                .unwrap_or(false)
         });
-        assert!(ok, "promlite not ready: {}", std::fs::read_to_string(log).unwrap_or_default());
+        assert!(
+            ok,
+            "promlite not ready: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
     }
 
     /// Sends `sig` and waits (bounded) for the exit status.
@@ -104,7 +116,11 @@ pub fn poll(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 pub fn http(addr: &str, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let ctype = if body.starts_with('{') { "application/json" } else { "application/x-www-form-urlencoded" };
+    let ctype = if body.starts_with('{') {
+        "application/json"
+    } else {
+        "application/x-www-form-urlencoded"
+    };
     write!(
         s,
         "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n{body}",
@@ -114,7 +130,11 @@ pub fn http(addr: &str, method: &str, path: &str, body: &str) -> std::io::Result
     s.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let code = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     Ok((code, body.to_string()))
 }
 
@@ -156,7 +176,10 @@ pub fn scalar_of(result: &[Value]) -> Option<f64> {
 
 /// Seconds since the epoch.
 pub fn now_s() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// A `/metrics` target in a thread: serves `body()` for every request.

@@ -27,7 +27,10 @@ fn spawn_receiver(bodies: Arc<Mutex<Vec<String>>>) -> String {
                         let head = String::from_utf8_lossy(&req[..pos]).to_ascii_lowercase();
                         let len = head
                             .lines()
-                            .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                            .find_map(|l| {
+                                l.strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap_or(0))
+                            })
                             .unwrap_or(0);
                         want = Some(pos + 4 + len);
                     }
@@ -42,7 +45,10 @@ fn spawn_receiver(bodies: Arc<Mutex<Vec<String>>>) -> String {
                     Ok(n) => req.extend_from_slice(&buf[..n]),
                 }
             }
-            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
         }
     });
     addr
@@ -84,7 +90,9 @@ fn serve_evaluates_rules_and_notifies() {
     let logs = || std::fs::read_to_string(&log).unwrap_or_default();
 
     // The recording rule's output is queryable.
-    let recorded = poll(Duration::from_secs(20), || scalar_of(&query(&addr, "job:up:sum{job=\"app\"}", None)) == Some(1.0));
+    let recorded = poll(Duration::from_secs(20), || {
+        scalar_of(&query(&addr, "job:up:sum{job=\"app\"}", None)) == Some(1.0)
+    });
     assert!(recorded, "job:up:sum never appeared: {}", logs());
 
     // Both rules are listed and healthy.
@@ -98,21 +106,59 @@ fn serve_evaluates_rules_and_notifies() {
             .collect();
         rules.len() == 2 && rules.iter().all(|x| x["health"] == "ok")
     });
-    assert!(ok, "rules not healthy: {}", get_json(&addr, "/api/v1/rules"));
+    assert!(
+        ok,
+        "rules not healthy: {}",
+        get_json(&addr, "/api/v1/rules")
+    );
 
     // The alert fires, is listed, and reaches the receiver.
     let firing = poll(Duration::from_secs(10), || {
         let a = get_json(&addr, "/api/v1/alerts");
-        a["data"]["alerts"].as_array().is_some_and(|v| v.iter().any(|x| x["labels"]["alertname"] == "AlwaysFiring" && x["state"] == "firing"))
+        a["data"]["alerts"].as_array().is_some_and(|v| {
+            v.iter()
+                .any(|x| x["labels"]["alertname"] == "AlwaysFiring" && x["state"] == "firing")
+        })
     });
-    assert!(firing, "alert not firing: {}", get_json(&addr, "/api/v1/alerts"));
+    assert!(
+        firing,
+        "alert not firing: {}",
+        get_json(&addr, "/api/v1/alerts")
+    );
     let series = poll(Duration::from_secs(10), || {
-        query(&addr, "ALERTS{alertname=\"AlwaysFiring\",alertstate=\"firing\"}", None).len() == 1
+        query(
+            &addr,
+            "ALERTS{alertname=\"AlwaysFiring\",alertstate=\"firing\"}",
+            None,
+        )
+        .len()
+            == 1
     });
-    assert!(series, "no ALERTS series: {:?}", query(&addr, "{__name__=~\"ALERTS.*\"}[1m]", None));
-    let received = poll(Duration::from_secs(15), || bodies.lock().expect("lock").iter().any(|b| b.contains("AlwaysFiring")));
-    assert!(received, "receiver got no alert: {:?}\n{}", bodies.lock().expect("lock"), logs());
-    let body = bodies.lock().expect("lock").iter().find(|b| b.contains("AlwaysFiring")).cloned().unwrap_or_default();
+    assert!(
+        series,
+        "no ALERTS series: {:?}",
+        query(&addr, "{__name__=~\"ALERTS.*\"}[1m]", None)
+    );
+    let received = poll(Duration::from_secs(15), || {
+        bodies
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|b| b.contains("AlwaysFiring"))
+    });
+    assert!(
+        received,
+        "receiver got no alert: {:?}\n{}",
+        bodies.lock().expect("lock"),
+        logs()
+    );
+    let body = bodies
+        .lock()
+        .expect("lock")
+        .iter()
+        .find(|b| b.contains("AlwaysFiring"))
+        .cloned()
+        .unwrap_or_default();
     let v: serde_json::Value = serde_json::from_str(&body).expect("alert JSON");
     let first = &v[0];
     assert_eq!(first["labels"]["severity"], "page", "{v}");

@@ -41,9 +41,17 @@ fn serve_scrapes_answers_reloads_and_restarts() {
     p.wait_ready(&log);
 
     // `up` becomes 1 and the counter grows.
-    let up = poll(Duration::from_secs(15), || scalar_of(&query(&addr, "up{job=\"app\"}", None)) == Some(1.0));
-    assert!(up, "up never became 1: {}", std::fs::read_to_string(&log).unwrap_or_default());
-    assert!(poll(Duration::from_secs(10), || hits.load(Ordering::SeqCst) >= 3));
+    let up = poll(Duration::from_secs(15), || {
+        scalar_of(&query(&addr, "up{job=\"app\"}", None)) == Some(1.0)
+    });
+    assert!(
+        up,
+        "up never became 1: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(poll(Duration::from_secs(10), || hits
+        .load(Ordering::SeqCst)
+        >= 3));
     let r = query(&addr, "app_requests_total", None);
     assert_eq!(r.len(), 1, "{r:?}");
     assert_eq!(r[0]["metric"]["instance"], target.as_str());
@@ -56,38 +64,66 @@ fn serve_scrapes_answers_reloads_and_restarts() {
 
     // Targets and metadata.
     let t = get_json(&addr, "/api/v1/targets");
-    let active = t["data"]["activeTargets"].as_array().expect("activeTargets");
+    let active = t["data"]["activeTargets"]
+        .as_array()
+        .expect("activeTargets");
     assert_eq!(active.len(), 1, "{t}");
     assert_eq!(active[0]["labels"]["job"], "app");
     assert_eq!(active[0]["health"], "up");
     assert_eq!(active[0]["scrapeUrl"], format!("http://{target}/metrics"));
     let md = get_json(&addr, "/api/v1/metadata?metric=app_requests_total");
-    assert_eq!(md["data"]["app_requests_total"][0]["type"], "counter", "{md}");
+    assert_eq!(
+        md["data"]["app_requests_total"][0]["type"], "counter",
+        "{md}"
+    );
     let status = get_json(&addr, "/api/v1/status/tsdb");
-    assert!(status["data"]["headStats"]["numSeries"].as_u64().unwrap_or(0) >= 2, "{status}");
+    assert!(
+        status["data"]["headStats"]["numSeries"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 2,
+        "{status}"
+    );
     let flags = get_json(&addr, "/api/v1/status/flags");
     assert_eq!(flags["data"]["web.enable-lifecycle"], "true");
 
     // A bad config is rejected by /-/reload and the old one keeps running.
-    std::fs::write(&cfg, "scrape_configs:\n  - job_name: app\n    scrape_interval: banana\n").expect("write");
+    std::fs::write(
+        &cfg,
+        "scrape_configs:\n  - job_name: app\n    scrape_interval: banana\n",
+    )
+    .expect("write");
     let (code, body) = http(&addr, "POST", "/-/reload", "").expect("reload");
     assert_ne!(code, 200, "bad config accepted: {body}");
     let c = get_json(&addr, "/api/v1/status/config");
-    assert!(c["data"]["yaml"].as_str().unwrap_or("").contains(&target), "{c}");
+    assert!(
+        c["data"]["yaml"].as_str().unwrap_or("").contains(&target),
+        "{c}"
+    );
     let rt = get_json(&addr, "/api/v1/status/runtimeinfo");
     assert_eq!(rt["data"]["reloadConfigSuccess"], false, "{rt}");
     let before = hits.load(Ordering::SeqCst);
-    assert!(poll(Duration::from_secs(10), || hits.load(Ordering::SeqCst) >= before + 2), "scraping stopped");
+    assert!(
+        poll(Duration::from_secs(10), || hits.load(Ordering::SeqCst)
+            >= before + 2),
+        "scraping stopped"
+    );
 
     // A good config via SIGHUP: a second job appears.
     std::fs::write(
         &cfg,
-        format!("{}  - job_name: app2\n    static_configs:\n      - targets: [\"{target}\"]\n", config(&target)),
+        format!(
+            "{}  - job_name: app2\n    static_configs:\n      - targets: [\"{target}\"]\n",
+            config(&target)
+        ),
     )
     .expect("write");
     p.signal(libc::SIGHUP);
     assert!(
-        poll(Duration::from_secs(10), || get_json(&addr, "/api/v1/targets")["data"]["activeTargets"]
+        poll(Duration::from_secs(10), || get_json(
+            &addr,
+            "/api/v1/targets"
+        )["data"]["activeTargets"]
             .as_array()
             .is_some_and(|a| a.len() == 2)),
         "SIGHUP reload did not add the job"
@@ -95,9 +131,18 @@ fn serve_scrapes_answers_reloads_and_restarts() {
 
     // SIGTERM: clean exit 0.
     let t_end = now_s();
-    let last = scalar_of(&query(&addr, "max(max_over_time(app_requests_total{job=\"app\"}[1m]))", Some(t_end))).expect("last value");
+    let last = scalar_of(&query(
+        &addr,
+        "max(max_over_time(app_requests_total{job=\"app\"}[1m]))",
+        Some(t_end),
+    ))
+    .expect("last value");
     let status = p.signal_and_wait(libc::SIGTERM);
-    assert!(status.success(), "exit status {status}: {}", std::fs::read_to_string(&log).unwrap_or_default());
+    assert!(
+        status.success(),
+        "exit status {status}: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
 
     // Restart on the same data dir: the data is still there.
     std::fs::write(&cfg, "global:\n  scrape_interval: 1s\n").expect("write");
@@ -114,7 +159,12 @@ fn serve_scrapes_answers_reloads_and_restarts() {
     let log2 = dir.path().join("promlite2.log");
     let mut p2 = Promlite::start(&args2, addr2.clone(), &log2);
     p2.wait_ready(&log2);
-    let again = scalar_of(&query(&addr2, "max(max_over_time(app_requests_total{job=\"app\"}[1m]))", Some(t_end))).expect("data after restart");
+    let again = scalar_of(&query(
+        &addr2,
+        "max(max_over_time(app_requests_total{job=\"app\"}[1m]))",
+        Some(t_end),
+    ))
+    .expect("data after restart");
     assert_eq!(again, last);
     // Staleness markers were written at shutdown: nothing is current now.
     assert!(query(&addr2, "app_requests_total", Some(now_s() + 1.0)).is_empty());
@@ -128,7 +178,13 @@ fn serve_refuses_a_bad_config_at_startup() {
     let cfg = dir.path().join("bad.yml");
     std::fs::write(&cfg, "scrape_configs: [{job_name: x, nonsense: 1}]\n").expect("write");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_promlite"))
-        .args(["serve", "--config.file", cfg.to_str().expect("utf8"), "--web.listen-address", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--config.file",
+            cfg.to_str().expect("utf8"),
+            "--web.listen-address",
+            "127.0.0.1:0",
+        ])
         .arg("--storage.tsdb.path")
         .arg(dir.path().join("data"))
         .output()
@@ -136,5 +192,8 @@ fn serve_refuses_a_bad_config_at_startup() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("config.file"), "{err}");
-    assert!(!dir.path().join("data").exists(), "data dir created despite a bad config");
+    assert!(
+        !dir.path().join("data").exists(),
+        "data dir created despite a bad config"
+    );
 }

@@ -14,7 +14,11 @@ use std::path::PathBuf;
 /// printing the skip notice (panics instead when interop is required).
 pub fn require(bin: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(bin)).find(|f| f.is_file()))
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(bin))
+                .find(|f| f.is_file())
+        })
         .unwrap_or(None);
     if found.is_none() {
         if std::env::var("PROMLITE_REQUIRE_INTEROP").as_deref() == Ok("1") {

@@ -17,8 +17,12 @@ impl Drop for Kill {
 
 #[test]
 fn scrape_node_exporter_and_query_with_promtool() {
-    let Some(exporter) = require("prometheus-node-exporter") else { return };
-    let Some(promtool) = require("promtool") else { return };
+    let Some(exporter) = require("prometheus-node-exporter") else {
+        return;
+    };
+    let Some(promtool) = require("promtool") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let ne_addr = format!("127.0.0.1:{}", free_port());
     let _ne = Kill(
@@ -55,14 +59,33 @@ fn scrape_node_exporter_and_query_with_promtool() {
     ];
     let mut p = Promlite::start(&args, addr.clone(), &log);
     p.wait_ready(&log);
-    let ok = poll(Duration::from_secs(20), || !query(&addr, "node_load1", None).is_empty());
-    assert!(ok, "node_* never appeared: {}", std::fs::read_to_string(&log).unwrap_or_default());
-    assert!(poll(Duration::from_secs(10), || query(&addr, "count(node_memory_MemTotal_bytes)", None).len() == 1));
+    let ok = poll(Duration::from_secs(20), || {
+        !query(&addr, "node_load1", None).is_empty()
+    });
+    assert!(
+        ok,
+        "node_* never appeared: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(poll(Duration::from_secs(10), || query(
+        &addr,
+        "count(node_memory_MemTotal_bytes)",
+        None
+    )
+    .len()
+        == 1));
 
     let url = format!("http://{addr}");
     let run = |args: &[&str]| -> String {
-        let out = Command::new(&promtool).args(args).output().expect("run promtool");
-        assert!(out.status.success(), "promtool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(&promtool)
+            .args(args)
+            .output()
+            .expect("run promtool");
+        assert!(
+            out.status.success(),
+            "promtool {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
 
@@ -77,7 +100,14 @@ fn scrape_node_exporter_and_query_with_promtool() {
     });
     assert!(found, "no MemTotal sample");
     let api = api.unwrap_or(f64::NAN);
-    let text = run(&["query", "instant", "--time", &format!("{t}"), &url, "node_memory_MemTotal_bytes"]);
+    let text = run(&[
+        "query",
+        "instant",
+        "--time",
+        &format!("{t}"),
+        &url,
+        "node_memory_MemTotal_bytes",
+    ]);
     let shown: f64 = text
         .split("=>")
         .nth(1)
@@ -90,7 +120,10 @@ fn scrape_node_exporter_and_query_with_promtool() {
     let labels = run(&["query", "labels", &url, "job"]);
     assert!(labels.lines().any(|l| l.trim() == "node"), "{labels}");
     let series = run(&["query", "series", "--match", "node_load1", &url]);
-    assert!(series.contains("node_load1") && series.contains(&ne_addr), "{series}");
+    assert!(
+        series.contains("node_load1") && series.contains(&ne_addr),
+        "{series}"
+    );
 
     // promtool query range: one line of values per series.
     let range = run(&[

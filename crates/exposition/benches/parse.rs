@@ -22,11 +22,32 @@ fn node_exporter_like(openmetrics: bool) -> (String, u64) {
         let _ = writeln!(b, "# HELP {name} {help}");
         let _ = writeln!(b, "# TYPE {name} {typ}");
     };
-    let modes = ["guest", "guest_nice", "idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"];
-    family(&mut b, "node_cpu_seconds_total", "counter", "Seconds the CPUs spent in each mode.");
+    let modes = [
+        "guest",
+        "guest_nice",
+        "idle",
+        "iowait",
+        "irq",
+        "nice",
+        "softirq",
+        "steal",
+        "system",
+        "user",
+    ];
+    family(
+        &mut b,
+        "node_cpu_seconds_total",
+        "counter",
+        "Seconds the CPUs spent in each mode.",
+    );
     for cpu in 0..64 {
         for (k, mode) in modes.iter().enumerate() {
-            let _ = writeln!(b, "node_cpu_seconds_total{{cpu=\"{cpu}\",mode=\"{mode}\"}} {}.{:02}", 1000 * cpu + 37 * k, k * 7 % 100);
+            let _ = writeln!(
+                b,
+                "node_cpu_seconds_total{{cpu=\"{cpu}\",mode=\"{mode}\"}} {}.{:02}",
+                1000 * cpu + 37 * k,
+                k * 7 % 100
+            );
             n += 1;
         }
     }
@@ -46,31 +67,65 @@ fn node_exporter_like(openmetrics: bool) -> (String, u64) {
             n += 1;
         }
     }
-    for stat in ["receive_bytes", "transmit_bytes", "receive_packets", "transmit_packets", "receive_errs", "transmit_drop"] {
+    for stat in [
+        "receive_bytes",
+        "transmit_bytes",
+        "receive_packets",
+        "transmit_packets",
+        "receive_errs",
+        "transmit_drop",
+    ] {
         let name = format!("node_network_{stat}_total");
         family(&mut b, &name, "counter", "Network device statistic.");
         for dev in 0..150 {
-            let _ = writeln!(b, "{name}{{device=\"veth{dev:05x}\"}} {}", 1.0239891e9 + f64::from(dev) * 12345.0);
+            let _ = writeln!(
+                b,
+                "{name}{{device=\"veth{dev:05x}\"}} {}",
+                1.0239891e9 + f64::from(dev) * 12345.0
+            );
             n += 1;
         }
     }
-    family(&mut b, "go_gc_duration_seconds", "summary", "A summary of the pause duration of GC cycles.");
+    family(
+        &mut b,
+        "go_gc_duration_seconds",
+        "summary",
+        "A summary of the pause duration of GC cycles.",
+    );
     for q in ["0", "0.25", "0.5", "0.75", "1"] {
         let _ = writeln!(b, "go_gc_duration_seconds{{quantile=\"{q}\"}} 3.3686e-05");
         n += 1;
     }
-    let _ = writeln!(b, "go_gc_duration_seconds_sum 0.011409384\ngo_gc_duration_seconds_count 222");
+    let _ = writeln!(
+        b,
+        "go_gc_duration_seconds_sum 0.011409384\ngo_gc_duration_seconds_count 222"
+    );
     n += 2;
-    let bounds = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"];
-    family(&mut b, "http_request_duration_seconds", "histogram", "Request latency.");
+    let bounds = [
+        "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf",
+    ];
+    family(
+        &mut b,
+        "http_request_duration_seconds",
+        "histogram",
+        "Request latency.",
+    );
     for h in 0..300 {
         let handler = format!("/api/v1/endpoint_{h}");
         for (k, le) in bounds.iter().enumerate() {
             let _ = writeln!(b, "http_request_duration_seconds_bucket{{handler=\"{handler}\",method=\"GET\",le=\"{le}\"}} {}", 10 * k + h);
             n += 1;
         }
-        let _ = writeln!(b, "http_request_duration_seconds_sum{{handler=\"{handler}\",method=\"GET\"}} {}.25", h * 3);
-        let _ = writeln!(b, "http_request_duration_seconds_count{{handler=\"{handler}\",method=\"GET\"}} {}", 110 + h);
+        let _ = writeln!(
+            b,
+            "http_request_duration_seconds_sum{{handler=\"{handler}\",method=\"GET\"}} {}.25",
+            h * 3
+        );
+        let _ = writeln!(
+            b,
+            "http_request_duration_seconds_count{{handler=\"{handler}\",method=\"GET\"}} {}",
+            110 + h
+        );
         n += 2;
     }
     for g in 0..1200 {
@@ -127,13 +182,21 @@ struct NsFormatter;
 
 impl ValueFormatter for NsFormatter {
     fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
-        let (div, unit) = if typical >= 1e6 { (1e6, "ms cpu") } else if typical >= 1e3 { (1e3, "µs cpu") } else { (1.0, "ns cpu") };
+        let (div, unit) = if typical >= 1e6 {
+            (1e6, "ms cpu")
+        } else if typical >= 1e3 {
+            (1e3, "µs cpu")
+        } else {
+            (1.0, "ns cpu")
+        };
         values.iter_mut().for_each(|v| *v /= div);
         unit
     }
     fn scale_throughputs(&self, _typical: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
         let n = match t {
-            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => *n as f64,
+            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => {
+                *n as f64
+            }
         };
         values.iter_mut().for_each(|v| *v /= n.max(1.0));
         "ns cpu/sample"
@@ -144,7 +207,10 @@ impl ValueFormatter for NsFormatter {
 }
 
 fn bench(c: &mut Criterion<CpuTime>) {
-    for (label, format) in [("text", Format::PrometheusText), ("openmetrics", Format::OpenMetrics)] {
+    for (label, format) in [
+        ("text", Format::PrometheusText),
+        ("openmetrics", Format::OpenMetrics),
+    ] {
         let (body, n) = node_exporter_like(format == Format::OpenMetrics);
         let body = body.into_bytes();
         // Sanity: the body parses and has the expected number of samples.
@@ -176,14 +242,21 @@ fn bench(c: &mut Criterion<CpuTime>) {
                 count
             })
         });
-        g.bench_function("parse_all_with_labels", |bch| bch.iter(|| parse_all(black_box(&body), format).map(|v| v.len())));
+        g.bench_function("parse_all_with_labels", |bch| {
+            bch.iter(|| parse_all(black_box(&body), format).map(|v| v.len()))
+        });
         g.finish();
     }
 
     // The simplest common shape alone: a counter with two short labels.
     let mut body = String::new();
     for i in 0..10_000 {
-        body.push_str(&format!("node_cpu_seconds_total{{cpu=\"{}\",mode=\"iowait\"}} {}.{}\n", i % 64, i * 7, i % 100));
+        body.push_str(&format!(
+            "node_cpu_seconds_total{{cpu=\"{}\",mode=\"iowait\"}} {}.{}\n",
+            i % 64,
+            i * 7,
+            i % 100
+        ));
     }
     let body = body.into_bytes();
     let mut g = c.benchmark_group("parse_text_simple_lines");

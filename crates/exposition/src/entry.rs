@@ -85,7 +85,11 @@ pub struct ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
     }
 }
 
@@ -96,10 +100,17 @@ impl ParseError {
         let off = off.min(body.len());
         let before = body.get(..off).unwrap_or(&[]);
         let line = line_base + before.iter().filter(|&&c| c == b'\n').count() + 1;
-        let line_start = before.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+        let line_start = before
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |p| p + 1);
         let prefix = before.get(line_start..).unwrap_or(&[]);
         let column = String::from_utf8_lossy(prefix).chars().count() + 1;
-        ParseError { line, column, message }
+        ParseError {
+            line,
+            column,
+            message,
+        }
     }
 }
 

@@ -99,7 +99,11 @@ fn slow_parse(s: &[u8]) -> Result<f64, FloatError> {
     match body.first() {
         Some(b'i' | b'I') => {
             if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
-                return Ok(if neg { f64::NEG_INFINITY } else { f64::INFINITY });
+                return Ok(if neg {
+                    f64::NEG_INFINITY
+                } else {
+                    f64::INFINITY
+                });
             }
             return Err(FloatError::Syntax);
         }
@@ -115,7 +119,10 @@ fn slow_parse(s: &[u8]) -> Result<f64, FloatError> {
     }
     // What is left must be a decimal literal; Rust's grammar for those is
     // Go's (no hex, no underscores), so it decides syntax and rounding.
-    if !body.iter().all(|c| matches!(c, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')) {
+    if !body
+        .iter()
+        .all(|c| matches!(c, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'))
+    {
         return Err(FloatError::Syntax);
     }
     let text = std::str::from_utf8(s).map_err(|_| FloatError::Syntax)?;
@@ -134,7 +141,11 @@ pub fn format_openmetrics_float(f: f64) -> String {
         return "NaN".to_string();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".to_string() } else { "-Inf".to_string() };
+        return if f > 0.0 {
+            "+Inf".to_string()
+        } else {
+            "-Inf".to_string()
+        };
     }
     if f == 0.0 {
         return "0.0".to_string();
@@ -231,8 +242,8 @@ mod tests {
     #[test]
     fn rejects_what_prometheus_rejects() {
         for bad in [
-            "", "+", "-", ".", "e5", "1e", "1e+", "0x1p3", "0x10", "1_000", "+NaN", "-nan", "infin",
-            "1.2.3", "1e400", "-1e400", "12a", " 1", "1 ", "--1", "∞",
+            "", "+", "-", ".", "e5", "1e", "1e+", "0x1p3", "0x10", "1_000", "+NaN", "-nan",
+            "infin", "1.2.3", "1e400", "-1e400", "12a", " 1", "1 ", "--1", "∞",
         ] {
             assert!(p(bad).is_err(), "{bad:?} should be rejected");
         }

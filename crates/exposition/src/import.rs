@@ -35,8 +35,17 @@ pub struct ImportError {
 /// assert_eq!(rows.len(), 2);
 /// assert_eq!((rows[1].1, rows[1].2), (1_700_000_015_500, 0.0));
 /// ```
-pub fn openmetrics_import(reader: impl BufRead) -> impl Iterator<Item = Result<(Labels, i64, f64), ImportError>> {
-    Import { reader, buf: Vec::new(), line: 0, mtype: MetricType::Unknown, saw_eof: false, done: false }
+pub fn openmetrics_import(
+    reader: impl BufRead,
+) -> impl Iterator<Item = Result<(Labels, i64, f64), ImportError>> {
+    Import {
+        reader,
+        buf: Vec::new(),
+        line: 0,
+        mtype: MetricType::Unknown,
+        saw_eof: false,
+        done: false,
+    }
 }
 
 struct Import<R> {
@@ -49,9 +58,16 @@ struct Import<R> {
 }
 
 impl<R: BufRead> Import<R> {
-    fn stop(&mut self, line: usize, message: impl Into<String>) -> Option<Result<(Labels, i64, f64), ImportError>> {
+    fn stop(
+        &mut self,
+        line: usize,
+        message: impl Into<String>,
+    ) -> Option<Result<(Labels, i64, f64), ImportError>> {
         self.done = true;
-        Some(Err(ImportError { line, message: message.into() }))
+        Some(Err(ImportError {
+            line,
+            message: message.into(),
+        }))
     }
 }
 
@@ -89,7 +105,10 @@ impl<R: BufRead> Iterator for Import<R> {
                     Ok(Parsed::Sample) => match s.timestamp_ms {
                         Some(t) => row = Some((sample_labels(&s), t, s.value)),
                         None => {
-                            let msg = format!("expected timestamp for series {}, got none", sample_labels(&s));
+                            let msg = format!(
+                                "expected timestamp for series {}, got none",
+                                sample_labels(&s)
+                            );
                             return self.stop(self.line, msg);
                         }
                     },
@@ -134,15 +153,28 @@ mod tests {
         assert!(e.message.contains("expected timestamp"), "{e}");
         assert_eq!(r.len(), 2);
 
-        let e = run("a 1 1\na{x=\"y\" 2 3\n# EOF\n").pop().unwrap().unwrap_err();
+        let e = run("a 1 1\na{x=\"y\" 2 3\n# EOF\n")
+            .pop()
+            .unwrap()
+            .unwrap_err();
         assert_eq!(e.line, 2);
-        assert!(e.to_string().starts_with("line 2: column 8: expected ',' or '}'"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("line 2: column 8: expected ',' or '}'"),
+            "{e}"
+        );
 
         let e = run("a 1 1\n").pop().unwrap().unwrap_err();
-        assert_eq!((e.line, e.message.as_str()), (2, "data does not end with # EOF"));
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (2, "data does not end with # EOF")
+        );
 
         let e = run("a 1 1\n# EOF\nb 1 1\n").pop().unwrap().unwrap_err();
-        assert_eq!((e.line, e.message.as_str()), (3, "unexpected data after # EOF"));
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (3, "unexpected data after # EOF")
+        );
     }
 
     #[test]

@@ -23,7 +23,10 @@ pub(crate) type PResult<T> = Result<T, Box<Fail>>;
 
 #[cold]
 pub(crate) fn fail<T>(off: usize, msg: impl Into<String>) -> PResult<T> {
-    Err(Box::new(Fail { off, msg: msg.into() }))
+    Err(Box::new(Fail {
+        off,
+        msg: msg.into(),
+    }))
 }
 
 /// `expected X, got <what is at i>`.
@@ -95,7 +98,9 @@ pub(crate) fn is_label_char(c: u8) -> bool {
 fn scan_class(b: &[u8], i: usize, mask: u8) -> usize {
     let mut off = i;
     while let Some(c) = b.get(off..off + 8) {
-        let Ok(c) = <&[u8; 8]>::try_from(c) else { break };
+        let Ok(c) = <&[u8; 8]>::try_from(c) else {
+            break;
+        };
         let t = |k: usize| CLASS[usize::from(c[k])];
         if t(0) & t(1) & t(2) & t(3) & t(4) & t(5) & t(6) & t(7) & mask == 0 {
             break;
@@ -123,7 +128,10 @@ pub(crate) fn scan_label(b: &[u8], i: usize) -> usize {
 #[inline(always)]
 pub(crate) fn scan_while(b: &[u8], i: usize, keep: impl Fn(u8) -> bool) -> usize {
     match b.get(i..) {
-        Some(rest) => rest.iter().position(|&c| !keep(c)).map_or(b.len(), |p| i + p),
+        Some(rest) => rest
+            .iter()
+            .position(|&c| !keep(c))
+            .map_or(b.len(), |p| i + p),
         None => i,
     }
 }
@@ -138,7 +146,9 @@ pub(crate) fn scan_text_value(b: &[u8], i: usize) -> usize {
 #[inline(always)]
 pub(crate) fn skip_ws(b: &[u8], i: usize) -> usize {
     match b.get(i) {
-        Some(&c) if CLASS[usize::from(c)] & BLANK != 0 => scan_while(b, i + 1, |c| c == b' ' || c == b'\t'),
+        Some(&c) if CLASS[usize::from(c)] & BLANK != 0 => {
+            scan_while(b, i + 1, |c| c == b' ' || c == b'\t')
+        }
         _ => i,
     }
 }
@@ -147,7 +157,10 @@ pub(crate) fn skip_ws(b: &[u8], i: usize) -> usize {
 #[inline]
 pub(crate) fn line_end(b: &[u8], i: usize) -> usize {
     match b.get(i..) {
-        Some(rest) => rest.iter().position(|&c| c == b'\n').map_or(b.len(), |p| i + p),
+        Some(rest) => rest
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(b.len(), |p| i + p),
         None => b.len(),
     }
 }
@@ -235,7 +248,9 @@ pub(crate) fn scan_quoted(b: &[u8], i: usize, newline_ok: bool) -> PResult<Quote
                     }
                 }
             }
-            b'\n' if !newline_ok => return fail(j, "unterminated quoted string: newline before closing '\"'"),
+            b'\n' if !newline_ok => {
+                return fail(j, "unterminated quoted string: newline before closing '\"'")
+            }
             _ => {
                 if c >= 0x80 {
                     flags |= NON_ASCII;
@@ -244,7 +259,11 @@ pub(crate) fn scan_quoted(b: &[u8], i: usize, newline_ok: bool) -> PResult<Quote
             }
         }
     }
-    Ok(Quoted { raw: b.get(start..j).unwrap_or(&[]), end: j + 1, flags })
+    Ok(Quoted {
+        raw: b.get(start..j).unwrap_or(&[]),
+        end: j + 1,
+        flags,
+    })
 }
 
 /// The quoted bytes as `&str`, checking UTF-8 only when non-ASCII bytes occur.
@@ -252,7 +271,10 @@ pub(crate) fn scan_quoted(b: &[u8], i: usize, newline_ok: bool) -> PResult<Quote
 pub(crate) fn quoted_str<'a>(q: &Quoted<'a>, off: usize, what: &str) -> PResult<&'a str> {
     if q.non_ascii() {
         std::str::from_utf8(q.raw).map_err(|e| {
-            Box::new(Fail { off: off + 1 + e.valid_up_to(), msg: format!("invalid UTF-8 in {what}") })
+            Box::new(Fail {
+                off: off + 1 + e.valid_up_to(),
+                msg: format!("invalid UTF-8 in {what}"),
+            })
         })
     } else {
         Ok(ascii_str(q.raw))
@@ -290,7 +312,11 @@ pub(crate) fn unescape(s: &str, quote: bool) -> Cow<'_, str> {
 #[inline(always)]
 pub(crate) fn label_value<'a>(q: &Quoted<'a>, off: usize) -> PResult<Cow<'a, str>> {
     let s = quoted_str(q, off, "label value")?;
-    Ok(if q.escaped() { unescape(s, true) } else { Cow::Borrowed(s) })
+    Ok(if q.escaped() {
+        unescape(s, true)
+    } else {
+        Cow::Borrowed(s)
+    })
 }
 
 /// A quoted metric or label name used in a series: non-empty, valid UTF-8,
@@ -300,7 +326,10 @@ pub(crate) fn quoted_name<'a>(q: &Quoted<'a>, off: usize, what: &str) -> PResult
         return fail(off, format!("empty {what}"));
     }
     if q.escaped() {
-        return fail(off, format!("escape sequences in a quoted {what} are not supported"));
+        return fail(
+            off,
+            format!("escape sequences in a quoted {what} are not supported"),
+        );
     }
     quoted_str(q, off, what)
 }
@@ -308,7 +337,11 @@ pub(crate) fn quoted_name<'a>(q: &Quoted<'a>, off: usize, what: &str) -> PResult
 /// Prometheus 3.x rewrites `le` of histograms and `quantile` of summaries to
 /// the canonical float form (`1` → `1.0`) when the value parses as a float.
 #[inline]
-pub(crate) fn normalize_bound<'a>(mtype: MetricType, name: &str, value: Cow<'a, str>) -> Cow<'a, str> {
+pub(crate) fn normalize_bound<'a>(
+    mtype: MetricType,
+    name: &str,
+    value: Cow<'a, str>,
+) -> Cow<'a, str> {
     let applies = match mtype {
         MetricType::Histogram => name == "le",
         MetricType::Summary => name == "quantile",
@@ -360,9 +393,15 @@ fn canonical_shape(s: &[u8]) -> Shape {
     }
     if rest.is_empty() {
         // "-0" prints as "-0.0" in Go but "0.0" here; leave signs to the slow path.
-        return if s.first() == Some(&b'-') { Shape::Other } else { Shape::Integer };
+        return if s.first() == Some(&b'-') {
+            Shape::Other
+        } else {
+            Shape::Integer
+        };
     }
-    let Some(frac) = rest.strip_prefix(b".") else { return Shape::Other };
+    let Some(frac) = rest.strip_prefix(b".") else {
+        return Shape::Other;
+    };
     if frac.is_empty() || !frac.iter().all(u8::is_ascii_digit) || frac.last() == Some(&b'0') {
         return Shape::Other;
     }
@@ -395,7 +434,10 @@ fn check_duplicates_slow(labels: &[(&str, Cow<'_, str>)], off: usize) -> PResult
     for (k, (name, _)) in labels.iter().enumerate() {
         let n = name.as_bytes();
         if n.len() == 8 && n == promlite_model::METRIC_NAME.as_bytes() {
-            return fail(off, "label name \"__name__\" is not unique: the metric name is already set");
+            return fail(
+                off,
+                "label name \"__name__\" is not unique: the metric name is already set",
+            );
         }
         for (prev, _) in labels.iter().take(k) {
             if prev.len() == n.len() && prev.as_bytes() == n {
@@ -429,7 +471,11 @@ mod tests {
         ];
         for input in inputs {
             for i in 0..=input.len() + 1 {
-                assert_eq!(scan_name(input, i), scan_while(input, i, is_name_char), "{input:?} {i}");
+                assert_eq!(
+                    scan_name(input, i),
+                    scan_while(input, i, is_name_char),
+                    "{input:?} {i}"
+                );
             }
         }
     }
@@ -456,16 +502,47 @@ mod tests {
         assert_eq!(normalize_bound(h, "le", Cow::Borrowed("1e6")), "1e+06");
         assert_eq!(normalize_bound(h, "le", Cow::Borrowed("abc")), "abc");
         assert_eq!(normalize_bound(h, "quantile", Cow::Borrowed("1")), "1");
-        assert_eq!(normalize_bound(MetricType::Summary, "quantile", Cow::Borrowed("0.50")), "0.5");
-        assert_eq!(normalize_bound(MetricType::Gauge, "le", Cow::Borrowed("1")), "1");
+        assert_eq!(
+            normalize_bound(MetricType::Summary, "quantile", Cow::Borrowed("0.50")),
+            "0.5"
+        );
+        assert_eq!(
+            normalize_bound(MetricType::Gauge, "le", Cow::Borrowed("1")),
+            "1"
+        );
     }
 
     #[test]
     fn shape_shortcut_agrees_with_formatting() {
         let cases = [
-            "0", "1", "10", "250", "999999", "1000000", "0.5", "0.005", "0.0001", "0.00001", "0.10", "00.5", "-1",
-            "-0.5", "-0", "1.5", "123456.5", "1234567.5", "0.123456789012345", "0.1234567890123456", "2.50",
-            "1e3", ".5", "5.", "+1", "0.30000000000000004", "7.25", "100.125",
+            "0",
+            "1",
+            "10",
+            "250",
+            "999999",
+            "1000000",
+            "0.5",
+            "0.005",
+            "0.0001",
+            "0.00001",
+            "0.10",
+            "00.5",
+            "-1",
+            "-0.5",
+            "-0",
+            "1.5",
+            "123456.5",
+            "1234567.5",
+            "0.123456789012345",
+            "0.1234567890123456",
+            "2.50",
+            "1e3",
+            ".5",
+            "5.",
+            "+1",
+            "0.30000000000000004",
+            "7.25",
+            "100.125",
         ];
         for c in cases {
             let fast = normalize_bound(MetricType::Histogram, "le", Cow::Borrowed(c));

@@ -29,7 +29,8 @@ impl<'a> Parser<'a> {
             Some(&c) if is_name_start(c) => {
                 let end = scan_name(b, i + 1);
                 let name = ascii_str(b.get(i..end).unwrap_or(&[]));
-                self.om_series(i, end, Some(name), s).map(|()| Some(Step::Sample))
+                self.om_series(i, end, Some(name), s)
+                    .map(|()| Some(Step::Sample))
             }
             Some(_) => expected(b, i, "a metric name, '{' or '#'"),
         }
@@ -70,7 +71,10 @@ impl<'a> Parser<'a> {
     /// The rest of a metadata line; `i` is at the metric name.
     fn om_meta(&mut self, kind: u8, i: usize) -> PResult<Step<'a>> {
         let b = self.b;
-        let kw = ["HELP", "TYPE", "UNIT"].get(usize::from(kind)).copied().unwrap_or("");
+        let kw = ["HELP", "TYPE", "UNIT"]
+            .get(usize::from(kind))
+            .copied()
+            .unwrap_or("");
         let (name, name_end) = match b.get(i) {
             Some(b'"') => {
                 let q = scan_quoted(b, i, true)?;
@@ -83,7 +87,11 @@ impl<'a> Parser<'a> {
             _ => return expected(b, i, &format!("a metric name after {kw}")),
         };
         if b.get(name_end) != Some(&b' ') {
-            return expected(b, name_end, &format!("a space and the {kw} text after the metric name"));
+            return expected(
+                b,
+                name_end,
+                &format!("a space and the {kw} text after the metric name"),
+            );
         }
         let eol = line_end(b, name_end);
         if eol >= b.len() && !self.fragment {
@@ -92,13 +100,20 @@ impl<'a> Parser<'a> {
         let text = b.get(name_end + 1..eol).unwrap_or(&[]);
         self.i = eol + 1;
         let utf8 = |what: &str| {
-            std::str::from_utf8(text)
-                .map_err(|e| Box::new(Fail { off: name_end + 1 + e.valid_up_to(), msg: format!("{what} is not valid UTF-8") }))
+            std::str::from_utf8(text).map_err(|e| {
+                Box::new(Fail {
+                    off: name_end + 1 + e.valid_up_to(),
+                    msg: format!("{what} is not valid UTF-8"),
+                })
+            })
         };
         match kind {
             0 => {
                 let t = utf8("help text")?;
-                Ok(Step::Meta(Meta::Help { name, help: unescape(t, true) }))
+                Ok(Step::Meta(Meta::Help {
+                    name,
+                    help: unescape(t, true),
+                }))
             }
             1 => {
                 let metric_type = match text {
@@ -131,7 +146,10 @@ impl<'a> Parser<'a> {
                         && name.ends_with(unit)
                         && name.as_bytes().get(name.len() - unit.len() - 1) == Some(&b'_');
                     if !ok {
-                        return fail(name_end + 1, format!("unit {unit:?} is not a suffix of metric {name:?}"));
+                        return fail(
+                            name_end + 1,
+                            format!("unit {unit:?} is not a suffix of metric {name:?}"),
+                        );
                     }
                 }
                 Ok(Step::Meta(Meta::Unit { name, unit }))
@@ -158,7 +176,10 @@ impl<'a> Parser<'a> {
             i = om_labels(b, i + 1, Some(&mut name), mtype, &mut s.labels)?;
         }
         let Some(name) = name else {
-            return fail(start, "metric name not set: a quoted name or a name before '{' is required");
+            return fail(
+                start,
+                "metric name not set: a quoted name or a name before '{' is required",
+            );
         };
         check_duplicates(&s.labels, start)?;
         s.name = name;
@@ -231,7 +252,10 @@ impl<'a> Parser<'a> {
 /// `int64(ts * 1000)`; NaN and infinities are errors.
 fn om_timestamp(ts: f64, off: usize, what: &str) -> PResult<i64> {
     if !ts.is_finite() {
-        return fail(off, format!("invalid {what} {}", format_openmetrics_float(ts)));
+        return fail(
+            off,
+            format!("invalid {what} {}", format_openmetrics_float(ts)),
+        );
     }
     Ok((ts * 1000.0) as i64)
 }
@@ -297,4 +321,3 @@ fn om_labels<'a>(
         }
     }
 }
-

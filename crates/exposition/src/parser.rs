@@ -26,9 +26,18 @@ pub(crate) enum Step<'a> {
 
 /// The non-sample entries.
 pub(crate) enum Meta<'a> {
-    Type { name: &'a str, metric_type: MetricType },
-    Help { name: &'a str, help: Cow<'a, str> },
-    Unit { name: &'a str, unit: &'a str },
+    Type {
+        name: &'a str,
+        metric_type: MetricType,
+    },
+    Help {
+        name: &'a str,
+        help: Cow<'a, str>,
+    },
+    Unit {
+        name: &'a str,
+        unit: &'a str,
+    },
     Comment,
 }
 
@@ -104,7 +113,10 @@ impl<'a> Parser<'a> {
     /// Like [`Parser::next_entry`], but writes a sample into `sample`,
     /// reusing its label `Vec` (the fast path for scraping: no allocation
     /// per sample unless a value needs unescaping).
-    pub fn next_into(&mut self, sample: &mut SampleEntry<'a>) -> Option<Result<Parsed<'a>, ParseError>> {
+    pub fn next_into(
+        &mut self,
+        sample: &mut SampleEntry<'a>,
+    ) -> Option<Result<Parsed<'a>, ParseError>> {
         if self.done {
             return None;
         }
@@ -167,7 +179,10 @@ pub fn sample_labels(s: &SampleEntry<'_>) -> Labels {
 /// assert_eq!(samples[0].0.to_string(), "up{job=\"a\"}");
 /// assert_eq!((samples[0].1, samples[0].2), (1.0, Some(1_000_000)));
 /// ```
-pub fn parse_all(body: &[u8], format: Format) -> Result<Vec<(Labels, f64, Option<i64>)>, ParseError> {
+pub fn parse_all(
+    body: &[u8],
+    format: Format,
+) -> Result<Vec<(Labels, f64, Option<i64>)>, ParseError> {
     let mut p = Parser::new(body, format);
     let mut s = SampleEntry::default();
     let mut out = Vec::new();

@@ -34,7 +34,9 @@ impl<'a> Parser<'a> {
                 c if is_name_start(c) => {
                     let end = scan_name(b, i + 1);
                     let name = ascii_str(b.get(i..end).unwrap_or(&[]));
-                    return self.text_series(i, end, Some(name), s).map(|()| Some(Step::Sample));
+                    return self
+                        .text_series(i, end, Some(name), s)
+                        .map(|()| Some(Step::Sample));
                 }
                 _ => return expected(b, i, "a metric name, '{', '#' or end of line"),
             }
@@ -82,9 +84,16 @@ impl<'a> Parser<'a> {
         };
         self.i = eol + 1;
         if is_help {
-            let t = std::str::from_utf8(text)
-                .map_err(|e| Box::new(Fail { off: name_end + 1 + e.valid_up_to(), msg: "help text is not valid UTF-8".into() }))?;
-            return Ok(Step::Meta(Meta::Help { name, help: unescape(t, false) }));
+            let t = std::str::from_utf8(text).map_err(|e| {
+                Box::new(Fail {
+                    off: name_end + 1 + e.valid_up_to(),
+                    msg: "help text is not valid UTF-8".into(),
+                })
+            })?;
+            return Ok(Step::Meta(Meta::Help {
+                name,
+                help: unescape(t, false),
+            }));
         }
         let metric_type = match text {
             b"counter" => MetricType::Counter,
@@ -129,7 +138,10 @@ impl<'a> Parser<'a> {
             series_end = start + n.len();
         }
         let Some(name) = name else {
-            return fail(start, "metric name not set: a quoted name or a name before '{' is required");
+            return fail(
+                start,
+                "metric name not set: a quoted name or a name before '{' is required",
+            );
         };
         check_duplicates(&s.labels, start)?;
         s.name = name;
@@ -146,7 +158,12 @@ impl<'a> Parser<'a> {
         if b.get(i).is_some_and(u8::is_ascii_digit) {
             let tend = scan_while(b, i, |c| c.is_ascii_digit());
             let digits = ascii_str(b.get(i..tend).unwrap_or(&[]));
-            let ts = digits.parse::<i64>().map_err(|_| Box::new(Fail { off: i, msg: format!("timestamp {digits} is out of range") }))?;
+            let ts = digits.parse::<i64>().map_err(|_| {
+                Box::new(Fail {
+                    off: i,
+                    msg: format!("timestamp {digits} is out of range"),
+                })
+            })?;
             s.timestamp_ms = Some(ts);
             i = skip_ws(b, tend);
             if !matches!(b.get(i), None | Some(b'\n')) {
@@ -160,7 +177,12 @@ impl<'a> Parser<'a> {
     }
 
     /// The inside of `{…}`; returns the index after `}`.
-    fn text_labels(&mut self, mut i: usize, name: &mut Option<&'a str>, s: &mut SampleEntry<'a>) -> PResult<usize> {
+    fn text_labels(
+        &mut self,
+        mut i: usize,
+        name: &mut Option<&'a str>,
+        s: &mut SampleEntry<'a>,
+    ) -> PResult<usize> {
         let b = self.b;
         loop {
             i = skip_ws(b, i);
@@ -201,7 +223,8 @@ impl<'a> Parser<'a> {
             }
             let q = scan_quoted(b, i, true)?;
             let v = label_value(&q, i)?;
-            s.labels.push((lname, normalize_bound(self.mtype, lname, v)));
+            s.labels
+                .push((lname, normalize_bound(self.mtype, lname, v)));
             i = skip_ws(b, q.end);
             if b.get(i) == Some(&b',') {
                 i += 1;
@@ -224,7 +247,10 @@ pub(crate) fn value_at(b: &[u8], i: usize, end: usize) -> PResult<f64> {
             };
             // A trailing '\r' is the usual culprit for CRLF bodies.
             if tok.last() == Some(&b'\r') {
-                return fail(end - 1, format!("value {shown:?} {why}: got {}", describe(b, end - 1)));
+                return fail(
+                    end - 1,
+                    format!("value {shown:?} {why}: got {}", describe(b, end - 1)),
+                );
             }
             fail(i, format!("value {shown:?} {why}"))
         }

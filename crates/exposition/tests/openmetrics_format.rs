@@ -3,7 +3,9 @@
 
 use std::borrow::Cow;
 
-use promlite_exposition::{parse_all, Entry, Exemplar, Format, Parsed, Parser, SampleEntry, NORMAL_NAN_BITS};
+use promlite_exposition::{
+    parse_all, Entry, Exemplar, Format, Parsed, Parser, SampleEntry, NORMAL_NAN_BITS,
+};
 use promlite_model::MetricType;
 
 const BODY: &str = r#"# HELP inference_requests Inference requests served.
@@ -69,7 +71,9 @@ fn err(body: &str) -> String {
 }
 
 fn ok(body: &str) -> usize {
-    parse_all(body.as_bytes(), Format::OpenMetrics).unwrap_or_else(|e| panic!("{body:?}: {e}")).len()
+    parse_all(body.as_bytes(), Format::OpenMetrics)
+        .unwrap_or_else(|e| panic!("{body:?}: {e}"))
+        .len()
 }
 
 #[test]
@@ -78,7 +82,13 @@ fn realistic_body_with_exemplars() {
     assert_eq!(s.len(), 21);
     let first = &s[0];
     assert_eq!(first.name, "inference_requests_total");
-    assert_eq!(first.labels, vec![("model", Cow::Borrowed("resnet50")), ("status", Cow::Borrowed("ok"))]);
+    assert_eq!(
+        first.labels,
+        vec![
+            ("model", Cow::Borrowed("resnet50")),
+            ("status", Cow::Borrowed("ok"))
+        ]
+    );
     assert_eq!(first.value, 1027.0);
     assert_eq!(first.timestamp_ms, Some(1_700_000_000_123));
     assert_eq!(
@@ -93,13 +103,19 @@ fn realistic_body_with_exemplars() {
     assert_eq!(s[1].name, "inference_requests_created");
     assert_eq!(s[1].value, 1699990000.5);
     assert_eq!(s[1].created_ms, None);
-    let ex = s[2].exemplar.as_ref().map(|e| (e.labels.len(), e.value, e.timestamp_ms));
+    let ex = s[2]
+        .exemplar
+        .as_ref()
+        .map(|e| (e.labels.len(), e.value, e.timestamp_ms));
     assert_eq!(ex, Some((2, 1.0, None)));
     assert_eq!(s[2].timestamp_ms, None);
     // Histogram bounds are normalised, exemplars on buckets kept.
     assert_eq!(s[3].labels[0].1, "0.005");
     assert_eq!(s[5].labels[0].1, "1.0");
-    assert_eq!(s[4].exemplar.as_ref().map(|e| (e.value, e.timestamp_ms)), Some((0.43, Some(1_700_000_001_500))));
+    assert_eq!(
+        s[4].exemplar.as_ref().map(|e| (e.value, e.timestamp_ms)),
+        Some((0.43, Some(1_700_000_001_500)))
+    );
     assert_eq!(s[10].value, 1.2e10);
     assert_eq!(s[11].labels[1].1, "abc\"def\\g");
     // gaugehistogram bounds are not normalised (as in Prometheus).
@@ -109,24 +125,81 @@ fn realistic_body_with_exemplars() {
     assert_eq!(s[19].value.to_bits(), NORMAL_NAN_BITS);
     assert_eq!(s[20].name, "weird");
 
-    let meta: Vec<Entry<'_>> = all(BODY).into_iter().filter(|e| !matches!(e, Entry::Sample(_))).collect();
-    assert_eq!(meta[0], Entry::Help { name: "inference_requests", help: Cow::Borrowed("Inference requests served.") });
-    assert_eq!(meta[1], Entry::Type { name: "inference_requests", metric_type: MetricType::Counter });
-    assert_eq!(meta[4], Entry::Unit { name: "inference_latency_seconds", unit: "seconds" });
+    let meta: Vec<Entry<'_>> = all(BODY)
+        .into_iter()
+        .filter(|e| !matches!(e, Entry::Sample(_)))
+        .collect();
+    assert_eq!(
+        meta[0],
+        Entry::Help {
+            name: "inference_requests",
+            help: Cow::Borrowed("Inference requests served.")
+        }
+    );
+    assert_eq!(
+        meta[1],
+        Entry::Type {
+            name: "inference_requests",
+            metric_type: MetricType::Counter
+        }
+    );
+    assert_eq!(
+        meta[4],
+        Entry::Unit {
+            name: "inference_latency_seconds",
+            unit: "seconds"
+        }
+    );
     let types: Vec<MetricType> = meta
         .iter()
-        .filter_map(|e| if let Entry::Type { metric_type, .. } = e { Some(*metric_type) } else { None })
+        .filter_map(|e| {
+            if let Entry::Type { metric_type, .. } = e {
+                Some(*metric_type)
+            } else {
+                None
+            }
+        })
         .collect();
     use MetricType::*;
-    assert_eq!(types, vec![Counter, Histogram, Gauge, Info, StateSet, GaugeHistogram, Summary, Unknown]);
+    assert_eq!(
+        types,
+        vec![
+            Counter,
+            Histogram,
+            Gauge,
+            Info,
+            StateSet,
+            GaugeHistogram,
+            Summary,
+            Unknown
+        ]
+    );
 }
 
 #[test]
 fn help_escapes_include_quotes() {
     let e = all("# HELP m a \\\\ \\n \\\" \\x\n# HELP n \n# UNIT n \n# EOF\n");
-    assert_eq!(e[0], Entry::Help { name: "m", help: Cow::Owned("a \\ \n \" \\x".into()) });
-    assert_eq!(e[1], Entry::Help { name: "n", help: Cow::Borrowed("") });
-    assert_eq!(e[2], Entry::Unit { name: "n", unit: "" });
+    assert_eq!(
+        e[0],
+        Entry::Help {
+            name: "m",
+            help: Cow::Owned("a \\ \n \" \\x".into())
+        }
+    );
+    assert_eq!(
+        e[1],
+        Entry::Help {
+            name: "n",
+            help: Cow::Borrowed("")
+        }
+    );
+    assert_eq!(
+        e[2],
+        Entry::Unit {
+            name: "n",
+            unit: ""
+        }
+    );
 }
 
 #[test]
@@ -138,7 +211,10 @@ fn eof_rules() {
     assert!(err("a 1\n").ends_with("data does not end with # EOF"));
     assert!(err("a 1").ends_with("data does not end with # EOF"));
     assert!(err("a 1 # {x=\"y\"} 4").ends_with("data does not end with # EOF"));
-    assert_eq!(err("# EOF\na 1\n"), "line 2, column 1: unexpected data after # EOF");
+    assert_eq!(
+        err("# EOF\na 1\n"),
+        "line 2, column 1: unexpected data after # EOF"
+    );
     assert!(err("# EOF\n\n").contains("unexpected data after # EOF"));
     assert!(err("# EOFa 1").contains("unexpected data after # EOF"));
     assert!(err("# HELP m x").contains("does not end with # EOF"));
@@ -148,12 +224,18 @@ fn eof_rules() {
 fn strict_layout() {
     assert!(err("\n# EOF\n").contains("expected a metric name, '{' or '#', got end of line"));
     assert!(err(" a 1\n# EOF\n").contains("got space"));
-    assert!(err("a  1\n# EOF\n").contains("expected a space and the value after the metric, got space"));
+    assert!(
+        err("a  1\n# EOF\n").contains("expected a space and the value after the metric, got space")
+    );
     assert!(err("a\t1\n# EOF\n").contains("got tab"));
     assert!(err("a 1 2 \n# EOF\n").contains("expected an exemplar"));
-    assert!(err("a 1 2 3\n# EOF\n").contains("expected an exemplar ('# {') or end of line, got '3'"));
+    assert!(
+        err("a 1 2 3\n# EOF\n").contains("expected an exemplar ('# {') or end of line, got '3'")
+    );
     assert!(err("a 1 2 #\n# EOF\n").contains("expected an exemplar"));
-    assert!(err("a{b=\"c\", d=\"e\"} 1\n# EOF\n").contains("expected a label name or '}', got space"));
+    assert!(
+        err("a{b=\"c\", d=\"e\"} 1\n# EOF\n").contains("expected a label name or '}', got space")
+    );
     assert!(err("a{b=\"c\"d=\"e\"} 1\n# EOF\n").contains("expected ',' or '}', got 'd'"));
     assert!(err("a{b=\"c\",,d=\"e\"} 1\n# EOF\n").contains("got ','"));
     assert!(err("a{b=\"x\ny\"} 1\n# EOF\n").contains("newline before closing"));
@@ -176,7 +258,8 @@ fn metadata_errors() {
     assert!(err("# TYPE m\n# EOF\n").contains("expected a space and the TYPE text"));
     assert!(err("# HELP m\n# EOF\n").contains("expected a space and the HELP text"));
     assert!(err("# UNIT m\n# EOF\n").contains("expected a space and the UNIT text"));
-    assert!(err("# UNIT metric suffix\n# EOF\n").contains("unit \"suffix\" is not a suffix of metric \"metric\""));
+    assert!(err("# UNIT metric suffix\n# EOF\n")
+        .contains("unit \"suffix\" is not a suffix of metric \"metric\""));
     assert!(err("# UNIT metricsuffix suffix\n# EOF\n").contains("not a suffix"));
     assert!(err("# UNIT suffix suffix\n# EOF\n").contains("not a suffix"));
     assert_eq!(ok("# UNIT a_suffix suffix\n# EOF\n"), 0);
@@ -191,7 +274,10 @@ fn values_and_timestamps() {
     assert_eq!(s[2].timestamp_ms, Some(1_000_000));
     assert_eq!(s[3].value.to_bits(), NORMAL_NAN_BITS);
     // Truncation toward zero, like Go's int64(ts*1000).
-    assert_eq!(samples("a 1 1520879607.789\n# EOF\n")[0].timestamp_ms, Some((1520879607.789f64 * 1000.0) as i64));
+    assert_eq!(
+        samples("a 1 1520879607.789\n# EOF\n")[0].timestamp_ms,
+        Some((1520879607.789f64 * 1000.0) as i64)
+    );
     assert!(err("a 1 NaN\n# EOF\n").contains("invalid timestamp NaN"));
     assert!(err("a 1 -Inf\n# EOF\n").contains("invalid timestamp -Inf"));
     assert!(err("a 1 1z\n# EOF\n").contains("value \"1z\" is not a number"));
@@ -204,15 +290,26 @@ fn values_and_timestamps() {
 #[test]
 fn exemplar_errors() {
     assert!(err("m 1 # {aa=bb}\n# EOF\n").contains("expected a quoted label value, got 'b'"));
-    assert!(err("m 1 # {aa=\"bb\"}\n# EOF\n").contains("expected a space and the exemplar value, got end of line"));
+    assert!(err("m 1 # {aa=\"bb\"}\n# EOF\n")
+        .contains("expected a space and the exemplar value, got end of line"));
     assert!(err("m 1 # {bb}\n# EOF\n").contains("expected '=' after the label name, got '}'"));
     assert!(err("m 1 # {\"bb\"} 1\n# EOF\n").contains("expected '=' after the exemplar label name"));
     assert!(err("m 1 # {aa=\"bb\"} 1_2\n# EOF\n").contains("is not a number"));
     assert!(err("m 1 # {aa=\"bb\"} 1 2 3\n# EOF\n").contains("expected end of line, got space"));
     let s = samples("m 1 # {} 2\n# EOF\n");
-    assert_eq!(s[0].exemplar, Some(Exemplar { labels: vec![], value: 2.0, timestamp_ms: None }));
+    assert_eq!(
+        s[0].exemplar,
+        Some(Exemplar {
+            labels: vec![],
+            value: 2.0,
+            timestamp_ms: None
+        })
+    );
     let s = samples("m 1 # {\"a.b\"=\"x\\\"y\"} 2\n# EOF\n");
-    assert_eq!(s[0].exemplar.as_ref().map(|e| e.labels.clone()), Some(vec![("a.b", Cow::Owned("x\"y".to_string()))]));
+    assert_eq!(
+        s[0].exemplar.as_ref().map(|e| e.labels.clone()),
+        Some(vec![("a.b", Cow::Owned("x\"y".to_string()))])
+    );
 }
 
 #[test]
@@ -220,7 +317,13 @@ fn utf8_quoted_names() {
     let s = samples("{\"my.metric\",\"label.x\"=\"v\"} 1\n# EOF\n");
     assert_eq!((s[0].name, s[0].labels[0].0), ("my.metric", "label.x"));
     let e = all("# TYPE \"my.metric\" gauge\n# EOF\n");
-    assert_eq!(e[0], Entry::Type { name: "my.metric", metric_type: MetricType::Gauge });
+    assert_eq!(
+        e[0],
+        Entry::Type {
+            name: "my.metric",
+            metric_type: MetricType::Gauge
+        }
+    );
     assert!(err("{b=\"c\",} 1\n# EOF\n").contains("metric name not set"));
     assert!(err("{A}0\n# EOF\n").contains("expected '=' after the label name, got '}'"));
 }

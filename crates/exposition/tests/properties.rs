@@ -3,8 +3,8 @@
 
 use std::borrow::Cow;
 
-use proptest::prelude::*;
 use promlite_exposition::{openmetrics_import, Entry, Format, Parsed, Parser, SampleEntry};
+use proptest::prelude::*;
 
 const TEXT_SEED: &str = "# HELP http_requests_total The total.\n# TYPE http_requests_total counter\n\
 http_requests_total{method=\"post\",code=\"200\"} 1027 1395066363000\n\
@@ -23,7 +23,10 @@ fn drain(body: &[u8], format: Format) -> usize {
         n += 1;
         assert!(n <= body.len() + 1, "parser does not make progress");
         if r.is_err() {
-            assert!(p.next_into(&mut s).is_none(), "parser continued after an error");
+            assert!(
+                p.next_into(&mut s).is_none(),
+                "parser continued after an error"
+            );
             break;
         }
     }
@@ -47,7 +50,9 @@ fn mutate(seed: &str, edits: &[(usize, u8, u8)]) -> Vec<u8> {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn render_value(v: f64) -> String {
@@ -64,16 +69,32 @@ fn render_value(v: f64) -> String {
 
 fn series() -> impl Strategy<Value = (String, Vec<(String, String)>, f64)> {
     let name = "[a-zA-Z_:][a-zA-Z0-9_:]{0,12}";
-    let labels = proptest::collection::btree_map("[a-zA-Z_][a-zA-Z0-9_]{0,8}", "(\\PC|\\n|\\r|\\t){0,12}", 0..5)
-        .prop_map(|m| m.into_iter().filter(|(k, _)| k != "__name__").collect::<Vec<_>>());
-    let value = prop_oneof![any::<f64>(), Just(f64::INFINITY), Just(f64::NEG_INFINITY), -1e6f64..1e6];
+    let labels = proptest::collection::btree_map(
+        "[a-zA-Z_][a-zA-Z0-9_]{0,8}",
+        "(\\PC|\\n|\\r|\\t){0,12}",
+        0..5,
+    )
+    .prop_map(|m| {
+        m.into_iter()
+            .filter(|(k, _)| k != "__name__")
+            .collect::<Vec<_>>()
+    });
+    let value = prop_oneof![
+        any::<f64>(),
+        Just(f64::INFINITY),
+        Just(f64::NEG_INFINITY),
+        -1e6f64..1e6
+    ];
     (name, labels, value)
 }
 
 fn check_roundtrip(s: &SampleEntry<'_>, name: &str, labels: &[(String, String)], value: f64) {
     assert_eq!(s.name, name);
     let got: Vec<(&str, &str)> = s.labels.iter().map(|(k, v)| (*k, v.as_ref())).collect();
-    let want: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let want: Vec<(&str, &str)> = labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     assert_eq!(got, want);
     if value.is_nan() {
         assert!(s.value.is_nan());

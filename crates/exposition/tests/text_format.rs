@@ -76,16 +76,52 @@ fn entries(body: &str) -> Vec<Entry<'_>> {
 fn node_exporter_body() {
     let s = samples(NODE_EXPORTER);
     assert_eq!(s.len(), 18);
-    assert_eq!(s[0], ("go_gc_duration_seconds{quantile=\"0.0\"}".to_string(), 2.1032e-05, None));
+    assert_eq!(
+        s[0],
+        (
+            "go_gc_duration_seconds{quantile=\"0.0\"}".to_string(),
+            2.1032e-05,
+            None
+        )
+    );
     assert_eq!(s[2].0, "go_gc_duration_seconds{quantile=\"1.0\"}");
-    assert_eq!(s[4], ("go_gc_duration_seconds_count".to_string(), 222.0, None));
-    assert_eq!(s[5], ("node_cpu_seconds_total{cpu=\"0\", mode=\"idle\"}".to_string(), 134589.45, None));
+    assert_eq!(
+        s[4],
+        ("go_gc_duration_seconds_count".to_string(), 222.0, None)
+    );
+    assert_eq!(
+        s[5],
+        (
+            "node_cpu_seconds_total{cpu=\"0\", mode=\"idle\"}".to_string(),
+            134589.45,
+            None
+        )
+    );
     assert_eq!(s[8].1, 4.1871663104e10);
-    assert_eq!(s[8].0, "node_filesystem_avail_bytes{device=\"/dev/sda1\", fstype=\"ext4\", mountpoint=\"/\"}");
-    assert_eq!(s[12].0, "prometheus_http_request_duration_seconds_bucket{handler=\"/metrics\", le=\"0.1\"}");
-    assert_eq!(s[13].0, "prometheus_http_request_duration_seconds_bucket{handler=\"/metrics\", le=\"1.0\"}");
-    assert_eq!(s[14].0, "prometheus_http_request_duration_seconds_bucket{handler=\"/metrics\", le=\"+Inf\"}");
-    assert_eq!(s[17], ("process_start_time_seconds".to_string(), 1.70123456789e9, None));
+    assert_eq!(
+        s[8].0,
+        "node_filesystem_avail_bytes{device=\"/dev/sda1\", fstype=\"ext4\", mountpoint=\"/\"}"
+    );
+    assert_eq!(
+        s[12].0,
+        "prometheus_http_request_duration_seconds_bucket{handler=\"/metrics\", le=\"0.1\"}"
+    );
+    assert_eq!(
+        s[13].0,
+        "prometheus_http_request_duration_seconds_bucket{handler=\"/metrics\", le=\"1.0\"}"
+    );
+    assert_eq!(
+        s[14].0,
+        "prometheus_http_request_duration_seconds_bucket{handler=\"/metrics\", le=\"+Inf\"}"
+    );
+    assert_eq!(
+        s[17],
+        (
+            "process_start_time_seconds".to_string(),
+            1.70123456789e9,
+            None
+        )
+    );
 
     let e = entries(NODE_EXPORTER);
     assert_eq!(
@@ -95,7 +131,13 @@ fn node_exporter_body() {
             help: Cow::Borrowed("A summary of the pause duration of garbage collection cycles.")
         }
     );
-    assert_eq!(e[1], Entry::Type { name: "go_gc_duration_seconds", metric_type: MetricType::Summary });
+    assert_eq!(
+        e[1],
+        Entry::Type {
+            name: "go_gc_duration_seconds",
+            metric_type: MetricType::Summary
+        }
+    );
     let types: Vec<MetricType> = e
         .iter()
         .filter_map(|e| match e {
@@ -115,22 +157,66 @@ fn labels_as_written_and_raw_series_bytes() {
     let mut s = SampleEntry::default();
     assert!(p.next_into(&mut s).is_some());
     assert_eq!(s.name, "m");
-    assert_eq!(s.labels, vec![("b", Cow::Borrowed("2")), ("a", Cow::Borrowed("1"))]);
+    assert_eq!(
+        s.labels,
+        vec![("b", Cow::Borrowed("2")), ("a", Cow::Borrowed("1"))]
+    );
     assert_eq!(p.series_bytes(), b"m{b=\"2\",a=\"1\"}");
     assert!(p.next_into(&mut s).is_none());
 }
 
 #[test]
 fn help_and_comment_lines() {
-    let e = entries("# HELP m a \\\\ b \\n c \\\" d\n#comment\n# another one\n#\n# HELP\n# TYPE\nm 1\n");
-    assert_eq!(e[0], Entry::Help { name: "m", help: Cow::Owned("a \\ b \n c \\\" d".to_string()) });
-    assert_eq!(&e[1..6], &[Entry::Comment, Entry::Comment, Entry::Comment, Entry::Comment, Entry::Comment]);
+    let e = entries(
+        "# HELP m a \\\\ b \\n c \\\" d\n#comment\n# another one\n#\n# HELP\n# TYPE\nm 1\n",
+    );
+    assert_eq!(
+        e[0],
+        Entry::Help {
+            name: "m",
+            help: Cow::Owned("a \\ b \n c \\\" d".to_string())
+        }
+    );
+    assert_eq!(
+        &e[1..6],
+        &[
+            Entry::Comment,
+            Entry::Comment,
+            Entry::Comment,
+            Entry::Comment,
+            Entry::Comment
+        ]
+    );
     assert!(matches!(e[6], Entry::Sample(_)));
     // Help without text, and tabs as separators.
-    assert_eq!(entries("# HELP m\n")[0], Entry::Help { name: "m", help: Cow::Borrowed("") });
-    assert_eq!(entries("#\tHELP\tm\tx y\n")[0], Entry::Help { name: "m", help: Cow::Borrowed("x y") });
-    assert_eq!(entries("# TYPE m untyped\n")[0], Entry::Type { name: "m", metric_type: MetricType::Unknown });
-    assert_eq!(entries("# TYPE \"my.metric\" gauge\n")[0], Entry::Type { name: "my.metric", metric_type: MetricType::Gauge });
+    assert_eq!(
+        entries("# HELP m\n")[0],
+        Entry::Help {
+            name: "m",
+            help: Cow::Borrowed("")
+        }
+    );
+    assert_eq!(
+        entries("#\tHELP\tm\tx y\n")[0],
+        Entry::Help {
+            name: "m",
+            help: Cow::Borrowed("x y")
+        }
+    );
+    assert_eq!(
+        entries("# TYPE m untyped\n")[0],
+        Entry::Type {
+            name: "m",
+            metric_type: MetricType::Unknown
+        }
+    );
+    assert_eq!(
+        entries("# TYPE \"my.metric\" gauge\n")[0],
+        Entry::Type {
+            name: "my.metric",
+            metric_type: MetricType::Gauge
+        }
+    );
 }
 
 #[test]
@@ -165,7 +251,9 @@ fn timestamps() {
     assert!(err("m 1 -5\n").contains("expected a timestamp"));
     assert!(err("m 1 1.5\n").contains("expected end of line after the timestamp"));
     assert!(err("m 1 99999999999999999999\n").contains("out of range"));
-    assert!(err("m 1 2 3\n").contains("column 7: expected end of line after the timestamp, got '3'"));
+    assert!(
+        err("m 1 2 3\n").contains("column 7: expected end of line after the timestamp, got '3'")
+    );
 }
 
 #[test]
@@ -173,7 +261,10 @@ fn whitespace_and_layout_rules() {
     // Blank lines, leading blanks, no final newline.
     assert_eq!(samples("\n\n  m 1\n\t\nn 2").len(), 2);
     // Spaces inside label sets, no commas, trailing comma, name then blank then '{'.
-    assert_eq!(one("m{ a = \"1\" , b=\"2\" ,} 1\n").0, "m{a=\"1\", b=\"2\"}");
+    assert_eq!(
+        one("m{ a = \"1\" , b=\"2\" ,} 1\n").0,
+        "m{a=\"1\", b=\"2\"}"
+    );
     assert_eq!(one("m{a=\"1\" b=\"2\"} 1\n").0, "m{a=\"1\", b=\"2\"}");
     assert_eq!(one("m {a=\"1\"} 1\n").0, "m{a=\"1\"}");
     assert_eq!(one("m{} 1\n").0, "m");
@@ -202,9 +293,18 @@ fn label_value_escapes_and_newlines() {
 
 #[test]
 fn utf8_names_and_values() {
-    assert_eq!(one("{\"my.metric\", \"label.x\"=\"v\"} 1\n").0, "my.metric{label.x=\"v\"}");
-    assert_eq!(one("{\"label.x\"=\"v\",\"my.metric\"} 1\n").0, "my.metric{label.x=\"v\"}");
-    assert_eq!(one("m{\"ünïcode\"=\"välue\"} 1\n").0, "m{ünïcode=\"välue\"}");
+    assert_eq!(
+        one("{\"my.metric\", \"label.x\"=\"v\"} 1\n").0,
+        "my.metric{label.x=\"v\"}"
+    );
+    assert_eq!(
+        one("{\"label.x\"=\"v\",\"my.metric\"} 1\n").0,
+        "my.metric{label.x=\"v\"}"
+    );
+    assert_eq!(
+        one("m{\"ünïcode\"=\"välue\"} 1\n").0,
+        "m{ünïcode=\"välue\"}"
+    );
     assert!(err("{\"a\"=\"b\"} 1\n").contains("metric name not set"));
     assert!(err("m{\"n\"} 1\n").contains("metric name already set"));
     assert!(err("{\"a\", \"b\"} 1\n").contains("metric name already set"));
@@ -215,8 +315,14 @@ fn utf8_names_and_values() {
     assert_eq!((e.line, e.column), (1, 6));
     assert!(e.message.contains("invalid UTF-8 in label value"), "{e}");
     // Invalid UTF-8 in ordinary comments is fine.
-    assert_eq!(parse_all(b"# \xff\xfe\nm 1\n", Format::PrometheusText).map(|v| v.len()), Ok(1));
-    assert!(parse_all(b"# HELP m \xff\n", Format::PrometheusText).unwrap_err().message.contains("UTF-8"));
+    assert_eq!(
+        parse_all(b"# \xff\xfe\nm 1\n", Format::PrometheusText).map(|v| v.len()),
+        Ok(1)
+    );
+    assert!(parse_all(b"# HELP m \xff\n", Format::PrometheusText)
+        .unwrap_err()
+        .message
+        .contains("UTF-8"));
 }
 
 #[test]
@@ -230,9 +336,18 @@ fn duplicate_labels_are_errors() {
 fn syntax_errors_name_line_column_and_expectation() {
     let e = parse_all(b"a 1\nb 2\nc{x=\"1\" 3\n", Format::PrometheusText).unwrap_err();
     assert_eq!((e.line, e.column), (3, 9));
-    assert_eq!(e.to_string(), "line 3, column 9: expected a label name or '}', got '3'");
-    assert_eq!(err("m\n"), "line 1, column 2: expected a value after the metric, got end of line");
-    assert_eq!(err("m"), "line 1, column 2: expected a value after the metric, got end of input");
+    assert_eq!(
+        e.to_string(),
+        "line 3, column 9: expected a label name or '}', got '3'"
+    );
+    assert_eq!(
+        err("m\n"),
+        "line 1, column 2: expected a value after the metric, got end of line"
+    );
+    assert_eq!(
+        err("m"),
+        "line 1, column 2: expected a value after the metric, got end of input"
+    );
     assert!(err("m{a=1} 1\n").contains("expected a quoted label value, got '1'"));
     assert!(err("m{,} 1\n").contains("expected a label name or '}'"));
     assert!(err("m{a=\"1\",,b=\"2\"} 1\n").contains("expected a label name or '}', got ','"));

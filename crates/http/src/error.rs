@@ -46,7 +46,9 @@ impl ErrorType {
         match self {
             ErrorType::BadData => StatusCode::BAD_REQUEST,
             ErrorType::Execution => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorType::Timeout | ErrorType::Canceled | ErrorType::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorType::Timeout | ErrorType::Canceled | ErrorType::Unavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ErrorType::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorType::NotFound => StatusCode::NOT_FOUND,
             ErrorType::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
@@ -68,7 +70,10 @@ pub struct ApiError {
 impl ApiError {
     /// An error of `kind`.
     pub fn new(kind: ErrorType, message: impl Into<String>) -> ApiError {
-        ApiError { kind, message: message.into() }
+        ApiError {
+            kind,
+            message: message.into(),
+        }
     }
 
     /// `bad_data`.
@@ -146,9 +151,18 @@ mod tests {
         let p = ParseError::at("foo{", 4, 4, "unexpected end of input");
         let e = ApiError::from_query(QueryError::Parse(p));
         assert_eq!(e.kind, ErrorType::BadData);
-        assert_eq!(e.message, "invalid parameter \"query\": 1:5: parse error: unexpected end of input");
+        assert_eq!(
+            e.message,
+            "invalid parameter \"query\": 1:5: parse error: unexpected end of input"
+        );
         let e = ApiError::from_query(QueryError::Timeout("expression evaluation".into()));
-        assert_eq!((e.kind, e.message.as_str()), (ErrorType::Timeout, "query timed out in expression evaluation"));
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (
+                ErrorType::Timeout,
+                "query timed out in expression evaluation"
+            )
+        );
         let e = ApiError::from_query(QueryError::Execution("many-to-many".into()));
         assert_eq!(e.kind, ErrorType::Execution);
         let e = ApiError::from_query(QueryError::Storage(promlite_model::StorageError::Closed));

@@ -53,7 +53,11 @@ pub fn format_e(v: f64) -> String {
         return s.to_string();
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0e+00".into() } else { "0e+00".into() };
+        return if v.is_sign_negative() {
+            "-0e+00".into()
+        } else {
+            "0e+00".into()
+        };
     }
     let (neg, d, exp) = digits(v);
     fmt_e(neg, &d, exp)
@@ -66,7 +70,11 @@ pub fn format_g(v: f64) -> String {
         return s.to_string();
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let (neg, d, exp) = digits(v);
     if !(-4..6).contains(&exp) {

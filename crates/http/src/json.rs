@@ -168,7 +168,8 @@ pub fn ast_json(e: &Expr) -> Json {
             json!({"type": "unaryExpr", "op": op, "expr": ast_json(inner)})
         }
         Expr::Binary(b) => {
-            let vectors = b.lhs.value_type() == ValueType::Vector && b.rhs.value_type() == ValueType::Vector;
+            let vectors =
+                b.lhs.value_type() == ValueType::Vector && b.rhs.value_type() == ValueType::Vector;
             let matching = if vectors {
                 let card = match b.matching.card {
                     Cardinality::OneToOne => "one-to-one",
@@ -190,7 +191,9 @@ pub fn ast_json(e: &Expr) -> Json {
         }
         Expr::Call(c) => {
             let f = promlite_promql::functions::lookup(&c.func);
-            let arg_types: Vec<&str> = f.map(|f| f.arg_types.iter().map(|t| value_type_go(*t)).collect()).unwrap_or_default();
+            let arg_types: Vec<&str> = f
+                .map(|f| f.arg_types.iter().map(|t| value_type_go(*t)).collect())
+                .unwrap_or_default();
             let func = json!({
                 "name": c.func,
                 "argTypes": arg_types,
@@ -227,16 +230,44 @@ mod tests {
 
     #[test]
     fn results_encode() {
-        assert_eq!(query_data(&Value::Scalar { t: 4000, v: 2.0 }), r#"{"resultType":"scalar","result":[4,"2"]}"#);
-        assert_eq!(query_data(&Value::String { t: 1, v: "a\"b".into() }), r#"{"resultType":"string","result":[0.001,"a\"b"]}"#);
-        let v = Value::Vector(vec![Sample { metric: labels!("__name__" => "up", "job" => "x"), t: 1000, f: f64::NAN }]);
-        assert_eq!(query_data(&v), r#"{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"x"},"value":[1,"NaN"]}]}"#);
+        assert_eq!(
+            query_data(&Value::Scalar { t: 4000, v: 2.0 }),
+            r#"{"resultType":"scalar","result":[4,"2"]}"#
+        );
+        assert_eq!(
+            query_data(&Value::String {
+                t: 1,
+                v: "a\"b".into()
+            }),
+            r#"{"resultType":"string","result":[0.001,"a\"b"]}"#
+        );
+        let v = Value::Vector(vec![Sample {
+            metric: labels!("__name__" => "up", "job" => "x"),
+            t: 1000,
+            f: f64::NAN,
+        }]);
+        assert_eq!(
+            query_data(&v),
+            r#"{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"x"},"value":[1,"NaN"]}]}"#
+        );
         let m = Value::Matrix(vec![Series {
             metric: labels!("a" => "b"),
-            floats: vec![FPoint { t: 0, f: f64::INFINITY }, FPoint { t: 15_000, f: -0.5 }],
+            floats: vec![
+                FPoint {
+                    t: 0,
+                    f: f64::INFINITY,
+                },
+                FPoint { t: 15_000, f: -0.5 },
+            ],
         }]);
-        assert_eq!(query_data(&m), r#"{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[0,"+Inf"],[15,"-0.5"]]}]}"#);
-        assert_eq!(query_data(&Value::Vector(vec![])), r#"{"resultType":"vector","result":[]}"#);
+        assert_eq!(
+            query_data(&m),
+            r#"{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[0,"+Inf"],[15,"-0.5"]]}]}"#
+        );
+        assert_eq!(
+            query_data(&Value::Vector(vec![])),
+            r#"{"resultType":"vector","result":[]}"#
+        );
     }
 
     #[test]
@@ -251,7 +282,10 @@ mod tests {
             op: AggregateOp::Sum,
             expr: Box::new(Expr::Call(Call {
                 func: "rate".into(),
-                args: vec![Expr::MatrixSelector(MatrixSelector { selector: vs, range: 300_000 })],
+                args: vec![Expr::MatrixSelector(MatrixSelector {
+                    selector: vs,
+                    range: 300_000,
+                })],
             })),
             param: None,
             grouping: vec!["job".into()],
@@ -262,14 +296,20 @@ mod tests {
         assert_eq!(j["param"], Json::Null);
         assert_eq!(j["grouping"], json!(["job"]));
         let call = &j["expr"];
-        assert_eq!(call["func"], json!({"name": "rate", "argTypes": ["matrix"], "variadic": 0, "returnType": "vector"}));
+        assert_eq!(
+            call["func"],
+            json!({"name": "rate", "argTypes": ["matrix"], "variadic": 0, "returnType": "vector"})
+        );
         let ms = &call["args"][0];
         assert_eq!(ms["type"], "matrixSelector");
         assert_eq!(ms["range"], 300_000);
         assert_eq!(ms["offset"], 60_000);
         assert_eq!(ms["startOrEnd"], "end");
         assert_eq!(ms["timestamp"], Json::Null);
-        assert_eq!(ms["matchers"][0], json!({"name": "job", "value": "x", "type": "="}));
+        assert_eq!(
+            ms["matchers"][0],
+            json!({"name": "job", "value": "x", "type": "="})
+        );
         let b = Expr::Binary(BinaryExpr {
             op: BinOp::Add,
             lhs: Box::new(Expr::Number(1.0)),

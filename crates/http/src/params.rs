@@ -34,18 +34,27 @@ impl Params {
     }
 
     fn extend_from(&mut self, bytes: &[u8]) {
-        self.pairs.extend(form_urlencoded::parse(bytes).map(|(k, v)| (k.into_owned(), v.into_owned())));
+        self.pairs
+            .extend(form_urlencoded::parse(bytes).map(|(k, v)| (k.into_owned(), v.into_owned())));
     }
 
     /// The first value of `key`, if present (an empty value counts as absent,
     /// as `FormValue(...) == ""` does in Prometheus).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
     }
 
     /// Every value of `key`, in order.
     pub fn get_all(&self, key: &str) -> Vec<&str> {
-        self.pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// A time parameter in ms, or `default` when absent.
@@ -60,7 +69,9 @@ impl Params {
     pub fn duration(&self, key: &str) -> Result<Option<i64>, ApiError> {
         match self.get(key) {
             None => Ok(None),
-            Some(s) => parse_duration_param(s).map(Some).map_err(|e| ApiError::invalid_param(key, e)),
+            Some(s) => parse_duration_param(s)
+                .map(Some)
+                .map_err(|e| ApiError::invalid_param(key, e)),
         }
     }
 
@@ -83,7 +94,11 @@ impl<S: Send + Sync> FromRequest<S> for Params {
                 .headers()
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
-                .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+                .is_some_and(|ct| {
+                    ct.trim_start()
+                        .to_ascii_lowercase()
+                        .starts_with("application/x-www-form-urlencoded")
+                });
         let mut p = Params::default();
         if is_form {
             let body = to_bytes(req.into_body(), MAX_FORM_BYTES)
@@ -132,19 +147,24 @@ pub fn parse_duration_param(s: &str) -> Result<i64, String> {
         }
         let ns = f * 1e9;
         if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&ns) {
-            return Err(format!("cannot parse {s:?} to a valid duration. It overflows int64"));
+            return Err(format!(
+                "cannot parse {s:?} to a valid duration. It overflows int64"
+            ));
         }
         let ms = (f * 1000.0).round() as i64;
         return Ok(if ms == 0 && f > 0.0 { 1 } else { ms });
     }
-    promlite_model::duration::parse_duration(s).map_err(|_| format!("cannot parse {s:?} to a valid duration"))
+    promlite_model::duration::parse_duration(s)
+        .map_err(|_| format!("cannot parse {s:?} to a valid duration"))
 }
 
 /// Parses `limit` like Prometheus's `parseLimitParam` (with Go's messages).
 pub fn parse_limit(s: &str) -> Result<usize, String> {
     let n: i64 = s.parse().map_err(|e: std::num::ParseIntError| {
         let what = match e.kind() {
-            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => "value out of range",
+            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                "value out of range"
+            }
             _ => "invalid syntax",
         };
         format!("strconv.Atoi: parsing {s:?}: {what}")
@@ -163,7 +183,11 @@ fn parse_go_float(s: &str) -> Option<f64> {
     if matches!(lower.as_str(), "inf" | "infinity" | "nan") {
         return s.to_ascii_lowercase().parse::<f64>().ok();
     }
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) {
+    if t.is_empty()
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+    {
         return None;
     }
     s.parse::<f64>().ok()
@@ -178,11 +202,20 @@ mod tests {
         assert_eq!(parse_time("4"), Ok(4000));
         assert_eq!(parse_time("1704110437.123"), Ok(1_704_110_437_123));
         assert_eq!(parse_time("-1.5"), Ok(-1500));
-        assert_eq!(parse_time("2015-07-01T20:10:51.781Z"), Ok(1_435_781_451_781));
-        assert_eq!(parse_time("2015-07-01T22:10:51+02:00"), Ok(1_435_781_451_000));
+        assert_eq!(
+            parse_time("2015-07-01T20:10:51.781Z"),
+            Ok(1_435_781_451_781)
+        );
+        assert_eq!(
+            parse_time("2015-07-01T22:10:51+02:00"),
+            Ok(1_435_781_451_000)
+        );
         assert_eq!(parse_time(MIN_TIME_FORMATTED), Ok(MIN_TIME_MS));
         assert_eq!(parse_time("1e30"), Ok(MAX_TIME_MS));
-        assert_eq!(parse_time("abc"), Err("cannot parse \"abc\" to a valid timestamp".into()));
+        assert_eq!(
+            parse_time("abc"),
+            Err("cannot parse \"abc\" to a valid timestamp".into())
+        );
         assert!(parse_time("NaN").is_err());
         assert!(parse_time("").is_err());
         // ms-as-seconds from Grafana's exemplar probe are accepted
@@ -197,8 +230,13 @@ mod tests {
         assert_eq!(parse_duration_param("1m0s"), Ok(60_000));
         assert_eq!(parse_duration_param("1h30m"), Ok(5_400_000));
         assert_eq!(parse_duration_param("-5"), Ok(-5000));
-        assert_eq!(parse_duration_param("x"), Err("cannot parse \"x\" to a valid duration".into()));
-        assert!(parse_duration_param("1e300").unwrap_err().contains("overflows int64"));
+        assert_eq!(
+            parse_duration_param("x"),
+            Err("cannot parse \"x\" to a valid duration".into())
+        );
+        assert!(parse_duration_param("1e300")
+            .unwrap_err()
+            .contains("overflows int64"));
     }
 
     #[test]
@@ -206,7 +244,10 @@ mod tests {
         assert_eq!(parse_limit("0"), Ok(0));
         assert_eq!(parse_limit("40000"), Ok(40000));
         assert_eq!(parse_limit("-1"), Err("limit must be non-negative".into()));
-        assert_eq!(parse_limit("x"), Err("strconv.Atoi: parsing \"x\": invalid syntax".into()));
+        assert_eq!(
+            parse_limit("x"),
+            Err("strconv.Atoi: parsing \"x\": invalid syntax".into())
+        );
     }
 
     #[test]
@@ -218,6 +259,9 @@ mod tests {
         assert_eq!(p.time("time", 0).unwrap(), 4000);
         assert_eq!(p.time("missing", 7).unwrap(), 7);
         let e = Params::from_query("time=x").time("time", 0).unwrap_err();
-        assert_eq!(e.message, "invalid parameter \"time\": cannot parse \"x\" to a valid timestamp");
+        assert_eq!(
+            e.message,
+            "invalid parameter \"time\": cannot parse \"x\" to a valid timestamp"
+        );
     }
 }

@@ -321,7 +321,12 @@ pub trait Lifecycle: Send + Sync {
 /// The TSDB admin operations.
 pub trait AdminProvider: Send + Sync {
     /// Deletes samples in `[start_ms, end_ms]` of series matching any of the sets.
-    fn delete_series(&self, matcher_sets: &[Vec<Matcher>], start_ms: i64, end_ms: i64) -> Result<(), String>;
+    fn delete_series(
+        &self,
+        matcher_sets: &[Vec<Matcher>],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<(), String>;
     /// Removes deleted data from disk.
     fn clean_tombstones(&self) -> Result<(), String>;
     /// Writes a snapshot and returns its directory name.

@@ -20,12 +20,18 @@ impl ApiResponse {
     /// An answer whose `data` is `value` serialized.
     pub fn of<T: Serialize + ?Sized>(value: &T) -> ApiResponse {
         let data = serde_json::to_string(value).unwrap_or_else(|_| "null".to_string());
-        ApiResponse { data: Some(data), ..Default::default() }
+        ApiResponse {
+            data: Some(data),
+            ..Default::default()
+        }
     }
 
     /// An answer with pre-serialized `data`.
     pub fn raw(data: String) -> ApiResponse {
-        ApiResponse { data: Some(data), ..Default::default() }
+        ApiResponse {
+            data: Some(data),
+            ..Default::default()
+        }
     }
 
     /// Adds warnings.
@@ -70,7 +76,10 @@ impl IntoResponse for ApiResponse {
 /// A response with `Content-Type: application/json` and the given body.
 pub fn json_response(status: StatusCode, body: String) -> Response {
     let mut r = (status, body).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }
 
@@ -85,8 +94,13 @@ mod tests {
     fn envelope_omits_empty_lists() {
         let r = ApiResponse::of(&vec!["a", "b"]);
         assert_eq!(r.body(), r#"{"status":"success","data":["a","b"]}"#);
-        let r = ApiResponse::raw("[]".into()).with_warnings(vec!["w\"1".into()]).with_infos(vec!["i".into()]);
-        assert_eq!(r.body(), r#"{"status":"success","data":[],"warnings":["w\"1"],"infos":["i"]}"#);
+        let r = ApiResponse::raw("[]".into())
+            .with_warnings(vec!["w\"1".into()])
+            .with_infos(vec!["i".into()]);
+        assert_eq!(
+            r.body(),
+            r#"{"status":"success","data":[],"warnings":["w\"1"],"infos":["i"]}"#
+        );
         let r = ApiResponse::default();
         assert_eq!(r.body(), r#"{"status":"success"}"#);
     }

@@ -4,14 +4,16 @@ use axum::extract::{Request, State};
 use std::sync::Arc;
 
 use axum::http::{header, HeaderValue, Method, StatusCode};
-use regex::Regex;
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use regex::Regex;
 use tower_http::compression::CompressionLayer;
 
-use crate::handlers::{admin, federate, labels, lifecycle, metadata, query, rules, series, status, targets};
+use crate::handlers::{
+    admin, federate, labels, lifecycle, metadata, query, rules, series, status, targets,
+};
 use crate::self_metrics::{metrics_handler, track};
 use crate::ApiState;
 
@@ -35,12 +37,24 @@ async fn cors(State(origin): State<Option<Arc<Regex>>>, req: Request, next: Next
     };
     if let (Some(o), Some(re)) = (req_origin, origin) {
         let h = resp.headers_mut();
-        h.insert("access-control-allow-headers", HeaderValue::from_static("Accept, Authorization, Content-Type, Origin"));
-        h.insert("access-control-allow-methods", HeaderValue::from_static("GET, POST, OPTIONS"));
-        h.insert("access-control-expose-headers", HeaderValue::from_static("Date"));
+        h.insert(
+            "access-control-allow-headers",
+            HeaderValue::from_static("Accept, Authorization, Content-Type, Origin"),
+        );
+        h.insert(
+            "access-control-allow-methods",
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
+        h.insert(
+            "access-control-expose-headers",
+            HeaderValue::from_static("Date"),
+        );
         h.insert(header::VARY, HeaderValue::from_static("Origin"));
         if re.as_str() == "^(?:.*)$" {
-            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
         } else if o.to_str().is_ok_and(|s| re.is_match(s)) {
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
         }
@@ -55,13 +69,31 @@ pub fn router(state: ApiState) -> Router {
     let api = Router::new()
         .route("/api/v1/query", get(query::instant).post(query::instant))
         .route("/api/v1/query_range", get(query::range).post(query::range))
-        .route("/api/v1/query_exemplars", get(query::exemplars).post(query::exemplars))
-        .route("/api/v1/format_query", get(query::format_query).post(query::format_query))
-        .route("/api/v1/parse_query", get(query::parse_query).post(query::parse_query))
+        .route(
+            "/api/v1/query_exemplars",
+            get(query::exemplars).post(query::exemplars),
+        )
+        .route(
+            "/api/v1/format_query",
+            get(query::format_query).post(query::format_query),
+        )
+        .route(
+            "/api/v1/parse_query",
+            get(query::parse_query).post(query::parse_query),
+        )
         .route("/api/v1/series", get(series::series).post(series::series))
-        .route("/api/v1/labels", get(labels::label_names).post(labels::label_names))
-        .route("/api/v1/label/{name}/values", get(labels::label_values).post(labels::label_values))
-        .route("/api/v1/metadata", get(metadata::metadata).post(metadata::metadata))
+        .route(
+            "/api/v1/labels",
+            get(labels::label_names).post(labels::label_names),
+        )
+        .route(
+            "/api/v1/label/{name}/values",
+            get(labels::label_values).post(labels::label_values),
+        )
+        .route(
+            "/api/v1/metadata",
+            get(metadata::metadata).post(metadata::metadata),
+        )
         .route("/api/v1/targets", get(targets::targets))
         .route("/api/v1/scrape_pools", get(targets::scrape_pools))
         .route("/api/v1/targets/metadata", get(metadata::targets_metadata))
@@ -71,12 +103,24 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/status/config", get(status::config))
         .route("/api/v1/status/flags", get(status::flags))
         .route("/api/v1/status/runtimeinfo", get(status::runtime_info))
-        .route("/api/v1/status/buildinfo", get(status::build_info).post(status::build_info))
+        .route(
+            "/api/v1/status/buildinfo",
+            get(status::build_info).post(status::build_info),
+        )
         .route("/api/v1/status/tsdb", get(status::tsdb))
         .route("/api/v1/status/walreplay", get(status::wal_replay))
-        .route("/api/v1/admin/tsdb/delete_series", post(admin::delete_series).put(admin::delete_series))
-        .route("/api/v1/admin/tsdb/clean_tombstones", post(admin::clean_tombstones).put(admin::clean_tombstones))
-        .route("/api/v1/admin/tsdb/snapshot", post(admin::snapshot).put(admin::snapshot))
+        .route(
+            "/api/v1/admin/tsdb/delete_series",
+            post(admin::delete_series).put(admin::delete_series),
+        )
+        .route(
+            "/api/v1/admin/tsdb/clean_tombstones",
+            post(admin::clean_tombstones).put(admin::clean_tombstones),
+        )
+        .route(
+            "/api/v1/admin/tsdb/snapshot",
+            post(admin::snapshot).put(admin::snapshot),
+        )
         .route("/federate", get(federate::federate))
         .route_layer(from_fn_with_state(state.clone(), ready_gate));
     let origin = match Regex::new(&format!("^(?:{})$", state.options.cors_origin)) {
@@ -90,10 +134,23 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .merge(api)
         .route("/metrics", get(metrics_handler))
-        .route("/-/healthy", get(lifecycle::healthy).head(lifecycle::healthy))
+        .route(
+            "/-/healthy",
+            get(lifecycle::healthy).head(lifecycle::healthy),
+        )
         .route("/-/ready", get(lifecycle::ready).head(lifecycle::ready))
-        .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload).get(lifecycle::requires_post))
-        .route("/-/quit", post(lifecycle::quit).put(lifecycle::quit).get(lifecycle::requires_post))
+        .route(
+            "/-/reload",
+            post(lifecycle::reload)
+                .put(lifecycle::reload)
+                .get(lifecycle::requires_post),
+        )
+        .route(
+            "/-/quit",
+            post(lifecycle::quit)
+                .put(lifecycle::quit)
+                .get(lifecycle::requires_post),
+        )
         .route_layer(from_fn_with_state(state.clone(), track))
         .layer(CompressionLayer::new())
         .with_state(state)

@@ -55,7 +55,11 @@ impl HttpMetrics {
 
     /// Count of requests seen for `handler` with `code`.
     pub fn requests(&self, handler: &str, code: u16) -> u64 {
-        self.requests.lock().ok().and_then(|m| m.get(&(handler.to_string(), code)).copied()).unwrap_or(0)
+        self.requests
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(handler.to_string(), code)).copied())
+            .unwrap_or(0)
     }
 
     pub(crate) fn query_started(&self) {
@@ -76,7 +80,10 @@ impl HttpMetrics {
         out.push_str("# TYPE prometheus_http_requests_total counter\n");
         if let Ok(m) = self.requests.lock() {
             for ((h, c), n) in m.iter() {
-                out.push_str(&format!("prometheus_http_requests_total{{code=\"{c}\",handler={}}} {n}\n", quote(h)));
+                out.push_str(&format!(
+                    "prometheus_http_requests_total{{code=\"{c}\",handler={}}} {n}\n",
+                    quote(h)
+                ));
             }
         }
         out.push_str("# HELP prometheus_http_request_duration_seconds Histogram of latencies for HTTP requests.\n");
@@ -95,19 +102,42 @@ impl HttpMetrics {
                     "prometheus_http_request_duration_seconds_bucket{{handler={hq},le=\"+Inf\"}} {}\n",
                     hist.count
                 ));
-                out.push_str(&format!("prometheus_http_request_duration_seconds_sum{{handler={hq}}} {}\n", format_g(hist.sum)));
-                out.push_str(&format!("prometheus_http_request_duration_seconds_count{{handler={hq}}} {}\n", hist.count));
+                out.push_str(&format!(
+                    "prometheus_http_request_duration_seconds_sum{{handler={hq}}} {}\n",
+                    format_g(hist.sum)
+                ));
+                out.push_str(&format!(
+                    "prometheus_http_request_duration_seconds_count{{handler={hq}}} {}\n",
+                    hist.count
+                ));
             }
         }
         let g = |out: &mut String, name: &str, typ: &str, help: &str, v: String| {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {typ}\n{name} {v}\n"));
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {typ}\n{name} {v}\n"
+            ));
         };
-        g(out, "prometheus_engine_queries", "gauge", "The current number of queries being executed or waiting.",
-          self.queries_in_flight.load(Ordering::Relaxed).to_string());
-        g(out, "promlite_api_queries_total", "counter", "Queries received by the query API.",
-          self.queries_total.load(Ordering::Relaxed).to_string());
-        g(out, "promlite_api_query_failures_total", "counter", "Queries of the query API that failed.",
-          self.query_failures.load(Ordering::Relaxed).to_string());
+        g(
+            out,
+            "prometheus_engine_queries",
+            "gauge",
+            "The current number of queries being executed or waiting.",
+            self.queries_in_flight.load(Ordering::Relaxed).to_string(),
+        );
+        g(
+            out,
+            "promlite_api_queries_total",
+            "counter",
+            "Queries received by the query API.",
+            self.queries_total.load(Ordering::Relaxed).to_string(),
+        );
+        g(
+            out,
+            "promlite_api_query_failures_total",
+            "counter",
+            "Queries of the query API that failed.",
+            self.query_failures.load(Ordering::Relaxed).to_string(),
+        );
     }
 }
 
@@ -127,10 +157,18 @@ fn quote(s: &str) -> String {
 
 /// Middleware: counts every request under its route pattern.
 pub async fn track(State(state): State<ApiState>, req: Request, next: Next) -> Response {
-    let handler = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "other".into());
+    let handler = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "other".into());
     let start = Instant::now();
     let resp = next.run(req).await;
-    state.metrics.observe(&handler, resp.status().as_u16(), start.elapsed().as_secs_f64());
+    state.metrics.observe(
+        &handler,
+        resp.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     resp
 }
 
@@ -142,8 +180,10 @@ pub async fn metrics_handler(State(state): State<ApiState>) -> Response {
         s.write_metrics(&mut out);
     }
     let mut r = out.into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
     r
 }
 
@@ -160,12 +200,18 @@ mod tests {
         m.query_started();
         let mut out = String::new();
         m.write(&mut out);
-        assert!(out.contains("prometheus_http_requests_total{code=\"200\",handler=\"/api/v1/query\"} 2\n"));
-        assert!(out.contains("prometheus_http_requests_total{code=\"400\",handler=\"/api/v1/query\"} 1\n"));
+        assert!(out.contains(
+            "prometheus_http_requests_total{code=\"200\",handler=\"/api/v1/query\"} 2\n"
+        ));
+        assert!(out.contains(
+            "prometheus_http_requests_total{code=\"400\",handler=\"/api/v1/query\"} 1\n"
+        ));
         assert!(out.contains("prometheus_http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"0.1\"} 1\n"));
         assert!(out.contains("prometheus_http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"0.2\"} 2\n"));
         assert!(out.contains("prometheus_http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"+Inf\"} 3\n"));
-        assert!(out.contains("prometheus_http_request_duration_seconds_count{handler=\"/api/v1/query\"} 3\n"));
+        assert!(out.contains(
+            "prometheus_http_request_duration_seconds_count{handler=\"/api/v1/query\"} 3\n"
+        ));
         assert!(out.contains("prometheus_engine_queries 1\n"));
         assert_eq!(m.requests("/api/v1/query", 200), 2);
     }

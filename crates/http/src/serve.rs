@@ -35,7 +35,9 @@ struct Auth {
 /// cost as much time as wrong passwords.
 fn dummy_hash() -> &'static str {
     static H: OnceLock<String> = OnceLock::new();
-    H.get_or_init(|| bcrypt::hash("promlite-dummy-password", bcrypt::DEFAULT_COST).unwrap_or_default())
+    H.get_or_init(|| {
+        bcrypt::hash("promlite-dummy-password", bcrypt::DEFAULT_COST).unwrap_or_default()
+    })
 }
 
 fn decode_base64(s: &str) -> Option<Vec<u8>> {
@@ -66,7 +68,8 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
 
 fn unauthorized() -> Response {
     let mut r = (StatusCode::UNAUTHORIZED, "Unauthorized\n").into_response();
-    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
     r
 }
 
@@ -89,7 +92,9 @@ async fn check_auth(State(auth): State<Arc<Auth>>, req: Request, next: Next) -> 
         Some(ok) => ok,
         None => {
             let (p, h) = (pass.to_string(), hash.to_string());
-            let ok = tokio::task::spawn_blocking(move || bcrypt::verify(p, &h).unwrap_or(false)).await.unwrap_or(false);
+            let ok = tokio::task::spawn_blocking(move || bcrypt::verify(p, &h).unwrap_or(false))
+                .await
+                .unwrap_or(false);
             if let Ok(mut c) = auth.cache.lock() {
                 if c.len() >= AUTH_CACHE_MAX {
                     c.clear();
@@ -106,7 +111,11 @@ async fn check_auth(State(auth): State<Arc<Auth>>, req: Request, next: Next) -> 
     }
 }
 
-async fn add_headers(State(headers): State<Arc<Vec<(HeaderName, HeaderValue)>>>, req: Request, next: Next) -> Response {
+async fn add_headers(
+    State(headers): State<Arc<Vec<(HeaderName, HeaderValue)>>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let mut r = next.run(req).await;
     for (k, v) in headers.iter() {
         r.headers_mut().insert(k.clone(), v.clone());
@@ -128,8 +137,10 @@ fn wrap(router: Router, config: &WebConfig) -> std::io::Result<Router> {
     if !config.http_server_config.headers.is_empty() {
         let mut hs = Vec::new();
         for (k, v) in &config.http_server_config.headers {
-            let name = HeaderName::try_from(k.as_str()).map_err(|e| invalid(format!("header {k:?}: {e}")))?;
-            let value = HeaderValue::try_from(v.as_str()).map_err(|e| invalid(format!("header {k:?}: {e}")))?;
+            let name = HeaderName::try_from(k.as_str())
+                .map_err(|e| invalid(format!("header {k:?}: {e}")))?;
+            let value = HeaderValue::try_from(v.as_str())
+                .map_err(|e| invalid(format!("header {k:?}: {e}")))?;
             hs.push((name, value));
         }
         app = app.layer(from_fn_with_state(Arc::new(hs), add_headers));
@@ -150,7 +161,10 @@ pub async fn serve(
     config: WebConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let tls = config.rustls_config().map_err(|e| invalid(e.to_string()))?.map(TlsAcceptor::from);
+    let tls = config
+        .rustls_config()
+        .map_err(|e| invalid(e.to_string()))?
+        .map(TlsAcceptor::from);
     let app = wrap(router, &config)?;
     let graceful = GracefulShutdown::new();
     let builder = Arc::new(Builder::new(TokioExecutor::new()));
@@ -173,7 +187,9 @@ pub async fn serve(
         let builder = builder.clone();
         match &tls {
             None => {
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
+                let conn = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                    .into_owned();
                 let fut = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = fut.await;
@@ -183,11 +199,14 @@ pub async fn serve(
                 let acceptor = acceptor.clone();
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    let Ok(Ok(tls_stream)) = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                    let Ok(Ok(tls_stream)) =
+                        tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
                     else {
                         return;
                     };
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), svc).into_owned();
+                    let conn = builder
+                        .serve_connection_with_upgrades(TokioIo::new(tls_stream), svc)
+                        .into_owned();
                     let _ = watcher.watch(conn).await;
                 });
             }

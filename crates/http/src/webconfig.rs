@@ -75,7 +75,8 @@ impl WebConfig {
         if text.trim().is_empty() {
             return Ok(WebConfig::default());
         }
-        let c: WebConfig = serde_norway::from_str(text).map_err(|e| WebConfigError::Yaml(e.to_string()))?;
+        let c: WebConfig =
+            serde_norway::from_str(text).map_err(|e| WebConfigError::Yaml(e.to_string()))?;
         c.validate()?;
         Ok(c)
     }
@@ -83,8 +84,10 @@ impl WebConfig {
     /// Loads a file; relative certificate paths are resolved against its
     /// directory, as Prometheus does.
     pub fn load(path: &Path) -> Result<WebConfig, WebConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| WebConfigError::Io { path: path.display().to_string(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| WebConfigError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         let mut c = WebConfig::from_yaml(&text)?;
         if let (Some(tls), Some(dir)) = (c.tls_server_config.as_mut(), path.parent()) {
             for p in [&mut tls.cert_file, &mut tls.key_file] {
@@ -106,13 +109,17 @@ impl WebConfig {
             }
             if let Some(t) = &tls.client_auth_type {
                 if t != "NoClientCert" {
-                    return Err(WebConfigError::Invalid(format!("client_auth_type {t:?} is not supported")));
+                    return Err(WebConfigError::Invalid(format!(
+                        "client_auth_type {t:?} is not supported"
+                    )));
                 }
             }
         }
         for (user, hash) in &self.basic_auth_users {
             if !hash.starts_with("$2") {
-                return Err(WebConfigError::Invalid(format!("basic_auth_users: {user:?} has no bcrypt hash")));
+                return Err(WebConfigError::Invalid(format!(
+                    "basic_auth_users: {user:?} has no bcrypt hash"
+                )));
             }
         }
         Ok(())
@@ -121,9 +128,14 @@ impl WebConfig {
     /// The rustls server configuration, if TLS is configured: reads the
     /// certificate chain and key now.
     pub fn rustls_config(&self) -> Result<Option<Arc<rustls::ServerConfig>>, WebConfigError> {
-        let Some(tls) = &self.tls_server_config else { return Ok(None) };
+        let Some(tls) = &self.tls_server_config else {
+            return Ok(None);
+        };
         let read = |p: &Path| {
-            std::fs::read(p).map_err(|e| WebConfigError::Io { path: p.display().to_string(), message: e.to_string() })
+            std::fs::read(p).map_err(|e| WebConfigError::Io {
+                path: p.display().to_string(),
+                message: e.to_string(),
+            })
         };
         let cert_pem = read(&tls.cert_file)?;
         let key_pem = read(&tls.key_file)?;
@@ -131,7 +143,9 @@ impl WebConfig {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| WebConfigError::Invalid(format!("cert_file: {e}")))?;
         if certs.is_empty() {
-            return Err(WebConfigError::Invalid("cert_file: no certificate found".into()));
+            return Err(WebConfigError::Invalid(
+                "cert_file: no certificate found".into(),
+            ));
         }
         let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
             .map_err(|e| WebConfigError::Invalid(format!("key_file: {e}")))?
@@ -162,7 +176,10 @@ mod tests {
             "tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\nbasic_auth_users:\n  alice: $2y$10$abc\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n",
         )
         .unwrap();
-        assert_eq!(c.tls_server_config.as_ref().unwrap().cert_file, PathBuf::from("a.crt"));
+        assert_eq!(
+            c.tls_server_config.as_ref().unwrap().cert_file,
+            PathBuf::from("a.crt")
+        );
         assert_eq!(c.basic_auth_users["alice"], "$2y$10$abc");
         assert_eq!(c.http_server_config.headers["X-Frame-Options"], "deny");
         assert_eq!(WebConfig::from_yaml("").unwrap(), WebConfig::default());
@@ -170,18 +187,37 @@ mod tests {
 
     #[test]
     fn rejects_bad_configs() {
-        assert!(matches!(WebConfig::from_yaml("nope: 1"), Err(WebConfigError::Yaml(_))));
-        assert!(matches!(WebConfig::from_yaml("tls_server_config:\n  cert_file: a\n"), Err(WebConfigError::Invalid(_))));
-        assert!(matches!(WebConfig::from_yaml("basic_auth_users:\n  bob: plain\n"), Err(WebConfigError::Invalid(_))));
-        let missing = WebConfig::from_yaml("tls_server_config:\n  cert_file: /nonexistent/a\n  key_file: /nonexistent/b\n").unwrap();
-        assert!(matches!(missing.rustls_config(), Err(WebConfigError::Io { .. })));
+        assert!(matches!(
+            WebConfig::from_yaml("nope: 1"),
+            Err(WebConfigError::Yaml(_))
+        ));
+        assert!(matches!(
+            WebConfig::from_yaml("tls_server_config:\n  cert_file: a\n"),
+            Err(WebConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            WebConfig::from_yaml("basic_auth_users:\n  bob: plain\n"),
+            Err(WebConfigError::Invalid(_))
+        ));
+        let missing = WebConfig::from_yaml(
+            "tls_server_config:\n  cert_file: /nonexistent/a\n  key_file: /nonexistent/b\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            missing.rustls_config(),
+            Err(WebConfigError::Io { .. })
+        ));
     }
 
     #[test]
     fn load_resolves_relative_paths() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("web.yml");
-        std::fs::write(&p, "tls_server_config:\n  cert_file: c.pem\n  key_file: /abs/k.pem\n").unwrap();
+        std::fs::write(
+            &p,
+            "tls_server_config:\n  cert_file: c.pem\n  key_file: /abs/k.pem\n",
+        )
+        .unwrap();
         let c = WebConfig::load(&p).unwrap();
         let tls = c.tls_server_config.unwrap();
         assert_eq!(tls.cert_file, dir.path().join("c.pem"));

@@ -24,9 +24,17 @@ async fn query_bad_parameters() {
         ("/api/v1/query_range?query=up&start=2015-07-01T20:11:00Z&end=2015-07-01T20:10:00Z&step=15s", "invalid parameter \"end\": end timestamp must not be before start time"),
     ];
     for (uri, msg) in cases {
-        assert_eq!(err_msg(&get(&app, uri).await, 400, "bad_data"), msg, "{uri}");
+        assert_eq!(
+            err_msg(&get(&app, uri).await, 400, "bad_data"),
+            msg,
+            "{uri}"
+        );
         let (path, q) = uri.split_once('?').unwrap();
-        assert_eq!(err_msg(&post(&app, path, q).await, 400, "bad_data"), msg, "POST {uri}");
+        assert_eq!(
+            err_msg(&post(&app, path, q).await, 400, "bad_data"),
+            msg,
+            "POST {uri}"
+        );
     }
 }
 
@@ -35,22 +43,48 @@ async fn query_happy_paths_and_missing_query() {
     let app = app();
     let m = err_msg(&get(&app, "/api/v1/query").await, 400, "bad_data");
     assert!(m.starts_with("invalid parameter \"query\": "), "{m}");
-    let d = ok_data(&get(&app, &format!("/api/v1/query?query={}&time=1704110437.123", enc(r#"up{job="api"}"#))).await);
-    assert_eq!(d["result"][0]["metric"], json!({"__name__": "up", "instance": "a:1", "job": "api"}));
+    let d = ok_data(
+        &get(
+            &app,
+            &format!(
+                "/api/v1/query?query={}&time=1704110437.123",
+                enc(r#"up{job="api"}"#)
+            ),
+        )
+        .await,
+    );
+    assert_eq!(
+        d["result"][0]["metric"],
+        json!({"__name__": "up", "instance": "a:1", "job": "api"})
+    );
     assert_eq!(d["result"][0]["value"], json!([1704110437.123, "1439"]));
-    let d = ok_data(&get(&app, "/api/v1/query_range?query=up&start=1704110400&end=1704110430&step=15").await);
+    let d = ok_data(
+        &get(
+            &app,
+            "/api/v1/query_range?query=up&start=1704110400&end=1704110430&step=15",
+        )
+        .await,
+    );
     assert_eq!(d["result"].as_array().unwrap().len(), 2);
     assert_eq!(d["result"][0]["values"].as_array().unwrap().len(), 3);
     let d = ok_data(&get(&app, "/api/v1/query?query=%22hi%22&time=5").await);
     assert_eq!(d, json!({"resultType": "string", "result": [5, "hi"]}));
-    err_msg(&get(&app, "/api/v1/query?query=sum(").await, 400, "bad_data");
+    err_msg(
+        &get(&app, "/api/v1/query?query=sum(").await,
+        400,
+        "bad_data",
+    );
 }
 
 #[tokio::test]
 async fn parse_and_format_query_report_parse_errors_as_bad_data() {
     let app = app();
     for path in ["/api/v1/parse_query", "/api/v1/format_query"] {
-        let m = err_msg(&get(&app, &format!("{path}?query=sum%28")).await, 400, "bad_data");
+        let m = err_msg(
+            &get(&app, &format!("{path}?query=sum%28")).await,
+            400,
+            "bad_data",
+        );
         assert!(m.starts_with("invalid parameter \"query\": 1:"), "{m}");
         let m = err_msg(&post(&app, path, "").await, 400, "bad_data");
         assert!(m.starts_with("invalid parameter \"query\": "), "{m}");
@@ -60,35 +94,87 @@ async fn parse_and_format_query_report_parse_errors_as_bad_data() {
 #[tokio::test]
 async fn parse_and_format_query_happy_paths() {
     let app = app();
-    let d = ok_data(&get(&app, &format!("/api/v1/parse_query?query={}", enc("sum by (job) (rate(up[5m]))"))).await);
+    let d = ok_data(
+        &get(
+            &app,
+            &format!(
+                "/api/v1/parse_query?query={}",
+                enc("sum by (job) (rate(up[5m]))")
+            ),
+        )
+        .await,
+    );
     assert_eq!(d["type"], "aggregation");
     assert_eq!(d["grouping"], json!(["job"]));
     assert_eq!(d["expr"]["func"]["name"], "rate");
     assert_eq!(d["expr"]["args"][0]["range"], 300_000);
-    assert_eq!(d["expr"]["args"][0]["matchers"], json!([{"name": "__name__", "value": "up", "type": "="}]));
-    let d = ok_data(&post(&app, "/api/v1/parse_query", &format!("query={}", enc("1 + 2"))).await);
+    assert_eq!(
+        d["expr"]["args"][0]["matchers"],
+        json!([{"name": "__name__", "value": "up", "type": "="}])
+    );
+    let d = ok_data(
+        &post(
+            &app,
+            "/api/v1/parse_query",
+            &format!("query={}", enc("1 + 2")),
+        )
+        .await,
+    );
     assert_eq!(d["matching"], json!(null));
     assert_eq!(d["lhs"], json!({"type": "numberLiteral", "val": "1"}));
-    let d = ok_data(&get(&app, &format!("/api/v1/format_query?query={}", enc("sum(rate(up[5m]))by(job)"))).await);
+    let d = ok_data(
+        &get(
+            &app,
+            &format!(
+                "/api/v1/format_query?query={}",
+                enc("sum(rate(up[5m]))by(job)")
+            ),
+        )
+        .await,
+    );
     assert_eq!(d, json!("sum by (job) (rate(up[5m]))"));
 }
 
 #[tokio::test]
 async fn exemplars_validate_times() {
     let app = app();
-    let m = err_msg(&get(&app, "/api/v1/query_exemplars?query=up&start=x").await, 400, "bad_data");
-    assert_eq!(m, "invalid parameter \"start\": cannot parse \"x\" to a valid timestamp");
-    let m = err_msg(&get(&app, "/api/v1/query_exemplars?query=up&start=5&end=1").await, 400, "bad_data");
-    assert_eq!(m, "invalid parameter \"end\": end timestamp must not be before start time");
-    assert_eq!(ok_data(&get(&app, "/api/v1/query_exemplars?query=up").await), json!([]));
+    let m = err_msg(
+        &get(&app, "/api/v1/query_exemplars?query=up&start=x").await,
+        400,
+        "bad_data",
+    );
+    assert_eq!(
+        m,
+        "invalid parameter \"start\": cannot parse \"x\" to a valid timestamp"
+    );
+    let m = err_msg(
+        &get(&app, "/api/v1/query_exemplars?query=up&start=5&end=1").await,
+        400,
+        "bad_data",
+    );
+    assert_eq!(
+        m,
+        "invalid parameter \"end\": end timestamp must not be before start time"
+    );
+    assert_eq!(
+        ok_data(&get(&app, "/api/v1/query_exemplars?query=up").await),
+        json!([])
+    );
 }
 
 #[tokio::test]
 async fn series_and_labels_bad_parameters() {
     let app = app();
-    assert_eq!(err_msg(&get(&app, "/api/v1/series").await, 400, "bad_data"), "no match[] parameter provided");
     assert_eq!(
-        err_msg(&get(&app, "/api/v1/series?match[]=up&limit=x").await, 400, "bad_data"),
+        err_msg(&get(&app, "/api/v1/series").await, 400, "bad_data"),
+        "no match[] parameter provided"
+    );
+    assert_eq!(
+        err_msg(
+            &get(&app, "/api/v1/series?match[]=up&limit=x").await,
+            400,
+            "bad_data"
+        ),
         "invalid parameter \"limit\": strconv.Atoi: parsing \"x\": invalid syntax"
     );
     assert_eq!(
@@ -96,20 +182,48 @@ async fn series_and_labels_bad_parameters() {
         "invalid parameter \"limit\": limit must be non-negative"
     );
     assert_eq!(
-        err_msg(&get(&app, "/api/v1/label/job/values?start=abc").await, 400, "bad_data"),
+        err_msg(
+            &get(&app, "/api/v1/label/job/values?start=abc").await,
+            400,
+            "bad_data"
+        ),
         "invalid parameter \"start\": cannot parse \"abc\" to a valid timestamp"
     );
     assert_eq!(
-        err_msg(&get(&app, "/api/v1/series?match[]=up&end=abc").await, 400, "bad_data"),
+        err_msg(
+            &get(&app, "/api/v1/series?match[]=up&end=abc").await,
+            400,
+            "bad_data"
+        ),
         "invalid parameter \"end\": cannot parse \"abc\" to a valid timestamp"
     );
-    let m = err_msg(&get(&app, &format!("/api/v1/labels?match[]={}", enc(r#"{job=""}"#))).await, 400, "bad_data");
-    assert!(m.ends_with("must contain at least one non-empty matcher"), "{m}");
+    let m = err_msg(
+        &get(
+            &app,
+            &format!("/api/v1/labels?match[]={}", enc(r#"{job=""}"#)),
+        )
+        .await,
+        400,
+        "bad_data",
+    );
+    assert!(
+        m.ends_with("must contain at least one non-empty matcher"),
+        "{m}"
+    );
     // RFC 3339 times work too
-    let d = ok_data(&get(&app, "/api/v1/label/job/values?start=2024-01-01T11:00:00Z&end=2024-01-01T12:00:00Z").await);
+    let d = ok_data(
+        &get(
+            &app,
+            "/api/v1/label/job/values?start=2024-01-01T11:00:00Z&end=2024-01-01T12:00:00Z",
+        )
+        .await,
+    );
     assert_eq!(d, json!(["api", "node"]));
     // unknown path
-    assert_eq!(get(&app, "/api/v1/nope").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&app, "/api/v1/nope").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -118,15 +232,34 @@ async fn federate_latest_samples_in_text_format() {
     // extra series in the shared fixture storage: one ended with a staleness
     // marker, one too old for the 5 m lookback
     let fixture = fixture();
-    fixture.insert(labels!("__name__" => "up", "job" => "gone"), &[(NOW_MS - 60_000, 1.0), (NOW_MS - 30_000, f64::from_bits(STALE_NAN.to_bits()))]);
-    fixture.insert(labels!("__name__" => "up", "job" => "old"), &[(NOW_MS - 600_000, 1.0)]);
+    fixture.insert(
+        labels!("__name__" => "up", "job" => "gone"),
+        &[
+            (NOW_MS - 60_000, 1.0),
+            (NOW_MS - 30_000, f64::from_bits(STALE_NAN.to_bits())),
+        ],
+    );
+    fixture.insert(
+        labels!("__name__" => "up", "job" => "old"),
+        &[(NOW_MS - 600_000, 1.0)],
+    );
     let app2 = router(
         promlite_http::ApiState::new(Arc::new(fixture), promlite_promql::Engine::default())
             .with_clock(Arc::new(promlite_model::ManualClock::new(NOW_MS))),
     );
-    let r = get(&app2, &format!("/federate?match[]=up&match[]={}", enc(r#"{__name__="model.latency"}"#))).await;
+    let r = get(
+        &app2,
+        &format!(
+            "/federate?match[]=up&match[]={}",
+            enc(r#"{__name__="model.latency"}"#)
+        ),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.headers.get("content-type").unwrap(), "text/plain; version=0.0.4; charset=utf-8");
+    assert_eq!(
+        r.headers.get("content-type").unwrap(),
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
     let t = NOW_MS - 15_000;
     let expected = format!(
         "# TYPE \"model.latency\" untyped\n{{\"model.latency\",\"http.status\"=\"200\",job=\"api\",instance=\"\"}} 8634 {t}\n\
@@ -155,12 +288,26 @@ async fn self_metrics_count_requests_and_include_sources() {
     get(&app, "/api/v1/series").await;
     let r = get(&app, "/metrics").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    assert!(r
+        .headers
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
     let b = &r.body;
-    assert!(b.contains("prometheus_http_requests_total{code=\"200\",handler=\"/api/v1/labels\"} 2\n"), "{b}");
+    assert!(
+        b.contains("prometheus_http_requests_total{code=\"200\",handler=\"/api/v1/labels\"} 2\n"),
+        "{b}"
+    );
     assert!(b.contains("prometheus_http_requests_total{code=\"200\",handler=\"/api/v1/label/{name}/values\"} 1\n"), "{b}");
-    assert!(b.contains("prometheus_http_requests_total{code=\"400\",handler=\"/api/v1/series\"} 1\n"), "{b}");
-    assert!(b.contains("prometheus_http_request_duration_seconds_count{handler=\"/api/v1/labels\"} 2\n"));
+    assert!(
+        b.contains("prometheus_http_requests_total{code=\"400\",handler=\"/api/v1/series\"} 1\n"),
+        "{b}"
+    );
+    assert!(b.contains(
+        "prometheus_http_request_duration_seconds_count{handler=\"/api/v1/labels\"} 2\n"
+    ));
     assert!(b.contains("promlite_tsdb_head_series 6\n"));
 }
 
@@ -168,20 +315,61 @@ async fn self_metrics_count_requests_and_include_sources() {
 async fn cors_like_prometheus() {
     use axum::http::Method;
     let app = app();
-    let r = send(&app, Method::GET, "/api/v1/labels", None, &[("Origin", "http://ui.example")]).await;
+    let r = send(
+        &app,
+        Method::GET,
+        "/api/v1/labels",
+        None,
+        &[("Origin", "http://ui.example")],
+    )
+    .await;
     assert_eq!(r.headers.get("access-control-allow-origin").unwrap(), "*");
-    assert_eq!(r.headers.get("access-control-allow-methods").unwrap(), "GET, POST, OPTIONS");
-    let r = send(&app, Method::OPTIONS, "/api/v1/query_range", None, &[("Origin", "http://ui.example")]).await;
+    assert_eq!(
+        r.headers.get("access-control-allow-methods").unwrap(),
+        "GET, POST, OPTIONS"
+    );
+    let r = send(
+        &app,
+        Method::OPTIONS,
+        "/api/v1/query_range",
+        None,
+        &[("Origin", "http://ui.example")],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body, r#"{"status":"success","data":null}"#);
     // no Origin header, no CORS headers
-    assert!(get(&app, "/api/v1/labels").await.headers.get("access-control-allow-origin").is_none());
+    assert!(get(&app, "/api/v1/labels")
+        .await
+        .headers
+        .get("access-control-allow-origin")
+        .is_none());
     // a restricted origin list
-    let opts = promlite_http::ApiOptions { cors_origin: "https://grafana\\.example".into(), ..Default::default() };
+    let opts = promlite_http::ApiOptions {
+        cors_origin: "https://grafana\\.example".into(),
+        ..Default::default()
+    };
     let app = router(state().with_options(opts));
-    let r = send(&app, Method::GET, "/api/v1/labels", None, &[("Origin", "https://grafana.example")]).await;
-    assert_eq!(r.headers.get("access-control-allow-origin").unwrap(), "https://grafana.example");
-    let r = send(&app, Method::GET, "/api/v1/labels", None, &[("Origin", "https://evil.example")]).await;
+    let r = send(
+        &app,
+        Method::GET,
+        "/api/v1/labels",
+        None,
+        &[("Origin", "https://grafana.example")],
+    )
+    .await;
+    assert_eq!(
+        r.headers.get("access-control-allow-origin").unwrap(),
+        "https://grafana.example"
+    );
+    let r = send(
+        &app,
+        Method::GET,
+        "/api/v1/labels",
+        None,
+        &[("Origin", "https://evil.example")],
+    )
+    .await;
     assert!(r.headers.get("access-control-allow-origin").is_none());
     assert_eq!(r.headers.get("vary").unwrap(), "Origin");
 }
@@ -190,17 +378,35 @@ async fn cors_like_prometheus() {
 struct Broken;
 
 impl promlite_model::Queryable for Broken {
-    fn querier(&self, _mint: i64, _maxt: i64) -> Result<Box<dyn promlite_model::Querier + '_>, promlite_model::StorageError> {
+    fn querier(
+        &self,
+        _mint: i64,
+        _maxt: i64,
+    ) -> Result<Box<dyn promlite_model::Querier + '_>, promlite_model::StorageError> {
         Err(promlite_model::StorageError::Io("disk on fire".into()))
     }
 }
 
 #[tokio::test]
 async fn storage_failures_are_json_errors_not_panics() {
-    let app = router(promlite_http::ApiState::new(Arc::new(Broken), promlite_promql::Engine::default()));
-    assert_eq!(err_msg(&get(&app, "/api/v1/labels").await, 422, "execution"), "i/o error: disk on fire");
-    err_msg(&get(&app, "/api/v1/label/job/values").await, 422, "execution");
-    err_msg(&get(&app, "/api/v1/series?match[]=up").await, 422, "execution");
+    let app = router(promlite_http::ApiState::new(
+        Arc::new(Broken),
+        promlite_promql::Engine::default(),
+    ));
+    assert_eq!(
+        err_msg(&get(&app, "/api/v1/labels").await, 422, "execution"),
+        "i/o error: disk on fire"
+    );
+    err_msg(
+        &get(&app, "/api/v1/label/job/values").await,
+        422,
+        "execution",
+    );
+    err_msg(
+        &get(&app, "/api/v1/series?match[]=up").await,
+        422,
+        "execution",
+    );
     let r = get(&app, "/federate?match[]=up").await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     let r = get(&app, "/api/v1/query?query=up&time=1").await;

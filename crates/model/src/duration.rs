@@ -104,7 +104,17 @@ mod tests {
         assert_eq!(parse_duration("1m30s").unwrap(), 90_000);
         assert_eq!(parse_duration("10s53ms").unwrap(), 10_053);
         assert_eq!(parse_duration("0").unwrap(), 0);
-        for bad in ["", "1", "s", "1s1m", "1m1m", "-1s", "1.5s", "1x", "99999999999999999999y"] {
+        for bad in [
+            "",
+            "1",
+            "s",
+            "1s1m",
+            "1m1m",
+            "-1s",
+            "1.5s",
+            "1x",
+            "99999999999999999999y",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

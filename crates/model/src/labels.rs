@@ -29,7 +29,9 @@ impl Labels {
 
     /// Builds a label set from pairs: sorts them, drops empty values, and keeps
     /// the last value of a repeated name.
-    pub fn from_pairs<N: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (N, V)>) -> Labels {
+    pub fn from_pairs<N: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Labels {
         let mut b = LabelsBuilder::new();
         for (n, v) in pairs {
             b.set(n, v);
@@ -89,7 +91,9 @@ impl Labels {
 
     /// A builder pre-filled with these labels.
     pub fn builder(&self) -> LabelsBuilder {
-        LabelsBuilder { labels: self.0.to_vec() }
+        LabelsBuilder {
+            labels: self.0.to_vec(),
+        }
     }
 
     /// A copy without `__name__`.
@@ -146,7 +150,10 @@ impl Labels {
 
     /// Approximate heap bytes used, for memory accounting.
     pub fn heap_bytes(&self) -> usize {
-        self.0.iter().map(|l| l.name.len() + l.value.len() + std::mem::size_of::<Label>()).sum()
+        self.0
+            .iter()
+            .map(|l| l.name.len() + l.value.len() + std::mem::size_of::<Label>())
+            .sum()
     }
 }
 
@@ -225,12 +232,20 @@ impl LabelsBuilder {
 
     /// The current value of `name`, if set and non-empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.labels.iter().find(|l| l.name == name && !l.value.is_empty()).map(|l| l.value.as_str())
+        self.labels
+            .iter()
+            .find(|l| l.name == name && !l.value.is_empty())
+            .map(|l| l.value.as_str())
     }
 
     /// Produces the sorted, immutable set.
     pub fn build(&self) -> Labels {
-        let mut v: Vec<Label> = self.labels.iter().filter(|l| !l.value.is_empty()).cloned().collect();
+        let mut v: Vec<Label> = self
+            .labels
+            .iter()
+            .filter(|l| !l.value.is_empty())
+            .cloned()
+            .collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v.dedup_by(|later, earlier| {
             if later.name == earlier.name {

@@ -83,7 +83,11 @@ impl std::hash::Hash for Matcher {
 
 impl Matcher {
     /// A matcher; fails only for an invalid regex.
-    pub fn new(op: MatchOp, name: impl Into<String>, value: impl Into<String>) -> Result<Matcher, MatcherError> {
+    pub fn new(
+        op: MatchOp,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Matcher, MatcherError> {
         let name = name.into();
         let value = value.into();
         let (re, set) = match op {
@@ -92,17 +96,32 @@ impl Matcher {
                     .size_limit(REGEX_SIZE_LIMIT)
                     .dfa_size_limit(REGEX_SIZE_LIMIT)
                     .build()
-                    .map_err(|e| MatcherError { pattern: value.clone(), message: regex_error_message(&e) })?;
+                    .map_err(|e| MatcherError {
+                        pattern: value.clone(),
+                        message: regex_error_message(&e),
+                    })?;
                 (Some(re), literal_alternatives(&value))
             }
             _ => (None, None),
         };
-        Ok(Matcher { op, name, value, re, set })
+        Ok(Matcher {
+            op,
+            name,
+            value,
+            re,
+            set,
+        })
     }
 
     /// Shorthand for an `=` matcher (cannot fail).
     pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Matcher {
-        Matcher { op: MatchOp::Equal, name: name.into(), value: value.into(), re: None, set: None }
+        Matcher {
+            op: MatchOp::Equal,
+            name: name.into(),
+            value: value.into(),
+            re: None,
+            set: None,
+        }
     }
 
     /// True if the label value `v` (`""` when absent) satisfies the matcher.
@@ -135,7 +154,10 @@ impl Matcher {
     pub fn set_matches(&self) -> Option<Vec<&str>> {
         match self.op {
             MatchOp::Equal => Some(vec![self.value.as_str()]),
-            MatchOp::Regex => self.set.as_ref().map(|s| s.iter().map(String::as_str).collect()),
+            MatchOp::Regex => self
+                .set
+                .as_ref()
+                .map(|s| s.iter().map(String::as_str).collect()),
             _ => None,
         }
     }
@@ -149,14 +171,24 @@ impl fmt::Display for Matcher {
 
 fn regex_error_message(e: &regex::Error) -> String {
     match e {
-        regex::Error::CompiledTooBig(n) => format!("regex too large (compiled size limit {n} bytes)"),
-        other => other.to_string().lines().last().unwrap_or("invalid regex").trim().to_string(),
+        regex::Error::CompiledTooBig(n) => {
+            format!("regex too large (compiled size limit {n} bytes)")
+        }
+        other => other
+            .to_string()
+            .lines()
+            .last()
+            .unwrap_or("invalid regex")
+            .trim()
+            .to_string(),
     }
 }
 
 /// `a|b|c` with no regex metacharacters → `["a","b","c"]`.
 fn literal_alternatives(p: &str) -> Option<Vec<String>> {
-    const META: &[char] = &['\\', '.', '+', '*', '?', '(', ')', '[', ']', '{', '}', '^', '$'];
+    const META: &[char] = &[
+        '\\', '.', '+', '*', '?', '(', ')', '[', ']', '{', '}', '^', '$',
+    ];
     if p.contains(META) {
         return None;
     }

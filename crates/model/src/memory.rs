@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
-use crate::storage::{Appendable, Appender, Querier, Queryable, SampleIterator, SelectHints, Series, SeriesRef};
+use crate::storage::{
+    Appendable, Appender, Querier, Queryable, SampleIterator, SelectHints, Series, SeriesRef,
+};
 use crate::{is_stale_nan, AppendError, Labels, Matcher, StorageError, VecSampleIterator};
 
 type Data = BTreeMap<Labels, Vec<(i64, f64)>>;
@@ -50,7 +52,11 @@ impl MemStorage {
 
 impl Appendable for MemStorage {
     fn appender(&self) -> Box<dyn Appender> {
-        Box::new(MemAppender { data: self.data.clone(), staged: Vec::new(), latest: HashMap::new() })
+        Box::new(MemAppender {
+            data: self.data.clone(),
+            staged: Vec::new(),
+            latest: HashMap::new(),
+        })
     }
 }
 
@@ -71,7 +77,13 @@ impl MemAppender {
 }
 
 impl Appender for MemAppender {
-    fn append(&mut self, _r: Option<SeriesRef>, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+    fn append(
+        &mut self,
+        _r: Option<SeriesRef>,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef, AppendError> {
         if labels.is_empty() {
             return Err(AppendError::InvalidLabels("empty label set".into()));
         }
@@ -112,7 +124,11 @@ impl Appender for MemAppender {
 
 impl Queryable for MemStorage {
     fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, StorageError> {
-        Ok(Box::new(MemQuerier { data: self.data.clone(), mint, maxt }))
+        Ok(Box::new(MemQuerier {
+            data: self.data.clone(),
+            mint,
+            maxt,
+        }))
     }
 }
 
@@ -149,7 +165,11 @@ impl MemQuerier {
 }
 
 impl Querier for MemQuerier {
-    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
+    fn select(
+        &self,
+        hints: &SelectHints,
+        matchers: &[Matcher],
+    ) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
         if !matchers.is_empty() && matchers.iter().all(|m| m.matches_empty()) {
             return Err(StorageError::Other(
                 "vector selector must contain at least one non-empty matcher".into(),
@@ -165,8 +185,15 @@ impl Querier for MemQuerier {
             if s.is_empty() {
                 continue;
             }
-            let samples = if hints.labels_only { Vec::new() } else { s.to_vec() };
-            out.push(Box::new(MemSeries { labels: l.clone(), samples }));
+            let samples = if hints.labels_only {
+                Vec::new()
+            } else {
+                s.to_vec()
+            };
+            out.push(Box::new(MemSeries {
+                labels: l.clone(),
+                samples,
+            }));
             if hints.limit > 0 && out.len() >= hints.limit {
                 break;
             }
@@ -220,7 +247,9 @@ mod tests {
         a.append(None, &l, 20, 1.0).unwrap();
         a.rollback();
         let q = db.querier(0, 100).unwrap();
-        let s = q.select(&SelectHints::default(), &[Matcher::equal("__name__", "x")]).unwrap();
+        let s = q
+            .select(&SelectHints::default(), &[Matcher::equal("__name__", "x")])
+            .unwrap();
         let mut it = s[0].iter();
         assert_eq!(it.next(), ValueType::Float);
         assert_eq!(it.next(), ValueType::None);
@@ -230,7 +259,10 @@ mod tests {
     fn select_label_apis() {
         let db = MemStorage::new();
         db.insert(labels!("__name__" => "a", "job" => "x"), &[(1, 1.0)]);
-        db.insert(labels!("__name__" => "b", "job" => "y", "i" => "1"), &[(1, 1.0)]);
+        db.insert(
+            labels!("__name__" => "b", "job" => "y", "i" => "1"),
+            &[(1, 1.0)],
+        );
         db.insert(labels!("__name__" => "c", "job" => "z"), &[(500, 1.0)]);
         let q = db.querier(0, 100).unwrap();
         assert_eq!(q.label_values("job", &[]).unwrap(), vec!["x", "y"]);

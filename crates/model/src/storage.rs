@@ -33,7 +33,13 @@ pub trait Appender: Send {
     /// same labels (implementations may ignore it or verify it). A sample that
     /// is out of order, a conflicting duplicate, or out of bounds is rejected
     /// here with its typed error; the rest of the batch is unaffected.
-    fn append(&mut self, series: Option<SeriesRef>, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError>;
+    fn append(
+        &mut self,
+        series: Option<SeriesRef>,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef, AppendError>;
 
     /// Makes the staged samples durable (as the implementation's durability
     /// policy defines it) and visible. Returns only after that, or with an
@@ -71,7 +77,11 @@ pub trait Querier: Send + Sync {
     /// The series matching all `matchers`, sorted by labels, with samples
     /// restricted to the querier's range. At least one matcher must not match
     /// the empty string; otherwise an error is returned (as in Prometheus).
-    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Box<dyn Series + '_>>, StorageError>;
+    fn select(
+        &self,
+        hints: &SelectHints,
+        matchers: &[Matcher],
+    ) -> Result<Vec<Box<dyn Series + '_>>, StorageError>;
 
     /// Sorted, unique values of label `name` among series matching
     /// `matchers` (all series when empty) that have data in range.
@@ -130,7 +140,11 @@ pub struct VecSampleIterator<'a> {
 impl<'a> VecSampleIterator<'a> {
     /// An iterator over `samples`, which must be sorted by time.
     pub fn new(samples: &'a [(i64, f64)]) -> Self {
-        VecSampleIterator { samples, pos: 0, started: false }
+        VecSampleIterator {
+            samples,
+            pos: 0,
+            started: false,
+        }
     }
 }
 

@@ -190,7 +190,10 @@ impl BinOp {
 
     /// `==`, `!=`, `>`, `<`, `>=`, `<=`.
     pub fn is_comparison(self) -> bool {
-        matches!(self, BinOp::Eql | BinOp::Neq | BinOp::Gtr | BinOp::Lss | BinOp::Gte | BinOp::Lte)
+        matches!(
+            self,
+            BinOp::Eql | BinOp::Neq | BinOp::Gtr | BinOp::Lss | BinOp::Gte | BinOp::Lte
+        )
     }
 
     /// `and`, `or`, `unless`.
@@ -386,7 +389,9 @@ impl Expr {
             Expr::MatrixSelector(_) | Expr::Subquery(_) => ValueType::Matrix,
             Expr::Paren(e) | Expr::Unary(_, e) => e.value_type(),
             Expr::Binary(b) => {
-                if b.lhs.value_type() == ValueType::Scalar && b.rhs.value_type() == ValueType::Scalar {
+                if b.lhs.value_type() == ValueType::Scalar
+                    && b.rhs.value_type() == ValueType::Scalar
+                {
                     ValueType::Scalar
                 } else {
                     ValueType::Vector

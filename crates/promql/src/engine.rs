@@ -123,14 +123,27 @@ impl Engine {
         time_ms: i64,
         qopts: &QueryOptions,
     ) -> Result<QueryResult, QueryError> {
-        let r = Range { start: time_ms, end: time_ms, interval: 1 };
+        let r = Range {
+            start: time_ms,
+            end: time_ms,
+            interval: 1,
+        };
         let (val, warnings, infos) = self.exec(storage, expr, r, qopts)?;
         let value = match val {
-            Val::Scalar(v) => Value::Scalar { t: time_ms, v: v.first().copied().unwrap_or(f64::NAN) },
+            Val::Scalar(v) => Value::Scalar {
+                t: time_ms,
+                v: v.first().copied().unwrap_or(f64::NAN),
+            },
             Val::String(s) => Value::String { t: time_ms, v: s },
             Val::Vector(ss) => Value::Vector(
                 ss.into_iter()
-                    .filter_map(|s| s.floats.first().map(|p| Sample { metric: s.metric.clone(), t: time_ms, f: p.f }))
+                    .filter_map(|s| {
+                        s.floats.first().map(|p| Sample {
+                            metric: s.metric.clone(),
+                            t: time_ms,
+                            f: p.f,
+                        })
+                    })
                     .collect(),
             ),
             Val::Matrix(mut ss) => {
@@ -138,7 +151,11 @@ impl Engine {
                 Value::Matrix(ss)
             }
         };
-        Ok(QueryResult { value, warnings, infos })
+        Ok(QueryResult {
+            value,
+            warnings,
+            infos,
+        })
     }
 
     /// Like [`Engine::range_query`] for an already parsed expression.
@@ -154,26 +171,43 @@ impl Engine {
         check_range(start_ms, end_ms, step_ms)?;
         match expr.value_type() {
             ValueType::Scalar | ValueType::Vector => {}
-            t => {
-                return Err(QueryError::BadData(format!(
-                    "invalid expression type {:?} for range query, must be Scalar or instant Vector",
-                    t.describe()
-                )))
-            }
+            t => return Err(QueryError::BadData(format!(
+                "invalid expression type {:?} for range query, must be Scalar or instant Vector",
+                t.describe()
+            ))),
         }
-        let r = Range { start: start_ms, end: end_ms, interval: step_ms };
+        let r = Range {
+            start: start_ms,
+            end: end_ms,
+            interval: step_ms,
+        };
         let (val, warnings, infos) = self.exec(storage, expr, r, qopts)?;
         let mut series = match val {
             Val::Scalar(v) => {
-                let floats = v.iter().enumerate().map(|(i, &f)| FPoint { t: r.ts(i), f }).collect();
-                vec![Series { metric: Labels::empty(), floats }]
+                let floats = v
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &f)| FPoint { t: r.ts(i), f })
+                    .collect();
+                vec![Series {
+                    metric: Labels::empty(),
+                    floats,
+                }]
             }
             Val::Vector(ss) => ss,
-            _ => return Err(QueryError::BadData("range queries need a scalar or instant vector expression".into())),
+            _ => {
+                return Err(QueryError::BadData(
+                    "range queries need a scalar or instant vector expression".into(),
+                ))
+            }
         };
         series.retain(|s| !s.floats.is_empty());
         series.sort_by(|a, b| a.metric.cmp(&b.metric));
-        Ok(QueryResult { value: Value::Matrix(series), warnings, infos })
+        Ok(QueryResult {
+            value: Value::Matrix(series),
+            warnings,
+            infos,
+        })
     }
 
     fn parse(&self, query: &str) -> Result<Expr, QueryError> {
@@ -192,12 +226,16 @@ impl Engine {
         qopts: &QueryOptions,
     ) -> Result<(Val, Vec<String>, Vec<String>), QueryError> {
         let timeout = qopts.timeout.unwrap_or(self.opts.timeout);
-        let deadline = Instant::now().checked_add(timeout).unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 365));
+        let deadline = Instant::now()
+            .checked_add(timeout)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 365));
         let mut ev = Evaluator::new(
             storage,
             r.start,
             r.end,
-            qopts.lookback_delta_ms.unwrap_or(self.opts.lookback_delta_ms),
+            qopts
+                .lookback_delta_ms
+                .unwrap_or(self.opts.lookback_delta_ms),
             self.opts.default_eval_interval_ms,
             self.opts.max_samples,
             deadline,
@@ -229,7 +267,9 @@ fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     }
     let mut f = Some(f);
     let res = std::thread::scope(|s| {
-        let builder = std::thread::Builder::new().name("promql-query".into()).stack_size(QUERY_STACK_BYTES);
+        let builder = std::thread::Builder::new()
+            .name("promql-query".into())
+            .stack_size(QUERY_STACK_BYTES);
         let f = &mut f;
         let handle = builder.spawn_scoped(s, move || {
             ON_QUERY_STACK.with(|c| c.set(true));
@@ -259,7 +299,9 @@ fn check_range(start: i64, end: i64, step: i64) -> Result<(), QueryError> {
         ));
     }
     if end < start {
-        return Err(QueryError::BadData("end timestamp must not be before start time".into()));
+        return Err(QueryError::BadData(
+            "end timestamp must not be before start time".into(),
+        ));
     }
     Ok(())
 }

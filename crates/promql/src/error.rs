@@ -36,8 +36,18 @@ impl ParseError {
                 line_start = i + 1;
             }
         }
-        let column = input.get(line_start..start).map(|s| s.chars().count()).unwrap_or(0) + 1;
-        ParseError { start, end: end.max(start), line, column, message: message.into() }
+        let column = input
+            .get(line_start..start)
+            .map(|s| s.chars().count())
+            .unwrap_or(0)
+            + 1;
+        ParseError {
+            start,
+            end: end.max(start),
+            line,
+            column,
+            message: message.into(),
+        }
     }
 }
 

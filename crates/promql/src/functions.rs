@@ -23,12 +23,34 @@ pub struct Function {
     pub experimental: bool,
 }
 
-const fn f(name: &'static str, arg_types: &'static [ValueType], variadic: i32, return_type: ValueType) -> Function {
-    Function { name, arg_types, variadic, return_type, experimental: false }
+const fn f(
+    name: &'static str,
+    arg_types: &'static [ValueType],
+    variadic: i32,
+    return_type: ValueType,
+) -> Function {
+    Function {
+        name,
+        arg_types,
+        variadic,
+        return_type,
+        experimental: false,
+    }
 }
 
-const fn x(name: &'static str, arg_types: &'static [ValueType], variadic: i32, return_type: ValueType) -> Function {
-    Function { name, arg_types, variadic, return_type, experimental: true }
+const fn x(
+    name: &'static str,
+    arg_types: &'static [ValueType],
+    variadic: i32,
+    return_type: ValueType,
+) -> Function {
+    Function {
+        name,
+        arg_types,
+        variadic,
+        return_type,
+        experimental: true,
+    }
 }
 
 /// Every function, sorted by name.
@@ -124,7 +146,10 @@ pub static FUNCTIONS: &[Function] = &[
 
 /// Finds a function by name.
 pub fn lookup(name: &str) -> Option<&'static Function> {
-    FUNCTIONS.binary_search_by(|f| f.name.cmp(name)).ok().map(|i| &FUNCTIONS[i])
+    FUNCTIONS
+        .binary_search_by(|f| f.name.cmp(name))
+        .ok()
+        .map(|i| &FUNCTIONS[i])
 }
 
 #[cfg(test)]

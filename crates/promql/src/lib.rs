@@ -37,8 +37,8 @@
 
 pub mod ast;
 pub mod engine;
-mod eval;
 pub mod error;
+mod eval;
 pub mod functions;
 pub mod parser;
 pub mod printer;

@@ -21,7 +21,9 @@ use std::fmt::{self, Write};
 use promlite_model::duration::format_duration;
 use promlite_model::{Matcher, METRIC_NAME};
 
-use crate::ast::{AggregateExpr, AtModifier, BinOp, BinaryExpr, Cardinality, Expr, VectorMatching, VectorSelector};
+use crate::ast::{
+    AggregateExpr, AtModifier, BinOp, BinaryExpr, Cardinality, Expr, VectorMatching, VectorSelector,
+};
 use crate::parser::go_quote;
 
 impl fmt::Display for Expr {
@@ -47,7 +49,9 @@ pub fn format_number(v: f64) -> String {
 /// True for names Prometheus prints unquoted (`[a-zA-Z_][a-zA-Z0-9_]*`).
 fn is_legacy_label(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
@@ -55,9 +59,21 @@ fn is_legacy_label(s: &str) -> bool {
 fn is_bare_metric_name(s: &str) -> bool {
     let mut chars = s.chars();
     let lower = s.to_ascii_lowercase();
-    chars.next().is_some_and(|c| c == '_' || c == ':' || c.is_ascii_alphabetic())
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c == ':' || c.is_ascii_alphabetic())
         && chars.all(|c| c == '_' || c == ':' || c.is_ascii_alphanumeric())
-        && !["on", "ignoring", "group_left", "group_right", "bool", "atan2", "inf", "nan"].contains(&lower.as_str())
+        && ![
+            "on",
+            "ignoring",
+            "group_left",
+            "group_right",
+            "bool",
+            "atan2",
+            "inf",
+            "nan",
+        ]
+        .contains(&lower.as_str())
 }
 
 fn label_name(s: &str) -> String {
@@ -70,11 +86,20 @@ fn label_name(s: &str) -> String {
 }
 
 fn label_list(labels: &[String]) -> String {
-    labels.iter().map(|l| label_name(l)).collect::<Vec<_>>().join(", ")
+    labels
+        .iter()
+        .map(|l| label_name(l))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn matcher(m: &Matcher) -> String {
-    format!("{}{}{}", label_name(&m.name), m.op.as_str(), go_quote(&m.value))
+    format!(
+        "{}{}{}",
+        label_name(&m.name),
+        m.op.as_str(),
+        go_quote(&m.value)
+    )
 }
 
 fn at_suffix(at: &Option<AtModifier>) -> String {
@@ -103,17 +128,22 @@ fn selector(vs: &VectorSelector, with_modifiers: bool) -> String {
     let mut matchers: Vec<&Matcher> = vs.matchers.iter().collect();
     if let Some(name) = vs.name.as_deref().filter(|n| is_bare_metric_name(n)) {
         // The parser appends the name matcher last; drop exactly that one.
-        if let Some(pos) = matchers
-            .iter()
-            .rposition(|m| m.name == METRIC_NAME && m.op == promlite_model::MatchOp::Equal && m.value == name)
-        {
+        if let Some(pos) = matchers.iter().rposition(|m| {
+            m.name == METRIC_NAME && m.op == promlite_model::MatchOp::Equal && m.value == name
+        }) {
             matchers.remove(pos);
         }
         out.push_str(name);
     }
     if !matchers.is_empty() || out.is_empty() {
         out.push('{');
-        out.push_str(&matchers.iter().map(|m| matcher(m)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &matchers
+                .iter()
+                .map(|m| matcher(m))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push('}');
     }
     if with_modifiers {
@@ -129,9 +159,17 @@ fn matching_str(b: &BinaryExpr) -> String {
     if m.labels.is_empty() && !m.on && !grouped {
         return String::new();
     }
-    let mut s = format!(" {} ({})", if m.on { "on" } else { "ignoring" }, label_list(&m.labels));
+    let mut s = format!(
+        " {} ({})",
+        if m.on { "on" } else { "ignoring" },
+        label_list(&m.labels)
+    );
     if grouped {
-        let side = if m.card == Cardinality::ManyToOne { "left" } else { "right" };
+        let side = if m.card == Cardinality::ManyToOne {
+            "left"
+        } else {
+            "right"
+        };
         let _ = write!(s, " group_{side} ({})", label_list(&m.include));
     }
     s
@@ -203,20 +241,39 @@ fn write_expr(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
         Expr::Subquery(sq) => {
             paren_if(f, &sq.expr, needs_parens_operand(&sq.expr, true))?;
             let step = sq.step.map(format_duration).unwrap_or_default();
-            write!(f, "[{}:{}]{}{}", format_duration(sq.range), step, at_suffix(&sq.at), offset_suffix(sq.offset))
+            write!(
+                f,
+                "[{}:{}]{}{}",
+                format_duration(sq.range),
+                step,
+                at_suffix(&sq.at),
+                offset_suffix(sq.offset)
+            )
         }
         Expr::Paren(inner) => write!(f, "({inner})"),
         Expr::Unary(op, inner) => {
-            f.write_str(if *op == crate::ast::UnaryOp::Neg { "-" } else { "+" })?;
+            f.write_str(if *op == crate::ast::UnaryOp::Neg {
+                "-"
+            } else {
+                "+"
+            })?;
             paren_if(f, inner, needs_parens_operand(inner, false))
         }
         Expr::Binary(b) => {
             match &*b.lhs {
                 // `+Inf ^ x` would parse as `+(Inf ^ x)`.
-                Expr::Number(v) if b.op == BinOp::Pow && *v == f64::INFINITY => f.write_str("Inf")?,
+                Expr::Number(v) if b.op == BinOp::Pow && *v == f64::INFINITY => {
+                    f.write_str("Inf")?
+                }
                 lhs => paren_if(f, lhs, needs_parens(b.op, lhs, false))?,
             }
-            write!(f, " {}{}{} ", b.op.as_str(), if b.return_bool { " bool" } else { "" }, matching_str(b))?;
+            write!(
+                f,
+                " {}{}{} ",
+                b.op.as_str(),
+                if b.return_bool { " bool" } else { "" },
+                matching_str(b)
+            )?;
             paren_if(f, &b.rhs, needs_parens(b.op, &b.rhs, true))
         }
         Expr::Aggregate(a) => {
@@ -269,7 +326,10 @@ fn pretty(out: &mut String, e: &Expr, level: usize) {
     match e {
         Expr::Binary(b) => {
             let wrap = |out: &mut String, child: &Expr, is_rhs: bool| {
-                if b.op == BinOp::Pow && !is_rhs && matches!(child, Expr::Number(v) if *v == f64::INFINITY) {
+                if b.op == BinOp::Pow
+                    && !is_rhs
+                    && matches!(child, Expr::Number(v) if *v == f64::INFINITY)
+                {
                     out.push_str(&"  ".repeat(level + 1));
                     out.push_str("Inf");
                 } else if needs_parens(b.op, child, is_rhs) {
@@ -279,7 +339,13 @@ fn pretty(out: &mut String, e: &Expr, level: usize) {
                 }
             };
             wrap(out, &b.lhs, false);
-            let _ = write!(out, "\n{pad}{}{}{}\n", b.op.as_str(), if b.return_bool { " bool" } else { "" }, matching_str(b));
+            let _ = write!(
+                out,
+                "\n{pad}{}{}{}\n",
+                b.op.as_str(),
+                if b.return_bool { " bool" } else { "" },
+                matching_str(b)
+            );
             wrap(out, &b.rhs, true);
         }
         Expr::Aggregate(a) => {
@@ -309,11 +375,22 @@ fn pretty(out: &mut String, e: &Expr, level: usize) {
         Expr::Subquery(sq) if !needs_parens_operand(&sq.expr, true) => {
             pretty(out, &sq.expr, level);
             let step = sq.step.map(format_duration).unwrap_or_default();
-            let _ = write!(out, "[{}:{}]{}{}", format_duration(sq.range), step, at_suffix(&sq.at), offset_suffix(sq.offset));
+            let _ = write!(
+                out,
+                "[{}:{}]{}{}",
+                format_duration(sq.range),
+                step,
+                at_suffix(&sq.at),
+                offset_suffix(sq.offset)
+            );
         }
         Expr::Unary(op, inner) if !needs_parens_operand(inner, false) => {
             out.push_str(&pad);
-            out.push(if *op == crate::ast::UnaryOp::Neg { '-' } else { '+' });
+            out.push(if *op == crate::ast::UnaryOp::Neg {
+                '-'
+            } else {
+                '+'
+            });
             let mut sub = String::new();
             pretty(&mut sub, inner, level);
             out.push_str(sub.trim_start());

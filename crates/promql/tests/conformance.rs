@@ -26,8 +26,15 @@ fn main() -> ExitCode {
 fn run() -> ExitCode {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     // `../../../shared` from the main checkout; worktrees sit one level deeper.
-    let candidates = [manifest.join("../../../shared/conformance/promql"), manifest.join("../../../../shared/conformance/promql")];
-    let dir = candidates.iter().find(|d| d.is_dir()).cloned().unwrap_or_else(|| candidates[0].clone());
+    let candidates = [
+        manifest.join("../../../shared/conformance/promql"),
+        manifest.join("../../../../shared/conformance/promql"),
+    ];
+    let dir = candidates
+        .iter()
+        .find(|d| d.is_dir())
+        .cloned()
+        .unwrap_or_else(|| candidates[0].clone());
     if !dir.is_dir() {
         println!("conformance: folder {} not found, skipping", dir.display());
         return ExitCode::SUCCESS;
@@ -35,7 +42,10 @@ fn run() -> ExitCode {
     let list_path = manifest.join("tests/conformance_expected_failures.txt");
     let listed = read_list(&list_path);
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "test")).collect(),
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "test"))
+            .collect(),
         Err(e) => {
             println!("conformance: cannot read {}: {e}", dir.display());
             return ExitCode::FAILURE;
@@ -53,7 +63,10 @@ fn run() -> ExitCode {
     let mut unexpected_pass = Vec::new();
     let mut new_list: Vec<String> = Vec::new();
     for f in &files {
-        let name = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let text = match std::fs::read_to_string(f) {
             Ok(t) => t,
             Err(e) => {
@@ -102,7 +115,11 @@ fn run() -> ExitCode {
             println!("conformance: cannot write {}: {e}", list_path.display());
             return ExitCode::FAILURE;
         }
-        println!("conformance: wrote {} entries to {}", new_list.len(), list_path.display());
+        println!(
+            "conformance: wrote {} entries to {}",
+            new_list.len(),
+            list_path.display()
+        );
         unexpected_fail.clear();
         unexpected_pass.clear();
     }

@@ -122,4 +122,3 @@ eval instant at 0 {job="a"} > 0
 "#,
     );
 }
-

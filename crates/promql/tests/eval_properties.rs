@@ -14,13 +14,25 @@ fn storage() -> MemStorage {
             let pts: Vec<(i64, f64)> = (0..40)
                 .filter(|j| (j + inst) % 7 != 0)
                 .map(|j| {
-                    let v = if j == 33 && inst == 1 { STALE_NAN } else { ((j * (inst + 1) + i) % 11) as f64 - 2.0 };
+                    let v = if j == 33 && inst == 1 {
+                        STALE_NAN
+                    } else {
+                        ((j * (inst + 1) + i) % 11) as f64 - 2.0
+                    };
                     (j as i64 * 15_000, v)
                 })
                 .collect();
-            st.insert(labels!("__name__" => "m", "job" => job, "instance" => &inst.to_string()), &pts);
-            let c: Vec<(i64, f64)> = (0..40).map(|j| (j as i64 * 15_000, (j * (inst + 2)) as f64)).collect();
-            st.insert(labels!("__name__" => "c", "job" => job, "instance" => &inst.to_string()), &c);
+            st.insert(
+                labels!("__name__" => "m", "job" => job, "instance" => &inst.to_string()),
+                &pts,
+            );
+            let c: Vec<(i64, f64)> = (0..40)
+                .map(|j| (j as i64 * 15_000, (j * (inst + 2)) as f64))
+                .collect();
+            st.insert(
+                labels!("__name__" => "c", "job" => job, "instance" => &inst.to_string()),
+                &c,
+            );
         }
     }
     st
@@ -45,7 +57,9 @@ fn vector_expr() -> impl Strategy<Value = String> {
     leaf.prop_recursive(3, 24, 3, |inner| {
         prop_oneof![
             inner.clone().prop_map(|e| format!("sum by (job) ({e})")),
-            inner.clone().prop_map(|e| format!("avg without (instance) ({e})")),
+            inner
+                .clone()
+                .prop_map(|e| format!("avg without (instance) ({e})")),
             inner.clone().prop_map(|e| format!("max({e})")),
             inner.clone().prop_map(|e| format!("count({e})")),
             inner.clone().prop_map(|e| format!("stddev by (job) ({e})")),
@@ -56,10 +70,17 @@ fn vector_expr() -> impl Strategy<Value = String> {
             inner.clone().prop_map(|e| format!("({e}) > 1")),
             inner.clone().prop_map(|e| format!("({e}) > bool 1")),
             inner.clone().prop_map(|e| format!("-({e})")),
-            inner.clone().prop_map(|e| format!("max_over_time(({e})[1m:30s])")),
-            inner.clone().prop_map(|e| format!("label_replace({e}, \"x\", \"$1\", \"job\", \"(.*)\")")),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}) + on(job, instance) ({b})")),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}) / ignoring(instance) group_left sum by (job) ({b})")),
+            inner
+                .clone()
+                .prop_map(|e| format!("max_over_time(({e})[1m:30s])")),
+            inner
+                .clone()
+                .prop_map(|e| format!("label_replace({e}, \"x\", \"$1\", \"job\", \"(.*)\")")),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| format!("({a}) + on(job, instance) ({b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!(
+                "({a}) / ignoring(instance) group_left sum by (job) ({b})"
+            )),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}) and ({b})")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}) or ({b})")),
             (inner.clone(), inner).prop_map(|(a, b)| format!("({a}) unless on(job) ({b})")),

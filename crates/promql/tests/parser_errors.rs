@@ -171,13 +171,19 @@ fn errors_have_prometheus_messages_and_positions() {
     for &(input, start, message) in CASES {
         match parse(input) {
             Ok(e) => failures.push(format!("{input:?}: parsed as {e}")),
-            Err(err) if err.message != message || err.start != start => {
-                failures.push(format!("{input:?}: got {}:{:?}, want {start}:{message:?}", err.start, err.message))
-            }
+            Err(err) if err.message != message || err.start != start => failures.push(format!(
+                "{input:?}: got {}:{:?}, want {start}:{message:?}",
+                err.start, err.message
+            )),
             Err(_) => {}
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -192,18 +198,32 @@ fn line_and_column_are_reported() {
 #[test]
 fn syntax_errors_win_over_type_errors() {
     // Prometheus type-checks only a syntactically valid tree.
-    assert_eq!(parse("rate(foo) +").unwrap_err().message, "unexpected end of input");
+    assert_eq!(
+        parse("rate(foo) +").unwrap_err().message,
+        "unexpected end of input"
+    );
 }
 
 #[test]
 fn experimental_features_need_the_option() {
-    let on = ParserOptions { enable_experimental_functions: true, ..ParserOptions::default() };
-    for q in ["limitk(1, foo)", "limit_ratio(0.5, foo)", "sort_by_label(foo, \"a\")", "mad_over_time(foo[5m])"] {
+    let on = ParserOptions {
+        enable_experimental_functions: true,
+        ..ParserOptions::default()
+    };
+    for q in [
+        "limitk(1, foo)",
+        "limit_ratio(0.5, foo)",
+        "sort_by_label(foo, \"a\")",
+        "mad_over_time(foo[5m])",
+    ] {
         assert!(parse(q).is_err(), "{q}");
         assert!(parse_with(q, &on).is_ok(), "{q}");
     }
     let err = parse_with("info(foo, bar{a=\"b\"})", &on).unwrap_err();
-    assert_eq!(err.message, "expected label selectors only, got vector selector instead");
+    assert_eq!(
+        err.message,
+        "expected label selectors only, got vector selector instead"
+    );
     assert!(parse_with("info(foo, {a=\"b\"})", &on).is_ok());
     // info's second argument may select everything.
     assert!(parse_with("info(foo, {})", &on).is_ok());

@@ -10,7 +10,10 @@ use promlite_promql::printer::prettify;
 use proptest::prelude::*;
 
 fn opts() -> ParserOptions {
-    ParserOptions { enable_experimental_functions: true, ..ParserOptions::default() }
+    ParserOptions {
+        enable_experimental_functions: true,
+        ..ParserOptions::default()
+    }
 }
 
 /// Debug text compares NaN equal to NaN, unlike `==` on f64.
@@ -32,8 +35,14 @@ const CORPUS: &[(&str, &str)] = &[
     ("`a\\b`", "\"a\\\\b\""),
     ("foo", "foo"),
     ("foo{}", "foo"),
-    ("foo{a='b',c!=\"d\", e=~'f.*' , g!~\"h\",}", "foo{a=\"b\",c!=\"d\",e=~\"f.*\",g!~\"h\"}"),
-    ("{\"foo.bar\", \"a b\"=\"c\"}", "{__name__=\"foo.bar\",\"a b\"=\"c\"}"),
+    (
+        "foo{a='b',c!=\"d\", e=~'f.*' , g!~\"h\",}",
+        "foo{a=\"b\",c!=\"d\",e=~\"f.*\",g!~\"h\"}",
+    ),
+    (
+        "{\"foo.bar\", \"a b\"=\"c\"}",
+        "{__name__=\"foo.bar\",\"a b\"=\"c\"}",
+    ),
     ("{__name__=~\"a|b\"}", "{__name__=~\"a|b\"}"),
     ("foo:bar:rate5m", "foo:bar:rate5m"),
     ("sum", "sum"),
@@ -54,9 +63,15 @@ const CORPUS: &[(&str, &str)] = &[
     ("sum(x) by (a,b)", "sum by (a, b) (x)"),
     ("SUM without(a) (x)", "sum without (a) (x)"),
     ("sum without () (x)", "sum without () (x)"),
-    ("sum by (\"a.b\", on, \"inf\") (x)", "sum by (\"a.b\", on, \"inf\") (x)"),
+    (
+        "sum by (\"a.b\", on, \"inf\") (x)",
+        "sum by (\"a.b\", on, \"inf\") (x)",
+    ),
     ("topk(5, x)", "topk(5, x)"),
-    ("count_values by (a) ('v', x)", "count_values by (a) (\"v\", x)"),
+    (
+        "count_values by (a) ('v', x)",
+        "count_values by (a) (\"v\", x)",
+    ),
     ("quantile(0.9, rate(x[5m]))", "quantile(0.9, rate(x[5m]))"),
     ("a+b*c", "a + b * c"),
     ("(a+b)*c", "(a + b) * c"),
@@ -74,16 +89,34 @@ const CORPUS: &[(&str, &str)] = &[
     ("a > bool 1", "a > bool 1"),
     ("1 < bool 2", "1 < bool 2"),
     ("a * on(b) group_left(c) d", "a * on (b) group_left (c) d"),
-    ("a * ignoring(b) group_right d", "a * ignoring (b) group_right () d"),
-    ("a * ignoring() group_left d", "a * ignoring () group_left () d"),
+    (
+        "a * ignoring(b) group_right d",
+        "a * ignoring (b) group_right () d",
+    ),
+    (
+        "a * ignoring() group_left d",
+        "a * ignoring () group_left () d",
+    ),
     ("a + on() b", "a + on () b"),
-    ("a and on(x) b or c unless d", "a and on (x) b or c unless d"),
+    (
+        "a and on(x) b or c unless d",
+        "a and on (x) b or c unless d",
+    ),
     ("a atan2 b", "a atan2 b"),
     ("a == bool on(x) b", "a == bool on (x) b"),
     ("time() - 5m", "time() - 300"),
-    ("label_replace(up, \"dst\", \"$1\", \"src\", \"(.*)\")", "label_replace(up, \"dst\", \"$1\", \"src\", \"(.*)\")"),
-    ("histogram_quantile(0.99, sum by (le) (rate(x_bucket[5m])))", "histogram_quantile(0.99, sum by (le) (rate(x_bucket[5m])))"),
-    ("max_over_time(deriv(rate(x[1m])[5m:1m])[10m:])", "max_over_time(deriv(rate(x[1m])[5m:1m])[10m:])"),
+    (
+        "label_replace(up, \"dst\", \"$1\", \"src\", \"(.*)\")",
+        "label_replace(up, \"dst\", \"$1\", \"src\", \"(.*)\")",
+    ),
+    (
+        "histogram_quantile(0.99, sum by (le) (rate(x_bucket[5m])))",
+        "histogram_quantile(0.99, sum by (le) (rate(x_bucket[5m])))",
+    ),
+    (
+        "max_over_time(deriv(rate(x[1m])[5m:1m])[10m:])",
+        "max_over_time(deriv(rate(x[1m])[5m:1m])[10m:])",
+    ),
     ("foo{a=\"\\n\\t\\u00e9\\x01\"}", "foo{a=\"\\n\\té\\x01\"}"),
     ("limitk(1, x)", "limitk(1, x)"),
 ];
@@ -121,22 +154,42 @@ fn prettify_splits_long_expressions() {
     let want = format!("-(\n    {long_selector}\n  +\n    1\n)");
     assert_eq!(prettify(&parse(&q).expect("valid")), want);
     // Short expressions stay on one line.
-    assert_eq!(prettify(&parse("sum(rate(x[5m]))").expect("valid")), "sum(rate(x[5m]))");
+    assert_eq!(
+        prettify(&parse("sum(rate(x[5m]))").expect("valid")),
+        "sum(rate(x[5m]))"
+    );
 }
 
 #[test]
 fn printer_adds_parentheses_for_hand_built_trees() {
     let sel = |n: &str| {
-        Expr::VectorSelector(VectorSelector { name: Some(n.into()), matchers: vec![Matcher::equal("__name__", n)], offset: 0, at: None })
+        Expr::VectorSelector(VectorSelector {
+            name: Some(n.into()),
+            matchers: vec![Matcher::equal("__name__", n)],
+            offset: 0,
+            at: None,
+        })
     };
     let bin = |op, l, r| {
-        Expr::Binary(BinaryExpr { op, lhs: Box::new(l), rhs: Box::new(r), return_bool: false, matching: VectorMatching::default() })
+        Expr::Binary(BinaryExpr {
+            op,
+            lhs: Box::new(l),
+            rhs: Box::new(r),
+            return_bool: false,
+            matching: VectorMatching::default(),
+        })
     };
     let e = bin(BinOp::Mul, bin(BinOp::Add, sel("a"), sel("b")), sel("c"));
     assert_eq!(e.to_string(), "(a + b) * c");
     let e = bin(BinOp::Sub, sel("a"), bin(BinOp::Sub, sel("b"), sel("c")));
     assert_eq!(e.to_string(), "a - (b - c)");
-    let e = Expr::Subquery(SubqueryExpr { expr: Box::new(bin(BinOp::Add, sel("a"), sel("b"))), range: 60_000, step: None, offset: 0, at: None });
+    let e = Expr::Subquery(SubqueryExpr {
+        expr: Box::new(bin(BinOp::Add, sel("a"), sel("b"))),
+        range: 60_000,
+        step: None,
+        offset: 0,
+        at: None,
+    });
     assert_eq!(e.to_string(), "(a + b)[1m:]");
     let e = Expr::Unary(UnaryOp::Neg, Box::new(bin(BinOp::Add, sel("a"), sel("b"))));
     assert_eq!(e.to_string(), "-(a + b)");
@@ -146,7 +199,10 @@ fn printer_adds_parentheses_for_hand_built_trees() {
 
 fn label_name() -> impl Strategy<Value = String> {
     prop_oneof![
-        prop::sample::select(vec!["job", "instance", "on", "by", "bool", "offset", "sum", "le", "a_b", "inf", "Nan"]).prop_map(String::from),
+        prop::sample::select(vec![
+            "job", "instance", "on", "by", "bool", "offset", "sum", "le", "a_b", "inf", "Nan"
+        ])
+        .prop_map(String::from),
         "[a-z][a-z0-9_.:]{0,6}",
         "\\PC{1,5}",
     ]
@@ -159,8 +215,10 @@ fn label_value() -> impl Strategy<Value = String> {
 fn metric_name() -> impl Strategy<Value = Option<String>> {
     prop_oneof![
         Just(None),
-        prop::sample::select(vec!["up", "sum", "by", "offset", "start", "end", "and", "without", "min"])
-            .prop_map(|s| Some(s.to_string())),
+        prop::sample::select(vec![
+            "up", "sum", "by", "offset", "start", "end", "and", "without", "min"
+        ])
+        .prop_map(|s| Some(s.to_string())),
         "[a-z_:][a-z0-9_:]{0,8}".prop_map(Some),
     ]
 }
@@ -169,11 +227,19 @@ fn matcher() -> impl Strategy<Value = Matcher> {
     let regexes = prop::sample::select(vec!["a.*", "x|y", "", "[0-9]+", "(?i)foo", ".+"]);
     prop_oneof![
         (label_name(), label_value(), prop::bool::ANY).prop_map(|(n, v, eq)| {
-            let op = if eq { MatchOp::Equal } else { MatchOp::NotEqual };
+            let op = if eq {
+                MatchOp::Equal
+            } else {
+                MatchOp::NotEqual
+            };
             Matcher::new(op, n, v).expect("plain matcher")
         }),
         (label_name(), regexes, prop::bool::ANY).prop_map(|(n, v, eq)| {
-            let op = if eq { MatchOp::Regex } else { MatchOp::NotRegex };
+            let op = if eq {
+                MatchOp::Regex
+            } else {
+                MatchOp::NotRegex
+            };
             Matcher::new(op, n, v).expect("valid regex")
         }),
     ]
@@ -189,7 +255,11 @@ fn at_modifier() -> impl Strategy<Value = Option<AtModifier>> {
 }
 
 fn duration() -> impl Strategy<Value = i64> {
-    prop_oneof![1i64..100_000, prop::sample::select(vec![60_000, 300_000, 3_600_000, 86_400_000]), 1i64..1_000_000_000_000]
+    prop_oneof![
+        1i64..100_000,
+        prop::sample::select(vec![60_000, 300_000, 3_600_000, 86_400_000]),
+        1i64..1_000_000_000_000
+    ]
 }
 
 fn offset() -> impl Strategy<Value = i64> {
@@ -197,16 +267,28 @@ fn offset() -> impl Strategy<Value = i64> {
 }
 
 fn selector() -> impl Strategy<Value = VectorSelector> {
-    (metric_name(), prop::collection::vec(matcher(), 0..3), offset(), at_modifier()).prop_map(|(name, ms, offset, at)| {
-        let mut matchers: Vec<Matcher> = ms.into_iter().filter(|m| m.name != "__name__").collect();
-        if name.is_none() {
-            matchers.push(Matcher::equal("job", "x"));
-        }
-        if let Some(n) = &name {
-            matchers.push(Matcher::equal("__name__", n.as_str()));
-        }
-        VectorSelector { name, matchers, offset, at }
-    })
+    (
+        metric_name(),
+        prop::collection::vec(matcher(), 0..3),
+        offset(),
+        at_modifier(),
+    )
+        .prop_map(|(name, ms, offset, at)| {
+            let mut matchers: Vec<Matcher> =
+                ms.into_iter().filter(|m| m.name != "__name__").collect();
+            if name.is_none() {
+                matchers.push(Matcher::equal("job", "x"));
+            }
+            if let Some(n) = &name {
+                matchers.push(Matcher::equal("__name__", n.as_str()));
+            }
+            VectorSelector {
+                name,
+                matchers,
+                offset,
+                at,
+            }
+        })
 }
 
 fn number() -> impl Strategy<Value = f64> {
@@ -222,24 +304,67 @@ fn leaf() -> impl Strategy<Value = Expr> {
         number().prop_map(Expr::Number),
         label_value().prop_map(Expr::String),
         selector().prop_map(Expr::VectorSelector),
-        (selector(), duration()).prop_map(|(selector, range)| Expr::MatrixSelector(MatrixSelector { selector, range })),
+        (selector(), duration())
+            .prop_map(|(selector, range)| Expr::MatrixSelector(MatrixSelector { selector, range })),
     ]
 }
 
 const BIN_OPS: &[BinOp] = &[
-    BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div, BinOp::Mod, BinOp::Pow, BinOp::Atan2, BinOp::Eql, BinOp::Neq,
-    BinOp::Gtr, BinOp::Lss, BinOp::Gte, BinOp::Lte, BinOp::And, BinOp::Or, BinOp::Unless,
+    BinOp::Add,
+    BinOp::Sub,
+    BinOp::Mul,
+    BinOp::Div,
+    BinOp::Mod,
+    BinOp::Pow,
+    BinOp::Atan2,
+    BinOp::Eql,
+    BinOp::Neq,
+    BinOp::Gtr,
+    BinOp::Lss,
+    BinOp::Gte,
+    BinOp::Lte,
+    BinOp::And,
+    BinOp::Or,
+    BinOp::Unless,
 ];
 
 const FUNCS: &[&str] = &[
-    "abs", "rate", "time", "round", "clamp", "label_replace", "label_join", "histogram_quantile", "vector", "scalar",
-    "absent_over_time", "predict_linear", "day_of_month", "pi", "quantile_over_time", "sort_by_label",
+    "abs",
+    "rate",
+    "time",
+    "round",
+    "clamp",
+    "label_replace",
+    "label_join",
+    "histogram_quantile",
+    "vector",
+    "scalar",
+    "absent_over_time",
+    "predict_linear",
+    "day_of_month",
+    "pi",
+    "quantile_over_time",
+    "sort_by_label",
 ];
 
 fn vector_matching() -> impl Strategy<Value = VectorMatching> {
-    let card = prop::sample::select(vec![Cardinality::OneToOne, Cardinality::ManyToOne, Cardinality::OneToMany]);
-    (card, prop::collection::vec(label_name(), 0..3), prop::bool::ANY, prop::collection::vec(label_name(), 0..2))
-        .prop_map(|(card, labels, on, include)| VectorMatching { card, labels, on, include })
+    let card = prop::sample::select(vec![
+        Cardinality::OneToOne,
+        Cardinality::ManyToOne,
+        Cardinality::OneToMany,
+    ]);
+    (
+        card,
+        prop::collection::vec(label_name(), 0..3),
+        prop::bool::ANY,
+        prop::collection::vec(label_name(), 0..2),
+    )
+        .prop_map(|(card, labels, on, include)| VectorMatching {
+            card,
+            labels,
+            on,
+            include,
+        })
 }
 
 /// Random trees; `canon` then makes them valid and parser-shaped.
@@ -247,13 +372,26 @@ fn tree() -> impl Strategy<Value = Expr> {
     leaf().prop_recursive(5, 40, 4, |inner| {
         prop_oneof![
             inner.clone().prop_map(|e| Expr::Paren(Box::new(e))),
-            (prop::bool::ANY, inner.clone())
-                .prop_map(|(neg, e)| Expr::Unary(if neg { UnaryOp::Neg } else { UnaryOp::Pos }, Box::new(e))),
-            (prop::sample::select(BIN_OPS), inner.clone(), inner.clone(), prop::bool::ANY, vector_matching()).prop_map(
-                |(op, l, r, return_bool, matching)| {
-                    Expr::Binary(BinaryExpr { op, lhs: Box::new(l), rhs: Box::new(r), return_bool, matching })
-                }
-            ),
+            (prop::bool::ANY, inner.clone()).prop_map(|(neg, e)| Expr::Unary(
+                if neg { UnaryOp::Neg } else { UnaryOp::Pos },
+                Box::new(e)
+            )),
+            (
+                prop::sample::select(BIN_OPS),
+                inner.clone(),
+                inner.clone(),
+                prop::bool::ANY,
+                vector_matching()
+            )
+                .prop_map(|(op, l, r, return_bool, matching)| {
+                    Expr::Binary(BinaryExpr {
+                        op,
+                        lhs: Box::new(l),
+                        rhs: Box::new(r),
+                        return_bool,
+                        matching,
+                    })
+                }),
             (
                 prop::sample::select(AggregateOp::ALL.to_vec()),
                 inner.clone(),
@@ -261,18 +399,39 @@ fn tree() -> impl Strategy<Value = Expr> {
                 prop::collection::vec(label_name(), 0..3),
                 prop::bool::ANY
             )
-                .prop_map(|(op, e, p, grouping, without)| Expr::Aggregate(AggregateExpr {
-                    op,
-                    expr: Box::new(e),
-                    param: Some(Box::new(p)),
-                    grouping,
-                    without,
+                .prop_map(|(op, e, p, grouping, without)| Expr::Aggregate(
+                    AggregateExpr {
+                        op,
+                        expr: Box::new(e),
+                        param: Some(Box::new(p)),
+                        grouping,
+                        without,
+                    }
+                )),
+            (
+                prop::sample::select(FUNCS),
+                prop::collection::vec(inner.clone(), 0..5)
+            )
+                .prop_map(|(f, args)| Expr::Call(Call {
+                    func: f.to_string(),
+                    args
                 })),
-            (prop::sample::select(FUNCS), prop::collection::vec(inner.clone(), 0..5))
-                .prop_map(|(f, args)| Expr::Call(Call { func: f.to_string(), args })),
-            (inner, duration(), prop::option::of(duration()), offset(), at_modifier()).prop_map(
-                |(e, range, step, offset, at)| Expr::Subquery(SubqueryExpr { expr: Box::new(e), range, step, offset, at })
-            ),
+            (
+                inner,
+                duration(),
+                prop::option::of(duration()),
+                offset(),
+                at_modifier()
+            )
+                .prop_map(|(e, range, step, offset, at)| Expr::Subquery(
+                    SubqueryExpr {
+                        expr: Box::new(e),
+                        range,
+                        step,
+                        offset,
+                        at
+                    }
+                )),
         ]
     })
 }
@@ -295,7 +454,12 @@ fn coerce(e: Expr, want: ValueType) -> Expr {
         ValueType::Vector => default_selector(),
         ValueType::String => Expr::String("s".into()),
         ValueType::Matrix => Expr::MatrixSelector(MatrixSelector {
-            selector: VectorSelector { name: Some("x".into()), matchers: vec![Matcher::equal("__name__", "x")], offset: 0, at: None },
+            selector: VectorSelector {
+                name: Some("x".into()),
+                matchers: vec![Matcher::equal("__name__", "x")],
+                offset: 0,
+                at: None,
+            },
             range: 60_000,
         }),
     }
@@ -333,7 +497,9 @@ fn canon(e: Expr) -> Expr {
         Expr::Paren(x) => paren(canon(*x)),
         Expr::Unary(op, x) => match scalar_or_vector(canon(*x)) {
             Expr::Number(v) => Expr::Number(if op == UnaryOp::Neg { -v } else { v }),
-            x @ Expr::Binary(_) if !matches!(&x, Expr::Binary(b) if b.op == BinOp::Pow) => Expr::Unary(op, Box::new(paren(x))),
+            x @ Expr::Binary(_) if !matches!(&x, Expr::Binary(b) if b.op == BinOp::Pow) => {
+                Expr::Unary(op, Box::new(paren(x)))
+            }
             x => Expr::Unary(op, Box::new(x)),
         },
         Expr::Binary(b) => {
@@ -356,10 +522,23 @@ fn canon(e: Expr) -> Expr {
                 let labels = b.matching.labels.clone();
                 b.matching.include.retain(|l| !labels.contains(l));
             }
-            b.return_bool = b.op.is_comparison() && (b.return_bool || (lt == ValueType::Scalar && rt == ValueType::Scalar));
-            let lhs = if needs_parens(b.op, &lhs, false) { paren(lhs) } else { lhs };
-            let rhs = if needs_parens(b.op, &rhs, true) { paren(rhs) } else { rhs };
-            Expr::Binary(BinaryExpr { lhs: Box::new(lhs), rhs: Box::new(rhs), ..b })
+            b.return_bool = b.op.is_comparison()
+                && (b.return_bool || (lt == ValueType::Scalar && rt == ValueType::Scalar));
+            let lhs = if needs_parens(b.op, &lhs, false) {
+                paren(lhs)
+            } else {
+                lhs
+            };
+            let rhs = if needs_parens(b.op, &rhs, true) {
+                paren(rhs)
+            } else {
+                rhs
+            };
+            Expr::Binary(BinaryExpr {
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+                ..b
+            })
         }
         Expr::Aggregate(a) => {
             let expr = coerce(canon(*a.expr), ValueType::Vector);
@@ -369,7 +548,11 @@ fn canon(e: Expr) -> Expr {
                 op if op.takes_param() => param.map(|p| coerce(p, ValueType::Scalar)),
                 _ => None,
             };
-            Expr::Aggregate(AggregateExpr { expr: Box::new(expr), param: param.map(Box::new), ..a })
+            Expr::Aggregate(AggregateExpr {
+                expr: Box::new(expr),
+                param: param.map(Box::new),
+                ..a
+            })
         }
         Expr::Call(c) => {
             let f = functions::lookup(&c.func).expect("generator uses known functions");
@@ -377,14 +560,26 @@ fn canon(e: Expr) -> Expr {
             let args = f
                 .arg_types
                 .iter()
-                .map(|t| coerce(args.next().unwrap_or_else(|| coerce(Expr::Number(0.0), *t)), *t))
+                .map(|t| {
+                    coerce(
+                        args.next().unwrap_or_else(|| coerce(Expr::Number(0.0), *t)),
+                        *t,
+                    )
+                })
                 .collect();
             Expr::Call(Call { func: c.func, args })
         }
         Expr::Subquery(sq) => {
             let inner = coerce(canon(*sq.expr), ValueType::Vector);
-            let inner = if matches!(inner, Expr::Binary(_) | Expr::Unary(..)) { paren(inner) } else { inner };
-            Expr::Subquery(SubqueryExpr { expr: Box::new(inner), ..sq })
+            let inner = if matches!(inner, Expr::Binary(_) | Expr::Unary(..)) {
+                paren(inner)
+            } else {
+                inner
+            };
+            Expr::Subquery(SubqueryExpr {
+                expr: Box::new(inner),
+                ..sq
+            })
         }
         leaf => leaf,
     }

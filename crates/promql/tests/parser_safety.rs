@@ -25,10 +25,19 @@ fn deep_inputs(n: usize) -> Vec<(&'static str, String)> {
         ("left-assoc chain", format!("{}1", "foo + ".repeat(n))),
         ("right-assoc chain", format!("{}2", "2 ^ ".repeat(n))),
         ("calls", format!("{}foo{}", "abs(".repeat(n), ")".repeat(n))),
-        ("aggregations", format!("{}foo{}", "sum(".repeat(n), ")".repeat(n))),
+        (
+            "aggregations",
+            format!("{}foo{}", "sum(".repeat(n), ")".repeat(n)),
+        ),
         ("subqueries", format!("foo{}", "[1m:]".repeat(n))),
-        ("subquery calls", format!("{}foo{}", "rate(".repeat(n), "[1m:])".repeat(n))),
-        ("mixed", format!("{}foo{}", "(-abs(".repeat(n), "))".repeat(n))),
+        (
+            "subquery calls",
+            format!("{}foo{}", "rate(".repeat(n), "[1m:])".repeat(n)),
+        ),
+        (
+            "mixed",
+            format!("{}foo{}", "(-abs(".repeat(n), "))".repeat(n)),
+        ),
     ]
 }
 
@@ -60,16 +69,77 @@ fn nesting_just_below_the_limit_parses() {
 #[test]
 fn max_depth_is_configurable() {
     let q = format!("{}1{}", "(".repeat(20), ")".repeat(20));
-    let shallow = ParserOptions { max_depth: 10, ..ParserOptions::default() };
-    assert_eq!(parse_with(&q, &shallow).map_err(|e| e.message), Err(TOO_DEEP.to_string()));
+    let shallow = ParserOptions {
+        max_depth: 10,
+        ..ParserOptions::default()
+    };
+    assert_eq!(
+        parse_with(&q, &shallow).map_err(|e| e.message),
+        Err(TOO_DEEP.to_string())
+    );
     assert!(parse(&q).is_ok());
 }
 
 const TOKENS: &[&str] = &[
-    "sum", "rate", "abs", "foo", "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset",
-    "@", "start()", "end", "(", ")", "{", "}", "[", "]", "[5m]", "[5m:1m]", ":", ",", "=", "!=", "=~", "!~", "==",
-    "+", "-", "*", "/", "^", "%", "and", "or", "unless", "atan2", "1", "0x1f", "1e3", ".5", "5m", "Inf", "NaN",
-    "\"a\"", "'b'", "`c`", "\"\\x", "#", "\n", " ", "topk", "count_values", "label_replace", "a:b", "\"é\"",
+    "sum",
+    "rate",
+    "abs",
+    "foo",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "offset",
+    "@",
+    "start()",
+    "end",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "]",
+    "[5m]",
+    "[5m:1m]",
+    ":",
+    ",",
+    "=",
+    "!=",
+    "=~",
+    "!~",
+    "==",
+    "+",
+    "-",
+    "*",
+    "/",
+    "^",
+    "%",
+    "and",
+    "or",
+    "unless",
+    "atan2",
+    "1",
+    "0x1f",
+    "1e3",
+    ".5",
+    "5m",
+    "Inf",
+    "NaN",
+    "\"a\"",
+    "'b'",
+    "`c`",
+    "\"\\x",
+    "#",
+    "\n",
+    " ",
+    "topk",
+    "count_values",
+    "label_replace",
+    "a:b",
+    "\"é\"",
 ];
 
 proptest! {
@@ -101,11 +171,17 @@ proptest! {
 #[test]
 fn many_errors_in_a_long_query_stay_cheap() {
     // 40k type errors over 370 kB: reporting must not be quadratic.
-    let q = format!("label_join(x, \"a\", \"b\", \"c\"{})", ", abs(y)".repeat(40_000));
+    let q = format!(
+        "label_join(x, \"a\", \"b\", \"c\"{})",
+        ", abs(y)".repeat(40_000)
+    );
     assert!(q.len() < 1 << 20);
     let started = std::time::Instant::now();
     let err = parse(&q).expect_err("string arguments expected");
-    assert_eq!(err.message, "expected type string in call to function \"label_join\", got instant vector");
+    assert_eq!(
+        err.message,
+        "expected type string in call to function \"label_join\", got instant vector"
+    );
     assert_eq!(err.start, 29);
     // Generous bound; the quadratic version took minutes.
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
@@ -120,6 +196,9 @@ fn deep_but_allowed_input_parses_on_a_small_stack() {
         .stack_size(256 * 1024)
         .spawn(move || promlite_promql::parser::parse(&q).map(|e| format!("{e}")))
         .unwrap();
-    let printed = h.join().expect("parser thread must not overflow").expect("parses");
+    let printed = h
+        .join()
+        .expect("parser thread must not overflow")
+        .expect("parses");
     assert!(printed.ends_with(")))"));
 }

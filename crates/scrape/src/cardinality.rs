@@ -16,10 +16,16 @@ impl CardinalityStats {
     /// Records one (post-relabeling) series.
     pub(crate) fn add(&mut self, labels: &Labels) {
         let name = labels.metric_name().unwrap_or("").to_string();
-        self.series.entry(name.clone()).or_default().insert(labels.stable_hash());
+        self.series
+            .entry(name.clone())
+            .or_default()
+            .insert(labels.stable_hash());
         for l in labels.iter() {
             if l.name != METRIC_NAME {
-                self.values.entry((name.clone(), l.name.clone())).or_default().insert(l.value.clone());
+                self.values
+                    .entry((name.clone(), l.name.clone()))
+                    .or_default()
+                    .insert(l.value.clone());
             }
         }
     }
@@ -35,9 +41,15 @@ impl CardinalityStats {
             .values
             .iter()
             .filter(|((m, _), _)| m == metric)
-            .max_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| (b.0).1.cmp(&(a.0).1)));
+            .max_by(|a, b| {
+                a.1.len()
+                    .cmp(&b.1.len())
+                    .then_with(|| (b.0).1.cmp(&(a.0).1))
+            });
         Some(match best {
-            Some(((_, label), vals)) => format!("label {label:?} on {metric:?} has {} values", vals.len()),
+            Some(((_, label), vals)) => {
+                format!("label {label:?} on {metric:?} has {} values", vals.len())
+            }
             None => format!("metric {metric:?} has {} series", series.len()),
         })
     }
@@ -59,7 +71,10 @@ mod tests {
             let x = i.to_string();
             s.add(&labels!("__name__" => "other", "x" => x.as_str()));
         }
-        assert_eq!(s.culprit().unwrap(), "label \"user_id\" on \"req_total\" has 50 values");
+        assert_eq!(
+            s.culprit().unwrap(),
+            "label \"user_id\" on \"req_total\" has 50 values"
+        );
         assert!(CardinalityStats::default().culprit().is_none());
     }
 }

@@ -20,7 +20,11 @@ pub fn static_groups(configs: &[StaticConfig]) -> Vec<TargetGroup> {
         .enumerate()
         .map(|(i, sc)| TargetGroup {
             source: format!("static/{i}"),
-            targets: sc.targets.iter().map(|t| Labels::from_pairs([(ADDRESS_LABEL, t.as_str())])).collect(),
+            targets: sc
+                .targets
+                .iter()
+                .map(|t| Labels::from_pairs([(ADDRESS_LABEL, t.as_str())]))
+                .collect(),
             labels: Labels::from_pairs(sc.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
         })
         .collect()
@@ -50,14 +54,20 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<TargetGroup>, String> {
     for (i, g) in groups.into_iter().enumerate() {
         for k in g.labels.keys() {
             if !crate::config::is_valid_label_name(k) {
-                return Err(format!("{file}: group {i}: {k:?} is not a valid label name"));
+                return Err(format!(
+                    "{file}: group {i}: {k:?} is not a valid label name"
+                ));
             }
         }
         let mut labels: Vec<(String, String)> = g.labels.into_iter().collect();
         labels.push((META_FILEPATH.to_string(), file.clone()));
         out.push(TargetGroup {
             source: format!("{file}:{i}"),
-            targets: g.targets.iter().map(|t| Labels::from_pairs([(ADDRESS_LABEL, t.as_str())])).collect(),
+            targets: g
+                .targets
+                .iter()
+                .map(|t| Labels::from_pairs([(ADDRESS_LABEL, t.as_str())]))
+                .collect(),
             labels: Labels::from_pairs(labels),
         });
     }
@@ -76,7 +86,10 @@ pub struct FileDiscovery {
 impl FileDiscovery {
     /// A discoverer for `config`.
     pub fn new(config: FileSdConfig) -> FileDiscovery {
-        FileDiscovery { config, ..Default::default() }
+        FileDiscovery {
+            config,
+            ..Default::default()
+        }
     }
 
     /// The config.
@@ -147,7 +160,10 @@ mod tests {
 
     #[test]
     fn static_groups_have_addresses_and_labels() {
-        let g = static_groups(&[StaticConfig { targets: vec!["a:1".into(), "b:2".into()], labels: [("env".to_string(), "p".to_string())].into() }]);
+        let g = static_groups(&[StaticConfig {
+            targets: vec!["a:1".into(), "b:2".into()],
+            labels: [("env".to_string(), "p".to_string())].into(),
+        }]);
         assert_eq!(g[0].source, "static/0");
         assert_eq!(g[0].targets[1].get(ADDRESS_LABEL), Some("b:2"));
         assert_eq!(g[0].labels.get("env"), Some("p"));
@@ -161,21 +177,34 @@ mod tests {
         std::fs::write(&json, r#"[{"targets": ["h1:1"], "labels": {"team": "x"}}]"#).unwrap();
         std::fs::write(&yaml, "- targets: ['h2:2', 'h3:3']\n").unwrap();
         let mut d = FileDiscovery::new(FileSdConfig {
-            files: vec![dir.path().join("*.json").display().to_string(), dir.path().join("*.yml").display().to_string()],
+            files: vec![
+                dir.path().join("*.json").display().to_string(),
+                dir.path().join("*.yml").display().to_string(),
+            ],
             refresh_interval: Duration::from_secs(60),
         });
         assert!(d.changed());
         let (groups, errs) = d.refresh();
         assert!(errs.is_empty());
         assert_eq!(groups.iter().map(|g| g.targets.len()).sum::<usize>(), 3);
-        let g = groups.iter().find(|g| g.labels.get("team") == Some("x")).unwrap();
-        assert_eq!(g.labels.get(META_FILEPATH), Some(json.display().to_string().as_str()));
+        let g = groups
+            .iter()
+            .find(|g| g.labels.get("team") == Some("x"))
+            .unwrap();
+        assert_eq!(
+            g.labels.get(META_FILEPATH),
+            Some(json.display().to_string().as_str())
+        );
         assert!(!d.changed());
         std::fs::write(&yaml, "- targets: [oops\n").unwrap();
         assert!(d.changed());
         let (groups, errs) = d.refresh();
         assert_eq!(errs.len(), 1, "{errs:?}");
-        assert_eq!(groups.iter().map(|g| g.targets.len()).sum::<usize>(), 3, "kept last good");
+        assert_eq!(
+            groups.iter().map(|g| g.targets.len()).sum::<usize>(),
+            3,
+            "kept last good"
+        );
         std::fs::remove_file(&yaml).unwrap();
         let (groups, _) = d.refresh();
         assert_eq!(groups.iter().map(|g| g.targets.len()).sum::<usize>(), 1);

@@ -51,20 +51,29 @@ impl Fetcher {
         }
         if let Some(ca) = &tls.ca_file {
             let pem = std::fs::read(ca).map_err(|e| format!("reading ca_file {ca}: {e}"))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("ca_file {ca}: {e}"))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| format!("ca_file {ca}: {e}"))?;
             for c in certs {
                 b = b.add_root_certificate(c);
             }
         }
         if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
-            let mut pem = std::fs::read(cert).map_err(|e| format!("reading cert_file {cert}: {e}"))?;
+            let mut pem =
+                std::fs::read(cert).map_err(|e| format!("reading cert_file {cert}: {e}"))?;
             pem.push(b'\n');
             pem.extend(std::fs::read(key).map_err(|e| format!("reading key_file {key}: {e}"))?);
-            let id = reqwest::Identity::from_pem(&pem).map_err(|e| format!("client certificate: {e}"))?;
+            let id = reqwest::Identity::from_pem(&pem)
+                .map_err(|e| format!("client certificate: {e}"))?;
             b = b.identity(id);
         }
-        let client = b.build().map_err(|e| format!("building HTTP client: {e}"))?;
-        let body_limit = if cfg.body_size_limit == 0 { crate::config::DEFAULT_BODY_SIZE_LIMIT } else { cfg.body_size_limit };
+        let client = b
+            .build()
+            .map_err(|e| format!("building HTTP client: {e}"))?;
+        let body_limit = if cfg.body_size_limit == 0 {
+            crate::config::DEFAULT_BODY_SIZE_LIMIT
+        } else {
+            cfg.body_size_limit
+        };
         Ok(Fetcher {
             client,
             url,
@@ -83,7 +92,10 @@ impl Fetcher {
 
     fn headers(&self) -> Result<HeaderMap, String> {
         let mut h = HeaderMap::new();
-        h.insert(ACCEPT, HeaderValue::from_static(promlite_exposition::SCRAPE_ACCEPT_HEADER));
+        h.insert(
+            ACCEPT,
+            HeaderValue::from_static(promlite_exposition::SCRAPE_ACCEPT_HEADER),
+        );
         h.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         if !self.compression {
             h.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
@@ -98,8 +110,9 @@ impl Fetcher {
                 (None, Some(f)) => read_secret(f)?,
                 (None, None) => String::new(),
             };
-            let v = HeaderValue::from_str(&format!("{} {}", a.auth_type, cred))
-                .map_err(|_| "authorization credentials contain invalid header characters".to_string())?;
+            let v = HeaderValue::from_str(&format!("{} {}", a.auth_type, cred)).map_err(|_| {
+                "authorization credentials contain invalid header characters".to_string()
+            })?;
             h.insert(AUTHORIZATION, v);
         }
         Ok(h)
@@ -111,7 +124,10 @@ impl Fetcher {
     pub async fn fetch(&self) -> Result<Fetched, String> {
         match tokio::time::timeout(self.timeout, self.fetch_inner()).await {
             Ok(r) => r,
-            Err(_) => Err(format!("Get \"{}\": context deadline exceeded (timeout {:?})", self.url, self.timeout)),
+            Err(_) => Err(format!(
+                "Get \"{}\": context deadline exceeded (timeout {:?})",
+                self.url, self.timeout
+            )),
         }
     }
 
@@ -125,19 +141,29 @@ impl Fetcher {
             };
             req = req.basic_auth(&b.username, pw);
         }
-        let mut resp = req.send().await.map_err(|e| format!("Get \"{}\": {}", self.url, error_chain(&e)))?;
+        let mut resp = req
+            .send()
+            .await
+            .map_err(|e| format!("Get \"{}\": {}", self.url, error_chain(&e)))?;
         let status = resp.status();
         if status != reqwest::StatusCode::OK {
             return Err(format!("server returned HTTP status {status}"));
         }
-        let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let mut body = Vec::new();
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     if (body.len() + chunk.len()) as u64 > self.body_limit {
                         drop(resp);
-                        return Err(format!("body size limit exceeded: response body is larger than {} bytes", self.body_limit));
+                        return Err(format!(
+                            "body size limit exceeded: response body is larger than {} bytes",
+                            self.body_limit
+                        ));
                     }
                     body.extend_from_slice(&chunk);
                 }
@@ -150,7 +176,9 @@ impl Fetcher {
 }
 
 fn read_secret(path: &str) -> Result<String, String> {
-    std::fs::read_to_string(path).map(|s| s.trim_end_matches(['\n', '\r']).to_string()).map_err(|e| format!("reading {path}: {e}"))
+    std::fs::read_to_string(path)
+        .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
+        .map_err(|e| format!("reading {path}: {e}"))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -14,7 +14,9 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, ConfigError, ScrapeConfig};
 use crate::discovery::{static_groups, FileDiscovery};
 use crate::scrape_loop::{HandoverSlot, LoopSignal, ScrapeLoop, ScrapeOptions};
-use crate::target::{populate, Health, Populated, ScrapeCounters, Target, TargetGroup, TargetHealth, TargetShared};
+use crate::target::{
+    populate, Health, Populated, ScrapeCounters, Target, TargetGroup, TargetHealth, TargetShared,
+};
 
 /// An active target as `/api/v1/targets` shows it.
 #[derive(Clone, Debug, PartialEq)]
@@ -114,17 +116,34 @@ pub struct ScrapeManager {
 
 impl ScrapeManager {
     /// A manager appending to `appendable`, stamping with `clock`.
-    pub fn new(appendable: Arc<dyn Appendable>, clock: Arc<dyn Clock>, options: ScrapeOptions) -> ScrapeManager {
-        ScrapeManager { inner: Arc::new(Inner { appendable, clock, options, state: Mutex::new(State::default()) }) }
+    pub fn new(
+        appendable: Arc<dyn Appendable>,
+        clock: Arc<dyn Clock>,
+        options: ScrapeOptions,
+    ) -> ScrapeManager {
+        ScrapeManager {
+            inner: Arc::new(Inner {
+                appendable,
+                clock,
+                options,
+                state: Mutex::new(State::default()),
+            }),
+        }
     }
 
     /// Applies a (valid) configuration: starts new jobs, restarts changed
     /// ones, stops removed ones (their series get staleness markers). Must
     /// be called inside a Tokio runtime; returns an error otherwise.
     pub fn apply_config(&self, cfg: &Config) -> Result<(), String> {
-        let handle = tokio::runtime::Handle::try_current().map_err(|_| "apply_config needs a Tokio runtime".to_string())?;
+        let handle = tokio::runtime::Handle::try_current()
+            .map_err(|_| "apply_config needs a Tokio runtime".to_string())?;
         let mut st = self.inner.state.lock();
-        let ext = Labels::from_pairs(cfg.global.external_labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let ext = Labels::from_pairs(
+            cfg.global
+                .external_labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
         st.offset_seed = if ext.is_empty() { 0 } else { ext.stable_hash() };
         let old_jobs: Vec<String> = st.pools.keys().cloned().collect();
         for job in old_jobs {
@@ -162,11 +181,17 @@ impl ScrapeManager {
             }
             let groups = static_groups(&sc.static_configs);
             if sc.file_sd_configs.is_empty() {
-                self.inner.sync_pool(&mut st, &sc.job_name, generation, &groups, &handle);
+                self.inner
+                    .sync_pool(&mut st, &sc.job_name, generation, &groups, &handle);
             } else {
                 let inner = Arc::downgrade(&self.inner);
                 let job = sc.job_name.clone();
-                let sds: Vec<FileDiscovery> = sc.file_sd_configs.iter().cloned().map(FileDiscovery::new).collect();
+                let sds: Vec<FileDiscovery> = sc
+                    .file_sd_configs
+                    .iter()
+                    .cloned()
+                    .map(FileDiscovery::new)
+                    .collect();
                 let task = handle.spawn(run_file_discovery(inner, job, generation, groups, sds));
                 if let Some(p) = st.pools.get_mut(&sc.job_name) {
                     p.discovery = Some(task);
@@ -218,7 +243,10 @@ impl ScrapeManager {
 
     /// Active and dropped targets.
     pub fn targets(&self) -> Targets {
-        Targets { active: self.active_targets(), dropped: self.dropped_targets() }
+        Targets {
+            active: self.active_targets(),
+            dropped: self.dropped_targets(),
+        }
     }
 
     /// Targets being scraped, sorted by job then labels.
@@ -226,8 +254,13 @@ impl ScrapeManager {
         let st = self.inner.state.lock();
         let mut out = Vec::new();
         for p in st.pools.values() {
-            let mut v: Vec<ActiveTarget> =
-                p.loops.values().map(|l| &l.shared).chain(p.failed.iter()).map(|s| active_view(s)).collect();
+            let mut v: Vec<ActiveTarget> = p
+                .loops
+                .values()
+                .map(|l| &l.shared)
+                .chain(p.failed.iter())
+                .map(|s| active_view(s))
+                .collect();
             v.sort_by(|a, b| a.labels.cmp(&b.labels));
             out.extend(v);
         }
@@ -237,7 +270,10 @@ impl ScrapeManager {
     /// Targets dropped by relabeling.
     pub fn dropped_targets(&self) -> Vec<DroppedTarget> {
         let st = self.inner.state.lock();
-        st.pools.values().flat_map(|p| p.dropped.iter().cloned()).collect()
+        st.pools
+            .values()
+            .flat_map(|p| p.dropped.iter().cloned())
+            .collect()
     }
 
     /// Scrape counters summed over all current targets (for self-metrics).
@@ -259,7 +295,11 @@ impl ScrapeManager {
         for p in st.pools.values() {
             for l in p.loops.values() {
                 for (metric, md) in l.shared.metadata.read().iter() {
-                    out.push(TargetMetadata { target: l.shared.target.labels.clone(), metric: metric.clone(), metadata: md.clone() });
+                    out.push(TargetMetadata {
+                        target: l.shared.target.labels.clone(),
+                        metric: metric.clone(),
+                        metadata: md.clone(),
+                    });
                 }
             }
         }
@@ -305,9 +345,18 @@ fn stop_pool(p: Pool) {
 
 impl Inner {
     /// Replaces a pool's target set with the one derived from `groups`.
-    fn sync_pool(self: &Arc<Self>, st: &mut State, job: &str, generation: u64, groups: &[TargetGroup], handle: &tokio::runtime::Handle) {
+    fn sync_pool(
+        self: &Arc<Self>,
+        st: &mut State,
+        job: &str,
+        generation: u64,
+        groups: &[TargetGroup],
+        handle: &tokio::runtime::Handle,
+    ) {
         let seed = st.offset_seed;
-        let Some(pool) = st.pools.get_mut(job) else { return };
+        let Some(pool) = st.pools.get_mut(job) else {
+            return;
+        };
         if pool.generation != generation {
             return;
         }
@@ -319,7 +368,10 @@ impl Inner {
                     Ok(Populated::Target(t)) => {
                         targets.insert(t.hash(), t);
                     }
-                    Ok(Populated::Dropped(l)) => dropped.push(DroppedTarget { scrape_pool: job.to_string(), discovered_labels: l }),
+                    Ok(Populated::Dropped(l)) => dropped.push(DroppedTarget {
+                        scrape_pool: job.to_string(),
+                        discovered_labels: l,
+                    }),
                     Err(e) => tracing::warn!(job, source = %g.source, "creating target: {e}"),
                 }
             }
@@ -331,7 +383,10 @@ impl Inner {
             for (_, l) in pool.loops.drain() {
                 let _ = l.signal.send(LoopSignal::Stop);
             }
-            let msg = format!("target_limit exceeded (number of targets: {}, limit: {limit})", targets.len());
+            let msg = format!(
+                "target_limit exceeded (number of targets: {}, limit: {limit})",
+                targets.len()
+            );
             for t in targets.into_values() {
                 let s = TargetShared::new(t);
                 {
@@ -359,7 +414,13 @@ impl Inner {
             let shared = Arc::new(TargetShared::new(t));
             let mut options = self.options.clone();
             options.offset_seed ^= seed;
-            match ScrapeLoop::new(&pool.cfg, shared.clone(), self.appendable.clone(), self.clock.clone(), &options) {
+            match ScrapeLoop::new(
+                &pool.cfg,
+                shared.clone(),
+                self.appendable.clone(),
+                self.clock.clone(),
+                &options,
+            ) {
                 Ok(mut sl) => {
                     let (tx, rx) = watch::channel(LoopSignal::Run);
                     let slot = HandoverSlot::default();
@@ -379,7 +440,16 @@ impl Inner {
                             })
                         }
                     };
-                    pool.loops.insert(h, LoopHandle { shared, signal: tx, join, handover: slot, generation: pool.generation });
+                    pool.loops.insert(
+                        h,
+                        LoopHandle {
+                            shared,
+                            signal: tx,
+                            join,
+                            handover: slot,
+                            generation: pool.generation,
+                        },
+                    );
                 }
                 Err(e) => {
                     if let Some(old) = predecessor {
@@ -397,7 +467,13 @@ impl Inner {
     }
 }
 
-async fn run_file_discovery(weak: Weak<Inner>, job: String, generation: u64, statics: Vec<TargetGroup>, mut sds: Vec<FileDiscovery>) {
+async fn run_file_discovery(
+    weak: Weak<Inner>,
+    job: String,
+    generation: u64,
+    statics: Vec<TargetGroup>,
+    mut sds: Vec<FileDiscovery>,
+) {
     let handle = tokio::runtime::Handle::current();
     let mut since_refresh: Vec<Duration> = vec![Duration::MAX; sds.len()];
     let tick = Duration::from_secs(1);
@@ -424,9 +500,17 @@ async fn run_file_discovery(weak: Weak<Inner>, job: String, generation: u64, sta
         }
         if changed {
             let Some(inner) = weak.upgrade() else { return };
-            let all: Vec<TargetGroup> = statics.iter().cloned().chain(file_groups.iter().flatten().cloned()).collect();
+            let all: Vec<TargetGroup> = statics
+                .iter()
+                .cloned()
+                .chain(file_groups.iter().flatten().cloned())
+                .collect();
             let mut st = inner.state.lock();
-            if st.pools.get(&job).is_none_or(|p| p.generation != generation) {
+            if st
+                .pools
+                .get(&job)
+                .is_none_or(|p| p.generation != generation)
+            {
                 return;
             }
             inner.sync_pool(&mut st, &job, generation, &all, &handle);

@@ -95,8 +95,12 @@ pub struct RelabelRegex {
 impl RelabelRegex {
     /// Compiles `s` as `^(?s:s)$`.
     pub fn new(s: &str) -> Result<RelabelRegex, String> {
-        let re = regex::Regex::new(&format!("^(?s:{s})$")).map_err(|e| format!("invalid regex {s:?}: {e}"))?;
-        Ok(RelabelRegex { source: s.to_string(), re })
+        let re = regex::Regex::new(&format!("^(?s:{s})$"))
+            .map_err(|e| format!("invalid regex {s:?}: {e}"))?;
+        Ok(RelabelRegex {
+            source: s.to_string(),
+            re,
+        })
     }
 
     /// The regex as written in the config.
@@ -158,7 +162,8 @@ impl Default for RelabelConfig {
         RelabelConfig {
             source_labels: Vec::new(),
             separator: DEFAULT_SEPARATOR.into(),
-            regex: RelabelRegex::new(DEFAULT_REGEX).unwrap_or_else(|_| unreachable!("default regex compiles")),
+            regex: RelabelRegex::new(DEFAULT_REGEX)
+                .unwrap_or_else(|_| unreachable!("default regex compiles")),
             modulus: 0,
             target_label: String::new(),
             replacement: DEFAULT_REPLACEMENT.into(),
@@ -187,11 +192,17 @@ impl RelabelConfig {
         };
         let rc = RelabelConfig {
             source_labels: raw.source_labels.clone(),
-            separator: raw.separator.clone().unwrap_or_else(|| DEFAULT_SEPARATOR.into()),
+            separator: raw
+                .separator
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SEPARATOR.into()),
             regex: RelabelRegex::new(raw.regex.as_deref().unwrap_or(DEFAULT_REGEX))?,
             modulus: raw.modulus,
             target_label: raw.target_label.clone().unwrap_or_default(),
-            replacement: raw.replacement.clone().unwrap_or_else(|| DEFAULT_REPLACEMENT.into()),
+            replacement: raw
+                .replacement
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REPLACEMENT.into()),
             action,
         };
         for s in &rc.source_labels {
@@ -201,16 +212,29 @@ impl RelabelConfig {
         }
         let needs_target = matches!(
             action,
-            Action::Replace | Action::HashMod | Action::Lowercase | Action::Uppercase | Action::KeepEqual | Action::DropEqual
+            Action::Replace
+                | Action::HashMod
+                | Action::Lowercase
+                | Action::Uppercase
+                | Action::KeepEqual
+                | Action::DropEqual
         );
         if needs_target && rc.target_label.is_empty() {
-            return Err(format!("relabel configuration for {action} action requires 'target_label' value"));
+            return Err(format!(
+                "relabel configuration for {action} action requires 'target_label' value"
+            ));
         }
         if action == Action::Replace && !is_valid_target_template(&rc.target_label) {
-            return Err(format!("{:?} is invalid 'target_label' for {action} action", rc.target_label));
+            return Err(format!(
+                "{:?} is invalid 'target_label' for {action} action",
+                rc.target_label
+            ));
         }
         if needs_target && action != Action::Replace && !is_valid_label_name(&rc.target_label) {
-            return Err(format!("{:?} is invalid 'target_label' for {action} action", rc.target_label));
+            return Err(format!(
+                "{:?} is invalid 'target_label' for {action} action",
+                rc.target_label
+            ));
         }
         if action == Action::HashMod && rc.modulus == 0 {
             return Err("relabel configuration for hashmod requires non-zero modulus".into());
@@ -218,8 +242,14 @@ impl RelabelConfig {
         if matches!(action, Action::KeepEqual | Action::DropEqual)
             && (raw.regex.as_deref().is_some_and(|r| r != DEFAULT_REGEX)
                 || rc.modulus != 0
-                || raw.separator.as_deref().is_some_and(|s| s != DEFAULT_SEPARATOR)
-                || raw.replacement.as_deref().is_some_and(|r| r != DEFAULT_REPLACEMENT))
+                || raw
+                    .separator
+                    .as_deref()
+                    .is_some_and(|s| s != DEFAULT_SEPARATOR)
+                || raw
+                    .replacement
+                    .as_deref()
+                    .is_some_and(|r| r != DEFAULT_REPLACEMENT))
         {
             return Err(format!("{action} action requires only 'source_labels' and `target_label`, and no other fields"));
         }
@@ -227,10 +257,18 @@ impl RelabelConfig {
             && (!rc.source_labels.is_empty()
                 || !rc.target_label.is_empty()
                 || rc.modulus != 0
-                || raw.separator.as_deref().is_some_and(|s| s != DEFAULT_SEPARATOR)
-                || raw.replacement.as_deref().is_some_and(|r| r != DEFAULT_REPLACEMENT))
+                || raw
+                    .separator
+                    .as_deref()
+                    .is_some_and(|s| s != DEFAULT_SEPARATOR)
+                || raw
+                    .replacement
+                    .as_deref()
+                    .is_some_and(|r| r != DEFAULT_REPLACEMENT))
         {
-            return Err(format!("{action} action requires only 'regex', and no other fields"));
+            return Err(format!(
+                "{action} action requires only 'regex', and no other fields"
+            ));
         }
         Ok(rc)
     }
@@ -245,7 +283,9 @@ impl<'de> Deserialize<'de> for RelabelConfig {
 
 /// Label names, with `$1`/`${name}` templates allowed (a `replace` target).
 fn is_valid_target_template(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '{' || c == '}')
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '{' || c == '}')
         && (s.contains('$') || is_valid_label_name(s))
 }
 
@@ -300,7 +340,9 @@ pub fn apply(b: &mut LabelsBuilder, c: &RelabelConfig) -> bool {
             }
         }
         Action::Replace => {
-            let Some(caps) = c.regex.re.captures(&val) else { return true };
+            let Some(caps) = c.regex.re.captures(&val) else {
+                return true;
+            };
             let target = if c.target_label.contains('$') {
                 let mut t = String::new();
                 caps.expand(&c.target_label, &mut t);

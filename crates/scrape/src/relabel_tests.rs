@@ -28,20 +28,39 @@ fn replace_with_capture_groups_and_separator() {
     let out = run(&l, "- source_labels: [a, b]\n  regex: 'f(.*);(.*)r'\n  target_label: c\n  replacement: 'ch${1}-${2}'").unwrap();
     assert_eq!(out.get("c"), Some("choo-ba"));
     // no match: unchanged
-    let out = run(&l, "- source_labels: [a]\n  regex: 'x(.*)'\n  target_label: c").unwrap();
+    let out = run(
+        &l,
+        "- source_labels: [a]\n  regex: 'x(.*)'\n  target_label: c",
+    )
+    .unwrap();
     assert_eq!(out, l);
     // custom separator
-    let out = run(&l, "- source_labels: [a, b]\n  separator: '-'\n  target_label: c").unwrap();
+    let out = run(
+        &l,
+        "- source_labels: [a, b]\n  separator: '-'\n  target_label: c",
+    )
+    .unwrap();
     assert_eq!(out.get("c"), Some("foo-bar"));
 }
 
 #[test]
 fn regex_is_anchored_and_dot_matches_newline() {
     let l = labels!("a" => "xfoox");
-    assert_eq!(run(&l, "- source_labels: [a]\n  regex: foo\n  action: keep"), None);
-    assert!(run(&l, "- source_labels: [a]\n  regex: '.*foo.*'\n  action: keep").is_some());
+    assert_eq!(
+        run(&l, "- source_labels: [a]\n  regex: foo\n  action: keep"),
+        None
+    );
+    assert!(run(
+        &l,
+        "- source_labels: [a]\n  regex: '.*foo.*'\n  action: keep"
+    )
+    .is_some());
     let nl = labels!("a" => "line1\nline2");
-    assert!(run(&nl, "- source_labels: [a]\n  regex: 'line1.line2'\n  action: keep").is_some());
+    assert!(run(
+        &nl,
+        "- source_labels: [a]\n  regex: 'line1.line2'\n  action: keep"
+    )
+    .is_some());
 }
 
 #[test]
@@ -60,14 +79,22 @@ fn classic_address_port_rewrite() {
 fn go_expand_semantics() {
     let l = labels!("a" => "foo", "z" => "z");
     // `$1x` refers to the (missing) group named "1x": empty, so the label is deleted.
-    let out = run(&l, "- source_labels: [a]\n  regex: '(f)oo'\n  target_label: a\n  replacement: '$1x'").unwrap();
+    let out = run(
+        &l,
+        "- source_labels: [a]\n  regex: '(f)oo'\n  target_label: a\n  replacement: '$1x'",
+    )
+    .unwrap();
     assert_eq!(out.get("a"), None);
     // `$$` is a literal dollar; named groups work.
     let out =
         run(&l, "- source_labels: [a]\n  regex: '(?P<first>f)(.*)'\n  target_label: b\n  replacement: '$$${first}-$2'").unwrap();
     assert_eq!(out.get("b"), Some("$f-oo"));
     // Templated target label.
-    let out = run(&l, "- source_labels: [a]\n  regex: '(.*)'\n  target_label: 'name_${1}'\n  replacement: v").unwrap();
+    let out = run(
+        &l,
+        "- source_labels: [a]\n  regex: '(.*)'\n  target_label: 'name_${1}'\n  replacement: v",
+    )
+    .unwrap();
     assert_eq!(out.get("name_foo"), Some("v"));
 }
 
@@ -77,17 +104,37 @@ fn replace_missing_source_matches_empty() {
     let out = run(&l, "- source_labels: [missing]\n  target_label: a").unwrap();
     // regex (.*) matches "", replacement "" deletes the target
     assert_eq!(out.get("a"), None);
-    let out = run(&l, "- source_labels: [missing]\n  target_label: b\n  replacement: static").unwrap();
+    let out = run(
+        &l,
+        "- source_labels: [missing]\n  target_label: b\n  replacement: static",
+    )
+    .unwrap();
     assert_eq!(out.get("b"), Some("static"));
 }
 
 #[test]
 fn keep_and_drop() {
     let l = labels!("__name__" => "http_requests_total", "code" => "500");
-    assert!(run(&l, "- source_labels: [code]\n  regex: '5..'\n  action: keep").is_some());
-    assert!(run(&l, "- source_labels: [code]\n  regex: '2..'\n  action: keep").is_none());
-    assert!(run(&l, "- source_labels: [__name__]\n  regex: 'http_.*'\n  action: drop").is_none());
-    assert!(run(&l, "- source_labels: [__name__]\n  regex: 'grpc_.*'\n  action: drop").is_some());
+    assert!(run(
+        &l,
+        "- source_labels: [code]\n  regex: '5..'\n  action: keep"
+    )
+    .is_some());
+    assert!(run(
+        &l,
+        "- source_labels: [code]\n  regex: '2..'\n  action: keep"
+    )
+    .is_none());
+    assert!(run(
+        &l,
+        "- source_labels: [__name__]\n  regex: 'http_.*'\n  action: drop"
+    )
+    .is_none());
+    assert!(run(
+        &l,
+        "- source_labels: [__name__]\n  regex: 'grpc_.*'\n  action: drop"
+    )
+    .is_some());
 }
 
 #[test]
@@ -120,11 +167,19 @@ fn hashmod_matches_prometheus() {
 #[test]
 fn labelmap_copies_meta_labels() {
     let l = labels!("__meta_kubernetes_pod_label_app" => "web", "__meta_kubernetes_pod_label_tier" => "front", "job" => "j");
-    let out = run(&l, "- regex: '__meta_kubernetes_pod_label_(.+)'\n  action: labelmap").unwrap();
+    let out = run(
+        &l,
+        "- regex: '__meta_kubernetes_pod_label_(.+)'\n  action: labelmap",
+    )
+    .unwrap();
     assert_eq!(out.get("app"), Some("web"));
     assert_eq!(out.get("tier"), Some("front"));
     assert_eq!(out.get("__meta_kubernetes_pod_label_app"), Some("web"));
-    let out = run(&l, "- regex: '__meta_kubernetes_pod_label_(.+)'\n  replacement: 'k8s_$1'\n  action: labelmap").unwrap();
+    let out = run(
+        &l,
+        "- regex: '__meta_kubernetes_pod_label_(.+)'\n  replacement: 'k8s_$1'\n  action: labelmap",
+    )
+    .unwrap();
     assert_eq!(out.get("k8s_app"), Some("web"));
 }
 
@@ -165,19 +220,37 @@ fn validation_errors() {
         ("- action: hashmod\n  target_label: x", "non-zero modulus"),
         ("- action: frobnicate", "unknown relabel action"),
         ("- regex: '('\n  target_label: x", "invalid regex"),
-        ("- action: labeldrop\n  regex: x\n  source_labels: [a]", "requires only 'regex'"),
-        ("- action: keepequal\n  source_labels: [a]\n  target_label: b\n  regex: x", "requires only 'source_labels'"),
-        ("- action: lowercase\n  source_labels: [a]\n  target_label: '${1}'", "invalid 'target_label'"),
-        ("- source_labels: ['bad-name']\n  target_label: x", "not a valid label name"),
+        (
+            "- action: labeldrop\n  regex: x\n  source_labels: [a]",
+            "requires only 'regex'",
+        ),
+        (
+            "- action: keepequal\n  source_labels: [a]\n  target_label: b\n  regex: x",
+            "requires only 'source_labels'",
+        ),
+        (
+            "- action: lowercase\n  source_labels: [a]\n  target_label: '${1}'",
+            "invalid 'target_label'",
+        ),
+        (
+            "- source_labels: ['bad-name']\n  target_label: x",
+            "not a valid label name",
+        ),
         ("- target_label: x\n  bogus: 1", "unknown field"),
     ];
     for (yaml, want) in bad {
-        let err = serde_norway::from_str::<Vec<RelabelConfig>>(yaml).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = serde_norway::from_str::<Vec<RelabelConfig>>(yaml)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains(want), "{yaml:?}: got {err:?}, want {want:?}");
     }
 }
 
 #[test]
 fn action_is_case_insensitive() {
-    assert_eq!(rules("- action: LabelDrop\n  regex: x")[0].action, Action::LabelDrop);
+    assert_eq!(
+        rules("- action: LabelDrop\n  regex: x")[0].action,
+        Action::LabelDrop
+    );
 }

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use promlite_exposition::{Entry, Format, Parsed, Parser, SampleEntry};
-use promlite_model::{AppendError, Appendable, Appender, Clock, Labels, LabelsBuilder, Metadata, SeriesRef, METRIC_NAME, STALE_NAN};
+use promlite_model::{
+    AppendError, Appendable, Appender, Clock, Labels, LabelsBuilder, Metadata, SeriesRef,
+    METRIC_NAME, STALE_NAN,
+};
 use tokio::sync::watch;
 
 use crate::cardinality::CardinalityStats;
@@ -29,7 +32,10 @@ pub struct ScrapeOptions {
 
 impl Default for ScrapeOptions {
     fn default() -> Self {
-        ScrapeOptions { timestamp_tolerance: Duration::from_millis(2), offset_seed: 0 }
+        ScrapeOptions {
+            timestamp_tolerance: Duration::from_millis(2),
+            offset_seed: 0,
+        }
     }
 }
 
@@ -123,8 +129,13 @@ pub struct ScrapeLoop {
     iter: u64,
 }
 
-const REPORT_NAMES: [&str; 5] =
-    ["up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling", "scrape_series_added"];
+const REPORT_NAMES: [&str; 5] = [
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+];
 
 impl ScrapeLoop {
     /// A loop for `shared.target`, scraped with `cfg`'s settings.
@@ -221,13 +232,30 @@ impl ScrapeLoop {
 
     /// Parses `body` and appends it as one scrape at `ts_ms` (the part of a
     /// scrape after the HTTP fetch; public for embedding and tests).
-    pub fn ingest(&mut self, body: &[u8], format: Format, ts_ms: i64, start: Instant) -> ScrapeReport {
+    pub fn ingest(
+        &mut self,
+        body: &[u8],
+        format: Format,
+        ts_ms: i64,
+        start: Instant,
+    ) -> ScrapeReport {
         self.iter += 1;
         let mut app = self.appendable.appender();
-        let mut report = ScrapeReport { timestamp_ms: ts_ms, ..Default::default() };
+        let mut report = ScrapeReport {
+            timestamp_ms: ts_ms,
+            ..Default::default()
+        };
         let mut cur: HashMap<u64, Labels> = HashMap::with_capacity(self.prev.len());
         let mut meta: BTreeMap<String, Metadata> = BTreeMap::new();
-        match self.append_body(app.as_mut(), body, format, ts_ms, &mut cur, &mut meta, &mut report) {
+        match self.append_body(
+            app.as_mut(),
+            body,
+            format,
+            ts_ms,
+            &mut cur,
+            &mut meta,
+            &mut report,
+        ) {
             Ok(()) => {}
             Err(e) => {
                 app.rollback();
@@ -253,7 +281,13 @@ impl ScrapeLoop {
         report
     }
 
-    fn ingest_failure(&mut self, error: String, ts_ms: i64, start: Instant, mut report: ScrapeReport) -> ScrapeReport {
+    fn ingest_failure(
+        &mut self,
+        error: String,
+        ts_ms: i64,
+        start: Instant,
+        mut report: ScrapeReport,
+    ) -> ScrapeReport {
         report.timestamp_ms = ts_ms;
         report.health = Health::Down;
         report.error = Some(error);
@@ -364,10 +398,16 @@ impl ScrapeLoop {
     fn check_label_limits(&self, l: &Labels) -> Result<(), String> {
         let lim = self.limits;
         let Some(metric) = l.metric_name() else {
-            return Err(format!("missing metric name (__name__ label) in {l} after metric relabeling"));
+            return Err(format!(
+                "missing metric name (__name__ label) in {l} after metric relabeling"
+            ));
         };
         if lim.labels > 0 && l.len() as u64 > lim.labels {
-            return Err(format!("label_limit exceeded (metric: {metric}, number of labels: {}, limit: {})", l.len(), lim.labels));
+            return Err(format!(
+                "label_limit exceeded (metric: {metric}, number of labels: {}, limit: {})",
+                l.len(),
+                lim.labels
+            ));
         }
         for lb in l.iter() {
             if lim.name_len > 0 && lb.name.len() as u64 > lim.name_len {
@@ -408,9 +448,15 @@ impl ScrapeLoop {
         let iter = self.iter;
         while let Some(r) = p.next_into(&mut s) {
             match r.map_err(|e| format!("parsing {} body: {e}", format_name(format)))? {
-                Parsed::Other(Entry::Type { name, metric_type }) => meta.entry(name.to_string()).or_default().metric_type = metric_type,
-                Parsed::Other(Entry::Help { name, help }) => meta.entry(name.to_string()).or_default().help = help.into_owned(),
-                Parsed::Other(Entry::Unit { name, unit }) => meta.entry(name.to_string()).or_default().unit = unit.to_string(),
+                Parsed::Other(Entry::Type { name, metric_type }) => {
+                    meta.entry(name.to_string()).or_default().metric_type = metric_type
+                }
+                Parsed::Other(Entry::Help { name, help }) => {
+                    meta.entry(name.to_string()).or_default().help = help.into_owned()
+                }
+                Parsed::Other(Entry::Unit { name, unit }) => {
+                    meta.entry(name.to_string()).or_default().unit = unit.to_string()
+                }
                 Parsed::Other(_) => {}
                 Parsed::Sample => {
                     report.samples_scraped += 1;
@@ -421,17 +467,30 @@ impl ScrapeLoop {
                             self.check_label_limits(l)?;
                         }
                         let hash = labels.as_ref().map(|l| l.stable_hash()).unwrap_or(0);
-                        self.cache.insert(key.to_vec(), CacheEntry { labels, hash, sref: None, last_iter: iter });
+                        self.cache.insert(
+                            key.to_vec(),
+                            CacheEntry {
+                                labels,
+                                hash,
+                                sref: None,
+                                last_iter: iter,
+                            },
+                        );
                     }
-                    let Some(entry) = self.cache.get_mut(key) else { continue };
+                    let Some(entry) = self.cache.get_mut(key) else {
+                        continue;
+                    };
                     entry.last_iter = iter;
-                    let Some(labels) = entry.labels.clone() else { continue };
+                    let Some(labels) = entry.labels.clone() else {
+                        continue;
+                    };
                     report.samples_post_relabel += 1;
                     if let Some(stats) = overflow.as_mut() {
                         stats.add(&labels);
                         continue;
                     }
-                    if self.limits.samples > 0 && report.samples_post_relabel > self.limits.samples {
+                    if self.limits.samples > 0 && report.samples_post_relabel > self.limits.samples
+                    {
                         let mut stats = CardinalityStats::default();
                         for l in cur.values() {
                             stats.add(l);
@@ -441,7 +500,11 @@ impl ScrapeLoop {
                         continue;
                     }
                     let explicit = self.honor_timestamps && s.timestamp_ms.is_some();
-                    let t = if explicit { s.timestamp_ms.unwrap_or(ts) } else { ts };
+                    let t = if explicit {
+                        s.timestamp_ms.unwrap_or(ts)
+                    } else {
+                        ts
+                    };
                     match app.append(entry.sref, &labels, t, s.value) {
                         Ok(r) => {
                             if entry.sref.is_none() {
@@ -451,14 +514,21 @@ impl ScrapeLoop {
                         }
                         Err(AppendError::OutOfOrder) => report.out_of_order += 1,
                         Err(AppendError::Duplicate) => report.duplicates += 1,
-                        Err(AppendError::OutOfBounds | AppendError::TooOld) => report.out_of_bounds += 1,
-                        Err(AppendError::InvalidLabels(m)) => tracing::debug!("invalid labels {labels}: {m}"),
+                        Err(AppendError::OutOfBounds | AppendError::TooOld) => {
+                            report.out_of_bounds += 1
+                        }
+                        Err(AppendError::InvalidLabels(m)) => {
+                            tracing::debug!("invalid labels {labels}: {m}")
+                        }
                         Err(AppendError::SeriesLimit { limit }) => {
                             let mut stats = CardinalityStats::default();
                             for l in cur.values() {
                                 stats.add(l);
                             }
-                            let hint = stats.culprit().map(|c| format!(": {c}")).unwrap_or_default();
+                            let hint = stats
+                                .culprit()
+                                .map(|c| format!(": {c}"))
+                                .unwrap_or_default();
                             return Err(format!("storage series limit {limit} reached{hint}"));
                         }
                         Err(e @ AppendError::Storage(_)) => return Err(format!("appending: {e}")),
@@ -470,7 +540,10 @@ impl ScrapeLoop {
             }
         }
         if let Some(stats) = overflow {
-            let hint = stats.culprit().map(|c| format!(": {c}")).unwrap_or_default();
+            let hint = stats
+                .culprit()
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default();
             return Err(format!(
                 "sample_limit {} exceeded ({} samples){hint}",
                 self.limits.samples, report.samples_post_relabel
@@ -495,7 +568,8 @@ impl ScrapeLoop {
             _ = tokio::time::sleep(offset) => true,
             _ = signal.wait_for(|s| *s != LoopSignal::Run) => false,
         };
-        let mut ticker = tokio::time::interval(Duration::from_millis(self.interval_ms.max(1) as u64));
+        let mut ticker =
+            tokio::time::interval(Duration::from_millis(self.interval_ms.max(1) as u64));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while running {
             tokio::select! {
@@ -580,11 +654,25 @@ mod tests {
     use promlite_model::{labels, ManualClock, MemStorage};
 
     fn test_loop(addr: &str, interval: &str) -> ScrapeLoop {
-        let cfg = Config::from_str(&format!("scrape_configs: [{{job_name: j, scrape_interval: {interval}, scrape_timeout: 50ms}}]")).unwrap();
+        let cfg = Config::from_str(&format!(
+            "scrape_configs: [{{job_name: j, scrape_interval: {interval}, scrape_timeout: 50ms}}]"
+        ))
+        .unwrap();
         let sc = &cfg.scrape_configs[0];
-        let Ok(Populated::Target(t)) = populate(&Labels::empty(), &labels!("__address__" => addr), sc) else { panic!() };
+        let Ok(Populated::Target(t)) =
+            populate(&Labels::empty(), &labels!("__address__" => addr), sc)
+        else {
+            panic!()
+        };
         let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(0));
-        ScrapeLoop::new(sc, Arc::new(TargetShared::new(t)), Arc::new(MemStorage::new()), clock, &ScrapeOptions::default()).unwrap()
+        ScrapeLoop::new(
+            sc,
+            Arc::new(TargetShared::new(t)),
+            Arc::new(MemStorage::new()),
+            clock,
+            &ScrapeOptions::default(),
+        )
+        .unwrap()
     }
 
     #[test]

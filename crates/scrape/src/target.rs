@@ -96,7 +96,11 @@ pub enum Populated {
 /// Builds a target from discovered labels, like Prometheus's `PopulateLabels`.
 /// Errors describe a target that cannot be scraped (no address, bad
 /// interval override, …).
-pub fn populate(group_labels: &Labels, target_labels: &Labels, cfg: &ScrapeConfig) -> Result<Populated, String> {
+pub fn populate(
+    group_labels: &Labels,
+    target_labels: &Labels,
+    cfg: &ScrapeConfig,
+) -> Result<Populated, String> {
     let mut b = group_labels.builder();
     for l in target_labels.iter() {
         b.set(l.name.clone(), l.value.clone());
@@ -142,7 +146,11 @@ pub fn populate(group_labels: &Labels, target_labels: &Labels, cfg: &ScrapeConfi
         return Err("scrape timeout cannot be 0".into());
     }
     if timeout > interval {
-        return Err(format!("scrape timeout cannot be greater than scrape interval ({:?} > {:?})", format_dur(timeout), format_dur(interval)));
+        return Err(format!(
+            "scrape timeout cannot be greater than scrape interval ({:?} > {:?})",
+            format_dur(timeout),
+            format_dur(interval)
+        ));
     }
     let scheme = b.get(SCHEME_LABEL).unwrap_or("http").to_string();
     if scheme != "http" && scheme != "https" {
@@ -171,7 +179,13 @@ fn parse_override(b: &LabelsBuilder, name: &str, default: Duration) -> Result<Du
     }
 }
 
-fn build_url(scheme: &str, address: &str, path: &str, b: &LabelsBuilder, params: &BTreeMap<String, Vec<String>>) -> String {
+fn build_url(
+    scheme: &str,
+    address: &str,
+    path: &str,
+    b: &LabelsBuilder,
+    params: &BTreeMap<String, Vec<String>>,
+) -> String {
     let mut query: BTreeMap<String, Vec<String>> = params.clone();
     // `__param_<name>` overrides the first value of that parameter.
     let built = b.build();
@@ -185,7 +199,11 @@ fn build_url(scheme: &str, address: &str, path: &str, b: &LabelsBuilder, params:
             }
         }
     }
-    let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
+    let path = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    };
     let mut url = format!("{scheme}://{address}{path}");
     let mut first = !path.contains('?');
     for (k, vs) in &query {
@@ -279,7 +297,11 @@ pub struct TargetShared {
 impl TargetShared {
     /// Wraps a target with empty state.
     pub fn new(target: Target) -> TargetShared {
-        TargetShared { target, state: RwLock::new(TargetHealth::default()), metadata: RwLock::new(BTreeMap::new()) }
+        TargetShared {
+            target,
+            state: RwLock::new(TargetHealth::default()),
+            metadata: RwLock::new(BTreeMap::new()),
+        }
     }
 }
 
@@ -302,9 +324,20 @@ mod tests {
 
     #[test]
     fn defaults_and_instance() {
-        let c = cfg("scrape_configs: [{job_name: j, scrape_interval: 15s, params: {module: [a, b]}}]");
-        let t = target(populate(&labels!("env" => "prod"), &labels!("__address__" => "h:9100"), &c).unwrap());
-        assert_eq!(t.labels, labels!("env" => "prod", "instance" => "h:9100", "job" => "j"));
+        let c =
+            cfg("scrape_configs: [{job_name: j, scrape_interval: 15s, params: {module: [a, b]}}]");
+        let t = target(
+            populate(
+                &labels!("env" => "prod"),
+                &labels!("__address__" => "h:9100"),
+                &c,
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            t.labels,
+            labels!("env" => "prod", "instance" => "h:9100", "job" => "j")
+        );
         assert_eq!(t.discovered_labels.get("__scrape_interval__"), Some("15s"));
         assert_eq!(t.discovered_labels.get("__scrape_timeout__"), Some("10s"));
         assert_eq!(t.discovered_labels.get("__param_module"), Some("a"));
@@ -325,8 +358,18 @@ scrape_configs:
       - {target_label: __scheme__, replacement: https}
       - {target_label: __metrics_path__, replacement: /probe}
 "#);
-        let t = target(populate(&Labels::empty(), &labels!("__address__" => "example.com"), &c).unwrap());
-        assert_eq!(t.scrape_url, "https://exporter:9115/probe?target=example.com");
+        let t = target(
+            populate(
+                &Labels::empty(),
+                &labels!("__address__" => "example.com"),
+                &c,
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            t.scrape_url,
+            "https://exporter:9115/probe?target=example.com"
+        );
         assert_eq!(t.labels, labels!("instance" => "example.com", "job" => "j"));
         assert_eq!(t.interval, Duration::from_secs(30));
     }
@@ -334,10 +377,19 @@ scrape_configs:
     #[test]
     fn dropped_and_errors() {
         let c = cfg("scrape_configs: [{job_name: j, relabel_configs: [{source_labels: [__address__], regex: 'x.*', action: drop}]}]");
-        assert!(matches!(populate(&Labels::empty(), &labels!("__address__" => "xy:1"), &c), Ok(Populated::Dropped(_))));
-        assert!(populate(&Labels::empty(), &labels!("a" => "b"), &c).unwrap_err().contains("no address"));
+        assert!(matches!(
+            populate(&Labels::empty(), &labels!("__address__" => "xy:1"), &c),
+            Ok(Populated::Dropped(_))
+        ));
+        assert!(populate(&Labels::empty(), &labels!("a" => "b"), &c)
+            .unwrap_err()
+            .contains("no address"));
         let c = cfg("scrape_configs: [{job_name: j, scrape_interval: 10s, relabel_configs: [{target_label: __scrape_timeout__, replacement: 20s}]}]");
-        assert!(populate(&Labels::empty(), &labels!("__address__" => "h:1"), &c).unwrap_err().contains("greater than"));
+        assert!(
+            populate(&Labels::empty(), &labels!("__address__" => "h:1"), &c)
+                .unwrap_err()
+                .contains("greater than")
+        );
     }
 
     #[test]

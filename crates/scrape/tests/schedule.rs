@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::*;
 use promlite_model::{Clock, MemStorage};
-use promlite_scrape::target::{populate, Populated};
 use promlite_scrape::scrape_loop::{HandoverSlot, LoopSignal};
+use promlite_scrape::target::{populate, Populated};
 use promlite_scrape::{Config, ScrapeLoop, ScrapeOptions, TargetShared};
 
 /// Wall-clock time that follows tokio's (paused) clock.
@@ -32,10 +32,23 @@ async fn scrapes_every_interval_at_a_fixed_phase() {
     let cfg = Config::from_str(&yaml).unwrap();
     let sc = &cfg.scrape_configs[0];
     let groups = promlite_scrape::discovery::static_groups(&sc.static_configs);
-    let Ok(Populated::Target(t)) = populate(&groups[0].labels, &groups[0].targets[0], sc) else { panic!() };
-    let clock = Arc::new(TokioClock { base_ms: 1_000_000_003, start: tokio::time::Instant::now() });
-    let sl = ScrapeLoop::new(sc, Arc::new(TargetShared::new(t)), Arc::new(db.clone()), clock.clone(), &ScrapeOptions::default()).unwrap();
-    let phase = (clock.now_ms() + sl.start_offset(clock.now_ms()).as_millis() as i64).rem_euclid(10_000);
+    let Ok(Populated::Target(t)) = populate(&groups[0].labels, &groups[0].targets[0], sc) else {
+        panic!()
+    };
+    let clock = Arc::new(TokioClock {
+        base_ms: 1_000_000_003,
+        start: tokio::time::Instant::now(),
+    });
+    let sl = ScrapeLoop::new(
+        sc,
+        Arc::new(TargetShared::new(t)),
+        Arc::new(db.clone()),
+        clock.clone(),
+        &ScrapeOptions::default(),
+    )
+    .unwrap();
+    let phase =
+        (clock.now_ms() + sl.start_offset(clock.now_ms()).as_millis() as i64).rem_euclid(10_000);
     let (tx, rx) = tokio::sync::watch::channel(LoopSignal::Run);
     let task = tokio::spawn(sl.run(rx, HandoverSlot::default()));
     tokio::time::sleep(Duration::from_secs(45)).await;
@@ -43,11 +56,22 @@ async fn scrapes_every_interval_at_a_fixed_phase() {
     let _ = task.await;
 
     let s = samples(&db, "g");
-    let live: Vec<i64> = s.iter().filter(|x| !promlite_model::is_stale_nan(x.1)).map(|x| x.0).collect();
+    let live: Vec<i64> = s
+        .iter()
+        .filter(|x| !promlite_model::is_stale_nan(x.1))
+        .map(|x| x.0)
+        .collect();
     assert!(live.len() >= 4, "{live:?}");
     for w in live.windows(2) {
         assert_eq!(w[1] - w[0], 10_000, "{live:?}");
     }
-    assert_eq!(live[0].rem_euclid(10_000), phase, "first scrape at the target's phase");
-    assert!(promlite_model::is_stale_nan(s.last().unwrap().1), "stopped: stale marker");
+    assert_eq!(
+        live[0].rem_euclid(10_000),
+        phase,
+        "first scrape at the target's phase"
+    );
+    assert!(
+        promlite_model::is_stale_nan(s.last().unwrap().1),
+        "stopped: stale marker"
+    );
 }

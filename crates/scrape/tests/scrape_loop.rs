@@ -9,7 +9,9 @@ use std::time::Duration;
 use common::*;
 use std::sync::Arc;
 
-use promlite_model::{is_stale_nan, AppendError, Appendable, Appender, Labels, MemStorage, SeriesRef, StorageError};
+use promlite_model::{
+    is_stale_nan, AppendError, Appendable, Appender, Labels, MemStorage, SeriesRef, StorageError,
+};
 use promlite_scrape::Health;
 
 const JOB: &str = "scrape_configs:\n  - job_name: svc\n    scrape_timeout: 2s\n    static_configs: [{targets: ['ADDR'], labels: {env: test}}]\n";
@@ -26,7 +28,10 @@ async fn plain_scrape_appends_samples_report_and_metadata() {
     let mut sl = scrape_loop(&job(""), &srv, &db);
     let r = sl.scrape_at(1_000).await;
     assert_eq!(r.health, Health::Up, "{:?}", r.error);
-    assert_eq!((r.samples_scraped, r.samples_post_relabel, r.series_added), (3, 3, 3));
+    assert_eq!(
+        (r.samples_scraped, r.samples_post_relabel, r.series_added),
+        (3, 3, 3)
+    );
 
     let reqs = series(&db, "req_total");
     assert_eq!(reqs.len(), 2);
@@ -37,27 +42,51 @@ async fn plain_scrape_appends_samples_report_and_metadata() {
     assert_eq!(reqs[0].1, vec![(1_000, 7.0)]);
     assert_eq!(samples(&db, "up"), vec![(1_000, 1.0)]);
     assert_eq!(samples(&db, "scrape_samples_scraped"), vec![(1_000, 3.0)]);
-    assert_eq!(samples(&db, "scrape_samples_post_metric_relabeling"), vec![(1_000, 3.0)]);
+    assert_eq!(
+        samples(&db, "scrape_samples_post_metric_relabeling"),
+        vec![(1_000, 3.0)]
+    );
     assert_eq!(samples(&db, "scrape_series_added"), vec![(1_000, 3.0)]);
     assert_eq!(series(&db, "scrape_duration_seconds").len(), 1);
 
     // request headers
-    assert!(srv.header("accept").unwrap_or_default().contains("application/openmetrics-text"));
-    assert!(srv.header("user-agent").unwrap_or_default().starts_with("promlite/"));
-    assert_eq!(srv.header("x-prometheus-scrape-timeout-seconds").as_deref(), Some("2"));
-    assert!(srv.header("accept-encoding").unwrap_or_default().contains("gzip"));
+    assert!(srv
+        .header("accept")
+        .unwrap_or_default()
+        .contains("application/openmetrics-text"));
+    assert!(srv
+        .header("user-agent")
+        .unwrap_or_default()
+        .starts_with("promlite/"));
+    assert_eq!(
+        srv.header("x-prometheus-scrape-timeout-seconds").as_deref(),
+        Some("2")
+    );
+    assert!(srv
+        .header("accept-encoding")
+        .unwrap_or_default()
+        .contains("gzip"));
 
     // metadata and target state
     let md = sl.target().metadata.read().clone();
     let m = md.get("req_total").unwrap();
-    assert_eq!((m.metric_type.as_str(), m.help.as_str()), ("counter", "Requests."));
+    assert_eq!(
+        (m.metric_type.as_str(), m.help.as_str()),
+        ("counter", "Requests.")
+    );
     let st = sl.target().state.read().clone();
-    assert_eq!((st.health, st.last_scrape_ms, st.last_error.as_str()), (Health::Up, Some(1_000), ""));
+    assert_eq!(
+        (st.health, st.last_scrape_ms, st.last_error.as_str()),
+        (Health::Up, Some(1_000), "")
+    );
 
     // second scrape: cached series, nothing new
     let r = sl.scrape_at(2_000).await;
     assert_eq!(r.series_added, 0);
-    assert_eq!(series(&db, "req_total")[0].1, vec![(1_000, 7.0), (2_000, 7.0)]);
+    assert_eq!(
+        series(&db, "req_total")[0].1,
+        vec![(1_000, 7.0), (2_000, 7.0)]
+    );
 }
 
 #[tokio::test]
@@ -93,7 +122,14 @@ async fn timeout_fails_the_scrape() {
     let r = sl.scrape_at(1_000).await;
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(r.health, Health::Down);
-    assert!(r.error.as_deref().unwrap_or_default().contains("deadline exceeded"), "{:?}", r.error);
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("deadline exceeded"),
+        "{:?}",
+        r.error
+    );
     assert_eq!(samples(&db, "up"), vec![(1_000, 0.0)]);
     assert!(series(&db, "a").is_empty());
 }
@@ -106,7 +142,11 @@ async fn non_200_status_fails() {
     let db = MemStorage::new();
     let mut sl = scrape_loop(&job(""), &srv, &db);
     let r = sl.scrape_at(1_000).await;
-    assert!(r.error.as_deref().unwrap_or_default().contains("503"), "{:?}", r.error);
+    assert!(
+        r.error.as_deref().unwrap_or_default().contains("503"),
+        "{:?}",
+        r.error
+    );
     assert!(series(&db, "a").is_empty());
 }
 
@@ -118,7 +158,14 @@ async fn body_over_limit_fails_and_appends_nothing() {
     let mut sl = scrape_loop(&job("    body_size_limit: 1KB\n"), &srv, &db);
     let r = sl.scrape_at(1_000).await;
     assert_eq!(r.health, Health::Down);
-    assert!(r.error.as_deref().unwrap_or_default().contains("body size limit exceeded"), "{:?}", r.error);
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("body size limit exceeded"),
+        "{:?}",
+        r.error
+    );
     assert!(series(&db, "m").is_empty());
     assert_eq!(samples(&db, "up"), vec![(1_000, 0.0)]);
 }
@@ -134,7 +181,14 @@ async fn gzip_bomb_stops_at_the_decompressed_limit() {
     let mut sl = scrape_loop(&job("    body_size_limit: 1MB\n"), &srv, &db);
     let r = sl.scrape_at(1_000).await;
     assert_eq!(r.health, Health::Down);
-    assert!(r.error.as_deref().unwrap_or_default().contains("body size limit exceeded"), "{:?}", r.error);
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("body size limit exceeded"),
+        "{:?}",
+        r.error
+    );
 }
 
 #[tokio::test]
@@ -162,9 +216,17 @@ async fn openmetrics_body_with_timestamps() {
     let mut sl = scrape_loop(&job(""), &srv, &db);
     let r = sl.scrape_at(9_000).await;
     assert_eq!(r.health, Health::Up, "{:?}", r.error);
-    assert_eq!(samples(&db, "rpc_seconds_total"), vec![(1_500, 5.0)], "honor_timestamps: the exposed timestamp wins");
+    assert_eq!(
+        samples(&db, "rpc_seconds_total"),
+        vec![(1_500, 5.0)],
+        "honor_timestamps: the exposed timestamp wins"
+    );
     let md = sl.target().metadata.read().clone();
-    assert_eq!(md.get("rpc_seconds").map(|m| m.unit.as_str()), Some("seconds"), "{md:?}");
+    assert_eq!(
+        md.get("rpc_seconds").map(|m| m.unit.as_str()),
+        Some("seconds"),
+        "{md:?}"
+    );
 
     // Missing # EOF is an OpenMetrics error.
     let mut reply = Reply::text("rpc_seconds_total 5\n");
@@ -217,24 +279,41 @@ async fn metric_relabeling_drops_and_rewrites() {
     assert_eq!((r.samples_scraped, r.samples_post_relabel), (2, 1));
     assert!(series(&db, "go_gc").is_empty());
     assert_eq!(series(&db, "keep_me")[0].0.get("root"), Some("a"));
-    assert_eq!(samples(&db, "scrape_samples_post_metric_relabeling"), vec![(1_000, 1.0)]);
+    assert_eq!(
+        samples(&db, "scrape_samples_post_metric_relabeling"),
+        vec![(1_000, 1.0)]
+    );
 }
 
 #[tokio::test]
 async fn relabeling_away_the_name_fails_the_scrape() {
     let srv = serve(Reply::text("a{x=\"1\"} 1\n")).await;
     let db = MemStorage::new();
-    let mut sl = scrape_loop(&job("    metric_relabel_configs: [{regex: __name__, action: labeldrop}]\n"), &srv, &db);
+    let mut sl = scrape_loop(
+        &job("    metric_relabel_configs: [{regex: __name__, action: labeldrop}]\n"),
+        &srv,
+        &db,
+    );
     let r = sl.scrape_at(1_000).await;
     assert_eq!(r.health, Health::Down);
-    assert!(r.error.as_deref().unwrap_or_default().contains("missing metric name"), "{:?}", r.error);
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("missing metric name"),
+        "{:?}",
+        r.error
+    );
 }
 
 #[tokio::test]
 async fn sample_limit_names_the_exploding_label() {
     let mut body = String::from("# TYPE model_requests_total counter\n");
     for i in 0..40 {
-        body.push_str(&format!("model_requests_total{{user_id=\"u{i}\",code=\"{}\"}} 1\n", i % 2));
+        body.push_str(&format!(
+            "model_requests_total{{user_id=\"u{i}\",code=\"{}\"}} 1\n",
+            i % 2
+        ));
     }
     body.push_str("other 1\n");
     let srv = serve(Reply::text(&body)).await;
@@ -246,7 +325,10 @@ async fn sample_limit_names_the_exploding_label() {
         r.error.as_deref(),
         Some("sample_limit 10 exceeded (41 samples): label \"user_id\" on \"model_requests_total\" has 40 values")
     );
-    assert!(series(&db, "model_requests_total").is_empty(), "nothing appended");
+    assert!(
+        series(&db, "model_requests_total").is_empty(),
+        "nothing appended"
+    );
     assert_eq!(samples(&db, "up"), vec![(1_000, 0.0)]);
     assert_eq!(samples(&db, "scrape_samples_scraped"), vec![(1_000, 41.0)]);
     let totals = sl.target().state.read().totals;
@@ -265,9 +347,21 @@ async fn sample_limit_counts_after_relabeling() {
 #[tokio::test]
 async fn label_limits_fail_the_scrape() {
     let cases = [
-        ("    label_limit: 4\n", "m{a=\"1\",b=\"2\"} 1\n", "label_limit exceeded"),
-        ("    label_name_length_limit: 5\n", "m{long_name=\"1\"} 1\n", "label_name_length_limit exceeded"),
-        ("    label_value_length_limit: 3\n", "m{a=\"long value\"} 1\n", "label_value_length_limit exceeded"),
+        (
+            "    label_limit: 4\n",
+            "m{a=\"1\",b=\"2\"} 1\n",
+            "label_limit exceeded",
+        ),
+        (
+            "    label_name_length_limit: 5\n",
+            "m{long_name=\"1\"} 1\n",
+            "label_name_length_limit exceeded",
+        ),
+        (
+            "    label_value_length_limit: 3\n",
+            "m{a=\"long value\"} 1\n",
+            "label_value_length_limit exceeded",
+        ),
     ];
     for (extra, body, want) in cases {
         let srv = serve(Reply::text(&format!("ok 1\n{body}"))).await;
@@ -275,7 +369,11 @@ async fn label_limits_fail_the_scrape() {
         let mut sl = scrape_loop(&job(extra), &srv, &db);
         let r = sl.scrape_at(1_000).await;
         assert_eq!(r.health, Health::Down, "{extra}");
-        assert!(r.error.as_deref().unwrap_or_default().contains(want), "{:?}", r.error);
+        assert!(
+            r.error.as_deref().unwrap_or_default().contains(want),
+            "{:?}",
+            r.error
+        );
         assert!(series(&db, "ok").is_empty());
     }
 }
@@ -308,7 +406,10 @@ async fn staleness_on_vanish_down_and_removal() {
     assert_eq!(a[3], (4_000, 5.0));
     assert!(is_stale_nan(a[4].1) && a[4].0 == 4_500);
     let up = samples(&db, "up");
-    assert!(is_stale_nan(up.last().unwrap().1), "report series go stale too");
+    assert!(
+        is_stale_nan(up.last().unwrap().1),
+        "report series go stale too"
+    );
 }
 
 #[tokio::test]
@@ -333,7 +434,10 @@ async fn out_of_order_samples_are_counted_not_fatal() {
     assert_eq!(r.health, Health::Up);
     assert_eq!(r.out_of_order, 1);
     let totals = sl.target().state.read().totals;
-    assert_eq!((totals.scrapes, totals.failed, totals.out_of_order), (2, 0, 1));
+    assert_eq!(
+        (totals.scrapes, totals.failed, totals.out_of_order),
+        (2, 0, 1)
+    );
     assert_eq!(samples(&db, "b"), vec![(6_000, 1.0), (7_000, 2.0)]);
 }
 
@@ -341,17 +445,30 @@ async fn out_of_order_samples_are_counted_not_fatal() {
 async fn basic_auth_and_bearer_headers() {
     let srv = serve(Reply::text("a 1\n")).await;
     let db = MemStorage::new();
-    let mut sl = scrape_loop(&job("    basic_auth: {username: user, password: pass}\n"), &srv, &db);
+    let mut sl = scrape_loop(
+        &job("    basic_auth: {username: user, password: pass}\n"),
+        &srv,
+        &db,
+    );
     sl.scrape_at(1_000).await;
-    assert_eq!(srv.header("authorization").as_deref(), Some("Basic dXNlcjpwYXNz"));
+    assert_eq!(
+        srv.header("authorization").as_deref(),
+        Some("Basic dXNlcjpwYXNz")
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let tok = dir.path().join("token");
     std::fs::write(&tok, "s3cret\n").unwrap();
-    let extra = format!("    authorization: {{credentials_file: '{}'}}\n", tok.display());
+    let extra = format!(
+        "    authorization: {{credentials_file: '{}'}}\n",
+        tok.display()
+    );
     let mut sl = scrape_loop(&job(&extra), &srv, &db);
     sl.scrape_at(2_000).await;
-    assert_eq!(srv.header("authorization").as_deref(), Some("Bearer s3cret"));
+    assert_eq!(
+        srv.header("authorization").as_deref(),
+        Some("Bearer s3cret")
+    );
 }
 
 /// Storage that refuses new series beyond a fixed number, like a TSDB with
@@ -380,11 +497,21 @@ impl Appendable for LimitedStorage {
 }
 
 impl Appender for LimitedAppender {
-    fn append(&mut self, r: Option<SeriesRef>, l: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
-        let exists = !series(&self.db, l.metric_name().unwrap_or("")).iter().all(|s| &s.0 != l);
+    fn append(
+        &mut self,
+        r: Option<SeriesRef>,
+        l: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef, AppendError> {
+        let exists = !series(&self.db, l.metric_name().unwrap_or(""))
+            .iter()
+            .all(|s| &s.0 != l);
         if !exists && !self.staged_new.contains(l) {
             if self.db.num_series() + self.staged_new.len() >= self.max_series {
-                return Err(AppendError::SeriesLimit { limit: self.max_series });
+                return Err(AppendError::SeriesLimit {
+                    limit: self.max_series,
+                });
             }
             self.staged_new.insert(l.clone());
         }
@@ -400,15 +527,23 @@ impl Appender for LimitedAppender {
 
 #[tokio::test]
 async fn storage_series_limit_fails_the_scrape_with_a_hint() {
-    let body: String = (0..20).map(|i| format!("predictions_total{{model=\"m{i}\"}} 1\n")).collect();
+    let body: String = (0..20)
+        .map(|i| format!("predictions_total{{model=\"m{i}\"}} 1\n"))
+        .collect();
     let srv = serve(Reply::text(&body)).await;
     let db = MemStorage::new();
-    let storage = Arc::new(LimitedStorage { db: db.clone(), max_series: 10 });
+    let storage = Arc::new(LimitedStorage {
+        db: db.clone(),
+        max_series: 10,
+    });
     let mut sl = scrape_loop_with(&job(""), &srv, storage);
     let r = sl.scrape_at(1_000).await;
     assert_eq!(r.health, Health::Down);
     let err = r.error.unwrap_or_default();
     assert!(err.starts_with("storage series limit 10 reached"), "{err}");
-    assert!(err.contains("label \"model\" on \"predictions_total\""), "{err}");
+    assert!(
+        err.contains("label \"model\" on \"predictions_total\""),
+        "{err}"
+    );
     assert!(series(&db, "predictions_total").is_empty(), "rolled back");
 }

@@ -7,7 +7,9 @@
 
 use std::collections::BTreeSet;
 
-use promlite_model::{Labels, Matcher, Querier, SampleIterator, SelectHints, Series, StorageError, ValueType};
+use promlite_model::{
+    Labels, Matcher, Querier, SampleIterator, SelectHints, Series, StorageError, ValueType,
+};
 
 /// A querier over several parts, later parts taking precedence.
 pub struct MergeQuerier<'a> {
@@ -24,10 +26,16 @@ impl<'a> MergeQuerier<'a> {
 /// Merges series lists (each sorted by labels; lowest priority first) into
 /// one sorted list; series present in several lists are merged sample by
 /// sample. `limit > 0` truncates the result.
-pub fn merge_series<'a>(lists: Vec<Vec<Box<dyn Series + 'a>>>, limit: usize) -> Vec<Box<dyn Series + 'a>> {
+pub fn merge_series<'a>(
+    lists: Vec<Vec<Box<dyn Series + 'a>>>,
+    limit: usize,
+) -> Vec<Box<dyn Series + 'a>> {
     let non_empty = lists.iter().filter(|l| !l.is_empty()).count();
     if non_empty <= 1 {
-        let mut out = lists.into_iter().find(|l| !l.is_empty()).unwrap_or_default();
+        let mut out = lists
+            .into_iter()
+            .find(|l| !l.is_empty())
+            .unwrap_or_default();
         if limit > 0 {
             out.truncate(limit);
         }
@@ -63,7 +71,10 @@ fn flush<'s>(group: &mut Vec<Box<dyn Series + 's>>, out: &mut Vec<Box<dyn Series
         out.extend(group.pop());
     } else if let Some(first) = group.first() {
         let labels = first.labels().clone();
-        out.push(Box::new(MergedSeries { labels, parts: std::mem::take(group) }));
+        out.push(Box::new(MergedSeries {
+            labels,
+            parts: std::mem::take(group),
+        }));
     }
 }
 
@@ -80,12 +91,18 @@ impl Series for MergedSeries<'_> {
     }
 
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
-        Box::new(MergedIterator::new(self.parts.iter().map(|p| p.iter()).collect()))
+        Box::new(MergedIterator::new(
+            self.parts.iter().map(|p| p.iter()).collect(),
+        ))
     }
 }
 
 impl Querier for MergeQuerier<'_> {
-    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
+    fn select(
+        &self,
+        hints: &SelectHints,
+        matchers: &[Matcher],
+    ) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
         let mut lists = Vec::with_capacity(self.parts.len());
         for p in &self.parts {
             lists.push(p.select(hints, matchers)?);
@@ -122,7 +139,12 @@ impl<'a> MergedIterator<'a> {
     /// Merges `its`, lowest priority first.
     pub fn new(its: Vec<Box<dyn SampleIterator + 'a>>) -> Self {
         let n = its.len();
-        MergedIterator { its, cur: vec![None; n], started: false, at: None }
+        MergedIterator {
+            its,
+            cur: vec![None; n],
+            started: false,
+            at: None,
+        }
     }
 
     fn pick(&mut self) -> ValueType {
@@ -159,7 +181,9 @@ impl SampleIterator for MergedIterator<'_> {
             }
             return self.pick();
         }
-        let Some((t, _)) = self.at else { return ValueType::None };
+        let Some((t, _)) = self.at else {
+            return ValueType::None;
+        };
         for (i, it) in self.its.iter_mut().enumerate() {
             if self.cur[i].is_some_and(|c| c.0 == t) {
                 let vt = it.next();
@@ -214,9 +238,18 @@ mod tests {
     fn merged_iterator_dedups_and_prefers_later() {
         let a = [(1, 1.0), (3, 3.0), (5, 5.0)];
         let b = [(2, 20.0), (3, 30.0), (6, 60.0)];
-        let mut it = MergedIterator::new(vec![Box::new(VecSampleIterator::new(&a)), Box::new(VecSampleIterator::new(&b))]);
-        assert_eq!(drain(&mut it), vec![(1, 1.0), (2, 20.0), (3, 30.0), (5, 5.0), (6, 60.0)]);
-        let mut it = MergedIterator::new(vec![Box::new(VecSampleIterator::new(&a)), Box::new(VecSampleIterator::new(&b))]);
+        let mut it = MergedIterator::new(vec![
+            Box::new(VecSampleIterator::new(&a)),
+            Box::new(VecSampleIterator::new(&b)),
+        ]);
+        assert_eq!(
+            drain(&mut it),
+            vec![(1, 1.0), (2, 20.0), (3, 30.0), (5, 5.0), (6, 60.0)]
+        );
+        let mut it = MergedIterator::new(vec![
+            Box::new(VecSampleIterator::new(&a)),
+            Box::new(VecSampleIterator::new(&b)),
+        ]);
         assert_eq!(it.seek(3), ValueType::Float);
         assert_eq!(it.at(), (3, 30.0));
         assert_eq!(it.seek(2), ValueType::Float);
@@ -233,15 +266,32 @@ mod tests {
     fn merge_querier_merges_series_lists() {
         let old = MemStorage::new();
         let new = MemStorage::new();
-        old.insert(labels!("__name__" => "m", "i" => "1"), &[(1, 1.0), (2, 2.0)]);
+        old.insert(
+            labels!("__name__" => "m", "i" => "1"),
+            &[(1, 1.0), (2, 2.0)],
+        );
         old.insert(labels!("__name__" => "m", "i" => "3"), &[(1, 1.0)]);
-        new.insert(labels!("__name__" => "m", "i" => "1"), &[(2, 9.0), (3, 3.0)]);
+        new.insert(
+            labels!("__name__" => "m", "i" => "1"),
+            &[(2, 9.0), (3, 3.0)],
+        );
         new.insert(labels!("__name__" => "m", "i" => "2"), &[(1, 1.0)]);
-        let q = MergeQuerier::new(vec![old.querier(0, 10).unwrap(), new.querier(0, 10).unwrap()]);
-        let series = q.select(&SelectHints::default(), &[Matcher::equal("__name__", "m")]).unwrap();
-        let names: Vec<&str> = series.iter().map(|s| s.labels().get_or_empty("i")).collect();
+        let q = MergeQuerier::new(vec![
+            old.querier(0, 10).unwrap(),
+            new.querier(0, 10).unwrap(),
+        ]);
+        let series = q
+            .select(&SelectHints::default(), &[Matcher::equal("__name__", "m")])
+            .unwrap();
+        let names: Vec<&str> = series
+            .iter()
+            .map(|s| s.labels().get_or_empty("i"))
+            .collect();
         assert_eq!(names, vec!["1", "2", "3"]);
-        assert_eq!(drain(series[0].iter().as_mut()), vec![(1, 1.0), (2, 9.0), (3, 3.0)]);
+        assert_eq!(
+            drain(series[0].iter().as_mut()),
+            vec![(1, 1.0), (2, 9.0), (3, 3.0)]
+        );
         assert_eq!(q.label_values("i", &[]).unwrap(), vec!["1", "2", "3"]);
         assert_eq!(q.label_names(&[]).unwrap(), vec!["__name__", "i"]);
     }

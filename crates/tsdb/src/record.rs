@@ -90,7 +90,10 @@ pub fn encode_samples(samples: &[RefSample], out: &mut Vec<u8>) {
     put_uvarint(out, first.series_ref);
     put_varint(out, first.t);
     for s in samples {
-        put_varint(out, (s.series_ref as i64).wrapping_sub(first.series_ref as i64));
+        put_varint(
+            out,
+            (s.series_ref as i64).wrapping_sub(first.series_ref as i64),
+        );
         put_varint(out, s.t.wrapping_sub(first.t));
         out.extend_from_slice(&s.v.to_bits().to_le_bytes());
     }
@@ -99,9 +102,17 @@ pub fn encode_samples(samples: &[RefSample], out: &mut Vec<u8>) {
 /// Decodes one record payload.
 pub fn decode(rec: &[u8]) -> Result<Record, DecodeError> {
     let Some((&typ, body)) = rec.split_first() else {
-        return Err(DecodeError { kind: "empty", offset: 0, message: "no type byte" });
+        return Err(DecodeError {
+            kind: "empty",
+            offset: 0,
+            message: "no type byte",
+        });
     };
-    let mut d = Decoder { buf: body, pos: 0, kind: "" };
+    let mut d = Decoder {
+        buf: body,
+        pos: 0,
+        kind: "",
+    };
     match typ {
         1 => {
             d.kind = "series";
@@ -118,7 +129,10 @@ pub fn decode(rec: &[u8]) -> Result<Record, DecodeError> {
                     let value = d.string()?;
                     pairs.push((name, value));
                 }
-                out.push(RefSeries { series_ref, labels: Labels::from_pairs(pairs) });
+                out.push(RefSeries {
+                    series_ref,
+                    labels: Labels::from_pairs(pairs),
+                });
             }
             Ok(Record::Series(out))
         }
@@ -163,7 +177,11 @@ impl Decoder<'_> {
         self.buf.len().saturating_sub(self.pos)
     }
     fn err(&self, message: &'static str) -> DecodeError {
-        DecodeError { kind: self.kind, offset: self.pos + 1, message }
+        DecodeError {
+            kind: self.kind,
+            offset: self.pos + 1,
+            message,
+        }
     }
     fn uvarint(&mut self) -> Result<u64, DecodeError> {
         let mut v: u64 = 0;
@@ -187,7 +205,10 @@ impl Decoder<'_> {
         Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
     }
     fn u64le(&mut self) -> Result<u64, DecodeError> {
-        let end = self.pos.checked_add(8).ok_or_else(|| self.err("overflow"))?;
+        let end = self
+            .pos
+            .checked_add(8)
+            .ok_or_else(|| self.err("overflow"))?;
         let Some(b) = self.buf.get(self.pos..end) else {
             return Err(self.err("truncated value"));
         };
@@ -202,7 +223,8 @@ impl Decoder<'_> {
             return Err(self.err("string exceeds record"));
         }
         let end = self.pos + len as usize;
-        let s = std::str::from_utf8(&self.buf[self.pos..end]).map_err(|_| self.err("label is not UTF-8"))?;
+        let s = std::str::from_utf8(&self.buf[self.pos..end])
+            .map_err(|_| self.err("label is not UTF-8"))?;
         self.pos = end;
         Ok(s.to_string())
     }
@@ -268,7 +290,18 @@ mod tests {
     #[test]
     fn truncated_records_are_errors() {
         let mut buf = Vec::new();
-        let samples = [RefSample { series_ref: 5, t: 1000, v: 1.0 }, RefSample { series_ref: 7, t: 2000, v: 2.0 }];
+        let samples = [
+            RefSample {
+                series_ref: 5,
+                t: 1000,
+                v: 1.0,
+            },
+            RefSample {
+                series_ref: 7,
+                t: 2000,
+                v: 2.0,
+            },
+        ];
         encode_samples(&samples, &mut buf);
         let mut ok_cuts = 0;
         for cut in 2..buf.len() {

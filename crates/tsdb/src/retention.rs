@@ -11,9 +11,15 @@ use crate::block::BlockMeta;
 ///   summing sizes, the first block that pushes the total over the cap and
 ///   every older one are deleted (`BeyondSizeRetention`). Callers that
 ///   count WAL/head bytes against the cap subtract them from `max_bytes`.
-pub fn beyond_retention(metas: &[(BlockMeta, u64)], retention_ms: Option<i64>, max_bytes: Option<u64>) -> Vec<String> {
+pub fn beyond_retention(
+    metas: &[(BlockMeta, u64)],
+    retention_ms: Option<i64>,
+    max_bytes: Option<u64>,
+) -> Vec<String> {
     let mut newest_first: Vec<&(BlockMeta, u64)> = metas.iter().collect();
-    newest_first.sort_by(|a, b| (b.0.max_time, b.0.min_time, &b.0.id).cmp(&(a.0.max_time, a.0.min_time, &a.0.id)));
+    newest_first.sort_by(|a, b| {
+        (b.0.max_time, b.0.min_time, &b.0.id).cmp(&(a.0.max_time, a.0.min_time, &a.0.id))
+    });
     let mut delete = vec![false; newest_first.len()];
     if let (Some(ret), Some(newest)) = (retention_ms, newest_first.first()) {
         let head = newest.0.max_time;
@@ -32,7 +38,13 @@ pub fn beyond_retention(metas: &[(BlockMeta, u64)], retention_ms: Option<i64>, m
             delete[i] |= over;
         }
     }
-    newest_first.iter().zip(delete).rev().filter(|(_, d)| *d).map(|(x, _)| x.0.id.clone()).collect()
+    newest_first
+        .iter()
+        .zip(delete)
+        .rev()
+        .filter(|(_, d)| *d)
+        .map(|(x, _)| x.0.id.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -55,26 +67,49 @@ mod tests {
     }
 
     fn blocks() -> Vec<(BlockMeta, u64)> {
-        vec![b("c", 4 * H, 6 * H, 30), b("a", 0, 2 * H, 10), b("d", 6 * H, 8 * H, 40), b("b", 2 * H, 4 * H, 20)]
+        vec![
+            b("c", 4 * H, 6 * H, 30),
+            b("a", 0, 2 * H, 10),
+            b("d", 6 * H, 8 * H, 40),
+            b("b", 2 * H, 4 * H, 20),
+        ]
     }
 
     #[test]
     fn by_time() {
         assert!(beyond_retention(&blocks(), None, None).is_empty());
         // max_times 2,4,6,8h; newest 8h; delete max_time <= 8h-4h.
-        assert_eq!(beyond_retention(&blocks(), Some(4 * H), None), vec!["a", "b"]);
-        assert_eq!(beyond_retention(&blocks(), Some(4 * H + 1), None), vec!["a"]);
+        assert_eq!(
+            beyond_retention(&blocks(), Some(4 * H), None),
+            vec!["a", "b"]
+        );
+        assert_eq!(
+            beyond_retention(&blocks(), Some(4 * H + 1), None),
+            vec!["a"]
+        );
         // The newest block is never deleted by time, even with retention 0.
-        assert_eq!(beyond_retention(&blocks(), Some(0), None), vec!["a", "b", "c"]);
+        assert_eq!(
+            beyond_retention(&blocks(), Some(0), None),
+            vec!["a", "b", "c"]
+        );
     }
 
     #[test]
     fn by_size_and_both() {
         // Newest first: d 40, c 30 (70), b 20 (90), a 10 (100).
-        assert_eq!(beyond_retention(&blocks(), None, Some(100)), Vec::<String>::new());
+        assert_eq!(
+            beyond_retention(&blocks(), None, Some(100)),
+            Vec::<String>::new()
+        );
         assert_eq!(beyond_retention(&blocks(), None, Some(89)), vec!["a", "b"]);
-        assert_eq!(beyond_retention(&blocks(), None, Some(10)), vec!["a", "b", "c", "d"]);
-        assert_eq!(beyond_retention(&blocks(), Some(6 * H), Some(75)), vec!["a", "b"]);
+        assert_eq!(
+            beyond_retention(&blocks(), None, Some(10)),
+            vec!["a", "b", "c", "d"]
+        );
+        assert_eq!(
+            beyond_retention(&blocks(), Some(6 * H), Some(75)),
+            vec!["a", "b"]
+        );
         assert!(beyond_retention(&[], Some(1), Some(1)).is_empty());
     }
 }

@@ -32,8 +32,16 @@ fn value() -> impl Strategy<Value = f64> {
 fn timestamps_strategy() -> impl Strategy<Value = Vec<i64>> {
     prop_oneof![
         // Jittered regular scrapes, possibly negative.
-        (-10_000_000_000i64..10_000_000_000, 1i64..100_000, prop::collection::vec(0i64..20, 0..600))
-            .prop_map(|(start, iv, jit)| jit.iter().enumerate().map(|(i, j)| start + i as i64 * iv + j).collect()),
+        (
+            -10_000_000_000i64..10_000_000_000,
+            1i64..100_000,
+            prop::collection::vec(0i64..20, 0..600)
+        )
+            .prop_map(|(start, iv, jit)| jit
+                .iter()
+                .enumerate()
+                .map(|(i, j)| start + i as i64 * iv + j)
+                .collect()),
         // Arbitrary increasing with huge deltas.
         prop::collection::vec(any::<i64>(), 0..50).prop_map(|mut v| {
             v.sort();
@@ -106,7 +114,11 @@ proptest! {
 
 #[test]
 fn single_sample_and_stale_only() {
-    for s in [vec![(-5, f64::from_bits(STALE))], vec![(i64::MAX, 1.0)], vec![(0, f64::from_bits(STALE)); 1]] {
+    for s in [
+        vec![(-5, f64::from_bits(STALE))],
+        vec![(i64::MAX, 1.0)],
+        vec![(0, f64::from_bits(STALE)); 1],
+    ] {
         let back = codec::decode(&codec::encode(&s)).unwrap();
         assert_eq!(back[0].0, s[0].0);
         assert_eq!(back[0].1.to_bits(), s[0].1.to_bits());

@@ -21,7 +21,15 @@ fn bytes_per_sample_on_generated_scrape_data() {
     let mut lo = start;
     while lo < end {
         let hi = lo + two_h;
-        let mut part = data.iter().map(|(l, s)| (l.clone(), s.iter().copied().filter(|x| x.0 >= lo && x.0 < hi).collect::<Vec<_>>()));
+        let mut part = data.iter().map(|(l, s)| {
+            (
+                l.clone(),
+                s.iter()
+                    .copied()
+                    .filter(|x| x.0 >= lo && x.0 < hi)
+                    .collect::<Vec<_>>(),
+            )
+        });
         if let Some(m) = write_block(dir.path(), lo, hi, &mut part).unwrap() {
             blocks.push(Arc::new(Block::open(&dir.path().join(m.id)).unwrap()));
         }
@@ -37,7 +45,14 @@ fn bytes_per_sample_on_generated_scrape_data() {
     for (id, (l, s)) in data.iter().enumerate() {
         let (gl, gs) = merged.read_series(id as u32).unwrap();
         assert_eq!(&gl, l);
-        assert!(gs.len() == s.len() && gs.iter().zip(s).all(|(a, b)| a.0 == b.0 && a.1.to_bits() == b.1.to_bits()), "{l}");
+        assert!(
+            gs.len() == s.len()
+                && gs
+                    .iter()
+                    .zip(s)
+                    .all(|(a, b)| a.0 == b.0 && a.1.to_bits() == b.1.to_bits()),
+            "{l}"
+        );
     }
     let before = small as f64 / total as f64;
     let after = meta.stats.num_bytes as f64 / total as f64;

@@ -10,10 +10,19 @@ use promlite_tsdb::quarantine::{quarantine, QUARANTINE_DIR, REASON_FILE};
 fn make_block(parent: &Path) -> PathBuf {
     let series = (0..6).map(|i| {
         let l = labels!("__name__" => "m", "i" => ["a", "b", "c", "d", "e", "f"][i]);
-        let s: Vec<(i64, f64)> = (0..700).map(|k| (k * 1000 + (k % 3), (k * i as i64) as f64 / 10.0)).collect();
+        let s: Vec<(i64, f64)> = (0..700)
+            .map(|k| (k * 1000 + (k % 3), (k * i as i64) as f64 / 10.0))
+            .collect();
         (l, s)
     });
-    let meta = write_block(parent, 0, 1_000_000, &mut series.collect::<Vec<_>>().into_iter()).unwrap().unwrap();
+    let meta = write_block(
+        parent,
+        0,
+        1_000_000,
+        &mut series.collect::<Vec<_>>().into_iter(),
+    )
+    .unwrap()
+    .unwrap();
     parent.join(meta.id)
 }
 
@@ -49,8 +58,13 @@ fn flip_every_byte(block: &Path, rel: &str, step: usize) {
         bad[pos] ^= 0x5a;
         std::fs::write(&path, &bad).unwrap();
         let e = expect_corruption(&copy, &format!("{rel} byte {pos}"));
-        let StorageError::Corruption { file, .. } = e else { unreachable!() };
-        assert!(file.ends_with(rel) || file.contains("chunks"), "{file} should name {rel}");
+        let StorageError::Corruption { file, .. } = e else {
+            unreachable!()
+        };
+        assert!(
+            file.ends_with(rel) || file.contains("chunks"),
+            "{file} should name {rel}"
+        );
     }
     std::fs::write(&path, &orig).unwrap();
     Block::open(&copy).unwrap();
@@ -74,7 +88,14 @@ fn every_flipped_chunk_byte_is_detected() {
 fn truncated_or_missing_files_are_corruption() {
     let tmp = tempfile::tempdir().unwrap();
     let b = make_block(tmp.path());
-    for (rel, keep) in [("meta.json", 20usize), ("meta.json", 0), ("index", 100), ("index", 3), ("chunks/000001", 50), ("chunks/000001", 0)] {
+    for (rel, keep) in [
+        ("meta.json", 20usize),
+        ("meta.json", 0),
+        ("index", 100),
+        ("index", 3),
+        ("chunks/000001", 50),
+        ("chunks/000001", 0),
+    ] {
         let c = tempfile::tempdir().unwrap();
         let copy = c.path().join("b");
         copy_dir(&b, &copy);
@@ -112,7 +133,10 @@ fn quarantine_moves_damaged_block_aside() {
     assert!(!b.exists());
     assert_eq!(moved.parent().unwrap(), data.path().join(QUARANTINE_DIR));
     let reason = std::fs::read_to_string(moved.join(REASON_FILE)).unwrap();
-    assert!(reason.contains("corruption in") && reason.contains("index"), "{reason}");
+    assert!(
+        reason.contains("corruption in") && reason.contains("index"),
+        "{reason}"
+    );
     assert!(moved.join("meta.json").exists());
     // A second block with the same name gets a suffix.
     std::fs::create_dir_all(&b).unwrap();

@@ -29,10 +29,25 @@ fn series_labels(i: usize) -> Labels {
 /// `mode` is `always`, `interval`, or `interval-tick` (also cuts blocks,
 /// checkpoints and compacts while writing, with a 20 s block range).
 fn options(mode: &str) -> DbOptions {
-    let fsync = if mode == "always" { FsyncPolicy::Always } else { FsyncPolicy::Interval(Duration::from_millis(50)) };
+    let fsync = if mode == "always" {
+        FsyncPolicy::Always
+    } else {
+        FsyncPolicy::Interval(Duration::from_millis(50))
+    };
     // Small segments so kills also land around segment rolls.
-    let block_range_ms = if mode == "interval-tick" { 20_000 } else { promlite_tsdb::DEFAULT_BLOCK_RANGE_MS };
-    DbOptions { fsync, wal_segment_size: 16 * 1024, background: true, block_range_ms, retention_ms: None, ..Default::default() }
+    let block_range_ms = if mode == "interval-tick" {
+        20_000
+    } else {
+        promlite_tsdb::DEFAULT_BLOCK_RANGE_MS
+    };
+    DbOptions {
+        fsync,
+        wal_segment_size: 16 * 1024,
+        background: true,
+        block_range_ms,
+        retention_ms: None,
+        ..Default::default()
+    }
 }
 
 /// Timestamps (batch ids × 1000) present in all series; panics if a batch is
@@ -85,7 +100,12 @@ fn kill_and_recover(fsync: &str, rounds: usize) {
     let mut total_acknowledged = 0;
     for round in 0..rounds {
         let mut child = Command::new(&exe)
-            .args(["crash_child_writer", "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                "crash_child_writer",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(ENV_DIR, dir.path())
             .env(ENV_FSYNC, fsync)
             .stdout(Stdio::piped())
@@ -108,7 +128,7 @@ fn kill_and_recover(fsync: &str, rounds: usize) {
             }
         }
         child.kill().unwrap(); // SIGKILL
-        // Acknowledgements printed before the kill are still in the pipe.
+                               // Acknowledgements printed before the kill are still in the pipe.
         for line in lines {
             let Ok(line) = line else { break };
             if let Some(id) = line.strip_prefix("COMMITTED ") {
@@ -117,19 +137,43 @@ fn kill_and_recover(fsync: &str, rounds: usize) {
         }
         child.wait().unwrap();
         let last = last.expect("child committed something");
-        let db = Db::open(dir.path(), DbOptions { background: false, ..options(fsync) }).unwrap();
+        let db = Db::open(
+            dir.path(),
+            DbOptions {
+                background: false,
+                ..options(fsync)
+            },
+        )
+        .unwrap();
         let ids = committed_ids(&db);
         assert_eq!(db.replay_report().undecodable, 0);
         // Every acknowledged batch is there; at most the one in flight beyond.
         let expect: Vec<i64> = (0..=last).collect();
-        assert_eq!(&ids[..expect.len().min(ids.len())], &expect[..], "round {round} ({fsync})");
-        assert!(ids.len() == expect.len() || ids.len() == expect.len() + 1, "round {round}: {} vs {}", ids.len(), expect.len());
+        assert_eq!(
+            &ids[..expect.len().min(ids.len())],
+            &expect[..],
+            "round {round} ({fsync})"
+        );
+        assert!(
+            ids.len() == expect.len() || ids.len() == expect.len() + 1,
+            "round {round}: {} vs {}",
+            ids.len(),
+            expect.len()
+        );
         total_acknowledged = expect.len();
         if fsync == "interval-tick" && last > 60 {
-            let blocks = std::fs::read_dir(dir.path()).unwrap().flatten().filter(|e| e.path().join("meta.json").exists()).count();
+            let blocks = std::fs::read_dir(dir.path())
+                .unwrap()
+                .flatten()
+                .filter(|e| e.path().join("meta.json").exists())
+                .count();
             assert!(blocks > 0, "the child cut blocks");
         }
-        eprintln!("crash round {round} ({fsync}): {} batches acknowledged, {} recovered", expect.len(), ids.len());
+        eprintln!(
+            "crash round {round} ({fsync}): {} batches acknowledged, {} recovered",
+            expect.len(),
+            ids.len()
+        );
         db.close().unwrap();
     }
     assert!(total_acknowledged >= rounds * 5);

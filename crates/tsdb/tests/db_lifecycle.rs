@@ -9,7 +9,13 @@ use promlite_tsdb::{Db, DbOptions};
 const RANGE: i64 = 1000;
 
 fn opts() -> DbOptions {
-    DbOptions { background: false, block_range_ms: RANGE, retention_ms: None, wal_segment_size: 4096, ..Default::default() }
+    DbOptions {
+        background: false,
+        block_range_ms: RANGE,
+        retention_ms: None,
+        wal_segment_size: 4096,
+        ..Default::default()
+    }
 }
 
 fn series(i: usize) -> Labels {
@@ -30,7 +36,9 @@ fn fill(db: &Db, from: i64, to: i64) {
 }
 
 fn expected(from: i64, to: i64) -> Vec<(i64, f64)> {
-    (from / 100..to / 100).map(|k| (k * 100, (k * 10) as f64)).collect()
+    (from / 100..to / 100)
+        .map(|k| (k * 100, (k * 10) as f64))
+        .collect()
 }
 
 fn block_dirs(db: &Db) -> usize {
@@ -56,7 +64,10 @@ fn head_is_cut_into_blocks_and_queries_see_everything() {
     assert_eq!(got[0].1, expected(0, 2000), "block + head merged");
     // Older than the cut: refused.
     let mut app = db.appender();
-    assert_eq!(app.append(None, &series(0), 900, 1.0), Err(AppendError::OutOfBounds));
+    assert_eq!(
+        app.append(None, &series(0), 900, 1.0),
+        Err(AppendError::OutOfBounds)
+    );
     drop(app);
 
     fill(&db, 2000, 6000);
@@ -90,13 +101,27 @@ fn blocks_are_compacted_and_retention_deletes_old_ones() {
     assert!(r.blocks_written >= 9, "{r:?}");
     assert!(r.blocks_compacted >= 3, "{r:?}");
     let after_compaction = block_dirs(&db);
-    assert!(after_compaction < r.blocks_written, "{after_compaction} blocks");
-    assert_eq!(all(&db)[0].1, expected(0, 12_000), "compaction loses nothing");
+    assert!(
+        after_compaction < r.blocks_written,
+        "{after_compaction} blocks"
+    );
+    assert_eq!(
+        all(&db)[0].1,
+        expected(0, 12_000),
+        "compaction loses nothing"
+    );
     drop(db);
 
     // The big compacted block ends at 9000 at most; the newest block ends at
     // 11000: with 1.5 s retention the compacted one is beyond it.
-    let db = Db::open(dir.path(), DbOptions { retention_ms: Some(1500), ..opts() }).unwrap();
+    let db = Db::open(
+        dir.path(),
+        DbOptions {
+            retention_ms: Some(1500),
+            ..opts()
+        },
+    )
+    .unwrap();
     let r = db.tick().unwrap();
     assert!(r.blocks_deleted >= 1, "{r:?}");
     let got = all(&db);
@@ -113,7 +138,12 @@ fn damaged_block_is_quarantined_and_the_db_starts() {
         fill(&db, 0, 2000);
         assert_eq!(db.tick().unwrap().blocks_written, 1);
     }
-    let block = std::fs::read_dir(dir.path()).unwrap().flatten().find(|e| e.path().join("meta.json").exists()).unwrap().path();
+    let block = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().join("meta.json").exists())
+        .unwrap()
+        .path();
     let index = block.join("index");
     let mut bytes = std::fs::read(&index).unwrap();
     let mid = bytes.len() / 2;
@@ -121,11 +151,17 @@ fn damaged_block_is_quarantined_and_the_db_starts() {
     std::fs::write(&index, bytes).unwrap();
     let db = Db::open(dir.path(), opts()).unwrap();
     assert!(!block.exists());
-    assert_eq!(std::fs::read_dir(dir.path().join("quarantine")).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("quarantine"))
+            .unwrap()
+            .count(),
+        1
+    );
     // The head part (from the WAL) is still there.
     assert_eq!(all(&db)[0].1, expected(1000, 2000));
     let mut app = db.appender();
-    app.append(None, &labels!("__name__" => "after"), 5000, 1.0).unwrap();
+    app.append(None, &labels!("__name__" => "after"), 5000, 1.0)
+        .unwrap();
     app.commit().unwrap();
 }
 

@@ -14,7 +14,11 @@ const SERIES_PER_WRITER: usize = 50;
 const BATCHES: i64 = 60;
 
 fn labels(w: usize, s: usize) -> Labels {
-    Labels::from_pairs([("__name__", "conc".to_string()), ("w", w.to_string()), ("s", s.to_string())])
+    Labels::from_pairs([
+        ("__name__", "conc".to_string()),
+        ("w", w.to_string()),
+        ("s", s.to_string()),
+    ])
 }
 
 #[test]
@@ -46,7 +50,9 @@ fn concurrent_appends_and_queries() {
             let mut rounds = 0;
             while !done.load(Ordering::Acquire) || rounds == 0 {
                 let q = db.querier(i64::MIN, i64::MAX).unwrap();
-                let series = q.select(&SelectHints::default(), std::slice::from_ref(&m)).unwrap();
+                let series = q
+                    .select(&SelectHints::default(), std::slice::from_ref(&m))
+                    .unwrap();
                 for pair in series.windows(2) {
                     assert!(pair[0].labels() < pair[1].labels(), "sorted and unique");
                 }
@@ -79,7 +85,10 @@ fn concurrent_appends_and_queries() {
     let all = common::all(&db);
     assert_eq!(all.len(), WRITERS * SERIES_PER_WRITER);
     assert!(all.iter().all(|(_, s)| s.len() == BATCHES as usize));
-    assert_eq!(db.head_stats().num_series, (WRITERS * SERIES_PER_WRITER) as u64);
+    assert_eq!(
+        db.head_stats().num_series,
+        (WRITERS * SERIES_PER_WRITER) as u64
+    );
 }
 
 #[test]
@@ -110,7 +119,11 @@ fn racing_appenders_on_the_same_series_agree_with_replay() {
         assert!(ts.windows(2).all(|w| w[0] < w[1]));
     }
     let db = Db::open(dir.path(), opts()).unwrap();
-    assert_eq!(common::all(&db), live, "replay reproduces exactly what queries saw");
+    assert_eq!(
+        common::all(&db),
+        live,
+        "replay reproduces exactly what queries saw"
+    );
 }
 
 #[test]

@@ -34,7 +34,14 @@ fn bytes_per_active_series() {
     const N: usize = 10_000;
     const SAMPLES: i64 = 120;
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(dir.path(), DbOptions { background: false, ..Default::default() }).unwrap();
+    let db = Db::open(
+        dir.path(),
+        DbOptions {
+            background: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     // Typical exporter labels: name, job, instance, one more.
     let start = ALLOCATED.load(Ordering::Relaxed);
     let labels: Vec<Labels> = (0..N)
@@ -55,7 +62,10 @@ fn bytes_per_active_series() {
         for (i, l) in labels.iter().enumerate() {
             // Counters increasing by varying amounts, 15 s scrapes.
             let v = (t * (i as i64 % 7 + 1)) as f64;
-            refs[i] = Some(app.append(refs[i], l, 1_700_000_000_000 + t * 15_000, v).unwrap());
+            refs[i] = Some(
+                app.append(refs[i], l, 1_700_000_000_000 + t * 15_000, v)
+                    .unwrap(),
+            );
         }
         app.commit().unwrap();
     }
@@ -71,5 +81,9 @@ fn bytes_per_active_series() {
     );
     assert_eq!(stats.num_series, N as u64);
     // Prometheus needs ~3.5 KB per active series; we aim well under.
-    assert!(per_series + label_set < 2000.0, "{} bytes per series", per_series + label_set);
+    assert!(
+        per_series + label_set < 2000.0,
+        "{} bytes per series",
+        per_series + label_set
+    );
 }

@@ -12,7 +12,11 @@ use promlite_tsdb::wal::{list_segments, read_segment, segment_path};
 use promlite_tsdb::{Db, DbOptions};
 
 fn opts(segment_size: u64) -> DbOptions {
-    DbOptions { background: false, wal_segment_size: segment_size, ..Default::default() }
+    DbOptions {
+        background: false,
+        wal_segment_size: segment_size,
+        ..Default::default()
+    }
 }
 
 /// Commits `n` batches; batch `i` writes `(i*1000, i)` to series `s0..s3`.
@@ -21,7 +25,13 @@ fn write_batches(dir: &Path, n: i64, segment_size: u64) {
     for i in 0..n {
         let mut app = db.appender();
         for s in 0..4 {
-            app.append(None, &labels!("__name__" => "m", "s" => ["0", "1", "2", "3"][s]), i * 1000, i as f64).unwrap();
+            app.append(
+                None,
+                &labels!("__name__" => "m", "s" => ["0", "1", "2", "3"][s]),
+                i * 1000,
+                i as f64,
+            )
+            .unwrap();
         }
         app.commit().unwrap();
     }
@@ -48,7 +58,10 @@ fn frames(path: &Path) -> Vec<(u64, u64, Option<i64>)> {
 fn present(db: &Db) -> Vec<i64> {
     let got = all(db);
     assert!(got.len() <= 4);
-    let mut ts: Vec<i64> = got.first().map(|s| s.1.iter().map(|x| x.0).collect()).unwrap_or_default();
+    let mut ts: Vec<i64> = got
+        .first()
+        .map(|s| s.1.iter().map(|x| x.0).collect())
+        .unwrap_or_default();
     for s in &got {
         let other: Vec<i64> = s.1.iter().map(|x| x.0).collect();
         assert_eq!(other, ts, "every commit is all-or-nothing");
@@ -100,11 +113,16 @@ fn torn_last_record_at_every_byte_offset() {
         let db = Db::open(dir.path(), opts(1 << 20)).unwrap();
         assert_eq!(present(&db), full[..19].to_vec(), "cut at {cut}");
         let expected_damage = u64::from(cut > last_off);
-        assert_eq!(db.replay_report().corruptions, expected_damage, "cut at {cut}");
+        assert_eq!(
+            db.replay_report().corruptions,
+            expected_damage,
+            "cut at {cut}"
+        );
         // The database keeps working and the repair is stable across restarts.
         let mut app = db.appender();
         for s in ["0", "1", "2", "3"] {
-            app.append(None, &labels!("__name__" => "m", "s" => s), 50_000, 1.0).unwrap();
+            app.append(None, &labels!("__name__" => "m", "s" => s), 50_000, 1.0)
+                .unwrap();
         }
         app.commit().unwrap();
         drop(db);
@@ -136,7 +154,11 @@ fn flipped_byte_mid_segment_keeps_data_before_and_quarantines_the_rest() {
     let db = Db::open(dir.path(), opts(2048)).unwrap();
     let report = db.replay_report().clone();
     assert_eq!(report.corruptions, 1);
-    assert!(report.messages[0].contains(&format!("offset {off}")), "{:?}", report.messages);
+    assert!(
+        report.messages[0].contains(&format!("offset {off}")),
+        "{:?}",
+        report.messages
+    );
     let ts = present(&db);
     // Everything before the damaged record is there.
     let before: Vec<i64> = (0..first_lost / 1000).map(|i| i * 1000).collect();

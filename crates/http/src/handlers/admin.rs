@@ -17,7 +17,10 @@ fn admin(state: &ApiState) -> Result<Arc<dyn AdminProvider>, ApiError> {
     if !state.options.enable_admin {
         return Err(ApiError::unavailable("admin APIs disabled"));
     }
-    state.admin.clone().ok_or_else(|| ApiError::unavailable("admin APIs are not supported by this storage"))
+    state
+        .admin
+        .clone()
+        .ok_or_else(|| ApiError::unavailable("admin APIs are not supported by this storage"))
 }
 
 /// `POST|PUT /api/v1/admin/tsdb/delete_series`: 204 on success.
@@ -29,14 +32,21 @@ pub async fn delete_series(State(state): State<ApiState>, p: Params) -> Result<R
     let start = p.time("start", MIN_TIME_MS)?;
     let end = p.time("end", MAX_TIME_MS)?;
     let sets = match_sets(&p)?;
-    blocking(&state, move |_| a.delete_series(&sets, start, end).map_err(ApiError::internal)).await?;
+    blocking(&state, move |_| {
+        a.delete_series(&sets, start, end)
+            .map_err(ApiError::internal)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST|PUT /api/v1/admin/tsdb/clean_tombstones`: 204 on success.
 pub async fn clean_tombstones(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let a = admin(&state)?;
-    blocking(&state, move |_| a.clean_tombstones().map_err(ApiError::internal)).await?;
+    blocking(&state, move |_| {
+        a.clean_tombstones().map_err(ApiError::internal)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -54,7 +64,8 @@ pub async fn snapshot(State(state): State<ApiState>, p: Params) -> Result<Respon
         }
     };
     let name = blocking(&state, move |_| {
-        a.snapshot(skip_head).map_err(|e| ApiError::internal(format!("create snapshot: {e}")))
+        a.snapshot(skip_head)
+            .map_err(|e| ApiError::internal(format!("create snapshot: {e}")))
     })
     .await?;
     Ok(ApiResponse::of(&json!({ "name": name })).into_response())

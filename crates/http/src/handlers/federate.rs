@@ -26,7 +26,8 @@ fn escape_value(v: &str, out: &mut String) {
 
 fn is_legacy_name(n: &str) -> bool {
     let mut cs = n.chars();
-    cs.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+    cs.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
         && cs.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
@@ -43,7 +44,10 @@ fn write_name(n: &str, out: &mut String) {
 /// The labels federation adds to series lacking them: the external labels
 /// plus `instance=""`, sorted by name (as Prometheus's federation handler).
 fn federation_labels(external: &Labels) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = external.iter().map(|l| (l.name.clone(), l.value.clone())).collect();
+    let mut v: Vec<(String, String)> = external
+        .iter()
+        .map(|l| (l.name.clone(), l.value.clone()))
+        .collect();
     if !external.has("instance") {
         v.push(("instance".into(), String::new()));
         v.sort();
@@ -52,7 +56,14 @@ fn federation_labels(external: &Labels) -> Vec<(String, String)> {
 }
 
 /// One sample line: `name{l="v",…,<added labels>} value ts_ms`.
-fn write_line(name: &str, l: &Labels, added: &[(String, String)], t: i64, v: f64, out: &mut String) {
+fn write_line(
+    name: &str,
+    l: &Labels,
+    added: &[(String, String)],
+    t: i64,
+    v: f64,
+    out: &mut String,
+) {
     let quoted_name = !is_legacy_name(name);
     if !quoted_name {
         out.push_str(name);
@@ -63,7 +74,10 @@ fn write_line(name: &str, l: &Labels, added: &[(String, String)], t: i64, v: f64
         write_name(name, out);
         first = false;
     }
-    for lab in l.iter().filter(|lab| lab.name != promlite_model::METRIC_NAME) {
+    for lab in l
+        .iter()
+        .filter(|lab| lab.name != promlite_model::METRIC_NAME)
+    {
         if !first {
             out.push(',');
         }
@@ -105,7 +119,14 @@ pub async fn federate(State(state): State<ApiState>, p: Params) -> Response {
         let q = st.storage.querier(mint, maxt)?;
         let mut latest: BTreeMap<Labels, (i64, f64)> = BTreeMap::new();
         for ms in &sets {
-            for s in q.select(&SelectHints { start: mint, end: maxt, ..Default::default() }, ms)? {
+            for s in q.select(
+                &SelectHints {
+                    start: mint,
+                    end: maxt,
+                    ..Default::default()
+                },
+                ms,
+            )? {
                 if latest.contains_key(s.labels()) {
                     continue;
                 }
@@ -127,7 +148,13 @@ pub async fn federate(State(state): State<ApiState>, p: Params) -> Response {
     .await;
     let latest = match res {
         Ok(l) => l,
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{}\n", e.message)).into_response(),
+        Err(e) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("{}\n", e.message),
+            )
+                .into_response()
+        }
     };
     // Group by metric name, names sorted.
     type Family<'a> = Vec<(&'a Labels, (i64, f64))>;
@@ -148,8 +175,10 @@ pub async fn federate(State(state): State<ApiState>, p: Params) -> Response {
         }
     }
     let mut r = out.into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
     r
 }
 
@@ -162,18 +191,46 @@ mod tests {
     fn lines_like_expfmt() {
         let added = federation_labels(&Labels::empty());
         let mut out = String::new();
-        write_line("up", &labels!("__name__" => "up", "job" => "a\"b"), &added, 1000, 1.0, &mut out);
+        write_line(
+            "up",
+            &labels!("__name__" => "up", "job" => "a\"b"),
+            &added,
+            1000,
+            1.0,
+            &mut out,
+        );
         assert_eq!(out, "up{job=\"a\\\"b\",instance=\"\"} 1 1000\n");
         let mut out = String::new();
-        write_line("x", &labels!("__name__" => "x", "instance" => "h:1"), &added, 5, 1e6, &mut out);
+        write_line(
+            "x",
+            &labels!("__name__" => "x", "instance" => "h:1"),
+            &added,
+            5,
+            1e6,
+            &mut out,
+        );
         assert_eq!(out, "x{instance=\"h:1\"} 1e+06 5\n");
         let mut out = String::new();
-        write_line("a.b", &labels!("__name__" => "a.b"), &added, 5, 0.5, &mut out);
+        write_line(
+            "a.b",
+            &labels!("__name__" => "a.b"),
+            &added,
+            5,
+            0.5,
+            &mut out,
+        );
         assert_eq!(out, "{\"a.b\",instance=\"\"} 0.5 5\n");
         // external labels: added when missing, sorted with instance
         let added = federation_labels(&labels!("region" => "eu", "dc" => "x"));
         let mut out = String::new();
-        write_line("up", &labels!("__name__" => "up", "dc" => "own"), &added, 1, 1.0, &mut out);
+        write_line(
+            "up",
+            &labels!("__name__" => "up", "dc" => "own"),
+            &added,
+            1,
+            1.0,
+            &mut out,
+        );
         assert_eq!(out, "up{dc=\"own\",instance=\"\",region=\"eu\"} 1 1\n");
     }
 }

@@ -40,10 +40,21 @@ pub async fn label_names(State(state): State<ApiState>, p: Params) -> ApiResult 
 }
 
 /// `GET|POST /api/v1/label/{name}/values`; `U__`-escaped names are decoded.
-pub async fn label_values(State(state): State<ApiState>, Path(name): Path<String>, p: Params) -> ApiResult {
-    let name = if name.starts_with("U__") { unescape_name(&name) } else { name };
+pub async fn label_values(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    p: Params,
+) -> ApiResult {
+    let name = if name.starts_with("U__") {
+        unescape_name(&name)
+    } else {
+        name
+    };
     if name.is_empty() {
-        return Err(ApiError::invalid_param("label", format!("invalid label name: {name:?}")));
+        return Err(ApiError::invalid_param(
+            "label",
+            format!("invalid label name: {name:?}"),
+        ));
     }
     let limit = p.limit()?;
     let start = p.time("start", MIN_TIME_MS)?;
@@ -68,7 +79,9 @@ pub async fn label_values(State(state): State<ApiState>, Path(name): Path<String
 /// `__` for `_`, `_<hex>_` for any other character. Returns the input
 /// unchanged when it is not validly escaped (as `model.UnescapeName`).
 pub fn unescape_name(name: &str) -> String {
-    let Some(rest) = name.strip_prefix("U__") else { return name.to_string() };
+    let Some(rest) = name.strip_prefix("U__") else {
+        return name.to_string();
+    };
     let mut out = String::new();
     let mut chars = rest.chars().peekable();
     while let Some(c) = chars.next() {

@@ -26,19 +26,35 @@ fn lifecycle_disabled() -> Response {
 
 /// `POST|PUT /-/reload`.
 pub async fn reload(State(state): State<ApiState>) -> Response {
-    let Some(l) = state.lifecycle.clone().filter(|_| state.options.enable_lifecycle) else {
+    let Some(l) = state
+        .lifecycle
+        .clone()
+        .filter(|_| state.options.enable_lifecycle)
+    else {
         return lifecycle_disabled();
     };
     match tokio::task::spawn_blocking(move || l.reload()).await {
         Ok(Ok(())) => StatusCode::OK.into_response(),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("failed to reload config: {e}\n")).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("failed to reload config: {e}\n")).into_response(),
+        Ok(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {e}\n"),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {e}\n"),
+        )
+            .into_response(),
     }
 }
 
 /// `POST|PUT /-/quit`.
 pub async fn quit(State(state): State<ApiState>) -> Response {
-    let Some(l) = state.lifecycle.clone().filter(|_| state.options.enable_lifecycle) else {
+    let Some(l) = state
+        .lifecycle
+        .clone()
+        .filter(|_| state.options.enable_lifecycle)
+    else {
         return lifecycle_disabled();
     };
     l.quit();
@@ -47,5 +63,9 @@ pub async fn quit(State(state): State<ApiState>) -> Response {
 
 /// `GET /-/reload` or `/-/quit`: Prometheus's 405 text.
 pub async fn requires_post() -> Response {
-    (StatusCode::METHOD_NOT_ALLOWED, "This endpoint requires a POST request.\n").into_response()
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        "This endpoint requires a POST request.\n",
+    )
+        .into_response()
 }

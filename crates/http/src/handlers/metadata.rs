@@ -14,7 +14,9 @@ use crate::{ApiError, ApiState};
 fn number_param(p: &Params, key: &str) -> Result<i64, ApiError> {
     match p.get(key) {
         None => Ok(-1),
-        Some(s) => s.parse::<i64>().map_err(|_| ApiError::bad_data(format!("{key} must be a number"))),
+        Some(s) => s
+            .parse::<i64>()
+            .map_err(|_| ApiError::bad_data(format!("{key} must be a number"))),
     }
 }
 
@@ -29,7 +31,12 @@ pub async fn metadata(State(state): State<ApiState>, p: Params) -> ApiResult {
     let per_metric = number_param(&p, "limit_per_metric")?;
     let metric = p.get("metric");
     let mut by_metric: BTreeMap<String, Vec<Metadata>> = BTreeMap::new();
-    for tm in state.targets.as_ref().map(|t| t.metadata()).unwrap_or_default() {
+    for tm in state
+        .targets
+        .as_ref()
+        .map(|t| t.metadata())
+        .unwrap_or_default()
+    {
         if metric.is_some_and(|m| m != tm.metric) {
             continue;
         }
@@ -55,16 +62,25 @@ pub async fn metadata(State(state): State<ApiState>, p: Params) -> ApiResult {
 pub async fn targets_metadata(State(state): State<ApiState>, p: Params) -> ApiResult {
     let limit = number_param(&p, "limit")?;
     let matchers = match p.get("match_target") {
-        Some(s) => promlite_promql::parser::parse_metric_selector(s).map_err(|e| ApiError::bad_data(e.to_string()))?,
+        Some(s) => promlite_promql::parser::parse_metric_selector(s)
+            .map_err(|e| ApiError::bad_data(e.to_string()))?,
         None => Vec::new(),
     };
     let metric = p.get("metric");
     let mut out = Vec::new();
-    for tm in state.targets.as_ref().map(|t| t.metadata()).unwrap_or_default() {
+    for tm in state
+        .targets
+        .as_ref()
+        .map(|t| t.metadata())
+        .unwrap_or_default()
+    {
         if limit >= 0 && out.len() as i64 >= limit {
             break;
         }
-        if !matchers.iter().all(|m| m.matches(tm.target.get_or_empty(&m.name))) {
+        if !matchers
+            .iter()
+            .all(|m| m.matches(tm.target.get_or_empty(&m.name)))
+        {
             continue;
         }
         let mut obj = json!({"target": labels_json(&tm.target)});

@@ -21,9 +21,12 @@ use crate::{ApiError, ApiState};
 pub(crate) fn match_sets(params: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
     let mut sets = Vec::new();
     for s in params.get_all("match[]") {
-        let ms = promlite_promql::parser::parse_metric_selector(s).map_err(|e| ApiError::bad_data(e.to_string()))?;
+        let ms = promlite_promql::parser::parse_metric_selector(s)
+            .map_err(|e| ApiError::bad_data(e.to_string()))?;
         if ms.iter().all(|m| m.matches_empty()) {
-            return Err(ApiError::bad_data("match[] must contain at least one non-empty matcher"));
+            return Err(ApiError::bad_data(
+                "match[] must contain at least one non-empty matcher",
+            ));
         }
         sets.push(ms);
     }
@@ -69,7 +72,10 @@ mod tests {
         let p = Params::from_query("match[]=up&match[]={job=~\"a|b\"}");
         assert_eq!(match_sets(&p).unwrap().len(), 2);
         let p = Params::from_query("match[]={job=\"\"}");
-        assert!(match_sets(&p).unwrap_err().message.contains("non-empty matcher"));
+        assert!(match_sets(&p)
+            .unwrap_err()
+            .message
+            .contains("non-empty matcher"));
         let p = Params::from_query("match[]=up{");
         assert_eq!(match_sets(&p).unwrap_err().kind, crate::ErrorType::BadData);
     }

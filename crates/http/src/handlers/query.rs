@@ -33,14 +33,28 @@ fn query_options(state: &ApiState, p: &Params) -> Result<(QueryOptions, Duration
         }
     }
     let lookback = p.duration("lookback_delta")?.filter(|ms| *ms > 0);
-    Ok((QueryOptions { timeout: Some(timeout), lookback_delta_ms: lookback, cancel: None }, timeout))
+    Ok((
+        QueryOptions {
+            timeout: Some(timeout),
+            lookback_delta_ms: lookback,
+            cancel: None,
+        },
+        timeout,
+    ))
 }
 
-type EvalFn = Box<dyn FnOnce(&Engine, &dyn Queryable, &QueryOptions) -> Result<QueryResult, QueryError> + Send>;
+type EvalFn = Box<
+    dyn FnOnce(&Engine, &dyn Queryable, &QueryOptions) -> Result<QueryResult, QueryError> + Send,
+>;
 
 /// Evaluates on the blocking pool under the concurrency limit, with the
 /// timeout and a cancel flag raised on timeout or client disconnect.
-async fn evaluate(state: &ApiState, mut qopts: QueryOptions, timeout: Duration, eval: EvalFn) -> ApiResult {
+async fn evaluate(
+    state: &ApiState,
+    mut qopts: QueryOptions,
+    timeout: Duration,
+    eval: EvalFn,
+) -> ApiResult {
     let permit = state
         .query_slots
         .clone()
@@ -58,14 +72,19 @@ async fn evaluate(state: &ApiState, mut qopts: QueryOptions, timeout: Duration, 
         eval(&engine, storage.as_ref(), &qopts)
     });
     let outcome = match tokio::time::timeout(timeout, task).await {
-        Err(_) => Err(ApiError::new(ErrorType::Timeout, "query timed out in expression evaluation")),
+        Err(_) => Err(ApiError::new(
+            ErrorType::Timeout,
+            "query timed out in expression evaluation",
+        )),
         Ok(Err(e)) => Err(ApiError::internal(format!("query evaluation failed: {e}"))),
         Ok(Ok(Err(e))) => Err(ApiError::from_query(e)),
         Ok(Ok(Ok(r))) => Ok(r),
     };
     state.metrics.query_finished(outcome.is_ok());
     let r = outcome?;
-    Ok(ApiResponse::raw(query_data(&r.value)).with_warnings(r.warnings).with_infos(r.infos))
+    Ok(ApiResponse::raw(query_data(&r.value))
+        .with_warnings(r.warnings)
+        .with_infos(r.infos))
 }
 
 /// `GET|POST /api/v1/query`.
@@ -80,12 +99,18 @@ pub async fn instant(State(state): State<ApiState>, p: Params) -> ApiResult {
 /// Checks a range query's parameters in Prometheus's order; returns
 /// `(start, end, step)` in ms.
 pub fn range_params(p: &Params, max_points: i64) -> Result<(i64, i64, i64), ApiError> {
-    let start = parse_time(p.get("start").unwrap_or("")).map_err(|e| ApiError::invalid_param("start", e))?;
-    let end = parse_time(p.get("end").unwrap_or("")).map_err(|e| ApiError::invalid_param("end", e))?;
+    let start = parse_time(p.get("start").unwrap_or(""))
+        .map_err(|e| ApiError::invalid_param("start", e))?;
+    let end =
+        parse_time(p.get("end").unwrap_or("")).map_err(|e| ApiError::invalid_param("end", e))?;
     if end < start {
-        return Err(ApiError::invalid_param("end", "end timestamp must not be before start time"));
+        return Err(ApiError::invalid_param(
+            "end",
+            "end timestamp must not be before start time",
+        ));
     }
-    let step = parse_duration_param(p.get("step").unwrap_or("")).map_err(|e| ApiError::invalid_param("step", e))?;
+    let step = parse_duration_param(p.get("step").unwrap_or(""))
+        .map_err(|e| ApiError::invalid_param("step", e))?;
     if step <= 0 {
         return Err(ApiError::invalid_param(
             "step",
@@ -115,13 +140,17 @@ pub async fn exemplars(p: Params) -> ApiResult {
     let start = p.time("start", MIN_TIME_MS)?;
     let end = p.time("end", MAX_TIME_MS)?;
     if end < start {
-        return Err(ApiError::invalid_param("end", "end timestamp must not be before start time"));
+        return Err(ApiError::invalid_param(
+            "end",
+            "end timestamp must not be before start time",
+        ));
     }
     Ok(ApiResponse::raw("[]".into()))
 }
 
 fn parse(p: &Params) -> Result<promlite_promql::ast::Expr, ApiError> {
-    promlite_promql::parser::parse(p.get("query").unwrap_or("")).map_err(|e| ApiError::invalid_param("query", e))
+    promlite_promql::parser::parse(p.get("query").unwrap_or(""))
+        .map_err(|e| ApiError::invalid_param("query", e))
 }
 
 /// `GET|POST /api/v1/parse_query`: the syntax tree as JSON.
@@ -158,7 +187,11 @@ mod tests {
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
-            Ok(QueryResult { value: Value::Scalar { t: 0, v: 1.0 }, warnings: vec![], infos: vec![] })
+            Ok(QueryResult {
+                value: Value::Scalar { t: 0, v: 1.0 },
+                warnings: vec![],
+                infos: vec![],
+            })
         })
     }
 
@@ -177,7 +210,14 @@ mod tests {
         let st = test_state();
         let seen = Arc::new(AtomicBool::new(false));
         let timeout = Duration::from_millis(50);
-        let err = evaluate(&st, QueryOptions::default(), timeout, until_canceled(seen.clone())).await.unwrap_err();
+        let err = evaluate(
+            &st,
+            QueryOptions::default(),
+            timeout,
+            until_canceled(seen.clone()),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.kind, ErrorType::Timeout);
         assert_eq!(err.kind.status(), 503);
         assert!(wait_for(&seen).await, "the engine saw the cancel flag");
@@ -188,7 +228,9 @@ mod tests {
         let st = test_state();
         let seen = Arc::new(AtomicBool::new(false));
         let eval = until_canceled(seen.clone());
-        let task = tokio::spawn(async move { evaluate(&st, QueryOptions::default(), Duration::from_secs(60), eval).await });
+        let task = tokio::spawn(async move {
+            evaluate(&st, QueryOptions::default(), Duration::from_secs(60), eval).await
+        });
         tokio::time::sleep(Duration::from_millis(30)).await;
         task.abort(); // what hyper does when the connection closes
         assert!(wait_for(&seen).await, "the engine saw the cancel flag");
@@ -200,12 +242,20 @@ mod tests {
         let eval: EvalFn = Box::new(|_, _, o| {
             assert_eq!(o.timeout, Some(Duration::from_secs(3)));
             assert_eq!(o.lookback_delta_ms, Some(60_000));
-            Ok(QueryResult { value: Value::Scalar { t: 4000, v: 2.0 }, warnings: vec!["w".into()], infos: vec!["i".into()] })
+            Ok(QueryResult {
+                value: Value::Scalar { t: 4000, v: 2.0 },
+                warnings: vec!["w".into()],
+                infos: vec!["i".into()],
+            })
         });
-        let (qopts, timeout) = query_options(&st, &Params::from_query("timeout=3s&lookback_delta=1m")).unwrap();
+        let (qopts, timeout) =
+            query_options(&st, &Params::from_query("timeout=3s&lookback_delta=1m")).unwrap();
         assert_eq!(timeout, Duration::from_secs(3));
         let r = evaluate(&st, qopts, timeout, eval).await.unwrap();
-        assert_eq!(r.body(), r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]},"warnings":["w"],"infos":["i"]}"#);
+        assert_eq!(
+            r.body(),
+            r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]},"warnings":["w"],"infos":["i"]}"#
+        );
         // a request timeout above the server's limit is capped
         let (_, t) = query_options(&st, &Params::from_query("timeout=1h")).unwrap();
         assert_eq!(t, st.options.query_timeout);
@@ -213,18 +263,42 @@ mod tests {
 
     #[tokio::test]
     async fn concurrency_is_limited() {
-        let st = test_state().with_options(crate::ApiOptions { max_concurrency: 1, ..Default::default() });
+        let st = test_state().with_options(crate::ApiOptions {
+            max_concurrency: 1,
+            ..Default::default()
+        });
         let seen = Arc::new(AtomicBool::new(false));
         let first = {
             let st = st.clone();
             let eval = until_canceled(seen.clone());
-            tokio::spawn(async move { evaluate(&st, QueryOptions::default(), Duration::from_millis(300), eval).await })
+            tokio::spawn(async move {
+                evaluate(
+                    &st,
+                    QueryOptions::default(),
+                    Duration::from_millis(300),
+                    eval,
+                )
+                .await
+            })
         };
         tokio::time::sleep(Duration::from_millis(30)).await;
         // The second query waits for the slot: it cannot finish within 100 ms.
-        let quick: EvalFn = Box::new(|_, _, _| Ok(QueryResult { value: Value::Vector(vec![]), warnings: vec![], infos: vec![] }));
-        let second = tokio::time::timeout(Duration::from_millis(100), evaluate(&st, QueryOptions::default(), Duration::from_secs(5), quick)).await;
-        assert!(second.is_err(), "second query ran while the only slot was taken");
+        let quick: EvalFn = Box::new(|_, _, _| {
+            Ok(QueryResult {
+                value: Value::Vector(vec![]),
+                warnings: vec![],
+                infos: vec![],
+            })
+        });
+        let second = tokio::time::timeout(
+            Duration::from_millis(100),
+            evaluate(&st, QueryOptions::default(), Duration::from_secs(5), quick),
+        )
+        .await;
+        assert!(
+            second.is_err(),
+            "second query ran while the only slot was taken"
+        );
         assert_eq!(first.await.unwrap().unwrap_err().kind, ErrorType::Timeout);
     }
 
@@ -235,15 +309,36 @@ mod tests {
     #[test]
     fn range_parameter_checks() {
         assert_eq!(rp("start=0&end=100&step=10"), Ok((0, 100_000, 10_000)));
-        assert_eq!(rp("start=1704088820&end=1704110420&step=20").map(|r| r.2), Ok(20_000));
+        assert_eq!(
+            rp("start=1704088820&end=1704110420&step=20").map(|r| r.2),
+            Ok(20_000)
+        );
         assert_eq!(rp("start=0&end=1&step=0.001").map(|r| r.2), Ok(1));
         assert_eq!(rp("start=0&end=60&step=1m").map(|r| r.2), Ok(60_000));
-        assert_eq!(rp("end=1&step=1"), Err("invalid parameter \"start\": cannot parse \"\" to a valid timestamp".into()));
-        assert_eq!(rp("start=x&end=1&step=1"), Err("invalid parameter \"start\": cannot parse \"x\" to a valid timestamp".into()));
-        assert_eq!(rp("start=1&step=1"), Err("invalid parameter \"end\": cannot parse \"\" to a valid timestamp".into()));
-        assert_eq!(rp("start=2&end=1&step=1"), Err("invalid parameter \"end\": end timestamp must not be before start time".into()));
-        assert_eq!(rp("start=0&end=1"), Err("invalid parameter \"step\": cannot parse \"\" to a valid duration".into()));
-        assert_eq!(rp("start=0&end=1&step=abc"), Err("invalid parameter \"step\": cannot parse \"abc\" to a valid duration".into()));
+        assert_eq!(
+            rp("end=1&step=1"),
+            Err("invalid parameter \"start\": cannot parse \"\" to a valid timestamp".into())
+        );
+        assert_eq!(
+            rp("start=x&end=1&step=1"),
+            Err("invalid parameter \"start\": cannot parse \"x\" to a valid timestamp".into())
+        );
+        assert_eq!(
+            rp("start=1&step=1"),
+            Err("invalid parameter \"end\": cannot parse \"\" to a valid timestamp".into())
+        );
+        assert_eq!(
+            rp("start=2&end=1&step=1"),
+            Err("invalid parameter \"end\": end timestamp must not be before start time".into())
+        );
+        assert_eq!(
+            rp("start=0&end=1"),
+            Err("invalid parameter \"step\": cannot parse \"\" to a valid duration".into())
+        );
+        assert_eq!(
+            rp("start=0&end=1&step=abc"),
+            Err("invalid parameter \"step\": cannot parse \"abc\" to a valid duration".into())
+        );
         let neg = "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer";
         assert_eq!(rp("start=0&end=1&step=0"), Err(neg.into()));
         assert_eq!(rp("start=0&end=1&step=-1"), Err(neg.into()));

@@ -101,7 +101,11 @@ fn group_token(g: &RuleGroupView) -> String {
 }
 
 fn matches_any(sets: &[Vec<Matcher>], r: &RuleView) -> bool {
-    sets.is_empty() || sets.iter().any(|ms| ms.iter().all(|m| m.matches(r.labels().get_or_empty(&m.name))))
+    sets.is_empty()
+        || sets.iter().any(|ms| {
+            ms.iter()
+                .all(|m| m.matches(r.labels().get_or_empty(&m.name)))
+        })
 }
 
 /// `GET|POST /api/v1/rules` with `type`, `rule_name[]`, `rule_group[]`,
@@ -109,31 +113,49 @@ fn matches_any(sets: &[Vec<Matcher>], r: &RuleView) -> bool {
 pub async fn rules(State(state): State<ApiState>, p: Params) -> ApiResult {
     let typ = p.get("type").unwrap_or("").to_ascii_lowercase();
     if !matches!(typ.as_str(), "" | "alert" | "record") {
-        return Err(ApiError::invalid_param("type", format!("not supported value {typ:?}")));
+        return Err(ApiError::invalid_param(
+            "type",
+            format!("not supported value {typ:?}"),
+        ));
     }
     let exclude_alerts = match p.get("exclude_alerts") {
         None => false,
         Some(s) => parse_bool(s).map_err(|e| ApiError::invalid_param("exclude_alerts", e))?,
     };
-    let set = |k: &str| p.get_all(k).into_iter().map(String::from).collect::<HashSet<String>>();
+    let set = |k: &str| {
+        p.get_all(k)
+            .into_iter()
+            .map(String::from)
+            .collect::<HashSet<String>>()
+    };
     let (names, groups, files) = (set("rule_name[]"), set("rule_group[]"), set("file[]"));
     let sets = match_sets(&p)?;
     let group_limit = match p.get("group_limit") {
         None => None,
         Some(s) => match s.parse::<i64>() {
             Ok(n) if n > 0 => Some(n as usize),
-            _ => return Err(ApiError::invalid_param("group_limit", "group_limit needs to be greater than 0")),
+            _ => {
+                return Err(ApiError::invalid_param(
+                    "group_limit",
+                    "group_limit needs to be greater than 0",
+                ))
+            }
         },
     };
     let next_token = p.get("group_next_token");
     if next_token.is_some() && group_limit.is_none() {
-        return Err(ApiError::invalid_param("group_next_token", "group_limit needs to be present in order to paginate over the groups"));
+        return Err(ApiError::invalid_param(
+            "group_next_token",
+            "group_limit needs to be present in order to paginate over the groups",
+        ));
     }
     let mut out = Vec::new();
     let mut seen_token = next_token.is_none();
     let mut next = None;
     for g in state.rules.as_ref().map(|r| r.groups()).unwrap_or_default() {
-        if (!groups.is_empty() && !groups.contains(&g.name)) || (!files.is_empty() && !files.contains(&g.file)) {
+        if (!groups.is_empty() && !groups.contains(&g.name))
+            || (!files.is_empty() && !files.contains(&g.file))
+        {
             continue;
         }
         if !seen_token {
@@ -172,7 +194,10 @@ pub async fn rules(State(state): State<ApiState>, p: Params) -> ApiResult {
         }));
     }
     if !seen_token {
-        return Err(ApiError::invalid_param("group_next_token", "invalid group_next_token"));
+        return Err(ApiError::invalid_param(
+            "group_next_token",
+            "invalid group_next_token",
+        ));
     }
     let mut data = json!({"groups": out});
     if let Some(t) = next {
@@ -183,7 +208,14 @@ pub async fn rules(State(state): State<ApiState>, p: Params) -> ApiResult {
 
 /// `GET|POST /api/v1/alerts`.
 pub async fn alerts(State(state): State<ApiState>) -> ApiResult {
-    let alerts: Vec<Json> = state.rules.as_ref().map(|r| r.alerts()).unwrap_or_default().iter().map(alert_json).collect();
+    let alerts: Vec<Json> = state
+        .rules
+        .as_ref()
+        .map(|r| r.alerts())
+        .unwrap_or_default()
+        .iter()
+        .map(alert_json)
+        .collect();
     Ok(ApiResponse::of(&json!({"alerts": alerts})))
 }
 
@@ -195,6 +227,9 @@ mod tests {
     fn go_bools() {
         assert_eq!(parse_bool("true"), Ok(true));
         assert_eq!(parse_bool("0"), Ok(false));
-        assert_eq!(parse_bool("yes"), Err("strconv.ParseBool: parsing \"yes\": invalid syntax".into()));
+        assert_eq!(
+            parse_bool("yes"),
+            Err("strconv.ParseBool: parsing \"yes\": invalid syntax".into())
+        );
     }
 }

@@ -11,13 +11,21 @@ use crate::{ApiError, ApiState};
 
 /// `GET /api/v1/status/config`.
 pub async fn config(State(state): State<ApiState>) -> ApiResult {
-    let yaml = state.server_info.as_ref().map(|s| s.config_yaml()).unwrap_or_default();
+    let yaml = state
+        .server_info
+        .as_ref()
+        .map(|s| s.config_yaml())
+        .unwrap_or_default();
     Ok(ApiResponse::of(&json!({ "yaml": yaml })))
 }
 
 /// `GET /api/v1/status/flags`.
 pub async fn flags(State(state): State<ApiState>) -> ApiResult {
-    let flags = state.server_info.as_ref().map(|s| s.flags()).unwrap_or_default();
+    let flags = state
+        .server_info
+        .as_ref()
+        .map(|s| s.flags())
+        .unwrap_or_default();
     Ok(ApiResponse::of(&flags))
 }
 
@@ -26,9 +34,13 @@ pub async fn runtime_info(State(state): State<ApiState>) -> ApiResult {
     let info = match &state.server_info {
         Some(s) => s.runtime_info(),
         None => RuntimeInfo {
-            cwd: std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default(),
+            cwd: std::env::current_dir()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
             reload_config_success: true,
-            max_procs: std::thread::available_parallelism().map(|n| n.get() as u64).unwrap_or(1),
+            max_procs: std::thread::available_parallelism()
+                .map(|n| n.get() as u64)
+                .unwrap_or(1),
             ..Default::default()
         },
     };
@@ -62,7 +74,11 @@ pub async fn build_info(State(state): State<ApiState>) -> ApiResult {
 }
 
 fn pairs(v: &[(String, u64)]) -> Json {
-    Json::Array(v.iter().map(|(n, c)| json!({"name": n, "value": c})).collect())
+    Json::Array(
+        v.iter()
+            .map(|(n, c)| json!({"name": n, "value": c}))
+            .collect(),
+    )
 }
 
 /// `GET /api/v1/status/tsdb?limit=N` (default 10).
@@ -74,7 +90,11 @@ pub async fn tsdb(State(state): State<ApiState>, p: Params) -> ApiResult {
             _ => return Err(ApiError::bad_data("limit must be a positive number")),
         },
     };
-    let st = state.tsdb.as_ref().map(|t| t.status(limit)).unwrap_or_else(TsdbStatus::default);
+    let st = state
+        .tsdb
+        .as_ref()
+        .map(|t| t.status(limit))
+        .unwrap_or_else(TsdbStatus::default);
     let h = &st.head_stats;
     let cut = |v: &[(String, u64)]| pairs(&v[..v.len().min(limit)]);
     Ok(ApiResponse::of(&json!({
@@ -94,6 +114,12 @@ pub async fn tsdb(State(state): State<ApiState>, p: Params) -> ApiResult {
 
 /// `GET /api/v1/status/walreplay`.
 pub async fn wal_replay(State(state): State<ApiState>) -> ApiResult {
-    let w = state.tsdb.as_ref().map(|t| t.wal_replay()).unwrap_or_default();
-    Ok(ApiResponse::of(&json!({"min": w.min, "max": w.max, "current": w.current})))
+    let w = state
+        .tsdb
+        .as_ref()
+        .map(|t| t.wal_replay())
+        .unwrap_or_default();
+    Ok(ApiResponse::of(
+        &json!({"min": w.min, "max": w.max, "current": w.current}),
+    ))
 }

@@ -50,10 +50,20 @@ pub async fn targets(State(state): State<ApiState>, p: Params) -> ApiResult {
     let mut counts = serde_json::Map::new();
     if let Some(t) = &state.targets {
         if show_active {
-            active = t.active().iter().filter(|t| in_pool(&t.scrape_pool)).map(active_json).collect();
+            active = t
+                .active()
+                .iter()
+                .filter(|t| in_pool(&t.scrape_pool))
+                .map(active_json)
+                .collect();
         }
         if show_dropped {
-            dropped = t.dropped().iter().filter(|t| in_pool(&t.scrape_pool)).map(dropped_json).collect();
+            dropped = t
+                .dropped()
+                .iter()
+                .filter(|t| in_pool(&t.scrape_pool))
+                .map(dropped_json)
+                .collect();
             for (k, v) in t.dropped_counts() {
                 if in_pool(&k) {
                     counts.insert(k, json!(v));
@@ -85,5 +95,7 @@ pub async fn alertmanagers(State(state): State<ApiState>) -> ApiResult {
         None => (Vec::new(), Vec::new()),
     };
     let urls = |v: Vec<String>| v.into_iter().map(|u| json!({"url": u})).collect::<Vec<_>>();
-    Ok(ApiResponse::of(&json!({"activeAlertmanagers": urls(active), "droppedAlertmanagers": urls(dropped)})))
+    Ok(ApiResponse::of(
+        &json!({"activeAlertmanagers": urls(active), "droppedAlertmanagers": urls(dropped)}),
+    ))
 }

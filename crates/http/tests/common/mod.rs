@@ -29,8 +29,9 @@ pub fn fixture() -> MemStorage {
     ];
     let start = NOW_MS - 6 * 3_600_000;
     for (i, l) in series.into_iter().enumerate() {
-        let samples: Vec<(i64, f64)> =
-            (0..1440).map(|k| (start + k * 15_000, (k as f64) * (i as f64 + 1.0))).collect();
+        let samples: Vec<(i64, f64)> = (0..1440)
+            .map(|k| (start + k * 15_000, (k as f64) * (i as f64 + 1.0)))
+            .collect();
         db.insert(l, &samples);
     }
     db
@@ -38,7 +39,8 @@ pub fn fixture() -> MemStorage {
 
 /// State over the fixture with a manual clock at `NOW_MS`.
 pub fn state() -> ApiState {
-    ApiState::new(Arc::new(fixture()), Engine::default()).with_clock(Arc::new(ManualClock::new(NOW_MS)))
+    ApiState::new(Arc::new(fixture()), Engine::default())
+        .with_clock(Arc::new(ManualClock::new(NOW_MS)))
 }
 
 /// A router over [`state`].
@@ -61,7 +63,13 @@ impl Resp {
 }
 
 /// Sends a request through the router.
-pub async fn send(app: &Router, method: Method, uri: &str, form: Option<&str>, headers: &[(&str, &str)]) -> Resp {
+pub async fn send(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    form: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Resp {
     let mut b = Request::builder().method(method).uri(uri);
     if form.is_some() {
         b = b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
@@ -69,12 +77,21 @@ pub async fn send(app: &Router, method: Method, uri: &str, form: Option<&str>, h
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
-    let req = b.body(form.map(|f| Body::from(f.to_string())).unwrap_or_else(Body::empty)).unwrap();
+    let req = b
+        .body(
+            form.map(|f| Body::from(f.to_string()))
+                .unwrap_or_else(Body::empty),
+        )
+        .unwrap();
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
     let bytes = to_bytes(resp.into_body(), 64 << 20).await.unwrap();
-    Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    Resp {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
 }
 
 /// `GET uri`.
@@ -92,7 +109,10 @@ pub fn ok_data(r: &Resp) -> Value {
     assert_eq!(r.status, StatusCode::OK, "body: {}", r.body);
     let j = r.json();
     assert_eq!(j["status"], "success", "body: {}", r.body);
-    assert_eq!(r.headers.get(header::CONTENT_TYPE).unwrap(), "application/json");
+    assert_eq!(
+        r.headers.get(header::CONTENT_TYPE).unwrap(),
+        "application/json"
+    );
     j["data"].clone()
 }
 

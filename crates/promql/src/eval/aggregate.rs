@@ -150,10 +150,13 @@ fn valid_label_name(s: &str) -> bool {
     !s.is_empty()
 }
 
-
 impl Evaluator<'_> {
     /// Evaluates an aggregation.
-    pub(crate) fn eval_aggregate(&mut self, a: &AggregateExpr, r: Range) -> Result<Val, QueryError> {
+    pub(crate) fn eval_aggregate(
+        &mut self,
+        a: &AggregateExpr,
+        r: Range,
+    ) -> Result<Val, QueryError> {
         let mut param_scalar = None;
         let mut param_string = None;
         if let Some(p) = &a.param {
@@ -182,14 +185,28 @@ impl Evaluator<'_> {
         let steps = super::ByStep::new(&input, r);
         let mut out = SeriesSet::new(r);
         match a.op {
-            AggregateOp::TopK | AggregateOp::BottomK | AggregateOp::LimitK | AggregateOp::LimitRatio => {
+            AggregateOp::TopK
+            | AggregateOp::BottomK
+            | AggregateOp::LimitK
+            | AggregateOp::LimitRatio => {
                 let params = param_scalar.unwrap_or_default();
-                self.aggregate_k(a.op, &input, &gidx, glabels.len(), &steps, &params, r, &mut out)?;
+                self.aggregate_k(
+                    a.op,
+                    &input,
+                    &gidx,
+                    glabels.len(),
+                    &steps,
+                    &params,
+                    r,
+                    &mut out,
+                )?;
             }
             AggregateOp::CountValues => {
                 let label = param_string.unwrap_or_default();
                 if !valid_label_name(&label) {
-                    return Err(QueryError::Execution(format!("invalid label name {label:?}")));
+                    return Err(QueryError::Execution(format!(
+                        "invalid label name {label:?}"
+                    )));
                 }
                 for (i, st) in steps.iter().enumerate() {
                     self.check()?;
@@ -217,7 +234,10 @@ impl Evaluator<'_> {
                 let phis = param_scalar.unwrap_or_default();
                 if op == AggregateOp::Quantile {
                     if let Some(&phi) = phis.iter().find(|p| p.is_nan() || **p < 0.0 || **p > 1.0) {
-                        self.warn(format!("PromQL warning: quantile value should be between 0 and 1, got {}", format_float(phi)));
+                        self.warn(format!(
+                            "PromQL warning: quantile value should be between 0 and 1, got {}",
+                            format_float(phi)
+                        ));
                     }
                 }
                 let slots: Vec<usize> = glabels.iter().map(|l| out.slot(l)).collect();
@@ -379,7 +399,10 @@ mod tests {
     fn limit_ratio_hash_is_prometheus_xxh64() {
         // XXH64("a\xffb\xff") with seed 0, as Go's xxhash.Sum64 computes it.
         let l = promlite_model::labels!("a" => "b");
-        assert_eq!(prometheus_labels_hash(&l), xxhash_rust::xxh64::xxh64(b"a\xffb\xff", 0));
+        assert_eq!(
+            prometheus_labels_hash(&l),
+            xxhash_rust::xxh64::xxh64(b"a\xffb\xff", 0)
+        );
         assert!(ratio_selects(&l, 1.0));
         assert!(!ratio_selects(&l, 0.0));
         assert!(ratio_selects(&l, -1.0));

@@ -32,12 +32,18 @@ pub(crate) fn apply(op: BinOp, l: f64, r: f64) -> (f64, bool) {
 
 /// Arithmetic operators drop the metric name.
 fn drops_name(op: BinOp) -> bool {
-    matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::Pow | BinOp::Atan2)
+    matches!(
+        op,
+        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::Pow | BinOp::Atan2
+    )
 }
 
 /// Prints labels the way Prometheus's `Labels.String()` does: `{a="b", c="d"}`.
 pub(crate) fn labels_string(l: &Labels) -> String {
-    let parts: Vec<String> = l.iter().map(|x| format!("{}={:?}", x.name, x.value)).collect();
+    let parts: Vec<String> = l
+        .iter()
+        .map(|x| format!("{}={:?}", x.name, x.value))
+        .collect();
     format!("{{{}}}", parts.join(", "))
 }
 
@@ -106,7 +112,6 @@ fn result_metric(many: &Labels, one: &Labels, b: &BinaryExpr) -> Labels {
     lb.build()
 }
 
-
 impl Evaluator<'_> {
     /// Evaluates a binary expression.
     pub(crate) fn eval_binary(&mut self, b: &BinaryExpr, r: Range) -> Result<Val, QueryError> {
@@ -136,7 +141,10 @@ impl Evaluator<'_> {
                 BinOp::And | BinOp::Or | BinOp::Unless => self.set_op(b, l, rv, r),
                 _ => self.vector_vector(b, l, rv, r),
             },
-            _ => Err(QueryError::Execution(format!("invalid operand types for binary operator {}", b.op.as_str()))),
+            _ => Err(QueryError::Execution(format!(
+                "invalid operand types for binary operator {}",
+                b.op.as_str()
+            ))),
         }
     }
 
@@ -168,13 +176,23 @@ impl Evaluator<'_> {
                 }
                 pts.push(FPoint { t: p.t, f: v });
             }
-            let metric = if drop { crate::eval::drop_name(&series.metric) } else { series.metric };
+            let metric = if drop {
+                crate::eval::drop_name(&series.metric)
+            } else {
+                series.metric
+            };
             out.push(metric, pts)?;
         }
         Ok(Val::Vector(out.finish()?))
     }
 
-    fn set_op(&mut self, b: &BinaryExpr, l: Vec<Series>, rv: Vec<Series>, r: Range) -> Result<Val, QueryError> {
+    fn set_op(
+        &mut self,
+        b: &BinaryExpr,
+        l: Vec<Series>,
+        rv: Vec<Series>,
+        r: Range,
+    ) -> Result<Val, QueryError> {
         let m = &b.matching;
         let lsig: Vec<u64> = l.iter().map(|s| signature(&s.metric, m)).collect();
         let rsig: Vec<u64> = rv.iter().map(|s| signature(&s.metric, m)).collect();
@@ -217,7 +235,13 @@ impl Evaluator<'_> {
         Ok(Val::Vector(out.finish()?))
     }
 
-    fn vector_vector(&mut self, b: &BinaryExpr, l: Vec<Series>, rv: Vec<Series>, r: Range) -> Result<Val, QueryError> {
+    fn vector_vector(
+        &mut self,
+        b: &BinaryExpr,
+        l: Vec<Series>,
+        rv: Vec<Series>,
+        r: Range,
+    ) -> Result<Val, QueryError> {
         let m = &b.matching;
         let swap = m.card == Cardinality::OneToMany;
         let (many, one) = if swap { (rv, l) } else { (l, rv) };
@@ -242,7 +266,8 @@ impl Evaluator<'_> {
             matched.clear();
             for &(j, v) in os {
                 if let Some(&(k, _)) = one_by_sig.get(&osig[j]) {
-                    let (mut a, mut c) = (labels_string(&one[j].metric), labels_string(&one[k].metric));
+                    let (mut a, mut c) =
+                        (labels_string(&one[j].metric), labels_string(&one[k].metric));
                     if c < a {
                         std::mem::swap(&mut a, &mut c);
                     }
@@ -259,7 +284,9 @@ impl Evaluator<'_> {
             }
             for &(j, v) in ms {
                 let sig = msig[j];
-                let Some(&(k, ov)) = one_by_sig.get(&sig) else { continue };
+                let Some(&(k, ov)) = one_by_sig.get(&sig) else {
+                    continue;
+                };
                 let (fl, fr) = if swap { (ov, v) } else { (v, ov) };
                 let (mut val, keep) = apply(b.op, fl, fr);
                 let (metric, slot) = match metrics.get(&(j, k)) {
@@ -280,7 +307,8 @@ impl Evaluator<'_> {
                     }
                 } else if seen.contains(metric) {
                     return Err(QueryError::Execution(
-                        "multiple matches for labels: grouping labels must ensure unique matches".into(),
+                        "multiple matches for labels: grouping labels must ensure unique matches"
+                            .into(),
                     ));
                 }
                 seen.insert(metric.clone());
@@ -343,7 +371,9 @@ impl Evaluator<'_> {
                 while oi < op.len() && op[oi].t < p.t {
                     oi += 1;
                 }
-                let Some(o) = op.get(oi).filter(|o| o.t == p.t) else { continue };
+                let Some(o) = op.get(oi).filter(|o| o.t == p.t) else {
+                    continue;
+                };
                 let (fl, fr) = if swap { (o.f, p.f) } else { (p.f, o.f) };
                 let (mut val, keep) = apply(b.op, fl, fr);
                 if b.return_bool {

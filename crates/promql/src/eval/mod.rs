@@ -131,7 +131,9 @@ impl Range {
         if t < self.start || self.interval <= 0 {
             return usize::MAX;
         }
-        t.checked_sub(self.start).and_then(|d| usize::try_from(d / self.interval).ok()).unwrap_or(usize::MAX)
+        t.checked_sub(self.start)
+            .and_then(|d| usize::try_from(d / self.interval).ok())
+            .unwrap_or(usize::MAX)
     }
 
     /// Iterates the step timestamps.
@@ -276,16 +278,24 @@ impl<'a> Evaluator<'a> {
                 let v = self.eval(inner, r)?;
                 match (op, v) {
                     (UnaryOp::Pos, v) => Ok(v),
-                    (UnaryOp::Neg, Val::Scalar(vs)) => Ok(Val::Scalar(vs.into_iter().map(|x| -x).collect())),
+                    (UnaryOp::Neg, Val::Scalar(vs)) => {
+                        Ok(Val::Scalar(vs.into_iter().map(|x| -x).collect()))
+                    }
                     (UnaryOp::Neg, Val::Vector(ss)) => {
                         let mut out = SeriesSet::new(r);
                         for s in ss {
-                            let pts = s.floats.into_iter().map(|p| FPoint { t: p.t, f: -p.f }).collect();
+                            let pts = s
+                                .floats
+                                .into_iter()
+                                .map(|p| FPoint { t: p.t, f: -p.f })
+                                .collect();
                             out.push(crate::eval::drop_name(&s.metric), pts)?;
                         }
                         Ok(Val::Vector(out.finish()?))
                     }
-                    (UnaryOp::Neg, _) => Err(QueryError::Execution("unary minus needs a scalar or instant vector".into())),
+                    (UnaryOp::Neg, _) => Err(QueryError::Execution(
+                        "unary minus needs a scalar or instant vector".into(),
+                    )),
                 }
             }
             Expr::VectorSelector(vs) => self.eval_vector_selector(vs, r),
@@ -315,7 +325,9 @@ impl<'a> Evaluator<'a> {
     pub fn eval_vector(&mut self, e: &Expr, r: Range) -> Result<Vec<Series>, QueryError> {
         match self.eval(e, r)? {
             Val::Vector(v) => Ok(v),
-            _ => Err(QueryError::Execution("expected an instant vector expression".into())),
+            _ => Err(QueryError::Execution(
+                "expected an instant vector expression".into(),
+            )),
         }
     }
 
@@ -336,13 +348,20 @@ pub(crate) fn int_param(v: f64) -> Result<i64, QueryError> {
     }
     // i64::MAX + 1 and i64::MIN as floats.
     if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v) {
-        return Err(QueryError::Execution(format!("Scalar value {} overflows int64", crate::value::format_float(v))));
+        return Err(QueryError::Execution(format!(
+            "Scalar value {} overflows int64",
+            crate::value::format_float(v)
+        )));
     }
     Ok(v as i64)
 }
 
 /// Groups series by an already computed key, remembering first-seen order.
-pub(crate) fn group_index<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: K, next: &mut usize) -> usize {
+pub(crate) fn group_index<K: std::hash::Hash + Eq>(
+    map: &mut HashMap<K, usize>,
+    key: K,
+    next: &mut usize,
+) -> usize {
     *map.entry(key).or_insert_with(|| {
         let i = *next;
         *next += 1;
@@ -366,7 +385,10 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 /// Labels with the metric name removed. The type and unit labels
 /// (`__type__`, `__unit__`) describe the name, so they go with it.
 pub(crate) fn drop_name(l: &promlite_model::Labels) -> promlite_model::Labels {
-    if !l.iter().any(|x| matches!(x.name.as_str(), "__name__" | "__type__" | "__unit__")) {
+    if !l
+        .iter()
+        .any(|x| matches!(x.name.as_str(), "__name__" | "__type__" | "__unit__"))
+    {
         return l.clone();
     }
     let mut b = l.builder();

@@ -63,17 +63,30 @@ pub(crate) fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
 
 /// The φ-quantile of classic buckets, as Prometheus's `BucketQuantile`.
 pub(crate) fn bucket_quantile(q: f64, buckets: &mut [Bucket]) -> BucketQuantile {
-    let nan = BucketQuantile { value: f64::NAN, forced_monotonic: false };
+    let nan = BucketQuantile {
+        value: f64::NAN,
+        forced_monotonic: false,
+    };
     if q.is_nan() {
         return nan;
     }
     if q < 0.0 {
-        return BucketQuantile { value: f64::NEG_INFINITY, forced_monotonic: false };
+        return BucketQuantile {
+            value: f64::NEG_INFINITY,
+            forced_monotonic: false,
+        };
     }
     if q > 1.0 {
-        return BucketQuantile { value: f64::INFINITY, forced_monotonic: false };
+        return BucketQuantile {
+            value: f64::INFINITY,
+            forced_monotonic: false,
+        };
     }
-    buckets.sort_by(|a, b| a.upper.partial_cmp(&b.upper).unwrap_or(std::cmp::Ordering::Equal));
+    buckets.sort_by(|a, b| {
+        a.upper
+            .partial_cmp(&b.upper)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     match buckets.last() {
         Some(b) if b.upper == f64::INFINITY => {}
         _ => return nan,
@@ -108,11 +121,17 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut [Bucket]) -> BucketQuantile 
     }
     let n = merged.len();
     if n < 2 {
-        return BucketQuantile { value: f64::NAN, forced_monotonic: forced };
+        return BucketQuantile {
+            value: f64::NAN,
+            forced_monotonic: forced,
+        };
     }
     let observations = merged[n - 1].count;
     if observations == 0.0 {
-        return BucketQuantile { value: f64::NAN, forced_monotonic: forced };
+        return BucketQuantile {
+            value: f64::NAN,
+            forced_monotonic: forced,
+        };
     }
     let mut rank = q * observations;
     let b = merged[..n - 1].partition_point(|x| x.count < rank);
@@ -131,14 +150,21 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut [Bucket]) -> BucketQuantile 
         }
         bucket_start + (bucket_end - bucket_start) * (rank / count)
     };
-    BucketQuantile { value, forced_monotonic: forced }
+    BucketQuantile {
+        value,
+        forced_monotonic: forced,
+    }
 }
 
 /// The fraction of observations between `lower` and `upper` in classic
 /// buckets, interpolating linearly inside buckets (Prometheus's
 /// `BucketFraction`).
 pub(crate) fn bucket_fraction(lower: f64, upper: f64, buckets: &mut [Bucket]) -> f64 {
-    buckets.sort_by(|a, b| a.upper.partial_cmp(&b.upper).unwrap_or(std::cmp::Ordering::Equal));
+    buckets.sort_by(|a, b| {
+        a.upper
+            .partial_cmp(&b.upper)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     match buckets.last() {
         Some(b) if b.upper == f64::INFINITY => {}
         _ => return f64::NAN,
@@ -171,7 +197,8 @@ pub(crate) fn bucket_fraction(lower: f64, upper: f64, buckets: &mut [Bucket]) ->
         // observations sit at the infinite end.
         let at_neg_inf = lower_bound == f64::NEG_INFINITY;
         let at_pos_inf = upper_bound == f64::INFINITY;
-        let interpolate = |v: f64| rank + (b.count - rank) * (v - lower_bound) / (upper_bound - lower_bound);
+        let interpolate =
+            |v: f64| rank + (b.count - rank) * (v - lower_bound) / (upper_bound - lower_bound);
         if !lower_set && lower_bound >= lower {
             lower_rank = rank;
             lower_set = true;
@@ -257,7 +284,10 @@ mod tests {
         assert_eq!(bucket_fraction(0.5, 5.0, &mut mk()), 0.625);
         assert_eq!(bucket_fraction(3.0, 4.0, &mut mk()), 0.0);
         assert_eq!(bucket_fraction(3.0, f64::INFINITY, &mut mk()), 0.25);
-        assert_eq!(bucket_fraction(f64::NEG_INFINITY, f64::INFINITY, &mut mk()), 1.0);
+        assert_eq!(
+            bucket_fraction(f64::NEG_INFINITY, f64::INFINITY, &mut mk()),
+            1.0
+        );
         assert_eq!(bucket_fraction(2.0, 1.0, &mut mk()), 0.0);
         assert!(bucket_fraction(f64::NAN, 1.0, &mut mk()).is_nan());
     }

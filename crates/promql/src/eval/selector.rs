@@ -53,9 +53,14 @@ impl RangeInput {
         let mut out = Vec::new();
         for (metric, samples) in &self.series {
             let mut floats = Vec::new();
-            self.windows(samples, |_, w| floats.extend(w.iter().map(|&(t, f)| FPoint { t, f })));
+            self.windows(samples, |_, w| {
+                floats.extend(w.iter().map(|&(t, f)| FPoint { t, f }))
+            });
             if !floats.is_empty() {
-                out.push(Series { metric: metric.clone(), floats });
+                out.push(Series {
+                    metric: metric.clone(),
+                    floats,
+                });
             }
         }
         ev.add_samples(out.iter().map(|s| s.floats.len()).sum())?;
@@ -76,7 +81,11 @@ impl Evaluator<'_> {
             return Ok(Vec::new());
         }
         let querier = self.storage.querier(mint.saturating_add(1), maxt)?;
-        let hints = SelectHints { start: mint.saturating_add(1), end: maxt, ..Default::default() };
+        let hints = SelectHints {
+            start: mint.saturating_add(1),
+            end: maxt,
+            ..Default::default()
+        };
         let sets = querier.select(&hints, &vs.matchers)?;
         let mut out = Vec::with_capacity(sets.len());
         for s in sets.iter() {
@@ -110,7 +119,9 @@ impl Evaluator<'_> {
     /// minus the offset.
     fn ref_times(&self, at: &Option<crate::ast::AtModifier>, offset: i64, r: Range) -> Vec<i64> {
         let at = self.at_time(at);
-        r.iter().map(|t| at.unwrap_or(t).saturating_sub(offset)).collect()
+        r.iter()
+            .map(|t| at.unwrap_or(t).saturating_sub(offset))
+            .collect()
     }
 
     /// An instant vector selector. With `timestamps`, the value of each
@@ -132,7 +143,10 @@ impl Evaluator<'_> {
             let mut floats = Vec::new();
             let mut hi = 0usize;
             for (i, &rt) in refs.iter().enumerate() {
-                hi += samples.get(hi..).map(|s| s.partition_point(|x| x.0 <= rt)).unwrap_or(0);
+                hi += samples
+                    .get(hi..)
+                    .map(|s| s.partition_point(|x| x.0 <= rt))
+                    .unwrap_or(0);
                 if hi == 0 {
                     continue;
                 }
@@ -152,50 +166,97 @@ impl Evaluator<'_> {
     }
 
     /// Evaluates an instant vector selector.
-    pub(crate) fn eval_vector_selector(&mut self, vs: &VectorSelector, r: Range) -> Result<Val, QueryError> {
+    pub(crate) fn eval_vector_selector(
+        &mut self,
+        vs: &VectorSelector,
+        r: Range,
+    ) -> Result<Val, QueryError> {
         Ok(Val::Vector(self.eval_selector_points(vs, r, false)?))
     }
 
     /// Loads what a matrix selector needs for every step of `r`.
-    pub(crate) fn matrix_selector_input(&mut self, ms: &MatrixSelector, r: Range) -> Result<RangeInput, QueryError> {
+    pub(crate) fn matrix_selector_input(
+        &mut self,
+        ms: &MatrixSelector,
+        r: Range,
+    ) -> Result<RangeInput, QueryError> {
         let ends = self.ref_times(&ms.selector.at, ms.selector.offset, r);
         let (Some(&first), Some(&last)) = (ends.iter().min(), ends.iter().max()) else {
-            return Ok(RangeInput { series: Vec::new(), range: ms.range, ends });
+            return Ok(RangeInput {
+                series: Vec::new(),
+                range: ms.range,
+                ends,
+            });
         };
         let series = self.load(&ms.selector, first.saturating_sub(ms.range), last, false)?;
-        Ok(RangeInput { series, range: ms.range, ends })
+        Ok(RangeInput {
+            series,
+            range: ms.range,
+            ends,
+        })
     }
 
     /// Evaluates a subquery's inner expression over every step it needs.
-    pub(crate) fn subquery_input(&mut self, sq: &SubqueryExpr, r: Range) -> Result<RangeInput, QueryError> {
+    pub(crate) fn subquery_input(
+        &mut self,
+        sq: &SubqueryExpr,
+        r: Range,
+    ) -> Result<RangeInput, QueryError> {
         let at = self.at_time(&sq.at);
         let interval = sq.step.unwrap_or(self.default_interval);
         if interval <= 0 {
-            return Err(QueryError::Execution("subquery step must be positive".into()));
+            return Err(QueryError::Execution(
+                "subquery step must be positive".into(),
+            ));
         }
         let (outer_start, outer_end) = match at {
             Some(a) => (a, a),
             None => (r.start, r.end),
         };
-        let lo = outer_start.saturating_sub(sq.offset).saturating_sub(sq.range);
+        let lo = outer_start
+            .saturating_sub(sq.offset)
+            .saturating_sub(sq.range);
         let mut start = interval.saturating_mul(lo / interval);
         if start <= lo {
             start = start.saturating_add(interval);
         }
-        let inner = Range { start, end: outer_end.saturating_sub(sq.offset), interval };
+        let inner = Range {
+            start,
+            end: outer_end.saturating_sub(sq.offset),
+            interval,
+        };
         let ends = self.ref_times(&sq.at, sq.offset, r);
         if inner.end < inner.start {
-            return Ok(RangeInput { series: Vec::new(), range: sq.range, ends });
+            return Ok(RangeInput {
+                series: Vec::new(),
+                range: sq.range,
+                ends,
+            });
         }
         let series = match self.eval(&sq.expr, inner)? {
-            Val::Vector(v) => {
-                v.into_iter().map(|s| (s.metric, s.floats.into_iter().map(|p| (p.t, p.f)).collect())).collect()
-            }
+            Val::Vector(v) => v
+                .into_iter()
+                .map(|s| (s.metric, s.floats.into_iter().map(|p| (p.t, p.f)).collect()))
+                .collect(),
             Val::Scalar(v) => {
-                vec![(Labels::empty(), v.into_iter().enumerate().map(|(i, f)| (inner.ts(i), f)).collect())]
+                vec![(
+                    Labels::empty(),
+                    v.into_iter()
+                        .enumerate()
+                        .map(|(i, f)| (inner.ts(i), f))
+                        .collect(),
+                )]
             }
-            _ => return Err(QueryError::Execution("subquery is only allowed on instant vector".into())),
+            _ => {
+                return Err(QueryError::Execution(
+                    "subquery is only allowed on instant vector".into(),
+                ))
+            }
         };
-        Ok(RangeInput { series, range: sq.range, ends })
+        Ok(RangeInput {
+            series,
+            range: sq.range,
+            ends,
+        })
     }
 }

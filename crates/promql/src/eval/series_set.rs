@@ -26,7 +26,11 @@ pub(crate) struct SeriesSet {
 impl SeriesSet {
     /// An empty set for an evaluation over `range`.
     pub fn new(_range: Range) -> Self {
-        SeriesSet { index: HashMap::new(), series: Vec::new(), sorted: Vec::new() }
+        SeriesSet {
+            index: HashMap::new(),
+            series: Vec::new(),
+            sorted: Vec::new(),
+        }
     }
 
     /// Adds points (in time order) under `metric`.
@@ -37,7 +41,10 @@ impl SeriesSet {
         match self.index.get(&metric) {
             None => {
                 self.index.insert(metric.clone(), self.series.len());
-                self.series.push(Series { metric, floats: points });
+                self.series.push(Series {
+                    metric,
+                    floats: points,
+                });
                 self.sorted.push(true);
             }
             Some(&i) => {
@@ -61,7 +68,10 @@ impl SeriesSet {
         }
         let i = self.series.len();
         self.index.insert(metric.clone(), i);
-        self.series.push(Series { metric: metric.clone(), floats: Vec::new() });
+        self.series.push(Series {
+            metric: metric.clone(),
+            floats: Vec::new(),
+        });
         self.sorted.push(true);
         i
     }

@@ -2,8 +2,8 @@
 //! modifiers `[range]`, `[range:step]`, `offset` and `@`.
 
 use crate::ast::{
-    AtModifier, BinOp, BinaryExpr, Cardinality, Expr, MatrixSelector, SubqueryExpr, UnaryOp, ValueType,
-    VectorMatching,
+    AtModifier, BinOp, BinaryExpr, Cardinality, Expr, MatrixSelector, SubqueryExpr, UnaryOp,
+    ValueType, VectorMatching,
 };
 
 use super::lexer::{Kind, Token};
@@ -33,14 +33,20 @@ impl Parser<'_> {
         let mut lhs = self.parse_unary()?;
         loop {
             let tok = self.peek().clone();
-            let Some(op) = self.binary_op(&tok) else { break };
+            let Some(op) = self.binary_op(&tok) else {
+                break;
+            };
             let prec = op.precedence();
             if prec < min_prec {
                 break;
             }
             self.advance();
             let (return_bool, matching) = self.parse_bin_modifiers()?;
-            let next_min = if op.is_right_associative() { prec } else { prec + 1 };
+            let next_min = if op.is_right_associative() {
+                prec
+            } else {
+                prec + 1
+            };
             let rhs = self.parse_expr(next_min)?;
             lhs = self.new_binary(lhs, op, &tok, return_bool, matching, rhs)?;
         }
@@ -89,7 +95,11 @@ impl Parser<'_> {
             let left = self.is_kw(&t, "group_left");
             if left || self.is_kw(&t, "group_right") {
                 self.advance();
-                m.card = if left { Cardinality::ManyToOne } else { Cardinality::OneToMany };
+                m.card = if left {
+                    Cardinality::ManyToOne
+                } else {
+                    Cardinality::OneToMany
+                };
                 if self.peek().kind == Kind::LParen {
                     m.include = self.parse_grouping_labels()?;
                 }
@@ -114,40 +124,88 @@ impl Parser<'_> {
         let (lt, rt) = (lhs.ty, rhs.ty);
         let (os, oe) = (op_tok.start, op_tok.end);
         if return_bool && !op.is_comparison() {
-            self.type_error(os, oe, "bool modifier can only be used on comparison operators");
+            self.type_error(
+                os,
+                oe,
+                "bool modifier can only be used on comparison operators",
+            );
         }
-        if op.is_comparison() && !return_bool && lt == ValueType::Scalar && rt == ValueType::Scalar {
+        if op.is_comparison() && !return_bool && lt == ValueType::Scalar && rt == ValueType::Scalar
+        {
             self.type_error(os, oe, "comparisons between scalars must use BOOL modifier");
         }
         if op.is_set_operator() && matching.card == Cardinality::OneToOne {
             matching.card = Cardinality::ManyToMany;
         }
         if matching.on {
-            if let Some(l) = matching.labels.iter().find(|l| matching.include.contains(l)) {
-                let msg = format!("label {} must not occur in ON and GROUP clause at once", super::go_quote(l));
+            if let Some(l) = matching
+                .labels
+                .iter()
+                .find(|l| matching.include.contains(l))
+            {
+                let msg = format!(
+                    "label {} must not occur in ON and GROUP clause at once",
+                    super::go_quote(l)
+                );
                 self.type_error(os, oe, msg);
             }
         }
         for (ty, s, e) in [(lt, lhs.start, lhs.end), (rt, rhs.start, rhs.end)] {
             if ty != ValueType::Scalar && ty != ValueType::Vector {
-                self.type_error(s, e, "binary expression must contain only scalar and instant vector types");
+                self.type_error(
+                    s,
+                    e,
+                    "binary expression must contain only scalar and instant vector types",
+                );
             }
         }
         if lt != ValueType::Vector || rt != ValueType::Vector {
             if !matching.labels.is_empty() {
-                self.type_error(start, end, "vector matching only allowed between instant vectors");
+                self.type_error(
+                    start,
+                    end,
+                    "vector matching only allowed between instant vectors",
+                );
             }
             matching = VectorMatching::default();
-        } else if op.is_set_operator() && matches!(matching.card, Cardinality::OneToMany | Cardinality::ManyToOne) {
-            self.type_error(start, end, format!("no grouping allowed for \"{}\" operation", op.as_str()));
+        } else if op.is_set_operator()
+            && matches!(
+                matching.card,
+                Cardinality::OneToMany | Cardinality::ManyToOne
+            )
+        {
+            self.type_error(
+                start,
+                end,
+                format!("no grouping allowed for \"{}\" operation", op.as_str()),
+            );
         }
         if (lt == ValueType::Scalar || rt == ValueType::Scalar) && op.is_set_operator() {
-            let msg = format!("set operator \"{}\" not allowed in binary scalar expression", op.as_str());
+            let msg = format!(
+                "set operator \"{}\" not allowed in binary scalar expression",
+                op.as_str()
+            );
             self.type_error(start, end, msg);
         }
-        let ty = if lt == ValueType::Scalar && rt == ValueType::Scalar { ValueType::Scalar } else { ValueType::Vector };
-        let expr = Expr::Binary(BinaryExpr { op, lhs: Box::new(lhs.expr), rhs: Box::new(rhs.expr), return_bool, matching });
-        Ok(Node { expr, ty, start, end, height })
+        let ty = if lt == ValueType::Scalar && rt == ValueType::Scalar {
+            ValueType::Scalar
+        } else {
+            ValueType::Vector
+        };
+        let expr = Expr::Binary(BinaryExpr {
+            op,
+            lhs: Box::new(lhs.expr),
+            rhs: Box::new(rhs.expr),
+            return_bool,
+            matching,
+        });
+        Ok(Node {
+            expr,
+            ty,
+            start,
+            end,
+            height,
+        })
     }
 
     /// Unary `+`/`-` bind like `*`: `-a ^ b` is `-(a ^ b)`, `-a * b` is
@@ -164,7 +222,13 @@ impl Parser<'_> {
         let (start, end) = (tok.start, inner.end);
         if let Expr::Number(v) = inner.expr {
             let v = if op == UnaryOp::Neg { -v } else { v };
-            return Ok(Node { expr: Expr::Number(v), ty: ValueType::Scalar, start, end, height: inner.height });
+            return Ok(Node {
+                expr: Expr::Number(v),
+                ty: ValueType::Scalar,
+                start,
+                end,
+                height: inner.height,
+            });
         }
         if inner.ty != ValueType::Scalar && inner.ty != ValueType::Vector {
             let msg = format!(
@@ -175,7 +239,13 @@ impl Parser<'_> {
         }
         let height = inner.height + 1;
         self.check_height(height, start, end)?;
-        Ok(Node { expr: Expr::Unary(op, Box::new(inner.expr)), ty: inner.ty, start, end, height })
+        Ok(Node {
+            expr: Expr::Unary(op, Box::new(inner.expr)),
+            ty: inner.ty,
+            start,
+            end,
+            height,
+        })
     }
 
     /// A primary expression followed by any number of `[...]`, `offset`
@@ -219,7 +289,8 @@ impl Parser<'_> {
     #[inline(never)]
     fn parse_range_or_subquery(&mut self, node: Node) -> PResult<Node> {
         let open = self.advance();
-        let (range, _) = self.parse_duration_ms("subquery or range selector", "number or duration")?;
+        let (range, _) =
+            self.parse_duration_ms("subquery or range selector", "number or duration")?;
         let tok = self.peek().clone();
         match tok.kind {
             Kind::RBracket => {
@@ -228,38 +299,76 @@ impl Parser<'_> {
                 let selector = match node.expr {
                     Expr::VectorSelector(vs) => {
                         if vs.offset != 0 {
-                            self.semantic(open.start, close.end, "no offset modifiers allowed before range");
+                            self.semantic(
+                                open.start,
+                                close.end,
+                                "no offset modifiers allowed before range",
+                            );
                         } else if vs.at.is_some() {
-                            self.semantic(open.start, close.end, "no @ modifiers allowed before range");
+                            self.semantic(
+                                open.start,
+                                close.end,
+                                "no @ modifiers allowed before range",
+                            );
                         }
                         vs
                     }
                     _ => {
-                        self.semantic(open.start, close.end, "ranges only allowed for vector selectors");
-                        return Ok(Node { ty: ValueType::Matrix, end, ..node });
+                        self.semantic(
+                            open.start,
+                            close.end,
+                            "ranges only allowed for vector selectors",
+                        );
+                        return Ok(Node {
+                            ty: ValueType::Matrix,
+                            end,
+                            ..node
+                        });
                     }
                 };
                 let expr = Expr::MatrixSelector(MatrixSelector { selector, range });
-                Ok(Node { expr, ty: ValueType::Matrix, start, end, height: node.height + 1 })
+                Ok(Node {
+                    expr,
+                    ty: ValueType::Matrix,
+                    start,
+                    end,
+                    height: node.height + 1,
+                })
             }
             Kind::Colon => {
                 self.advance();
                 let step = if self.peek().kind == Kind::RBracket {
                     None
                 } else {
-                    let (s, _) = self.parse_duration_ms("subquery selector", "number or duration or \"]\"")?;
+                    let (s, _) =
+                        self.parse_duration_ms("subquery selector", "number or duration or \"]\"")?;
                     (s != 0).then_some(s)
                 };
                 let close = self.expect(Kind::RBracket, "subquery selector", "\"]\"")?;
                 let (start, end) = (node.start, close.end);
                 if node.ty != ValueType::Vector {
-                    let msg = format!("subquery is only allowed on instant vector, got {} instead", node.ty.api_name());
+                    let msg = format!(
+                        "subquery is only allowed on instant vector, got {} instead",
+                        node.ty.api_name()
+                    );
                     self.type_error(start, end, msg);
                 }
                 let height = node.height + 1;
                 self.check_height(height, start, end)?;
-                let expr = Expr::Subquery(SubqueryExpr { expr: Box::new(node.expr), range, step, offset: 0, at: None });
-                Ok(Node { expr, ty: ValueType::Matrix, start, end, height })
+                let expr = Expr::Subquery(SubqueryExpr {
+                    expr: Box::new(node.expr),
+                    range,
+                    step,
+                    offset: 0,
+                    at: None,
+                });
+                Ok(Node {
+                    expr,
+                    ty: ValueType::Matrix,
+                    start,
+                    end,
+                    height,
+                })
             }
             _ => Err(self.unexpected(&tok, "subquery or range", "\":\" or \"]\"")),
         }
@@ -301,7 +410,14 @@ impl Parser<'_> {
             self.advance();
             self.expect(Kind::LParen, "@", "\"(\"")?;
             let close = self.expect(Kind::RParen, "@", "\")\"")?;
-            (if self.is_kw(&tok, "start") { AtModifier::Start } else { AtModifier::End }, close.end)
+            (
+                if self.is_kw(&tok, "start") {
+                    AtModifier::Start
+                } else {
+                    AtModifier::End
+                },
+                close.end,
+            )
         } else {
             let neg = tok.kind == Kind::Sub;
             if neg || tok.kind == Kind::Add {
@@ -323,10 +439,18 @@ impl Parser<'_> {
                 } else {
                     format!("{secs:.6}")
                 };
-                self.semantic(node.start, node.end, format!("timestamp out of bounds for @ modifier: {shown}"));
+                self.semantic(
+                    node.start,
+                    node.end,
+                    format!("timestamp out of bounds for @ modifier: {shown}"),
+                );
             }
             let ms = (secs * 1000.0).round();
-            let ms = if ms.is_finite() && ms.abs() < 9.2e18 { ms as i64 } else { 0 };
+            let ms = if ms.is_finite() && ms.abs() < 9.2e18 {
+                ms as i64
+            } else {
+                0
+            };
             (AtModifier::Timestamp(ms), t.end)
         };
         let start = node.start;

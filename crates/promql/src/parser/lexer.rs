@@ -104,13 +104,25 @@ struct Lexer<'a> {
 
 /// Tokenizes `input`. The result always ends with an `Eof` or `Error` token.
 pub(crate) fn lex(input: &str) -> Vec<Token> {
-    let mut l = Lexer { input, pos: 0, toks: Vec::new(), paren_depth: 0, brace_open: false, bracket_open: false };
+    let mut l = Lexer {
+        input,
+        pos: 0,
+        toks: Vec::new(),
+        paren_depth: 0,
+        brace_open: false,
+        bracket_open: false,
+    };
     loop {
         match l.step() {
             Ok(true) => {}
             Ok(false) => break,
             Err((start, msg)) => {
-                l.toks.push(Token { kind: Kind::Error, start, end: input.len(), value: msg });
+                l.toks.push(Token {
+                    kind: Kind::Error,
+                    start,
+                    end: input.len(),
+                    value: msg,
+                });
                 break;
             }
         }
@@ -132,7 +144,12 @@ impl Lexer<'_> {
     fn push(&mut self, kind: Kind, len: usize) {
         let start = self.pos;
         self.pos += len;
-        self.toks.push(Token { kind, start, end: self.pos, value: String::new() });
+        self.toks.push(Token {
+            kind,
+            start,
+            end: self.pos,
+            value: String::new(),
+        });
     }
 
     /// Lexes one token (or skips blanks/comments). `Ok(false)` at the end.
@@ -154,13 +171,23 @@ impl Lexer<'_> {
             '"' | '\'' => {
                 let (value, len) = scan_quoted(self.rest(), c).map_err(|m| (start, m))?;
                 self.pos += len;
-                self.toks.push(Token { kind: Kind::Str, start, end: self.pos, value });
+                self.toks.push(Token {
+                    kind: Kind::Str,
+                    start,
+                    end: self.pos,
+                    value,
+                });
                 Ok(true)
             }
             '`' => {
                 let (value, len) = scan_raw(self.rest()).map_err(|m| (start, m))?;
                 self.pos += len;
-                self.toks.push(Token { kind: Kind::Str, start, end: self.pos, value });
+                self.toks.push(Token {
+                    kind: Kind::Str,
+                    start,
+                    end: self.pos,
+                    value,
+                });
                 Ok(true)
             }
             ',' => {
@@ -180,7 +207,12 @@ impl Lexer<'_> {
         } else if self.bracket_open {
             "unclosed left bracket"
         } else {
-            self.toks.push(Token { kind: Kind::Eof, start: self.pos, end: self.pos, value: String::new() });
+            self.toks.push(Token {
+                kind: Kind::Eof,
+                start: self.pos,
+                end: self.pos,
+                value: String::new(),
+            });
             return Ok(false);
         };
         Err((self.pos, msg.to_string()))
@@ -196,7 +228,10 @@ impl Lexer<'_> {
             '!' if next == Some('~') => self.push(Kind::NeqRegex, 2),
             '!' => {
                 let n = next.map(quote_rune).unwrap_or_else(|| "EOF".to_string());
-                return Err((start, format!("unexpected character after '!' inside braces: {n}")));
+                return Err((
+                    start,
+                    format!("unexpected character after '!' inside braces: {n}"),
+                ));
             }
             '}' => {
                 self.brace_open = false;
@@ -208,7 +243,12 @@ impl Lexer<'_> {
                 let len = word.len();
                 self.push(Kind::Ident, len);
             }
-            c => return Err((start, format!("unexpected character inside braces: {}", quote_rune(c)))),
+            c => {
+                return Err((
+                    start,
+                    format!("unexpected character inside braces: {}", quote_rune(c)),
+                ))
+            }
         }
         Ok(true)
     }
@@ -250,7 +290,9 @@ impl Lexer<'_> {
             '@' => self.push(Kind::At, 1),
             ':' if self.bracket_open => self.push(Kind::Colon, 1),
             '=' if next == Some('=') => self.push(Kind::Eqlc, 2),
-            '=' if next == Some('~') => return Err((start, "unexpected character after '=': '~'".to_string())),
+            '=' if next == Some('~') => {
+                return Err((start, "unexpected character after '=': '~'".to_string()))
+            }
             '=' => self.push(Kind::Assign, 1),
             '!' if next == Some('=') => self.push(Kind::Neq, 2),
             '!' => {
@@ -325,7 +367,11 @@ impl Lexer<'_> {
             self.push(Kind::Duration, i);
             return Ok(true);
         }
-        let bad_end = if ok { i + next.map(char::len_utf8).unwrap_or(0) } else { i };
+        let bad_end = if ok {
+            i + next.map(char::len_utf8).unwrap_or(0)
+        } else {
+            i
+        };
         let text = s.get(..bad_end).unwrap_or(s);
         Err((self.pos, format!("bad number or duration syntax: {text:?}")))
     }
@@ -349,7 +395,11 @@ fn scan_number(s: &str) -> (bool, usize) {
             }
         }
     }
-    let digits: &[u8] = if hex { b"0123456789abcdefABCDEF" } else { b"0123456789" };
+    let digits: &[u8] = if hex {
+        b"0123456789abcdefABCDEF"
+    } else {
+        b"0123456789"
+    };
     if at(i, b".") {
         i += 1;
     }
@@ -423,31 +473,91 @@ mod tests {
     #[test]
     fn lexes_statements() {
         use Kind::*;
-        assert_eq!(kinds("foo{a=~\"b\"}[5m:1m] offset -1h"), vec![
-            Ident, LBrace, Ident, EqlRegex, Str, RBrace, LBracket, Duration, Colon, Duration, RBracket, Ident, Sub,
-            Duration, Eof
-        ]);
-        assert_eq!(kinds("a:b:c >= 0x1f .5 5. 1e-3 Inf nan 1_000 0x_1F"), vec![
-            MetricIdent, Gte, Number, Number, Number, Number, Number, Number, Number, Number, Eof
-        ]);
+        assert_eq!(
+            kinds("foo{a=~\"b\"}[5m:1m] offset -1h"),
+            vec![
+                Ident, LBrace, Ident, EqlRegex, Str, RBrace, LBracket, Duration, Colon, Duration,
+                RBracket, Ident, Sub, Duration, Eof
+            ]
+        );
+        assert_eq!(
+            kinds("a:b:c >= 0x1f .5 5. 1e-3 Inf nan 1_000 0x_1F"),
+            vec![
+                MetricIdent,
+                Gte,
+                Number,
+                Number,
+                Number,
+                Number,
+                Number,
+                Number,
+                Number,
+                Number,
+                Eof
+            ]
+        );
         assert_eq!(kinds("# comment\n1 # more"), vec![Number, Eof]);
     }
 
     #[test]
     fn lexer_errors() {
-        let last = |s: &str| lex(s).pop().map(|t| (t.kind, t.value)).unwrap_or((Kind::Eof, String::new()));
-        assert_eq!(last("(foo"), (Kind::Error, "unclosed left parenthesis".into()));
-        assert_eq!(last("foo)"), (Kind::Error, "unexpected right parenthesis ')'".into()));
-        assert_eq!(last("foo{a=\"b\""), (Kind::Error, "unexpected end of input inside braces".into()));
-        assert_eq!(last("foo[5m"), (Kind::Error, "unclosed left bracket".into()));
-        assert_eq!(last("1a"), (Kind::Error, "bad number or duration syntax: \"1\"".into()));
-        assert_eq!(last("2.5."), (Kind::Error, "bad number or duration syntax: \"2.5.\"".into()));
-        assert_eq!(last("100..4"), (Kind::Error, "bad number or duration syntax: \"100..\"".into()));
-        assert_eq!(last("0deadbeef"), (Kind::Error, "bad number or duration syntax: \"0de\"".into()));
-        assert_eq!(last("foo[5mm]"), (Kind::Error, "bad number or duration syntax: \"5mm\"".into()));
-        assert_eq!(last("foo[5m1]"), (Kind::Error, "bad number or duration syntax: \"5m1\"".into()));
+        let last = |s: &str| {
+            lex(s)
+                .pop()
+                .map(|t| (t.kind, t.value))
+                .unwrap_or((Kind::Eof, String::new()))
+        };
+        assert_eq!(
+            last("(foo"),
+            (Kind::Error, "unclosed left parenthesis".into())
+        );
+        assert_eq!(
+            last("foo)"),
+            (Kind::Error, "unexpected right parenthesis ')'".into())
+        );
+        assert_eq!(
+            last("foo{a=\"b\""),
+            (Kind::Error, "unexpected end of input inside braces".into())
+        );
+        assert_eq!(
+            last("foo[5m"),
+            (Kind::Error, "unclosed left bracket".into())
+        );
+        assert_eq!(
+            last("1a"),
+            (Kind::Error, "bad number or duration syntax: \"1\"".into())
+        );
+        assert_eq!(
+            last("2.5."),
+            (
+                Kind::Error,
+                "bad number or duration syntax: \"2.5.\"".into()
+            )
+        );
+        assert_eq!(
+            last("100..4"),
+            (
+                Kind::Error,
+                "bad number or duration syntax: \"100..\"".into()
+            )
+        );
+        assert_eq!(
+            last("0deadbeef"),
+            (Kind::Error, "bad number or duration syntax: \"0de\"".into())
+        );
+        assert_eq!(
+            last("foo[5mm]"),
+            (Kind::Error, "bad number or duration syntax: \"5mm\"".into())
+        );
+        assert_eq!(
+            last("foo[5m1]"),
+            (Kind::Error, "bad number or duration syntax: \"5m1\"".into())
+        );
         assert_eq!(last("}"), (Kind::Error, "unexpected character: '}'".into()));
-        assert_eq!(last("foo =~ bar"), (Kind::Error, "unexpected character after '=': '~'".into()));
+        assert_eq!(
+            last("foo =~ bar"),
+            (Kind::Error, "unexpected character after '=': '~'".into())
+        );
         assert_eq!(last("ä"), (Kind::Error, "unexpected character: 'ä'".into()));
     }
 }

@@ -50,7 +50,10 @@ pub struct ParserOptions {
 
 impl Default for ParserOptions {
     fn default() -> Self {
-        ParserOptions { enable_experimental_functions: false, max_depth: 256 }
+        ParserOptions {
+            enable_experimental_functions: false,
+            max_depth: 256,
+        }
     }
 }
 
@@ -94,7 +97,8 @@ pub(crate) struct Node {
 pub(crate) type PResult<T> = Result<T, ParseError>;
 
 pub(crate) const TOO_DEEP: &str = "expression nesting too deep";
-pub(crate) const EMPTY_SELECTOR: &str = "vector selector must contain at least one non-empty matcher";
+pub(crate) const EMPTY_SELECTOR: &str =
+    "vector selector must contain at least one non-empty matcher";
 
 /// An error found while parsing: byte span and message.
 #[derive(Debug)]
@@ -128,12 +132,29 @@ impl<'a> Parser<'a> {
                 input,
                 0,
                 0,
-                format!("query too long: {} bytes, the limit is {MAX_QUERY_LEN}", input.len()),
+                format!(
+                    "query too long: {} bytes, the limit is {MAX_QUERY_LEN}",
+                    input.len()
+                ),
             ));
         }
         let toks = lexer::lex(input);
-        let eof = Token { kind: Kind::Eof, start: input.len(), end: input.len(), value: String::new() };
-        Ok(Parser { input, toks, pos: 0, opts, depth: 0, errors: Vec::new(), type_errors: Vec::new(), eof })
+        let eof = Token {
+            kind: Kind::Eof,
+            start: input.len(),
+            end: input.len(),
+            value: String::new(),
+        };
+        Ok(Parser {
+            input,
+            toks,
+            pos: 0,
+            opts,
+            depth: 0,
+            errors: Vec::new(),
+            type_errors: Vec::new(),
+            eof,
+        })
     }
 
     fn finish<T>(&mut self, result: PResult<T>) -> PResult<T> {
@@ -150,7 +171,11 @@ impl<'a> Parser<'a> {
     /// The first grammar-action error, else (unless `syntax_failed`) the
     /// first type error.
     fn first(&self, syntax_failed: bool) -> Option<ParseError> {
-        let p = self.errors.first().or(if syntax_failed { None } else { self.type_errors.first() })?;
+        let p = self.errors.first().or(if syntax_failed {
+            None
+        } else {
+            self.type_errors.first()
+        })?;
         Some(self.err_at(p.start, p.end, p.message.clone()))
     }
 
@@ -200,7 +225,10 @@ impl<'a> Parser<'a> {
 
     /// The token `n` ahead; the final Eof/Error token repeats forever.
     pub fn peek_n(&self, n: usize) -> &Token {
-        self.toks.get(self.pos.saturating_add(n)).or(self.toks.last()).unwrap_or(&self.eof)
+        self.toks
+            .get(self.pos.saturating_add(n))
+            .or(self.toks.last())
+            .unwrap_or(&self.eof)
     }
 
     pub fn advance(&mut self) -> Token {
@@ -218,7 +246,11 @@ impl<'a> Parser<'a> {
     /// True if `t` is the identifier `word` (ASCII case-insensitive, as
     /// Prometheus matches keywords).
     pub fn is_kw(&self, t: &Token, word: &str) -> bool {
-        t.kind == Kind::Ident && self.input.get(t.start..t.end).is_some_and(|s| s.eq_ignore_ascii_case(word))
+        t.kind == Kind::Ident
+            && self
+                .input
+                .get(t.start..t.end)
+                .is_some_and(|s| s.eq_ignore_ascii_case(word))
     }
 
     pub fn expect(&mut self, kind: Kind, context: &str, expected: &str) -> PResult<Token> {
@@ -240,13 +272,21 @@ impl<'a> Parser<'a> {
     /// A semantic error raised while parsing (parsing continues).
     #[inline(never)]
     pub fn semantic(&mut self, start: usize, end: usize, msg: impl Into<String>) {
-        self.errors.push(Pending { start, end, message: msg.into() });
+        self.errors.push(Pending {
+            start,
+            end,
+            message: msg.into(),
+        });
     }
 
     /// A type error (reported only if there is no other error).
     #[inline(never)]
     pub fn type_error(&mut self, start: usize, end: usize, msg: impl Into<String>) {
-        self.type_errors.push(Pending { start, end, message: msg.into() });
+        self.type_errors.push(Pending {
+            start,
+            end,
+            message: msg.into(),
+        });
     }
 
     /// Prometheus's `unexpected <token> in <context>, expected <expected>`.
@@ -273,7 +313,10 @@ impl<'a> Parser<'a> {
         let text = self.text(t);
         let truncated = || {
             if text.chars().count() > 10 {
-                format!("{}...", go_quote(&text.chars().take(10).collect::<String>()))
+                format!(
+                    "{}...",
+                    go_quote(&text.chars().take(10).collect::<String>())
+                )
             } else {
                 go_quote(&text)
             }

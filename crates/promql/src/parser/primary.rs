@@ -12,16 +12,45 @@ use super::{go_quote, Node, PResult, Parser, EMPTY_SELECTOR};
 
 /// Aggregation keywords (lower case).
 pub(crate) const AGGREGATORS: &[&str] = &[
-    "sum", "avg", "count", "min", "max", "group", "stddev", "stdvar", "topk", "bottomk", "count_values", "quantile",
-    "limitk", "limit_ratio",
+    "sum",
+    "avg",
+    "count",
+    "min",
+    "max",
+    "group",
+    "stddev",
+    "stdvar",
+    "topk",
+    "bottomk",
+    "count_values",
+    "quantile",
+    "limitk",
+    "limit_ratio",
 ];
 
 /// Other keywords (lower case).
-pub(crate) const KEYWORDS: &[&str] =
-    &["by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "start", "end"];
+pub(crate) const KEYWORDS: &[&str] = &[
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "offset",
+    "start",
+    "end",
+];
 
 /// Keywords that cannot name a metric (Prometheus's `metric_identifier`).
-const NOT_METRIC_NAMES: &[&str] = &["on", "ignoring", "group_left", "group_right", "bool", "atan2"];
+const NOT_METRIC_NAMES: &[&str] = &[
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "atan2",
+];
 
 /// True if the word may be used as a metric name outside braces.
 pub(crate) fn metric_identifier(word: &str) -> bool {
@@ -44,7 +73,11 @@ impl Parser<'_> {
             }
             Kind::Str => {
                 self.advance();
-                Ok(leaf(Expr::String(tok.value.clone()), ValueType::String, &tok))
+                Ok(leaf(
+                    Expr::String(tok.value.clone()),
+                    ValueType::String,
+                    &tok,
+                ))
             }
             Kind::LParen => {
                 self.advance();
@@ -53,7 +86,13 @@ impl Parser<'_> {
                 let height = inner.height + 1;
                 self.check_height(height, tok.start, close.end)?;
                 let ty = inner.ty;
-                Ok(Node { expr: Expr::Paren(Box::new(inner.expr)), ty, start: tok.start, end: close.end, height })
+                Ok(Node {
+                    expr: Expr::Paren(Box::new(inner.expr)),
+                    ty,
+                    start: tok.start,
+                    end: close.end,
+                    height,
+                })
             }
             Kind::LBrace => self.parse_selector(None, tok.start),
             Kind::Ident | Kind::MetricIdent => {
@@ -61,7 +100,9 @@ impl Parser<'_> {
                 let lower = word.to_ascii_lowercase();
                 let next = self.peek_n(1).clone();
                 if AGGREGATORS.contains(&lower.as_str())
-                    && (next.kind == Kind::LParen || self.is_kw(&next, "by") || self.is_kw(&next, "without"))
+                    && (next.kind == Kind::LParen
+                        || self.is_kw(&next, "by")
+                        || self.is_kw(&next, "without"))
                 {
                     return self.parse_aggregate(&tok, &lower);
                 }
@@ -103,7 +144,10 @@ impl Parser<'_> {
             Ok(_) if !lower.starts_with("0x") => "value out of range",
             _ => "invalid syntax",
         };
-        let msg = format!("error parsing number: strconv.ParseFloat: parsing {}: {msg}", go_quote(&raw));
+        let msg = format!(
+            "error parsing number: strconv.ParseFloat: parsing {}: {msg}",
+            go_quote(&raw)
+        );
         self.semantic(tok.start, tok.end, msg);
         0.0
     }
@@ -129,7 +173,11 @@ impl Parser<'_> {
     #[inline(never)]
     pub fn parse_selector(&mut self, name: Option<String>, start: usize) -> PResult<Node> {
         let mut matchers = Vec::new();
-        let mut end = self.toks.get(self.pos.saturating_sub(1)).map(|t| t.end).unwrap_or(start);
+        let mut end = self
+            .toks
+            .get(self.pos.saturating_sub(1))
+            .map(|t| t.end)
+            .unwrap_or(start);
         if self.peek().kind == Kind::LBrace {
             self.advance();
             loop {
@@ -151,10 +199,19 @@ impl Parser<'_> {
                 }
             }
         }
-        let mut vs = VectorSelector { name: None, matchers, offset: 0, at: None };
+        let mut vs = VectorSelector {
+            name: None,
+            matchers,
+            offset: 0,
+            at: None,
+        };
         if let Some(name) = name {
             if let Some(m) = vs.matchers.iter().find(|m| m.name == METRIC_NAME) {
-                let msg = format!("metric name must not be set twice: {} or {}", go_quote(&name), go_quote(&m.value));
+                let msg = format!(
+                    "metric name must not be set twice: {} or {}",
+                    go_quote(&name),
+                    go_quote(&m.value)
+                );
                 self.type_error(start, end, msg);
             }
             vs.matchers.push(Matcher::equal(METRIC_NAME, name.clone()));
@@ -162,7 +219,13 @@ impl Parser<'_> {
         } else if !vs.matchers.iter().any(|m| !m.matches_empty()) {
             self.type_error(start, end, EMPTY_SELECTOR);
         }
-        Ok(Node { expr: Expr::VectorSelector(vs), ty: ValueType::Vector, start, end, height: 1 })
+        Ok(Node {
+            expr: Expr::VectorSelector(vs),
+            ty: ValueType::Vector,
+            start,
+            end,
+            height: 1,
+        })
     }
 
     /// One `label op "value"` or a bare `"metric name"` inside braces.
@@ -244,7 +307,8 @@ impl Parser<'_> {
         loop {
             let before = self.type_errors.len();
             let arg = self.parse_expr(0)?;
-            if bypass_first_empty && args.len() == 1 && matches!(arg.expr, Expr::VectorSelector(_)) {
+            if bypass_first_empty && args.len() == 1 && matches!(arg.expr, Expr::VectorSelector(_))
+            {
                 // `info`'s second argument may be `{}`: drop that check's error.
                 let start = arg.start;
                 let mut idx = 0;
@@ -260,7 +324,11 @@ impl Parser<'_> {
                 Kind::Comma => {
                     self.advance();
                     if self.peek().kind == Kind::RParen {
-                        self.semantic(sep.start, sep.end, "trailing commas not allowed in function call args");
+                        self.semantic(
+                            sep.start,
+                            sep.end,
+                            "trailing commas not allowed in function call args",
+                        );
                         return Ok((args, self.advance()));
                     }
                 }
@@ -275,10 +343,16 @@ impl Parser<'_> {
         self.advance();
         let func = functions::lookup(&name);
         match func {
-            None => self.semantic(name_tok.start, name_tok.end, format!("unknown function with name {}", go_quote(&name))),
-            Some(f) if f.experimental && !self.opts.enable_experimental_functions => {
-                self.semantic(name_tok.start, name_tok.end, format!("function {} is not enabled", go_quote(&name)))
-            }
+            None => self.semantic(
+                name_tok.start,
+                name_tok.end,
+                format!("unknown function with name {}", go_quote(&name)),
+            ),
+            Some(f) if f.experimental && !self.opts.enable_experimental_functions => self.semantic(
+                name_tok.start,
+                name_tok.end,
+                format!("function {} is not enabled", go_quote(&name)),
+            ),
             _ => {}
         }
         let (args, close) = self.parse_call_args(name == "info")?;
@@ -289,8 +363,17 @@ impl Parser<'_> {
         if let Some(f) = func {
             self.check_call(f, &args, start, end);
         }
-        let expr = Expr::Call(Call { func: name, args: args.into_iter().map(|a| a.expr).collect() });
-        Ok(Node { expr, ty, start, end, height })
+        let expr = Expr::Call(Call {
+            func: name,
+            args: args.into_iter().map(|a| a.expr).collect(),
+        });
+        Ok(Node {
+            expr,
+            ty,
+            start,
+            end,
+            height,
+        })
     }
 
     #[inline(never)]
@@ -299,16 +382,29 @@ impl Parser<'_> {
         let name = go_quote(f.name);
         if f.variadic == 0 {
             if nargs != args.len() {
-                self.type_error(start, end, format!("expected {nargs} argument(s) in call to {name}, got {}", args.len()));
+                self.type_error(
+                    start,
+                    end,
+                    format!(
+                        "expected {nargs} argument(s) in call to {name}, got {}",
+                        args.len()
+                    ),
+                );
             }
         } else {
             let min = nargs.saturating_sub(1);
             if min > args.len() {
-                let msg = format!("expected at least {min} argument(s) in call to {name}, got {}", args.len());
+                let msg = format!(
+                    "expected at least {min} argument(s) in call to {name}, got {}",
+                    args.len()
+                );
                 self.type_error(start, end, msg);
             } else if f.variadic > 0 && (min + f.variadic as usize) < args.len() {
                 let max = min + f.variadic as usize;
-                let msg = format!("expected at most {max} argument(s) in call to {name}, got {}", args.len());
+                let msg = format!(
+                    "expected at most {max} argument(s) in call to {name}, got {}",
+                    args.len()
+                );
                 self.type_error(start, end, msg);
             }
         }
@@ -376,7 +472,11 @@ impl Parser<'_> {
             self.advance();
             without = self.is_kw(&t, "without");
             grouping = self.parse_grouping_labels()?;
-            end = self.toks.get(self.pos.saturating_sub(1)).map(|t| t.end).unwrap_or(end);
+            end = self
+                .toks
+                .get(self.pos.saturating_sub(1))
+                .map(|t| t.end)
+                .unwrap_or(end);
         }
         let start = op_tok.start;
         let height = args.iter().map(|a| a.height).max().unwrap_or(0) + 1;
@@ -384,7 +484,13 @@ impl Parser<'_> {
         let mut args = args.into_iter();
         let experimental = matches!(op, AggregateOp::LimitK | AggregateOp::LimitRatio);
         let desired = if op.takes_param() { 2 } else { 1 };
-        let placeholder = || Node { expr: Expr::Number(0.0), ty: ValueType::Vector, start, end, height: 1 };
+        let placeholder = || Node {
+            expr: Expr::Number(0.0),
+            ty: ValueType::Vector,
+            start,
+            end,
+            height: 1,
+        };
         let (param, expr) = if args.len() == 0 {
             self.semantic(start, end, "no arguments for aggregate expression provided");
             (None, placeholder())
@@ -409,14 +515,24 @@ impl Parser<'_> {
             (None, args.next().unwrap_or_else(placeholder))
         };
         if expr.ty != ValueType::Vector {
-            let msg = format!("expected type instant vector in aggregation expression, got {}", expr.ty.describe());
+            let msg = format!(
+                "expected type instant vector in aggregation expression, got {}",
+                expr.ty.describe()
+            );
             self.type_error(expr.start, expr.end, msg);
         }
         if let Some(p) = &param {
-            let want = if op == AggregateOp::CountValues { ValueType::String } else { ValueType::Scalar };
+            let want = if op == AggregateOp::CountValues {
+                ValueType::String
+            } else {
+                ValueType::Scalar
+            };
             if p.ty != want {
-                let msg =
-                    format!("expected type {} in aggregation parameter, got {}", want.describe(), p.ty.describe());
+                let msg = format!(
+                    "expected type {} in aggregation parameter, got {}",
+                    want.describe(),
+                    p.ty.describe()
+                );
                 self.type_error(p.start, p.end, msg);
             }
         }
@@ -427,12 +543,24 @@ impl Parser<'_> {
             grouping,
             without,
         });
-        Ok(Node { expr, ty: ValueType::Vector, start, end, height })
+        Ok(Node {
+            expr,
+            ty: ValueType::Vector,
+            start,
+            end,
+            height,
+        })
     }
 }
 
 fn leaf(expr: Expr, ty: ValueType, tok: &Token) -> Node {
-    Node { expr, ty, start: tok.start, end: tok.end, height: 1 }
+    Node {
+        expr,
+        ty,
+        start: tok.start,
+        end: tok.end,
+        height: 1,
+    }
 }
 
 /// Go's `strconv.ParseInt(s, 0, 64)` for the forms the lexer produces.

@@ -13,7 +13,8 @@ pub(crate) fn scan_quoted(s: &str, quote: char) -> Result<(String, usize), Strin
     let mut out: Vec<u8> = Vec::new();
     let mut it = s.char_indices().skip(1);
     let mut buf = [0u8; 4];
-    let mut push = |out: &mut Vec<u8>, c: char| out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    let mut push =
+        |out: &mut Vec<u8>, c: char| out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
     while let Some((i, c)) = it.next() {
         match c {
             c if c == quote => {
@@ -59,7 +60,10 @@ pub(crate) fn scan_quoted(s: &str, quote: char) -> Result<(String, usize), Strin
                         return Err("escape sequence not terminated".to_string());
                     };
                     let Some(dv) = d.to_digit(base) else {
-                        return Err(format!("illegal character {} in escape sequence", go_unicode(d)));
+                        return Err(format!(
+                            "illegal character {} in escape sequence",
+                            go_unicode(d)
+                        ));
                     };
                     v = v.saturating_mul(base).saturating_add(dv);
                     taken += 1;
@@ -74,7 +78,9 @@ pub(crate) fn scan_quoted(s: &str, quote: char) -> Result<(String, usize), Strin
                 }
                 match char::from_u32(v) {
                     Some(ch) => push(&mut out, ch),
-                    None => return Err("escape sequence is an invalid Unicode code point".to_string()),
+                    None => {
+                        return Err("escape sequence is an invalid Unicode code point".to_string())
+                    }
                 }
             }
             c => push(&mut out, c),
@@ -115,7 +121,9 @@ pub fn go_quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c if c.is_control() || c == '\u{feff}' => {
                 if (c as u32) <= 0xffff {
                     out.push_str(&format!("\\u{:04x}", c as u32));
@@ -137,16 +145,37 @@ mod tests {
     #[test]
     fn escapes() {
         let q = |s: &str| scan_quoted(s, s.chars().next().unwrap_or('"'));
-        assert_eq!(q(r#""a\tb\n\\\"" rest"#), Ok(("a\tb\n\\\"".to_string(), 12)));
+        assert_eq!(
+            q(r#""a\tb\n\\\"" rest"#),
+            Ok(("a\tb\n\\\"".to_string(), 12))
+        );
         assert_eq!(q(r"'it\'s'"), Ok(("it's".to_string(), 7)));
-        assert_eq!(q(r#""\x41\u00e9\U0001F600\101""#).map(|r| r.0), Ok("Aé😀A".to_string()));
-        assert_eq!(q(r#""\xc3\xa9\303\251""#).map(|r| r.0), Ok("éé".to_string()));
+        assert_eq!(
+            q(r#""\x41\u00e9\U0001F600\101""#).map(|r| r.0),
+            Ok("Aé😀A".to_string())
+        );
+        assert_eq!(
+            q(r#""\xc3\xa9\303\251""#).map(|r| r.0),
+            Ok("éé".to_string())
+        );
         assert_eq!(q(r#""a\xc5z""#), Err("invalid UTF-8 rune".to_string()));
         assert_eq!(q(r#""\377""#), Err("invalid UTF-8 rune".to_string()));
-        assert_eq!(q(r#""\'""#), Err("unknown escape sequence U+0027 '''".to_string()));
-        assert_eq!(q(r#""\q""#), Err("unknown escape sequence U+0071 'q'".to_string()));
-        assert_eq!(q(r#""\xZZ""#), Err("illegal character U+005A 'Z' in escape sequence".to_string()));
-        assert_eq!(q(r#""\uD800""#), Err("escape sequence is an invalid Unicode code point".to_string()));
+        assert_eq!(
+            q(r#""\'""#),
+            Err("unknown escape sequence U+0027 '''".to_string())
+        );
+        assert_eq!(
+            q(r#""\q""#),
+            Err("unknown escape sequence U+0071 'q'".to_string())
+        );
+        assert_eq!(
+            q(r#""\xZZ""#),
+            Err("illegal character U+005A 'Z' in escape sequence".to_string())
+        );
+        assert_eq!(
+            q(r#""\uD800""#),
+            Err("escape sequence is an invalid Unicode code point".to_string())
+        );
         assert_eq!(q("\"abc"), Err("unterminated quoted string".to_string()));
         assert_eq!(q("\"a\nb\""), Err("unterminated quoted string".to_string()));
         assert_eq!(scan_raw("`a\\n`x"), Ok(("a\\n".to_string(), 5)));
@@ -157,7 +186,11 @@ mod tests {
     fn quote_round_trips() {
         for s in ["", "plain", "a\"b\\c", "\u{1}\u{7f}\n\t", "é😀", "\u{200b}"] {
             let quoted = go_quote(s);
-            assert_eq!(scan_quoted(&quoted, '"').map(|r| r.0), Ok(s.to_string()), "{quoted}");
+            assert_eq!(
+                scan_quoted(&quoted, '"').map(|r| r.0),
+                Ok(s.to_string()),
+                "{quoted}"
+            );
         }
     }
 }

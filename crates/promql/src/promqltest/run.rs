@@ -47,8 +47,16 @@ pub fn run_script(text: &str, engine: &Engine) -> Vec<CaseResult> {
                 histograms_loaded = false;
                 start_timestamps_loaded = false;
             }
-            Command::Invalid { line, message } => out.push(CaseResult { line, error: Some(message) }),
-            Command::Load { line, step, series, errors } => {
+            Command::Invalid { line, message } => out.push(CaseResult {
+                line,
+                error: Some(message),
+            }),
+            Command::Load {
+                line,
+                step,
+                series,
+                errors,
+            } => {
                 histograms_loaded |= errors.iter().any(|e| e.contains("histogram"))
                     || series.iter().any(|(_, s)| s.contains(&Slot::Histogram));
                 start_timestamps_loaded |= errors.iter().any(|e| e.contains("@st"));
@@ -69,12 +77,17 @@ pub fn run_script(text: &str, engine: &Engine) -> Vec<CaseResult> {
                         storage.insert(labels, &samples);
                     }
                 }
-                let error = if errors.is_empty() { None } else { Some(errors.join("; ")) };
+                let error = if errors.is_empty() {
+                    None
+                } else {
+                    Some(errors.join("; "))
+                };
                 out.push(CaseResult { line, error });
             }
             Command::Eval(ev) => {
-                let error = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_eval(&ev, &storage, engine)))
-                {
+                let error = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run_eval(&ev, &storage, engine)
+                })) {
                     Ok(r) => r.err(),
                     Err(_) => Some("the engine panicked".to_string()),
                 };
@@ -87,7 +100,10 @@ pub fn run_script(text: &str, engine: &Engine) -> Vec<CaseResult> {
                     };
                     format!("{kind}{e}")
                 });
-                out.push(CaseResult { line: ev.line, error });
+                out.push(CaseResult {
+                    line: ev.line,
+                    error,
+                });
             }
         }
     }
@@ -139,15 +155,24 @@ fn run_eval(ev: &Eval, storage: &MemStorage, engine: &Engine) -> Result<(), Stri
             instant_checks(ev, &ev.expr, t, storage, engine)?;
             // §7.1: with every selector pinned to `@ t`, other evaluation times
             // must give the same answers.
-            let Some(pinned) = pinned_query(&ev.expr, t) else { return Ok(()) };
-            let times: Vec<i64> = if t == 0 { vec![-1000, 0, 1000] } else { vec![-10 * t, 0, t / 5, t, 10 * t] };
+            let Some(pinned) = pinned_query(&ev.expr, t) else {
+                return Ok(());
+            };
+            let times: Vec<i64> = if t == 0 {
+                vec![-1000, 0, 1000]
+            } else {
+                vec![-10 * t, 0, t / 5, t, 10 * t]
+            };
             for at in times {
                 instant_checks(ev, &pinned, at, storage, engine)
                     .map_err(|e| format!("re-run of {pinned:?} at {at} ms: {e}"))?;
             }
             Ok(())
         }
-        EvalKind::Range { start, end, step } => check(ev, engine.range_query(storage, &ev.expr, start, end, step, &opts)),
+        EvalKind::Range { start, end, step } => check(
+            ev,
+            engine.range_query(storage, &ev.expr, start, end, step, &opts),
+        ),
     }
 }
 
@@ -155,13 +180,29 @@ fn run_eval(ev: &Eval, storage: &MemStorage, engine: &Engine) -> Result<(), Stri
 /// `@ t`, printed; `None` when the expression depends on the evaluation time.
 fn pinned_query(expr: &str, t: i64) -> Option<String> {
     const TIME_FUNCS: [&str; 15] = [
-        "time", "timestamp", "predict_linear", "minute", "hour", "day_of_week", "day_of_month", "day_of_year",
-        "days_in_month", "month", "year", "start", "end", "range", "step",
+        "time",
+        "timestamp",
+        "predict_linear",
+        "minute",
+        "hour",
+        "day_of_week",
+        "day_of_month",
+        "day_of_year",
+        "days_in_month",
+        "month",
+        "year",
+        "start",
+        "end",
+        "range",
+        "step",
     ];
     if ["start()", "end()"].iter().any(|f| expr.contains(f)) {
         return None;
     }
-    let popts = crate::parser::ParserOptions { enable_experimental_functions: true, ..Default::default() };
+    let popts = crate::parser::ParserOptions {
+        enable_experimental_functions: true,
+        ..Default::default()
+    };
     let mut e = crate::parser::parse_with(expr, &popts).ok()?;
     fn walk(e: &mut Expr, t: i64, time_dependent: &mut bool) {
         match e {
@@ -207,7 +248,13 @@ fn pinned_query(expr: &str, t: i64) -> Option<String> {
 }
 
 /// The primary check of an instant eval plus the range-mode cross-check (§7.2).
-fn instant_checks(ev: &Eval, expr: &str, t: i64, storage: &MemStorage, engine: &Engine) -> Result<(), String> {
+fn instant_checks(
+    ev: &Eval,
+    expr: &str,
+    t: i64,
+    storage: &MemStorage,
+    engine: &Engine,
+) -> Result<(), String> {
     let opts = QueryOptions::default();
     {
         {
@@ -218,22 +265,33 @@ fn instant_checks(ev: &Eval, expr: &str, t: i64, storage: &MemStorage, engine: &
                 || ev.fail.is_some()
                 || ev.range_vector.is_some()
                 || ev.string.is_some()
-                || ["start()", "end()", "range()", "step()"].iter().any(|f| expr.contains(f));
+                || ["start()", "end()", "range()", "step()"]
+                    .iter()
+                    .any(|f| expr.contains(f));
             if !skip_cross {
                 let rr = engine
                     .range_query(storage, expr, t - 60_000, t + 60_000, 60_000, &opts)
                     .map_err(|e| format!("range-mode check failed: {e}"))?;
                 if !ev.ordered {
-                    let Value::Matrix(m) = rr.value else { return Err("range query returned no matrix".into()) };
+                    let Value::Matrix(m) = rr.value else {
+                        return Err("range query returned no matrix".into());
+                    };
                     check_sorted(&m).map_err(|e| format!("range-mode check: {e}"))?;
                     let v = if ev.scalar.is_some() {
                         let p = m.first().and_then(|s| s.floats.iter().find(|p| p.t == t));
-                        Value::Scalar { t, v: p.map(|p| p.f).unwrap_or(f64::NAN) }
+                        Value::Scalar {
+                            t,
+                            v: p.map(|p| p.f).unwrap_or(f64::NAN),
+                        }
                     } else {
                         Value::Vector(
                             m.iter()
                                 .filter_map(|s| {
-                                    s.floats.iter().find(|p| p.t == t).map(|p| Sample { metric: s.metric.clone(), t, f: p.f })
+                                    s.floats.iter().find(|p| p.t == t).map(|p| Sample {
+                                        metric: s.metric.clone(),
+                                        t,
+                                        f: p.f,
+                                    })
                                 })
                                 .collect(),
                         )
@@ -314,8 +372,15 @@ fn compare(ev: &Eval, v: &Value) -> Result<(), String> {
     match v {
         Value::Scalar { v, .. } => match ev.scalar {
             Some(want) if float_eq(want, *v) => Ok(()),
-            Some(want) => Err(format!("expected scalar {}, got {}", format_float(want), format_float(*v))),
-            None => Err(format!("expected a vector or matrix, got scalar {}", format_float(*v))),
+            Some(want) => Err(format!(
+                "expected scalar {}, got {}",
+                format_float(want),
+                format_float(*v)
+            )),
+            None => Err(format!(
+                "expected a vector or matrix, got scalar {}",
+                format_float(*v)
+            )),
         },
         Value::String { v, .. } => match &ev.string {
             Some(s) if s == v => Ok(()),
@@ -323,18 +388,33 @@ fn compare(ev: &Eval, v: &Value) -> Result<(), String> {
         },
         Value::Vector(samples) => {
             if ev.scalar.is_some() {
-                return Err(format!("expected a scalar, got a vector of {}", samples.len()));
+                return Err(format!(
+                    "expected a scalar, got a vector of {}",
+                    samples.len()
+                ));
             }
             let mut want: Vec<(&Labels, f64)> = Vec::new();
             for (l, slots) in &ev.series {
                 match slots.as_slice() {
                     [Slot::Float(f)] => want.push((l, *f)),
-                    other => return Err(format!("expected value of {l} is not one float: {}", show(other))),
+                    other => {
+                        return Err(format!(
+                            "expected value of {l} is not one float: {}",
+                            show(other)
+                        ))
+                    }
                 }
             }
             if want.len() != samples.len() {
-                let got: Vec<String> = samples.iter().map(|s| format!("{} {}", s.metric, format_float(s.f))).collect();
-                return Err(format!("expected {} samples, got {}: {got:?}", want.len(), samples.len()));
+                let got: Vec<String> = samples
+                    .iter()
+                    .map(|s| format!("{} {}", s.metric, format_float(s.f)))
+                    .collect();
+                return Err(format!(
+                    "expected {} samples, got {}: {got:?}",
+                    want.len(),
+                    samples.len()
+                ));
             }
             if ev.ordered {
                 for (i, (s, (l, f))) in samples.iter().zip(want.iter()).enumerate() {
@@ -356,9 +436,20 @@ fn compare(ev: &Eval, v: &Value) -> Result<(), String> {
                 match by_labels.get(&s.metric) {
                     Some(f) if float_eq(*f, s.f) => {}
                     Some(f) => {
-                        return Err(format!("{}: expected {}, got {}", s.metric, format_float(*f), format_float(s.f)))
+                        return Err(format!(
+                            "{}: expected {}, got {}",
+                            s.metric,
+                            format_float(*f),
+                            format_float(s.f)
+                        ))
                     }
-                    None => return Err(format!("unexpected sample {} {}", s.metric, format_float(s.f))),
+                    None => {
+                        return Err(format!(
+                            "unexpected sample {} {}",
+                            s.metric,
+                            format_float(s.f)
+                        ))
+                    }
                 }
             }
             Ok(())
@@ -378,9 +469,14 @@ fn compare(ev: &Eval, v: &Value) -> Result<(), String> {
             };
             if m.len() != ev.series.len() {
                 let got: Vec<String> = m.iter().map(|s| s.metric.to_string()).collect();
-                return Err(format!("expected {} series, got {}: {got:?}", ev.series.len(), m.len()));
+                return Err(format!(
+                    "expected {} series, got {}: {got:?}",
+                    ev.series.len(),
+                    m.len()
+                ));
             }
-            let by_labels: HashMap<&Labels, &Vec<Slot>> = ev.series.iter().map(|(l, s)| (l, s)).collect();
+            let by_labels: HashMap<&Labels, &Vec<Slot>> =
+                ev.series.iter().map(|(l, s)| (l, s)).collect();
             for s in m {
                 let Some(slots) = by_labels.get(&s.metric) else {
                     return Err(format!("unexpected series {}", s.metric));
@@ -391,9 +487,17 @@ fn compare(ev: &Eval, v: &Value) -> Result<(), String> {
                     .filter(|(_, s)| !matches!(s, Slot::Empty))
                     .map(|(i, s)| (start + i as i64 * step, s))
                     .collect();
-                let got: Vec<String> = s.floats.iter().map(|p| format!("{}@{}", format_float(p.f), p.t)).collect();
+                let got: Vec<String> = s
+                    .floats
+                    .iter()
+                    .map(|p| format!("{}@{}", format_float(p.f), p.t))
+                    .collect();
                 if want.len() != s.floats.len() {
-                    return Err(format!("{}: expected {}, got {got:?}", s.metric, show(slots)));
+                    return Err(format!(
+                        "{}: expected {}, got {got:?}",
+                        s.metric,
+                        show(slots)
+                    ));
                 }
                 for ((t, w), p) in want.iter().zip(s.floats.iter()) {
                     let ok = match w {
@@ -401,7 +505,11 @@ fn compare(ev: &Eval, v: &Value) -> Result<(), String> {
                         _ => false,
                     };
                     if !ok {
-                        return Err(format!("{}: expected {}, got {got:?}", s.metric, show(slots)));
+                        return Err(format!(
+                            "{}: expected {}, got {got:?}",
+                            s.metric,
+                            show(slots)
+                        ));
                     }
                 }
             }
@@ -431,7 +539,11 @@ mod pin_tests {
 
     #[test]
     fn pins_selectors_and_skips_time_functions() {
-        let p = pinned_query("sum(rate(m[5m])) + n offset 1m + max_over_time(x[5m:1m] @ 10)", 3000).unwrap();
+        let p = pinned_query(
+            "sum(rate(m[5m])) + n offset 1m + max_over_time(x[5m:1m] @ 10)",
+            3000,
+        )
+        .unwrap();
         let e = crate::parser::parse(&p).unwrap();
         let s = e.to_string();
         assert_eq!(s.matches("@ 3").count(), 2, "{s}");

@@ -23,7 +23,9 @@ impl TextMatch {
         match self {
             TextMatch::Any => true,
             TextMatch::Msg(m) => m == text,
-            TextMatch::Regex(r) => regex::Regex::new(r).map(|re| re.is_match(text)).unwrap_or(false),
+            TextMatch::Regex(r) => regex::Regex::new(r)
+                .map(|re| re.is_match(text))
+                .unwrap_or(false),
         }
     }
 }
@@ -120,7 +122,9 @@ fn parse_text_match(rest: &str) -> TextMatch {
 }
 
 fn parse_header(line: usize, text: &str) -> Result<Eval, String> {
-    let (cmd, rest) = text.split_once(char::is_whitespace).ok_or("missing eval arguments")?;
+    let (cmd, rest) = text
+        .split_once(char::is_whitespace)
+        .ok_or("missing eval arguments")?;
     let mut ev = Eval {
         line,
         expr: String::new(),
@@ -151,7 +155,9 @@ fn parse_header(line: usize, text: &str) -> Result<Eval, String> {
         Some("instant") => {
             let r = words.next().unwrap_or("").trim_start();
             let r = r.strip_prefix("at").ok_or("expected 'at'")?.trim_start();
-            let (t, expr) = r.split_once(char::is_whitespace).ok_or("missing expression")?;
+            let (t, expr) = r
+                .split_once(char::is_whitespace)
+                .ok_or("missing expression")?;
             ev.kind = EvalKind::Instant(dur(t)?);
             ev.expr = expr.trim().to_string();
         }
@@ -192,7 +198,12 @@ fn eval_body_line(ev: &mut Eval, l: &str) -> Result<bool, String> {
             }
             "range" => {
                 let t: Vec<&str> = tail.split_whitespace().collect();
-                if t.len() != 7 || t[0] != "vector" || t[1] != "from" || t[3] != "to" || t[5] != "step" {
+                if t.len() != 7
+                    || t[0] != "vector"
+                    || t[1] != "from"
+                    || t[3] != "to"
+                    || t[5] != "step"
+                {
                     return Err("bad expect range vector".into());
                 }
                 ev.range_vector = Some((dur(t[2])?, dur(t[4])?, dur(t[6])?));
@@ -203,7 +214,11 @@ fn eval_body_line(ev: &mut Eval, l: &str) -> Result<bool, String> {
     }
     if first == "expected_fail_message" || first == "expected_fail_regexp" {
         let tail = l[first.len()..].trim().to_string();
-        ev.fail = Some(if first == "expected_fail_message" { TextMatch::Msg(tail) } else { TextMatch::Regex(tail) });
+        ev.fail = Some(if first == "expected_fail_message" {
+            TextMatch::Msg(tail)
+        } else {
+            TextMatch::Regex(tail)
+        });
         return Ok(true);
     }
     if !l.contains(char::is_whitespace) {
@@ -222,7 +237,10 @@ fn eval_body_line(ev: &mut Eval, l: &str) -> Result<bool, String> {
 
 /// Parses a whole script.
 pub fn parse_script(text: &str) -> Vec<Command> {
-    let lines: Vec<&str> = text.split('\n').map(|l| l.trim_matches([' ', '\t', '\r'])).collect();
+    let lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| l.trim_matches([' ', '\t', '\r']))
+        .collect();
     let blank = |l: &str| l.is_empty() || l.starts_with('#');
     let mut cmds = Vec::new();
     let mut i = 0;
@@ -233,12 +251,20 @@ pub fn parse_script(text: &str) -> Vec<Command> {
         if blank(l) {
             continue;
         }
-        let word = l.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+        let word = l
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if word == "clear" {
             cmds.push(Command::Clear);
         } else if word.starts_with("load") {
             let mut errors = Vec::new();
-            let step = l.split_whitespace().nth(1).map(dur).unwrap_or_else(|| Err("missing step".into()));
+            let step = l
+                .split_whitespace()
+                .nth(1)
+                .map(dur)
+                .unwrap_or_else(|| Err("missing step".into()));
             let step = step.unwrap_or_else(|e| {
                 errors.push(e);
                 1
@@ -252,7 +278,9 @@ pub fn parse_script(text: &str) -> Vec<Command> {
                 i += 1;
                 let metric_end = bl.find(char::is_whitespace).unwrap_or(bl.len());
                 if bl[..metric_end].ends_with("@st") {
-                    errors.push(format!("line {i}: start timestamps (@st) are not supported"));
+                    errors.push(format!(
+                        "line {i}: start timestamps (@st) are not supported"
+                    ));
                     continue;
                 }
                 match parse_series_line(bl) {
@@ -266,12 +294,20 @@ pub fn parse_script(text: &str) -> Vec<Command> {
                     Err(e) => errors.push(format!("line {i}: {e}")),
                 }
             }
-            cmds.push(Command::Load { line: lineno, step, series, errors });
+            cmds.push(Command::Load {
+                line: lineno,
+                step,
+                series,
+                errors,
+            });
         } else if word.starts_with("eval") {
             let mut ev = match parse_header(lineno, l) {
                 Ok(ev) => ev,
                 Err(e) => {
-                    cmds.push(Command::Invalid { line: lineno, message: e });
+                    cmds.push(Command::Invalid {
+                        line: lineno,
+                        message: e,
+                    });
                     while i < lines.len() && !blank(lines[i]) {
                         i += 1;
                     }
@@ -291,7 +327,10 @@ pub fn parse_script(text: &str) -> Vec<Command> {
             }
             cmds.push(Command::Eval(Box::new(ev)));
         } else {
-            cmds.push(Command::Invalid { line: lineno, message: format!("invalid command {word:?}") });
+            cmds.push(Command::Invalid {
+                line: lineno,
+                message: format!("invalid command {word:?}"),
+            });
         }
     }
     cmds
@@ -307,7 +346,12 @@ mod tests {
         let cmds = parse_script(s);
         assert_eq!(cmds.len(), 5);
         match &cmds[0] {
-            Command::Load { step, series, errors, .. } => {
+            Command::Load {
+                step,
+                series,
+                errors,
+                ..
+            } => {
                 assert_eq!(*step, 300_000);
                 assert_eq!(series.len(), 1);
                 assert_eq!(series[0].1, vec![Slot::Float(3.0)]);
@@ -327,7 +371,14 @@ mod tests {
         }
         match &cmds[2] {
             Command::Eval(e) => {
-                assert_eq!(e.kind, EvalKind::Range { start: 0, end: 600_000, step: 300_000 });
+                assert_eq!(
+                    e.kind,
+                    EvalKind::Range {
+                        start: 0,
+                        end: 600_000,
+                        step: 300_000
+                    }
+                );
                 assert_eq!(e.fail, Some(TextMatch::Msg("boom".into())));
             }
             c => panic!("{c:?}"),

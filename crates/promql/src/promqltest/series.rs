@@ -28,7 +28,11 @@ pub fn parse_number(s: &str) -> Option<f64> {
     } else if lower == "nan" {
         f64::NAN
     } else {
-        if body.is_empty() || !body.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-')) {
+        if body.is_empty()
+            || !body
+                .bytes()
+                .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
+        {
             return None;
         }
         body.parse::<f64>().ok()?
@@ -95,7 +99,11 @@ fn is_name_char(c: char, first: bool) -> bool {
 }
 
 fn read_name(s: &str) -> (&str, &str) {
-    let end = s.char_indices().find(|&(i, c)| !is_name_char(c, i == 0)).map(|(i, _)| i).unwrap_or(s.len());
+    let end = s
+        .char_indices()
+        .find(|&(i, c)| !is_name_char(c, i == 0))
+        .map(|(i, _)| i)
+        .unwrap_or(s.len());
     (&s[..end], &s[end..])
 }
 
@@ -125,7 +133,8 @@ pub fn parse_metric(s: &str) -> Result<(Labels, &str), String> {
             };
             let r = r.trim_start();
             if let Some(r2) = r.strip_prefix('=') {
-                let (v, r3) = parse_quoted(r2.trim_start()).ok_or_else(|| format!("bad label value in {s:?}"))?;
+                let (v, r3) = parse_quoted(r2.trim_start())
+                    .ok_or_else(|| format!("bad label value in {s:?}"))?;
                 b.set(lname, v);
                 rest = r3.trim_start();
             } else {
@@ -176,7 +185,11 @@ pub fn parse_values(s: &str) -> Result<Vec<Slot>, String> {
     let mut out = Vec::new();
     for tok in tokens(s) {
         if tok.contains("{{") {
-            let copies = tok.rsplit_once("}}x").and_then(|(_, k)| k.parse::<usize>().ok()).map(|k| k + 1).unwrap_or(1);
+            let copies = tok
+                .rsplit_once("}}x")
+                .and_then(|(_, k)| k.parse::<usize>().ok())
+                .map(|k| k + 1)
+                .unwrap_or(1);
             out.extend(std::iter::repeat_n(Slot::Histogram, copies.min(1_000_000)));
             continue;
         }
@@ -195,18 +208,22 @@ pub fn parse_values(s: &str) -> Result<Vec<Slot>, String> {
         }
         let (base, times) = match tok.rfind('x') {
             Some(i) => {
-                let k: usize = tok[i + 1..].parse().map_err(|_| format!("bad item {tok:?}"))?;
+                let k: usize = tok[i + 1..]
+                    .parse()
+                    .map_err(|_| format!("bad item {tok:?}"))?;
                 (&tok[..i], Some(k.min(10_000_000)))
             }
             None => (tok, None),
         };
         // Find the operator of `A+B` / `A-B` (not a sign or an exponent sign).
         let bytes = base.as_bytes();
-        let op = (1..bytes.len()).find(|&i| matches!(bytes[i], b'+' | b'-') && !matches!(bytes[i - 1], b'e' | b'E'));
+        let op = (1..bytes.len())
+            .find(|&i| matches!(bytes[i], b'+' | b'-') && !matches!(bytes[i - 1], b'e' | b'E'));
         match (op, times) {
             (Some(i), Some(k)) => {
                 let a = parse_number(&base[..i]).ok_or_else(|| format!("bad number in {tok:?}"))?;
-                let d = parse_number(&base[i + 1..]).ok_or_else(|| format!("bad number in {tok:?}"))?;
+                let d =
+                    parse_number(&base[i + 1..]).ok_or_else(|| format!("bad number in {tok:?}"))?;
                 let d = if bytes[i] == b'-' { -d } else { d };
                 let mut v = a;
                 for _ in 0..=k {
@@ -217,7 +234,10 @@ pub fn parse_values(s: &str) -> Result<Vec<Slot>, String> {
             (Some(_), None) => return Err(format!("bad item {tok:?}")),
             (None, k) => {
                 let v = parse_number(base).ok_or_else(|| format!("bad number in {tok:?}"))?;
-                out.extend(std::iter::repeat_n(Slot::Float(v), k.map(|k| k + 1).unwrap_or(1)));
+                out.extend(std::iter::repeat_n(
+                    Slot::Float(v),
+                    k.map(|k| k + 1).unwrap_or(1),
+                ));
             }
         }
     }
@@ -240,10 +260,19 @@ mod tests {
 
     #[test]
     fn expands_items() {
-        let (l, v) = parse_series_line(r#"foo{a="b", c='d'} 1 _ 0+10x2 5-1x1 _x2 stale 3x1 0x10"#).unwrap();
+        let (l, v) =
+            parse_series_line(r#"foo{a="b", c='d'} 1 _ 0+10x2 5-1x1 _x2 stale 3x1 0x10"#).unwrap();
         assert_eq!(l, labels!("__name__" => "foo", "a" => "b", "c" => "d"));
         use Slot::*;
-        let mut want = vec![Float(1.0), Empty, Float(0.0), Float(10.0), Float(20.0), Float(5.0), Float(4.0)];
+        let mut want = vec![
+            Float(1.0),
+            Empty,
+            Float(0.0),
+            Float(10.0),
+            Float(20.0),
+            Float(5.0),
+            Float(4.0),
+        ];
         want.extend([Empty, Empty, Stale, Float(3.0), Float(3.0)]);
         want.extend(std::iter::repeat_n(Float(0.0), 11));
         assert_eq!(v, want);

@@ -64,7 +64,10 @@ impl GlobalConfig {
     /// Defaults while parsing: the timeout stays zero so that it can become
     /// `min(10s, scrape_interval)` when only the interval is set.
     fn unresolved() -> Self {
-        GlobalConfig { scrape_timeout: Duration::ZERO, ..GlobalConfig::default() }
+        GlobalConfig {
+            scrape_timeout: Duration::ZERO,
+            ..GlobalConfig::default()
+        }
     }
 }
 

@@ -32,7 +32,11 @@ pub struct Authorization {
 
 impl Default for Authorization {
     fn default() -> Self {
-        Authorization { auth_type: "Bearer".into(), credentials: None, credentials_file: None }
+        Authorization {
+            auth_type: "Bearer".into(),
+            credentials: None,
+            credentials_file: None,
+        }
     }
 }
 
@@ -57,13 +61,22 @@ pub struct TlsConfig {
 
 /// Checks the mutual exclusions of the HTTP client settings; `what` names
 /// the enclosing section for messages.
-pub(crate) fn validate_http(what: &str, basic: &Option<BasicAuth>, auth: &Option<Authorization>, tls: &TlsConfig) -> Result<(), String> {
+pub(crate) fn validate_http(
+    what: &str,
+    basic: &Option<BasicAuth>,
+    auth: &Option<Authorization>,
+    tls: &TlsConfig,
+) -> Result<(), String> {
     if basic.is_some() && auth.is_some() {
-        return Err(format!("{what}: at most one of basic_auth and authorization may be configured"));
+        return Err(format!(
+            "{what}: at most one of basic_auth and authorization may be configured"
+        ));
     }
     if let Some(b) = basic {
         if b.password.is_some() && b.password_file.is_some() {
-            return Err(format!("{what}: basic_auth: at most one of password and password_file may be configured"));
+            return Err(format!(
+                "{what}: basic_auth: at most one of password and password_file may be configured"
+            ));
         }
     }
     if let Some(a) = auth {
@@ -71,20 +84,31 @@ pub(crate) fn validate_http(what: &str, basic: &Option<BasicAuth>, auth: &Option
             return Err(format!("{what}: authorization: at most one of credentials and credentials_file may be configured"));
         }
         if a.auth_type.eq_ignore_ascii_case("basic") {
-            return Err(format!("{what}: authorization type cannot be set to \"basic\", use \"basic_auth\" instead"));
+            return Err(format!(
+                "{what}: authorization type cannot be set to \"basic\", use \"basic_auth\" instead"
+            ));
         }
     }
     if tls.cert_file.is_some() != tls.key_file.is_some() {
-        return Err(format!("{what}: tls_config: cert_file and key_file must be configured together"));
+        return Err(format!(
+            "{what}: tls_config: cert_file and key_file must be configured together"
+        ));
     }
     if tls.server_name.is_some() {
-        return Err(format!("{what}: tls_config: server_name is not supported by promlite"));
+        return Err(format!(
+            "{what}: tls_config: server_name is not supported by promlite"
+        ));
     }
     Ok(())
 }
 
 /// Makes the relative file paths of the HTTP client settings relative to `dir`.
-pub(crate) fn resolve_http_paths(dir: &Path, basic: &mut Option<BasicAuth>, auth: &mut Option<Authorization>, tls: &mut TlsConfig) {
+pub(crate) fn resolve_http_paths(
+    dir: &Path,
+    basic: &mut Option<BasicAuth>,
+    auth: &mut Option<Authorization>,
+    tls: &mut TlsConfig,
+) {
     let fix = |p: &mut Option<String>| {
         if let Some(s) = p {
             *s = super::join_dir(dir, s);

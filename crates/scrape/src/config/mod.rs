@@ -18,8 +18,8 @@ use serde::Deserialize;
 use serde_norway::Value;
 
 pub use global::{AlertingConfig, AlertmanagerConfig, GlobalConfig};
-pub use http::{Authorization, BasicAuth, TlsConfig};
 pub(crate) use http::validate_http;
+pub use http::{Authorization, BasicAuth, TlsConfig};
 pub use scrape_config::{FileSdConfig, ScrapeConfig, StaticConfig};
 pub use units::{format_dur, parse_size};
 
@@ -95,8 +95,10 @@ impl Config {
     /// against the file's directory, as Prometheus does.
     pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::Io { path: path.display().to_string(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         let mut cfg = Config::from_str(&text).map_err(|e| match e {
             ConfigError::Parse(m) => ConfigError::Parse(format!("{}: {m}", path.display())),
             ConfigError::Invalid(m) => ConfigError::Invalid(format!("{}: {m}", path.display())),
@@ -123,7 +125,12 @@ impl Config {
                     *p = join_dir(dir, p);
                 }
             }
-            http::resolve_http_paths(dir, &mut sc.basic_auth, &mut sc.authorization, &mut sc.tls_config);
+            http::resolve_http_paths(
+                dir,
+                &mut sc.basic_auth,
+                &mut sc.authorization,
+                &mut sc.tls_config,
+            );
         }
         for am in &mut self.alerting.alertmanagers {
             for f in &mut am.file_sd_configs {
@@ -131,14 +138,21 @@ impl Config {
                     *p = join_dir(dir, p);
                 }
             }
-            http::resolve_http_paths(dir, &mut am.basic_auth, &mut am.authorization, &mut am.tls_config);
+            http::resolve_http_paths(
+                dir,
+                &mut am.basic_auth,
+                &mut am.authorization,
+                &mut am.tls_config,
+            );
         }
     }
 
     /// Validates and applies the `global` defaults to every scrape config.
     fn finish(&mut self) -> Result<(), String> {
         if self.global.scrape_timeout.is_zero() {
-            self.global.scrape_timeout = GlobalConfig::default().scrape_timeout.min(self.global.scrape_interval);
+            self.global.scrape_timeout = GlobalConfig::default()
+                .scrape_timeout
+                .min(self.global.scrape_interval);
         }
         let g = &self.global;
         if g.scrape_interval.is_zero() {
@@ -153,10 +167,14 @@ impl Config {
         }
         for (k, v) in &g.external_labels {
             if !is_valid_label_name(k) {
-                return Err(format!("global: external_labels: {k:?} is not a valid label name"));
+                return Err(format!(
+                    "global: external_labels: {k:?} is not a valid label name"
+                ));
             }
             if v.is_empty() {
-                return Err(format!("global: external_labels: label {k:?} has an empty value"));
+                return Err(format!(
+                    "global: external_labels: label {k:?} has an empty value"
+                ));
             }
         }
         let mut seen = HashSet::new();
@@ -165,7 +183,10 @@ impl Config {
                 return Err(format!("scrape_configs[{i}]: job_name is required"));
             }
             if !seen.insert(sc.job_name.clone()) {
-                return Err(format!("scrape_configs[{i}]: found multiple scrape configs with job name {:?}", sc.job_name));
+                return Err(format!(
+                    "scrape_configs[{i}]: found multiple scrape configs with job name {:?}",
+                    sc.job_name
+                ));
             }
             apply_globals(sc, g)?;
         }
@@ -219,7 +240,10 @@ fn apply_globals(sc: &mut ScrapeConfig, g: &GlobalConfig) -> Result<(), String> 
     inherit(&mut sc.body_size_limit, DEFAULT_BODY_SIZE_LIMIT);
     check_scheme(&what, &sc.scheme)?;
     if !sc.metrics_path.starts_with('/') {
-        return Err(format!("{what}: metrics_path {:?} must start with '/'", sc.metrics_path));
+        return Err(format!(
+            "{what}: metrics_path {:?} must start with '/'",
+            sc.metrics_path
+        ));
     }
     if sc.oauth2.is_some() {
         return Err(format!("{what}: oauth2 is not supported by promlite"));
@@ -232,7 +256,9 @@ fn apply_globals(sc: &mut ScrapeConfig, g: &GlobalConfig) -> Result<(), String> 
 
 fn check_scheme(what: &str, scheme: &str) -> Result<(), String> {
     if scheme != "http" && scheme != "https" {
-        return Err(format!("{what}: unknown scheme {scheme:?}, expected http or https"));
+        return Err(format!(
+            "{what}: unknown scheme {scheme:?}, expected http or https"
+        ));
     }
     Ok(())
 }
@@ -241,12 +267,16 @@ fn check_static(what: &str, groups: &[StaticConfig]) -> Result<(), String> {
     for g in groups {
         for t in &g.targets {
             if t.is_empty() || t.contains('/') || t.chars().any(char::is_whitespace) {
-                return Err(format!("{what}: static_configs: {t:?} is not a valid host:port address"));
+                return Err(format!(
+                    "{what}: static_configs: {t:?} is not a valid host:port address"
+                ));
             }
         }
         for k in g.labels.keys() {
             if !is_valid_label_name(k) {
-                return Err(format!("{what}: static_configs: {k:?} is not a valid label name"));
+                return Err(format!(
+                    "{what}: static_configs: {k:?} is not a valid label name"
+                ));
             }
         }
     }
@@ -261,16 +291,22 @@ fn check_file_sd(what: &str, sds: &[FileSdConfig]) -> Result<(), String> {
         for f in &sd.files {
             let ext_ok = [".json", ".yml", ".yaml"].iter().any(|e| f.ends_with(e));
             if !ext_ok {
-                return Err(format!("{what}: file_sd_configs: {f:?} must end in .json, .yml or .yaml"));
+                return Err(format!(
+                    "{what}: file_sd_configs: {f:?} must end in .json, .yml or .yaml"
+                ));
             }
             if let Some(dir) = Path::new(f).parent() {
                 if dir.to_string_lossy().contains(['*', '?', '[']) {
-                    return Err(format!("{what}: file_sd_configs: {f:?}: only the last path element may be a glob"));
+                    return Err(format!(
+                        "{what}: file_sd_configs: {f:?}: only the last path element may be a glob"
+                    ));
                 }
             }
         }
         if sd.refresh_interval.is_zero() {
-            return Err(format!("{what}: file_sd_configs: refresh_interval must be greater than 0"));
+            return Err(format!(
+                "{what}: file_sd_configs: refresh_interval must be greater than 0"
+            ));
         }
     }
     Ok(())
@@ -296,7 +332,9 @@ pub(crate) fn join_dir(dir: &Path, p: &str) -> String {
 
 /// Convenience: a duration in Prometheus syntax (panics never; returns None on bad input).
 pub fn duration_from_str(s: &str) -> Option<Duration> {
-    promlite_model::duration::parse_duration(s).ok().map(|ms| Duration::from_millis(ms.max(0) as u64))
+    promlite_model::duration::parse_duration(s)
+        .ok()
+        .map(|ms| Duration::from_millis(ms.max(0) as u64))
 }
 
 #[cfg(test)]

@@ -178,6 +178,9 @@ pub struct FileSdConfig {
 
 impl Default for FileSdConfig {
     fn default() -> Self {
-        FileSdConfig { files: Vec::new(), refresh_interval: Duration::from_secs(300) }
+        FileSdConfig {
+            files: Vec::new(),
+            refresh_interval: Duration::from_secs(300),
+        }
     }
 }

@@ -8,7 +8,11 @@ fn empty_config_has_prometheus_defaults() {
     assert_eq!(c.global.evaluation_interval, Duration::from_secs(60));
     assert!(c.scrape_configs.is_empty());
     let parsed: Config = "global: {scrape_interval: 5s}".parse().unwrap();
-    assert_eq!(parsed.global.scrape_timeout, Duration::from_secs(5), "an unset global timeout is min(10s, interval)");
+    assert_eq!(
+        parsed.global.scrape_timeout,
+        Duration::from_secs(5),
+        "an unset global timeout is min(10s, interval)"
+    );
     let parsed: Config = "global: {scrape_interval: 1m}".parse().unwrap();
     assert_eq!(parsed.global.scrape_timeout, Duration::from_secs(10));
 }
@@ -51,10 +55,16 @@ scrape_configs:
       - files: ["targets/*.json"]
 "#;
     let c = Config::from_str(yaml).unwrap();
-    assert_eq!(c.global.external_labels.get("region").map(String::as_str), Some("eu"));
+    assert_eq!(
+        c.global.external_labels.get("region").map(String::as_str),
+        Some("eu")
+    );
     assert_eq!(c.rule_files, vec!["rules/*.yml".to_string()]);
     let am = &c.alerting.alertmanagers[0];
-    assert_eq!((am.scheme.as_str(), am.path_prefix.as_str(), am.timeout), ("https", "/am", Duration::from_secs(3)));
+    assert_eq!(
+        (am.scheme.as_str(), am.path_prefix.as_str(), am.timeout),
+        ("https", "/am", Duration::from_secs(3))
+    );
     assert_eq!(am.static_configs[0].targets, vec!["am:9093".to_string()]);
     let m = c.scrape_config("model").unwrap();
     assert_eq!(m.scrape_interval, Duration::from_secs(15));
@@ -69,7 +79,10 @@ scrape_configs:
     assert_eq!(f.scrape_timeout, Duration::from_secs(2));
     assert_eq!(f.sample_limit, 10);
     assert_eq!(f.body_size_limit, 10 << 20);
-    assert_eq!(f.file_sd_configs[0].refresh_interval, Duration::from_secs(300));
+    assert_eq!(
+        f.file_sd_configs[0].refresh_interval,
+        Duration::from_secs(300)
+    );
 }
 
 #[test]
@@ -122,10 +135,16 @@ fn load_resolves_relative_paths() {
     assert_eq!(c.rule_files[0], dir.path().join("r.yml").to_string_lossy());
     assert_eq!(c.rule_files[1], "/abs/r.yml");
     let sc = &c.scrape_configs[0];
-    assert_eq!(sc.file_sd_configs[0].files[0], dir.path().join("t/*.json").to_string_lossy());
+    assert_eq!(
+        sc.file_sd_configs[0].files[0],
+        dir.path().join("t/*.json").to_string_lossy()
+    );
     let auth = sc.authorization.as_ref().unwrap();
     assert_eq!(auth.auth_type, "Bearer");
-    assert_eq!(auth.credentials_file.as_deref(), Some(dir.path().join("tok").to_string_lossy().as_ref()));
+    assert_eq!(
+        auth.credentials_file.as_deref(),
+        Some(dir.path().join("tok").to_string_lossy().as_ref())
+    );
     let missing = Config::load(dir.path().join("nope.yml")).unwrap_err();
     assert!(matches!(missing, ConfigError::Io { .. }));
 }

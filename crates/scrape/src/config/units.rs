@@ -17,7 +17,9 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     if num.is_empty() {
-        return Err(format!("invalid size {s:?}: expected a number followed by a unit such as 10MB"));
+        return Err(format!(
+            "invalid size {s:?}: expected a number followed by a unit such as 10MB"
+        ));
     }
     let n: u64 = num.parse().map_err(|_| format!("invalid size {s:?}"))?;
     let shift = match unit {
@@ -28,10 +30,15 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "TB" | "TiB" => 40,
         "PB" | "PiB" => 50,
         "EB" | "EiB" => 60,
-        "" => return Err(format!("invalid size {s:?}: a unit is required (B, KB, MB, GB, TB, PB, EB)")),
+        "" => {
+            return Err(format!(
+                "invalid size {s:?}: a unit is required (B, KB, MB, GB, TB, PB, EB)"
+            ))
+        }
         _ => return Err(format!("invalid size {s:?}: unknown unit {unit:?}")),
     };
-    n.checked_mul(1u64 << shift).ok_or_else(|| format!("invalid size {s:?}: too large"))
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("invalid size {s:?}: too large"))
 }
 
 fn parse_dur(s: &str) -> Result<Duration, String> {
@@ -60,7 +67,9 @@ pub(crate) fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> 
     }
     match Raw::deserialize(d)? {
         Raw::N(0) => Ok(0),
-        Raw::N(n) => Err(serde::de::Error::custom(format!("invalid size {n}: a unit is required (B, KB, MB, GB, TB, PB, EB)"))),
+        Raw::N(n) => Err(serde::de::Error::custom(format!(
+            "invalid size {n}: a unit is required (B, KB, MB, GB, TB, PB, EB)"
+        ))),
         Raw::S(s) => parse_size(&s).map_err(serde::de::Error::custom),
     }
 }

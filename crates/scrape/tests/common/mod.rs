@@ -13,7 +13,9 @@ use axum::http::{HeaderMap, Response, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use parking_lot::Mutex;
-use promlite_model::{Appendable, Clock, Labels, ManualClock, Matcher, MatchOp, MemStorage, Queryable, ValueType};
+use promlite_model::{
+    Appendable, Clock, Labels, ManualClock, MatchOp, Matcher, MemStorage, Queryable, ValueType,
+};
 use promlite_scrape::target::{populate, Populated};
 use promlite_scrape::{Config, ScrapeLoop, ScrapeOptions, TargetShared};
 
@@ -55,7 +57,13 @@ impl Server {
         self.set(Reply::text(body));
     }
     pub fn header(&self, name: &str) -> Option<String> {
-        self.last_headers.lock().as_ref()?.get(name)?.to_str().ok().map(str::to_string)
+        self.last_headers
+            .lock()
+            .as_ref()?
+            .get(name)?
+            .to_str()
+            .ok()
+            .map(str::to_string)
     }
 }
 
@@ -73,7 +81,9 @@ async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response<Body
     if !r.delay.is_zero() {
         tokio::time::sleep(r.delay).await;
     }
-    let mut b = Response::builder().status(StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK)).header("content-type", r.content_type);
+    let mut b = Response::builder()
+        .status(StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK))
+        .header("content-type", r.content_type);
     let body = if r.gzip {
         b = b.header("content-encoding", "gzip");
         gzip(&r.body)
@@ -91,14 +101,26 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 
 /// Starts a server answering `/metrics` (and every other path) with `reply`.
 pub async fn serve(reply: Reply) -> Server {
-    let state = AppState { reply: Arc::new(Mutex::new(reply)), last_headers: Arc::default(), hits: Arc::default() };
-    let app = Router::new().route("/metrics", get(metrics)).fallback(get(metrics)).with_state(state.clone());
+    let state = AppState {
+        reply: Arc::new(Mutex::new(reply)),
+        last_headers: Arc::default(),
+        hits: Arc::default(),
+    };
+    let app = Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(get(metrics))
+        .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Server { addr, reply: state.reply, last_headers: state.last_headers, hits: state.hits }
+    Server {
+        addr,
+        reply: state.reply,
+        last_headers: state.last_headers,
+        hits: state.hits,
+    }
 }
 
 /// A scrape loop for the first static target of the first job of `yaml`
@@ -118,7 +140,14 @@ pub fn scrape_loop_with(yaml: &str, server: &Server, storage: Arc<dyn Appendable
         Populated::Dropped(l) => panic!("dropped {l}"),
     };
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(0));
-    ScrapeLoop::new(sc, Arc::new(TargetShared::new(t)), storage, clock, &ScrapeOptions::default()).unwrap()
+    ScrapeLoop::new(
+        sc,
+        Arc::new(TargetShared::new(t)),
+        storage,
+        clock,
+        &ScrapeOptions::default(),
+    )
+    .unwrap()
 }
 
 /// All series whose name is `name`, with their samples.
@@ -140,6 +169,11 @@ pub fn series(db: &MemStorage, name: &str) -> Vec<(Labels, Vec<(i64, f64)>)> {
 /// The samples of the one series named `name` (panics if not exactly one).
 pub fn samples(db: &MemStorage, name: &str) -> Vec<(i64, f64)> {
     let s = series(db, name);
-    assert_eq!(s.len(), 1, "series named {name}: {:?}", s.iter().map(|x| x.0.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        s.len(),
+        1,
+        "series named {name}: {:?}",
+        s.iter().map(|x| x.0.to_string()).collect::<Vec<_>>()
+    );
     s.into_iter().next().map(|x| x.1).unwrap_or_default()
 }

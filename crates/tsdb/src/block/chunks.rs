@@ -101,7 +101,10 @@ impl ChunkWriter {
     fn write_rec(&mut self, rec: &[u8]) -> Result<u64, StorageError> {
         let off = self.offset;
         let path = self.dir.join(segment_name(self.seq));
-        let w = self.file.as_mut().ok_or_else(|| StorageError::Other("chunk writer has no open segment".into()))?;
+        let w = self
+            .file
+            .as_mut()
+            .ok_or_else(|| StorageError::Other("chunk writer has no open segment".into()))?;
         w.write_all(rec).map_err(|e| io_err(&path, e))?;
         self.offset += rec.len() as u64;
         self.bytes += rec.len() as u64;
@@ -152,7 +155,11 @@ impl ChunkWriter {
 }
 
 fn corrupt(file: &Path, offset: u64, message: impl Into<String>) -> StorageError {
-    StorageError::Corruption { file: file.display().to_string(), offset, message: message.into() }
+    StorageError::Corruption {
+        file: file.display().to_string(),
+        offset,
+        message: message.into(),
+    }
 }
 
 struct Segment {
@@ -171,7 +178,10 @@ fn parse_record(data: &[u8], off: usize) -> Result<(u8, std::ops::Range<usize>, 
     let kind = r.u8().map_err(|e| e.message)?;
     let len = r.len(data.len()).map_err(|e| e.message)?;
     let start = off + r.pos();
-    let end = start.checked_add(len).filter(|&e| e + 4 <= data.len()).ok_or("record runs past end of file")?;
+    let end = start
+        .checked_add(len)
+        .filter(|&e| e + 4 <= data.len())
+        .ok_or("record runs past end of file")?;
     Ok((kind, start..end, end + 4))
 }
 
@@ -188,7 +198,14 @@ impl ChunkReader {
         for (i, name) in names.iter().enumerate() {
             let path = dir.join(name);
             if *name != segment_name(i as u32 + 1) {
-                return Err(corrupt(&path, 0, format!("unexpected chunk segment name (expected {})", segment_name(i as u32 + 1))));
+                return Err(corrupt(
+                    &path,
+                    0,
+                    format!(
+                        "unexpected chunk segment name (expected {})",
+                        segment_name(i as u32 + 1)
+                    ),
+                ));
             }
             let f = File::open(&path).map_err(|e| io_err(&path, e))?;
             // SAFETY: block files are immutable once written; promlite never
@@ -212,18 +229,34 @@ impl ChunkReader {
         let seg = seq
             .checked_sub(1)
             .and_then(|i| self.segments.get(i))
-            .ok_or_else(|| StorageError::Corruption { file: "chunks".into(), offset: off as u64, message: format!("chunk reference to missing segment {seq}") })?;
+            .ok_or_else(|| StorageError::Corruption {
+                file: "chunks".into(),
+                offset: off as u64,
+                message: format!("chunk reference to missing segment {seq}"),
+            })?;
         let data: &[u8] = &seg.data;
-        let (kind, payload, _) = parse_record(data, off).map_err(|m| corrupt(&seg.path, off as u64, m))?;
+        let (kind, payload, _) =
+            parse_record(data, off).map_err(|m| corrupt(&seg.path, off as u64, m))?;
         if kind != KIND_CHUNK {
-            return Err(corrupt(&seg.path, off as u64, "chunk reference does not point to a chunk record"));
+            return Err(corrupt(
+                &seg.path,
+                off as u64,
+                "chunk reference does not point to a chunk record",
+            ));
         }
         let mut pr = Reader::new(&data[payload.clone()]);
-        let ts_off = pr.uvarint().map_err(|e| corrupt(&seg.path, off as u64, e.message))? as usize;
+        let ts_off = pr
+            .uvarint()
+            .map_err(|e| corrupt(&seg.path, off as u64, e.message))? as usize;
         let values = pr.rest();
-        let (tkind, tpayload, _) = parse_record(data, ts_off).map_err(|m| corrupt(&seg.path, ts_off as u64, m))?;
+        let (tkind, tpayload, _) =
+            parse_record(data, ts_off).map_err(|m| corrupt(&seg.path, ts_off as u64, m))?;
         if tkind != KIND_TIMESTAMPS {
-            return Err(corrupt(&seg.path, ts_off as u64, "timestamp reference does not point to a timestamp record"));
+            return Err(corrupt(
+                &seg.path,
+                ts_off as u64,
+                "timestamp reference does not point to a timestamp record",
+            ));
         }
         codec::decode_chunk(&data[tpayload], values)
             .map_err(|e| corrupt(&seg.path, off as u64, format!("undecodable chunk: {e}")))
@@ -232,7 +265,9 @@ impl ChunkReader {
 
 fn verify_segment(path: &Path, data: &[u8]) -> Result<(), StorageError> {
     let mut r = Reader::new(data);
-    let magic = r.be_u32().map_err(|_| corrupt(path, 0, "segment shorter than its header"))?;
+    let magic = r
+        .be_u32()
+        .map_err(|_| corrupt(path, 0, "segment shorter than its header"))?;
     if magic != SEGMENT_MAGIC {
         return Err(corrupt(path, 0, format!("bad segment magic {magic:#x}")));
     }
@@ -242,21 +277,43 @@ fn verify_segment(path: &Path, data: &[u8]) -> Result<(), StorageError> {
     let mut ts_offsets: Vec<usize> = Vec::new();
     let mut off = SEGMENT_HEADER;
     while off < data.len() {
-        let (kind, payload, next) = parse_record(data, off).map_err(|m| corrupt(path, off as u64, m))?;
+        let (kind, payload, next) =
+            parse_record(data, off).map_err(|m| corrupt(path, off as u64, m))?;
         let want = crc32fast::hash(&data[off..payload.end]);
-        let got = u32::from_be_bytes([data[payload.end], data[payload.end + 1], data[payload.end + 2], data[payload.end + 3]]);
+        let got = u32::from_be_bytes([
+            data[payload.end],
+            data[payload.end + 1],
+            data[payload.end + 2],
+            data[payload.end + 3],
+        ]);
         if want != got {
-            return Err(corrupt(path, off as u64, format!("record checksum mismatch (stored {got:#010x}, computed {want:#010x})")));
+            return Err(corrupt(
+                path,
+                off as u64,
+                format!("record checksum mismatch (stored {got:#010x}, computed {want:#010x})"),
+            ));
         }
         match kind {
             KIND_TIMESTAMPS => ts_offsets.push(off),
             KIND_CHUNK => {
-                let ts = Reader::new(&data[payload]).uvarint().map_err(|e| corrupt(path, off as u64, e.message))?;
+                let ts = Reader::new(&data[payload])
+                    .uvarint()
+                    .map_err(|e| corrupt(path, off as u64, e.message))?;
                 if ts_offsets.binary_search(&(ts as usize)).is_err() {
-                    return Err(corrupt(path, off as u64, "chunk references an unknown timestamp record"));
+                    return Err(corrupt(
+                        path,
+                        off as u64,
+                        "chunk references an unknown timestamp record",
+                    ));
                 }
             }
-            k => return Err(corrupt(path, off as u64, format!("unknown record kind {k}"))),
+            k => {
+                return Err(corrupt(
+                    path,
+                    off as u64,
+                    format!("unknown record kind {k}"),
+                ))
+            }
         }
         off = next;
     }

@@ -64,21 +64,40 @@ impl BlockMeta {
     /// content is reported as [`StorageError::Corruption`].
     pub fn read(dir: &Path) -> Result<BlockMeta, StorageError> {
         let path = dir.join(META_FILE);
-        let corrupt = |offset: u64, message: String| StorageError::Corruption { file: path.display().to_string(), offset, message };
+        let corrupt = |offset: u64, message: String| StorageError::Corruption {
+            file: path.display().to_string(),
+            offset,
+            message,
+        };
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(corrupt(0, "meta.json is missing".into())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(corrupt(0, "meta.json is missing".into()))
+            }
             Err(e) => return Err(StorageError::Io(format!("{}: {e}", path.display()))),
         };
         let meta: BlockMeta = serde_json::from_slice(&bytes).map_err(|e| {
-            let line_start: usize = bytes.split(|&b| b == b'\n').take(e.line().saturating_sub(1)).map(|l| l.len() + 1).sum();
-            corrupt((line_start + e.column().saturating_sub(1)) as u64, format!("invalid meta.json: {e}"))
+            let line_start: usize = bytes
+                .split(|&b| b == b'\n')
+                .take(e.line().saturating_sub(1))
+                .map(|l| l.len() + 1)
+                .sum();
+            corrupt(
+                (line_start + e.column().saturating_sub(1)) as u64,
+                format!("invalid meta.json: {e}"),
+            )
         })?;
         if meta.version != BLOCK_VERSION {
-            return Err(corrupt(0, format!("unsupported block version {}", meta.version)));
+            return Err(corrupt(
+                0,
+                format!("unsupported block version {}", meta.version),
+            ));
         }
         if meta.min_time > meta.max_time || meta.id.len() != 26 {
-            return Err(corrupt(0, "meta.json has an invalid id or time range".into()));
+            return Err(corrupt(
+                0,
+                "meta.json has an invalid id or time range".into(),
+            ));
         }
         Ok(meta)
     }
@@ -86,7 +105,8 @@ impl BlockMeta {
     /// Writes `<dir>/meta.json` and fsyncs it.
     pub fn write(&self, dir: &Path) -> Result<(), StorageError> {
         let path = dir.join(META_FILE);
-        let json = serde_json::to_vec_pretty(self).map_err(|e| StorageError::Other(format!("encoding meta.json: {e}")))?;
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| StorageError::Other(format!("encoding meta.json: {e}")))?;
         write_file_synced(&path, &json)
     }
 }
@@ -103,7 +123,10 @@ pub(crate) fn write_file_synced(path: &Path, data: &[u8]) -> Result<(), StorageE
 /// Fsyncs a directory (so renames and new entries are durable).
 pub(crate) fn sync_dir(path: &Path) -> Result<(), StorageError> {
     let io = |e: std::io::Error| StorageError::Io(format!("{}: {e}", path.display()));
-    std::fs::File::open(path).map_err(io)?.sync_all().map_err(io)
+    std::fs::File::open(path)
+        .map_err(io)?
+        .sync_all()
+        .map_err(io)
 }
 
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -112,9 +135,13 @@ const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// pseudo-random bits, in Crockford base32, so ids sort by creation time.
 pub fn new_block_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let ms = now.as_millis() as u64 & ((1 << 48) - 1);
-    let mut seed = now.as_nanos() as u64 ^ (u64::from(std::process::id()) << 32) ^ COUNTER.fetch_add(0x9E37_79B9, Ordering::Relaxed);
+    let mut seed = now.as_nanos() as u64
+        ^ (u64::from(std::process::id()) << 32)
+        ^ COUNTER.fetch_add(0x9E37_79B9, Ordering::Relaxed);
     let mut rnd = || {
         seed ^= seed >> 12;
         seed ^= seed << 25;
@@ -123,7 +150,9 @@ pub fn new_block_id() -> String {
     };
     let rand: u128 = (u128::from(rnd()) << 16 | u128::from(rnd() & 0xffff)) & ((1 << 80) - 1);
     let v: u128 = (u128::from(ms) << 80) | rand;
-    (0..26).map(|i| char::from(CROCKFORD[((v >> (125 - 5 * i)) & 31) as usize])).collect()
+    (0..26)
+        .map(|i| char::from(CROCKFORD[((v >> (125 - 5 * i)) & 31) as usize]))
+        .collect()
 }
 
 #[cfg(test)]
@@ -148,13 +177,26 @@ mod tests {
             id: new_block_id(),
             min_time: 0,
             max_time: 7_200_000,
-            stats: BlockStats { num_series: 2, num_samples: 10, num_chunks: 2, num_bytes: 300 },
-            compaction: CompactionMeta { level: 1, sources: vec!["x".into()], parents: vec![] },
+            stats: BlockStats {
+                num_series: 2,
+                num_samples: 10,
+                num_chunks: 2,
+                num_bytes: 300,
+            },
+            compaction: CompactionMeta {
+                level: 1,
+                sources: vec!["x".into()],
+                parents: vec![],
+            },
             version: BLOCK_VERSION,
         };
         m.write(dir.path()).unwrap();
         let text = std::fs::read_to_string(dir.path().join(META_FILE)).unwrap();
-        assert!(text.contains("\"ulid\"") && text.contains("\"minTime\": 0") && text.contains("\"numSamples\": 10"));
+        assert!(
+            text.contains("\"ulid\"")
+                && text.contains("\"minTime\": 0")
+                && text.contains("\"numSamples\": 10")
+        );
         assert_eq!(BlockMeta::read(dir.path()).unwrap(), m);
     }
 }

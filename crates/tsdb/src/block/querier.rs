@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use promlite_model::{Labels, MatchOp, Matcher, Querier, SampleIterator, SelectHints, Series, StorageError, ValueType};
+use promlite_model::{
+    Labels, MatchOp, Matcher, Querier, SampleIterator, SelectHints, Series, StorageError, ValueType,
+};
 
 use super::reader::Block;
 use crate::index::{intersect_postings, merge_postings, subtract_postings, ChunkMeta, IndexReader};
@@ -26,7 +28,10 @@ fn cost(m: &Matcher) -> u8 {
 }
 
 /// Sorted ids of the series matching all `matchers` (all series when empty).
-pub fn postings_for_matchers(ix: &IndexReader, matchers: &[Matcher]) -> Result<Vec<u32>, StorageError> {
+pub fn postings_for_matchers(
+    ix: &IndexReader,
+    matchers: &[Matcher],
+) -> Result<Vec<u32>, StorageError> {
     let mut ms: Vec<&Matcher> = matchers.iter().collect();
     ms.sort_by_key(|m| cost(m));
     let mut acc: Option<Vec<u32>> = None;
@@ -43,7 +48,11 @@ pub fn postings_for_matchers(ix: &IndexReader, matchers: &[Matcher]) -> Result<V
             continue;
         }
         let p = match m.set_matches() {
-            Some(vals) => merge_postings(vals.iter().map(|v| ix.postings(&m.name, v)).collect::<Result<_, _>>()?),
+            Some(vals) => merge_postings(
+                vals.iter()
+                    .map(|v| ix.postings(&m.name, v))
+                    .collect::<Result<_, _>>()?,
+            ),
             None => ix.postings_for_values(&m.name, |v| m.matches(v))?,
         };
         let next = match acc {
@@ -89,8 +98,14 @@ impl<'a> BlockQuerier<'a> {
     /// are decoded in order. Leading chunks without in-range samples are
     /// dropped. The in-range samples of the first chunk that has some are
     /// returned so the iterator need not decode it again.
-    fn check_in_range(&self, chunks: &mut Vec<ChunkMeta>) -> Result<Option<Preloaded>, StorageError> {
-        if chunks.iter().any(|c| c.min_time >= self.mint && c.max_time <= self.maxt) {
+    fn check_in_range(
+        &self,
+        chunks: &mut Vec<ChunkMeta>,
+    ) -> Result<Option<Preloaded>, StorageError> {
+        if chunks
+            .iter()
+            .any(|c| c.min_time >= self.mint && c.max_time <= self.maxt)
+        {
             return Ok(Some(None));
         }
         for i in 0..chunks.len() {
@@ -106,7 +121,11 @@ impl<'a> BlockQuerier<'a> {
 
     /// Matching series with their chunks inside the range (series without
     /// samples in range are dropped).
-    fn matching(&self, matchers: &[Matcher], limit: usize) -> Result<Vec<(Labels, Vec<ChunkMeta>, Preloaded)>, StorageError> {
+    fn matching(
+        &self,
+        matchers: &[Matcher],
+        limit: usize,
+    ) -> Result<Vec<(Labels, Vec<ChunkMeta>, Preloaded)>, StorageError> {
         if !self.overlaps_block() {
             return Ok(Vec::new());
         }
@@ -131,17 +150,33 @@ impl<'a> BlockQuerier<'a> {
 type Preloaded = Option<Arc<Vec<(i64, f64)>>>;
 
 impl Querier for BlockQuerier<'_> {
-    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
+    fn select(
+        &self,
+        hints: &SelectHints,
+        matchers: &[Matcher],
+    ) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
         if !matchers.is_empty() && matchers.iter().all(|m| m.matches_empty()) {
-            return Err(StorageError::Other("vector selector must contain at least one non-empty matcher".into()));
+            return Err(StorageError::Other(
+                "vector selector must contain at least one non-empty matcher".into(),
+            ));
         }
         Ok(self
             .matching(matchers, hints.limit)?
             .into_iter()
             .map(|(labels, chunks, preloaded)| {
-                let (chunks, preloaded) = if hints.labels_only { (Vec::new(), None) } else { (chunks, preloaded) };
-                Box::new(BlockSeries { block: self.block, labels, chunks, preloaded, mint: self.mint, maxt: self.maxt })
-                    as Box<dyn Series + '_>
+                let (chunks, preloaded) = if hints.labels_only {
+                    (Vec::new(), None)
+                } else {
+                    (chunks, preloaded)
+                };
+                Box::new(BlockSeries {
+                    block: self.block,
+                    labels,
+                    chunks,
+                    preloaded,
+                    mint: self.mint,
+                    maxt: self.maxt,
+                }) as Box<dyn Series + '_>
             })
             .collect())
     }
@@ -153,7 +188,11 @@ impl Querier for BlockQuerier<'_> {
         if matchers.is_empty() && self.covers_block() {
             return self.block.index().label_values(name);
         }
-        let mut vals: Vec<String> = self.matching(matchers, 0)?.into_iter().filter_map(|(l, _, _)| l.get(name).map(str::to_string)).collect();
+        let mut vals: Vec<String> = self
+            .matching(matchers, 0)?
+            .into_iter()
+            .filter_map(|(l, _, _)| l.get(name).map(str::to_string))
+            .collect();
         vals.sort();
         vals.dedup();
         Ok(vals)
@@ -166,8 +205,11 @@ impl Querier for BlockQuerier<'_> {
         if matchers.is_empty() && self.covers_block() {
             return self.block.index().label_names();
         }
-        let mut names: Vec<String> =
-            self.matching(matchers, 0)?.into_iter().flat_map(|(l, _, _)| l.iter().map(|x| x.name.clone()).collect::<Vec<_>>()).collect();
+        let mut names: Vec<String> = self
+            .matching(matchers, 0)?
+            .into_iter()
+            .flat_map(|(l, _, _)| l.iter().map(|x| x.name.clone()).collect::<Vec<_>>())
+            .collect();
         names.sort();
         names.dedup();
         Ok(names)
@@ -268,7 +310,11 @@ impl SampleIterator for BlockIterator<'_> {
         }
         if !self.started {
             self.started = true;
-            return if self.load_next(i64::MIN) { ValueType::Float } else { ValueType::None };
+            return if self.load_next(i64::MIN) {
+                ValueType::Float
+            } else {
+                ValueType::None
+            };
         }
         self.pos += 1;
         if self.pos < self.buf.len() || self.load_next(i64::MIN) {

@@ -26,17 +26,33 @@ impl Block {
         let meta = BlockMeta::read(dir)?;
         let index_path = dir.join("index");
         if !index_path.exists() {
-            return Err(StorageError::Corruption { file: index_path.display().to_string(), offset: 0, message: "index is missing".into() });
+            return Err(StorageError::Corruption {
+                file: index_path.display().to_string(),
+                offset: 0,
+                message: "index is missing".into(),
+            });
         }
         let index = IndexReader::open(&index_path)?;
         let chunks_dir = dir.join("chunks");
         if !chunks_dir.is_dir() {
-            return Err(StorageError::Corruption { file: chunks_dir.display().to_string(), offset: 0, message: "chunks directory is missing".into() });
+            return Err(StorageError::Corruption {
+                file: chunks_dir.display().to_string(),
+                offset: 0,
+                message: "chunks directory is missing".into(),
+            });
         }
         let chunks = ChunkReader::open(&chunks_dir)?;
-        let meta_size = std::fs::metadata(dir.join(META_FILE)).map(|m| m.len()).unwrap_or(0);
+        let meta_size = std::fs::metadata(dir.join(META_FILE))
+            .map(|m| m.len())
+            .unwrap_or(0);
         let size = index.size_bytes() + chunks.size_bytes() + meta_size;
-        Ok(Block { dir: dir.to_path_buf(), meta, index, chunks, size })
+        Ok(Block {
+            dir: dir.to_path_buf(),
+            meta,
+            index,
+            chunks,
+            size,
+        })
     }
 
     /// The block's metadata.
@@ -84,7 +100,10 @@ impl Block {
 
 impl std::fmt::Debug for Block {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Block").field("dir", &self.dir).field("meta", &self.meta).finish()
+        f.debug_struct("Block")
+            .field("dir", &self.dir)
+            .field("meta", &self.meta)
+            .finish()
     }
 }
 

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use promlite_model::{Labels, StorageError};
 
 use super::chunks::ChunkWriter;
-use super::meta::{new_block_id, sync_dir, write_file_synced, BlockMeta, BlockStats, CompactionMeta, BLOCK_VERSION};
+use super::meta::{
+    new_block_id, sync_dir, write_file_synced, BlockMeta, BlockStats, CompactionMeta, BLOCK_VERSION,
+};
 use crate::index::{write_index, ChunkMeta};
 
 /// Most samples in one chunk. Chunk boundaries depend only on the
@@ -45,7 +47,11 @@ pub fn write_block(
     series: &mut dyn Iterator<Item = (Labels, Vec<(i64, f64)>)>,
 ) -> Result<Option<BlockMeta>, StorageError> {
     let id = new_block_id();
-    let compaction = CompactionMeta { level: 1, sources: vec![id.clone()], parents: Vec::new() };
+    let compaction = CompactionMeta {
+        level: 1,
+        sources: vec![id.clone()],
+        parents: Vec::new(),
+    };
     write_block_with(parent, &id, mint, maxt, series, compaction)
 }
 
@@ -73,24 +79,37 @@ pub fn write_block_with(
             continue;
         }
         if labels.is_empty() {
-            return Err(StorageError::Other("write_block: series with an empty label set".into()));
+            return Err(StorageError::Other(
+                "write_block: series with an empty label set".into(),
+            ));
         }
         if entries.last().is_some_and(|(prev, _)| *prev >= labels) {
-            return Err(StorageError::Other(format!("write_block: series not in label order at {labels}")));
+            return Err(StorageError::Other(format!(
+                "write_block: series not in label order at {labels}"
+            )));
         }
         for w in samples.windows(2) {
             if w[1].0 <= w[0].0 {
-                return Err(StorageError::Other(format!("write_block: samples of {labels} not in time order at {}", w[1].0)));
+                return Err(StorageError::Other(format!(
+                    "write_block: samples of {labels} not in time order at {}",
+                    w[1].0
+                )));
             }
         }
         let (first, last) = (samples[0].0, samples[samples.len() - 1].0);
         if first < mint || last >= maxt {
-            return Err(StorageError::Other(format!("write_block: samples of {labels} outside [{mint}, {maxt})")));
+            return Err(StorageError::Other(format!(
+                "write_block: samples of {labels} outside [{mint}, {maxt})"
+            )));
         }
         let mut metas = Vec::with_capacity(samples.len().div_ceil(MAX_CHUNK_SAMPLES));
         for c in samples.chunks(MAX_CHUNK_SAMPLES) {
             let chunk_ref = cw.write_chunk(c)?;
-            metas.push(ChunkMeta { min_time: c[0].0, max_time: c[c.len() - 1].0, chunk_ref });
+            metas.push(ChunkMeta {
+                min_time: c[0].0,
+                max_time: c[c.len() - 1].0,
+                chunk_ref,
+            });
         }
         stats.num_series += 1;
         stats.num_samples += samples.len() as u64;
@@ -104,12 +123,22 @@ pub fn write_block_with(
     let index = write_index(&entries)?;
     write_file_synced(&tmp.join("index"), &index)?;
     stats.num_bytes = chunk_bytes + index.len() as u64;
-    let meta = BlockMeta { id: id.to_string(), min_time: mint, max_time: maxt, stats, compaction, version: BLOCK_VERSION };
+    let meta = BlockMeta {
+        id: id.to_string(),
+        min_time: mint,
+        max_time: maxt,
+        stats,
+        compaction,
+        version: BLOCK_VERSION,
+    };
     meta.write(&tmp)?;
     sync_dir(&chunks_dir)?;
     sync_dir(&tmp)?;
     if final_dir.exists() {
-        return Err(StorageError::Other(format!("block directory {} already exists", final_dir.display())));
+        return Err(StorageError::Other(format!(
+            "block directory {} already exists",
+            final_dir.display()
+        )));
     }
     std::fs::rename(&tmp, &final_dir).map_err(io(&final_dir))?;
     let mut guard = guard;

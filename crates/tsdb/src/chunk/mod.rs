@@ -55,7 +55,17 @@ pub struct ChunksIterator {
 impl ChunksIterator {
     /// An iterator over `chunks` (sorted, non-overlapping) restricted to `[mint, maxt]`.
     pub fn new(chunks: Vec<ChunkData>, mint: i64, maxt: i64) -> Self {
-        ChunksIterator { chunks, idx: 0, dec: None, mint, maxt, at: (0, 0.0), positioned: false, done: false, err: None }
+        ChunksIterator {
+            chunks,
+            idx: 0,
+            dec: None,
+            mint,
+            maxt,
+            at: (0, 0.0),
+            positioned: false,
+            done: false,
+            err: None,
+        }
     }
 
     fn finish(&mut self) -> ValueType {
@@ -151,7 +161,12 @@ mod tests {
                 for &(t, v) in part {
                     a.append(t, v);
                 }
-                ChunkData { num: a.num_samples(), data: Arc::from(a.bytes()), mint: part[0].0, maxt: part[part.len() - 1].0 }
+                ChunkData {
+                    num: a.num_samples(),
+                    data: Arc::from(a.bytes()),
+                    mint: part[0].0,
+                    maxt: part[part.len() - 1].0,
+                }
             })
             .collect()
     }

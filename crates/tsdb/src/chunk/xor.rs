@@ -28,7 +28,10 @@ pub struct XorAppender {
 impl XorAppender {
     /// An empty chunk.
     pub fn new() -> Self {
-        XorAppender { leading: 0xff, ..Default::default() }
+        XorAppender {
+            leading: 0xff,
+            ..Default::default()
+        }
     }
 
     /// Number of samples appended.
@@ -169,7 +172,17 @@ pub struct XorDecoder<D> {
 impl<D: AsRef<[u8]>> XorDecoder<D> {
     /// A decoder over `data` holding `total` samples.
     pub fn new(data: D, total: u16) -> Self {
-        XorDecoder { r: BitReader::new(data), total, read: 0, t: 0, v: 0, t_delta: 0, leading: 0, trailing: 0, failed: false }
+        XorDecoder {
+            r: BitReader::new(data),
+            total,
+            read: 0,
+            t: 0,
+            v: 0,
+            t_delta: 0,
+            leading: 0,
+            trailing: 0,
+            failed: false,
+        }
     }
 
     /// True if the data ended before `total` samples were read.
@@ -273,7 +286,9 @@ mod tests {
 
     #[test]
     fn regular_scrape_compresses_well() {
-        let samples: Vec<(i64, f64)> = (0..120).map(|i| (1_700_000_000_000 + i * 15_000, (i % 7) as f64)).collect();
+        let samples: Vec<(i64, f64)> = (0..120)
+            .map(|i| (1_700_000_000_000 + i * 15_000, (i % 7) as f64))
+            .collect();
         let mut a = XorAppender::new();
         for &(t, v) in &samples {
             a.append(t, v);
@@ -288,7 +303,18 @@ mod tests {
         let mut samples = vec![(0, 0.0), (100_000, 1.0)];
         let mut t = 100_000i64;
         let mut delta = 100_000i64;
-        for dod in [8192i64, -8191, 8193, 65536, -65535, 65537, 524288, -524287, 524289, -1_000_000_000] {
+        for dod in [
+            8192i64,
+            -8191,
+            8193,
+            65536,
+            -65535,
+            65537,
+            524288,
+            -524287,
+            524289,
+            -1_000_000_000,
+        ] {
             delta += dod;
             t += delta;
             samples.push((t, dod as f64));

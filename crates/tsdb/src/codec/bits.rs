@@ -147,7 +147,14 @@ mod tests {
 
     #[test]
     fn bits_round_trip() {
-        let fields = [(1u64, 1u32), (0, 1), (0x1234, 13), (u64::MAX, 64), (5, 3), (0xdead_beef_cafe, 48)];
+        let fields = [
+            (1u64, 1u32),
+            (0, 1),
+            (0x1234, 13),
+            (u64::MAX, 64),
+            (5, 3),
+            (0xdead_beef_cafe, 48),
+        ];
         let mut w = BitWriter::new();
         for &(v, n) in &fields {
             w.write(v, n);
@@ -176,7 +183,9 @@ mod tests {
         }
         // Every width at every offset, on a long stream (fast and slow paths).
         let mut w = BitWriter::new();
-        let fields: Vec<(u64, u32)> = (0..400u64).map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15), (i % 64) as u32 + 1)).collect();
+        let fields: Vec<(u64, u32)> = (0..400u64)
+            .map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15), (i % 64) as u32 + 1))
+            .collect();
         for &(v, n) in &fields {
             w.write(v, n);
         }

@@ -44,10 +44,16 @@ const RICE_ESC: u64 = 32;
 use super::varint::{unzigzag, zigzag};
 
 fn rice_bits(u: &[u64], k: u32) -> u64 {
-    u.iter().map(|&x| {
-        let q = x >> k;
-        if q < RICE_ESC { q + 1 + u64::from(k) } else { RICE_ESC + 64 }
-    }).sum()
+    u.iter()
+        .map(|&x| {
+            let q = x >> k;
+            if q < RICE_ESC {
+                q + 1 + u64::from(k)
+            } else {
+                RICE_ESC + 64
+            }
+        })
+        .sum()
 }
 
 /// The best Rice parameter near the mean and its cost in bits.
@@ -66,14 +72,24 @@ fn best_rice(u: &[u64]) -> (u32, u64) {
 fn pack(r: &[i64], out: &mut Vec<u8>) {
     for block in r.chunks(BLOCK) {
         let min = block.iter().copied().min().unwrap_or(0);
-        let g = block.iter().fold(0u64, |g, &x| gcd(g, x.wrapping_sub(min) as u64)).max(1);
-        let span = block.iter().map(|&x| x.wrapping_sub(min) as u64 / g).max().unwrap_or(0);
+        let g = block
+            .iter()
+            .fold(0u64, |g, &x| gcd(g, x.wrapping_sub(min) as u64))
+            .max(1);
+        let span = block
+            .iter()
+            .map(|&x| x.wrapping_sub(min) as u64 / g)
+            .max()
+            .unwrap_or(0);
         let width = 64 - span.leading_zeros();
         if g == 1 && width > 2 {
             let mut sorted = block.to_vec();
             sorted.sort_unstable();
             let center = sorted[sorted.len() / 2];
-            let u: Vec<u64> = block.iter().map(|&x| zigzag(x.wrapping_sub(center))).collect();
+            let u: Vec<u64> = block
+                .iter()
+                .map(|&x| zigzag(x.wrapping_sub(center)))
+                .collect();
             let (k, bits) = best_rice(&u);
             if bits < block.len() as u64 * u64::from(width) {
                 put_varint(out, center);
@@ -111,16 +127,27 @@ fn pack(r: &[i64], out: &mut Vec<u8>) {
     }
 }
 
-fn unpack_rice(r: &mut Reader<'_>, center: i64, k: u32, len: usize, out: &mut Vec<i64>) -> Result<(), DecodeError> {
+fn unpack_rice(
+    r: &mut Reader<'_>,
+    center: i64,
+    k: u32,
+    len: usize,
+    out: &mut Vec<i64>,
+) -> Result<(), DecodeError> {
     let start = r.pos();
     let mut br = BitReader::new(r.rest());
     for _ in 0..len {
         let q = u64::from(br.unary(RICE_ESC as u32)?);
-        let u = if q < RICE_ESC { (q << k) | br.read(k)? } else { br.read(64)? };
+        let u = if q < RICE_ESC {
+            (q << k) | br.read(k)?
+        } else {
+            br.read(64)?
+        };
         out.push(center.wrapping_add(unzigzag(u)));
     }
     let used = br.bytes_consumed();
-    r.bytes(used).map_err(|e| DecodeError::new(start + e.offset, e.message))?;
+    r.bytes(used)
+        .map_err(|e| DecodeError::new(start + e.offset, e.message))?;
     Ok(())
 }
 
@@ -136,7 +163,11 @@ fn unpack(r: &mut Reader<'_>, n: usize, out: &mut Vec<i64>) -> Result<(), Decode
             left -= len;
             continue;
         }
-        let g = if wbyte & GCD_FLAG != 0 { r.uvarint()? } else { 1 };
+        let g = if wbyte & GCD_FLAG != 0 {
+            r.uvarint()?
+        } else {
+            1
+        };
         let width = u32::from(wbyte & !GCD_FLAG);
         if width > 64 {
             return Err(DecodeError::new(wpos, format!("bit width {width} > 64")));
@@ -260,7 +291,9 @@ mod tests {
         encode_ints(&ramp, &mut buf);
         assert_eq!(buf[0], 2);
         // Multiples of a page cost the bits of the multiplier only.
-        let pages: Vec<i64> = (0..128).map(|i| 800_000_000 + 4096 * ((i * 7919) % 13)).collect();
+        let pages: Vec<i64> = (0..128)
+            .map(|i| 800_000_000 + 4096 * ((i * 7919) % 13))
+            .collect();
         assert!(rt(&pages) < 4 + 6 + 2 + 128 * 4 / 8 + 4, "{}", rt(&pages));
         rt(&[i64::MIN, 0, i64::MIN, i64::MAX]);
     }

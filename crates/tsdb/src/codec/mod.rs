@@ -57,7 +57,10 @@ pub fn decode_chunk_timestamps(ts: &[u8]) -> Result<Vec<i64>, DecodeError> {
     let mut r = Reader::new(ts);
     let out = timestamps::decode_timestamps(&mut r)?;
     if r.remaining() != 0 {
-        return Err(DecodeError::new(r.pos(), "trailing bytes after timestamp column"));
+        return Err(DecodeError::new(
+            r.pos(),
+            "trailing bytes after timestamp column",
+        ));
     }
     Ok(out)
 }
@@ -68,7 +71,10 @@ pub fn decode_chunk(ts: &[u8], vals: &[u8]) -> Result<Vec<(i64, f64)>, DecodeErr
     let mut r = Reader::new(vals);
     let v = values::decode_values(&mut r, t.len())?;
     if r.remaining() != 0 {
-        return Err(DecodeError::new(r.pos(), "trailing bytes after value column"));
+        return Err(DecodeError::new(
+            r.pos(),
+            "trailing bytes after value column",
+        ));
     }
     Ok(t.into_iter().zip(v).collect())
 }

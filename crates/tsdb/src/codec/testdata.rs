@@ -65,15 +65,33 @@ pub struct DatasetSpec {
 
 impl Default for DatasetSpec {
     fn default() -> Self {
-        DatasetSpec { targets: 10, scrapes: 5760, interval_ms: 15_000, start_ms: 1_700_000_000_000, jitter_ms: 8, seed: 42 }
+        DatasetSpec {
+            targets: 10,
+            scrapes: 5760,
+            interval_ms: 15_000,
+            start_ms: 1_700_000_000_000,
+            jitter_ms: 8,
+            seed: 42,
+        }
     }
 }
 
-const BUCKETS: [&str; 12] = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"];
+const BUCKETS: [&str; 12] = [
+    "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf",
+];
 
-fn push_series(out: &mut Vec<(Labels, Vec<(i64, f64)>)>, name: &str, inst: &str, extra: &[(&str, &str)], s: Vec<(i64, f64)>) {
-    let mut pairs: Vec<(String, String)> =
-        vec![("__name__".into(), name.into()), ("instance".into(), inst.into()), ("job".into(), "model-server".into())];
+fn push_series(
+    out: &mut Vec<(Labels, Vec<(i64, f64)>)>,
+    name: &str,
+    inst: &str,
+    extra: &[(&str, &str)],
+    s: Vec<(i64, f64)>,
+) {
+    let mut pairs: Vec<(String, String)> = vec![
+        ("__name__".into(), name.into()),
+        ("instance".into(), inst.into()),
+        ("job".into(), "model-server".into()),
+    ];
     pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     out.push((Labels::from_pairs(pairs), s));
 }
@@ -84,16 +102,28 @@ pub fn generate(spec: &DatasetSpec) -> Vec<(Labels, Vec<(i64, f64)>)> {
     let mut out = Vec::new();
     for t in 0..spec.targets {
         let inst = format!("10.0.{}.{}:9100", t / 200, t % 200);
-        let ts: Vec<i64> =
-            (0..spec.scrapes).map(|i| spec.start_ms + i as i64 * spec.interval_ms + rng.below(spec.jitter_ms + 1) as i64).collect();
+        let ts: Vec<i64> = (0..spec.scrapes)
+            .map(|i| {
+                spec.start_ms + i as i64 * spec.interval_ms + rng.below(spec.jitter_ms + 1) as i64
+            })
+            .collect();
         let n = ts.len();
         let restart_at = if t % 4 == 0 { n / 2 } else { usize::MAX };
         let zip = |v: Vec<f64>| -> Vec<(i64, f64)> { ts.iter().copied().zip(v).collect() };
         // Integer request counters.
-        for (code, rate) in [("200", 40.0), ("200", 7.0), ("404", 0.3), ("500", 0.02), ("200", 120.0), ("429", 0.01), ("200", 1.5), ("503", 0.001)]
-            .iter()
-            .enumerate()
-            .map(|(i, (c, r))| ((c, i), *r))
+        for (code, rate) in [
+            ("200", 40.0),
+            ("200", 7.0),
+            ("404", 0.3),
+            ("500", 0.02),
+            ("200", 120.0),
+            ("429", 0.01),
+            ("200", 1.5),
+            ("503", 0.001),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, (c, r))| ((c, i), *r))
         {
             let mut c = 0.0f64;
             let v: Vec<f64> = (0..n)
@@ -106,18 +136,37 @@ pub fn generate(spec: &DatasetSpec) -> Vec<(Labels, Vec<(i64, f64)>)> {
                     c
                 })
                 .collect();
-            push_series(&mut out, "http_requests_total", &inst, &[("code", code.0), ("handler", &format!("/api/v{}", code.1))], zip(v));
+            push_series(
+                &mut out,
+                "http_requests_total",
+                &inst,
+                &[("code", code.0), ("handler", &format!("/api/v{}", code.1))],
+                zip(v),
+            );
         }
         // 2-decimal CPU counters.
-        for (mode, frac) in [("idle", 0.7), ("user", 0.2), ("system", 0.08), ("iowait", 0.02)] {
+        for (mode, frac) in [
+            ("idle", 0.7),
+            ("user", 0.2),
+            ("system", 0.08),
+            ("iowait", 0.02),
+        ] {
             let mut c = rng.below(100_000_000) as f64;
             let v: Vec<f64> = (0..n)
                 .map(|_| {
-                    c += (1500.0 * frac * (1.0 + 0.2 * rng.normal())).max(0.0).round();
+                    c += (1500.0 * frac * (1.0 + 0.2 * rng.normal()))
+                        .max(0.0)
+                        .round();
                     c / 100.0
                 })
                 .collect();
-            push_series(&mut out, "node_cpu_seconds_total", &inst, &[("cpu", "0"), ("mode", mode)], zip(v));
+            push_series(
+                &mut out,
+                "node_cpu_seconds_total",
+                &inst,
+                &[("cpu", "0"), ("mode", mode)],
+                zip(v),
+            );
         }
         // Latency histogram.
         let mut buckets = [0.0f64; 12];
@@ -143,14 +192,42 @@ pub fn generate(spec: &DatasetSpec) -> Vec<(Labels, Vec<(i64, f64)>)> {
         }
         let mut cols = cols.into_iter();
         for le in BUCKETS {
-            push_series(&mut out, "request_latency_seconds_bucket", &inst, &[("le", le)], zip(cols.next().unwrap_or_default()));
+            push_series(
+                &mut out,
+                "request_latency_seconds_bucket",
+                &inst,
+                &[("le", le)],
+                zip(cols.next().unwrap_or_default()),
+            );
         }
-        push_series(&mut out, "request_latency_seconds_sum", &inst, &[], zip(cols.next().unwrap_or_default()));
-        push_series(&mut out, "request_latency_seconds_count", &inst, &[], zip(cols.next().unwrap_or_default()));
+        push_series(
+            &mut out,
+            "request_latency_seconds_sum",
+            &inst,
+            &[],
+            zip(cols.next().unwrap_or_default()),
+        );
+        push_series(
+            &mut out,
+            "request_latency_seconds_count",
+            &inst,
+            &[],
+            zip(cols.next().unwrap_or_default()),
+        );
         // Integer gauges.
         for (name, base, step, p) in [
-            ("process_resident_memory_bytes", 812_000_000.0, 4096.0 * 16.0, 0.6),
-            ("go_memstats_heap_inuse_bytes", 300_000_000.0, 8192.0 * 8.0, 0.9),
+            (
+                "process_resident_memory_bytes",
+                812_000_000.0,
+                4096.0 * 16.0,
+                0.6,
+            ),
+            (
+                "go_memstats_heap_inuse_bytes",
+                300_000_000.0,
+                8192.0 * 8.0,
+                0.9,
+            ),
             ("process_open_fds", 40.0, 1.0, 0.2),
             ("go_goroutines", 120.0, 1.0, 0.5),
             ("model_queue_depth", 3.0, 1.0, 0.7),
@@ -169,11 +246,20 @@ pub fn generate(spec: &DatasetSpec) -> Vec<(Labels, Vec<(i64, f64)>)> {
         }
         // Constant gauges.
         let start_time = (spec.start_ms / 1000 - rng.below(86_400) as i64) as f64;
-        for (name, val) in [("up", 1.0), ("model_build_info", 1.0), ("process_start_time_seconds", start_time), ("process_max_fds", 1_048_576.0)] {
+        for (name, val) in [
+            ("up", 1.0),
+            ("model_build_info", 1.0),
+            ("process_start_time_seconds", start_time),
+            ("process_max_fds", 1_048_576.0),
+        ] {
             push_series(&mut out, name, &inst, &[], zip(vec![val; n]));
         }
         // Full-precision float gauges.
-        for name in ["model_gpu_utilization_ratio", "model_prediction_score_avg", "model_drift_score"] {
+        for name in [
+            "model_gpu_utilization_ratio",
+            "model_prediction_score_avg",
+            "model_drift_score",
+        ] {
             let mut g = rng.f64();
             let v: Vec<f64> = (0..n)
                 .map(|_| {
@@ -184,14 +270,26 @@ pub fn generate(spec: &DatasetSpec) -> Vec<(Labels, Vec<(i64, f64)>)> {
             push_series(&mut out, name, &inst, &[], zip(v));
         }
         // Counters that never move, one of which goes stale halfway.
-        push_series(&mut out, "model_errors_total", &inst, &[], zip(vec![0.0; n]));
+        push_series(
+            &mut out,
+            "model_errors_total",
+            &inst,
+            &[],
+            zip(vec![0.0; n]),
+        );
         let mut v = vec![3.0; n];
         let cut = n / 3;
         v.truncate(cut);
         if cut > 0 {
             v.push(f64::from_bits(STALE_NAN_BITS));
         }
-        push_series(&mut out, "model_reloads_total", &inst, &[], ts.iter().copied().zip(v).collect());
+        push_series(
+            &mut out,
+            "model_reloads_total",
+            &inst,
+            &[],
+            ts.iter().copied().zip(v).collect(),
+        );
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out

@@ -42,8 +42,11 @@ pub fn encode_timestamps(ts: &[i64], out: &mut Vec<u8>) {
                 put_varint(&mut grid, first);
                 put_varint(&mut grid, span);
                 let n = ts.len();
-                let resid: Vec<i64> =
-                    ts.iter().enumerate().map(|(i, &t)| t.wrapping_sub(grid_point(first, span, i, n))).collect();
+                let resid: Vec<i64> = ts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &t)| t.wrapping_sub(grid_point(first, span, i, n)))
+                    .collect();
                 encode_ints(&resid, &mut grid);
                 if grid.len() < plain.len() {
                     out.extend_from_slice(&grid);
@@ -65,9 +68,16 @@ pub fn decode_timestamps(r: &mut Reader<'_>) -> Result<Vec<i64>, DecodeError> {
             let first = r.varint()?;
             let span = r.varint()?;
             let resid = decode_ints(r, n)?;
-            Ok(resid.iter().enumerate().map(|(i, &d)| grid_point(first, span, i, n).wrapping_add(d)).collect())
+            Ok(resid
+                .iter()
+                .enumerate()
+                .map(|(i, &d)| grid_point(first, span, i, n).wrapping_add(d))
+                .collect())
         }
-        k => Err(DecodeError::new(kpos, format!("unknown timestamp encoding {k}"))),
+        k => Err(DecodeError::new(
+            kpos,
+            format!("unknown timestamp encoding {k}"),
+        )),
     }
 }
 

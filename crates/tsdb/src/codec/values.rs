@@ -24,8 +24,10 @@ use super::varint::{put_uvarint, DecodeError, Reader};
 use super::xor::{decode_xor, encode_xor};
 
 const MAX_EXP: i32 = 18;
-const POW10: [f64; 19] =
-    [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18];
+const POW10: [f64; 19] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18,
+];
 const MAX_INT: f64 = 9_007_199_254_740_992.0; // 2^53
 
 fn as_decimal(v: f64, e: usize) -> Option<i64> {
@@ -154,15 +156,18 @@ pub fn decode_values(r: &mut Reader<'_>, n: usize) -> Result<Vec<f64>, DecodeErr
         1 => {
             let epos = r.pos();
             let e = r.u8()? as usize;
-            let p = *POW10.get(e).ok_or_else(|| DecodeError::new(epos, format!("decimal exponent {e} too large")))?;
+            let p = *POW10
+                .get(e)
+                .ok_or_else(|| DecodeError::new(epos, format!("decimal exponent {e} too large")))?;
             let nexc = r.len(n)?;
             let mut exc = Vec::with_capacity(nexc);
             let mut pos = 0usize;
             for _ in 0..nexc {
                 let gpos = r.pos();
-                pos = pos.checked_add(r.len(n)?).filter(|&p| p < n).ok_or_else(|| {
-                    DecodeError::new(gpos, "exception position out of range")
-                })?;
+                pos = pos
+                    .checked_add(r.len(n)?)
+                    .filter(|&p| p < n)
+                    .ok_or_else(|| DecodeError::new(gpos, "exception position out of range"))?;
                 exc.push((pos, f64::from_bits(r.be_u64()?)));
             }
             let ints = decode_ints(r, n)?;
@@ -175,12 +180,16 @@ pub fn decode_values(r: &mut Reader<'_>, n: usize) -> Result<Vec<f64>, DecodeErr
             Ok(out)
         }
         2 => {
-            let (vals, used) = decode_xor(r.rest(), n).map_err(|e| DecodeError::new(r.pos() + e.offset, e.message))?;
+            let (vals, used) = decode_xor(r.rest(), n)
+                .map_err(|e| DecodeError::new(r.pos() + e.offset, e.message))?;
             r.bytes(used)?;
             Ok(vals)
         }
         3 => Ok(decode_ints(r, n)?.into_iter().map(unordered).collect()),
-        k => Err(DecodeError::new(kpos, format!("unknown value encoding {k}"))),
+        k => Err(DecodeError::new(
+            kpos,
+            format!("unknown value encoding {k}"),
+        )),
     }
 }
 
@@ -202,7 +211,9 @@ mod tests {
 
     #[test]
     fn picks_decimal_for_cpu_counters_and_keeps_stale_markers() {
-        let mut vals: Vec<f64> = (0..500).map(|i| (i * 437 + (i * i) % 91) as f64 / 100.0).collect();
+        let mut vals: Vec<f64> = (0..500)
+            .map(|i| (i * 437 + (i * i) % 91) as f64 / 100.0)
+            .collect();
         vals.push(f64::from_bits(promlite_model::STALE_NAN_BITS));
         let buf = rt(&vals);
         assert_eq!(buf[0], 1);
@@ -212,15 +223,25 @@ mod tests {
     #[test]
     fn constant_and_xor_and_specials() {
         assert_eq!(rt(&[1.5; 100]).len(), 9);
-        rt(&[f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0, f64::MIN_POSITIVE, 1e300]);
+        rt(&[
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE,
+            1e300,
+        ]);
         let buf = rt(&[0.1f64.sqrt(), 0.2f64.sqrt(), 0.3f64.sqrt()]);
         assert_eq!(buf[0], 2);
         // A float counter with irrational increments picks ordered bits.
         let mut acc = 100.0f64;
-        let counter: Vec<f64> = (0..300).map(|_| {
-            acc += std::f64::consts::SQRT_2 * 1e-3;
-            acc
-        }).collect();
+        let counter: Vec<f64> = (0..300)
+            .map(|_| {
+                acc += std::f64::consts::SQRT_2 * 1e-3;
+                acc
+            })
+            .collect();
         let buf = rt(&counter);
         assert_eq!(buf[0], 3, "{}", buf.len());
         rt(&[-1.0, -0.0, 0.0, 1e-300, -1e-300, f64::NAN, -f64::NAN]);

@@ -13,7 +13,10 @@ pub struct DecodeError {
 impl DecodeError {
     /// A new error at `offset`.
     pub fn new(offset: usize, message: impl Into<String>) -> Self {
-        DecodeError { offset, message: message.into() }
+        DecodeError {
+            offset,
+            message: message.into(),
+        }
     }
 }
 
@@ -85,15 +88,24 @@ impl<'a> Reader<'a> {
 
     /// Reads one byte.
     pub fn u8(&mut self) -> Result<u8, DecodeError> {
-        let b = *self.buf.get(self.pos).ok_or_else(|| self.err("unexpected end of data"))?;
+        let b = *self
+            .buf
+            .get(self.pos)
+            .ok_or_else(|| self.err("unexpected end of data"))?;
         self.pos += 1;
         Ok(b)
     }
 
     /// Reads `n` bytes.
     pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        let end = self.pos.checked_add(n).ok_or_else(|| self.err("length overflow"))?;
-        let s = self.buf.get(self.pos..end).ok_or_else(|| self.err("unexpected end of data"))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or_else(|| self.err("length overflow"))?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or_else(|| self.err("unexpected end of data"))?;
         self.pos = end;
         Ok(s)
     }
@@ -139,7 +151,10 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         let v = self.uvarint()?;
         if v > max as u64 {
-            return Err(DecodeError::new(start, format!("length {v} exceeds limit {max}")));
+            return Err(DecodeError::new(
+                start,
+                format!("length {v} exceeds limit {max}"),
+            ));
         }
         Ok(v as usize)
     }

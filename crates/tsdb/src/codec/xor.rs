@@ -72,7 +72,10 @@ pub fn decode_xor(buf: &[u8], n: usize) -> Result<(Vec<f64>, usize), DecodeError
             }
             trail = 64 - lead - sig;
         } else if lead == u32::MAX {
-            return Err(DecodeError::new(r.bytes_consumed(), "XOR window reused before set"));
+            return Err(DecodeError::new(
+                r.bytes_consumed(),
+                "XOR window reused before set",
+            ));
         }
         let sig = 64 - lead - trail;
         let x = r.read(sig)? << trail;

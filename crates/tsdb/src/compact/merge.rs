@@ -18,11 +18,19 @@ pub fn compact(parent: &Path, blocks: &[Arc<Block>]) -> Result<Option<BlockMeta>
     }
     let mint = blocks.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
     let maxt = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
-    let mut sources: Vec<String> = blocks.iter().flat_map(|b| b.meta().compaction.sources.iter().cloned()).collect();
+    let mut sources: Vec<String> = blocks
+        .iter()
+        .flat_map(|b| b.meta().compaction.sources.iter().cloned())
+        .collect();
     sources.sort();
     sources.dedup();
     let compaction = CompactionMeta {
-        level: blocks.iter().map(|b| b.meta().compaction.level).max().unwrap_or(0) + 1,
+        level: blocks
+            .iter()
+            .map(|b| b.meta().compaction.level)
+            .max()
+            .unwrap_or(0)
+            + 1,
         sources,
         parents: blocks.iter().map(|b| b.meta().id.clone()).collect(),
     };
@@ -57,14 +65,28 @@ impl<'a> MergedSeries<'a> {
     fn new(blocks: &'a [Arc<Block>]) -> Result<Self, StorageError> {
         let mut heads = Vec::with_capacity(blocks.len());
         for b in blocks {
-            let l = if b.index().num_series() > 0 { Some(b.index().series(0)?.0) } else { None };
+            let l = if b.index().num_series() > 0 {
+                Some(b.index().series(0)?.0)
+            } else {
+                None
+            };
             heads.push((0, l));
         }
-        Ok(MergedSeries { blocks, heads, error: None })
+        Ok(MergedSeries {
+            blocks,
+            heads,
+            error: None,
+        })
     }
 
     fn step(&mut self) -> Result<Option<SeriesData>, StorageError> {
-        let Some(min) = self.heads.iter().filter_map(|h| h.1.as_ref()).min().cloned() else {
+        let Some(min) = self
+            .heads
+            .iter()
+            .filter_map(|h| h.1.as_ref())
+            .min()
+            .cloned()
+        else {
             return Ok(None);
         };
         let mut samples: Vec<(i64, f64)> = Vec::new();
@@ -80,7 +102,11 @@ impl<'a> MergedSeries<'a> {
             }
             samples.extend(s);
             let next = id + 1;
-            let nl = if next < block.index().num_series() { Some(block.index().series(next)?.0) } else { None };
+            let nl = if next < block.index().num_series() {
+                Some(block.index().series(next)?.0)
+            } else {
+                None
+            };
             self.heads[bi] = (next, nl);
         }
         if !sorted {

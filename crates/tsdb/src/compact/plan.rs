@@ -107,7 +107,11 @@ mod tests {
             min_time: min,
             max_time: max,
             stats: BlockStats::default(),
-            compaction: CompactionMeta { level: 1, sources: vec![id.into()], parents: vec![] },
+            compaction: CompactionMeta {
+                level: 1,
+                sources: vec![id.into()],
+                parents: vec![],
+            },
             version: BLOCK_VERSION,
         }
     }
@@ -126,31 +130,53 @@ mod tests {
 
     #[test]
     fn full_window_of_three_is_compacted_leaving_newest() {
-        let ms = [m("a", 0, 2 * H), m("b", 2 * H, 4 * H), m("c", 4 * H, 6 * H), m("d", 6 * H, 8 * H)];
+        let ms = [
+            m("a", 0, 2 * H),
+            m("b", 2 * H, 4 * H),
+            m("c", 4 * H, 6 * H),
+            m("d", 6 * H, 8 * H),
+        ];
         assert_eq!(plan(&ms, &ranges()), vec![vec!["a", "b", "c"]]);
         // Without the fourth block, c is the newest and stays out; a+b do
         // not fill the 6h window and b is the newest remaining, so wait.
         assert!(plan(&ms[..3], &ranges()).is_empty());
         // A later block in the next window makes the partial window final.
-        let ms2 = [m("a", 0, 2 * H), m("b", 2 * H, 4 * H), m("e", 8 * H, 10 * H), m("f", 10 * H, 12 * H)];
+        let ms2 = [
+            m("a", 0, 2 * H),
+            m("b", 2 * H, 4 * H),
+            m("e", 8 * H, 10 * H),
+            m("f", 10 * H, 12 * H),
+        ];
         assert_eq!(plan(&ms2, &ranges()), vec![vec!["a", "b"]]);
     }
 
     #[test]
     fn overlapping_blocks_first() {
-        let ms = [m("a", 0, 2 * H), m("b", H, 3 * H), m("c", 4 * H, 6 * H), m("d", 7 * H, 9 * H)];
+        let ms = [
+            m("a", 0, 2 * H),
+            m("b", H, 3 * H),
+            m("c", 4 * H, 6 * H),
+            m("d", 7 * H, 9 * H),
+        ];
         assert_eq!(plan(&ms, &ranges()), vec![vec!["a", "b"]]);
     }
 
     #[test]
     fn higher_levels_and_unaligned() {
         // Four 6h blocks fill a 24h window; a fifth is the newest.
-        let ms: Vec<BlockMeta> = (0..5).map(|i| m(&format!("b{i}"), i * 6 * H, (i + 1) * 6 * H)).collect();
+        let ms: Vec<BlockMeta> = (0..5)
+            .map(|i| m(&format!("b{i}"), i * 6 * H, (i + 1) * 6 * H))
+            .collect();
         assert_eq!(plan(&ms, &ranges()), vec![vec!["b0", "b1", "b2", "b3"]]);
         // A 24h block and the newest alone: nothing.
         assert!(plan(&[m("x", 0, 24 * H), m("y", 24 * H, 26 * H)], &ranges()).is_empty());
         // Negative times are aligned downwards.
-        let ms = [m("n1", -6 * H, -4 * H), m("n2", -4 * H, -2 * H), m("n3", -2 * H, 0), m("n4", 0, 2 * H)];
+        let ms = [
+            m("n1", -6 * H, -4 * H),
+            m("n2", -4 * H, -2 * H),
+            m("n3", -2 * H, 0),
+            m("n4", 0, 2 * H),
+        ];
         assert_eq!(plan(&ms, &ranges()), vec![vec!["n1", "n2", "n3"]]);
     }
 }

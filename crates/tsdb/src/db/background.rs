@@ -57,7 +57,10 @@ pub(super) fn spawn_background(shared: Arc<Shared>) -> Background {
         // Could not start a thread: fall back to a thread that does nothing.
         Err(e) => {
             tracing::error!(target: "promlite_tsdb", "cannot start background thread: {e}");
-            Background { stop, handle: std::thread::spawn(|| {}) }
+            Background {
+                stop,
+                handle: std::thread::spawn(|| {}),
+            }
         }
     }
 }

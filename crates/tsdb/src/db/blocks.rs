@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use promlite_model::{Labels, Matcher, SampleIterator, SelectHints, Series, StorageError, ValueType};
+use promlite_model::{
+    Labels, Matcher, SampleIterator, SelectHints, Series, StorageError, ValueType,
+};
 
 use crate::block::{postings_for_matchers, Block, BlockMeta, META_FILE, TMP_SUFFIX};
 use crate::index::ChunkMeta;
@@ -49,7 +51,10 @@ impl BlockSet {
             }
         }
         sort(&mut blocks);
-        Ok(BlockSet { dir: dir.to_path_buf(), blocks: RwLock::new(blocks) })
+        Ok(BlockSet {
+            dir: dir.to_path_buf(),
+            blocks: RwLock::new(blocks),
+        })
     }
 
     /// The current blocks (a snapshot; the set may change afterwards).
@@ -76,24 +81,33 @@ impl BlockSet {
     pub(crate) fn delete(&self, ids: &[String]) -> Result<(), StorageError> {
         let removed: Vec<Arc<Block>> = {
             let mut set = self.blocks.write();
-            let (gone, keep): (Vec<_>, Vec<_>) = set.drain(..).partition(|b| ids.contains(&b.meta().id));
+            let (gone, keep): (Vec<_>, Vec<_>) =
+                set.drain(..).partition(|b| ids.contains(&b.meta().id));
             *set = keep;
             gone
         };
         for b in removed {
-            std::fs::remove_dir_all(b.dir()).map_err(|e| StorageError::Io(format!("{}: {e}", b.dir().display())))?;
+            std::fs::remove_dir_all(b.dir())
+                .map_err(|e| StorageError::Io(format!("{}: {e}", b.dir().display())))?;
         }
         Ok(())
     }
 }
 
 fn sort(blocks: &mut [Arc<Block>]) {
-    blocks.sort_by(|a, b| (a.meta().min_time, a.meta().max_time, &a.meta().id).cmp(&(b.meta().min_time, b.meta().max_time, &b.meta().id)));
+    blocks.sort_by(|a, b| {
+        (a.meta().min_time, a.meta().max_time, &a.meta().id).cmp(&(
+            b.meta().min_time,
+            b.meta().max_time,
+            &b.meta().id,
+        ))
+    });
 }
 
 /// Block directories have a `meta.json` or a 26-character id for a name.
 fn is_block_dir(name: &str, path: &Path) -> bool {
-    path.join(META_FILE).exists() || (name.len() == 26 && name.bytes().all(|b| b.is_ascii_alphanumeric()))
+    path.join(META_FILE).exists()
+        || (name.len() == 26 && name.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// Series of `block` matching `matchers` with samples in `[mint, maxt]`,
@@ -118,7 +132,13 @@ pub(crate) fn select_block(
         if chunks.is_empty() {
             continue;
         }
-        let series = OwnedBlockSeries { block: block.clone(), labels, chunks, mint, maxt };
+        let series = OwnedBlockSeries {
+            block: block.clone(),
+            labels,
+            chunks,
+            mint,
+            maxt,
+        };
         // Edge chunks may overlap the range without a sample in it.
         let mut probe = series.iter();
         if probe.next() == ValueType::None {
@@ -128,7 +148,14 @@ pub(crate) fn select_block(
             continue;
         }
         drop(probe);
-        let series = if hints.labels_only { OwnedBlockSeries { chunks: Vec::new(), ..series } } else { series };
+        let series = if hints.labels_only {
+            OwnedBlockSeries {
+                chunks: Vec::new(),
+                ..series
+            }
+        } else {
+            series
+        };
         out.push(Box::new(series));
         if hints.limit > 0 && out.len() >= hints.limit {
             break;
@@ -151,7 +178,18 @@ impl Series for OwnedBlockSeries {
     }
 
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
-        Box::new(BlockChunksIter { block: &self.block, chunks: &self.chunks, next_chunk: 0, buf: Vec::new(), pos: 0, at: None, done: false, err: None, mint: self.mint, maxt: self.maxt })
+        Box::new(BlockChunksIter {
+            block: &self.block,
+            chunks: &self.chunks,
+            next_chunk: 0,
+            buf: Vec::new(),
+            pos: 0,
+            at: None,
+            done: false,
+            err: None,
+            mint: self.mint,
+            maxt: self.maxt,
+        })
     }
 }
 

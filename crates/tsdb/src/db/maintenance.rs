@@ -16,7 +16,9 @@ impl Shared {
         let range = self.opts.block_range_ms.max(1);
         // Bounded: each round removes one block range from the head.
         for _ in 0..1000 {
-            let (Some(min), Some(max)) = (self.head.min_time(), self.head.max_time()) else { break };
+            let (Some(min), Some(max)) = (self.head.min_time(), self.head.max_time()) else {
+                break;
+            };
             if max.saturating_sub(min) <= range.saturating_mul(3) / 2 {
                 break;
             }
@@ -68,9 +70,14 @@ impl Shared {
         for _ in 0..100 {
             let blocks = self.blocks.snapshot();
             let metas: Vec<_> = blocks.iter().map(|b| b.meta().clone()).collect();
-            let Some(group) = crate::compact::plan(&metas, &ranges).into_iter().next() else { break };
-            let sources: Vec<Arc<crate::block::Block>> =
-                blocks.iter().filter(|b| group.contains(&b.meta().id)).cloned().collect();
+            let Some(group) = crate::compact::plan(&metas, &ranges).into_iter().next() else {
+                break;
+            };
+            let sources: Vec<Arc<crate::block::Block>> = blocks
+                .iter()
+                .filter(|b| group.contains(&b.meta().id))
+                .cloned()
+                .collect();
             if sources.len() < 2 {
                 break;
             }
@@ -87,9 +94,17 @@ impl Shared {
         if self.opts.retention_ms.is_none() && self.opts.retention_bytes.is_none() {
             return Ok(0);
         }
-        let metas: Vec<_> = self.blocks.snapshot().iter().map(|b| (b.meta().clone(), b.size_bytes())).collect();
+        let metas: Vec<_> = self
+            .blocks
+            .snapshot()
+            .iter()
+            .map(|b| (b.meta().clone(), b.size_bytes()))
+            .collect();
         // The WAL counts against the size limit, as in Prometheus.
-        let bytes = self.opts.retention_bytes.map(|b| b.saturating_sub(dir_size(self.wal.dir())));
+        let bytes = self
+            .opts
+            .retention_bytes
+            .map(|b| b.saturating_sub(dir_size(self.wal.dir())));
         let ids = crate::retention::beyond_retention(&metas, self.opts.retention_ms, bytes);
         if !ids.is_empty() {
             tracing::info!(target: "promlite_tsdb", ?ids, "deleting blocks beyond retention");
@@ -116,7 +131,10 @@ impl Shared {
         };
         let head = &self.head;
         let aliases = &self.aliases;
-        let keep = |r: u64| head.series_by_ref(aliases.get(&r).copied().unwrap_or(r)).is_some();
+        let keep = |r: u64| {
+            head.series_by_ref(aliases.get(&r).copied().unwrap_or(r))
+                .is_some()
+        };
         let stats = wal::checkpoint(self.wal.dir(), upto, &keep, mint)?;
         tracing::info!(target: "promlite_tsdb", upto, ?stats, "WAL checkpointed");
         Ok(())
@@ -125,7 +143,9 @@ impl Shared {
 
 /// Total size of the regular files under `dir`.
 fn dir_size(dir: &Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
     rd.flatten()
         .map(|e| match e.file_type() {
             Ok(t) if t.is_dir() => dir_size(&e.path()),

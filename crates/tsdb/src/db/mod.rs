@@ -52,7 +52,6 @@ struct Shared {
     _lock: LockFile,
 }
 
-
 /// What one [`Db::tick`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TickReport {
@@ -78,7 +77,12 @@ impl LockFile {
     fn acquire(dir: &Path) -> Result<LockFile, StorageError> {
         use std::os::unix::io::AsRawFd;
         let path = dir.join("lock");
-        let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(at(&path))?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(at(&path))?;
         // SAFETY: flock on a valid, owned file descriptor; no memory involved.
         let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc != 0 {
@@ -137,8 +141,14 @@ impl Db {
             cut_lock: RwLock::new(()),
             _lock: lock,
         });
-        let background = shared.opts.background.then(|| spawn_background(shared.clone()));
-        Ok(Db { shared, background: Mutex::new(background) })
+        let background = shared
+            .opts
+            .background
+            .then(|| spawn_background(shared.clone()));
+        Ok(Db {
+            shared,
+            background: Mutex::new(background),
+        })
     }
 
     /// The data directory.
@@ -164,7 +174,12 @@ impl Db {
     /// A new batch of samples (see [`HeadAppender`]).
     pub fn appender(&self) -> Box<dyn Appender> {
         let s = &self.shared;
-        Box::new(HeadAppender::new(s.head.clone(), s.wal.clone(), s.opts.fsync == FsyncPolicy::Always, s.closed.clone()))
+        Box::new(HeadAppender::new(
+            s.head.clone(),
+            s.wal.clone(),
+            s.opts.fsync == FsyncPolicy::Always,
+            s.closed.clone(),
+        ))
     }
 
     /// A querier over `[mint, maxt]` (inclusive) merging blocks and the head.
@@ -172,7 +187,11 @@ impl Db {
         if self.shared.closed.load(Ordering::Acquire) {
             return Err(StorageError::Closed);
         }
-        Ok(Box::new(DbQuerier { shared: &self.shared, mint, maxt }))
+        Ok(Box::new(DbQuerier {
+            shared: &self.shared,
+            mint,
+            maxt,
+        }))
     }
 
     /// Periodic maintenance, run by the background thread every minute (by
@@ -219,7 +238,6 @@ impl Db {
     }
 }
 
-
 impl Drop for Db {
     fn drop(&mut self) {
         if let Err(e) = self.close() {
@@ -246,7 +264,12 @@ mod tests {
     use promlite_model::{labels, Matcher, SelectHints, ValueType};
 
     fn opts() -> DbOptions {
-        DbOptions { background: false, wal_segment_size: 2048, block_range_ms: 1000, ..Default::default() }
+        DbOptions {
+            background: false,
+            wal_segment_size: 2048,
+            block_range_ms: 1000,
+            ..Default::default()
+        }
     }
 
     fn dump(db: &Db) -> Vec<(String, Vec<(i64, f64)>)> {
@@ -284,19 +307,34 @@ mod tests {
                 app.commit().unwrap();
             }
             let segs_before = wal::list_segments(&dir.path().join("wal")).unwrap();
-            assert!(segs_before.len() > 3, "small segments roll: {segs_before:?}");
-            assert_eq!(db.truncate_head(2000).unwrap(), 1, "the old-only series is gone");
+            assert!(
+                segs_before.len() > 3,
+                "small segments roll: {segs_before:?}"
+            );
+            assert_eq!(
+                db.truncate_head(2000).unwrap(),
+                1,
+                "the old-only series is gone"
+            );
             before = dump(&db);
             assert_eq!(before.len(), 1);
             assert_eq!(before[0].1.first(), Some(&(2000, 200.0)));
             assert_eq!(before[0].1.len(), 200);
             let wal_dir = dir.path().join("wal");
-            let (n, _) = wal::latest_checkpoint(&wal_dir).unwrap().expect("checkpoint written");
+            let (n, _) = wal::latest_checkpoint(&wal_dir)
+                .unwrap()
+                .expect("checkpoint written");
             let segs = wal::list_segments(&wal_dir).unwrap();
-            assert!(segs.iter().all(|&s| s > n), "replaced segments deleted: {segs:?} vs checkpoint {n}");
+            assert!(
+                segs.iter().all(|&s| s > n),
+                "replaced segments deleted: {segs:?} vs checkpoint {n}"
+            );
             // Appends older than the truncation point are out of bounds now.
             let mut app = db.appender();
-            assert_eq!(app.append(None, &labels!("__name__" => "new"), 1500, 1.0), Err(promlite_model::AppendError::OutOfBounds));
+            assert_eq!(
+                app.append(None, &labels!("__name__" => "new"), 1500, 1.0),
+                Err(promlite_model::AppendError::OutOfBounds)
+            );
             app.append(None, &live, 4000, 400.0).unwrap();
             app.commit().unwrap();
             db.close().unwrap();

@@ -26,7 +26,11 @@ impl DbQuerier<'_> {
 }
 
 impl Querier for DbQuerier<'_> {
-    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
+    fn select(
+        &self,
+        hints: &SelectHints,
+        matchers: &[Matcher],
+    ) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
         check_matchers(matchers)?;
         let head = HeadQuerier::new(&self.shared.head, self.mint, self.maxt);
         let (blocks, head_series) = {
@@ -38,7 +42,12 @@ impl Querier for DbQuerier<'_> {
             lists.push(select_block(b, self.mint, self.maxt, hints, matchers)?);
         }
         // Last: the head wins on equal timestamps.
-        lists.push(head_series.into_iter().map(|s| Box::new(s) as Box<dyn Series>).collect());
+        lists.push(
+            head_series
+                .into_iter()
+                .map(|s| Box::new(s) as Box<dyn Series>)
+                .collect(),
+        );
         Ok(merge_series(lists, hints.limit))
     }
 
@@ -46,10 +55,18 @@ impl Querier for DbQuerier<'_> {
         let head = HeadQuerier::new(&self.shared.head, self.mint, self.maxt);
         let (blocks, mut set) = {
             let _cut = self.shared.cut_lock.read();
-            (self.blocks(), head.label_values(name, matchers)?.into_iter().collect::<BTreeSet<String>>())
+            (
+                self.blocks(),
+                head.label_values(name, matchers)?
+                    .into_iter()
+                    .collect::<BTreeSet<String>>(),
+            )
         };
         for b in &blocks {
-            set.extend(b.querier(self.mint, self.maxt).label_values(name, matchers)?);
+            set.extend(
+                b.querier(self.mint, self.maxt)
+                    .label_values(name, matchers)?,
+            );
         }
         Ok(set.into_iter().collect())
     }
@@ -58,7 +75,12 @@ impl Querier for DbQuerier<'_> {
         let head = HeadQuerier::new(&self.shared.head, self.mint, self.maxt);
         let (blocks, mut set) = {
             let _cut = self.shared.cut_lock.read();
-            (self.blocks(), head.label_names(matchers)?.into_iter().collect::<BTreeSet<String>>())
+            (
+                self.blocks(),
+                head.label_names(matchers)?
+                    .into_iter()
+                    .collect::<BTreeSet<String>>(),
+            )
         };
         for b in &blocks {
             set.extend(b.querier(self.mint, self.maxt).label_names(matchers)?);

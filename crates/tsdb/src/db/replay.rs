@@ -12,7 +12,11 @@ use crate::record::Record;
 use crate::wal::{self, ReplayReport};
 
 /// Replays the WAL into `head`.
-pub(super) fn replay_into(wal_dir: &Path, head: &Head, aliases: &mut HashMap<u64, u64>) -> Result<ReplayReport, StorageError> {
+pub(super) fn replay_into(
+    wal_dir: &Path,
+    head: &Head,
+    aliases: &mut HashMap<u64, u64>,
+) -> Result<ReplayReport, StorageError> {
     let mut refs: HashMap<u64, Arc<MemSeries>> = HashMap::new();
     let mut unknown = 0u64;
     let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
@@ -29,7 +33,9 @@ pub(super) fn replay_into(wal_dir: &Path, head: &Head, aliases: &mut HashMap<u64
                         }
                         refs.insert(s.series_ref, m);
                     }
-                    Err(e) => tracing::warn!(target: "promlite_tsdb::wal", "replay: skipping series {}: {e}", s.labels),
+                    Err(e) => {
+                        tracing::warn!(target: "promlite_tsdb::wal", "replay: skipping series {}: {e}", s.labels)
+                    }
                 }
             }
         }

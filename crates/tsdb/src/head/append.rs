@@ -60,14 +60,29 @@ impl HeadAppender {
     /// A new batch writing to `wal` (fsync per commit if `sync`). Commits
     /// fail with [`StorageError::Closed`] once `closed` is set.
     pub fn new(head: Arc<Head>, wal: Arc<Wal>, sync: bool, closed: Arc<AtomicBool>) -> Self {
-        HeadAppender { head, wal, sync, closed, staged: Vec::new(), latest: HashMap::new() }
+        HeadAppender {
+            head,
+            wal,
+            sync,
+            closed,
+            staged: Vec::new(),
+            latest: HashMap::new(),
+        }
     }
 
-    fn append_inner(&mut self, hint: Option<SeriesRef>, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+    fn append_inner(
+        &mut self,
+        hint: Option<SeriesRef>,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef, AppendError> {
         if t < self.head.min_valid_time() {
             return Err(AppendError::OutOfBounds);
         }
-        let hinted = hint.and_then(|r| self.head.series_by_ref(r.0)).filter(|s| &s.labels == labels);
+        let hinted = hint
+            .and_then(|r| self.head.series_by_ref(r.0))
+            .filter(|s| &s.labels == labels);
         let series = match hinted {
             Some(s) => s,
             None => self.head.get_or_create(labels, None)?.0,
@@ -86,7 +101,13 @@ impl HeadAppender {
 }
 
 impl Appender for HeadAppender {
-    fn append(&mut self, series: Option<SeriesRef>, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+    fn append(
+        &mut self,
+        series: Option<SeriesRef>,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef, AppendError> {
         let res = self.append_inner(series, labels, t, v);
         if let Err(e) = &res {
             self.head.counters.count(e);
@@ -110,10 +131,20 @@ impl Appender for HeadAppender {
         let mut seen = HashSet::new();
         for (s, _, _) in &staged {
             if !s.logged.load(Ordering::Acquire) && seen.insert(s.series_ref) {
-                new_series.push(RefSeries { series_ref: s.series_ref, labels: s.labels.clone() });
+                new_series.push(RefSeries {
+                    series_ref: s.series_ref,
+                    labels: s.labels.clone(),
+                });
             }
         }
-        let samples: Vec<RefSample> = staged.iter().map(|(s, t, v)| RefSample { series_ref: s.series_ref, t: *t, v: *v }).collect();
+        let samples: Vec<RefSample> = staged
+            .iter()
+            .map(|(s, t, v)| RefSample {
+                series_ref: s.series_ref,
+                t: *t,
+                v: *v,
+            })
+            .collect();
         let mut series_rec = Vec::new();
         let mut samples_rec = Vec::new();
         encode_samples(&samples, &mut samples_rec);
@@ -136,7 +167,10 @@ impl Appender for HeadAppender {
             if *t < floor {
                 // The head was cut past this sample while it was staged;
                 // replay drops it the same way.
-                self.head.counters.out_of_bounds.fetch_add(1, Ordering::Relaxed);
+                self.head
+                    .counters
+                    .out_of_bounds
+                    .fetch_add(1, Ordering::Relaxed);
                 continue;
             }
             let mut d = s.data.lock();
@@ -161,9 +195,14 @@ impl Appender for HeadAppender {
         drop(commits);
         if self.sync {
             // Group commit: one fsync covers every batch written before it.
-            self.wal.sync_to(written).map_err(|e| StorageError::Io(format!("fsync WAL: {e}")))?;
+            self.wal
+                .sync_to(written)
+                .map_err(|e| StorageError::Io(format!("fsync WAL: {e}")))?;
         }
-        self.head.counters.appended.fetch_add(applied, Ordering::Relaxed);
+        self.head
+            .counters
+            .appended
+            .fetch_add(applied, Ordering::Relaxed);
         Ok(())
     }
 

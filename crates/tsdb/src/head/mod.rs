@@ -89,13 +89,19 @@ impl Head {
 
     /// Oldest sample time held, or `None` when empty.
     pub fn min_time(&self) -> Option<i64> {
-        let (min, max) = (self.min_time.load(Ordering::Acquire), self.max_time.load(Ordering::Acquire));
+        let (min, max) = (
+            self.min_time.load(Ordering::Acquire),
+            self.max_time.load(Ordering::Acquire),
+        );
         (min <= max).then_some(min)
     }
 
     /// Newest sample time held, or `None` when empty.
     pub fn max_time(&self) -> Option<i64> {
-        let (min, max) = (self.min_time.load(Ordering::Acquire), self.max_time.load(Ordering::Acquire));
+        let (min, max) = (
+            self.min_time.load(Ordering::Acquire),
+            self.max_time.load(Ordering::Acquire),
+        );
         (min <= max).then_some(max)
     }
 
@@ -126,14 +132,21 @@ impl Head {
 
     /// Samples of every series in `[mint, maxt)`, series sorted by labels
     /// (series without samples there are skipped). Feeds block writing.
-    pub fn series_in_range(&self, mint: i64, maxt: i64) -> impl Iterator<Item = (Labels, Vec<(i64, f64)>)> + '_ {
+    pub fn series_in_range(
+        &self,
+        mint: i64,
+        maxt: i64,
+    ) -> impl Iterator<Item = (Labels, Vec<(i64, f64)>)> + '_ {
         let mut all: Vec<Arc<MemSeries>> = Vec::new();
         self.for_each_series(|s| all.push(s.clone()));
         all.sort_by(|a, b| a.labels.cmp(&b.labels));
         all.into_iter().filter_map(move |s| {
             let chunks = s.data.lock().snapshot(mint, maxt.saturating_sub(1));
-            let samples: Vec<(i64, f64)> =
-                chunks.iter().flat_map(|c| c.samples()).filter(|x| x.0 >= mint && x.0 < maxt).collect();
+            let samples: Vec<(i64, f64)> = chunks
+                .iter()
+                .flat_map(|c| c.samples())
+                .filter(|x| x.0 >= mint && x.0 < maxt)
+                .collect();
             (!samples.is_empty()).then(|| (s.labels.clone(), samples))
         })
     }
@@ -164,30 +177,43 @@ impl Head {
     /// The series with these labels.
     pub fn series_by_labels(&self, labels: &Labels) -> Option<Arc<MemSeries>> {
         let hash = labels.stable_hash();
-        self.hash_stripe(hash).read().get(&hash).and_then(|v| v.iter().find(|s| &s.labels == labels).cloned())
+        self.hash_stripe(hash)
+            .read()
+            .get(&hash)
+            .and_then(|v| v.iter().find(|s| &s.labels == labels).cloned())
     }
 
     /// Finds or creates the series for `labels`. `want_ref` forces the
     /// reference of a new series (WAL replay). Returns the series and whether
     /// it was created.
-    pub fn get_or_create(&self, labels: &Labels, want_ref: Option<u64>) -> Result<(Arc<MemSeries>, bool), AppendError> {
+    pub fn get_or_create(
+        &self,
+        labels: &Labels,
+        want_ref: Option<u64>,
+    ) -> Result<(Arc<MemSeries>, bool), AppendError> {
         if let Some(s) = self.series_by_labels(labels) {
             return Ok((s, false));
         }
         validate_labels(labels)?;
         let hash = labels.stable_hash();
         let mut stripe = self.hash_stripe(hash).write();
-        if let Some(s) = stripe.get(&hash).and_then(|v| v.iter().find(|s| &s.labels == labels)) {
+        if let Some(s) = stripe
+            .get(&hash)
+            .and_then(|v| v.iter().find(|s| &s.labels == labels))
+        {
             return Ok((s.clone(), false));
         }
         let prev = self.num_series.fetch_add(1, Ordering::AcqRel);
         if self.max_series > 0 && prev >= self.max_series && want_ref.is_none() {
             self.num_series.fetch_sub(1, Ordering::AcqRel);
-            return Err(AppendError::SeriesLimit { limit: self.max_series });
+            return Err(AppendError::SeriesLimit {
+                limit: self.max_series,
+            });
         }
         let r = match want_ref {
             Some(r) => {
-                self.next_ref.fetch_max(r.saturating_add(1), Ordering::AcqRel);
+                self.next_ref
+                    .fetch_max(r.saturating_add(1), Ordering::AcqRel);
                 r
             }
             None => self.next_ref.fetch_add(1, Ordering::AcqRel),
@@ -272,7 +298,10 @@ fn validate_labels(labels: &Labels) -> Result<(), AppendError> {
             return Err(AppendError::InvalidLabels("empty label name".into()));
         }
         if prev == Some(l.name.as_str()) {
-            return Err(AppendError::InvalidLabels(format!("duplicate label name {:?}", l.name)));
+            return Err(AppendError::InvalidLabels(format!(
+                "duplicate label name {:?}",
+                l.name
+            )));
         }
         prev = Some(&l.name);
     }

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use promlite_model::{Labels, Matcher, MatchOp};
+use promlite_model::{Labels, MatchOp, Matcher};
 
 /// Postings lists for every label pair in the head.
 #[derive(Debug, Default)]
@@ -63,7 +63,9 @@ impl Postings {
 
     /// Union of the lists of every value of `name` that `keep` accepts.
     fn union_where(&self, name: &str, keep: impl Fn(&str) -> bool) -> Vec<u64> {
-        let Some(values) = self.by_pair.get(name) else { return Vec::new() };
+        let Some(values) = self.by_pair.get(name) else {
+            return Vec::new();
+        };
         let mut out: Vec<u64> = Vec::new();
         for (v, list) in values {
             if keep(v) {
@@ -85,7 +87,12 @@ impl Postings {
                 // Matches series without the label too: subtract those whose value fails.
                 exclude.push(self.union_where(&m.name, |v| !m.matches(v)));
             } else if m.op == MatchOp::Equal {
-                let list = self.by_pair.get(&m.name).and_then(|vs| vs.get(&m.value)).cloned().unwrap_or_default();
+                let list = self
+                    .by_pair
+                    .get(&m.name)
+                    .and_then(|vs| vs.get(&m.value))
+                    .cloned()
+                    .unwrap_or_default();
                 include.push(list);
             } else if let Some(set) = m.set_matches() {
                 let set: HashSet<&str> = set.into_iter().collect();
@@ -125,19 +132,27 @@ impl Postings {
 
     /// Values of `name`, sorted.
     pub(crate) fn label_values(&self, name: &str) -> Vec<String> {
-        let Some(values) = self.by_pair.get(name) else { return Vec::new() };
+        let Some(values) = self.by_pair.get(name) else {
+            return Vec::new();
+        };
         let set: BTreeSet<&String> = values.keys().collect();
         set.into_iter().cloned().collect()
     }
 
     /// `(name, number of values, bytes of values)` for every label name.
     pub(crate) fn name_stats(&self) -> Vec<(String, usize, usize)> {
-        self.by_pair.iter().map(|(n, vs)| (n.clone(), vs.len(), vs.keys().map(|v| v.len()).sum())).collect()
+        self.by_pair
+            .iter()
+            .map(|(n, vs)| (n.clone(), vs.len(), vs.keys().map(|v| v.len()).sum()))
+            .collect()
     }
 
     /// `(value, series count)` for every value of `name`.
     pub(crate) fn value_counts(&self, name: &str) -> Vec<(String, usize)> {
-        self.by_pair.get(name).map(|vs| vs.iter().map(|(v, l)| (v.clone(), l.len())).collect()).unwrap_or_default()
+        self.by_pair
+            .get(name)
+            .map(|vs| vs.iter().map(|(v, l)| (v.clone(), l.len())).collect())
+            .unwrap_or_default()
     }
 
     /// `(name=value, series count)` for every pair.
@@ -193,17 +208,38 @@ mod tests {
     fn matchers_select_expected_refs() {
         let mut p = Postings::default();
         p.add(1, &labels!("__name__" => "up", "job" => "a"));
-        p.add(2, &labels!("__name__" => "up", "job" => "b", "env" => "prod"));
+        p.add(
+            2,
+            &labels!("__name__" => "up", "job" => "b", "env" => "prod"),
+        );
         p.add(3, &labels!("__name__" => "down", "job" => "a"));
         let m = |op, n: &str, v: &str| Matcher::new(op, n, v).unwrap();
         assert_eq!(p.select(&[Matcher::equal("__name__", "up")]), vec![1, 2]);
-        assert_eq!(p.select(&[m(MatchOp::Regex, "job", "a|b"), Matcher::equal("__name__", "up")]), vec![1, 2]);
+        assert_eq!(
+            p.select(&[
+                m(MatchOp::Regex, "job", "a|b"),
+                Matcher::equal("__name__", "up")
+            ]),
+            vec![1, 2]
+        );
         assert_eq!(p.select(&[m(MatchOp::NotEqual, "job", "a")]), vec![2]);
-        assert_eq!(p.select(&[Matcher::equal("__name__", "up"), Matcher::equal("env", "")]), vec![1]);
+        assert_eq!(
+            p.select(&[Matcher::equal("__name__", "up"), Matcher::equal("env", "")]),
+            vec![1]
+        );
         assert_eq!(p.select(&[m(MatchOp::NotRegex, "env", "p.*")]), vec![1, 3]);
-        assert_eq!(p.select(&[m(MatchOp::Regex, "job", "a.*"), m(MatchOp::NotEqual, "__name__", "up")]), vec![3]);
+        assert_eq!(
+            p.select(&[
+                m(MatchOp::Regex, "job", "a.*"),
+                m(MatchOp::NotEqual, "__name__", "up")
+            ]),
+            vec![3]
+        );
         assert_eq!(p.select(&[]), vec![1, 2, 3]);
-        p.remove(&[(2, labels!("__name__" => "up", "job" => "b", "env" => "prod"))]);
+        p.remove(&[(
+            2,
+            labels!("__name__" => "up", "job" => "b", "env" => "prod"),
+        )]);
         assert_eq!(p.select(&[Matcher::equal("__name__", "up")]), vec![1]);
         assert_eq!(p.label_names(), vec!["__name__", "job"]);
         assert_eq!(p.label_values("job"), vec!["a"]);

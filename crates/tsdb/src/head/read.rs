@@ -28,14 +28,20 @@ impl Series for HeadSeries {
     }
 
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
-        Box::new(ChunksIterator::new(self.chunks.clone(), self.mint, self.maxt))
+        Box::new(ChunksIterator::new(
+            self.chunks.clone(),
+            self.mint,
+            self.maxt,
+        ))
     }
 }
 
 /// The error Prometheus gives for selectors that would match every series.
 pub(crate) fn check_matchers(matchers: &[Matcher]) -> Result<(), StorageError> {
     if !matchers.is_empty() && matchers.iter().all(|m| m.matches_empty()) {
-        return Err(StorageError::Other("vector selector must contain at least one non-empty matcher".into()));
+        return Err(StorageError::Other(
+            "vector selector must contain at least one non-empty matcher".into(),
+        ));
     }
     Ok(())
 }
@@ -47,7 +53,11 @@ impl<'a> HeadQuerier<'a> {
     }
 
     /// Series matching `matchers` with data in range, sorted by labels.
-    pub fn select_series(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<HeadSeries>, StorageError> {
+    pub fn select_series(
+        &self,
+        hints: &SelectHints,
+        matchers: &[Matcher],
+    ) -> Result<Vec<HeadSeries>, StorageError> {
         check_matchers(matchers)?;
         // Hints' ranges are advisory; the querier's range is what restricts.
         let (mint, maxt) = (self.mint, self.maxt);
@@ -59,13 +69,24 @@ impl<'a> HeadQuerier<'a> {
         // created at append time) before the batch is applied.
         let _isolation = self.head.isolation.read();
         for r in self.head.select_refs(matchers) {
-            let Some(s) = self.head.series_by_ref(r) else { continue };
+            let Some(s) = self.head.series_by_ref(r) else {
+                continue;
+            };
             let chunks = s.data.lock().snapshot(mint, maxt);
             if chunks.is_empty() {
                 continue;
             }
-            let chunks = if hints.labels_only { Vec::new() } else { chunks };
-            out.push(HeadSeries { labels: s.labels.clone(), chunks, mint, maxt });
+            let chunks = if hints.labels_only {
+                Vec::new()
+            } else {
+                chunks
+            };
+            out.push(HeadSeries {
+                labels: s.labels.clone(),
+                chunks,
+                mint,
+                maxt,
+            });
         }
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         if hints.limit > 0 {
@@ -86,7 +107,11 @@ impl<'a> HeadQuerier<'a> {
         let mut out = Vec::new();
         for r in self.head.select_refs(matchers) {
             if let Some(s) = self.head.series_by_ref(r) {
-                let has_data = s.data.lock().time_range().is_some_and(|(a, b)| a <= self.maxt && b >= self.mint);
+                let has_data = s
+                    .data
+                    .lock()
+                    .time_range()
+                    .is_some_and(|(a, b)| a <= self.maxt && b >= self.mint);
                 if has_data {
                     out.push(s.labels.clone());
                 }
@@ -97,8 +122,16 @@ impl<'a> HeadQuerier<'a> {
 }
 
 impl Querier for HeadQuerier<'_> {
-    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
-        Ok(self.select_series(hints, matchers)?.into_iter().map(|s| Box::new(s) as Box<dyn Series>).collect())
+    fn select(
+        &self,
+        hints: &SelectHints,
+        matchers: &[Matcher],
+    ) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
+        Ok(self
+            .select_series(hints, matchers)?
+            .into_iter()
+            .map(|s| Box::new(s) as Box<dyn Series>)
+            .collect())
     }
 
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
@@ -108,8 +141,11 @@ impl Querier for HeadQuerier<'_> {
         if matchers.is_empty() {
             return Ok(self.head.postings.read().label_values(name));
         }
-        let set: BTreeSet<String> =
-            self.matching_labels(matchers).iter().filter_map(|l| l.get(name).map(str::to_string)).collect();
+        let set: BTreeSet<String> = self
+            .matching_labels(matchers)
+            .iter()
+            .filter_map(|l| l.get(name).map(str::to_string))
+            .collect();
         Ok(set.into_iter().collect())
     }
 
@@ -120,8 +156,11 @@ impl Querier for HeadQuerier<'_> {
         if matchers.is_empty() {
             return Ok(self.head.postings.read().label_names());
         }
-        let set: BTreeSet<String> =
-            self.matching_labels(matchers).iter().flat_map(|l| l.iter().map(|x| x.name.clone()).collect::<Vec<_>>()).collect();
+        let set: BTreeSet<String> = self
+            .matching_labels(matchers)
+            .iter()
+            .flat_map(|l| l.iter().map(|x| x.name.clone()).collect::<Vec<_>>())
+            .collect();
         Ok(set.into_iter().collect())
     }
 }

@@ -40,13 +40,24 @@ pub(crate) enum Appendable {
 
 impl MemSeries {
     pub(crate) fn new(series_ref: u64, labels: Labels) -> Arc<MemSeries> {
-        Arc::new(MemSeries { series_ref, labels, logged: AtomicBool::new(false), data: Mutex::new(SeriesData::default()) })
+        Arc::new(MemSeries {
+            series_ref,
+            labels,
+            logged: AtomicBool::new(false),
+            data: Mutex::new(SeriesData::default()),
+        })
     }
 }
 
 /// Whether `(t, v)` can follow the newest sample `last`.
-pub(crate) fn check_append(last: Option<(i64, u64)>, t: i64, v: f64) -> Result<Appendable, AppendError> {
-    let Some((lt, lv)) = last else { return Ok(Appendable::Append) };
+pub(crate) fn check_append(
+    last: Option<(i64, u64)>,
+    t: i64,
+    v: f64,
+) -> Result<Appendable, AppendError> {
+    let Some((lt, lv)) = last else {
+        return Ok(Appendable::Append);
+    };
     if t > lt {
         return Ok(Appendable::Append);
     }
@@ -64,13 +75,20 @@ impl SeriesData {
     pub(crate) fn last(&self) -> Option<(i64, u64)> {
         match &self.open {
             Some((a, _)) if a.num_samples() > 0 => Some((a.last_t(), a.last_v_bits())),
-            _ => self.closed.last().and_then(|c| c.samples().last().map(|&(t, v)| (t, v.to_bits()))),
+            _ => self
+                .closed
+                .last()
+                .and_then(|c| c.samples().last().map(|&(t, v)| (t, v.to_bits()))),
         }
     }
 
     /// Oldest and newest timestamps, if any sample is held.
     pub(crate) fn time_range(&self) -> Option<(i64, i64)> {
-        let min = self.closed.first().map(|c| c.mint).or(self.open.as_ref().filter(|(a, _)| a.num_samples() > 0).map(|(_, m)| *m))?;
+        let min = self.closed.first().map(|c| c.mint).or(self
+            .open
+            .as_ref()
+            .filter(|(a, _)| a.num_samples() > 0)
+            .map(|(_, m)| *m))?;
         let max = match &self.open {
             Some((a, _)) if a.num_samples() > 0 => a.last_t(),
             _ => self.closed.last()?.maxt,
@@ -80,7 +98,8 @@ impl SeriesData {
 
     /// Number of chunks (closed plus the open one).
     pub(crate) fn num_chunks(&self) -> usize {
-        self.closed.len() + usize::from(self.open.as_ref().is_some_and(|(a, _)| a.num_samples() > 0))
+        self.closed.len()
+            + usize::from(self.open.as_ref().is_some_and(|(a, _)| a.num_samples() > 0))
     }
 
     /// Appends a sample already checked with [`check_append`]. A new chunk is
@@ -89,7 +108,9 @@ impl SeriesData {
     pub(crate) fn append(&mut self, t: i64, v: f64, chunk_range: i64) {
         let cut = match &self.open {
             None => true,
-            Some((a, mint)) => a.num_samples() >= SAMPLES_PER_CHUNK || t >= range_end(*mint, chunk_range),
+            Some((a, mint)) => {
+                a.num_samples() >= SAMPLES_PER_CHUNK || t >= range_end(*mint, chunk_range)
+            }
         };
         if cut {
             self.close_open();
@@ -105,17 +126,32 @@ impl SeriesData {
             if a.num_samples() > 0 {
                 let maxt = a.last_t();
                 let num = a.num_samples();
-                self.closed.push(ChunkData { data: Arc::from(a.into_bytes()), num, mint, maxt });
+                self.closed.push(ChunkData {
+                    data: Arc::from(a.into_bytes()),
+                    num,
+                    mint,
+                    maxt,
+                });
             }
         }
     }
 
     /// The chunks overlapping `[mint, maxt]`; the open chunk is copied.
     pub(crate) fn snapshot(&self, mint: i64, maxt: i64) -> Vec<ChunkData> {
-        let mut out: Vec<ChunkData> = self.closed.iter().filter(|c| c.maxt >= mint && c.mint <= maxt).cloned().collect();
+        let mut out: Vec<ChunkData> = self
+            .closed
+            .iter()
+            .filter(|c| c.maxt >= mint && c.mint <= maxt)
+            .cloned()
+            .collect();
         if let Some((a, cmint)) = &self.open {
             if a.num_samples() > 0 && a.last_t() >= mint && *cmint <= maxt {
-                out.push(ChunkData { data: Arc::from(a.bytes()), num: a.num_samples(), mint: *cmint, maxt: a.last_t() });
+                out.push(ChunkData {
+                    data: Arc::from(a.bytes()),
+                    num: a.num_samples(),
+                    mint: *cmint,
+                    maxt: a.last_t(),
+                });
             }
         }
         out
@@ -126,14 +162,24 @@ impl SeriesData {
         self.closed.retain(|c| c.maxt >= mint);
         if let Some(first) = self.closed.first() {
             if first.mint < mint {
-                let kept: Vec<(i64, f64)> = first.samples().into_iter().filter(|s| s.0 >= mint).collect();
+                let kept: Vec<(i64, f64)> = first
+                    .samples()
+                    .into_iter()
+                    .filter(|s| s.0 >= mint)
+                    .collect();
                 self.closed[0] = encode(&kept);
             }
         }
         if let Some((a, cmint)) = &self.open {
             if a.num_samples() > 0 && *cmint < mint {
-                let all = ChunkData { data: Arc::from(a.bytes()), num: a.num_samples(), mint: *cmint, maxt: a.last_t() };
-                let kept: Vec<(i64, f64)> = all.samples().into_iter().filter(|s| s.0 >= mint).collect();
+                let all = ChunkData {
+                    data: Arc::from(a.bytes()),
+                    num: a.num_samples(),
+                    mint: *cmint,
+                    maxt: a.last_t(),
+                };
+                let kept: Vec<(i64, f64)> =
+                    all.samples().into_iter().filter(|s| s.0 >= mint).collect();
                 if kept.is_empty() {
                     self.open = None;
                 } else {
@@ -150,9 +196,16 @@ impl SeriesData {
 
     /// Approximate heap bytes of the chunk data.
     pub(crate) fn heap_bytes(&self) -> usize {
-        let closed: usize = self.closed.iter().map(|c| c.data.len() + 16 + std::mem::size_of::<ChunkData>()).sum();
+        let closed: usize = self
+            .closed
+            .iter()
+            .map(|c| c.data.len() + 16 + std::mem::size_of::<ChunkData>())
+            .sum();
         let open = self.open.as_ref().map(|(a, _)| a.capacity()).unwrap_or(0);
-        closed + self.closed.capacity().saturating_sub(self.closed.len()) * std::mem::size_of::<ChunkData>() + open
+        closed
+            + self.closed.capacity().saturating_sub(self.closed.len())
+                * std::mem::size_of::<ChunkData>()
+            + open
     }
 }
 
@@ -165,7 +218,12 @@ fn encode(samples: &[(i64, f64)]) -> ChunkData {
     let mint = samples.first().map(|s| s.0).unwrap_or(0);
     let maxt = a.last_t();
     let num = a.num_samples();
-    ChunkData { data: Arc::from(a.into_bytes()), num, mint, maxt }
+    ChunkData {
+        data: Arc::from(a.into_bytes()),
+        num,
+        mint,
+        maxt,
+    }
 }
 
 /// The end (exclusive) of the `chunk_range`-aligned window holding `t`.
@@ -173,7 +231,9 @@ pub(crate) fn range_end(t: i64, chunk_range: i64) -> i64 {
     if chunk_range <= 0 {
         return i64::MAX;
     }
-    t.div_euclid(chunk_range).saturating_add(1).saturating_mul(chunk_range)
+    t.div_euclid(chunk_range)
+        .saturating_add(1)
+        .saturating_mul(chunk_range)
 }
 
 #[cfg(test)]
@@ -181,7 +241,10 @@ mod tests {
     use super::*;
 
     fn all(d: &SeriesData) -> Vec<(i64, f64)> {
-        d.snapshot(i64::MIN, i64::MAX).iter().flat_map(|c| c.samples()).collect()
+        d.snapshot(i64::MIN, i64::MAX)
+            .iter()
+            .flat_map(|c| c.samples())
+            .collect()
     }
 
     #[test]
@@ -225,7 +288,10 @@ mod tests {
         assert_eq!(check_append(last, 9, 1.0), Err(AppendError::OutOfOrder));
         assert_eq!(check_append(last, 10, 2.0), Err(AppendError::Duplicate));
         assert_eq!(check_append(last, 10, 1.0), Ok(Appendable::Skip));
-        assert_eq!(check_append(last, 10, promlite_model::STALE_NAN), Ok(Appendable::Skip));
+        assert_eq!(
+            check_append(last, 10, promlite_model::STALE_NAN),
+            Ok(Appendable::Skip)
+        );
         assert_eq!(check_append(last, 11, 2.0), Ok(Appendable::Append));
     }
 }

@@ -49,7 +49,13 @@ pub struct HeadStats {
 
 fn top(mut v: Vec<(String, usize)>, n: usize) -> Vec<NameCount> {
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    v.into_iter().take(n).map(|(name, c)| NameCount { name, value: c as u64 }).collect()
+    v.into_iter()
+        .take(n)
+        .map(|(name, c)| NameCount {
+            name,
+            value: c as u64,
+        })
+        .collect()
 }
 
 impl Head {
@@ -72,8 +78,14 @@ impl Head {
             max_time: self.max_time(),
             chunk_bytes,
             series_count_by_metric_name: top(p.value_counts(METRIC_NAME), limit),
-            label_value_count_by_label_name: top(names.iter().map(|(n, c, _)| (n.clone(), *c)).collect(), limit),
-            memory_in_bytes_by_label_name: top(names.iter().map(|(n, _, b)| (n.clone(), *b)).collect(), limit),
+            label_value_count_by_label_name: top(
+                names.iter().map(|(n, c, _)| (n.clone(), *c)).collect(),
+                limit,
+            ),
+            memory_in_bytes_by_label_name: top(
+                names.iter().map(|(n, _, b)| (n.clone(), *b)).collect(),
+                limit,
+            ),
             series_count_by_label_value_pair: top(p.pair_counts(), limit),
             out_of_order_samples: c.out_of_order.load(Ordering::Relaxed),
             duplicate_samples: c.duplicate.load(Ordering::Relaxed),

@@ -41,10 +41,19 @@ impl IndexReader {
 
     /// Opens `path`, verifying every checksum and every structural bound.
     pub fn open(path: &Path) -> Result<IndexReader, StorageError> {
-        let f = File::open(path).map_err(|e| StorageError::Io(format!("{}: {e}", path.display())))?;
+        let f =
+            File::open(path).map_err(|e| StorageError::Io(format!("{}: {e}", path.display())))?;
         // SAFETY: block files are immutable once written and only deleted whole.
-        let data = unsafe { Mmap::map(&f) }.map_err(|e| StorageError::Io(format!("{}: {e}", path.display())))?;
-        let mut ir = IndexReader { path: path.to_path_buf(), data, symbols: Vec::new(), series_table: 0, num_series: 0, postings: Vec::new() };
+        let data = unsafe { Mmap::map(&f) }
+            .map_err(|e| StorageError::Io(format!("{}: {e}", path.display())))?;
+        let mut ir = IndexReader {
+            path: path.to_path_buf(),
+            data,
+            symbols: Vec::new(),
+            series_table: 0,
+            num_series: 0,
+            postings: Vec::new(),
+        };
         ir.load()?;
         Ok(ir)
     }
@@ -52,9 +61,14 @@ impl IndexReader {
     /// Reads a `len u32 | body | crc32` section at `off`, checking the CRC.
     fn section(&self, off: usize) -> Result<(usize, usize), StorageError> {
         let d: &[u8] = &self.data;
-        let len = be32(d, off).ok_or_else(|| self.corrupt(off, "section header beyond end of file"))? as usize;
+        let len = be32(d, off)
+            .ok_or_else(|| self.corrupt(off, "section header beyond end of file"))?
+            as usize;
         let start = off + 4;
-        let end = start.checked_add(len).filter(|&e| e + 4 <= d.len()).ok_or_else(|| self.corrupt(off, "section runs past end of file"))?;
+        let end = start
+            .checked_add(len)
+            .filter(|&e| e + 4 <= d.len())
+            .ok_or_else(|| self.corrupt(off, "section runs past end of file"))?;
         let stored = be32(d, end).unwrap_or(0);
         if crc32fast::hash(&d[start..end]) != stored {
             return Err(self.corrupt(off, "section checksum mismatch"));
@@ -65,10 +79,16 @@ impl IndexReader {
     /// Reads a `len uvarint | body | crc32` entry at `off`, checking the CRC.
     fn entry(&self, off: usize) -> Result<(usize, usize), StorageError> {
         let d: &[u8] = &self.data;
-        let mut r = Reader::new(d.get(off..).ok_or_else(|| self.corrupt(off, "entry offset beyond end of file"))?);
+        let mut r = Reader::new(
+            d.get(off..)
+                .ok_or_else(|| self.corrupt(off, "entry offset beyond end of file"))?,
+        );
         let len = r.len(d.len()).map_err(|e| self.corrupt(off, e.message))?;
         let start = off + r.pos();
-        let end = start.checked_add(len).filter(|&e| e + 4 <= d.len()).ok_or_else(|| self.corrupt(off, "entry runs past end of file"))?;
+        let end = start
+            .checked_add(len)
+            .filter(|&e| e + 4 <= d.len())
+            .ok_or_else(|| self.corrupt(off, "entry runs past end of file"))?;
         if crc32fast::hash(&d[start..end]) != be32(d, end).unwrap_or(0) {
             return Err(self.corrupt(off, "series entry checksum mismatch"));
         }
@@ -83,13 +103,26 @@ impl IndexReader {
         if d.get(4..8) != Some(&[INDEX_VERSION, 0, 0, 0][..]) {
             return Err(self.corrupt(4, "unsupported index version"));
         }
-        let toc = d.len().checked_sub(TOC_LEN).filter(|&t| t >= 8).ok_or_else(|| self.corrupt(0, "index too short"))?;
+        let toc = d
+            .len()
+            .checked_sub(TOC_LEN)
+            .filter(|&t| t >= 8)
+            .ok_or_else(|| self.corrupt(0, "index too short"))?;
         if crc32fast::hash(&d[toc..toc + 40]) != be32(d, toc + 40).unwrap_or(0) {
             return Err(self.corrupt(toc, "table of contents checksum mismatch"));
         }
-        let offs: Vec<usize> = (0..5).map(|i| be64(d, toc + 8 * i).unwrap_or(u64::MAX) as usize).collect();
-        let (sym_off, series_off, table_off, postings_off, ptable_off) = (offs[0], offs[1], offs[2], offs[3], offs[4]);
-        if !(8..=toc).contains(&sym_off) || sym_off > series_off || series_off > table_off || table_off > postings_off || postings_off > ptable_off || ptable_off > toc {
+        let offs: Vec<usize> = (0..5)
+            .map(|i| be64(d, toc + 8 * i).unwrap_or(u64::MAX) as usize)
+            .collect();
+        let (sym_off, series_off, table_off, postings_off, ptable_off) =
+            (offs[0], offs[1], offs[2], offs[3], offs[4]);
+        if !(8..=toc).contains(&sym_off)
+            || sym_off > series_off
+            || series_off > table_off
+            || table_off > postings_off
+            || postings_off > ptable_off
+            || ptable_off > toc
+        {
             return Err(self.corrupt(toc, "table of contents offsets out of order"));
         }
 
@@ -104,7 +137,8 @@ impl IndexReader {
             let len = r.len(e - s).map_err(|x| self.dec(s, x))?;
             let start = s + r.pos();
             let bytes = r.bytes(len).map_err(|x| self.dec(s, x))?;
-            let sym = std::str::from_utf8(bytes).map_err(|_| self.corrupt(at, "symbol is not UTF-8"))?;
+            let sym =
+                std::str::from_utf8(bytes).map_err(|_| self.corrupt(at, "symbol is not UTF-8"))?;
             if prev.is_some_and(|p| p >= sym) {
                 return Err(self.corrupt(at, "symbols not sorted"));
             }
@@ -124,7 +158,10 @@ impl IndexReader {
         for id in 0..num {
             let off = self.series_offset(id)?;
             if off < series_off || off >= table_off {
-                return Err(self.corrupt(s + 4 + 8 * id as usize, "series offset outside the series section"));
+                return Err(self.corrupt(
+                    s + 4 + 8 * id as usize,
+                    "series offset outside the series section",
+                ));
             }
             self.entry(off)?;
         }
@@ -162,7 +199,9 @@ impl IndexReader {
 
     fn series_offset(&self, id: u32) -> Result<usize, StorageError> {
         let at = self.series_table + 8 * id as usize;
-        be64(&self.data, at).map(|o| o as usize).ok_or_else(|| self.corrupt(at, "series table truncated"))
+        be64(&self.data, at)
+            .map(|o| o as usize)
+            .ok_or_else(|| self.corrupt(at, "series table truncated"))
     }
 
     /// Number of series.
@@ -177,8 +216,12 @@ impl IndexReader {
 
     /// The symbol with id `id`.
     pub fn symbol(&self, id: u32) -> Result<&str, StorageError> {
-        let &(off, len) = self.symbols.get(id as usize).ok_or_else(|| self.corrupt(0, format!("unknown symbol {id}")))?;
-        std::str::from_utf8(&self.data[off..off + len]).map_err(|_| self.corrupt(off, "symbol is not UTF-8"))
+        let &(off, len) = self
+            .symbols
+            .get(id as usize)
+            .ok_or_else(|| self.corrupt(0, format!("unknown symbol {id}")))?;
+        std::str::from_utf8(&self.data[off..off + len])
+            .map_err(|_| self.corrupt(off, "symbol is not UTF-8"))
     }
 
     /// The id of symbol `s`, if present.
@@ -213,7 +256,10 @@ impl IndexReader {
             if value.is_empty() || labels.last().is_some_and(|p| p.name.as_str() >= name) {
                 return Err(self.corrupt(off, "series labels not sorted, duplicated or empty"));
             }
-            labels.push(Label { name: name.to_string(), value: value.to_string() });
+            labels.push(Label {
+                name: name.to_string(),
+                value: value.to_string(),
+            });
         }
         let nc = r.len(e - s).map_err(|x| self.dec(s, x))?;
         let mut chunks = Vec::with_capacity(nc);
@@ -224,13 +270,23 @@ impl IndexReader {
                     let min_time = r.varint().map_err(|x| self.dec(s, x))?;
                     let span = r.uvarint().map_err(|x| self.dec(s, x))? as i64;
                     let chunk_ref = r.uvarint().map_err(|x| self.dec(s, x))?;
-                    ChunkMeta { min_time, max_time: min_time.wrapping_add(span), chunk_ref }
+                    ChunkMeta {
+                        min_time,
+                        max_time: min_time.wrapping_add(span),
+                        chunk_ref,
+                    }
                 }
                 Some(p) => {
-                    let min_time = p.max_time.wrapping_add(r.varint().map_err(|x| self.dec(s, x))?);
+                    let min_time = p
+                        .max_time
+                        .wrapping_add(r.varint().map_err(|x| self.dec(s, x))?);
                     let span = r.uvarint().map_err(|x| self.dec(s, x))? as i64;
                     let d = r.varint().map_err(|x| self.dec(s, x))?;
-                    ChunkMeta { min_time, max_time: min_time.wrapping_add(span), chunk_ref: p.chunk_ref.wrapping_add(d as u64) }
+                    ChunkMeta {
+                        min_time,
+                        max_time: min_time.wrapping_add(span),
+                        chunk_ref: p.chunk_ref.wrapping_add(d as u64),
+                    }
                 }
             };
             chunks.push(c);
@@ -249,7 +305,10 @@ impl IndexReader {
             let d = r.uvarint().map_err(|x| self.dec(s, x))?;
             cur = if i == 0 { d } else { cur.saturating_add(d) };
             if cur >= u64::from(self.num_series) || (i > 0 && d == 0) {
-                return Err(self.corrupt(off, "postings list references unknown series or is unsorted"));
+                return Err(self.corrupt(
+                    off,
+                    "postings list references unknown series or is unsorted",
+                ));
             }
             out.push(cur as u32);
         }
@@ -282,12 +341,18 @@ impl IndexReader {
         }
         let lo = self.postings.partition_point(|(k, _)| k.0 < n);
         let hi = self.postings.partition_point(|(k, _)| k.0 <= n);
-        self.postings[lo..hi].iter().map(|((_, v), off)| (*v, *off)).collect()
+        self.postings[lo..hi]
+            .iter()
+            .map(|((_, v), off)| (*v, *off))
+            .collect()
     }
 
     /// Sorted distinct values of label `name` across all series.
     pub fn label_values(&self, name: &str) -> Result<Vec<String>, StorageError> {
-        self.value_entries(name).into_iter().map(|(v, _)| self.symbol(v).map(str::to_string)).collect()
+        self.value_entries(name)
+            .into_iter()
+            .map(|(v, _)| self.symbol(v).map(str::to_string))
+            .collect()
     }
 
     /// Sorted distinct label names across all series.
@@ -307,7 +372,11 @@ impl IndexReader {
     }
 
     /// Union of the postings of every value of `name` accepted by `pred`.
-    pub fn postings_for_values(&self, name: &str, mut pred: impl FnMut(&str) -> bool) -> Result<Vec<u32>, StorageError> {
+    pub fn postings_for_values(
+        &self,
+        name: &str,
+        mut pred: impl FnMut(&str) -> bool,
+    ) -> Result<Vec<u32>, StorageError> {
         let mut lists = Vec::new();
         for (v, off) in self.value_entries(name) {
             if pred(self.symbol(v)?) {
@@ -319,7 +388,11 @@ impl IndexReader {
 }
 
 fn corrupt(path: &Path, offset: usize, msg: impl Into<String>) -> StorageError {
-    StorageError::Corruption { file: path.display().to_string(), offset: offset as u64, message: msg.into() }
+    StorageError::Corruption {
+        file: path.display().to_string(),
+        offset: offset as u64,
+        message: msg.into(),
+    }
 }
 
 /// Sorted union of sorted lists.

@@ -8,7 +8,8 @@ use super::{ChunkMeta, INDEX_MAGIC, INDEX_VERSION};
 use crate::codec::varint::{put_uvarint, put_varint};
 
 fn section(out: &mut Vec<u8>, body: &[u8]) -> Result<(), StorageError> {
-    let len = u32::try_from(body.len()).map_err(|_| StorageError::Other("index section exceeds 4 GiB".into()))?;
+    let len = u32::try_from(body.len())
+        .map_err(|_| StorageError::Other("index section exceeds 4 GiB".into()))?;
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(body);
     out.extend_from_slice(&crc32fast::hash(body).to_be_bytes());
@@ -25,9 +26,12 @@ fn entry(out: &mut Vec<u8>, body: &[u8]) {
 /// labels and unique.
 pub fn write_index(series: &[(Labels, Vec<ChunkMeta>)]) -> Result<Vec<u8>, StorageError> {
     if series.windows(2).any(|w| w[0].0 >= w[1].0) {
-        return Err(StorageError::Other("index series must be sorted by labels and unique".into()));
+        return Err(StorageError::Other(
+            "index series must be sorted by labels and unique".into(),
+        ));
     }
-    let num = u32::try_from(series.len()).map_err(|_| StorageError::Other("too many series for one block".into()))?;
+    let num = u32::try_from(series.len())
+        .map_err(|_| StorageError::Other("too many series for one block".into()))?;
     // Symbols.
     let mut syms: BTreeSet<&str> = BTreeSet::new();
     syms.insert("");
@@ -37,7 +41,11 @@ pub fn write_index(series: &[(Labels, Vec<ChunkMeta>)]) -> Result<Vec<u8>, Stora
             syms.insert(&lab.value);
         }
     }
-    let sym_ids: BTreeMap<&str, u64> = syms.iter().enumerate().map(|(i, s)| (*s, i as u64)).collect();
+    let sym_ids: BTreeMap<&str, u64> = syms
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (*s, i as u64))
+        .collect();
     let sid = |s: &str| sym_ids.get(s).copied().unwrap_or(0);
 
     let mut out = Vec::new();
@@ -126,7 +134,13 @@ pub fn write_index(series: &[(Labels, Vec<ChunkMeta>)]) -> Result<Vec<u8>, Stora
 
     // Table of contents.
     let toc_start = out.len();
-    for o in [symbols_off, series_off, series_table_off, postings_off, postings_table_off] {
+    for o in [
+        symbols_off,
+        series_off,
+        series_table_off,
+        postings_off,
+        postings_table_off,
+    ] {
         out.extend_from_slice(&o.to_be_bytes());
     }
     let crc = crc32fast::hash(&out[toc_start..]);

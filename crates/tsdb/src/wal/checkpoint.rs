@@ -76,7 +76,12 @@ pub fn remove_tmp_checkpoints(dir: &Path) -> io::Result<()> {
 /// `..=upto`, keeping series for which `keep` is true and their samples with
 /// `t >= mint`; then deletes the replaced segments and checkpoints.
 /// `upto` must be older than the segment being written.
-pub fn checkpoint(dir: &Path, upto: u32, keep: &dyn Fn(u64) -> bool, mint: i64) -> Result<CheckpointStats, StorageError> {
+pub fn checkpoint(
+    dir: &Path,
+    upto: u32,
+    keep: &dyn Fn(u64) -> bool,
+    mint: i64,
+) -> Result<CheckpointStats, StorageError> {
     let io = |p: &Path, e: io::Error| StorageError::Io(format!("{}: {e}", p.display()));
     remove_tmp_checkpoints(dir).map_err(|e| io(dir, e))?;
     let mut sources: Vec<PathBuf> = Vec::new();
@@ -91,8 +96,11 @@ pub fn checkpoint(dir: &Path, upto: u32, keep: &dyn Fn(u64) -> bool, mint: i64) 
             sources.push(segment_path(cdir, s));
         }
     }
-    let segments: Vec<u32> =
-        list_segments(dir).map_err(|e| io(dir, e))?.into_iter().filter(|&s| (prev.is_none() || s > after) && s <= upto).collect();
+    let segments: Vec<u32> = list_segments(dir)
+        .map_err(|e| io(dir, e))?
+        .into_iter()
+        .filter(|&s| (prev.is_none() || s > after) && s <= upto)
+        .collect();
     sources.extend(segments.iter().map(|&s| segment_path(dir, s)));
 
     let final_dir = dir.join(format!("{PREFIX}{upto:08}"));
@@ -145,7 +153,9 @@ pub fn checkpoint(dir: &Path, upto: u32, keep: &dyn Fn(u64) -> bool, mint: i64) 
     if let Some(e) = write_err {
         return Err(io(&out_path, e));
     }
-    let file = out.into_inner().map_err(|e| io(&out_path, e.into_error()))?;
+    let file = out
+        .into_inner()
+        .map_err(|e| io(&out_path, e.into_error()))?;
     file.sync_all().map_err(|e| io(&out_path, e))?;
     sync_dir(&tmp_dir).map_err(|e| io(&tmp_dir, e))?;
     if final_dir.exists() {

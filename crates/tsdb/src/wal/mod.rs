@@ -18,7 +18,9 @@ mod writer;
 
 pub use checkpoint::{checkpoint, latest_checkpoint, remove_tmp_checkpoints, CheckpointStats};
 pub use replay::{replay, ReplayReport};
-pub use segment::{frame, list_segments, read_segment, segment_name, segment_path, Damage, HEADER_LEN};
+pub use segment::{
+    frame, list_segments, read_segment, segment_name, segment_path, Damage, HEADER_LEN,
+};
 pub use writer::{Wal, WalWriter};
 
 /// Default segment size: 128 MiB, as Prometheus.

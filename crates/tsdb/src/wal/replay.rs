@@ -98,7 +98,10 @@ fn repair(path: &Path, n: u32, wal_dir: &Path, d: &Damage) -> Result<String, Sto
         std::fs::write(&qpath, tail).map_err(|e| io(&qpath, e))?;
         kept = format!("{} bytes moved to {}", tail.len(), qpath.display());
     }
-    let file = std::fs::OpenOptions::new().write(true).open(path).map_err(|e| io(path, e))?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| io(path, e))?;
     file.set_len(d.offset).map_err(|e| io(path, e))?;
     file.sync_all().map_err(|e| io(path, e))?;
     Ok(format!(

@@ -31,7 +31,10 @@ pub fn list_segments(dir: &Path) -> io::Result<Vec<u32>> {
         let entry = entry?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if name.len() == 8 && name.bytes().all(|b| b.is_ascii_digit()) && entry.file_type()?.is_file() {
+        if name.len() == 8
+            && name.bytes().all(|b| b.is_ascii_digit())
+            && entry.file_type()?.is_file()
+        {
             if let Ok(n) = name.parse::<u32>() {
                 out.push(n);
             }
@@ -73,7 +76,13 @@ pub fn read_segment(path: &Path, f: &mut dyn FnMut(&[u8])) -> io::Result<Option<
         if got == 0 {
             return Ok(None);
         }
-        let damage = |reason: &str, torn: bool| Ok(Some(Damage { offset, reason: reason.to_string(), torn }));
+        let damage = |reason: &str, torn: bool| {
+            Ok(Some(Damage {
+                offset,
+                reason: reason.to_string(),
+                torn,
+            }))
+        };
         if got < HEADER_LEN {
             return damage("file ends inside a record header", true);
         }
@@ -84,7 +93,10 @@ pub fn read_segment(path: &Path, f: &mut dyn FnMut(&[u8])) -> io::Result<Option<
         }
         let end = offset + HEADER_LEN as u64 + len as u64;
         if end > file_len {
-            return damage(&format!("record of {len} bytes runs past the end of the file"), true);
+            return damage(
+                &format!("record of {len} bytes runs past the end of the file"),
+                true,
+            );
         }
         payload.resize(len as usize, 0);
         let got = read_full(&mut r, &mut payload)?;
@@ -131,7 +143,10 @@ mod tests {
         let p = segment_path(dir.path(), 1);
         std::fs::write(&p, &buf).unwrap();
         let mut got = Vec::new();
-        assert_eq!(read_segment(&p, &mut |b| got.push(b.to_vec())).unwrap(), None);
+        assert_eq!(
+            read_segment(&p, &mut |b| got.push(b.to_vec())).unwrap(),
+            None
+        );
         assert_eq!(got, vec![b"hello".to_vec(), b"world!".to_vec()]);
 
         let mut bad = buf.clone();
@@ -139,7 +154,9 @@ mod tests {
         bad[last] ^= 0x40;
         std::fs::write(&p, &bad).unwrap();
         got.clear();
-        let d = read_segment(&p, &mut |b| got.push(b.to_vec())).unwrap().unwrap();
+        let d = read_segment(&p, &mut |b| got.push(b.to_vec()))
+            .unwrap()
+            .unwrap();
         assert_eq!(d.offset, 13);
         assert!(!d.torn);
         assert_eq!(got.len(), 1);

@@ -50,8 +50,14 @@ impl Wal {
     /// repaired tail is never appended to.
     pub fn open(dir: &Path, segment_size: u64) -> Result<Wal, StorageError> {
         std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-        let last = list_segments(dir).map_err(|e| io_err(dir, e))?.last().copied().unwrap_or(0);
-        let segment = last.checked_add(1).ok_or_else(|| StorageError::Other("WAL segment numbers exhausted".into()))?;
+        let last = list_segments(dir)
+            .map_err(|e| io_err(dir, e))?
+            .last()
+            .copied()
+            .unwrap_or(0);
+        let segment = last
+            .checked_add(1)
+            .ok_or_else(|| StorageError::Other("WAL segment numbers exhausted".into()))?;
         let file = create_segment(dir, segment)?;
         let synced = Arc::new(AtomicU64::new(0));
         Ok(Wal {
@@ -108,7 +114,11 @@ impl Wal {
             }
             let path = segment_path(&self.dir, w.segment);
             // Bytes of earlier segments were fsynced when the segment rolled.
-            (w.file.try_clone().map_err(|e| io_err(&path, e))?, w.written, path)
+            (
+                w.file.try_clone().map_err(|e| io_err(&path, e))?,
+                w.written,
+                path,
+            )
         };
         if let Err(e) = file.sync_data() {
             let msg = format!("WAL fsync of {} failed: {e}", path.display());
@@ -129,7 +139,11 @@ impl Wal {
 
 fn create_segment(dir: &Path, n: u32) -> Result<File, StorageError> {
     let path = segment_path(dir, n);
-    let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_err(&path, e))?;
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| io_err(&path, e))?;
     sync_dir(dir).map_err(|e| io_err(dir, e))?;
     Ok(file)
 }
@@ -159,7 +173,10 @@ impl WalWriter {
         if let Err(e) = self.file.write_all(&self.buf) {
             let path = segment_path(&self.dir, self.segment);
             if let Err(e2) = self.file.set_len(self.size) {
-                self.failed = Some(format!("{}: write failed ({e}) and could not be undone ({e2})", path.display()));
+                self.failed = Some(format!(
+                    "{}: write failed ({e}) and could not be undone ({e2})",
+                    path.display()
+                ));
             }
             return Err(io_err(&path, e));
         }
@@ -179,7 +196,10 @@ impl WalWriter {
             return Err(StorageError::Io(f.clone()));
         }
         if let Err(e) = self.file.sync_data() {
-            let msg = format!("WAL fsync of {} failed: {e}", segment_path(&self.dir, self.segment).display());
+            let msg = format!(
+                "WAL fsync of {} failed: {e}",
+                segment_path(&self.dir, self.segment).display()
+            );
             self.failed = Some(msg.clone());
             return Err(StorageError::Io(msg));
         }
@@ -191,7 +211,10 @@ impl WalWriter {
     /// Returns the new segment's number.
     pub fn next_segment(&mut self) -> Result<u32, StorageError> {
         self.sync()?;
-        let n = self.segment.checked_add(1).ok_or_else(|| StorageError::Other("WAL segment numbers exhausted".into()))?;
+        let n = self
+            .segment
+            .checked_add(1)
+            .ok_or_else(|| StorageError::Other("WAL segment numbers exhausted".into()))?;
         self.file = create_segment(&self.dir, n)?;
         self.segment = n;
         self.size = 0;

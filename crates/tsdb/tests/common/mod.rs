@@ -6,12 +6,19 @@ use promlite_tsdb::{Db, DbOptions, FsyncPolicy};
 
 /// Options for tests: no background thread.
 pub fn opts() -> DbOptions {
-    DbOptions { background: false, ..Default::default() }
+    DbOptions {
+        background: false,
+        ..Default::default()
+    }
 }
 
 /// Options with per-commit fsync.
 pub fn opts_always() -> DbOptions {
-    DbOptions { background: false, fsync: FsyncPolicy::Always, ..Default::default() }
+    DbOptions {
+        background: false,
+        fsync: FsyncPolicy::Always,
+        ..Default::default()
+    }
 }
 
 /// Every sample of every series matching `matchers` in `[mint, maxt]`.

@@ -24,7 +24,10 @@ impl Evaluator<'_> {
         r: Range,
     ) -> Result<Vec<Series>, QueryError> {
         if let Some(&phi) = phis.iter().find(|p| p.is_nan() || **p < 0.0 || **p > 1.0) {
-            self.warn(format!("PromQL warning: quantile value should be between 0 and 1, got {}", format_float(phi)));
+            self.warn(format!(
+                "PromQL warning: quantile value should be between 0 and 1, got {}",
+                format_float(phi)
+            ));
         }
         self.classic_buckets(input, r, |i, bs| {
             let res = bucket_quantile(phis.get(i).copied().unwrap_or(f64::NAN), bs);
@@ -41,7 +44,10 @@ impl Evaluator<'_> {
         r: Range,
     ) -> Result<Vec<Series>, QueryError> {
         self.classic_buckets(input, r, |i, bs| {
-            let (lo, hi) = (lower.get(i).copied().unwrap_or(f64::NAN), upper.get(i).copied().unwrap_or(f64::NAN));
+            let (lo, hi) = (
+                lower.get(i).copied().unwrap_or(f64::NAN),
+                upper.get(i).copied().unwrap_or(f64::NAN),
+            );
             (bucket_fraction(lo, hi, bs), false)
         })
     }
@@ -82,7 +88,13 @@ impl Evaluator<'_> {
         for &(g, le, s) in &members {
             for p in &s.floats {
                 if let Some(v) = per_step.get_mut(r.index(p.t)) {
-                    v.push((g, Bucket { upper: le, count: p.f }));
+                    v.push((
+                        g,
+                        Bucket {
+                            upper: le,
+                            count: p.f,
+                        },
+                    ));
                 }
             }
         }

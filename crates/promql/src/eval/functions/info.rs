@@ -33,45 +33,74 @@ fn time_source(e: &Expr) -> Option<(Option<AtModifier>, i64)> {
 }
 
 fn id_key(l: &Labels) -> (String, String) {
-    (l.get_or_empty(IDENTIFYING[0]).to_string(), l.get_or_empty(IDENTIFYING[1]).to_string())
+    (
+        l.get_or_empty(IDENTIFYING[0]).to_string(),
+        l.get_or_empty(IDENTIFYING[1]).to_string(),
+    )
 }
 
 impl Evaluator<'_> {
     /// `info(v [, selector])`.
     pub(crate) fn eval_info(&mut self, c: &Call, r: Range) -> Result<Val, QueryError> {
-        let base_expr = c.args.first().ok_or_else(|| QueryError::Execution("info needs an argument".into()))?;
+        let base_expr = c
+            .args
+            .first()
+            .ok_or_else(|| QueryError::Execution("info needs an argument".into()))?;
         let base = self.eval_vector(base_expr, r)?;
         let sel_matchers: Vec<Matcher> = match c.args.get(1).map(unwrap_parens) {
             Some(Expr::VectorSelector(vs)) => vs.matchers.clone(),
             _ => Vec::new(),
         };
-        let mut name_matchers: Vec<Matcher> = sel_matchers.iter().filter(|m| m.name == METRIC_NAME).cloned().collect();
+        let mut name_matchers: Vec<Matcher> = sel_matchers
+            .iter()
+            .filter(|m| m.name == METRIC_NAME)
+            .cloned()
+            .collect();
         if name_matchers.is_empty() {
             name_matchers.push(Matcher::equal(METRIC_NAME, "target_info"));
-        } else if !name_matchers.iter().any(|m| matches!(m.op, MatchOp::Equal | MatchOp::Regex)) {
+        } else if !name_matchers
+            .iter()
+            .any(|m| matches!(m.op, MatchOp::Equal | MatchOp::Regex))
+        {
             // Only negative name matchers: choose among the `*_info` metrics.
             if let Ok(m) = Matcher::new(MatchOp::Regex, METRIC_NAME, ".+_info") {
                 name_matchers.push(m);
             }
         }
-        let data_matchers: Vec<&Matcher> = sel_matchers.iter().filter(|m| m.name != METRIC_NAME).collect();
-        let has_positive = name_matchers.iter().any(|m| matches!(m.op, MatchOp::Equal | MatchOp::Regex));
+        let data_matchers: Vec<&Matcher> = sel_matchers
+            .iter()
+            .filter(|m| m.name != METRIC_NAME)
+            .collect();
+        let has_positive = name_matchers
+            .iter()
+            .any(|m| matches!(m.op, MatchOp::Equal | MatchOp::Regex));
         let drop_unmatched = data_matchers.iter().any(|m| !m.matches_empty());
 
         // Info series, read at the same reference times as the base selector.
         let (at, offset) = time_source(base_expr).unwrap_or((None, 0));
-        let info_sel = VectorSelector { name: None, matchers: name_matchers.clone(), offset, at };
+        let info_sel = VectorSelector {
+            name: None,
+            matchers: name_matchers.clone(),
+            offset,
+            at,
+        };
         let infos = self.eval_selector_points(&info_sel, r, true)?;
         let mut by_id: HashMap<(String, String), Vec<usize>> = HashMap::new();
         for (i, s) in infos.iter().enumerate() {
-            if data_matchers.iter().all(|m| m.matches(s.metric.get_or_empty(&m.name))) {
+            if data_matchers
+                .iter()
+                .all(|m| m.matches(s.metric.get_or_empty(&m.name)))
+            {
                 by_id.entry(id_key(&s.metric)).or_default().push(i);
             }
         }
         let mut out = SeriesSet::new(r);
         for s in base {
             self.check()?;
-            let is_info = has_positive && name_matchers.iter().all(|m| m.matches(s.metric.get_or_empty(METRIC_NAME)));
+            let is_info = has_positive
+                && name_matchers
+                    .iter()
+                    .all(|m| m.matches(s.metric.get_or_empty(METRIC_NAME)));
             let candidates = by_id.get(&id_key(&s.metric));
             if is_info || candidates.is_none() {
                 if is_info || !drop_unmatched {
@@ -111,12 +140,19 @@ impl Evaluator<'_> {
                 let mut names: Vec<&&str> = chosen.keys().collect();
                 names.sort();
                 for n in names {
-                    let Some((_, il)) = chosen.get(*n) else { continue };
+                    let Some((_, il)) = chosen.get(*n) else {
+                        continue;
+                    };
                     for l in il.iter() {
-                        if l.name == METRIC_NAME || IDENTIFYING.contains(&l.name.as_str()) || s.metric.has(&l.name) {
+                        if l.name == METRIC_NAME
+                            || IDENTIFYING.contains(&l.name.as_str())
+                            || s.metric.has(&l.name)
+                        {
                             continue;
                         }
-                        if !data_matchers.is_empty() && !data_matchers.iter().any(|m| m.name == l.name) {
+                        if !data_matchers.is_empty()
+                            && !data_matchers.iter().any(|m| m.name == l.name)
+                        {
                             continue;
                         }
                         if let Some(prev) = added.insert(&l.name, &l.value) {

@@ -18,13 +18,19 @@ pub(crate) fn compile_replace_regex(re: &str) -> Result<Regex, QueryError> {
     regex::RegexBuilder::new(&format!("^(?s:{re})$"))
         .size_limit(4 << 20)
         .build()
-        .map_err(|e| QueryError::Execution(format!("invalid regular expression in label_replace(): {re}: {e}")))
+        .map_err(|e| {
+            QueryError::Execution(format!(
+                "invalid regular expression in label_replace(): {re}: {e}"
+            ))
+        })
 }
 
 /// Applies `label_replace` to one label set.
 pub(crate) fn replace(l: &Labels, re: &Regex, dst: &str, repl: &str, src: &str) -> Labels {
     let value = l.get_or_empty(src);
-    let Some(caps) = re.captures(value) else { return l.clone() };
+    let Some(caps) = re.captures(value) else {
+        return l.clone();
+    };
     let mut res = String::new();
     caps.expand(repl, &mut res);
     let mut b = l.builder();
@@ -102,7 +108,10 @@ mod tests {
     #[test]
     fn join_and_natural_order() {
         let l = labels!("a" => "x", "b" => "y");
-        assert_eq!(join(&l, "c", "-", &["a".into(), "b".into(), "z".into()]).get("c"), Some("x-y-"));
+        assert_eq!(
+            join(&l, "c", "-", &["a".into(), "b".into(), "z".into()]).get("c"),
+            Some("x-y-")
+        );
         assert_eq!(natural_cmp("a2", "a10"), Ordering::Less);
         assert_eq!(natural_cmp("a10", "a10"), Ordering::Equal);
         assert_eq!(natural_cmp("b", "a10"), Ordering::Greater);

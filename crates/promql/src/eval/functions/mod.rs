@@ -80,10 +80,14 @@ impl Evaluator<'_> {
     pub(crate) fn eval_call(&mut self, c: &Call, r: Range) -> Result<Val, QueryError> {
         let name = c.func.as_str();
         let Some(f) = lookup(name) else {
-            return Err(QueryError::Execution(format!("unknown function with name {name:?}")));
+            return Err(QueryError::Execution(format!(
+                "unknown function with name {name:?}"
+            )));
         };
         if f.experimental && !self.experimental {
-            return Err(QueryError::BadData(format!("function {name:?} is not enabled")));
+            return Err(QueryError::BadData(format!(
+                "function {name:?} is not enabled"
+            )));
         }
         if f.arg_types.contains(&ValueType::Matrix) {
             return self.range_call(c, r);
@@ -93,17 +97,36 @@ impl Evaluator<'_> {
             "time" => return Ok(Val::Scalar(r.iter().map(|t| t as f64 / 1000.0).collect())),
             "pi" => return Ok(Val::Scalar(vec![std::f64::consts::PI; n])),
             "step" => return Ok(Val::Scalar(vec![self.query_step as f64 / 1000.0; n])),
-            "range" => return Ok(Val::Scalar(vec![(self.query_end - self.query_start) as f64 / 1000.0; n])),
+            "range" => {
+                return Ok(Val::Scalar(vec![
+                    (self.query_end - self.query_start) as f64
+                        / 1000.0;
+                    n
+                ]))
+            }
             "min_of" | "max_of" => {
                 let a = self.eval_arg_scalar(c, 0, r)?;
                 let b = self.eval_arg_scalar(c, 1, r)?;
-                let pick = if name == "min_of" { math::go_min } else { math::go_max };
-                return Ok(Val::Scalar(a.iter().zip(b.iter()).map(|(&x, &y)| pick(x, y)).collect()));
+                let pick = if name == "min_of" {
+                    math::go_min
+                } else {
+                    math::go_max
+                };
+                return Ok(Val::Scalar(
+                    a.iter().zip(b.iter()).map(|(&x, &y)| pick(x, y)).collect(),
+                ));
             }
             "vector" => {
                 let s = self.eval_arg_scalar(c, 0, r)?;
-                let floats = s.iter().enumerate().map(|(i, &f)| FPoint { t: r.ts(i), f }).collect();
-                return Ok(Val::Vector(vec![Series { metric: Labels::empty(), floats }]));
+                let floats = s
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &f)| FPoint { t: r.ts(i), f })
+                    .collect();
+                return Ok(Val::Vector(vec![Series {
+                    metric: Labels::empty(),
+                    floats,
+                }]));
             }
             "scalar" => {
                 let v = self.eval_arg_vector(c, 0, r)?;
@@ -118,7 +141,11 @@ impl Evaluator<'_> {
                         }
                     }
                 }
-                let out = count.iter().zip(val).map(|(&cn, v)| if cn == 1 { v } else { f64::NAN }).collect();
+                let out = count
+                    .iter()
+                    .zip(val)
+                    .map(|(&cn, v)| if cn == 1 { v } else { f64::NAN })
+                    .collect();
                 return Ok(Val::Scalar(out));
             }
             "timestamp" => {
@@ -147,13 +174,23 @@ impl Evaluator<'_> {
                         }
                     }
                 }
-                let floats: Vec<FPoint> =
-                    present.iter().enumerate().filter(|(_, &p)| !p).map(|(i, _)| FPoint { t: r.ts(i), f: 1.0 }).collect();
+                let floats: Vec<FPoint> = present
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &p)| !p)
+                    .map(|(i, _)| FPoint { t: r.ts(i), f: 1.0 })
+                    .collect();
                 let metric = c.args.first().map(absent_labels).unwrap_or_default();
-                let out = if floats.is_empty() { Vec::new() } else { vec![Series { metric, floats }] };
+                let out = if floats.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![Series { metric, floats }]
+                };
                 return Ok(Val::Vector(out));
             }
-            "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" if self.query_step != 0 => {
+            "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc"
+                if self.query_step != 0 =>
+            {
                 self.warn(
                     "PromQL warning: sort is ineffective for range queries since results are always ordered by labels"
                         .into(),
@@ -231,7 +268,9 @@ impl Evaluator<'_> {
                     srcs.push(self.eval_arg_string(c, i, r)?);
                 }
                 if !label::valid_label_name(&dst) {
-                    return Err(QueryError::Execution(format!("invalid destination label name in label_join(): {dst}")));
+                    return Err(QueryError::Execution(format!(
+                        "invalid destination label name in label_join(): {dst}"
+                    )));
                 }
                 let mut out = SeriesSet::new(r);
                 for s in v {
@@ -249,7 +288,9 @@ impl Evaluator<'_> {
                 let v = self.eval_arg_vector(c, 0, r)?;
                 let label = self.eval_arg_string(c, 1, r)?;
                 if !label::valid_label_name(&label) {
-                    return Err(QueryError::Execution(format!("invalid label name {label:?}")));
+                    return Err(QueryError::Execution(format!(
+                        "invalid label name {label:?}"
+                    )));
                 }
                 let mut out = SeriesSet::new(r);
                 for i in 2..c.args.len() {
@@ -269,7 +310,8 @@ impl Evaluator<'_> {
                 let v = self.eval_arg_vector(c, 2, r)?;
                 return Ok(Val::Vector(self.histogram_fraction(&lower, &upper, v, r)?));
             }
-            "histogram_avg" | "histogram_count" | "histogram_sum" | "histogram_stddev" | "histogram_stdvar" => {
+            "histogram_avg" | "histogram_count" | "histogram_sum" | "histogram_stddev"
+            | "histogram_stdvar" => {
                 // Only native histograms carry these; float samples are ignored.
                 for (i, a) in c.args.iter().enumerate() {
                     if a.value_type() == ValueType::Vector {
@@ -280,12 +322,23 @@ impl Evaluator<'_> {
             }
             "clamp" | "clamp_min" | "clamp_max" | "round" => {
                 let v = self.eval_arg_vector(c, 0, r)?;
-                let a = if c.args.len() > 1 { self.eval_arg_scalar(c, 1, r)? } else { vec![1.0; n] };
-                let b = if c.args.len() > 2 { self.eval_arg_scalar(c, 2, r)? } else { vec![f64::NAN; n] };
+                let a = if c.args.len() > 1 {
+                    self.eval_arg_scalar(c, 1, r)?
+                } else {
+                    vec![1.0; n]
+                };
+                let b = if c.args.len() > 2 {
+                    self.eval_arg_scalar(c, 2, r)?
+                } else {
+                    vec![f64::NAN; n]
+                };
                 let idx = |t: i64| r.index(t);
                 return self.map_series(v, r, true, |t, f| {
                     let i = idx(t);
-                    let (x, y) = (a.get(i).copied().unwrap_or(f64::NAN), b.get(i).copied().unwrap_or(f64::NAN));
+                    let (x, y) = (
+                        a.get(i).copied().unwrap_or(f64::NAN),
+                        b.get(i).copied().unwrap_or(f64::NAN),
+                    );
                     match name {
                         "clamp" if y < x => None,
                         "clamp" => Some(math::go_max(x, math::go_min(y, f))),
@@ -299,8 +352,17 @@ impl Evaluator<'_> {
         }
         if time::is_calendar(name) {
             let v = if c.args.is_empty() {
-                let floats = r.iter().map(|t| FPoint { t, f: t as f64 / 1000.0 }).collect();
-                vec![Series { metric: Labels::empty(), floats }]
+                let floats = r
+                    .iter()
+                    .map(|t| FPoint {
+                        t,
+                        f: t as f64 / 1000.0,
+                    })
+                    .collect();
+                vec![Series {
+                    metric: Labels::empty(),
+                    floats,
+                }]
             } else {
                 self.eval_arg_vector(c, 0, r)?
             };
@@ -310,7 +372,9 @@ impl Evaluator<'_> {
             let v = self.eval_arg_vector(c, 0, r)?;
             return self.map_series(v, r, true, |_, f| Some(func(f)));
         }
-        Err(QueryError::Execution(format!("function {name:?} is not supported")))
+        Err(QueryError::Execution(format!(
+            "function {name:?} is not supported"
+        )))
     }
 
     /// Applies `f(t, value)` to every point, optionally dropping the metric
@@ -325,15 +389,25 @@ impl Evaluator<'_> {
         let mut out = SeriesSet::new(r);
         for s in v {
             self.check()?;
-            let pts: Vec<FPoint> = s.floats.iter().filter_map(|p| f(p.t, p.f).map(|x| FPoint { t: p.t, f: x })).collect();
-            let metric = if drop { crate::eval::drop_name(&s.metric) } else { s.metric };
+            let pts: Vec<FPoint> = s
+                .floats
+                .iter()
+                .filter_map(|p| f(p.t, p.f).map(|x| FPoint { t: p.t, f: x }))
+                .collect();
+            let metric = if drop {
+                crate::eval::drop_name(&s.metric)
+            } else {
+                s.metric
+            };
             out.push(metric, pts)?;
         }
         Ok(Val::Vector(out.finish()?))
     }
 
     fn arg<'e>(&self, c: &'e Call, i: usize) -> Result<&'e Expr, QueryError> {
-        c.args.get(i).ok_or_else(|| QueryError::Execution(format!("missing argument {} of {}", i + 1, c.func)))
+        c.args.get(i).ok_or_else(|| {
+            QueryError::Execution(format!("missing argument {} of {}", i + 1, c.func))
+        })
     }
 
     fn eval_arg_scalar(&mut self, c: &Call, i: usize, r: Range) -> Result<Vec<f64>, QueryError> {
@@ -356,7 +430,9 @@ impl Evaluator<'_> {
         match unwrap_parens(e) {
             Expr::MatrixSelector(ms) => self.matrix_selector_input(ms, r),
             Expr::Subquery(sq) => self.subquery_input(sq, r),
-            _ => Err(QueryError::Execution("expected a range vector argument".into())),
+            _ => Err(QueryError::Execution(
+                "expected a range vector argument".into(),
+            )),
         }
     }
 
@@ -373,7 +449,13 @@ impl Evaluator<'_> {
             }
         }
         let input = self.range_input(self.arg(c, margi)?, r)?;
-        let p = |k: usize, i: usize| params.get(k).and_then(|v| v.get(i)).copied().unwrap_or(f64::NAN);
+        let p = |k: usize, i: usize| {
+            params
+                .get(k)
+                .and_then(|v| v.get(i))
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
         if name == "absent_over_time" {
             let mut present = vec![false; n];
             for (_, samples) in &input.series {
@@ -383,13 +465,24 @@ impl Evaluator<'_> {
                     }
                 });
             }
-            let floats: Vec<FPoint> =
-                present.iter().enumerate().filter(|(_, &p)| !p).map(|(i, _)| FPoint { t: r.ts(i), f: 1.0 }).collect();
+            let floats: Vec<FPoint> = present
+                .iter()
+                .enumerate()
+                .filter(|(_, &p)| !p)
+                .map(|(i, _)| FPoint { t: r.ts(i), f: 1.0 })
+                .collect();
             let metric = absent_labels(self.arg(c, margi)?);
-            return Ok(Val::Vector(if floats.is_empty() { Vec::new() } else { vec![Series { metric, floats }] }));
+            return Ok(Val::Vector(if floats.is_empty() {
+                Vec::new()
+            } else {
+                vec![Series { metric, floats }]
+            }));
         }
         if name == "quantile_over_time" {
-            if let Some(&phi) = params.first().and_then(|v| v.iter().find(|p| p.is_nan() || **p < 0.0 || **p > 1.0)) {
+            if let Some(&phi) = params
+                .first()
+                .and_then(|v| v.iter().find(|p| p.is_nan() || **p < 0.0 || **p > 1.0))
+            {
                 self.warn(format!(
                     "PromQL warning: quantile value should be between 0 and 1, got {}",
                     crate::value::format_float(phi)
@@ -405,7 +498,9 @@ impl Evaluator<'_> {
                     )));
                 }
                 if !(tf > 0.0 && tf < 1.0) {
-                    return Err(QueryError::Execution(format!("invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}")));
+                    return Err(QueryError::Execution(format!(
+                        "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
+                    )));
                 }
             }
         }
@@ -438,15 +533,31 @@ impl Evaluator<'_> {
                 "ts_of_first_over_time" => s.first().map(|x| x.0 as f64 / 1000.0),
                 "ts_of_max_over_time" => Some(over_time::ts_of_extreme(s, true)),
                 "ts_of_min_over_time" => Some(over_time::ts_of_extreme(s, false)),
-                "double_exponential_smoothing" => over_time::double_exponential_smoothing(s, p(0, i), p(1, i)),
+                "double_exponential_smoothing" => {
+                    over_time::double_exponential_smoothing(s, p(0, i), p(1, i))
+                }
                 _ => None,
             }
         };
-        let known = func(&[(0, 1.0), (1000, 2.0)], &Window { start: -1, end: 1000, range: 1001, eval_t: 1000 }, 0)
-            .is_some()
-            || matches!(name, "predict_linear" | "quantile_over_time" | "double_exponential_smoothing");
+        let known = func(
+            &[(0, 1.0), (1000, 2.0)],
+            &Window {
+                start: -1,
+                end: 1000,
+                range: 1001,
+                eval_t: 1000,
+            },
+            0,
+        )
+        .is_some()
+            || matches!(
+                name,
+                "predict_linear" | "quantile_over_time" | "double_exponential_smoothing"
+            );
         if !known {
-            return Err(QueryError::Execution(format!("function {name:?} is not supported")));
+            return Err(QueryError::Execution(format!(
+                "function {name:?} is not supported"
+            )));
         }
         let mut out = SeriesSet::new(r);
         for (metric, samples) in &input.series {
@@ -456,14 +567,23 @@ impl Evaluator<'_> {
             input.windows(samples, |i, w| {
                 widest = widest.max(w.len());
                 let end = input.ends.get(i).copied().unwrap_or(0);
-                let win = Window { start: end.saturating_sub(input.range), end, range: input.range, eval_t: r.ts(i) };
+                let win = Window {
+                    start: end.saturating_sub(input.range),
+                    end,
+                    range: input.range,
+                    eval_t: r.ts(i),
+                };
                 if let Some(v) = func(w, &win, i) {
                     pts.push(FPoint { t: r.ts(i), f: v });
                 }
             });
             self.check_transient(widest)?;
             self.add_samples(pts.len())?;
-            let metric = if keep_name { metric.clone() } else { crate::eval::drop_name(metric) };
+            let metric = if keep_name {
+                metric.clone()
+            } else {
+                crate::eval::drop_name(metric)
+            };
             out.push(metric, pts)?;
         }
         Ok(Val::Vector(out.finish()?))

@@ -73,7 +73,9 @@ pub(crate) fn mad(s: &[(i64, f64)]) -> f64 {
 /// (`ts_of_min_over_time` / `ts_of_max_over_time`); later samples win ties
 /// as in Prometheus.
 pub(crate) fn ts_of_extreme(s: &[(i64, f64)], want_max: bool) -> f64 {
-    let Some(&(mut t, mut m)) = s.first() else { return f64::NAN };
+    let Some(&(mut t, mut m)) = s.first() else {
+        return f64::NAN;
+    };
     for &(ti, v) in s {
         let better = if want_max { v >= m } else { v <= m };
         if better || m.is_nan() {
@@ -108,7 +110,10 @@ mod tests {
     use super::*;
 
     fn pts(v: &[f64]) -> Vec<(i64, f64)> {
-        v.iter().enumerate().map(|(i, &f)| (i as i64 * 1000, f)).collect()
+        v.iter()
+            .enumerate()
+            .map(|(i, &f)| (i as i64 * 1000, f))
+            .collect()
     }
 
     #[test]

@@ -5,7 +5,12 @@ use super::Window;
 use crate::eval::kahan_inc;
 
 /// `rate`, `increase` and `delta`: Prometheus's `extrapolatedRate`.
-pub(crate) fn extrapolated_rate(s: &[(i64, f64)], w: &Window, is_counter: bool, is_rate: bool) -> Option<f64> {
+pub(crate) fn extrapolated_rate(
+    s: &[(i64, f64)],
+    w: &Window,
+    is_counter: bool,
+    is_rate: bool,
+) -> Option<f64> {
     if s.len() < 2 {
         return None;
     }
@@ -146,7 +151,12 @@ mod tests {
     use super::*;
 
     fn win(start: i64, end: i64) -> Window {
-        Window { start, end, range: end - start, eval_t: end }
+        Window {
+            start,
+            end,
+            range: end - start,
+            eval_t: end,
+        }
     }
 
     #[test]

@@ -7,7 +7,9 @@ pub(crate) fn calendar(name: &str, secs: f64) -> f64 {
     if !secs.is_finite() || secs.abs() > 8.0e12 {
         return f64::NAN;
     }
-    let Some(t) = DateTime::from_timestamp(secs.floor() as i64, 0) else { return f64::NAN };
+    let Some(t) = DateTime::from_timestamp(secs.floor() as i64, 0) else {
+        return f64::NAN;
+    };
     let v = match name {
         "minute" => t.minute(),
         "hour" => t.hour(),
@@ -35,7 +37,14 @@ pub(crate) fn calendar(name: &str, secs: f64) -> f64 {
 pub(crate) fn is_calendar(name: &str) -> bool {
     matches!(
         name,
-        "minute" | "hour" | "day_of_week" | "day_of_month" | "day_of_year" | "month" | "year" | "days_in_month"
+        "minute"
+            | "hour"
+            | "day_of_week"
+            | "day_of_month"
+            | "day_of_year"
+            | "month"
+            | "year"
+            | "days_in_month"
     )
 }
 
