@@ -171,10 +171,12 @@ impl Engine {
         check_range(start_ms, end_ms, step_ms)?;
         match expr.value_type() {
             ValueType::Scalar | ValueType::Vector => {}
-            t => return Err(QueryError::BadData(format!(
+            t => {
+                return Err(QueryError::BadData(format!(
                 "invalid expression type {:?} for range query, must be Scalar or instant Vector",
                 t.describe()
-            ))),
+            )))
+            }
         }
         let r = Range {
             start: start_ms,
