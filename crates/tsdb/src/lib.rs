@@ -63,6 +63,7 @@ mod db;
 mod error;
 pub mod head;
 pub mod index;
+pub mod metrics;
 mod options;
 pub mod quarantine;
 pub mod querier;
@@ -72,4 +73,5 @@ pub mod wal;
 
 pub use db::{Db, TickReport};
 pub use head::{HeadStats, NameCount};
+pub use metrics::TsdbMetrics;
 pub use options::{DbOptions, FsyncPolicy, DEFAULT_BLOCK_RANGE_MS};
