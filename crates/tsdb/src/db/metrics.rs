@@ -123,4 +123,25 @@ mod tests {
         assert!(m.blocks_bytes > 0);
         assert_eq!(m.head_min_time_ms, Some(1000));
     }
+
+    #[test]
+    fn replay_reports_the_segments_it_read() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Db::open(dir.path(), opts()).unwrap();
+            assert_eq!(db.replay_report().segments, None, "fresh directory");
+            let mut app = db.appender();
+            app.append(None, &labels!("__name__" => "x"), 1, 1.0)
+                .unwrap();
+            app.commit().unwrap();
+        }
+        {
+            let _db = Db::open(dir.path(), opts()).unwrap();
+        }
+        let db = Db::open(dir.path(), opts()).unwrap();
+        let (first, last) = db.replay_report().segments.unwrap();
+        assert!(first < last, "{first}..{last}: one segment per open");
+        assert_eq!(db.metrics().head_series, 1);
+        assert_eq!(db.metrics().wal_corruptions, 0);
+    }
 }
