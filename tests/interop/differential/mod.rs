@@ -1,6 +1,6 @@
 //! Differential test against the real Prometheus (Debian's 2.42 package).
 //!
-//! The same generated data set (`dataset.rs`: an ML inference service, ~260
+//! The same generated data set (`dataset.rs`: an ML inference service, 273
 //! series, 15 s interval, 3 h) is written as OpenMetrics and backfilled into
 //! both systems: `promtool tsdb create-blocks-from openmetrics` for a
 //! `prometheus` server and `promlite import openmetrics` for `promlite
