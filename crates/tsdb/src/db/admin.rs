@@ -66,7 +66,10 @@ impl Db {
             if meta.min_time > maxt || meta.max_time <= mint {
                 continue;
             }
-            let (lo, hi) = (mint.max(meta.min_time), maxt.min(meta.max_time - 1));
+            let (lo, hi) = (
+                mint.max(meta.min_time),
+                maxt.min(meta.max_time.saturating_sub(1)),
+            );
             let ix = b.index();
             let mut ids = std::collections::BTreeSet::new();
             for set in matcher_sets {
