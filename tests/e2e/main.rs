@@ -1,7 +1,9 @@
 //! End-to-end tests: the real `promlite` binary on loopback ports with temp
 //! data directories. No Prometheus needed.
 
+mod check;
 mod demo;
 mod harness;
+mod mlops_loop;
 mod rules;
 mod serve;
