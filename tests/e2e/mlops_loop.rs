@@ -221,3 +221,112 @@ fn drift_alert_triggers_retrain_and_resolves() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// `alerting` changes apply on reload: a webhook added by `POST /-/reload`
+/// shows in `/api/v1/alertmanagers` and receives the alerts that fire next.
+#[test]
+fn reload_applies_alerting_changes() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let bodies: Bodies = Arc::default();
+    let recorder = rt.block_on(async {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind recorder");
+        let a = l.local_addr().expect("addr").to_string();
+        let app = Router::new()
+            .route("/hook", post(record))
+            .with_state(bodies.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(l, app).await;
+        });
+        a
+    });
+    // Serve the recorder from a thread driving the runtime.
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let driver = std::thread::spawn(move || {
+        rt.block_on(async {
+            let _ = stop_rx.await;
+        })
+    });
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rule = |name: &str| {
+        format!("      - alert: {name}\n        expr: vector(1) > 0\n        labels: {{action: retrain}}\n")
+    };
+    let rules = dir.path().join("rules.yml");
+    let head = "groups:\n  - name: r\n    interval: 1s\n    rules:\n";
+    std::fs::write(&rules, format!("{head}{}", rule("BeforeReload"))).expect("write rules");
+    let cfg = dir.path().join("prometheus.yml");
+    let base = "global:\n  evaluation_interval: 1s\nrule_files: [rules.yml]\n";
+    std::fs::write(&cfg, base).expect("write config");
+    let data = dir.path().join("data");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let log = dir.path().join("promlite.log");
+    let args = [
+        "serve",
+        "--config.file",
+        cfg.to_str().expect("utf8"),
+        "--storage.tsdb.path",
+        data.to_str().expect("utf8"),
+        "--web.listen-address",
+        &addr,
+        "--web.enable-lifecycle",
+    ];
+    let mut p = Promlite::start(&args, addr.clone(), &log);
+    p.wait_ready(&log);
+    let logs = || std::fs::read_to_string(&log).unwrap_or_default();
+    let active = || get_json(&addr, "/api/v1/alertmanagers")["data"]["activeAlertmanagers"].clone();
+    assert_eq!(active(), serde_json::json!([]));
+    let fired = poll(Duration::from_secs(10), || {
+        alert_named(&addr, "BeforeReload")
+    });
+    assert!(fired, "BeforeReload not firing\n{}", logs());
+
+    let hook = format!("http://{recorder}/hook");
+    std::fs::write(
+        &cfg,
+        format!("{base}alerting:\n  webhooks:\n    - url: {hook}\n      timeout: 2s\n"),
+    )
+    .expect("rewrite config");
+    std::fs::write(
+        &rules,
+        format!("{head}{}{}", rule("BeforeReload"), rule("AfterReload")),
+    )
+    .expect("rewrite rules");
+    let (code, body) = http(&addr, "POST", "/-/reload", "").expect("reload");
+    assert_eq!(code, 200, "{body}\n{}", logs());
+    assert_eq!(active(), serde_json::json!([{ "url": hook }]));
+    let delivered = poll(Duration::from_secs(10), || {
+        bodies.lock().expect("lock").iter().any(|b| {
+            b["alerts"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x["labels"]["alertname"] == "AfterReload"))
+        })
+    });
+    assert!(
+        delivered,
+        "webhook added on reload got nothing: {:?}\n{}",
+        bodies.lock().expect("lock"),
+        logs()
+    );
+
+    // Removing the webhook again empties the list.
+    std::fs::write(&cfg, base).expect("rewrite config");
+    let (code, body) = http(&addr, "POST", "/-/reload", "").expect("reload");
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(active(), serde_json::json!([]));
+
+    assert!(p.signal_and_wait(libc::SIGTERM).success(), "{}", logs());
+    let _ = stop_tx.send(());
+    let _ = driver.join();
+}
+
+fn alert_named(addr: &str, name: &str) -> bool {
+    let a = get_json(addr, "/api/v1/alerts");
+    a["data"]["alerts"]
+        .as_array()
+        .is_some_and(|v| v.iter().any(|x| x["labels"]["alertname"] == name))
+}
