@@ -2,7 +2,9 @@
 //! data directories. No Prometheus needed.
 
 mod admin;
+mod check;
 mod demo;
 mod harness;
+mod mlops_loop;
 mod rules;
 mod serve;
