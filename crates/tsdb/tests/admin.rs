@@ -254,3 +254,42 @@ fn snapshots_open_with_the_same_samples() {
     drop(db);
     assert!(Db::open(dir.path(), opts()).is_ok());
 }
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), to).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_block_replaced_before_a_crash_is_removed_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = tempfile::tempdir().unwrap();
+    let expect;
+    let old;
+    {
+        let db = Db::open(dir.path(), opts()).unwrap();
+        ingest(&db, 0, 4000);
+        db.tick().unwrap();
+        db.delete_series(&job("b"), 0, 2500).unwrap();
+        expect = all(&db);
+        old = block_dirs(dir.path())
+            .into_iter()
+            .find(|b| b.join(TOMBSTONES_FILE).exists())
+            .unwrap();
+        copy_dir(&old, &saved.path().join("b"));
+        assert!(db.clean_tombstones().unwrap() >= 1);
+    }
+    // As if the process died before deleting the old block.
+    copy_dir(&saved.path().join("b"), &old);
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert!(!old.exists(), "the replaced block is removed");
+    assert_eq!(all(&db), expect);
+}

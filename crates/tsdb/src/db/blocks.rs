@@ -51,6 +51,20 @@ impl BlockSet {
                 }
             }
         }
+        // A block whose replacement (compaction or tombstone clean-up) is
+        // in place survived a crash before its deletion: remove it, as
+        // Prometheus does with the parents of loaded blocks.
+        let parents: std::collections::HashSet<String> = blocks
+            .iter()
+            .flat_map(|b| b.meta().compaction.parents.iter().cloned())
+            .collect();
+        let (stale, mut blocks): (Vec<_>, Vec<_>) = blocks
+            .into_iter()
+            .partition(|b| parents.contains(&b.meta().id));
+        for b in stale {
+            tracing::info!(target: "promlite_tsdb", "removing block {} replaced before a crash", b.dir().display());
+            std::fs::remove_dir_all(b.dir()).map_err(io)?;
+        }
         sort(&mut blocks);
         Ok(BlockSet {
             dir: dir.to_path_buf(),
