@@ -1,6 +1,7 @@
 //! `promlite serve`: wires the storage engine, the PromQL engine, the scrape
 //! manager and the HTTP API together, and handles signals and reloads.
 
+mod admin;
 mod providers;
 mod rules;
 
@@ -240,6 +241,12 @@ async fn serve_db(
         .with_alertmanagers(Arc::new(Alertmanagers(notifier.clone())))
         .with_server_info(reloader.clone())
         .with_lifecycle(reloader.clone());
+    // Only with --web.enable-admin-api (the handlers check the flag too).
+    let state = if opts.enable_admin_api {
+        state.with_admin(Arc::new(admin::TsdbAdmin(db.clone())))
+    } else {
+        state
+    };
 
     let listener = TcpListener::bind(&opts.listen_address)
         .await

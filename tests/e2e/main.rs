@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `promlite` binary on loopback ports with temp
 //! data directories. No Prometheus needed.
 
+mod admin;
 mod check;
 mod demo;
 mod harness;

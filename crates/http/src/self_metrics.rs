@@ -1,6 +1,6 @@
 //! promlite's own metrics on `/metrics`: HTTP requests by handler and code,
-//! request durations, queries; other crates add theirs through
-//! [`crate::providers::MetricsSource`].
+//! request durations, the PromQL engine's queries; other crates add theirs
+//! through [`crate::providers::MetricsSource`], written with [`FamilyWriter`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -119,9 +119,9 @@ impl HttpMetrics {
         };
         g(
             out,
-            "prometheus_engine_queries",
+            "promlite_api_queries_in_flight",
             "gauge",
-            "The current number of queries being executed or waiting.",
+            "Queries of the query API being executed or waiting for a slot.",
             self.queries_in_flight.load(Ordering::Relaxed).to_string(),
         );
         g(
@@ -139,6 +139,101 @@ impl HttpMetrics {
             self.query_failures.load(Ordering::Relaxed).to_string(),
         );
     }
+}
+
+/// Writes one metric family in the text format: `# HELP` and `# TYPE`
+/// lines on creation, then samples. Used by every [`crate::providers::MetricsSource`]
+/// of the binary so all of `/metrics` is escaped and formatted alike.
+pub struct FamilyWriter<'a> {
+    out: &'a mut String,
+    name: &'a str,
+}
+
+impl<'a> FamilyWriter<'a> {
+    /// Starts family `name` of type `typ` (`counter`, `gauge`, `summary`,
+    /// `histogram`, `untyped`) with help text `help`.
+    pub fn new(out: &'a mut String, name: &'a str, typ: &str, help: &str) -> Self {
+        out.push_str("# HELP ");
+        out.push_str(name);
+        out.push(' ');
+        for c in help.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                c => out.push(c),
+            }
+        }
+        out.push_str("\n# TYPE ");
+        out.push_str(name);
+        out.push(' ');
+        out.push_str(typ);
+        out.push('\n');
+        FamilyWriter { out, name }
+    }
+
+    /// Writes a sample of the family's own name.
+    pub fn sample(&mut self, labels: &[(&str, &str)], v: f64) -> &mut Self {
+        self.suffixed("", labels, v)
+    }
+
+    /// Writes a sample named `<family><suffix>` (`_sum`, `_count`, `_bucket`).
+    pub fn suffixed(&mut self, suffix: &str, labels: &[(&str, &str)], v: f64) -> &mut Self {
+        self.out.push_str(self.name);
+        self.out.push_str(suffix);
+        if !labels.is_empty() {
+            self.out.push('{');
+            for (i, (k, val)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                self.out.push_str(k);
+                self.out.push('=');
+                self.out.push_str(&quote(val));
+            }
+            self.out.push('}');
+        }
+        self.out.push(' ');
+        self.out.push_str(&format_g(v));
+        self.out.push('\n');
+        self
+    }
+}
+
+/// Writes the PromQL engine's metrics (Prometheus's `prometheus_engine_*`).
+pub fn write_engine_metrics(m: &promlite_promql::EngineMetricsSnapshot, out: &mut String) {
+    FamilyWriter::new(
+        out,
+        "prometheus_engine_queries",
+        "gauge",
+        "The current number of queries being executed or waiting.",
+    )
+    .sample(&[], m.in_flight as f64);
+    FamilyWriter::new(
+        out,
+        "prometheus_engine_query_duration_seconds",
+        "summary",
+        "Query timings",
+    )
+    .suffixed("_sum", &[("slice", "inner_eval")], m.inner_eval_seconds)
+    .suffixed(
+        "_count",
+        &[("slice", "inner_eval")],
+        m.inner_eval_count as f64,
+    );
+    FamilyWriter::new(
+        out,
+        "promlite_engine_queries_total",
+        "counter",
+        "Queries evaluated by the PromQL engine (API and rules).",
+    )
+    .sample(&[], m.queries as f64);
+    FamilyWriter::new(
+        out,
+        "promlite_engine_query_failures_total",
+        "counter",
+        "Query evaluations that failed (timeouts, limits, errors).",
+    )
+    .sample(&[], m.failures as f64);
 }
 
 fn quote(s: &str) -> String {
@@ -176,6 +271,7 @@ pub async fn track(State(state): State<ApiState>, req: Request, next: Next) -> R
 pub async fn metrics_handler(State(state): State<ApiState>) -> Response {
     let mut out = String::new();
     state.metrics.write(&mut out);
+    write_engine_metrics(&state.engine.metrics().snapshot(), &mut out);
     for s in &state.metrics_sources {
         s.write_metrics(&mut out);
     }
@@ -212,7 +308,47 @@ mod tests {
         assert!(out.contains(
             "prometheus_http_request_duration_seconds_count{handler=\"/api/v1/query\"} 3\n"
         ));
-        assert!(out.contains("prometheus_engine_queries 1\n"));
+        assert!(out.contains("promlite_api_queries_in_flight 1\n"));
         assert_eq!(m.requests("/api/v1/query", 200), 2);
+    }
+}
+
+#[cfg(test)]
+mod writer_tests {
+    use super::*;
+
+    #[test]
+    fn family_writer_escapes_and_formats() {
+        let mut out = String::new();
+        FamilyWriter::new(&mut out, "x_total", "counter", "Help with \\ and\nnewline.")
+            .sample(&[], 1.0)
+            .sample(&[("a", "q\"uote"), ("b", "back\\slash")], 2.5e9)
+            .suffixed("_extra", &[("le", "+Inf")], f64::INFINITY);
+        assert_eq!(
+            out,
+            "# HELP x_total Help with \\\\ and\\nnewline.\n# TYPE x_total counter\n\
+             x_total 1\n\
+             x_total{a=\"q\\\"uote\",b=\"back\\\\slash\"} 2.5e+09\n\
+             x_total_extra{le=\"+Inf\"} +Inf\n"
+        );
+    }
+
+    #[test]
+    fn engine_metrics_are_a_summary_with_inner_eval() {
+        let m = promlite_promql::EngineMetricsSnapshot {
+            in_flight: 2,
+            queries: 7,
+            failures: 1,
+            inner_eval_count: 6,
+            inner_eval_seconds: 0.25,
+        };
+        let mut out = String::new();
+        write_engine_metrics(&m, &mut out);
+        assert!(out.contains("# TYPE prometheus_engine_query_duration_seconds summary\n"));
+        assert!(out
+            .contains("prometheus_engine_query_duration_seconds_count{slice=\"inner_eval\"} 6\n"));
+        assert!(out
+            .contains("prometheus_engine_query_duration_seconds_sum{slice=\"inner_eval\"} 0.25\n"));
+        assert!(out.contains("prometheus_engine_queries 2\n"));
     }
 }

@@ -14,6 +14,7 @@ use promlite_model::{Labels, Queryable};
 use crate::ast::{Expr, ValueType};
 use crate::error::QueryError;
 use crate::eval::{Evaluator, Range, Val};
+use crate::metrics::EngineMetrics;
 use crate::value::{FPoint, Sample, Series, Value};
 
 /// Engine-wide settings.
@@ -70,12 +71,21 @@ pub struct QueryResult {
 #[derive(Clone, Debug, Default)]
 pub struct Engine {
     opts: EngineOptions,
+    metrics: Arc<EngineMetrics>,
 }
 
 impl Engine {
     /// An engine with these options.
     pub fn new(opts: EngineOptions) -> Self {
-        Engine { opts }
+        Engine {
+            opts,
+            metrics: Arc::default(),
+        }
+    }
+
+    /// Query counters, shared by all clones of this engine.
+    pub fn metrics(&self) -> &EngineMetrics {
+        &self.metrics
     }
 
     /// The engine's options.
@@ -247,8 +257,11 @@ impl Engine {
         if r.end > r.start {
             ev.query_step = r.interval;
         }
-        let val = on_big_stack(|| ev.eval(expr, r))?;
-        Ok((val, ev.warnings, ev.infos))
+        let _in_flight = self.metrics.start();
+        let started = Instant::now();
+        let val = on_big_stack(|| ev.eval(expr, r));
+        self.metrics.observe_eval(started.elapsed(), val.is_err());
+        Ok((val?, ev.warnings, ev.infos))
     }
 }
 

@@ -40,6 +40,7 @@ pub mod engine;
 pub mod error;
 mod eval;
 pub mod functions;
+pub mod metrics;
 pub mod parser;
 pub mod printer;
 pub mod promqltest;
@@ -47,4 +48,5 @@ pub mod value;
 
 pub use engine::{Engine, EngineOptions, QueryOptions, QueryResult};
 pub use error::{ParseError, QueryError};
+pub use metrics::{EngineMetrics, EngineMetricsSnapshot};
 pub use value::Value;

@@ -25,6 +25,20 @@ pub struct Group {
     pub evaluation_seconds: f64,
     /// When the last evaluation ran (ms).
     pub last_evaluation_ms: Option<i64>,
+    /// Counters for `/metrics`, kept across reloads of the group.
+    pub counters: GroupCounters,
+}
+
+/// A group's evaluation counters (Prometheus's `prometheus_rule_*` per
+/// `rule_group`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GroupCounters {
+    /// Group evaluations run (`prometheus_rule_group_iterations_total`).
+    pub iterations: u64,
+    /// Rule evaluations (`prometheus_rule_evaluations_total`).
+    pub evaluations: u64,
+    /// Rule evaluations whose query failed (`prometheus_rule_evaluation_failures_total`).
+    pub evaluation_failures: u64,
 }
 
 impl Group {
@@ -50,6 +64,7 @@ impl Group {
             series_prev: vec![HashSet::new(); n],
             evaluation_seconds: 0.0,
             last_evaluation_ms: None,
+            counters: GroupCounters::default(),
         }
     }
 
@@ -120,6 +135,10 @@ impl Group {
                 Rule::Recording(r) => r.eval(q, ts - offset, limit),
                 Rule::Alerting(r) => r.eval(q, ts, offset, limit, ctx),
             };
+            self.counters.evaluations += 1;
+            if res.is_err() {
+                self.counters.evaluation_failures += 1;
+            }
             let mut error = None;
             match res {
                 Ok(samples) => {
@@ -164,6 +183,7 @@ impl Group {
         }
         self.evaluation_seconds = started.elapsed().as_secs_f64();
         self.last_evaluation_ms = Some(ts);
+        self.counters.iterations += 1;
     }
 
     /// Writes staleness markers for every series the group produced (the group was removed).
@@ -236,6 +256,7 @@ impl Group {
         }
         self.evaluation_seconds = old.evaluation_seconds;
         self.last_evaluation_ms = old.last_evaluation_ms;
+        self.counters = old.counters;
     }
 
     /// The alerts due for notification at `ts`, marking them as sent

@@ -54,7 +54,7 @@ pub use file::{
     expand_globs, load_rule_files, load_rule_files_with, parse_rules, valid_label_name,
     valid_metric_name, GroupSpec, LoadOptions, RuleError, RuleFile, RuleSpec,
 };
-pub use group::{generator_url, Group};
+pub use group::{generator_url, Group, GroupCounters};
 pub use manager::{ManagerOptions, RuleManager};
 pub use notifier::{
     AlertingConfig, AlertmanagerConfig, Notifier, NotifierOptions, NotifyAlert, WebhookConfig,

@@ -297,3 +297,33 @@ async fn scheduler_runs_groups_on_their_interval() {
     tx.send(()).unwrap();
     task.await.unwrap();
 }
+
+#[test]
+fn group_counters_count_evaluations_and_survive_reload() {
+    let yaml = r#"
+groups:
+- name: c
+  rules:
+  - record: ok
+    expr: up
+  - record: bad
+    expr: x
+"#;
+    let (mgr, q, _db) = setup(yaml);
+    q.set("up", vec![(labels!("a" => "1"), 1.0)]);
+    q.fail("x", "boom");
+    mgr.evaluate_group_at("c", MIN);
+    mgr.evaluate_group_at("c", 2 * MIN);
+    let counters = mgr.with_groups(|g| g.counters);
+    assert_eq!(counters[0].iterations, 2);
+    assert_eq!(counters[0].evaluations, 4);
+    assert_eq!(counters[0].evaluation_failures, 2);
+    mgr.update(parse_rules("t.yml", yaml, &LoadOptions::default()).unwrap());
+    mgr.evaluate_group_at("c", 3 * MIN);
+    let counters = mgr.with_groups(|g| g.counters);
+    assert_eq!(
+        (counters[0].iterations, counters[0].evaluations),
+        (3, 6),
+        "kept across a reload"
+    );
+}

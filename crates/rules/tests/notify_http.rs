@@ -219,6 +219,7 @@ async fn failed_deliveries_are_counted() {
             c.url
         );
     }
+    assert_eq!(n.dropped(), 1, "no destination took the alert");
 }
 
 #[tokio::test]

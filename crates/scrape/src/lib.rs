@@ -57,11 +57,14 @@ pub mod config;
 pub mod discovery;
 pub mod fetch;
 pub mod manager;
+pub mod metrics;
 pub mod relabel;
 pub mod scrape_loop;
 pub mod target;
+mod tls;
 
 pub use config::{Config, ConfigError, ScrapeConfig};
 pub use manager::{ActiveTarget, DroppedTarget, ScrapeManager, TargetMetadata, Targets};
+pub use metrics::ScrapeMetrics;
 pub use scrape_loop::{ScrapeLoop, ScrapeOptions, ScrapeReport};
 pub use target::{Health, ScrapeCounters, Target, TargetGroup, TargetShared};

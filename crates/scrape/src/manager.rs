@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError, ScrapeConfig};
 use crate::discovery::{static_groups, FileDiscovery};
+use crate::metrics::ScrapeMetrics;
 use crate::scrape_loop::{HandoverSlot, LoopSignal, ScrapeLoop, ScrapeOptions};
 use crate::target::{
     populate, Health, Populated, ScrapeCounters, Target, TargetGroup, TargetHealth, TargetShared,
@@ -106,6 +108,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     options: ScrapeOptions,
     state: Mutex<State>,
+    metrics: Arc<ScrapeMetrics>,
 }
 
 /// Runs the scrape pools of a configuration. Cheap to clone (shared).
@@ -127,6 +130,7 @@ impl ScrapeManager {
                 clock,
                 options,
                 state: Mutex::new(State::default()),
+                metrics: Arc::default(),
             }),
         }
     }
@@ -159,6 +163,10 @@ impl ScrapeManager {
             match st.pools.get_mut(&sc.job_name) {
                 Some(p) if &p.cfg == sc => continue,
                 Some(p) => {
+                    self.inner
+                        .metrics
+                        .pool_reloads
+                        .fetch_add(1, Ordering::Relaxed);
                     // Changed job: loops of targets that stay are handed over
                     // to new ones (no staleness); see `sync_pool`.
                     if let Some(d) = p.discovery.take() {
@@ -288,6 +296,11 @@ impl ScrapeManager {
         total
     }
 
+    /// Manager-wide scrape counters (they survive target changes).
+    pub fn metrics(&self) -> &Arc<ScrapeMetrics> {
+        &self.inner.metrics
+    }
+
     /// Metadata per target and metric family (from each target's last good scrape).
     pub fn metadata(&self) -> Vec<TargetMetadata> {
         let st = self.inner.state.lock();
@@ -388,7 +401,7 @@ impl Inner {
                 targets.len()
             );
             for t in targets.into_values() {
-                let s = TargetShared::new(t);
+                let s = TargetShared::new(t).with_metrics(self.metrics.clone());
                 {
                     let mut h = s.state.write();
                     h.health = Health::Down;
@@ -411,7 +424,7 @@ impl Inner {
                 Some(_) => pool.loops.remove(&h),
                 None => None,
             };
-            let shared = Arc::new(TargetShared::new(t));
+            let shared = Arc::new(TargetShared::new(t).with_metrics(self.metrics.clone()));
             let mut options = self.options.clone();
             options.offset_seed ^= seed;
             match ScrapeLoop::new(

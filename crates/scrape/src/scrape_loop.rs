@@ -308,6 +308,14 @@ impl ScrapeLoop {
 
     fn record(&self, report: &ScrapeReport) {
         let mut st = self.shared.state.write();
+        let since_last = st.last_scrape_ms.map(|prev| {
+            Duration::from_millis(
+                u64::try_from(report.timestamp_ms.saturating_sub(prev)).unwrap_or(0),
+            )
+        });
+        self.shared
+            .metrics
+            .record(report, self.shared.target.interval, since_last);
         st.health = report.health;
         st.last_scrape_ms = Some(report.timestamp_ms);
         st.last_scrape_duration = report.duration;

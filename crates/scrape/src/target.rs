@@ -292,16 +292,26 @@ pub struct TargetShared {
     pub state: RwLock<TargetHealth>,
     /// Metadata per metric family from the last successful scrape.
     pub metadata: RwLock<BTreeMap<String, Metadata>>,
+    /// Manager-wide counters the loop adds each scrape to.
+    pub metrics: std::sync::Arc<crate::metrics::ScrapeMetrics>,
 }
 
 impl TargetShared {
-    /// Wraps a target with empty state.
+    /// Wraps a target with empty state (counting into its own
+    /// [`crate::metrics::ScrapeMetrics`]; see [`Self::with_metrics`]).
     pub fn new(target: Target) -> TargetShared {
         TargetShared {
             target,
             state: RwLock::new(TargetHealth::default()),
             metadata: RwLock::new(BTreeMap::new()),
+            metrics: Default::default(),
         }
+    }
+
+    /// Counts this target's scrapes into `metrics` (shared by a manager).
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::ScrapeMetrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 }
 

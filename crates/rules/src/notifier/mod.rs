@@ -191,12 +191,17 @@ impl Notifier {
         self.inner.wake.notify_one();
     }
 
+    /// Capacity of the queue.
+    pub fn queue_capacity(&self) -> usize {
+        self.inner.opts.queue_capacity.max(1)
+    }
+
     /// Alerts waiting to be sent.
     pub fn queue_len(&self) -> usize {
         self.inner.queue.lock().len()
     }
 
-    /// Alerts dropped because the queue was full.
+    /// Alerts dropped because the queue was full or no destination took them.
     pub fn dropped(&self) -> u64 {
         self.inner.dropped.load(Ordering::Relaxed)
     }
@@ -253,19 +258,31 @@ impl Notifier {
                     match req.send().await {
                         Ok(r) if r.status().is_success() => {
                             counters.sent.fetch_add(n, Ordering::Relaxed);
+                            true
                         }
                         Ok(r) => {
                             tracing::warn!(url = %counters.url, status = %r.status(), "alert notification rejected");
                             counters.errors.fetch_add(n, Ordering::Relaxed);
+                            false
                         }
                         Err(e) => {
                             tracing::warn!(url = %counters.url, error = %e, "alert notification failed");
                             counters.errors.fetch_add(n, Ordering::Relaxed);
+                            false
                         }
                     }
                 });
             }
-            while set.join_next().await.is_some() {}
+            let mut delivered = set.is_empty();
+            while let Some(r) = set.join_next().await {
+                delivered |= r.unwrap_or(false);
+            }
+            if !delivered {
+                // No destination took the batch: it is lost (as Prometheus counts it).
+                self.inner
+                    .dropped
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            }
         }
     }
 

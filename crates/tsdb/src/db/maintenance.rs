@@ -7,6 +7,7 @@ use std::sync::Arc;
 use promlite_model::StorageError;
 
 use super::{Shared, TickReport};
+use crate::metrics::DbCounters;
 use crate::wal;
 
 impl Shared {
@@ -28,14 +29,19 @@ impl Shared {
             // Later commits can no longer add samples before `maxt`.
             self.head.raise_floor(maxt);
             let mut series = self.head.series_in_range(mint, maxt);
-            let meta = crate::block::write_block(&self.dir, mint, maxt, &mut series)?;
+            DbCounters::inc(&self.counters.compactions);
+            let meta = crate::block::write_block(&self.dir, mint, maxt, &mut series)
+                .inspect_err(|_| DbCounters::inc(&self.counters.compactions_failed))?;
             // Release its series handles: truncation only drops unreferenced series.
             drop(series);
             {
                 let _cut = self.cut_lock.write();
                 if let Some(meta) = &meta {
-                    self.blocks.add(meta)?;
+                    self.blocks
+                        .add(meta)
+                        .inspect_err(|_| DbCounters::inc(&self.counters.compactions_failed))?;
                 }
+                DbCounters::inc(&self.counters.head_truncations);
                 report.series_removed += self.head.truncate(maxt);
             }
             if let Some(meta) = &meta {
@@ -81,10 +87,12 @@ impl Shared {
             if sources.len() < 2 {
                 break;
             }
-            if let Some(meta) = crate::compact::compact(&self.dir, &sources)? {
-                self.blocks.add(&meta)?;
+            DbCounters::inc(&self.counters.compactions);
+            let failed = |_: &StorageError| DbCounters::inc(&self.counters.compactions_failed);
+            if let Some(meta) = crate::compact::compact(&self.dir, &sources).inspect_err(failed)? {
+                self.blocks.add(&meta).inspect_err(failed)?;
             }
-            self.blocks.delete(&group)?;
+            self.blocks.delete(&group).inspect_err(failed)?;
             merged += sources.len();
         }
         Ok(merged)
@@ -107,6 +115,14 @@ impl Shared {
             .map(|b| b.saturating_sub(dir_size(self.wal.dir())));
         let ids = crate::retention::beyond_retention(&metas, self.opts.retention_ms, bytes);
         if !ids.is_empty() {
+            // Counted per run and reason, as Prometheus does.
+            let beyond = |t, b| !crate::retention::beyond_retention(&metas, t, b).is_empty();
+            if self.opts.retention_ms.is_some() && beyond(self.opts.retention_ms, None) {
+                DbCounters::inc(&self.counters.time_retentions);
+            }
+            if bytes.is_some() && beyond(None, bytes) {
+                DbCounters::inc(&self.counters.size_retentions);
+            }
             tracing::info!(target: "promlite_tsdb", ?ids, "deleting blocks beyond retention");
             self.blocks.delete(&ids)?;
         }
@@ -116,6 +132,7 @@ impl Shared {
     pub(super) fn truncate_head(&self, mint: i64) -> Result<usize, StorageError> {
         let removed = {
             let _cut = self.cut_lock.write();
+            DbCounters::inc(&self.counters.head_truncations);
             self.head.truncate(mint)
         };
         self.checkpoint_wal(mint)?;
@@ -125,6 +142,12 @@ impl Shared {
     /// Starts a new WAL segment and checkpoints the ones before it, keeping
     /// what the head still holds at or after `mint`.
     fn checkpoint_wal(&self, mint: i64) -> Result<(), StorageError> {
+        DbCounters::inc(&self.counters.wal_truncations);
+        self.checkpoint_wal_inner(mint)
+            .inspect_err(|_| DbCounters::inc(&self.counters.wal_truncations_failed))
+    }
+
+    fn checkpoint_wal_inner(&self, mint: i64) -> Result<(), StorageError> {
         let upto = {
             let mut w = self.wal.lock();
             w.next_segment()?.saturating_sub(1)

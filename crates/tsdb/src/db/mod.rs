@@ -1,10 +1,13 @@
 //! [`Db`]: the storage engine as one object — WAL, head, blocks, background work.
 
+mod admin;
 mod background;
 mod blocks;
 mod maintenance;
+mod metrics;
 mod querier;
 mod replay;
+mod snapshot;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -15,12 +18,15 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use promlite_model::{Appendable, Appender, Querier, Queryable, StorageError};
 
+pub use self::admin::DeleteReport;
 use self::background::{spawn_background, Background};
 use self::blocks::BlockSet;
 use self::querier::DbQuerier;
 use self::replay::replay_into;
+pub use self::snapshot::{snapshot_name, SNAPSHOTS_DIR};
 use crate::error::at;
 use crate::head::{Head, HeadAppender, HeadStats};
+use crate::metrics::DbCounters;
 use crate::options::{DbOptions, FsyncPolicy};
 use crate::wal::{self, ReplayReport, Wal};
 
@@ -49,6 +55,8 @@ struct Shared {
     /// same moment; a head cut (add block + truncate head) takes the write
     /// side, so no query misses or doubles the data being moved.
     cut_lock: RwLock<()>,
+    /// Maintenance and WAL event counters (`/metrics`).
+    counters: Arc<DbCounters>,
     _lock: LockFile,
 }
 
@@ -127,7 +135,15 @@ impl Db {
         if replay.corruptions > 0 {
             tracing::warn!(target: "promlite_tsdb", corruptions = replay.corruptions, "WAL was damaged; replayed what was intact");
         }
-        let wal = Arc::new(Wal::open(&wal_dir, opts.wal_segment_size)?);
+        let counters = Arc::new(DbCounters::default());
+        counters
+            .wal_corruptions
+            .store(replay.corruptions, Ordering::Relaxed);
+        let wal = Arc::new(Wal::open_counted(
+            &wal_dir,
+            opts.wal_segment_size,
+            counters.clone(),
+        )?);
         let shared = Arc::new(Shared {
             dir,
             opts,
@@ -139,6 +155,7 @@ impl Db {
             aliases,
             maintenance: Mutex::new(()),
             cut_lock: RwLock::new(()),
+            counters,
             _lock: lock,
         });
         let background = shared

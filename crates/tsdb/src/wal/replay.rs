@@ -23,6 +23,9 @@ pub struct ReplayReport {
     pub unknown_series_samples: u64,
     /// The checkpoint replayed first, if any.
     pub checkpoint: Option<u32>,
+    /// First and last WAL segment replayed after the checkpoint (for
+    /// `/api/v1/status/walreplay`); `None` when there were none.
+    pub segments: Option<(u32, u32)>,
 }
 
 /// Replays the newest checkpoint, then every later segment, calling `f`
@@ -51,6 +54,10 @@ pub fn replay(dir: &Path, f: &mut dyn FnMut(Record)) -> Result<ReplayReport, Sto
             continue;
         }
         replay_segment(dir, s, dir, f, &mut report)?;
+        report.segments = Some(match report.segments {
+            Some((first, _)) => (first, s),
+            None => (s, s),
+        });
     }
     Ok(report)
 }

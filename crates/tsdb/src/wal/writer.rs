@@ -10,6 +10,7 @@ use parking_lot::{Mutex, MutexGuard};
 use promlite_model::StorageError;
 
 use super::segment::{frame, list_segments, segment_path, sync_dir};
+use crate::metrics::DbCounters;
 
 /// A write-ahead log in one directory. Writers take [`Wal::lock`] for the
 /// duration of a commit, so records of one commit are contiguous and
@@ -23,6 +24,8 @@ pub struct Wal {
     sync_lock: Mutex<()>,
     /// Log position (bytes written since open) known to be on disk.
     synced: Arc<AtomicU64>,
+    /// Where fsyncs are counted.
+    counters: Arc<DbCounters>,
 }
 
 /// Exclusive access to the end of the log.
@@ -38,6 +41,7 @@ pub struct WalWriter {
     synced: Arc<AtomicU64>,
     failed: Option<String>,
     buf: Vec<u8>,
+    counters: Arc<DbCounters>,
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> StorageError {
@@ -49,6 +53,15 @@ impl Wal {
     /// always starts in a fresh segment after the newest existing one, so a
     /// repaired tail is never appended to.
     pub fn open(dir: &Path, segment_size: u64) -> Result<Wal, StorageError> {
+        Wal::open_counted(dir, segment_size, Arc::default())
+    }
+
+    /// [`Wal::open`], counting fsyncs (number and time) in `counters`.
+    pub fn open_counted(
+        dir: &Path,
+        segment_size: u64,
+        counters: Arc<DbCounters>,
+    ) -> Result<Wal, StorageError> {
         std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
         let last = list_segments(dir)
             .map_err(|e| io_err(dir, e))?
@@ -64,6 +77,7 @@ impl Wal {
             dir: dir.to_path_buf(),
             sync_lock: Mutex::new(()),
             synced: synced.clone(),
+            counters: counters.clone(),
             w: Mutex::new(WalWriter {
                 dir: dir.to_path_buf(),
                 file,
@@ -74,6 +88,7 @@ impl Wal {
                 synced,
                 failed: None,
                 buf: Vec::new(),
+                counters,
             }),
         })
     }
@@ -120,7 +135,10 @@ impl Wal {
                 path,
             )
         };
-        if let Err(e) = file.sync_data() {
+        let start = std::time::Instant::now();
+        let synced = file.sync_data();
+        self.counters.observe_fsync(start.elapsed());
+        if let Err(e) = synced {
             let msg = format!("WAL fsync of {} failed: {e}", path.display());
             self.w.lock().failed = Some(msg.clone());
             return Err(StorageError::Io(msg));
@@ -195,7 +213,10 @@ impl WalWriter {
         if let Some(f) = &self.failed {
             return Err(StorageError::Io(f.clone()));
         }
-        if let Err(e) = self.file.sync_data() {
+        let start = std::time::Instant::now();
+        let synced = self.file.sync_data();
+        self.counters.observe_fsync(start.elapsed());
+        if let Err(e) = synced {
             let msg = format!(
                 "WAL fsync of {} failed: {e}",
                 segment_path(&self.dir, self.segment).display()
