@@ -1,8 +1,11 @@
 //! `promlite serve`: wires the storage engine, the PromQL engine, the scrape
 //! manager and the HTTP API together, and handles signals and reloads.
 
+mod metrics;
+mod procfs;
 mod providers;
 mod rules;
+mod startup;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -20,6 +23,9 @@ use promlite_tsdb::DbOptions;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+pub use metrics::{
+    ProcessMetricsSource, RulesMetricsSource, ScrapeMetricsSource, TsdbMetricsSource,
+};
 pub use providers::{load_and_apply, Reloader, ScrapeTargets, TsdbStats};
 pub use rules::{Alertmanagers, Rules};
 
@@ -119,6 +125,15 @@ pub async fn run(
     promlite_rules::load_rule_files_with(&cfg.rule_files, &rules::load_options(&cfg))
         .map_err(|errs| anyhow!("{}", rules::format_rule_errors(&errs)))?;
 
+    // Listen before the WAL replay, answering 503 until it is done (as
+    // Prometheus's `/-/ready`); the same socket then serves the API.
+    let std_listener = std::net::TcpListener::bind(&opts.listen_address)
+        .with_context(|| format!("listening on --web.listen-address={}", opts.listen_address))?;
+    std_listener
+        .set_nonblocking(true)
+        .context("listener: non-blocking mode")?;
+    let (replayed, starting) = startup::serve_not_ready(&std_listener, web_config.clone())?;
+
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let db_opts = DbOptions {
         retention_ms: (retention_ms > 0).then_some(retention_ms),
@@ -134,6 +149,8 @@ pub async fn run(
         .context("opening storage")?
         .with_context(|| format!("opening storage at {}", opts.storage_path.display()))?;
     let db = Arc::new(db);
+    startup::finish(replayed, starting).await;
+    let listener = TcpListener::from_std(std_listener).context("listener")?;
     let report = db.replay_report();
     tracing::info!(
         records = report.records,
@@ -148,6 +165,7 @@ pub async fn run(
         db.clone(),
         clock,
         web_config,
+        listener,
         lookback_delta_ms,
         timeout_ms,
         corruptions,
@@ -173,6 +191,7 @@ async fn serve_db(
     db: Arc<promlite_tsdb::Db>,
     clock: Arc<dyn Clock>,
     web_config: WebConfig,
+    listener: TcpListener,
     lookback_delta_ms: i64,
     timeout_ms: i64,
     corruptions: u64,
@@ -239,11 +258,17 @@ async fn serve_db(
         .with_rules(Arc::new(Rules(rule_manager.clone())))
         .with_alertmanagers(Arc::new(Alertmanagers(notifier.clone())))
         .with_server_info(reloader.clone())
-        .with_lifecycle(reloader.clone());
+        .with_lifecycle(reloader.clone())
+        .with_metrics_source(Arc::new(TsdbMetricsSource(db.clone())))
+        .with_metrics_source(Arc::new(ScrapeMetricsSource(scrape.clone())))
+        .with_metrics_source(Arc::new(RulesMetricsSource {
+            rules: rule_manager.clone(),
+            notifier: notifier.clone(),
+        }))
+        .with_metrics_source(Arc::new(ProcessMetricsSource {
+            server_info: reloader.clone(),
+        }));
 
-    let listener = TcpListener::bind(&opts.listen_address)
-        .await
-        .with_context(|| format!("listening on --web.listen-address={}", opts.listen_address))?;
     let addr = listener.local_addr().context("listener address")?;
     tracing::info!(%addr, "serving the Prometheus API");
 

@@ -4,4 +4,5 @@
 mod demo;
 mod harness;
 mod rules;
+mod self_metrics;
 mod serve;
