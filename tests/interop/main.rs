@@ -7,6 +7,7 @@
 #[path = "../e2e/harness.rs"]
 mod harness;
 mod node_exporter;
+mod self_metrics;
 
 use std::path::PathBuf;
 
