@@ -1,6 +1,7 @@
 //! Command-line definitions (flag names follow Prometheus's where the meaning
 //! is the same) and dispatch.
 
+mod check;
 mod demo;
 mod import;
 mod serve;
@@ -61,6 +62,25 @@ enum Command {
     /// Backfill data into a data directory.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Validate configuration and rule files (like `promtool check`).
+    #[command(subcommand)]
+    Check(CheckCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum CheckCommand {
+    /// Check configuration files and the rule files they reference.
+    Config {
+        /// The configuration files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Check rule files.
+    Rules {
+        /// The rule files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -110,5 +130,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             storage_path,
             block_duration,
         }) => import::run(&file, &storage_path, &block_duration),
+        Command::Check(c) => {
+            let args = match c {
+                CheckCommand::Config { files } => check::CheckArgs::Config(files),
+                CheckCommand::Rules { files } => check::CheckArgs::Rules(files),
+            };
+            if !check::run(args)? {
+                // promtool's convention: problems were reported, exit code 1.
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }

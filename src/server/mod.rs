@@ -1,6 +1,7 @@
 //! `promlite serve`: wires the storage engine, the PromQL engine, the scrape
 //! manager and the HTTP API together, and handles signals and reloads.
 
+mod admin;
 mod metrics;
 mod procfs;
 mod providers;
@@ -268,6 +269,12 @@ async fn serve_db(
         .with_metrics_source(Arc::new(ProcessMetricsSource {
             server_info: reloader.clone(),
         }));
+    // Only with --web.enable-admin-api (the handlers check the flag too).
+    let state = if opts.enable_admin_api {
+        state.with_admin(Arc::new(admin::TsdbAdmin(db.clone())))
+    } else {
+        state
+    };
 
     let addr = listener.local_addr().context("listener address")?;
     tracing::info!(%addr, "serving the Prometheus API");

@@ -217,6 +217,7 @@ pub fn load_and_apply(
     let groups = load_rule_files_with(&cfg.rule_files, &super::rules::load_options(&cfg))
         .map_err(|errs| super::rules::format_rule_errors(&errs))?;
     scrape.apply_config(&cfg)?;
+    super::rules::apply_alerting(&cfg, rules);
     let n = groups.len();
     rules.update(groups);
     if !cfg.rule_files.is_empty() {

@@ -14,7 +14,7 @@ use promlite_model::{Appendable, Clock, Labels, Queryable};
 use promlite_promql::Engine;
 use promlite_rules::{
     AlertState, AlertingConfig, AlertmanagerConfig, EngineQuery, EvalContext, Group, LoadOptions,
-    ManagerOptions, Notifier, NotifierOptions, Rule, RuleError, RuleManager,
+    ManagerOptions, Notifier, NotifierOptions, Rule, RuleError, RuleManager, WebhookConfig,
 };
 use promlite_scrape::Config;
 
@@ -37,9 +37,9 @@ pub fn format_rule_errors(errs: &[RuleError]) -> String {
     format!("loading rule files: {}", lines.join("\n"))
 }
 
-/// The notifier's destinations from the config's `alerting` section (static
-/// Alertmanagers; service discovery and HTTP auth of Alertmanagers are not
-/// supported and logged).
+/// The notifier's destinations from the config's `alerting` section: static
+/// Alertmanagers and promlite's `webhooks` extension (service discovery and
+/// HTTP auth of Alertmanagers are not supported and logged).
 pub fn alerting_config(cfg: &Config) -> AlertingConfig {
     let mut out = AlertingConfig::default();
     if !cfg.alerting.alert_relabel_configs.is_empty() {
@@ -75,7 +75,23 @@ pub fn alerting_config(cfg: &Config) -> AlertingConfig {
         }
         out.alertmanagers.push(a);
     }
+    for w in &cfg.alerting.webhooks {
+        let mut h = WebhookConfig::new(w.url.clone());
+        h.timeout = w.timeout;
+        h.send_resolved = w.send_resolved;
+        out.webhooks.push(h);
+    }
     out
+}
+
+/// Applies a (re)loaded configuration's `alerting` section and external
+/// labels to the rule manager's notifier, so that reloads change where
+/// alerts go without a restart.
+pub fn apply_alerting(cfg: &Config, rules: &RuleManager) {
+    if let Some(n) = rules.notifier() {
+        n.apply_config(&alerting_config(cfg));
+        n.set_external_labels(cfg.global.external_labels.clone());
+    }
 }
 
 /// Builds the notifier and the rule manager for `cfg` (no groups loaded yet).
@@ -221,6 +237,35 @@ mod tests {
                 "http://b:9093/am/api/v2/alerts".to_string()
             ]
         );
+    }
+
+    #[test]
+    fn webhooks_from_config_and_reload() {
+        let cfg = config(
+            "alerting:\n  webhooks:\n  - url: http://retrain:8000/retrain\n    timeout: 3s\n    send_resolved: false\n",
+        );
+        let a = alerting_config(&cfg);
+        assert_eq!(a.webhooks.len(), 1);
+        assert_eq!(a.webhooks[0].url, "http://retrain:8000/retrain");
+        assert_eq!(a.webhooks[0].timeout, std::time::Duration::from_secs(3));
+        assert!(!a.webhooks[0].send_resolved);
+
+        let (m, n) = build(
+            &config(""),
+            Engine::default(),
+            Arc::new(MemStorage::new()),
+            Arc::new(MemStorage::new()),
+            Arc::new(ManualClock::new(0)),
+        );
+        let urls = |n: &Notifier| Alertmanagers(n.clone()).active();
+        assert!(urls(&n).is_empty());
+        apply_alerting(&cfg, &m);
+        assert_eq!(urls(&n), vec!["http://retrain:8000/retrain".to_string()]);
+        apply_alerting(
+            &config("alerting:\n  alertmanagers:\n  - static_configs: [{targets: ['am:9093']}]\n"),
+            &m,
+        );
+        assert_eq!(urls(&n), vec!["http://am:9093/api/v2/alerts".to_string()]);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! `skipped: <bin> not installed` and passes when a binary is missing,
 //! unless `PROMLITE_REQUIRE_INTEROP=1`.
 
+mod differential;
 #[allow(dead_code)]
 #[path = "../e2e/harness.rs"]
 mod harness;

@@ -190,6 +190,85 @@ pub fn parse_generate(body: &[u8]) -> Result<GenerateRequest, String> {
     })
 }
 
+/// The label a firing alert needs to trigger a retrain: `action="retrain"`.
+pub const RETRAIN_ACTION: (&str, &str) = ("action", "retrain");
+
+/// One alert of an Alertmanager webhook payload that asks for a retrain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrainAlert {
+    /// `alertname` label (empty if missing).
+    pub alertname: String,
+    /// Identifies one firing episode of one alert (fingerprint or labels, plus `startsAt`),
+    /// so resends of the same alert trigger one retrain only.
+    pub key: String,
+}
+
+/// A parsed `POST /retrain` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetrainRequest {
+    /// Empty body, or a JSON object without `alerts`: retrain now.
+    Manual,
+    /// An Alertmanager (or promlite) webhook payload: `{"version": "4", "status", "alerts":
+    /// [...]}`. Holds the alerts that are firing and labelled `action="retrain"`, and how many
+    /// alerts the payload carried in all.
+    Alerts {
+        /// Firing alerts labelled `action="retrain"`.
+        retrain: Vec<RetrainAlert>,
+        /// All alerts in the payload.
+        total: usize,
+    },
+}
+
+fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// Parses a `POST /retrain` body: empty (a manual retrain) or an Alertmanager webhook
+/// payload. An alert counts as firing when its own `status` (else the payload's) is
+/// `firing`; resolved alerts never trigger a retrain.
+pub fn parse_retrain(body: &[u8]) -> Result<RetrainRequest, String> {
+    let map = parse_object(body)?;
+    let Some(alerts) = map.get("alerts") else {
+        return Ok(RetrainRequest::Manual);
+    };
+    let Value::Array(alerts) = alerts else {
+        return Err("\"alerts\" must be an array".to_string());
+    };
+    let group_status = map.get("status").and_then(Value::as_str).unwrap_or("");
+    let mut retrain = Vec::new();
+    for a in alerts {
+        let Value::Object(_) = a else {
+            return Err("every element of \"alerts\" must be an object".to_string());
+        };
+        let labels = match a.get("labels") {
+            None | Some(Value::Null) => serde_json::Map::new(),
+            Some(Value::Object(l)) => l.clone(),
+            Some(_) => return Err("alert \"labels\" must be an object".to_string()),
+        };
+        let status = str_field(a, "status").unwrap_or(group_status);
+        let wanted = labels.get(RETRAIN_ACTION.0).and_then(Value::as_str) == Some(RETRAIN_ACTION.1);
+        if status != "firing" || !wanted {
+            continue;
+        }
+        let id = match str_field(a, "fingerprint") {
+            Some(f) if !f.is_empty() => f.to_string(),
+            _ => Value::Object(labels.clone()).to_string(),
+        };
+        retrain.push(RetrainAlert {
+            alertname: labels
+                .get("alertname")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            key: format!("{id}@{}", str_field(a, "startsAt").unwrap_or("")),
+        });
+    }
+    Ok(RetrainRequest::Alerts {
+        retrain,
+        total: alerts.len(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +320,43 @@ mod tests {
             "7",
         ] {
             assert!(parse_generate(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn retrain_bodies() {
+        assert_eq!(parse_retrain(b""), Ok(RetrainRequest::Manual));
+        assert_eq!(parse_retrain(b"{}"), Ok(RetrainRequest::Manual));
+        let hook = br#"{"version":"4","status":"firing","alerts":[
+            {"status":"firing","labels":{"alertname":"LowConf","action":"retrain"},
+             "startsAt":"2026-01-01T00:00:00Z","fingerprint":"abc"},
+            {"status":"firing","labels":{"alertname":"Latency"},"startsAt":"x"},
+            {"status":"resolved","labels":{"alertname":"Old","action":"retrain"}},
+            {"labels":{"alertname":"Inherits","action":"retrain"},"startsAt":"y"}]}"#;
+        let Ok(RetrainRequest::Alerts { retrain, total }) = parse_retrain(hook) else {
+            panic!("not parsed")
+        };
+        assert_eq!(total, 4);
+        let names: Vec<&str> = retrain.iter().map(|a| a.alertname.as_str()).collect();
+        assert_eq!(names, ["LowConf", "Inherits"]);
+        assert_eq!(retrain[0].key, "abc@2026-01-01T00:00:00Z");
+        assert!(retrain[1].key.ends_with("@y"), "{}", retrain[1].key);
+        let resolved = br#"{"status":"resolved","alerts":[{"labels":{"action":"retrain"}}]}"#;
+        assert_eq!(
+            parse_retrain(resolved),
+            Ok(RetrainRequest::Alerts {
+                retrain: vec![],
+                total: 1
+            })
+        );
+        for bad in [
+            r#"{"alerts": 3}"#,
+            r#"{"alerts": [1]}"#,
+            r#"{"alerts": [{"labels": []}]}"#,
+            "[]",
+            "{",
+        ] {
+            assert!(parse_retrain(bad.as_bytes()).is_err(), "{bad}");
         }
     }
 

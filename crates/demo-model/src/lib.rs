@@ -40,6 +40,7 @@ mod duration;
 mod metrics;
 mod model;
 mod options;
+mod retrain;
 mod rng;
 mod router;
 mod simulate;
@@ -47,7 +48,7 @@ mod traffic;
 
 pub use api::{
     Endpoint, GenerateRequest, GenerateResponse, PredictRequest, PredictResponse, Reply,
-    DEFAULT_MAX_TOKENS, MAX_TOKENS_LIMIT,
+    RetrainAlert, RetrainRequest, DEFAULT_MAX_TOKENS, MAX_TOKENS_LIMIT, RETRAIN_ACTION,
 };
 pub use duration::parse_duration;
 pub use metrics::{

@@ -1,6 +1,6 @@
 //! [`DemoModel`]: the simulated model server's state and its endpoint logic.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +32,8 @@ pub(crate) struct Inner {
     /// Sequence number of the next request: each request draws from its own random stream.
     seq: AtomicU64,
     pub(crate) stats: Mutex<TrafficStats>,
+    /// Alert episodes that already triggered a retrain (see `retrain.rs`).
+    pub(crate) retrain_alerts_seen: Mutex<HashSet<String>>,
 }
 
 #[derive(Debug)]
@@ -114,6 +116,7 @@ impl DemoModel {
                 state: Mutex::new(state),
                 seq: AtomicU64::new(0),
                 stats: Mutex::new(TrafficStats::default()),
+                retrain_alerts_seen: Mutex::new(HashSet::new()),
             }),
         }
     }

@@ -28,7 +28,7 @@ impl DemoModel {
     /// | `POST /generate` | generate: `{"prompt", "max_tokens"}` → `{"text", "tokens", ..}` |
     /// | `GET /metrics` | OpenMetrics exposition |
     /// | `POST /admin/drift` | start drift (`{"enabled": false}` cancels manual drift) |
-    /// | `POST /retrain` | bump the model version and clear drift |
+    /// | `POST /retrain` | bump the model version and clear drift (empty body, or an alert webhook payload) |
     /// | `GET /admin/stats` | what the traffic generator sent, by endpoint and status |
     /// | `GET /` | status: version and drift |
     /// | `GET /healthz` | liveness |
@@ -96,10 +96,9 @@ async fn drift(State(model): State<DemoModel>, body: Bytes) -> Response {
     Json(model.set_drift(enabled)).into_response()
 }
 
-async fn retrain(State(model): State<DemoModel>) -> Response {
-    let (old, new) = model.retrain();
-    Json(json!({ "previous_version": old.to_string(), "model_version": new.to_string() }))
-        .into_response()
+/// `POST /retrain`: empty body (by hand) or an Alertmanager webhook payload.
+async fn retrain(State(model): State<DemoModel>, body: Bytes) -> Reply {
+    model.retrain_from_body(&body)
 }
 
 async fn stats(State(model): State<DemoModel>) -> Response {

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use promlite_exposition::{parse_all, Format, Parsed, Parser, SampleEntry};
+use promlite_exposition::{parse_all, sample_labels, Format, Parsed, Parser, SampleEntry};
 
 /// Builds the body; returns it with its sample count.
 fn node_exporter_like(openmetrics: bool) -> (String, u64) {
@@ -277,9 +277,72 @@ fn bench(c: &mut Criterion<CpuTime>) {
     g.finish();
 }
 
+/// Prometheus's own parser benchmark bodies, when present: the directory in
+/// `PROMLITE_PROM_TESTDATA` holding `alltypes.237mfs.prom.txt`,
+/// `alltypes.237mfs.nometa.prom.txt` (both from Prometheus's
+/// `model/textparse/testdata/`), `promtestdata.txt` and
+/// `promtestdata.nometa.txt` (the files its benchmark used until 2025).
+/// Missing files are skipped. One iteration parses the whole file, as
+/// Prometheus's `BenchmarkParsePromText` does; `with_labels` also builds
+/// each sample's sorted label set, the counterpart of its `p.Labels(&res)`.
+fn prometheus_testdata(c: &mut Criterion<CpuTime>) {
+    let Some(dir) = std::env::var_os("PROMLITE_PROM_TESTDATA") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    for file in [
+        "alltypes.237mfs.prom.txt",
+        "alltypes.237mfs.nometa.prom.txt",
+        "promtestdata.txt",
+        "promtestdata.nometa.txt",
+    ] {
+        let Ok(body) = std::fs::read(dir.join(file)) else {
+            eprintln!("skipping {file}: not in {}", dir.display());
+            continue;
+        };
+        let n = match parse_all(&body, Format::PrometheusText) {
+            Ok(v) => v.len() as u64,
+            Err(e) => {
+                eprintln!("skipping {file}: {e}");
+                continue;
+            }
+        };
+        eprintln!("{file}: {} bytes, {n} samples", body.len());
+        let mut g = c.benchmark_group(format!("prometheus_testdata/{file}"));
+        g.throughput(Throughput::Elements(n));
+        g.bench_function("next_into", |bch| {
+            bch.iter(|| {
+                let mut p = Parser::new(black_box(&body), Format::PrometheusText);
+                let mut s = SampleEntry::default();
+                let mut sum = 0.0;
+                while let Some(r) = p.next_into(&mut s) {
+                    if let Ok(Parsed::Sample) = r {
+                        sum += s.value + s.labels.len() as f64;
+                    }
+                }
+                sum
+            })
+        });
+        g.bench_function("with_labels", |bch| {
+            bch.iter(|| {
+                let mut p = Parser::new(black_box(&body), Format::PrometheusText);
+                let mut s = SampleEntry::default();
+                let mut len = 0usize;
+                while let Some(r) = p.next_into(&mut s) {
+                    if let Ok(Parsed::Sample) = r {
+                        len += sample_labels(&s).len();
+                    }
+                }
+                len
+            })
+        });
+        g.finish();
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().with_measurement(CpuTime);
-    targets = bench
+    targets = bench, prometheus_testdata
 }
 criterion_main!(benches);

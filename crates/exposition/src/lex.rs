@@ -266,6 +266,51 @@ pub(crate) fn scan_quoted(b: &[u8], i: usize, newline_ok: bool) -> PResult<Quote
     })
 }
 
+/// Bytes that stop the skim of a label set outside quotes: `"`, `}`, `\n`.
+static SET_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'}' as usize] = true;
+    t[b'\n' as usize] = true;
+    t
+};
+
+/// Index just after the `}` that closes the label set whose inside starts
+/// at `i`, found *without validating* the set: quoted strings are skipped
+/// (honouring `\` escapes), so a `}` inside a value does not end the set.
+/// For a valid set this is exactly where the full parse ends. `None` when
+/// the set does not close on this line, a quoted string does not end, or a
+/// quoted string holds a raw newline and `newline_ok` is false; the caller
+/// then parses the set fully, which reports the error.
+#[inline]
+pub(crate) fn skim_label_set(b: &[u8], mut i: usize, newline_ok: bool) -> Option<usize> {
+    loop {
+        i = scan_while(b, i, |c| !SET_STOP[usize::from(c)]);
+        match *b.get(i)? {
+            b'}' => return Some(i + 1),
+            b'"' => {
+                i += 1;
+                loop {
+                    i = scan_while(b, i, |c| !QUOTE_STOP[usize::from(c)]);
+                    match *b.get(i)? {
+                        b'"' => break,
+                        b'\\' => {
+                            if matches!(b.get(i + 1), None | Some(b'\n')) {
+                                return None;
+                            }
+                            i += 2;
+                        }
+                        b'\n' if !newline_ok => return None,
+                        _ => i += 1,
+                    }
+                }
+                i += 1;
+            }
+            _ => return None,
+        }
+    }
+}
+
 /// The quoted bytes as `&str`, checking UTF-8 only when non-ASCII bytes occur.
 #[inline(always)]
 pub(crate) fn quoted_str<'a>(q: &Quoted<'a>, off: usize, what: &str) -> PResult<&'a str> {
@@ -477,6 +522,30 @@ mod tests {
                     "{input:?} {i}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn skimming_a_label_set_finds_the_closing_brace() {
+        let cases: [(&[u8], bool, Option<usize>); 10] = [
+            (b"{}", true, Some(2)),
+            (b"{a=\"b\"} 1", true, Some(7)),
+            (b"{a=\"}\",b=\"x\\\"}\"} 1", true, Some(16)),
+            (b"{a=\"\\\\\"} 1", true, Some(8)),
+            (b"{a=\"x\ny\"} 1", true, Some(9)),
+            (b"{a=\"x\ny\"} 1", false, None),
+            (b"{a=\"x\"\n} 1", true, None),
+            (b"{a=\"x", true, None),
+            (b"{a=\"x\\", true, None),
+            (b"{a=\"\xff\"}", true, Some(7)),
+        ];
+        for (input, newline_ok, want) in cases {
+            assert_eq!(
+                skim_label_set(input, 1, newline_ok),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 

@@ -158,31 +158,54 @@ impl<'a> Parser<'a> {
     }
 
     /// A sample line; `i` is just after the metric name (or at `{`).
+    /// With lazy labels, an error after a skimmed label set re-parses the
+    /// line fully, so the error reported is the one a full parse finds first.
     fn om_series(
+        &mut self,
+        start: usize,
+        i: usize,
+        name: Option<&'a str>,
+        s: &mut SampleEntry<'a>,
+    ) -> PResult<()> {
+        let r = self.om_series_with(start, i, name, s, self.lazy);
+        if r.is_err() && self.pending.is_some() {
+            return self.om_series_with(start, i, name, s, false);
+        }
+        r
+    }
+
+    fn om_series_with(
         &mut self,
         start: usize,
         i: usize,
         mut name: Option<&'a str>,
         s: &mut SampleEntry<'a>,
+        lazy: bool,
     ) -> PResult<()> {
         let b = self.b;
         s.labels.clear();
         s.exemplar = None;
         s.created_ms = None;
         s.timestamp_ms = None;
+        self.pending = None;
         let mut i = i;
         if b.get(i) == Some(&b'{') {
-            let mtype = self.mtype;
-            i = om_labels(b, i + 1, Some(&mut name), mtype, &mut s.labels)?;
+            match lazy.then(|| skim_label_set(b, i + 1, false)).flatten() {
+                Some(end) => {
+                    self.pending = Some(i);
+                    i = end;
+                }
+                None => {
+                    let mtype = self.mtype;
+                    i = om_labels(b, i + 1, Some(&mut name), mtype, &mut s.labels)?;
+                }
+            }
         }
-        let Some(name) = name else {
-            return fail(
-                start,
-                "metric name not set: a quoted name or a name before '{' is required",
-            );
-        };
-        check_duplicates(&s.labels, start)?;
-        s.name = name;
+        if self.pending.is_some() {
+            s.name = name.unwrap_or_default();
+        } else {
+            s.name = om_name_checked(name, &s.labels, start)?;
+        }
         self.series = (start, i);
 
         let (value, mut i) = self.om_number(i, "a space and the value after the metric")?;
@@ -264,6 +287,47 @@ fn om_timestamp(ts: f64, off: usize, what: &str) -> PResult<i64> {
 /// single commas, no spaces, a trailing comma allowed. `name` receives a
 /// quoted metric name (not allowed in exemplars, where it is `None`).
 /// Returns the index after `}`.
+impl<'a> Parser<'a> {
+    /// The label set skimmed over by a lazy [`Parser::om_series`]: `brace` is
+    /// the index of its `{`, `start` where the series begins.
+    pub(crate) fn om_labels_into(
+        &self,
+        start: usize,
+        brace: usize,
+        s: &mut SampleEntry<'a>,
+    ) -> PResult<()> {
+        let b = self.b;
+        let mut name = if brace == start {
+            None
+        } else {
+            let end = scan_name(b, start + 1);
+            Some(ascii_str(b.get(start..end).unwrap_or(&[])))
+        };
+        s.labels.clear();
+        om_labels(b, brace + 1, Some(&mut name), self.mtype, &mut s.labels)?;
+        s.name = om_name_checked(name, &s.labels, start)?;
+        Ok(())
+    }
+}
+
+/// The metric name of a fully parsed series, after the checks that need
+/// the whole label set.
+#[inline(always)]
+fn om_name_checked<'a>(
+    name: Option<&'a str>,
+    labels: &[LabelPair<'a>],
+    start: usize,
+) -> PResult<&'a str> {
+    let Some(name) = name else {
+        return fail(
+            start,
+            "metric name not set: a quoted name or a name before '{' is required",
+        );
+    };
+    check_duplicates(labels, start)?;
+    Ok(name)
+}
+
 fn om_labels<'a>(
     b: &'a [u8],
     mut i: usize,

@@ -81,6 +81,11 @@ pub struct Parser<'a> {
     pub(crate) saw_eof: bool,
     /// Byte range of the last sample's name and label set.
     pub(crate) series: (usize, usize),
+    /// Skim label sets instead of parsing them ([`Parser::set_lazy_labels`]).
+    pub(crate) lazy: bool,
+    /// Index of the `{` of the last sample's label set when it was skimmed
+    /// and not parsed yet.
+    pub(crate) pending: Option<usize>,
 }
 
 impl<'a> Parser<'a> {
@@ -96,7 +101,61 @@ impl<'a> Parser<'a> {
             fragment: false,
             saw_eof: false,
             series: (0, 0),
+            lazy: false,
+            pending: None,
         }
+    }
+
+    /// With `lazy` set, [`Parser::next_into`] does not parse the label set
+    /// of a sample: it only finds where the set ends (honouring quoted
+    /// values), so [`Parser::series_bytes`] is known, and leaves
+    /// `labels` empty (and `name` empty when the name is quoted inside the
+    /// braces). Call [`Parser::labels_into`] for the samples whose labels
+    /// are needed; the rest of the line (value, timestamp, exemplar) is
+    /// parsed and checked as usual.
+    ///
+    /// This is for callers that key a cache by `series_bytes()`, as the
+    /// scraper does: byte-identical series text that parsed before parses
+    /// the same way again (given the same `# TYPE` for `le`/`quantile`
+    /// normalisation), so a cache hit needs neither the labels nor their
+    /// validation. A series never seen must go through `labels_into`, which
+    /// reports every error the eager parse would.
+    ///
+    /// ```
+    /// use promlite_exposition::{Format, Parsed, Parser, SampleEntry};
+    ///
+    /// let body = b"a{x=\"1\",y=\"}\"} 2\n";
+    /// let mut p = Parser::new(body, Format::PrometheusText);
+    /// p.set_lazy_labels(true);
+    /// let mut s = SampleEntry::default();
+    /// assert!(matches!(p.next_into(&mut s), Some(Ok(Parsed::Sample))));
+    /// assert_eq!((p.series_bytes(), s.value, s.labels.len()), (&b"a{x=\"1\",y=\"}\"}"[..], 2.0, 0));
+    /// p.labels_into(&mut s).unwrap();
+    /// assert_eq!(s.labels[1].1, "}");
+    /// ```
+    pub fn set_lazy_labels(&mut self, lazy: bool) {
+        self.lazy = lazy;
+    }
+
+    /// Parses the label set of the last sample returned by
+    /// [`Parser::next_into`] into `sample` (name, labels, and the checks for
+    /// a missing name or duplicate labels) when lazy parsing skipped it; a
+    /// no-op otherwise. Call it before the next `next_into`. An error is
+    /// the error an eager parse of that line would have returned; the
+    /// caller should stop parsing after it.
+    pub fn labels_into(&self, sample: &mut SampleEntry<'a>) -> Result<(), ParseError> {
+        let Some(brace) = self.pending else {
+            return Ok(());
+        };
+        let start = self.series.0;
+        let r = match self.format {
+            Format::PrometheusText => self.text_labels_into(start, brace, sample),
+            Format::OpenMetrics => self.om_labels_into(start, brace, sample),
+        };
+        r.map_err(|f| {
+            let Fail { off, msg } = *f;
+            ParseError::at(self.b, off, self.line_base, msg)
+        })
     }
 
     /// Next entry, `None` at the end. After an `Err` the parser is done

@@ -117,34 +117,55 @@ impl<'a> Parser<'a> {
 
     /// A sample line. `start` is where the series begins, `i` just after the
     /// metric name (or at `{` when the name is quoted inside the braces).
+    /// With lazy labels, an error after a skimmed label set re-parses the
+    /// line fully, so the error reported is the one a full parse finds first.
     fn text_series(
+        &mut self,
+        start: usize,
+        i: usize,
+        name: Option<&'a str>,
+        s: &mut SampleEntry<'a>,
+    ) -> PResult<()> {
+        let r = self.text_series_with(start, i, name, s, self.lazy);
+        if r.is_err() && self.pending.is_some() {
+            return self.text_series_with(start, i, name, s, false);
+        }
+        r
+    }
+
+    fn text_series_with(
         &mut self,
         start: usize,
         i: usize,
         mut name: Option<&'a str>,
         s: &mut SampleEntry<'a>,
+        lazy: bool,
     ) -> PResult<()> {
         let b = self.b;
         s.labels.clear();
         s.exemplar = None;
         s.created_ms = None;
+        self.pending = None;
         let mut i = skip_ws(b, i);
         let mut series_end = i;
         if b.get(i) == Some(&b'{') {
-            i = self.text_labels(i + 1, &mut name, s)?;
+            match lazy.then(|| skim_label_set(b, i + 1, true)).flatten() {
+                Some(end) => {
+                    self.pending = Some(i);
+                    i = end;
+                }
+                None => i = self.text_labels(i + 1, &mut name, s)?,
+            }
             series_end = i;
             i = skip_ws(b, i);
         } else if let Some(n) = name {
             series_end = start + n.len();
         }
-        let Some(name) = name else {
-            return fail(
-                start,
-                "metric name not set: a quoted name or a name before '{' is required",
-            );
-        };
-        check_duplicates(&s.labels, start)?;
-        s.name = name;
+        if self.pending.is_some() {
+            s.name = name.unwrap_or_default();
+        } else {
+            s.name = text_name_checked(name, &s.labels, start)?;
+        }
         self.series = (start, series_end);
 
         let vend = scan_text_value(b, i);
@@ -176,9 +197,30 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// The label set skimmed over by a lazy [`Parser::text_series`]: `brace`
+    /// is the index of its `{`, `start` where the series begins.
+    pub(crate) fn text_labels_into(
+        &self,
+        start: usize,
+        brace: usize,
+        s: &mut SampleEntry<'a>,
+    ) -> PResult<()> {
+        let b = self.b;
+        let mut name = if brace == start {
+            None
+        } else {
+            let end = scan_name(b, start + 1);
+            Some(ascii_str(b.get(start..end).unwrap_or(&[])))
+        };
+        s.labels.clear();
+        self.text_labels(brace + 1, &mut name, s)?;
+        s.name = text_name_checked(name, &s.labels, start)?;
+        Ok(())
+    }
+
     /// The inside of `{…}`; returns the index after `}`.
     fn text_labels(
-        &mut self,
+        &self,
         mut i: usize,
         name: &mut Option<&'a str>,
         s: &mut SampleEntry<'a>,
@@ -231,6 +273,24 @@ impl<'a> Parser<'a> {
             }
         }
     }
+}
+
+/// The metric name of a fully parsed series, after the checks that need
+/// the whole label set.
+#[inline(always)]
+fn text_name_checked<'a>(
+    name: Option<&'a str>,
+    labels: &[crate::entry::LabelPair<'a>],
+    start: usize,
+) -> PResult<&'a str> {
+    let Some(name) = name else {
+        return fail(
+            start,
+            "metric name not set: a quoted name or a name before '{' is required",
+        );
+    };
+    check_duplicates(labels, start)?;
+    Ok(name)
 }
 
 /// Parses the value token `b[i..end]`.

@@ -117,11 +117,10 @@ pub fn load_rule_files(globs: &[String]) -> Result<Vec<Group>, Vec<RuleError>> {
     load_rule_files_with(globs, &LoadOptions::default())
 }
 
-/// [`load_rule_files`] with explicit options.
-pub fn load_rule_files_with(
-    globs: &[String],
-    opts: &LoadOptions,
-) -> Result<Vec<Group>, Vec<RuleError>> {
+/// Expands rule-file globs like Prometheus: the matching paths, sorted and
+/// without duplicates, and an error for each invalid pattern. A pattern that
+/// matches nothing contributes no file and no error.
+pub fn expand_globs(globs: &[String]) -> (Vec<String>, Vec<RuleError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for g in globs {
@@ -139,6 +138,15 @@ pub fn load_rule_files_with(
     }
     files.sort();
     files.dedup();
+    (files, errors)
+}
+
+/// [`load_rule_files`] with explicit options.
+pub fn load_rule_files_with(
+    globs: &[String],
+    opts: &LoadOptions,
+) -> Result<Vec<Group>, Vec<RuleError>> {
+    let (files, mut errors) = expand_globs(globs);
     let mut groups = Vec::new();
     for f in &files {
         match std::fs::read_to_string(f) {

@@ -51,8 +51,8 @@ pub mod template;
 
 pub use alerting::{Alert, AlertState, AlertingRule, RESOLVED_RETENTION_MS};
 pub use file::{
-    load_rule_files, load_rule_files_with, parse_rules, valid_label_name, valid_metric_name,
-    GroupSpec, LoadOptions, RuleError, RuleFile, RuleSpec,
+    expand_globs, load_rule_files, load_rule_files_with, parse_rules, valid_label_name,
+    valid_metric_name, GroupSpec, LoadOptions, RuleError, RuleFile, RuleSpec,
 };
 pub use group::{generator_url, Group, GroupCounters};
 pub use manager::{ManagerOptions, RuleManager};

@@ -88,6 +88,11 @@ impl RuleManager {
         })
     }
 
+    /// The notifier alerts are handed to, if any (to reconfigure it on reload).
+    pub fn notifier(&self) -> Option<&Notifier> {
+        self.opts.notifier.as_ref()
+    }
+
     /// Replaces the groups. Groups with the same file and name keep their
     /// alerts; removed groups get staleness markers for their series. On the
     /// first call, alert state is restored from storage after each group's

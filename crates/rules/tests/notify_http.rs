@@ -259,3 +259,81 @@ async fn run_delivers_in_the_background_and_stops_on_shutdown() {
         .unwrap()
         .unwrap();
 }
+
+fn firing(i: usize) -> NotifyAlert {
+    NotifyAlert {
+        ends_at_ms: Some(10 * MIN),
+        ..alert(i)
+    }
+}
+
+#[tokio::test]
+async fn webhook_without_send_resolved_gets_only_firing_alerts() {
+    let (addr, bodies) = receiver(StatusCode::OK).await;
+    let mut cfg = config(&addr);
+    cfg.alertmanagers.clear();
+    cfg.webhooks[0].send_resolved = false;
+    let n = Notifier::new(
+        &cfg,
+        NotifierOptions::default(),
+        Arc::new(ManualClock::new(MIN)),
+    );
+    // alert(1) ended at 1 ms: resolved; firing(2) is still active.
+    n.send(vec![alert(1), firing(2)]);
+    n.flush().await;
+    n.send(vec![alert(3)]);
+    n.flush().await;
+    let b = bodies.lock().unwrap();
+    assert_eq!(
+        b.len(),
+        1,
+        "a batch of resolved alerts only is not sent: {b:?}"
+    );
+    let alerts = b[0].1["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["labels"]["alertname"], "A2");
+    assert_eq!(b[0].1["status"], "firing");
+}
+
+#[tokio::test]
+async fn apply_config_replaces_destinations_and_keeps_counters() {
+    let (addr, bodies) = receiver(StatusCode::OK).await;
+    let only_hook = AlertingConfig {
+        alertmanagers: vec![],
+        webhooks: vec![WebhookConfig::new(format!("http://{addr}/hook"))],
+    };
+    let n = Notifier::new(
+        &AlertingConfig::default(),
+        NotifierOptions::default(),
+        Arc::new(ManualClock::new(0)),
+    );
+    assert!(n.counters().is_empty());
+    n.send(vec![firing(1)]);
+    assert_eq!(n.queue_len(), 0, "nothing is queued without destinations");
+
+    n.apply_config(&only_hook);
+    n.set_external_labels([("env".to_string(), "prod".to_string())].into());
+    n.send(vec![firing(2)]);
+    n.flush().await;
+    {
+        let b = bodies.lock().unwrap();
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].0, "hook");
+        assert_eq!(b[0].1["alerts"][0]["labels"]["env"], "prod");
+    }
+    // Adding an Alertmanager keeps the webhook's counters.
+    n.apply_config(&config(&addr));
+    let c = n.counters();
+    assert_eq!(c.len(), 2);
+    let hook = c.iter().find(|c| c.url.ends_with("/hook")).unwrap();
+    assert_eq!(hook.sent.load(std::sync::atomic::Ordering::Relaxed), 1);
+    n.send(vec![firing(3)]);
+    n.flush().await;
+    assert_eq!(bodies.lock().unwrap().len(), 3);
+    // Removing everything stops delivery.
+    n.apply_config(&AlertingConfig::default());
+    assert!(n.counters().is_empty());
+    n.send(vec![firing(4)]);
+    n.flush().await;
+    assert_eq!(bodies.lock().unwrap().len(), 3);
+}

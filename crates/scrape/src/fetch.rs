@@ -46,10 +46,19 @@ impl Fetcher {
             b = b.no_gzip();
         }
         let tls = &cfg.tls_config;
-        if tls.insecure_skip_verify {
+        // With server_name (and verification on) the whole rustls config is
+        // built here; otherwise reqwest's builder handles the settings.
+        let custom = match (&tls.server_name, tls.insecure_skip_verify) {
+            (Some(name), false) => Some(crate::tls::server_name_config(tls, name)?),
+            _ => None,
+        };
+        let builtin = custom.is_none();
+        if let Some(c) = custom {
+            b = b.use_preconfigured_tls(c);
+        } else if tls.insecure_skip_verify {
             b = b.danger_accept_invalid_certs(true);
         }
-        if let Some(ca) = &tls.ca_file {
+        if let (Some(ca), true) = (&tls.ca_file, builtin) {
             let pem = std::fs::read(ca).map_err(|e| format!("reading ca_file {ca}: {e}"))?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| format!("ca_file {ca}: {e}"))?;
@@ -57,7 +66,7 @@ impl Fetcher {
                 b = b.add_root_certificate(c);
             }
         }
-        if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
+        if let (Some(cert), Some(key), true) = (&tls.cert_file, &tls.key_file, builtin) {
             let mut pem =
                 std::fs::read(cert).map_err(|e| format!("reading cert_file {cert}: {e}"))?;
             pem.push(b'\n');

@@ -61,6 +61,7 @@ pub mod metrics;
 pub mod relabel;
 pub mod scrape_loop;
 pub mod target;
+mod tls;
 
 pub use config::{Config, ConfigError, ScrapeConfig};
 pub use manager::{ActiveTarget, DroppedTarget, ScrapeManager, TargetMetadata, Targets};

@@ -69,9 +69,10 @@ pub mod quarantine;
 pub mod querier;
 pub mod record;
 pub mod retention;
+pub mod tombstones;
 pub mod wal;
 
-pub use db::{Db, TickReport};
+pub use db::{snapshot_name, Db, DeleteReport, TickReport, SNAPSHOTS_DIR};
 pub use head::{HeadStats, NameCount};
 pub use metrics::TsdbMetrics;
 pub use options::{DbOptions, FsyncPolicy, DEFAULT_BLOCK_RANGE_MS};

@@ -7,7 +7,9 @@
 //!   where `str` is `len:uvarint bytes`.
 //! * `Samples` (2): `base_ref:uvarint base_t:varint`, then repeated
 //!   `dref:varint dt:varint value:u64le` relative to the base.
-//! * `Tombstones` (3): reserved for deletions; not written yet.
+//! * `Tombstones` (3): repeated `ref:uvarint mint:varint maxt:varint` —
+//!   samples of series `ref` in `[mint, maxt]` (inclusive) were deleted.
+//!   Replay applies it in log order: it removes what was appended before it.
 //!
 //! The full layout, with the framing around records, is in `docs/format/wal.md`.
 
@@ -21,7 +23,7 @@ pub enum RecordType {
     Series = 1,
     /// Float samples for series referenced by number.
     Samples = 2,
-    /// Deletions (reserved).
+    /// Deleted time ranges of series.
     Tombstones = 3,
 }
 
@@ -45,6 +47,17 @@ pub struct RefSample {
     pub v: f64,
 }
 
+/// A deleted range of one series: samples in `[mint, maxt]` are gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefTombstone {
+    /// The series' reference number.
+    pub series_ref: u64,
+    /// Start of the deleted range (ms, inclusive).
+    pub mint: i64,
+    /// End of the deleted range (ms, inclusive).
+    pub maxt: i64,
+}
+
 /// A decoded record.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record {
@@ -52,7 +65,9 @@ pub enum Record {
     Series(Vec<RefSeries>),
     /// Samples.
     Samples(Vec<RefSample>),
-    /// A record type this version does not read (e.g. tombstones); skipped.
+    /// Deletions.
+    Tombstones(Vec<RefTombstone>),
+    /// A record type this version does not read; skipped.
     Unknown(u8),
 }
 
@@ -96,6 +111,16 @@ pub fn encode_samples(samples: &[RefSample], out: &mut Vec<u8>) {
         );
         put_varint(out, s.t.wrapping_sub(first.t));
         out.extend_from_slice(&s.v.to_bits().to_le_bytes());
+    }
+}
+
+/// Appends the encoding of a `Tombstones` record to `out`.
+pub fn encode_tombstones(tombstones: &[RefTombstone], out: &mut Vec<u8>) {
+    out.push(RecordType::Tombstones as u8);
+    for t in tombstones {
+        put_uvarint(out, t.series_ref);
+        put_varint(out, t.mint);
+        put_varint(out, t.maxt);
     }
 }
 
@@ -158,6 +183,21 @@ pub fn decode(rec: &[u8]) -> Result<Record, DecodeError> {
                 });
             }
             Ok(Record::Samples(out))
+        }
+        3 => {
+            d.kind = "tombstones";
+            let mut out = Vec::new();
+            while !d.done() {
+                let series_ref = d.uvarint()?;
+                let mint = d.varint()?;
+                let maxt = d.varint()?;
+                out.push(RefTombstone {
+                    series_ref,
+                    mint,
+                    maxt,
+                });
+            }
+            Ok(Record::Tombstones(out))
         }
         other => Ok(Record::Unknown(other)),
     }
@@ -282,6 +322,14 @@ mod tests {
         }
 
         #[test]
+        fn tombstones_round_trip(items in proptest::collection::vec((any::<u64>(), any::<i64>(), any::<i64>()), 0..20)) {
+            let ts: Vec<RefTombstone> = items.iter().map(|&(r, a, b)| RefTombstone { series_ref: r, mint: a, maxt: b }).collect();
+            let mut buf = Vec::new();
+            encode_tombstones(&ts, &mut buf);
+            prop_assert_eq!(decode(&buf).unwrap(), Record::Tombstones(ts));
+        }
+
+        #[test]
         fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = decode(&bytes);
         }
@@ -316,7 +364,8 @@ mod tests {
             }
         }
         assert_eq!(ok_cuts, 1);
-        assert_eq!(decode(&[3, 1, 2]), Ok(Record::Unknown(3)));
+        assert_eq!(decode(&[9, 1, 2]), Ok(Record::Unknown(9)));
+        assert!(decode(&[3, 1, 2]).is_err(), "truncated tombstone");
         assert!(decode(&[]).is_err());
     }
 }

@@ -319,12 +319,12 @@ impl Evaluator<'_> {
             }
             for &g in &order {
                 let members = &mut groups[g];
+                let ku = usize::try_from(k).unwrap_or(usize::MAX);
                 match op {
-                    AggregateOp::TopK => members.sort_by(|a, b| desc_nan_last(a.1, b.1)),
-                    AggregateOp::BottomK => members.sort_by(|a, b| asc_nan_last(a.1, b.1)),
+                    AggregateOp::TopK => *members = super::topk_heap::select(members, ku, true),
+                    AggregateOp::BottomK => *members = super::topk_heap::select(members, ku, false),
                     _ => {}
                 }
-                let ku = usize::try_from(k).unwrap_or(usize::MAX);
                 for (n, &(j, v)) in members.iter().enumerate() {
                     let take = match op {
                         AggregateOp::LimitRatio => ratio_selects(&input[j].metric, ratio),
@@ -365,24 +365,6 @@ fn ratio_selects(l: &Labels, ratio: f64) -> bool {
     }
 }
 
-fn desc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Greater,
-        (false, true) => std::cmp::Ordering::Less,
-        _ => b.partial_cmp(&a).unwrap_or(std::cmp::Ordering::Equal),
-    }
-}
-
-fn asc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Greater,
-        (false, true) => std::cmp::Ordering::Less,
-        _ => a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,16 +388,5 @@ mod tests {
         assert!(ratio_selects(&l, 1.0));
         assert!(!ratio_selects(&l, 0.0));
         assert!(ratio_selects(&l, -1.0));
-    }
-
-    #[test]
-    fn nan_sorts_last_both_ways() {
-        let mut v = [1.0, f64::NAN, 3.0];
-        v.sort_by(|a, b| desc_nan_last(*a, *b));
-        assert_eq!(v[0], 3.0);
-        assert!(v[2].is_nan());
-        v.sort_by(|a, b| asc_nan_last(*a, *b));
-        assert_eq!(v[0], 1.0);
-        assert!(v[2].is_nan());
     }
 }

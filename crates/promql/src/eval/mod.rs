@@ -13,6 +13,7 @@ mod functions;
 pub(crate) mod quantile;
 mod selector;
 mod series_set;
+mod topk_heap;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

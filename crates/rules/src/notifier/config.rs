@@ -136,6 +136,8 @@ struct RawWebhook {
     url: String,
     #[serde(default)]
     timeout: Option<String>,
+    #[serde(default)]
+    send_resolved: Option<bool>,
 }
 
 /// A plain webhook receiver: gets Alertmanager's webhook JSON payload.
@@ -146,14 +148,18 @@ pub struct WebhookConfig {
     pub url: String,
     /// Per-request timeout (default 10 s).
     pub timeout: Duration,
+    /// Whether resolved alerts are sent too (default true, like
+    /// Alertmanager's `webhook_config`).
+    pub send_resolved: bool,
 }
 
 impl WebhookConfig {
-    /// A webhook with the default timeout.
+    /// A webhook with the default timeout that also gets resolved alerts.
     pub fn new(url: impl Into<String>) -> Self {
         WebhookConfig {
             url: url.into(),
             timeout: Duration::from_secs(10),
+            send_resolved: true,
         }
     }
 }
@@ -168,6 +174,7 @@ impl TryFrom<RawWebhook> for WebhookConfig {
         Ok(WebhookConfig {
             url: r.url,
             timeout: duration(r.timeout, Duration::from_secs(10), "timeout")?,
+            send_resolved: r.send_resolved.unwrap_or(true),
         })
     }
 }
@@ -189,6 +196,8 @@ alertmanagers:
 webhooks:
   - url: http://retrain:8080/hook
     timeout: 2s
+  - url: http://quiet:8080/hook
+    send_resolved: false
 "#;
         let c = AlertingConfig::from_yaml_str(y).unwrap();
         assert_eq!(c.alertmanagers.len(), 2);
@@ -205,6 +214,8 @@ webhooks:
             vec!["https://secure:443/api/v2/alerts"]
         );
         assert_eq!(c.webhooks[0].timeout, Duration::from_secs(2));
+        assert!(c.webhooks[0].send_resolved);
+        assert!(!c.webhooks[1].send_resolved);
         let v: serde_norway::Value = serde_norway::from_str(y).unwrap();
         assert_eq!(AlertingConfig::from_yaml_value(&v).unwrap(), c);
     }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use promlite_model::Clock;
 
 pub use config::{AlertingConfig, AlertmanagerConfig, WebhookConfig};
@@ -69,6 +69,8 @@ struct Target {
     url: String,
     timeout: Duration,
     webhook: bool,
+    /// Webhooks only: whether resolved alerts are delivered.
+    send_resolved: bool,
     counters: Arc<TargetCounters>,
 }
 
@@ -82,48 +84,65 @@ struct Inner {
     opts: NotifierOptions,
     queue: Mutex<VecDeque<NotifyAlert>>,
     wake: tokio::sync::Notify,
-    targets: Vec<Target>,
+    /// The destinations; replaced as a whole by [`Notifier::apply_config`].
+    targets: RwLock<Arc<Vec<Target>>>,
+    /// Replaced by [`Notifier::set_external_labels`].
+    external_labels: RwLock<BTreeMap<String, String>>,
     client: reqwest::Client,
     clock: Arc<dyn Clock>,
     dropped: AtomicU64,
 }
 
+/// The destinations of `config`; a destination already in `old` (same URL
+/// and kind) keeps its counters.
+fn build_targets(config: &AlertingConfig, old: &[Target]) -> Vec<Target> {
+    let counters = |url: &str, webhook: bool| {
+        old.iter()
+            .find(|t| t.url == url && t.webhook == webhook)
+            .map(|t| t.counters.clone())
+            .unwrap_or_else(|| {
+                Arc::new(TargetCounters {
+                    url: url.to_string(),
+                    ..Default::default()
+                })
+            })
+    };
+    let mut targets = Vec::new();
+    for am in &config.alertmanagers {
+        for url in am.urls() {
+            targets.push(Target {
+                counters: counters(&url, false),
+                url,
+                timeout: am.timeout,
+                webhook: false,
+                send_resolved: true,
+            });
+        }
+    }
+    for w in &config.webhooks {
+        targets.push(Target {
+            counters: counters(&w.url, true),
+            url: w.url.clone(),
+            timeout: w.timeout,
+            webhook: true,
+            send_resolved: w.send_resolved,
+        });
+    }
+    targets
+}
+
 impl Notifier {
     /// A notifier for `config`'s destinations.
     pub fn new(config: &AlertingConfig, opts: NotifierOptions, clock: Arc<dyn Clock>) -> Self {
-        let mut targets = Vec::new();
-        for am in &config.alertmanagers {
-            for url in am.urls() {
-                let counters = Arc::new(TargetCounters {
-                    url: url.clone(),
-                    ..Default::default()
-                });
-                targets.push(Target {
-                    url,
-                    timeout: am.timeout,
-                    webhook: false,
-                    counters,
-                });
-            }
-        }
-        for w in &config.webhooks {
-            let counters = Arc::new(TargetCounters {
-                url: w.url.clone(),
-                ..Default::default()
-            });
-            targets.push(Target {
-                url: w.url.clone(),
-                timeout: w.timeout,
-                webhook: true,
-                counters,
-            });
-        }
+        let targets = build_targets(config, &[]);
+        let external_labels = opts.external_labels.clone();
         Notifier {
             inner: Arc::new(Inner {
                 opts,
                 queue: Mutex::new(VecDeque::new()),
                 wake: tokio::sync::Notify::new(),
-                targets,
+                targets: RwLock::new(Arc::new(targets)),
+                external_labels: RwLock::new(external_labels),
                 client: reqwest::Client::new(),
                 clock,
                 dropped: AtomicU64::new(0),
@@ -131,15 +150,34 @@ impl Notifier {
         }
     }
 
+    /// Replaces the destinations (a configuration reload). Destinations
+    /// that stay keep their counters; alerts already queued go to the new
+    /// destinations.
+    pub fn apply_config(&self, config: &AlertingConfig) {
+        let mut guard = self.inner.targets.write();
+        let targets = build_targets(config, guard.as_slice());
+        *guard = Arc::new(targets);
+    }
+
+    /// Replaces the labels added to every alert (a configuration reload).
+    pub fn set_external_labels(&self, labels: BTreeMap<String, String>) {
+        *self.inner.external_labels.write() = labels;
+    }
+
+    fn targets(&self) -> Arc<Vec<Target>> {
+        self.inner.targets.read().clone()
+    }
+
     /// Queues alerts (adding external labels); drops the oldest beyond capacity.
     pub fn send(&self, alerts: Vec<NotifyAlert>) {
-        if alerts.is_empty() || self.inner.targets.is_empty() {
+        if alerts.is_empty() || self.targets().is_empty() {
             return;
         }
         let cap = self.inner.opts.queue_capacity.max(1);
+        let external_labels = self.inner.external_labels.read().clone();
         let mut q = self.inner.queue.lock();
         for mut a in alerts {
-            for (k, v) in &self.inner.opts.external_labels {
+            for (k, v) in &external_labels {
                 a.labels.entry(k.clone()).or_insert_with(|| v.clone());
             }
             q.push_back(a);
@@ -170,11 +208,7 @@ impl Notifier {
 
     /// Per-destination counters.
     pub fn counters(&self) -> Vec<Arc<TargetCounters>> {
-        self.inner
-            .targets
-            .iter()
-            .map(|t| t.counters.clone())
-            .collect()
+        self.targets().iter().map(|t| t.counters.clone()).collect()
     }
 
     /// Sends everything queued now, batch by batch, to every destination.
@@ -189,16 +223,26 @@ impl Notifier {
                 return;
             }
             let now = self.inner.clock.now_ms();
+            let targets = self.targets();
+            let firing: Vec<NotifyAlert> = batch
+                .iter()
+                .filter(|a| !a.ends_at_ms.is_some_and(|e| e <= now))
+                .cloned()
+                .collect();
             let mut set = tokio::task::JoinSet::new();
-            for t in &self.inner.targets {
+            for t in targets.iter() {
+                let alerts = if t.send_resolved { &batch } else { &firing };
+                if alerts.is_empty() {
+                    continue;
+                }
                 let body = if t.webhook {
                     serde_json::to_vec(&payload::webhook_payload(
-                        &batch,
+                        alerts,
                         now,
                         &self.inner.opts.external_url,
                     ))
                 } else {
-                    serde_json::to_vec(&payload::am_alerts(&batch))
+                    serde_json::to_vec(&payload::am_alerts(alerts))
                 };
                 let Ok(body) = body else { continue };
                 let req = self
@@ -209,7 +253,7 @@ impl Notifier {
                     .header("Content-Type", "application/json")
                     .body(body);
                 let counters = t.counters.clone();
-                let n = batch.len() as u64;
+                let n = alerts.len() as u64;
                 set.spawn(async move {
                     match req.send().await {
                         Ok(r) if r.status().is_success() => {

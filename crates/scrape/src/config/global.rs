@@ -9,6 +9,7 @@ use serde_norway::Value;
 use super::http::{Authorization, BasicAuth, TlsConfig};
 use super::scrape_config::{FileSdConfig, StaticConfig};
 use super::units::{de_duration, de_size};
+use super::webhook::WebhookConfig;
 use crate::relabel::RelabelConfig;
 
 /// `global`: defaults for every scrape config, plus external labels.
@@ -105,6 +106,9 @@ pub struct AlertingConfig {
     pub alert_relabel_configs: Vec<RelabelConfig>,
     /// Alertmanagers to send to.
     pub alertmanagers: Vec<AlertmanagerConfig>,
+    /// promlite extension: plain webhook receivers that get Alertmanager's
+    /// webhook payload.
+    pub webhooks: Vec<WebhookConfig>,
 }
 
 /// One `alertmanagers` entry.

@@ -52,8 +52,8 @@ pub struct TlsConfig {
     pub key_file: Option<String>,
     /// Skip server certificate verification.
     pub insecure_skip_verify: bool,
-    /// Server name to verify the certificate against (not supported yet:
-    /// rejected by validation rather than silently ignored).
+    /// Name the server certificate is verified against instead of the
+    /// target's host (the TLS SNI still carries the URL's host).
     pub server_name: Option<String>,
     /// Minimum TLS version (`TLS12`, `TLS13`); accepted for compatibility.
     pub min_version: Option<String>,
@@ -92,11 +92,6 @@ pub(crate) fn validate_http(
     if tls.cert_file.is_some() != tls.key_file.is_some() {
         return Err(format!(
             "{what}: tls_config: cert_file and key_file must be configured together"
-        ));
-    }
-    if tls.server_name.is_some() {
-        return Err(format!(
-            "{what}: tls_config: server_name is not supported by promlite"
         ));
     }
     Ok(())

@@ -9,6 +9,7 @@ mod global;
 mod http;
 mod scrape_config;
 mod units;
+mod webhook;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -22,6 +23,7 @@ pub(crate) use http::validate_http;
 pub use http::{Authorization, BasicAuth, TlsConfig};
 pub use scrape_config::{FileSdConfig, ScrapeConfig, StaticConfig};
 pub use units::{format_dur, parse_size};
+pub use webhook::WebhookConfig;
 
 /// The body size limit promlite applies when the config says 0 (which means
 /// "unlimited" in Prometheus): 100 MiB of *uncompressed* body. A target can
@@ -200,6 +202,7 @@ impl Config {
             check_static(&what, &am.static_configs)?;
             check_file_sd(&what, &am.file_sd_configs)?;
         }
+        webhook::check_webhooks(&self.alerting.webhooks)?;
         Ok(())
     }
 }

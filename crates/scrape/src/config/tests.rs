@@ -148,3 +148,58 @@ fn load_resolves_relative_paths() {
     let missing = Config::load(dir.path().join("nope.yml")).unwrap_err();
     assert!(matches!(missing, ConfigError::Io { .. }));
 }
+
+#[test]
+fn alerting_webhooks_extension() {
+    let c = Config::from_str(
+        "alerting:\n  webhooks:\n    - url: http://retrain:8080/hook\n      timeout: 5s\n      send_resolved: false\n    - url: https://x.example/h\n",
+    )
+    .unwrap();
+    let w = &c.alerting.webhooks;
+    assert_eq!(w.len(), 2);
+    assert_eq!(w[0].url, "http://retrain:8080/hook");
+    assert_eq!(w[0].timeout, Duration::from_secs(5));
+    assert!(!w[0].send_resolved);
+    assert_eq!(w[1].timeout, Duration::from_secs(10));
+    assert!(w[1].send_resolved, "send_resolved defaults to true");
+}
+
+#[test]
+fn alerting_rejects_unknown_keys_and_bad_webhooks() {
+    // An unknown key under `alerting` is still an error with its line.
+    let e = Config::from_str("global: {}\nalerting:\n  webhookz: []\n").unwrap_err();
+    let ConfigError::Parse(m) = e else {
+        panic!("expected a parse error, got {e:?}")
+    };
+    assert!(m.contains("webhookz") && m.contains("line 3"), "{m}");
+    // An unknown key inside a webhook entry too.
+    let e = Config::from_str("alerting:\n  webhooks:\n    - url: http://a/\n      retries: 3\n")
+        .unwrap_err();
+    let ConfigError::Parse(m) = e else {
+        panic!("expected a parse error, got {e:?}")
+    };
+    assert!(m.contains("retries") && m.contains("line 4"), "{m}");
+    for (bad, why) in [
+        ("alerting: {webhooks: [{timeout: 5s}]}", "url is required"),
+        ("alerting: {webhooks: [{url: 'ftp://a/'}]}", "http://"),
+        (
+            "alerting: {webhooks: [{url: 'http:///x'}]}",
+            "not a valid URL",
+        ),
+        (
+            "alerting: {webhooks: [{url: 'http://a/', timeout: 0s}]}",
+            "timeout",
+        ),
+    ] {
+        match Config::from_str(bad) {
+            Err(ConfigError::Invalid(m)) => {
+                assert!(
+                    m.contains("alerting.webhooks[0]") && m.contains(why),
+                    "{bad}: {m}"
+                )
+            }
+            other => panic!("{bad}: expected invalid, got {other:?}"),
+        }
+    }
+    assert!(Config::from_str("alerting: {webhooks: [{url: 'http://a/', timeout: soon}]}").is_err());
+}

@@ -39,8 +39,8 @@ mod querier;
 mod reader;
 mod writer;
 
-pub(crate) use meta::sync_dir;
 pub use meta::{new_block_id, BlockMeta, BlockStats, CompactionMeta, BLOCK_VERSION, META_FILE};
+pub(crate) use meta::{sync_dir, write_file_synced};
 pub use querier::{postings_for_matchers, BlockIterator, BlockQuerier, BlockSeries};
 pub use reader::Block;
 pub use writer::{write_block, write_block_with, MAX_CHUNK_SAMPLES, TMP_SUFFIX};

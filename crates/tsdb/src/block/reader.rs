@@ -1,6 +1,9 @@
 //! An opened block.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use promlite_model::{Labels, StorageError};
 
@@ -8,6 +11,7 @@ use super::chunks::ChunkReader;
 use super::meta::{BlockMeta, META_FILE};
 use super::querier::BlockQuerier;
 use crate::index::{ChunkMeta, IndexReader};
+use crate::tombstones::{self, Tombstones};
 
 /// An opened, memory-mapped block. `Send + Sync`; share it via `Arc`.
 pub struct Block {
@@ -16,6 +20,8 @@ pub struct Block {
     index: IndexReader,
     chunks: ChunkReader,
     size: u64,
+    /// Deleted intervals by series id; replaced whole on every change.
+    tombstones: Mutex<Arc<Tombstones>>,
 }
 
 impl Block {
@@ -46,12 +52,14 @@ impl Block {
             .map(|m| m.len())
             .unwrap_or(0);
         let size = index.size_bytes() + chunks.size_bytes() + meta_size;
+        let tombstones = tombstones::read_file(dir)?;
         Ok(Block {
             dir: dir.to_path_buf(),
             meta,
             index,
             chunks,
             size,
+            tombstones: Mutex::new(Arc::new(tombstones)),
         })
     }
 
@@ -74,6 +82,26 @@ impl Block {
     /// [`promlite_model::Queryable::querier`]).
     pub fn querier(&self, mint: i64, maxt: i64) -> BlockQuerier<'_> {
         BlockQuerier::new(self, mint, maxt)
+    }
+
+    /// The deleted intervals, by series id (a snapshot: later deletions
+    /// install a new set).
+    pub fn tombstones(&self) -> Arc<Tombstones> {
+        self.tombstones.lock().clone()
+    }
+
+    /// Adds deleted intervals (by series id): the block's `tombstones` file
+    /// is rewritten atomically first, then queries see them.
+    pub fn add_tombstones(&self, more: &Tombstones) -> Result<(), StorageError> {
+        if more.is_empty() {
+            return Ok(());
+        }
+        let mut cur = self.tombstones.lock();
+        let mut next = Tombstones::clone(&cur);
+        next.merge(more);
+        tombstones::write_file(&self.dir, &next)?;
+        *cur = Arc::new(next);
+        Ok(())
     }
 
     /// The block's index.

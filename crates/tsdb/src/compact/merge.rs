@@ -6,6 +6,7 @@ use std::sync::Arc;
 use promlite_model::{Labels, StorageError};
 
 use crate::block::{new_block_id, write_block_with, Block, BlockMeta, CompactionMeta};
+use crate::tombstones::Tombstones;
 
 /// Merges `blocks` (any order, possibly overlapping) into a new block under
 /// `parent` covering the union of their ranges. Samples with equal
@@ -34,6 +35,35 @@ pub fn compact(parent: &Path, blocks: &[Arc<Block>]) -> Result<Option<BlockMeta>
         sources,
         parents: blocks.iter().map(|b| b.meta().id.clone()).collect(),
     };
+    write_merged(parent, blocks, mint, maxt, compaction)
+}
+
+/// Rewrites `block` under `parent` as a new block without its deleted data
+/// (tombstones), keeping its range, level and sources (its id becomes the
+/// parent). Returns `None` if nothing is left. The caller swaps the blocks.
+pub fn rewrite(parent: &Path, block: &Arc<Block>) -> Result<Option<BlockMeta>, StorageError> {
+    let m = block.meta();
+    let compaction = CompactionMeta {
+        level: m.compaction.level,
+        sources: m.compaction.sources.clone(),
+        parents: vec![m.id.clone()],
+    };
+    write_merged(
+        parent,
+        std::slice::from_ref(block),
+        m.min_time,
+        m.max_time,
+        compaction,
+    )
+}
+
+fn write_merged(
+    parent: &Path,
+    blocks: &[Arc<Block>],
+    mint: i64,
+    maxt: i64,
+    compaction: CompactionMeta,
+) -> Result<Option<BlockMeta>, StorageError> {
     let mut merged = MergedSeries::new(blocks)?;
     let meta = write_block_with(parent, &new_block_id(), mint, maxt, &mut merged, compaction)?;
     match merged.error.take() {
@@ -58,6 +88,8 @@ struct MergedSeries<'a> {
     blocks: &'a [Arc<Block>],
     /// Per block: next series id and its labels (None when exhausted).
     heads: Vec<(u32, Option<Labels>)>,
+    /// Per block: its tombstones.
+    tombstones: Vec<Arc<Tombstones>>,
     error: Option<StorageError>,
 }
 
@@ -75,6 +107,7 @@ impl<'a> MergedSeries<'a> {
         Ok(MergedSeries {
             blocks,
             heads,
+            tombstones: blocks.iter().map(|b| b.tombstones()).collect(),
             error: None,
         })
     }
@@ -96,7 +129,11 @@ impl<'a> MergedSeries<'a> {
             if labels.as_ref() != Some(&min) {
                 continue;
             }
-            let (_, s) = block.read_series(*id)?;
+            let (_, mut s) = block.read_series(*id)?;
+            // Deleted data (tombstones) does not survive compaction.
+            if let Some(d) = self.tombstones[bi].get(u64::from(*id)) {
+                d.filter(&mut s);
+            }
             if let (Some(last), Some(first)) = (samples.last(), s.first()) {
                 sorted &= last.0 < first.0;
             }

@@ -6,5 +6,5 @@
 mod merge;
 mod plan;
 
-pub use merge::compact;
+pub use merge::{compact, rewrite};
 pub use plan::plan;

@@ -14,6 +14,7 @@ use promlite_model::{
 
 use crate::block::{postings_for_matchers, Block, BlockMeta, META_FILE, TMP_SUFFIX};
 use crate::index::ChunkMeta;
+use crate::tombstones::Intervals;
 
 /// Blocks in the data directory, sorted by `min_time`.
 pub(crate) struct BlockSet {
@@ -49,6 +50,20 @@ impl BlockSet {
                     tracing::error!(target: "promlite_tsdb", "block {} is damaged ({err}); moved to {}", path.display(), moved.display());
                 }
             }
+        }
+        // A block whose replacement (compaction or tombstone clean-up) is
+        // in place survived a crash before its deletion: remove it, as
+        // Prometheus does with the parents of loaded blocks.
+        let parents: std::collections::HashSet<String> = blocks
+            .iter()
+            .flat_map(|b| b.meta().compaction.parents.iter().cloned())
+            .collect();
+        let (stale, mut blocks): (Vec<_>, Vec<_>) = blocks
+            .into_iter()
+            .partition(|b| parents.contains(&b.meta().id));
+        for b in stale {
+            tracing::info!(target: "promlite_tsdb", "removing block {} replaced before a crash", b.dir().display());
+            std::fs::remove_dir_all(b.dir()).map_err(io)?;
         }
         sort(&mut blocks);
         Ok(BlockSet {
@@ -94,6 +109,36 @@ impl BlockSet {
     }
 }
 
+impl BlockSet {
+    /// Swaps block `old_id` for the block `new` just written (or just drops
+    /// it when `new` is `None`), in one step for queries, then deletes the
+    /// old directory. Queries still holding the old block keep reading it.
+    pub(crate) fn replace(
+        &self,
+        old_id: &str,
+        new: Option<&BlockMeta>,
+    ) -> Result<(), StorageError> {
+        let opened = match new {
+            Some(meta) => Some(Arc::new(Block::open(&self.dir.join(&meta.id))?)),
+            None => None,
+        };
+        let removed: Vec<Arc<Block>> = {
+            let mut set = self.blocks.write();
+            let (gone, mut keep): (Vec<_>, Vec<_>) =
+                set.drain(..).partition(|b| b.meta().id == old_id);
+            keep.extend(opened);
+            sort(&mut keep);
+            *set = keep;
+            gone
+        };
+        for b in removed {
+            std::fs::remove_dir_all(b.dir())
+                .map_err(|e| StorageError::Io(format!("{}: {e}", b.dir().display())))?;
+        }
+        Ok(())
+    }
+}
+
 fn sort(blocks: &mut [Arc<Block>]) {
     blocks.sort_by(|a, b| {
         (a.meta().min_time, a.meta().max_time, &a.meta().id).cmp(&(
@@ -126,9 +171,17 @@ pub(crate) fn select_block(
         return Ok(out);
     }
     let ix = block.index();
+    let tombstones = block.tombstones();
     for id in postings_for_matchers(ix, matchers)? {
         let (labels, mut chunks) = ix.series(id)?;
-        chunks.retain(|c| c.max_time >= mint && c.min_time <= maxt);
+        let deleted = tombstones.get(u64::from(id)).cloned();
+        chunks.retain(|c| {
+            c.max_time >= mint
+                && c.min_time <= maxt
+                && !deleted
+                    .as_ref()
+                    .is_some_and(|d| d.covers(c.min_time, c.max_time))
+        });
         if chunks.is_empty() {
             continue;
         }
@@ -136,6 +189,7 @@ pub(crate) fn select_block(
             block: block.clone(),
             labels,
             chunks,
+            deleted,
             mint,
             maxt,
         };
@@ -168,6 +222,8 @@ struct OwnedBlockSeries {
     block: Arc<Block>,
     labels: Labels,
     chunks: Vec<ChunkMeta>,
+    /// Deleted intervals (tombstones) of this series.
+    deleted: Option<Intervals>,
     mint: i64,
     maxt: i64,
 }
@@ -181,6 +237,7 @@ impl Series for OwnedBlockSeries {
         Box::new(BlockChunksIter {
             block: &self.block,
             chunks: &self.chunks,
+            deleted: self.deleted.as_ref(),
             next_chunk: 0,
             buf: Vec::new(),
             pos: 0,
@@ -197,6 +254,7 @@ impl Series for OwnedBlockSeries {
 struct BlockChunksIter<'a> {
     block: &'a Block,
     chunks: &'a [ChunkMeta],
+    deleted: Option<&'a Intervals>,
     next_chunk: usize,
     buf: Vec<(i64, f64)>,
     pos: usize,
@@ -222,7 +280,10 @@ impl BlockChunksIter<'_> {
                 continue;
             }
             match self.block.read_chunk(c) {
-                Ok(s) => {
+                Ok(mut s) => {
+                    if let Some(d) = self.deleted {
+                        d.filter(&mut s);
+                    }
                     self.buf = s;
                     self.pos = 0;
                     return true;

@@ -1,11 +1,13 @@
 //! [`Db`]: the storage engine as one object — WAL, head, blocks, background work.
 
+mod admin;
 mod background;
 mod blocks;
 mod maintenance;
 mod metrics;
 mod querier;
 mod replay;
+mod snapshot;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -16,10 +18,12 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use promlite_model::{Appendable, Appender, Querier, Queryable, StorageError};
 
+pub use self::admin::DeleteReport;
 use self::background::{spawn_background, Background};
 use self::blocks::BlockSet;
 use self::querier::DbQuerier;
 use self::replay::replay_into;
+pub use self::snapshot::{snapshot_name, SNAPSHOTS_DIR};
 use crate::error::at;
 use crate::head::{Head, HeadAppender, HeadStats};
 use crate::metrics::DbCounters;

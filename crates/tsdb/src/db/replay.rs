@@ -56,6 +56,13 @@ pub(super) fn replay_into(
                 }
             }
         }
+        Record::Tombstones(ts) => {
+            for t in ts {
+                if let Some(m) = refs.get(&t.series_ref) {
+                    m.data.lock().delete_range(t.mint, t.maxt, chunk_range);
+                }
+            }
+        }
         Record::Unknown(_) => {}
     })?;
     if mint <= maxt {

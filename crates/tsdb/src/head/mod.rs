@@ -8,6 +8,7 @@
 //! * [`HeadStats`] (`stats.rs`) — numbers for `/api/v1/status/tsdb`.
 
 mod append;
+mod delete;
 mod postings;
 mod read;
 mod series;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use promlite_model::StorageError;
 
 use super::segment::{frame, list_segments, read_segment, segment_path, sync_dir};
-use crate::record::{decode, encode_samples, encode_series, Record};
+use crate::record::{decode, encode_samples, encode_series, encode_tombstones, Record};
 
 const PREFIX: &str = "checkpoint.";
 
@@ -133,6 +133,14 @@ pub fn checkpoint(
                     stats.samples_dropped += before - samples.len() as u64;
                     if !samples.is_empty() {
                         encode_samples(&samples, &mut payload);
+                    }
+                }
+                Ok(Record::Tombstones(mut ts)) => {
+                    // Deletions of kept series must keep hiding the samples
+                    // before them (kept in log order).
+                    ts.retain(|t| t.maxt >= mint && keep(t.series_ref));
+                    if !ts.is_empty() {
+                        encode_tombstones(&ts, &mut payload);
                     }
                 }
                 Ok(Record::Unknown(_)) | Err(_) => {}
