@@ -2,8 +2,11 @@
 //! manager and the HTTP API together, and handles signals and reloads.
 
 mod admin;
+mod metrics;
+mod procfs;
 mod providers;
 mod rules;
+mod startup;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -21,6 +24,9 @@ use promlite_tsdb::DbOptions;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+pub use metrics::{
+    ProcessMetricsSource, RulesMetricsSource, ScrapeMetricsSource, TsdbMetricsSource,
+};
 pub use providers::{load_and_apply, Reloader, ScrapeTargets, TsdbStats};
 pub use rules::{Alertmanagers, Rules};
 
@@ -120,6 +126,15 @@ pub async fn run(
     promlite_rules::load_rule_files_with(&cfg.rule_files, &rules::load_options(&cfg))
         .map_err(|errs| anyhow!("{}", rules::format_rule_errors(&errs)))?;
 
+    // Listen before the WAL replay, answering 503 until it is done (as
+    // Prometheus's `/-/ready`); the same socket then serves the API.
+    let std_listener = std::net::TcpListener::bind(&opts.listen_address)
+        .with_context(|| format!("listening on --web.listen-address={}", opts.listen_address))?;
+    std_listener
+        .set_nonblocking(true)
+        .context("listener: non-blocking mode")?;
+    let (replayed, starting) = startup::serve_not_ready(&std_listener, web_config.clone())?;
+
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let db_opts = DbOptions {
         retention_ms: (retention_ms > 0).then_some(retention_ms),
@@ -135,6 +150,8 @@ pub async fn run(
         .context("opening storage")?
         .with_context(|| format!("opening storage at {}", opts.storage_path.display()))?;
     let db = Arc::new(db);
+    startup::finish(replayed, starting).await;
+    let listener = TcpListener::from_std(std_listener).context("listener")?;
     let report = db.replay_report();
     tracing::info!(
         records = report.records,
@@ -149,6 +166,7 @@ pub async fn run(
         db.clone(),
         clock,
         web_config,
+        listener,
         lookback_delta_ms,
         timeout_ms,
         corruptions,
@@ -174,6 +192,7 @@ async fn serve_db(
     db: Arc<promlite_tsdb::Db>,
     clock: Arc<dyn Clock>,
     web_config: WebConfig,
+    listener: TcpListener,
     lookback_delta_ms: i64,
     timeout_ms: i64,
     corruptions: u64,
@@ -240,7 +259,16 @@ async fn serve_db(
         .with_rules(Arc::new(Rules(rule_manager.clone())))
         .with_alertmanagers(Arc::new(Alertmanagers(notifier.clone())))
         .with_server_info(reloader.clone())
-        .with_lifecycle(reloader.clone());
+        .with_lifecycle(reloader.clone())
+        .with_metrics_source(Arc::new(TsdbMetricsSource(db.clone())))
+        .with_metrics_source(Arc::new(ScrapeMetricsSource(scrape.clone())))
+        .with_metrics_source(Arc::new(RulesMetricsSource {
+            rules: rule_manager.clone(),
+            notifier: notifier.clone(),
+        }))
+        .with_metrics_source(Arc::new(ProcessMetricsSource {
+            server_info: reloader.clone(),
+        }));
     // Only with --web.enable-admin-api (the handlers check the flag too).
     let state = if opts.enable_admin_api {
         state.with_admin(Arc::new(admin::TsdbAdmin(db.clone())))
@@ -248,9 +276,6 @@ async fn serve_db(
         state
     };
 
-    let listener = TcpListener::bind(&opts.listen_address)
-        .await
-        .with_context(|| format!("listening on --web.listen-address={}", opts.listen_address))?;
     let addr = listener.local_addr().context("listener address")?;
     tracing::info!(%addr, "serving the Prometheus API");
 

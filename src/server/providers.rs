@@ -8,7 +8,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use promlite_http::providers::{
     ActiveTarget, DroppedTarget, HeadStats, Health, Lifecycle, RuntimeInfo, ServerInfoProvider,
-    TargetMetadata, TargetsProvider, TsdbStatus, TsdbStatusProvider,
+    TargetMetadata, TargetsProvider, TsdbStatus, TsdbStatusProvider, WalReplayStatus,
 };
 use promlite_model::Clock;
 use promlite_rules::{load_rule_files_with, RuleManager};
@@ -105,6 +105,18 @@ impl TsdbStatusProvider for TsdbStats {
             label_value_count_by_label_name: top(s.label_value_count_by_label_name, limit),
             memory_in_bytes_by_label_name: top(s.memory_in_bytes_by_label_name, limit),
             series_count_by_label_value_pair: top(s.series_count_by_label_value_pair, limit),
+        }
+    }
+
+    /// The replay finished before the API started: `current` is `max`.
+    fn wal_replay(&self) -> WalReplayStatus {
+        match self.0.replay_report().segments {
+            Some((first, last)) => WalReplayStatus {
+                min: i64::from(first),
+                max: i64::from(last),
+                current: i64::from(last),
+            },
+            None => WalReplayStatus::default(),
         }
     }
 }

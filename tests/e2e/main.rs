@@ -7,4 +7,5 @@ mod demo;
 mod harness;
 mod mlops_loop;
 mod rules;
+mod self_metrics;
 mod serve;

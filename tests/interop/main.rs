@@ -8,6 +8,7 @@ mod differential;
 #[path = "../e2e/harness.rs"]
 mod harness;
 mod node_exporter;
+mod self_metrics;
 
 use std::path::PathBuf;
 
