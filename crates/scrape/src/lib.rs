@@ -52,6 +52,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod cache;
 mod cardinality;
 pub mod config;
 pub mod discovery;

@@ -1,17 +1,18 @@
 //! One target's scrape loop: schedule, fetch, parse, relabel, limit checks,
 //! append, staleness markers and the synthetic `up`/`scrape_*` series.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use promlite_exposition::{Entry, Format, Parsed, Parser, SampleEntry};
 use promlite_model::{
-    AppendError, Appendable, Appender, Clock, Labels, LabelsBuilder, Metadata, SeriesRef,
-    METRIC_NAME, STALE_NAN,
+    AppendError, Appendable, Appender, Clock, Labels, LabelsBuilder, Metadata, METRIC_NAME,
+    STALE_NAN,
 };
 use tokio::sync::watch;
 
+use crate::cache::{SeriesCache, SeriesSet};
 use crate::cardinality::CardinalityStats;
 use crate::config::ScrapeConfig;
 use crate::fetch::Fetcher;
@@ -56,7 +57,7 @@ pub enum LoopSignal {
 /// not mark the target's series stale.
 #[derive(Clone, Debug, Default)]
 pub struct Handover {
-    prev: HashMap<u64, Labels>,
+    prev: SeriesSet,
     last_ts: Option<i64>,
     report_written: bool,
 }
@@ -89,15 +90,6 @@ pub struct ScrapeReport {
     pub duration: Duration,
 }
 
-#[derive(Clone, Debug)]
-struct CacheEntry {
-    /// None: dropped by metric relabeling.
-    labels: Option<Labels>,
-    hash: u64,
-    sref: Option<SeriesRef>,
-    last_iter: u64,
-}
-
 #[derive(Clone, Copy, Debug, Default)]
 struct Limits {
     samples: u64,
@@ -120,13 +112,12 @@ pub struct ScrapeLoop {
     interval_ms: i64,
     tolerance_ms: i64,
     offset_seed: u64,
-    cache: HashMap<Vec<u8>, CacheEntry>,
+    cache: SeriesCache,
     /// Series written by the last successful scrape (for staleness).
-    prev: HashMap<u64, Labels>,
+    prev: SeriesSet,
     /// Report series written so far (for staleness at stop).
     report_written: bool,
     last_ts: Option<i64>,
-    iter: u64,
 }
 
 const REPORT_NAMES: [&str; 5] = [
@@ -168,11 +159,10 @@ impl ScrapeLoop {
             shared,
             appendable,
             clock,
-            cache: HashMap::new(),
-            prev: HashMap::new(),
+            cache: SeriesCache::default(),
+            prev: SeriesSet::default(),
             report_written: false,
             last_ts: None,
-            iter: 0,
         })
     }
 
@@ -239,13 +229,13 @@ impl ScrapeLoop {
         ts_ms: i64,
         start: Instant,
     ) -> ScrapeReport {
-        self.iter += 1;
+        self.cache.begin_scrape(format);
         let mut app = self.appendable.appender();
         let mut report = ScrapeReport {
             timestamp_ms: ts_ms,
             ..Default::default()
         };
-        let mut cur: HashMap<u64, Labels> = HashMap::with_capacity(self.prev.len());
+        let mut cur = SeriesSet::with_capacity_and_hasher(self.prev.len(), Default::default());
         let mut meta: BTreeMap<String, Metadata> = BTreeMap::new();
         match self.append_body(
             app.as_mut(),
@@ -274,8 +264,7 @@ impl ScrapeLoop {
             return self.ingest_failure(format!("commit: {e}"), ts_ms, start, report);
         }
         self.prev = cur;
-        let iter = self.iter;
-        self.cache.retain(|_, e| e.last_iter + 1 >= iter);
+        self.cache.evict_unseen();
         *self.shared.metadata.write() = meta;
         self.record(&report);
         report
@@ -381,30 +370,42 @@ impl ScrapeLoop {
         self.prev.clear();
     }
 
-    /// Builds a sample's final labels: target labels merged (honor_labels /
-    /// `exported_` rules), then metric relabeling. None if dropped.
-    fn sample_labels(&self, s: &SampleEntry<'_>) -> Option<Labels> {
-        let mut b = LabelsBuilder::new();
-        b.set(METRIC_NAME, s.name);
-        for (n, v) in &s.labels {
-            b.set(*n, v.as_ref());
-        }
-        mutate_labels(&mut b, &self.shared.target.labels, self.honor_labels);
-        for rc in &self.metric_relabel {
-            if !relabel::apply(&mut b, rc) {
-                return None;
-            }
-        }
-        let l = b.build();
-        if l.is_empty() {
-            None
-        } else {
-            Some(l)
+    /// Number of series in the scrape cache (kept and dropped ones).
+    pub fn cached_series(&self) -> usize {
+        self.cache.len()
+    }
+}
+
+/// Builds a sample's final labels: target labels merged (honor_labels /
+/// `exported_` rules), then metric relabeling. None if dropped.
+fn sample_labels(
+    s: &SampleEntry<'_>,
+    target: &Labels,
+    honor_labels: bool,
+    metric_relabel: &[RelabelConfig],
+) -> Option<Labels> {
+    let mut b = LabelsBuilder::new();
+    b.set(METRIC_NAME, s.name);
+    for (n, v) in &s.labels {
+        b.set(*n, v.as_ref());
+    }
+    mutate_labels(&mut b, target, honor_labels);
+    for rc in metric_relabel {
+        if !relabel::apply(&mut b, rc) {
+            return None;
         }
     }
+    let l = b.build();
+    if l.is_empty() {
+        None
+    } else {
+        Some(l)
+    }
+}
 
-    fn check_label_limits(&self, l: &Labels) -> Result<(), String> {
-        let lim = self.limits;
+impl Limits {
+    fn check(&self, l: &Labels) -> Result<(), String> {
+        let lim = *self;
         let Some(metric) = l.metric_name() else {
             return Err(format!(
                 "missing metric name (__name__ label) in {l} after metric relabeling"
@@ -438,7 +439,9 @@ impl ScrapeLoop {
         }
         Ok(())
     }
+}
 
+impl ScrapeLoop {
     #[allow(clippy::too_many_arguments)]
     fn append_body(
         &mut self,
@@ -446,14 +449,15 @@ impl ScrapeLoop {
         body: &[u8],
         format: Format,
         ts: i64,
-        cur: &mut HashMap<u64, Labels>,
+        cur: &mut SeriesSet,
         meta: &mut BTreeMap<String, Metadata>,
         report: &mut ScrapeReport,
     ) -> Result<(), String> {
         let mut p = Parser::new(body, format);
+        // Label sets are parsed only for series the cache does not know.
+        p.set_lazy_labels(true);
         let mut s = SampleEntry::default();
         let mut overflow: Option<CardinalityStats> = None;
-        let iter = self.iter;
         while let Some(r) = p.next_into(&mut s) {
             match r.map_err(|e| format!("parsing {} body: {e}", format_name(format)))? {
                 Parsed::Other(Entry::Type { name, metric_type }) => {
@@ -468,27 +472,21 @@ impl ScrapeLoop {
                 Parsed::Other(_) => {}
                 Parsed::Sample => {
                     report.samples_scraped += 1;
-                    let key = p.series_bytes();
-                    if !self.cache.contains_key(key) {
-                        let labels = self.sample_labels(&s);
+                    let (target, honor, relabel, limits) = (
+                        &self.shared.target.labels,
+                        self.honor_labels,
+                        &self.metric_relabel,
+                        &self.limits,
+                    );
+                    let entry = self.cache.entry(p.series_bytes(), || {
+                        p.labels_into(&mut s)
+                            .map_err(|e| format!("parsing {} body: {e}", format_name(format)))?;
+                        let labels = sample_labels(&s, target, honor, relabel);
                         if let Some(l) = &labels {
-                            self.check_label_limits(l)?;
+                            limits.check(l)?;
                         }
-                        let hash = labels.as_ref().map(|l| l.stable_hash()).unwrap_or(0);
-                        self.cache.insert(
-                            key.to_vec(),
-                            CacheEntry {
-                                labels,
-                                hash,
-                                sref: None,
-                                last_iter: iter,
-                            },
-                        );
-                    }
-                    let Some(entry) = self.cache.get_mut(key) else {
-                        continue;
-                    };
-                    entry.last_iter = iter;
+                        Ok(labels)
+                    })?;
                     let Some(labels) = entry.labels.clone() else {
                         continue;
                     };
