@@ -16,8 +16,9 @@
 //! Target (docs/performance-anchors.md §2, §5): the WAL must not be what
 //! limits ingestion — well above 1M samples/s per core with the interval
 //! policy (Prometheus sustains 380K samples/s on 8 vCPU including
-//! everything; VictoriaMetrics budgets 1 core per 300K samples/s), and
-//! smaller than Prometheus's uncompressed ~16+ B/sample WAL records.
+//! everything; VictoriaMetrics budgets 1 core per 300K samples/s). Note
+//! that Prometheus Snappy-compresses its WAL by default (since 2.20);
+//! promlite's records are not compressed.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
