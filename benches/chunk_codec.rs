@@ -2,23 +2,31 @@
 //! model-server counters, gauges, histogram buckets with 15 s jittered
 //! scrapes): the head's Gorilla/XOR chunks (120 samples each) and the block
 //! codec (`codec::encode`/`decode`, up to 1,024 samples per chunk).
-//! Throughput is in raw sample bytes (16 B per sample) per second;
-//! bytes/sample of each encoding is printed once at start-up.
+//! Throughput is in samples per second (×16 for MB/s of raw samples); the
+//! timed data set is 2 targets × 1 day. Bytes/sample of each encoding is
+//! printed once at start-up, for that set and for the default data set
+//! (10 targets × 1 day of 15 s scrapes).
 //!
 //! Targets (docs/performance-anchors.md): Prometheus's chunks take 1–2
 //! bytes/sample (about 1.3 B on typical data), VictoriaMetrics about 0.3–0.4;
 //! the block codec should land near VictoriaMetrics. Decoding must keep up
 //! with ≥ 20M scanned samples/s per core (320 MB/s of raw samples).
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::measurement::Measurement;
+use criterion::{black_box, Criterion, Throughput};
 use promlite_tsdb::chunk::{XorAppender, XorDecoder, SAMPLES_PER_CHUNK};
 use promlite_tsdb::codec::testdata::{generate, num_samples, DatasetSpec};
 
-fn dataset() -> Vec<Vec<(i64, f64)>> {
-    // 2 targets × 1 day of 15 s scrapes (the default is 10 targets × 1 day).
+/// True unless run by `cargo bench` (which passes `--bench`): then the
+/// data set is small so the one-shot test run takes seconds.
+fn quick() -> bool {
+    !std::env::args().any(|a| a == "--bench")
+}
+
+fn dataset(targets: usize) -> Vec<Vec<(i64, f64)>> {
     let spec = DatasetSpec {
-        targets: 2,
-        scrapes: 5760,
+        targets,
+        scrapes: if quick() { 240 } else { 5760 },
         ..Default::default()
     };
     let data = generate(&spec);
@@ -55,21 +63,30 @@ fn block_encode(series: &[Vec<(i64, f64)>]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn bench_codecs(c: &mut Criterion) {
-    let series = dataset();
+/// Prints bytes/sample of both encodings of `series`.
+fn report(what: &str, series: &[Vec<(i64, f64)>]) {
     let samples: usize = series.iter().map(|s| s.len()).sum();
-    let xor = xor_encode(&series);
-    let block = block_encode(&series);
-    let xor_bytes: usize = xor.iter().map(|(b, _)| b.len()).sum();
-    let block_bytes: usize = block.iter().map(|b| b.len()).sum();
+    let xor_bytes: usize = xor_encode(series).iter().map(|(b, _)| b.len()).sum();
+    let block_bytes: usize = block_encode(series).iter().map(|b| b.len()).sum();
     eprintln!(
-        "chunk_codec: head XOR {:.3} bytes/sample, block codec {:.3} bytes/sample",
+        "chunk_codec: {what}: head XOR {:.3} bytes/sample, block codec {:.3} bytes/sample",
         xor_bytes as f64 / samples as f64,
         block_bytes as f64 / samples as f64
     );
+}
+
+fn bench_codecs<M: Measurement>(c: &mut Criterion<M>) {
+    if !quick() {
+        report("default data set (10 targets)", &dataset(10));
+    }
+    let series = dataset(2);
+    report("timed data set (2 targets)", &series);
+    let samples: usize = series.iter().map(|s| s.len()).sum();
+    let xor = xor_encode(&series);
+    let block = block_encode(&series);
 
     let mut g = c.benchmark_group("chunk_codec");
-    g.throughput(Throughput::Bytes(samples as u64 * 16));
+    g.throughput(Throughput::Elements(samples as u64));
     g.bench_function("head_xor_encode", |b| {
         b.iter(|| xor_encode(black_box(&series)))
     });
@@ -102,5 +119,9 @@ fn bench_codecs(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_codecs);
-criterion_main!(benches);
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+
+fn main() {
+    cpu_time::run(bench_codecs, bench_codecs);
+}

@@ -1,14 +1,17 @@
 //! Series selection over 10,000 series (10 metric names × 500 instances ×
 //! 2 jobs, 8 samples each): `select` through a persistent block
-//! (`Block::querier`) and through the head (`Db::querier`), plus the block
-//! index's postings intersection alone (`postings_for_matchers`).
-//! Each select returns 1,000 series, or 1 for the narrow equality case.
+//! (`Block::querier`) and through the head (`Db::querier`), plus postings
+//! intersection alone on the block index (`postings_for_matchers`) and on
+//! the head's in-memory index (`Head::select_refs`). Each select returns
+//! 1,000 series, 1 for the narrow equality case and 444 for the regex
+//! case; throughput is in returned series per second.
 //!
 //! Target (docs/performance-anchors.md): the query path should scan ≥ 20M
 //! samples/s per core and stay within 2x of Prometheus's engine; series
 //! lookup must be a small fraction of a query's time.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::measurement::Measurement;
+use criterion::{black_box, Criterion, Throughput};
 use promlite_model::{Labels, MatchOp, Matcher, Querier, SelectHints};
 use promlite_tsdb::block::{postings_for_matchers, write_block, Block};
 use promlite_tsdb::{Db, DbOptions};
@@ -59,7 +62,7 @@ fn run(q: &dyn Querier, ms: &[Matcher]) -> usize {
         .unwrap_or(0)
 }
 
-fn bench_select(c: &mut Criterion) {
+fn bench_select<M: Measurement>(c: &mut Criterion<M>) {
     let data = series();
     let bdir = tempfile::tempdir().expect("tempdir");
     let meta = write_block(bdir.path(), 0, 200_000, &mut data.clone().into_iter())
@@ -87,6 +90,8 @@ fn bench_select(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("select_10k_series");
     for (name, ms) in cases() {
+        let n = run(&block.querier(0, 200_000), &ms);
+        g.throughput(Throughput::Elements(n.max(1) as u64));
         g.bench_function(format!("block/{name}"), |b| {
             b.iter(|| {
                 let q = block.querier(0, 200_000);
@@ -106,10 +111,17 @@ fn bench_select(c: &mut Criterion) {
                     .unwrap_or(0)
             })
         });
+        g.bench_function(format!("head_postings/{name}"), |b| {
+            b.iter(|| db.head().select_refs(black_box(&ms)).len())
+        });
     }
     g.finish();
     db.close().expect("close");
 }
 
-criterion_group!(benches, bench_select);
-criterion_main!(benches);
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+
+fn main() {
+    cpu_time::run(bench_select, bench_select);
+}

@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::measurement::Measurement;
+use criterion::{Criterion, Throughput};
 use promlite_model::{Labels, SeriesRef};
 use promlite_tsdb::{Db, DbOptions, FsyncPolicy};
 
@@ -73,7 +74,7 @@ fn open(dir: &std::path::Path) -> Db {
     Db::open(dir, opts).expect("open db")
 }
 
-fn bench_append(c: &mut Criterion) {
+fn bench_append<M: Measurement>(c: &mut Criterion<M>) {
     let mut g = c.benchmark_group("tsdb_append");
     g.throughput(Throughput::Elements(BATCH as u64));
 
@@ -107,5 +108,9 @@ fn bench_append(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_append);
-criterion_main!(benches);
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+
+fn main() {
+    cpu_time::run(bench_append, bench_append);
+}

@@ -226,8 +226,9 @@ impl Head {
         Ok((s, true))
     }
 
-    /// References of series matching `matchers`, sorted.
-    pub(crate) fn select_refs(&self, matchers: &[promlite_model::Matcher]) -> Vec<u64> {
+    /// References of series matching `matchers`, sorted: the head's
+    /// postings intersection (used by queriers; public for benchmarks).
+    pub fn select_refs(&self, matchers: &[promlite_model::Matcher]) -> Vec<u64> {
         self.postings.read().select(matchers)
     }
 
