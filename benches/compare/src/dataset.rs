@@ -1,0 +1,254 @@
+//! The seeded backfill dataset: node-exporter-like hosts and ML model
+//! servers, written as one OpenMetrics file (timestamps in seconds with
+//! millisecond precision) that both `promtool tsdb create-blocks-from
+//! openmetrics` and `promlite import openmetrics` read; VictoriaMetrics gets
+//! the same lines in Prometheus text format (timestamps in milliseconds).
+
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::series::{hash, host_groups, model_groups, series_count, Group, GroupState};
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct DatasetSpec {
+    /// Approximate number of series wanted.
+    pub series: usize,
+    /// Length of the data in hours.
+    pub hours: f64,
+    /// Scrape interval in seconds.
+    pub interval_s: u64,
+    /// First scrape, Unix milliseconds.
+    pub start_ms: i64,
+    /// RNG seed.
+    pub seed: u64,
+}
+
+/// What was generated.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// The OpenMetrics file.
+    pub path: PathBuf,
+    /// Number of series.
+    pub series: usize,
+    /// Number of samples.
+    pub samples: u64,
+    /// Number of host instances (and of model-server instances).
+    pub instances: usize,
+    /// Earliest timestamp, Unix ms.
+    pub min_ms: i64,
+    /// Latest timestamp, Unix ms.
+    pub max_ms: i64,
+    /// Size of the file in bytes.
+    pub bytes: u64,
+}
+
+/// One kind of scraped instance.
+struct Template {
+    job: &'static str,
+    port: u16,
+    groups: Vec<Group>,
+}
+
+fn templates() -> Vec<Template> {
+    vec![
+        Template {
+            job: "node",
+            port: 9100,
+            groups: host_groups(),
+        },
+        Template {
+            job: "model",
+            port: 8080,
+            groups: model_groups(2),
+        },
+    ]
+}
+
+/// Scrape timestamps of instance `inst` of template `tpl`: a fixed phase
+/// within the interval plus 0–9 ms of jitter on every scrape.
+fn timestamps(spec: &DatasetSpec, tpl: usize, inst: usize, steps: usize) -> Vec<i64> {
+    let interval_ms = spec.interval_s as i64 * 1000;
+    let phase = (hash(&[spec.seed, tpl as u64, inst as u64]) % interval_ms.max(1) as u64) as i64;
+    (0..steps)
+        .map(|k| {
+            let jitter = (hash(&[spec.seed, tpl as u64, inst as u64, k as u64]) % 10) as i64;
+            spec.start_ms + k as i64 * interval_ms + phase + jitter
+        })
+        .collect()
+}
+
+fn write_labels(out: &mut Vec<u8>, job: &str, instance: &str, extra: &[(&'static str, String)]) {
+    out.push(b'{');
+    let _ = write!(out, "instance=\"{instance}\",job=\"{job}\"");
+    for (k, v) in extra {
+        let _ = write!(out, ",{k}=\"{v}\"");
+    }
+    out.push(b'}');
+}
+
+/// Writes the dataset into `dir/dataset.om` and returns its description.
+pub fn generate(spec: &DatasetSpec, dir: &Path) -> anyhow::Result<Dataset> {
+    let tpls = templates();
+    let per_pair: usize = tpls.iter().map(|t| series_count(&t.groups)).sum();
+    let instances = spec.series.div_ceil(per_pair).max(1);
+    let steps = ((spec.hours * 3600.0) / spec.interval_s.max(1) as f64).floor() as usize;
+    anyhow::ensure!(steps > 0, "--hours is shorter than one scrape interval");
+    let path = dir.join("dataset.om");
+    let file = std::fs::File::create(&path).with_context(|| format!("creating {path:?}"))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let dt = spec.interval_s as f64;
+
+    // Families in order of first appearance, each written contiguously.
+    let mut families: Vec<(&str, &str)> = Vec::new();
+    for t in &tpls {
+        for g in &t.groups {
+            let (name, ty) = g.family();
+            if !families.iter().any(|(n, _)| *n == name) {
+                families.push((name, ty.keyword()));
+            }
+        }
+    }
+    let (mut samples, mut min_ms, mut max_ms) = (0u64, i64::MAX, i64::MIN);
+    let mut line = Vec::with_capacity(256);
+    for (family, keyword) in &families {
+        writeln!(w, "# TYPE {family} {keyword}")?;
+        for (ti, tpl) in tpls.iter().enumerate() {
+            for inst in 0..instances {
+                let instance = format!("{}-{inst}:{}", tpl.job, tpl.port);
+                let ts = timestamps(spec, ti, inst, steps);
+                if let (Some(first), Some(last)) = (ts.first(), ts.last()) {
+                    min_ms = min_ms.min(*first);
+                    max_ms = max_ms.max(*last);
+                }
+                for (gi, group) in tpl.groups.iter().enumerate() {
+                    if group.family().0 != *family {
+                        continue;
+                    }
+                    let seed = hash(&[spec.seed, ti as u64, inst as u64, gi as u64]);
+                    let mut state = GroupState::new(group, seed);
+                    let mut history: Vec<Vec<f64>> = Vec::with_capacity(steps);
+                    for _ in 0..steps {
+                        history.push(state.values.clone());
+                        state.step(group, dt);
+                    }
+                    for (si, (name, labels)) in group.series().iter().enumerate() {
+                        let mut prefix = Vec::with_capacity(128);
+                        prefix.extend_from_slice(name.as_bytes());
+                        write_labels(&mut prefix, tpl.job, &instance, labels);
+                        for (k, t) in ts.iter().enumerate() {
+                            let v = history.get(k).and_then(|h| h.get(si)).copied();
+                            let Some(v) = v else { continue };
+                            line.clear();
+                            line.extend_from_slice(&prefix);
+                            let _ = writeln!(line, " {v} {}.{:03}", t / 1000, t % 1000);
+                            w.write_all(&line)?;
+                            samples += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    writeln!(w, "# EOF")?;
+    w.flush()?;
+    drop(w);
+    let bytes = std::fs::metadata(&path)?.len();
+    Ok(Dataset {
+        path,
+        series: instances * per_pair,
+        samples,
+        instances,
+        min_ms,
+        max_ms,
+        bytes,
+    })
+}
+
+/// Converts one OpenMetrics sample line (`... value 1234.567`) to a
+/// Prometheus text line with a millisecond timestamp; comments give `None`.
+pub fn to_prom_text_line(line: &str) -> Option<String> {
+    if line.starts_with('#') || line.trim().is_empty() {
+        return None;
+    }
+    let (head, ts) = line.rsplit_once(' ')?;
+    let (secs, frac) = ts.split_once('.').unwrap_or((ts, ""));
+    let mut ms = String::with_capacity(secs.len() + 3);
+    ms.push_str(secs);
+    for i in 0..3 {
+        ms.push(frac.as_bytes().get(i).map(|b| *b as char).unwrap_or('0'));
+    }
+    Some(format!("{head} {ms}\n"))
+}
+
+/// Reads the OpenMetrics file and calls `sink` with Prometheus-text chunks
+/// of about `chunk_bytes` each.
+pub fn prom_text_chunks(
+    path: &Path,
+    chunk_bytes: usize,
+    mut sink: impl FnMut(String) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let f = std::fs::File::open(path)?;
+    let reader = std::io::BufReader::with_capacity(1 << 20, f);
+    let mut chunk = String::with_capacity(chunk_bytes + 256);
+    for line in reader.lines() {
+        let line = line?;
+        if let Some(l) = to_prom_text_line(&line) {
+            chunk.push_str(&l);
+            if chunk.len() >= chunk_bytes {
+                sink(std::mem::take(&mut chunk))?;
+                chunk.reserve(chunk_bytes + 256);
+            }
+        }
+    }
+    if !chunk.is_empty() {
+        sink(chunk)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_timestamps_to_ms() {
+        assert_eq!(
+            to_prom_text_line("a{b=\"c d\"} 1.5 1793491200.007").as_deref(),
+            Some("a{b=\"c d\"} 1.5 1793491200007\n")
+        );
+        assert_eq!(to_prom_text_line("# TYPE a gauge"), None);
+    }
+
+    #[test]
+    fn small_dataset_is_deterministic_and_counted() {
+        let dir = std::env::temp_dir().join(format!("compare-ds-{}", std::process::id()));
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        let spec = DatasetSpec {
+            series: 100,
+            hours: 0.1,
+            interval_s: 15,
+            start_ms: 1_793_491_200_000,
+            seed: 42,
+        };
+        let da = generate(&spec, &a).unwrap();
+        let db = generate(&spec, &b).unwrap();
+        let (ta, tb) = (
+            std::fs::read(&da.path).unwrap(),
+            std::fs::read(&db.path).unwrap(),
+        );
+        assert_eq!(ta, tb);
+        assert_eq!(da.series, 103);
+        assert_eq!(da.samples, 103 * 24);
+        let lines = ta
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty() && l[0] != b'#');
+        assert_eq!(lines.count() as u64, da.samples);
+        assert!(ta.ends_with(b"# EOF\n"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
