@@ -282,6 +282,26 @@ acme_http_router_request_seconds_count{path=\"/api/v1\",method=\"GET\"} 807283.0
         text("scrape_configs:\n  - job_name: a\n    scrape_interval: 1m\n    scrape_timeout: 10s\n    honor_labels: true\n    sample_limit: 1000\n    basic_auth:\n      username: u\n      password: p\n    file_sd_configs:\n      - files: ['/tmp/*.json']\n    metric_relabel_configs:\n      - action: drop\n        source_labels: [__name__]\n        regex: go_.*\n"),
     ));
 
+    seeds.push((
+        "rule_file",
+        "seed-0",
+        text("groups:\n  - name: model\n    interval: 30s\n    rules:\n      - record: job:requests:rate5m\n        expr: sum by (job) (rate(http_requests_total[5m]))\n        labels:\n          team: ml\n      - alert: HighLatency\n        expr: histogram_quantile(0.99, sum by (le) (rate(latency_seconds_bucket[5m]))) > 0.5\n        for: 10m\n        keep_firing_for: 1m\n        labels:\n          severity: page\n        annotations:\n          summary: \"{{ $labels.job }} p99 is {{ $value | humanizeDuration }}\"\n          description: '{{ printf \"%.2f\" $value }} on {{ $labels.instance }}'\n"),
+    ));
+    seeds.push((
+        "rule_file",
+        "seed-1",
+        text("groups:\n  - name: a\n    limit: 10\n    query_offset: 1m\n    labels:\n      g: x\n    rules:\n      - alert: Down\n        expr: up == 0\n        annotations:\n          text: '{{ range query \"up\" }}{{ .Labels.instance }} {{ end }}{{ if gt $value 1.0 }}big{{ else }}small{{ end }}'\n  - name: b\n    rules:\n      - record: x\n        expr: vector(1)\n"),
+    ));
+    seeds.push((
+        "api_params",
+        "seed-0",
+        text("query=sum%28rate%28http_requests_total%5B5m%5D%29%29&start=1700000000&end=2023-11-14T23%3A13%3A20.5Z&step=15s&timeout=30&limit=100"),
+    ));
+    seeds.push((
+        "api_params",
+        "seed-1",
+        text("match[]=up%7Bjob%3D%22a%22%7D&match[]={__name__=~\"x.%2B\"}&time=1.7e9&lookback_delta=5m&limit=-1&step=0.001"),
+    ));
     for (target, name, bytes) in seeds {
         let d = fuzz_dir().join("corpus").join(target);
         std::fs::create_dir_all(&d).unwrap();

@@ -7,8 +7,9 @@
 //! where a property is checked (the PromQL print/parse round trip, the
 //! block codec's decode/encode/decode round trip) a violation panics.
 //!
-//! Only `promlite-model`, `-tsdb`, `-promql`, `-exposition`, `-scrape` and
-//! `tempfile` may be used here: the root package's test sees exactly those.
+//! Only `promlite-model`, `-tsdb`, `-promql`, `-exposition`, `-scrape`,
+//! `-rules`, `-http` and `tempfile` may be used here: the root package's
+//! test sees exactly those.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,8 @@ pub const TARGETS: &[&str] = &[
     "chunk_decode",
     "block_open",
     "scrape_config",
+    "rule_file",
+    "api_params",
 ];
 
 /// Runs the named target on `data`. Returns false for an unknown name.
@@ -47,6 +50,8 @@ pub fn run_target(name: &str, data: &[u8]) -> bool {
         "chunk_decode" => chunk_decode(data),
         "block_open" => block_open(data),
         "scrape_config" => scrape_config(data),
+        "rule_file" => rule_file(data),
+        "api_params" => api_params(data),
         _ => return false,
     }
     true
@@ -368,4 +373,51 @@ pub fn scrape_config(data: &[u8]) {
         return;
     }
     let _ = promlite_scrape::config::Config::from_str(text);
+}
+
+/// Loads a rule file: YAML, group and rule validation, PromQL of every
+/// `expr`, label and annotation templates.
+pub fn rule_file(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if text.len() > 65_536 {
+        return;
+    }
+    let opts = promlite_rules::LoadOptions::default();
+    if let Ok(groups) = promlite_rules::parse_rules("fuzz.yml", text, &opts) {
+        for g in &groups {
+            let _ = format!("{g:?}");
+        }
+    }
+}
+
+/// Query-API parameter parsing as the HTTP handlers do it: the form-encoded
+/// text is split into parameters, then every time, duration, limit and
+/// `match[]` selector in it is parsed.
+pub fn api_params(data: &[u8]) {
+    if data.len() > 65_536 {
+        return;
+    }
+    let p = promlite_http::params::Params::from_query(&String::from_utf8_lossy(data));
+    for key in ["time", "start", "end"] {
+        let _ = p.time(key, 0);
+    }
+    for key in ["step", "timeout", "lookback_delta"] {
+        let _ = p.duration(key);
+    }
+    let _ = p.limit();
+    for m in p.get_all("match[]").into_iter().take(100) {
+        let _ = promlite_promql::parser::parse_metric_selector(m);
+    }
+    if let Some(q) = p.get("query") {
+        if q.len() <= 8192 {
+            let _ = promlite_promql::parser::parse(q);
+        }
+    }
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = promlite_http::params::parse_time(s);
+        let _ = promlite_http::params::parse_duration_param(s);
+        let _ = promlite_http::params::parse_limit(s);
+    }
 }

@@ -1,0 +1,28 @@
+//! Fault and abuse tests (issue #9, `docs/reliability.md`).
+//!
+//! - `storage_kill`: SIGKILL at random moments while a child process
+//!   compacts blocks and cuts the head.
+//! - `storage_damage`: flipped bytes in a WAL segment, a chunk file and an
+//!   index; a missing or truncated `meta.json` — at the library level and
+//!   through `promlite serve`.
+//! - `disk_full`: the writer runs in a child with `RLIMIT_FSIZE` set low
+//!   (writes fail with EFBIG).
+//! - `query_abuse`: nesting bombs, huge queries and regexes, cardinality
+//!   and resolution bombs, concurrent heavy queries against `promlite serve`.
+//! - `scrape_abuse`: endless, slow, huge, invalid and duplicate scrape
+//!   bodies against `promlite serve`.
+//!
+//! Children are this test binary re-executed with an environment variable
+//! naming the role (see `child`), so no helper binaries are needed.
+
+#[allow(dead_code)]
+#[path = "../e2e/harness.rs"]
+mod harness;
+
+mod child;
+mod dataset;
+mod disk_full;
+mod query_abuse;
+mod scrape_abuse;
+mod storage_damage;
+mod storage_kill;
