@@ -71,7 +71,27 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads `n` bits (`n <= 64`) as an unsigned integer.
+    ///
+    /// Inlined fast path: fields of 1–32 bits with eight readable bytes;
+    /// everything else goes through [`BitReader::read_slow`].
+    #[inline]
     pub fn read(&mut self, n: u32) -> Result<u64, DecodeError> {
+        let byte = self.bitpos / 8;
+        if n.wrapping_sub(1) < 32 {
+            if let Some(w) = self.buf.get(byte..byte + 8) {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(w);
+                let word = u64::from_be_bytes(a) << (self.bitpos % 8);
+                self.bitpos += n as usize;
+                return Ok(word >> (64 - n));
+            }
+        }
+        self.read_slow(n)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn read_slow(&mut self, n: u32) -> Result<u64, DecodeError> {
         if n == 0 {
             return Ok(0);
         }
@@ -112,6 +132,7 @@ impl<'a> BitReader<'a> {
 
     /// Counts one-bits up to `max` (<= 32): consumes them and, if fewer than
     /// `max`, the terminating zero bit.
+    #[inline]
     pub fn unary(&mut self, max: u32) -> Result<u32, DecodeError> {
         let max = max.min(32);
         let byte = self.bitpos / 8;
