@@ -98,6 +98,24 @@ impl Drop for Promlite {
     }
 }
 
+/// Starts `promlite serve --config.file cfg --storage.tsdb.path data
+/// --web.listen-address addr` with its output in `log`, and waits until it
+/// is ready.
+pub fn serve_ready(cfg: &Path, data: &Path, addr: &str, log: &Path) -> Promlite {
+    let args = [
+        "serve",
+        "--config.file",
+        cfg.to_str().expect("utf8"),
+        "--storage.tsdb.path",
+        data.to_str().expect("utf8"),
+        "--web.listen-address",
+        addr,
+    ];
+    let mut p = Promlite::start(&args, addr.to_string(), log);
+    p.wait_ready(log);
+    p
+}
+
 /// Polls `f` every 100 ms until it is true or `limit` passes.
 pub fn poll(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;

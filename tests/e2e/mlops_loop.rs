@@ -129,17 +129,7 @@ fn drift_alert_triggers_retrain_and_resolves() {
     let data = dir.path().join("data");
     let addr = format!("127.0.0.1:{}", free_port());
     let log = dir.path().join("promlite.log");
-    let args = [
-        "serve",
-        "--config.file",
-        cfg.to_str().expect("utf8"),
-        "--storage.tsdb.path",
-        data.to_str().expect("utf8"),
-        "--web.listen-address",
-        &addr,
-    ];
-    let mut p = Promlite::start(&args, addr.clone(), &log);
-    p.wait_ready(&log);
+    let mut p = serve_ready(&cfg, &data, &addr, &log);
     let logs = || std::fs::read_to_string(&log).unwrap_or_default();
 
     // Healthy: the recorded mean confidence is high and nothing fires.

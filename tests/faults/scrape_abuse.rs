@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::harness::{enc, free_port, get_json, http, poll, Promlite};
+use crate::harness::{enc, free_port, get_json, http, poll, serve_ready};
 
 /// Serves each connection on its own thread: reads the request head, writes
 /// a response head (no Content-Length, connection close), then runs `body`.
@@ -118,17 +118,7 @@ fn scrape_abuse_gives_target_errors_and_the_server_stays_healthy() {
     let addr = format!("127.0.0.1:{}", free_port());
     let log = root.path().join("promlite.log");
     let data = root.path().join("data");
-    let args = [
-        "serve",
-        "--config.file",
-        cfg.to_str().expect("utf8"),
-        "--storage.tsdb.path",
-        data.to_str().expect("utf8"),
-        "--web.listen-address",
-        &addr,
-    ];
-    let mut p = Promlite::start(&args, addr.clone(), &log);
-    p.wait_ready(&log);
+    let p = serve_ready(&cfg, &data, &addr, &log);
 
     // Wait until every target has been scraped at least twice.
     let targets = || -> HashMap<String, (String, String)> {

@@ -48,17 +48,7 @@ fn scrape_node_exporter_and_query_with_promtool() {
     let addr = format!("127.0.0.1:{}", free_port());
     let data = dir.path().join("data");
     let log = dir.path().join("promlite.log");
-    let args = [
-        "serve",
-        "--config.file",
-        cfg.to_str().expect("utf8"),
-        "--storage.tsdb.path",
-        data.to_str().expect("utf8"),
-        "--web.listen-address",
-        &addr,
-    ];
-    let mut p = Promlite::start(&args, addr.clone(), &log);
-    p.wait_ready(&log);
+    let mut p = serve_ready(&cfg, &data, &addr, &log);
     let ok = poll(Duration::from_secs(20), || {
         !query(&addr, "node_load1", None).is_empty()
     });

@@ -28,17 +28,7 @@ fn promtool_accepts_self_metrics() {
     .expect("write config");
     let data = dir.path().join("data");
     let log = dir.path().join("promlite.log");
-    let args = [
-        "serve",
-        "--config.file",
-        cfg.to_str().expect("utf8"),
-        "--storage.tsdb.path",
-        data.to_str().expect("utf8"),
-        "--web.listen-address",
-        &addr,
-    ];
-    let mut p = Promlite::start(&args, addr.clone(), &log);
-    p.wait_ready(&log);
+    let _p = serve_ready(&cfg, &data, &addr, &log);
     // Wait for a scrape and a rule evaluation so labelled families have samples.
     let body = || http(&addr, "GET", "/metrics", "").expect("GET /metrics").1;
     let filled = poll(Duration::from_secs(20), || {
