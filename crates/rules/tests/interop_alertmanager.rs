@@ -81,7 +81,7 @@ async fn alerts_show_up_in_real_alertmanager() {
         alertmanagers: vec![AlertmanagerConfig::new(addr.clone())],
         webhooks: vec![],
     };
-    let notifier = Notifier::new(&cfg, opts, clock);
+    let notifier = Notifier::new(&cfg, opts, clock.clone());
     let mut labels = BTreeMap::new();
     labels.insert(
         "alertname".to_string(),
@@ -129,4 +129,44 @@ async fn alerts_show_up_in_real_alertmanager() {
     assert_eq!(a["annotations"]["summary"], "confidence 61%");
     assert_eq!(a["status"]["state"], "active");
     assert_eq!(a["generatorURL"], "http://promlite/graph");
+
+    // Resolve it, as Prometheus does: the same alert with an end time in
+    // the past. Alertmanager then stops listing it as active.
+    let mut labels = BTreeMap::new();
+    labels.insert(
+        "alertname".to_string(),
+        "ModelConfidenceBelowBaseline".to_string(),
+    );
+    labels.insert("model_version".to_string(), "v7".to_string());
+    let resolved_at = clock.now_ms() - 1_000;
+    notifier.send(vec![NotifyAlert {
+        labels,
+        annotations: BTreeMap::new(),
+        starts_at_ms: now - 60_000,
+        ends_at_ms: Some(resolved_at),
+        generator_url: "http://promlite/graph".into(),
+    }]);
+    notifier.flush().await;
+    assert_eq!(
+        c.sent.load(std::sync::atomic::Ordering::Relaxed),
+        2,
+        "resolve delivery failed"
+    );
+    let mut cleared = false;
+    for _ in 0..50 {
+        let r: serde_json::Value = client
+            .get(format!("http://{addr}/api/v2/alerts?active=true"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if r.as_array().is_some_and(|a| a.is_empty()) {
+            cleared = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(cleared, "alert still active in alertmanager after resolve");
 }
