@@ -2,15 +2,15 @@
 //! counters and gauges with 0–3 labels, summaries, histogram buckets, one
 //! HELP/TYPE pair per family).
 //!
-//! Time is measured as this thread's CPU time (`/proc/thread-self/schedstat`,
+//! Time is measured as this thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`, `support/cpu_time.rs`,
 //! falling back to wall time), because the build machine is shared and wall
 //! time would mostly measure other processes. The "thrpt" line is reported
 //! directly as nanoseconds of CPU per sample.
 
-use std::time::Instant;
-
-use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::CpuTime;
 use promlite_exposition::{parse_all, sample_labels, Format, Parsed, Parser, SampleEntry};
 
 /// Builds the body; returns it with its sample count.
@@ -138,72 +138,6 @@ fn node_exporter_like(openmetrics: bool) -> (String, u64) {
         b.push_str("# EOF\n");
     }
     (b, n)
-}
-
-/// CPU time of the calling thread in nanoseconds.
-struct CpuTime;
-
-fn thread_cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok().filter(|&v| v > 0)
-}
-
-fn now_ns() -> u64 {
-    thread_cpu_ns().unwrap_or_else(|| {
-        static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-        START.get_or_init(Instant::now).elapsed().as_nanos() as u64
-    })
-}
-
-impl Measurement for CpuTime {
-    type Intermediate = u64;
-    type Value = u64;
-    fn start(&self) -> u64 {
-        now_ns()
-    }
-    fn end(&self, i: u64) -> u64 {
-        now_ns().saturating_sub(i)
-    }
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a + b
-    }
-    fn zero(&self) -> u64 {
-        0
-    }
-    fn to_f64(&self, v: &u64) -> f64 {
-        *v as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        &NsFormatter
-    }
-}
-
-struct NsFormatter;
-
-impl ValueFormatter for NsFormatter {
-    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
-        let (div, unit) = if typical >= 1e6 {
-            (1e6, "ms cpu")
-        } else if typical >= 1e3 {
-            (1e3, "µs cpu")
-        } else {
-            (1.0, "ns cpu")
-        };
-        values.iter_mut().for_each(|v| *v /= div);
-        unit
-    }
-    fn scale_throughputs(&self, _typical: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
-        let n = match t {
-            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => {
-                *n as f64
-            }
-        };
-        values.iter_mut().for_each(|v| *v /= n.max(1.0));
-        "ns cpu/sample"
-    }
-    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
-        "ns"
-    }
 }
 
 fn bench(c: &mut Criterion<CpuTime>) {
