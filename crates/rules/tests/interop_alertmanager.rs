@@ -91,7 +91,7 @@ async fn alerts_show_up_in_real_alertmanager() {
     let mut annotations = BTreeMap::new();
     annotations.insert("summary".to_string(), "confidence 61%".to_string());
     notifier.send(vec![NotifyAlert {
-        labels,
+        labels: labels.clone(),
         annotations,
         starts_at_ms: now - 60_000,
         ends_at_ms: Some(now + 240_000),
@@ -105,22 +105,7 @@ async fn alerts_show_up_in_real_alertmanager() {
         "delivery failed"
     );
 
-    let mut found = None;
-    for _ in 0..50 {
-        let r: serde_json::Value = client
-            .get(format!("http://{addr}/api/v2/alerts"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if r.as_array().is_some_and(|a| !a.is_empty()) {
-            found = Some(r);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let found = poll_alerts(&client, &addr, "/api/v2/alerts", |a| !a.is_empty()).await;
     let alerts = found.expect("alert not visible in alertmanager");
     let a = &alerts[0];
     assert_eq!(a["labels"]["alertname"], "ModelConfidenceBelowBaseline");
@@ -132,12 +117,6 @@ async fn alerts_show_up_in_real_alertmanager() {
 
     // Resolve it, as Prometheus does: the same alert with an end time in
     // the past. Alertmanager then stops listing it as active.
-    let mut labels = BTreeMap::new();
-    labels.insert(
-        "alertname".to_string(),
-        "ModelConfidenceBelowBaseline".to_string(),
-    );
-    labels.insert("model_version".to_string(), "v7".to_string());
     let resolved_at = clock.now_ms() - 1_000;
     notifier.send(vec![NotifyAlert {
         labels,
@@ -152,21 +131,35 @@ async fn alerts_show_up_in_real_alertmanager() {
         2,
         "resolve delivery failed"
     );
-    let mut cleared = false;
+    let cleared = poll_alerts(&client, &addr, "/api/v2/alerts?active=true", |a| {
+        a.is_empty()
+    })
+    .await
+    .is_some();
+    assert!(cleared, "alert still active in alertmanager after resolve");
+}
+
+/// Polls Alertmanager's `path` (bounded, 5 s) until its alert list
+/// satisfies `done`; returns that answer.
+async fn poll_alerts(
+    client: &reqwest::Client,
+    addr: &str,
+    path: &str,
+    done: impl Fn(&Vec<serde_json::Value>) -> bool,
+) -> Option<serde_json::Value> {
     for _ in 0..50 {
         let r: serde_json::Value = client
-            .get(format!("http://{addr}/api/v2/alerts?active=true"))
+            .get(format!("http://{addr}{path}"))
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
-        if r.as_array().is_some_and(|a| a.is_empty()) {
-            cleared = true;
-            break;
+        if r.as_array().is_some_and(&done) {
+            return Some(r);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(cleared, "alert still active in alertmanager after resolve");
+    None
 }
