@@ -493,17 +493,19 @@ fn needs_parens(op: BinOp, child: &Expr, is_rhs: bool) -> bool {
 /// Makes a random tree valid (types, modifiers) and shaped like the
 /// parser's output (explicit `Paren` nodes, folded signs).
 fn canon(e: Expr) -> Expr {
-    match e {
-        Expr::Paren(x) => paren(canon(*x)),
-        Expr::Unary(op, x) => match scalar_or_vector(canon(*x)) {
-            Expr::Number(v) => Expr::Number(if op == UnaryOp::Neg { -v } else { v }),
+    // `Expr` has a `Drop` impl (iterative drop), so it is matched by
+    // reference and the parts are cloned.
+    match &e {
+        Expr::Paren(x) => paren(canon((**x).clone())),
+        Expr::Unary(op, x) => match scalar_or_vector(canon((**x).clone())) {
+            Expr::Number(v) => Expr::Number(if *op == UnaryOp::Neg { -v } else { v }),
             x @ Expr::Binary(_) if !matches!(&x, Expr::Binary(b) if b.op == BinOp::Pow) => {
-                Expr::Unary(op, Box::new(paren(x)))
+                Expr::Unary(*op, Box::new(paren(x)))
             }
-            x => Expr::Unary(op, Box::new(x)),
+            x => Expr::Unary(*op, Box::new(x)),
         },
         Expr::Binary(b) => {
-            let mut b = b;
+            let mut b = b.clone();
             let lhs = scalar_or_vector(canon(*b.lhs));
             let rhs = scalar_or_vector(canon(*b.rhs));
             let (lt, rt) = (lhs.value_type(), rhs.value_type());
@@ -541,6 +543,7 @@ fn canon(e: Expr) -> Expr {
             })
         }
         Expr::Aggregate(a) => {
+            let a = a.clone();
             let expr = coerce(canon(*a.expr), ValueType::Vector);
             let param = a.param.map(|p| canon(*p));
             let param = match a.op {
@@ -555,6 +558,7 @@ fn canon(e: Expr) -> Expr {
             })
         }
         Expr::Call(c) => {
+            let c = c.clone();
             let f = functions::lookup(&c.func).expect("generator uses known functions");
             let mut args = c.args.into_iter().map(canon);
             let args = f
@@ -570,6 +574,7 @@ fn canon(e: Expr) -> Expr {
             Expr::Call(Call { func: c.func, args })
         }
         Expr::Subquery(sq) => {
+            let sq = sq.clone();
             let inner = coerce(canon(*sq.expr), ValueType::Vector);
             let inner = if matches!(inner, Expr::Binary(_) | Expr::Unary(..)) {
                 paren(inner)
@@ -581,7 +586,7 @@ fn canon(e: Expr) -> Expr {
                 ..sq
             })
         }
-        leaf => leaf,
+        _ => e.clone(),
     }
 }
 
