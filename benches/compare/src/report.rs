@@ -163,7 +163,9 @@ fn backfill_section(o: &mut String, r: &ReportInput<'_>, ds: &Dataset) {
          that directory; promlite = `promlite import openmetrics`, then `promlite serve`; \
          VictoriaMetrics = the same lines as Prometheus text with ms timestamps POSTed to \
          `/api/v1/import/prometheus` in 8 MiB bodies, then `/internal/force_flush` (its CPU \
-         is the server's during import). Disk and RSS measured 5 s after the server is ready.\n"
+         is the server's during import). RSS measured 5 s after the server is ready; disk after \
+         the query set and a graceful stop (VictoriaMetrics without its rebuildable `cache/` \
+         directory).\n"
     );
     let m = ds.samples as f64 / 1e6;
     let reference = r
@@ -290,7 +292,7 @@ fn scrape_section(o: &mut String, r: &ReportInput<'_>, settings: (usize, usize, 
          from process start to the end of the window; samples = \
          `sum(count_over_time({{job=\"synthetic\"}}[window]))`, series = \
          `count({{job=\"synthetic\"}})` (both include the synthetic `up`/`scrape_*` series). \
-         Disk after the window (VictoriaMetrics after `/internal/force_flush`); for a run this \
+         Disk after the window and a graceful stop (VictoriaMetrics without `cache/`); for a run this \
          short Prometheus and promlite still hold everything in the head + WAL.\n"
     );
     let reference = r

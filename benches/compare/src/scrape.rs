@@ -221,15 +221,26 @@ pub async fn run_one(
             cpu_s,
             rss,
             rss_peak,
-            disk: dir_bytes(&data, &[]),
-            wal: dir_bytes(&data, &["wal", "chunks_head"]),
+            disk: 0,
+            wal: 0,
             samples,
             series: scalar_of(&cj).unwrap_or(0.0),
         })
     }
     .await;
     server.stop();
-    result
+    // On disk after a graceful stop, as in the backfill run (VM holds
+    // recent parts in memory while it runs; its `cache/` is left out).
+    result.map(|mut r| {
+        let cache = if system == System::Victoria {
+            dir_bytes(&data, &["cache"])
+        } else {
+            0
+        };
+        r.disk = dir_bytes(&data, &[]).saturating_sub(cache);
+        r.wal = dir_bytes(&data, &["wal", "chunks_head"]);
+        r
+    })
 }
 
 #[cfg(test)]
