@@ -1,18 +1,24 @@
 //! `promlite import openmetrics`: backfill blocks from an OpenMetrics file,
 //! like `promtool tsdb create-blocks-from openmetrics`.
 //!
-//! The file is validated completely before anything is written, so a bad
-//! line is reported with its number and nothing is half-written. Samples are
-//! then grouped into block-range windows aligned to the range (2 h by
-//! default), one pass over the in-memory file per window, so memory is
-//! bounded by one window's samples. Blocks are written into a staging folder
-//! inside the data directory and renamed into place only when all of them
-//! were written.
+//! One streaming pass reads the file through a buffered reader (the file is
+//! never held in memory) and parses each line once. Each sample goes to its
+//! series' buffer for its block-range window (2 h by default, aligned to
+//! the range). A series is recognised by the bytes of its name and labels
+//! as written, so its `Labels` are built once, when it is first seen. The
+//! whole file is read and checked before anything is written, so a bad line
+//! is reported with its number and nothing is half-written. Blocks are then
+//! written window by window into a staging folder inside the data
+//! directory, and renamed into place only when all of them were written.
+//!
+//! Memory: 16 bytes per sample (timestamp and value) plus the series'
+//! labels, independent of the file's size on disk (about 100 bytes per
+//! sample of text).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use promlite_exposition::openmetrics_import;
+use promlite_exposition::{for_each_import_row, sample_labels, SampleEntry};
 use promlite_model::Labels;
 use promlite_tsdb::block::{write_block, BlockMeta};
 
@@ -56,28 +62,24 @@ pub fn import_openmetrics(
     data_dir: &Path,
     block_range_ms: i64,
 ) -> Result<ImportSummary, ImportError> {
-    let bytes = std::fs::read(file).map_err(|source| ImportError::Read {
+    let f = std::fs::File::open(file).map_err(|source| ImportError::Read {
         path: file.to_path_buf(),
         source,
     })?;
     let range = block_range_ms.max(1);
-
-    // Pass 1: validate everything and find the time span.
-    let (mut mint, mut maxt, mut samples) = (i64::MAX, i64::MIN, 0u64);
-    for row in openmetrics_import(&bytes[..]) {
-        let (_, t, _) = row.map_err(|source| ImportError::Parse {
-            path: file.to_path_buf(),
-            source,
-        })?;
-        mint = mint.min(t);
-        maxt = maxt.max(t);
-        samples += 1;
-    }
+    let mut set = SeriesSet::default();
+    for_each_import_row(std::io::BufReader::with_capacity(1 << 20, f), |s, t| {
+        set.push(s, t, range)
+    })
+    .map_err(|source| ImportError::Parse {
+        path: file.to_path_buf(),
+        source,
+    })?;
     let mut summary = ImportSummary {
-        samples,
+        samples: set.samples,
         blocks: Vec::new(),
     };
-    if samples == 0 {
+    if set.samples == 0 {
         return Ok(summary);
     }
 
@@ -88,8 +90,7 @@ pub fn import_openmetrics(
     std::fs::create_dir_all(&staging)
         .map_err(|e| ImportError::Write(format!("{}: {e}", staging.display())))?;
 
-    let result = write_windows(&bytes, &staging, mint, maxt, range);
-    let metas = match result {
+    let metas = match set.write_windows(&staging, range) {
         Ok(m) => m,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&staging);
@@ -112,44 +113,125 @@ pub fn import_openmetrics(
     Ok(summary)
 }
 
-fn write_windows(
-    bytes: &[u8],
-    staging: &Path,
-    mint: i64,
-    maxt: i64,
-    range: i64,
-) -> Result<Vec<BlockMeta>, ImportError> {
-    let mut metas = Vec::new();
-    let mut start = mint.div_euclid(range) * range;
-    while start <= maxt {
-        let end = start.saturating_add(range);
-        let mut window: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
-        // The file was validated in pass 1, so errors cannot occur here.
-        for (labels, t, v) in openmetrics_import(bytes).flatten() {
-            if t >= start && t < end {
-                window.entry(labels).or_default().push((t, v));
-            }
+/// Every series read so far, with its samples per window.
+#[derive(Default)]
+struct SeriesSet {
+    /// Series identity as written (name, then label pairs in file order,
+    /// separated by bytes that cannot occur in UTF-8) → index.
+    by_text: HashMap<Box<[u8]>, usize>,
+    /// Canonical labels → index, for the same series written differently
+    /// (another label order).
+    by_labels: HashMap<Labels, usize>,
+    series: Vec<SeriesBuf>,
+    /// The text key of the previous row and its series: files list a
+    /// series' samples together, so most rows hit this without hashing.
+    last_key: Vec<u8>,
+    last: Option<usize>,
+    key: Vec<u8>,
+    samples: u64,
+}
+
+struct SeriesBuf {
+    labels: Labels,
+    /// (window start, samples in file order), in order of first appearance.
+    windows: Vec<(i64, Vec<(i64, f64)>)>,
+}
+
+impl SeriesSet {
+    fn push(&mut self, s: &SampleEntry<'_>, t: i64, range: i64) {
+        self.key.clear();
+        self.key.extend_from_slice(s.name.as_bytes());
+        for (n, v) in &s.labels {
+            self.key.push(0xff);
+            self.key.extend_from_slice(n.as_bytes());
+            self.key.push(0xfe);
+            self.key.extend_from_slice(v.as_bytes());
         }
-        if !window.is_empty() {
-            let mut series = window.into_iter().map(|(l, mut s)| {
-                // Stable sort keeps file order for equal timestamps; keep the last one.
-                s.sort_by_key(|p| p.0);
-                let mut out: Vec<(i64, f64)> = Vec::with_capacity(s.len());
-                for p in s {
-                    match out.last_mut() {
-                        Some(last) if last.0 == p.0 => *last = p,
-                        _ => out.push(p),
-                    }
-                }
-                (l, out)
+        let idx = match self.last {
+            Some(i) if self.key == self.last_key => i,
+            _ => {
+                let i = self.lookup(s);
+                std::mem::swap(&mut self.key, &mut self.last_key);
+                self.last = Some(i);
+                i
+            }
+        };
+        let start = t.div_euclid(range) * range;
+        let windows = &mut self.series[idx].windows;
+        match windows.iter_mut().rev().find(|w| w.0 == start) {
+            Some(w) => w.1.push((t, s.value)),
+            None => windows.push((start, vec![(t, s.value)])),
+        }
+        self.samples += 1;
+    }
+
+    /// The index of the series whose text key is in `self.key`, adding it
+    /// if it is new.
+    fn lookup(&mut self, s: &SampleEntry<'_>) -> usize {
+        if let Some(&i) = self.by_text.get(&self.key[..]) {
+            return i;
+        }
+        let labels = sample_labels(s);
+        let i = match self.by_labels.get(&labels) {
+            Some(&i) => i,
+            None => {
+                let i = self.series.len();
+                self.by_labels.insert(labels.clone(), i);
+                self.series.push(SeriesBuf {
+                    labels,
+                    windows: Vec::new(),
+                });
+                i
+            }
+        };
+        self.by_text.insert(self.key.clone().into_boxed_slice(), i);
+        i
+    }
+
+    /// Writes one block per window that has samples, oldest first. Each
+    /// window's buffers are freed once its block is written.
+    fn write_windows(mut self, staging: &Path, range: i64) -> Result<Vec<BlockMeta>, ImportError> {
+        self.by_text = HashMap::new();
+        self.by_labels = HashMap::new();
+        let mut order: Vec<usize> = (0..self.series.len()).collect();
+        order.sort_by(|a, b| self.series[*a].labels.cmp(&self.series[*b].labels));
+        let starts: BTreeSet<i64> = self
+            .series
+            .iter()
+            .flat_map(|s| s.windows.iter().map(|w| w.0))
+            .collect();
+        let mut metas = Vec::new();
+        for start in starts {
+            let series = &mut self.series;
+            let mut iter = order.iter().filter_map(|&i| {
+                let buf = &mut series[i];
+                let pos = buf.windows.iter().position(|w| w.0 == start)?;
+                let samples = buf.windows.swap_remove(pos).1;
+                Some((buf.labels.clone(), sorted_last_wins(samples)))
             });
-            let meta = write_block(staging, start, end, &mut series)
+            let meta = write_block(staging, start, start.saturating_add(range), &mut iter)
                 .map_err(|e| ImportError::Write(e.to_string()))?;
             metas.extend(meta);
         }
-        start = end;
+        Ok(metas)
     }
-    Ok(metas)
+}
+
+/// Sorts by time; of equal timestamps the one later in the file wins (the
+/// sort is stable).
+fn sorted_last_wins(mut s: Vec<(i64, f64)>) -> Vec<(i64, f64)> {
+    if s.windows(2).any(|w| w[0].0 >= w[1].0) {
+        s.sort_by_key(|p| p.0);
+        let mut out: Vec<(i64, f64)> = Vec::with_capacity(s.len());
+        for p in s {
+            match out.last_mut() {
+                Some(last) if last.0 == p.0 => *last = p,
+                _ => out.push(p),
+            }
+        }
+        s = out;
+    }
+    s
 }
 
 #[cfg(test)]
@@ -209,5 +291,74 @@ mod tests {
         let e = import_openmetrics(&file, &data, 7_200_000).unwrap_err();
         assert!(e.to_string().contains("line 2"), "{e}");
         assert!(!data.exists());
+    }
+
+    fn read_all(data: &Path) -> Vec<(String, Vec<(i64, f64)>)> {
+        let mut out = Vec::new();
+        let mut dirs: Vec<_> = std::fs::read_dir(data)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.join("meta.json").exists())
+            .collect();
+        dirs.sort();
+        for d in dirs {
+            let b = Block::open(&d).unwrap();
+            for id in 0..b.index().num_series() {
+                let (labels, samples) = b.read_series(id).unwrap();
+                out.push((labels.to_string(), samples));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn interleaved_reordered_and_unsorted_rows_land_in_one_series_per_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("in.om");
+        // Series a written with two label orders, interleaved with b, out of
+        // time order, spanning two 1 h windows, with a duplicate timestamp
+        // (the later line wins, as in promtool).
+        let body = "m{a=\"1\",b=\"2\"} 1 10\n\
+                    n 7 10\n\
+                    m{b=\"2\",a=\"1\"} 3 3700\n\
+                    m{a=\"1\",b=\"2\"} 2 20\n\
+                    n 8 3600\n\
+                    m{b=\"2\",a=\"1\"} 4 20\n\
+                    # EOF\n";
+        std::fs::write(&file, body).unwrap();
+        let data = dir.path().join("data");
+        let s = import_openmetrics(&file, &data, 3_600_000).unwrap();
+        assert_eq!(s.samples, 6);
+        assert_eq!(s.blocks.len(), 2);
+        assert_eq!(
+            read_all(&data),
+            vec![
+                (
+                    "m{a=\"1\", b=\"2\"}".to_string(),
+                    vec![(10_000, 1.0), (20_000, 4.0)]
+                ),
+                ("n".to_string(), vec![(10_000, 7.0)]),
+                ("m{a=\"1\", b=\"2\"}".to_string(), vec![(3_700_000, 3.0)]),
+                ("n".to_string(), vec![(3_600_000, 8.0)]),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_error_on_the_last_line_writes_no_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("in.om");
+        let mut body = String::new();
+        for i in 0..1000 {
+            body.push_str(&format!("m{{i=\"{}\"}} {i} {}\n", i % 10, i * 60));
+        }
+        // No `# EOF`: the file is rejected after every line was read.
+        std::fs::write(&file, body).unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let e = import_openmetrics(&file, &data, 7_200_000).unwrap_err();
+        assert!(e.to_string().contains("line 1001"), "{e}");
+        assert!(e.to_string().contains("# EOF"), "{e}");
+        assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0);
     }
 }

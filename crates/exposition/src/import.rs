@@ -41,34 +41,124 @@ pub fn openmetrics_import(
     Import {
         reader,
         buf: Vec::new(),
-        line: 0,
-        mtype: MetricType::Unknown,
-        saw_eof: false,
+        state: LineState::default(),
         done: false,
+    }
+}
+
+/// Reads an OpenMetrics backfill file like [`openmetrics_import`], but hands
+/// each sample to `f` as the parser's borrowed [`SampleEntry`] (labels in
+/// written order, not yet sorted or allocated) with its timestamp in ms.
+/// This is the fast path for bulk import: a caller that recognises a series
+/// it has seen before never builds its `Labels`. Stops at the first error.
+///
+/// ```
+/// use promlite_exposition::for_each_import_row;
+///
+/// let file = "up{job=\"a\"} 1 1700000000\nup{job=\"a\"} 0 1700000015.5\n# EOF\n";
+/// let mut rows = Vec::new();
+/// for_each_import_row(file.as_bytes(), |s, t| rows.push((s.name.to_string(), t, s.value))).unwrap();
+/// assert_eq!(rows[1], ("up".to_string(), 1_700_000_015_500, 0.0));
+/// ```
+pub fn for_each_import_row(
+    mut reader: impl BufRead,
+    mut f: impl FnMut(&SampleEntry<'_>, i64),
+) -> Result<(), ImportError> {
+    let mut buf = Vec::with_capacity(256);
+    let mut state = LineState::default();
+    loop {
+        buf.clear();
+        if !state.read_line(&mut reader, &mut buf)? {
+            return Ok(());
+        }
+        state.parse_line(&buf, &mut f)?;
+    }
+}
+
+/// Line-to-line state of the import reader.
+#[derive(Default)]
+struct LineState {
+    line: usize,
+    mtype: MetricType,
+    saw_eof: bool,
+}
+
+impl LineState {
+    /// Reads the next line into `buf`; `Ok(false)` at a clean end of file.
+    fn read_line(
+        &mut self,
+        reader: &mut impl BufRead,
+        buf: &mut Vec<u8>,
+    ) -> Result<bool, ImportError> {
+        let n = reader.read_until(b'\n', buf).map_err(|e| ImportError {
+            line: self.line + 1,
+            message: format!("read error: {e}"),
+        })?;
+        if n == 0 {
+            return if self.saw_eof {
+                Ok(false)
+            } else {
+                Err(ImportError {
+                    line: self.line + 1,
+                    message: "data does not end with # EOF".into(),
+                })
+            };
+        }
+        self.line += 1;
+        if self.saw_eof {
+            return Err(ImportError {
+                line: self.line,
+                message: "unexpected data after # EOF".into(),
+            });
+        }
+        Ok(true)
+    }
+
+    /// Parses one line, calling `f` for its sample (if it is one).
+    fn parse_line(
+        &mut self,
+        buf: &[u8],
+        f: &mut impl FnMut(&SampleEntry<'_>, i64),
+    ) -> Result<(), ImportError> {
+        let mut p = Parser::new(buf, Format::OpenMetrics);
+        p.fragment = true;
+        p.mtype = self.mtype;
+        p.line_base = self.line - 1;
+        let mut s = SampleEntry::default();
+        while let Some(r) = p.next_into(&mut s) {
+            match r {
+                Err(e) => {
+                    return Err(ImportError {
+                        line: e.line,
+                        message: format!("column {}: {}", e.column, e.message),
+                    })
+                }
+                Ok(Parsed::Sample) => match s.timestamp_ms {
+                    Some(t) => f(&s, t),
+                    None => {
+                        return Err(ImportError {
+                            line: self.line,
+                            message: format!(
+                                "expected timestamp for series {}, got none",
+                                sample_labels(&s)
+                            ),
+                        })
+                    }
+                },
+                Ok(Parsed::Other(_)) => {}
+            }
+        }
+        self.mtype = p.mtype;
+        self.saw_eof = p.saw_eof;
+        Ok(())
     }
 }
 
 struct Import<R> {
     reader: R,
     buf: Vec<u8>,
-    line: usize,
-    mtype: MetricType,
-    saw_eof: bool,
+    state: LineState,
     done: bool,
-}
-
-impl<R: BufRead> Import<R> {
-    fn stop(
-        &mut self,
-        line: usize,
-        message: impl Into<String>,
-    ) -> Option<Result<(Labels, i64, f64), ImportError>> {
-        self.done = true;
-        Some(Err(ImportError {
-            line,
-            message: message.into(),
-        }))
-    }
 }
 
 impl<R: BufRead> Iterator for Import<R> {
@@ -77,46 +167,21 @@ impl<R: BufRead> Iterator for Import<R> {
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
             self.buf.clear();
-            match self.reader.read_until(b'\n', &mut self.buf) {
-                Err(e) => return self.stop(self.line + 1, format!("read error: {e}")),
-                Ok(0) if self.saw_eof => {
+            let mut row = None;
+            let step = match self.state.read_line(&mut self.reader, &mut self.buf) {
+                Ok(false) => {
                     self.done = true;
                     return None;
                 }
-                Ok(0) => return self.stop(self.line + 1, "data does not end with # EOF"),
-                Ok(_) => {}
+                Ok(true) => self.state.parse_line(&self.buf, &mut |s, t| {
+                    row = Some((sample_labels(s), t, s.value));
+                }),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = step {
+                self.done = true;
+                return Some(Err(e));
             }
-            self.line += 1;
-            if self.saw_eof {
-                return self.stop(self.line, "unexpected data after # EOF");
-            }
-            let mut p = Parser::new(&self.buf, Format::OpenMetrics);
-            p.fragment = true;
-            p.mtype = self.mtype;
-            p.line_base = self.line - 1;
-            let mut s = SampleEntry::default();
-            let mut row = None;
-            while let Some(r) = p.next_into(&mut s) {
-                match r {
-                    Err(e) => {
-                        let (line, msg) = (e.line, format!("column {}: {}", e.column, e.message));
-                        return self.stop(line, msg);
-                    }
-                    Ok(Parsed::Sample) => match s.timestamp_ms {
-                        Some(t) => row = Some((sample_labels(&s), t, s.value)),
-                        None => {
-                            let msg = format!(
-                                "expected timestamp for series {}, got none",
-                                sample_labels(&s)
-                            );
-                            return self.stop(self.line, msg);
-                        }
-                    },
-                    Ok(Parsed::Other(_)) => {}
-                }
-            }
-            self.mtype = p.mtype;
-            self.saw_eof = p.saw_eof;
             if let Some(row) = row {
                 return Some(Ok(row));
             }

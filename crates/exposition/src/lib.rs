@@ -55,5 +55,5 @@ mod text;
 pub use entry::{Entry, Exemplar, LabelPair, ParseError, SampleEntry};
 pub use float::{format_openmetrics_float, NORMAL_NAN_BITS};
 pub use format::{Format, SCRAPE_ACCEPT_HEADER};
-pub use import::{openmetrics_import, ImportError};
+pub use import::{for_each_import_row, openmetrics_import, ImportError};
 pub use parser::{parse_all, sample_labels, Parsed, Parser};
