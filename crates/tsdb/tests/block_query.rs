@@ -196,7 +196,7 @@ fn seek_and_next_across_chunks() {
     .unwrap();
     assert_eq!(
         meta.stats.num_chunks,
-        2000u64.div_ceil(promlite_tsdb::block::MAX_CHUNK_SAMPLES as u64)
+        2000u64.div_ceil(promlite_tsdb::block::LEVEL1_CHUNK_SAMPLES as u64)
     );
     let block = Block::open(&dir.path().join(&meta.id)).unwrap();
     let q = block.querier(100, 15_000);

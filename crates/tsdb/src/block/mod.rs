@@ -43,4 +43,7 @@ pub use meta::{new_block_id, BlockMeta, BlockStats, CompactionMeta, BLOCK_VERSIO
 pub(crate) use meta::{sync_dir, write_file_synced};
 pub use querier::{postings_for_matchers, BlockIterator, BlockQuerier, BlockSeries};
 pub use reader::Block;
-pub use writer::{write_block, write_block_with, MAX_CHUNK_SAMPLES, TMP_SUFFIX};
+pub use writer::{
+    chunk_samples_for_level, write_block, write_block_with, LEVEL1_CHUNK_SAMPLES,
+    MAX_CHUNK_SAMPLES, TMP_SUFFIX,
+};

@@ -11,9 +11,29 @@ use super::meta::{
 };
 use crate::index::{write_index, ChunkMeta};
 
-/// Most samples in one chunk. Chunk boundaries depend only on the
-/// timestamps, so series scraped together share timestamp columns.
+/// Most samples in one chunk of a compacted block (level 2 and up). Chunk
+/// boundaries depend only on the timestamps, so series scraped together
+/// share timestamp columns.
 pub const MAX_CHUNK_SAMPLES: usize = 1024;
+
+/// Most samples in one chunk of a level-1 block (cut from the head,
+/// imported, or a snapshot of the head). The newest blocks serve most
+/// queries (dashboards over the last hours, alert rules), and the columnar
+/// codec decodes a chunk whole, so their chunks are short, like
+/// Prometheus's 120 samples: an instant query with a 5-minute lookback
+/// decodes 120 samples of a 15 s series instead of 480. Compaction
+/// re-chunks at [`MAX_CHUNK_SAMPLES`], where bytes matter more (short
+/// chunks cost 6–16% more bytes per sample; see `docs/storage.md`).
+pub const LEVEL1_CHUNK_SAMPLES: usize = 120;
+
+/// The chunk length used for a block of compaction `level`.
+pub fn chunk_samples_for_level(level: u32) -> usize {
+    if level <= 1 {
+        LEVEL1_CHUNK_SAMPLES
+    } else {
+        MAX_CHUNK_SAMPLES
+    }
+}
 
 /// Suffix of a block directory still being written.
 pub const TMP_SUFFIX: &str = ".tmp-for-creation";
@@ -71,6 +91,7 @@ pub fn write_block_with(
     std::fs::create_dir_all(&chunks_dir).map_err(io(&chunks_dir))?;
     let guard = TmpGuard(Some(tmp.clone()));
 
+    let chunk_len = chunk_samples_for_level(compaction.level);
     let mut cw = ChunkWriter::new(&chunks_dir);
     let mut entries: Vec<(Labels, Vec<ChunkMeta>)> = Vec::new();
     let mut stats = BlockStats::default();
@@ -102,8 +123,8 @@ pub fn write_block_with(
                 "write_block: samples of {labels} outside [{mint}, {maxt})"
             )));
         }
-        let mut metas = Vec::with_capacity(samples.len().div_ceil(MAX_CHUNK_SAMPLES));
-        for c in samples.chunks(MAX_CHUNK_SAMPLES) {
+        let mut metas = Vec::with_capacity(samples.len().div_ceil(chunk_len));
+        for c in samples.chunks(chunk_len) {
             let chunk_ref = cw.write_chunk(c)?;
             metas.push(ChunkMeta {
                 min_time: c[0].0,
