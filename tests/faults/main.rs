@@ -19,6 +19,7 @@
 #[path = "../e2e/harness.rs"]
 mod harness;
 
+mod ast_depth;
 mod child;
 mod dataset;
 mod disk_full;

@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 
 pub mod ast;
+mod ast_drop;
 pub mod engine;
 pub mod error;
 mod eval;

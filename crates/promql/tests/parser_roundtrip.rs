@@ -492,18 +492,24 @@ fn needs_parens(op: BinOp, child: &Expr, is_rhs: bool) -> bool {
 
 /// Makes a random tree valid (types, modifiers) and shaped like the
 /// parser's output (explicit `Paren` nodes, folded signs).
-fn canon(e: Expr) -> Expr {
-    match e {
-        Expr::Paren(x) => paren(canon(*x)),
-        Expr::Unary(op, x) => match scalar_or_vector(canon(*x)) {
-            Expr::Number(v) => Expr::Number(if op == UnaryOp::Neg { -v } else { v }),
+/// Moves a child out of a tree node (`Expr` implements `Drop`, so a
+/// by-value `match` cannot move its fields out).
+fn take(x: &mut Expr) -> Expr {
+    std::mem::replace(x, Expr::Number(0.0))
+}
+
+fn canon(mut e: Expr) -> Expr {
+    match &mut e {
+        Expr::Paren(x) => paren(canon(take(x))),
+        Expr::Unary(op, x) => match scalar_or_vector(canon(take(x))) {
+            Expr::Number(v) => Expr::Number(if *op == UnaryOp::Neg { -v } else { v }),
             x @ Expr::Binary(_) if !matches!(&x, Expr::Binary(b) if b.op == BinOp::Pow) => {
-                Expr::Unary(op, Box::new(paren(x)))
+                Expr::Unary(*op, Box::new(paren(x)))
             }
-            x => Expr::Unary(op, Box::new(x)),
+            x => Expr::Unary(*op, Box::new(x)),
         },
         Expr::Binary(b) => {
-            let mut b = b;
+            let mut b = b.clone();
             let lhs = scalar_or_vector(canon(*b.lhs));
             let rhs = scalar_or_vector(canon(*b.rhs));
             let (lt, rt) = (lhs.value_type(), rhs.value_type());
@@ -541,6 +547,7 @@ fn canon(e: Expr) -> Expr {
             })
         }
         Expr::Aggregate(a) => {
+            let a = a.clone();
             let expr = coerce(canon(*a.expr), ValueType::Vector);
             let param = a.param.map(|p| canon(*p));
             let param = match a.op {
@@ -555,6 +562,7 @@ fn canon(e: Expr) -> Expr {
             })
         }
         Expr::Call(c) => {
+            let c = c.clone();
             let f = functions::lookup(&c.func).expect("generator uses known functions");
             let mut args = c.args.into_iter().map(canon);
             let args = f
@@ -570,6 +578,7 @@ fn canon(e: Expr) -> Expr {
             Expr::Call(Call { func: c.func, args })
         }
         Expr::Subquery(sq) => {
+            let sq = sq.clone();
             let inner = coerce(canon(*sq.expr), ValueType::Vector);
             let inner = if matches!(inner, Expr::Binary(_) | Expr::Unary(..)) {
                 paren(inner)
@@ -581,7 +590,7 @@ fn canon(e: Expr) -> Expr {
                 ..sq
             })
         }
-        leaf => leaf,
+        _ => e,
     }
 }
 

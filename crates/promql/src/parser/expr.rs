@@ -296,8 +296,8 @@ impl Parser<'_> {
             Kind::RBracket => {
                 let close = self.advance();
                 let (start, end) = (node.start, close.end);
-                let selector = match node.expr {
-                    Expr::VectorSelector(vs) => {
+                let selector = match node.expr.into_vector_selector() {
+                    Ok(vs) => {
                         if vs.offset != 0 {
                             self.semantic(
                                 open.start,
@@ -313,13 +313,14 @@ impl Parser<'_> {
                         }
                         vs
                     }
-                    _ => {
+                    Err(expr) => {
                         self.semantic(
                             open.start,
                             close.end,
                             "ranges only allowed for vector selectors",
                         );
                         return Ok(Node {
+                            expr,
                             ty: ValueType::Matrix,
                             end,
                             ..node

@@ -202,9 +202,9 @@ impl<'a> Parser<'a> {
             _ => return Err(self.unexpected(&tok, "", "")),
         };
         self.expect_eof()?;
-        match node.expr {
-            Expr::VectorSelector(vs) => Ok(vs.matchers),
-            _ => Err(self.err_at(node.start, node.end, "expected a vector selector")),
+        match node.expr.into_vector_selector() {
+            Ok(vs) => Ok(vs.matchers),
+            Err(_) => Err(self.err_at(node.start, node.end, "expected a vector selector")),
         }
     }
 
