@@ -23,6 +23,7 @@ mod ast_depth;
 mod child;
 mod dataset;
 mod disk_full;
+mod limits;
 mod query_abuse;
 mod scrape_abuse;
 mod storage_damage;
