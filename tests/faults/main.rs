@@ -25,6 +25,7 @@ mod dataset;
 mod disk_full;
 mod limits;
 mod query_abuse;
+mod replay_kill;
 mod scrape_abuse;
 mod storage_damage;
 mod storage_kill;
