@@ -19,10 +19,13 @@
 #[path = "../e2e/harness.rs"]
 mod harness;
 
+mod ast_depth;
 mod child;
 mod dataset;
 mod disk_full;
+mod limits;
 mod query_abuse;
+mod replay_kill;
 mod scrape_abuse;
 mod storage_damage;
 mod storage_kill;

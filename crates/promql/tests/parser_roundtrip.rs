@@ -492,12 +492,16 @@ fn needs_parens(op: BinOp, child: &Expr, is_rhs: bool) -> bool {
 
 /// Makes a random tree valid (types, modifiers) and shaped like the
 /// parser's output (explicit `Paren` nodes, folded signs).
-fn canon(e: Expr) -> Expr {
-    // `Expr` has a `Drop` impl (iterative drop), so it is matched by
-    // reference and the parts are cloned.
-    match &e {
-        Expr::Paren(x) => paren(canon((**x).clone())),
-        Expr::Unary(op, x) => match scalar_or_vector(canon((**x).clone())) {
+/// Moves a child out of a tree node (`Expr` implements `Drop`, so a
+/// by-value `match` cannot move its fields out).
+fn take(x: &mut Expr) -> Expr {
+    std::mem::replace(x, Expr::Number(0.0))
+}
+
+fn canon(mut e: Expr) -> Expr {
+    match &mut e {
+        Expr::Paren(x) => paren(canon(take(x))),
+        Expr::Unary(op, x) => match scalar_or_vector(canon(take(x))) {
             Expr::Number(v) => Expr::Number(if *op == UnaryOp::Neg { -v } else { v }),
             x @ Expr::Binary(_) if !matches!(&x, Expr::Binary(b) if b.op == BinOp::Pow) => {
                 Expr::Unary(*op, Box::new(paren(x)))
@@ -586,7 +590,7 @@ fn canon(e: Expr) -> Expr {
                 ..sq
             })
         }
-        _ => e.clone(),
+        _ => e,
     }
 }
 

@@ -287,7 +287,7 @@ impl Parser<'_> {
     }
 
     #[inline(never)]
-    fn parse_range_or_subquery(&mut self, mut node: Node) -> PResult<Node> {
+    fn parse_range_or_subquery(&mut self, node: Node) -> PResult<Node> {
         let open = self.advance();
         let (range, _) =
             self.parse_duration_ms("subquery or range selector", "number or duration")?;
@@ -296,8 +296,8 @@ impl Parser<'_> {
             Kind::RBracket => {
                 let close = self.advance();
                 let (start, end) = (node.start, close.end);
-                let selector = match node.expr.take_vector_selector() {
-                    Some(vs) => {
+                let selector = match node.expr.into_vector_selector() {
+                    Ok(vs) => {
                         if vs.offset != 0 {
                             self.semantic(
                                 open.start,
@@ -313,13 +313,14 @@ impl Parser<'_> {
                         }
                         vs
                     }
-                    None => {
+                    Err(expr) => {
                         self.semantic(
                             open.start,
                             close.end,
                             "ranges only allowed for vector selectors",
                         );
                         return Ok(Node {
+                            expr,
                             ty: ValueType::Matrix,
                             end,
                             ..node

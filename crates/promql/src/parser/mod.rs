@@ -193,7 +193,7 @@ impl<'a> Parser<'a> {
             return Err(self.err_at(0, 0, "no expression found in input"));
         }
         let tok = self.peek().clone();
-        let mut node = match tok.kind {
+        let node = match tok.kind {
             Kind::LBrace => self.parse_selector(None, tok.start)?,
             Kind::Ident | Kind::MetricIdent if primary::metric_identifier(&self.text(&tok)) => {
                 self.advance();
@@ -202,9 +202,9 @@ impl<'a> Parser<'a> {
             _ => return Err(self.unexpected(&tok, "", "")),
         };
         self.expect_eof()?;
-        match node.expr.take_vector_selector() {
-            Some(vs) => Ok(vs.matchers),
-            None => Err(self.err_at(node.start, node.end, "expected a vector selector")),
+        match node.expr.into_vector_selector() {
+            Ok(vs) => Ok(vs.matchers),
+            Err(_) => Err(self.err_at(node.start, node.end, "expected a vector selector")),
         }
     }
 

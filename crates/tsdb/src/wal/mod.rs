@@ -12,6 +12,7 @@
 //! Byte layout: `docs/format/wal.md`; record payloads: [`crate::record`].
 
 mod checkpoint;
+mod fsync_fault;
 mod replay;
 mod segment;
 mod writer;

@@ -136,7 +136,7 @@ impl Wal {
             )
         };
         let start = std::time::Instant::now();
-        let synced = file.sync_data();
+        let synced = super::fsync_fault::sync_data(&file);
         self.counters.observe_fsync(start.elapsed());
         if let Err(e) = synced {
             let msg = format!("WAL fsync of {} failed: {e}", path.display());
@@ -214,7 +214,7 @@ impl WalWriter {
             return Err(StorageError::Io(f.clone()));
         }
         let start = std::time::Instant::now();
-        let synced = self.file.sync_data();
+        let synced = super::fsync_fault::sync_data(&self.file);
         self.counters.observe_fsync(start.elapsed());
         if let Err(e) = synced {
             let msg = format!(
