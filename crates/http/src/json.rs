@@ -286,6 +286,7 @@ mod tests {
                     selector: vs,
                     range: 300_000,
                 })],
+                pos: Default::default(),
             })),
             param: None,
             grouping: vec!["job".into()],

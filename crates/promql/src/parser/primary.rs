@@ -4,7 +4,7 @@
 use promlite_model::duration::parse_duration;
 use promlite_model::{MatchOp, Matcher, METRIC_NAME};
 
-use crate::ast::{AggregateExpr, AggregateOp, Call, Expr, ValueType, VectorSelector};
+use crate::ast::{AggregateExpr, AggregateOp, Call, CallPos, Expr, ValueType, VectorSelector};
 use crate::functions;
 
 use super::lexer::{Kind, Token};
@@ -363,9 +363,11 @@ impl Parser<'_> {
         if let Some(f) = func {
             self.check_call(f, &args, start, end);
         }
+        let pos = CallPos::new(start, args.iter().map(|a| a.start));
         let expr = Expr::Call(Call {
             func: name,
             args: args.into_iter().map(|a| a.expr).collect(),
+            pos,
         });
         Ok(Node {
             expr,
