@@ -465,3 +465,17 @@ impl Expr {
         }
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn call_positions_do_not_grow_expr() {
+        // `CallPos` (20 bytes) makes `Call` 72 bytes on 64-bit targets, no
+        // more than a vector selector; larger variants set the size of `Expr`.
+        let call = std::mem::size_of::<super::Call>();
+        let expr = std::mem::size_of::<super::Expr>();
+        let sel = std::mem::size_of::<super::VectorSelector>();
+        assert!(call <= sel, "Call {call} > VectorSelector {sel}");
+        assert!(call < expr, "Call {call} sets the size of Expr {expr}");
+    }
+}
