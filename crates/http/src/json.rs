@@ -291,6 +291,7 @@ mod tests {
             param: None,
             grouping: vec!["job".into()],
             without: false,
+            param_pos: Default::default(),
         });
         let j = ast_json(&e);
         assert_eq!(j["type"], "aggregation");

@@ -368,6 +368,39 @@ pub struct AggregateExpr {
     pub grouping: Vec<String>,
     /// True for `without`.
     pub without: bool,
+    /// Where `param` starts in the query text, for annotation positions;
+    /// ignored by `==`.
+    pub param_pos: Pos,
+}
+
+/// A byte offset in the query text, or unknown (the default, for hand-built
+/// ASTs). Compared equal to any other `Pos` so that printing and re-parsing
+/// gives an equal AST.
+#[derive(Clone, Copy, Debug)]
+pub struct Pos(u32);
+
+impl Default for Pos {
+    fn default() -> Self {
+        Pos(NO_POS)
+    }
+}
+
+impl PartialEq for Pos {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Pos {
+    /// The position at byte offset `offset` (unknown past `u32::MAX - 1`).
+    pub fn new(offset: usize) -> Pos {
+        Pos(u32::try_from(offset).unwrap_or(NO_POS))
+    }
+
+    /// The byte offset, if known.
+    pub fn get(&self) -> Option<usize> {
+        known(self.0)
+    }
 }
 
 /// A function call.

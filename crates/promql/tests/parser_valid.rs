@@ -7,7 +7,7 @@ use promlite_promql::parser::{parse, parse_metric_selector};
 /// The `Debug` text of `e` without the source positions of calls, which
 /// hand-built trees do not have.
 fn without_positions(e: &Expr) -> String {
-    let re = regex::Regex::new(r"pos: CallPos \{[^}]*\}").expect("valid regex");
+    let re = regex::Regex::new(r"pos: (CallPos \{[^}]*\}|Pos\(\d+\))").expect("valid regex");
     re.replace_all(&format!("{e:?}"), "").into_owned()
 }
 
@@ -120,6 +120,7 @@ fn agg(op: AggregateOp, expr: Expr, param: Option<Expr>, grouping: &[&str], with
         param: param.map(Box::new),
         grouping: grouping.iter().map(|s| s.to_string()).collect(),
         without,
+        param_pos: Default::default(),
     })
 }
 

@@ -4,7 +4,7 @@
 use promlite_model::duration::parse_duration;
 use promlite_model::{MatchOp, Matcher, METRIC_NAME};
 
-use crate::ast::{AggregateExpr, AggregateOp, Call, CallPos, Expr, ValueType, VectorSelector};
+use crate::ast::{AggregateExpr, AggregateOp, Call, CallPos, Expr, Pos, ValueType, VectorSelector};
 use crate::functions;
 
 use super::lexer::{Kind, Token};
@@ -538,12 +538,17 @@ impl Parser<'_> {
                 self.type_error(p.start, p.end, msg);
             }
         }
+        let param_pos = param
+            .as_ref()
+            .map(|p| Pos::new(p.start))
+            .unwrap_or_default();
         let expr = Expr::Aggregate(AggregateExpr {
             op,
             expr: Box::new(expr.expr),
             param: param.map(|p| Box::new(p.expr)),
             grouping,
             without,
+            param_pos,
         });
         Ok(Node {
             expr,
