@@ -20,15 +20,19 @@ impl Evaluator<'_> {
     pub(crate) fn histogram_quantile(
         &mut self,
         phis: &[f64],
+        phi_pos: Option<usize>,
         input: Vec<Series>,
         pos: Option<usize>,
         r: Range,
     ) -> Result<Vec<Series>, QueryError> {
         if let Some(&phi) = phis.iter().find(|p| p.is_nan() || **p < 0.0 || **p > 1.0) {
-            self.warn(format!(
-                "PromQL warning: quantile value should be between 0 and 1, got {}",
-                format_float(phi)
-            ));
+            self.warn_at(
+                format!(
+                    "PromQL warning: quantile value should be between 0 and 1, got {}",
+                    format_float(phi)
+                ),
+                phi_pos,
+            );
         }
         self.classic_buckets(input, pos, r, |i, bs| {
             let res = bucket_quantile(phis.get(i).copied().unwrap_or(f64::NAN), bs);

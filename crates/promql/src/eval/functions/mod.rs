@@ -285,6 +285,7 @@ impl Evaluator<'_> {
                 let v = self.eval_arg_vector(c, 1, r)?;
                 return Ok(Val::Vector(self.histogram_quantile(
                     &phis,
+                    c.pos.arg(0),
                     v,
                     c.pos.arg(1),
                     r,
@@ -302,7 +303,9 @@ impl Evaluator<'_> {
                 for i in 2..c.args.len() {
                     let phis = self.eval_arg_scalar(c, i, r)?;
                     let value = quantile_label(phis.first().copied().unwrap_or(f64::NAN));
-                    for s in self.histogram_quantile(&phis, v.clone(), c.pos.arg(0), r)? {
+                    for s in
+                        self.histogram_quantile(&phis, c.pos.arg(i), v.clone(), c.pos.arg(0), r)?
+                    {
                         let mut b = s.metric.builder();
                         b.set(label.clone(), value.clone());
                         out.push(b.build(), s.floats)?;
@@ -495,10 +498,13 @@ impl Evaluator<'_> {
                 .first()
                 .and_then(|v| v.iter().find(|p| p.is_nan() || **p < 0.0 || **p > 1.0))
             {
-                self.warn(format!(
-                    "PromQL warning: quantile value should be between 0 and 1, got {}",
-                    crate::value::format_float(phi)
-                ));
+                self.warn_at(
+                    format!(
+                        "PromQL warning: quantile value should be between 0 and 1, got {}",
+                        crate::value::format_float(phi)
+                    ),
+                    c.pos.arg(0),
+                );
             }
         }
         if name == "double_exponential_smoothing" {
