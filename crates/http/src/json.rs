@@ -286,10 +286,12 @@ mod tests {
                     selector: vs,
                     range: 300_000,
                 })],
+                pos: Default::default(),
             })),
             param: None,
             grouping: vec!["job".into()],
             without: false,
+            param_pos: Default::default(),
         });
         let j = ast_json(&e);
         assert_eq!(j["type"], "aggregation");

@@ -368,6 +368,39 @@ pub struct AggregateExpr {
     pub grouping: Vec<String>,
     /// True for `without`.
     pub without: bool,
+    /// Where `param` starts in the query text, for annotation positions;
+    /// ignored by `==`.
+    pub param_pos: Pos,
+}
+
+/// A byte offset in the query text, or unknown (the default, for hand-built
+/// ASTs). Compared equal to any other `Pos` so that printing and re-parsing
+/// gives an equal AST.
+#[derive(Clone, Copy, Debug)]
+pub struct Pos(u32);
+
+impl Default for Pos {
+    fn default() -> Self {
+        Pos(NO_POS)
+    }
+}
+
+impl PartialEq for Pos {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Pos {
+    /// The position at byte offset `offset` (unknown past `u32::MAX - 1`).
+    pub fn new(offset: usize) -> Pos {
+        Pos(u32::try_from(offset).unwrap_or(NO_POS))
+    }
+
+    /// The byte offset, if known.
+    pub fn get(&self) -> Option<usize> {
+        known(self.0)
+    }
 }
 
 /// A function call.
@@ -377,6 +410,67 @@ pub struct Call {
     pub func: String,
     /// Arguments.
     pub args: Vec<Expr>,
+    /// Where the call and its first arguments start in the query text, for
+    /// annotation positions; ignored by `==`.
+    pub pos: CallPos,
+}
+
+/// How many argument positions a [`CallPos`] keeps; every function that
+/// raises an annotation refers to one of its first arguments.
+pub const CALL_ARG_POSITIONS: usize = 4;
+
+/// Byte offsets in the query text where a [`Call`] and its first
+/// [`CALL_ARG_POSITIONS`] arguments start. Compared equal to any other
+/// `CallPos` so that printing and re-parsing gives an equal AST; the default
+/// (for hand-built ASTs) knows no positions.
+#[derive(Clone, Copy, Debug)]
+pub struct CallPos {
+    start: u32,
+    args: [u32; CALL_ARG_POSITIONS],
+}
+
+const NO_POS: u32 = u32::MAX;
+
+impl Default for CallPos {
+    fn default() -> Self {
+        CallPos {
+            start: NO_POS,
+            args: [NO_POS; CALL_ARG_POSITIONS],
+        }
+    }
+}
+
+impl PartialEq for CallPos {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl CallPos {
+    /// Positions from the call's start offset and its arguments' start
+    /// offsets (only the first [`CALL_ARG_POSITIONS`] are kept).
+    pub fn new(start: usize, args: impl IntoIterator<Item = usize>) -> CallPos {
+        let mut p = CallPos::default();
+        p.start = u32::try_from(start).unwrap_or(NO_POS);
+        for (slot, a) in p.args.iter_mut().zip(args) {
+            *slot = u32::try_from(a).unwrap_or(NO_POS);
+        }
+        p
+    }
+
+    /// Where the call (its function name) starts, if known.
+    pub fn start(&self) -> Option<usize> {
+        known(self.start)
+    }
+
+    /// Where argument `i` starts, if known.
+    pub fn arg(&self, i: usize) -> Option<usize> {
+        self.args.get(i).copied().and_then(known)
+    }
+}
+
+fn known(p: u32) -> Option<usize> {
+    (p != NO_POS).then_some(p as usize)
 }
 
 impl Expr {
@@ -402,5 +496,19 @@ impl Expr {
                 .map(|f| f.return_type)
                 .unwrap_or(ValueType::Vector),
         }
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn call_positions_do_not_grow_expr() {
+        // `CallPos` (20 bytes) makes `Call` 72 bytes on 64-bit targets, no
+        // more than a vector selector; larger variants set the size of `Expr`.
+        let call = std::mem::size_of::<super::Call>();
+        let expr = std::mem::size_of::<super::Expr>();
+        let sel = std::mem::size_of::<super::VectorSelector>();
+        assert!(call <= sel, "Call {call} > VectorSelector {sel}");
+        assert!(call < expr, "Call {call} sets the size of Expr {expr}");
     }
 }

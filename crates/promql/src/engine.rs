@@ -103,7 +103,7 @@ impl Engine {
     ) -> Result<QueryResult, QueryError> {
         on_big_stack(|| {
             let expr = self.parse(query)?;
-            self.instant_query_expr(storage, &expr, time_ms, qopts)
+            self.instant_query_text(storage, &expr, query, time_ms, qopts)
         })
     }
 
@@ -121,15 +121,28 @@ impl Engine {
         check_range(start_ms, end_ms, step_ms)?;
         on_big_stack(|| {
             let expr = self.parse(query)?;
-            self.range_query_expr(storage, &expr, start_ms, end_ms, step_ms, qopts)
+            self.range_query_text(storage, &expr, query, start_ms, end_ms, step_ms, qopts)
         })
     }
 
     /// Like [`Engine::instant_query`] for an already parsed expression.
+    /// Without the query text, annotations carry no `(line:col)` position.
     pub fn instant_query_expr(
         &self,
         storage: &dyn Queryable,
         expr: &Expr,
+        time_ms: i64,
+        qopts: &QueryOptions,
+    ) -> Result<QueryResult, QueryError> {
+        self.instant_query_text(storage, expr, "", time_ms, qopts)
+    }
+
+    /// `expr` parsed from `query` (which annotation positions refer to).
+    fn instant_query_text(
+        &self,
+        storage: &dyn Queryable,
+        expr: &Expr,
+        query: &str,
         time_ms: i64,
         qopts: &QueryOptions,
     ) -> Result<QueryResult, QueryError> {
@@ -138,7 +151,7 @@ impl Engine {
             end: time_ms,
             interval: 1,
         };
-        let (val, warnings, infos) = self.exec(storage, expr, r, qopts)?;
+        let (val, warnings, infos) = self.exec(storage, expr, query, r, qopts)?;
         let value = match val {
             Val::Scalar(v) => Value::Scalar {
                 t: time_ms,
@@ -169,10 +182,26 @@ impl Engine {
     }
 
     /// Like [`Engine::range_query`] for an already parsed expression.
+    /// Without the query text, annotations carry no `(line:col)` position.
     pub fn range_query_expr(
         &self,
         storage: &dyn Queryable,
         expr: &Expr,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+        qopts: &QueryOptions,
+    ) -> Result<QueryResult, QueryError> {
+        self.range_query_text(storage, expr, "", start_ms, end_ms, step_ms, qopts)
+    }
+
+    /// `expr` parsed from `query` (which annotation positions refer to).
+    #[allow(clippy::too_many_arguments)]
+    fn range_query_text(
+        &self,
+        storage: &dyn Queryable,
+        expr: &Expr,
+        query: &str,
         start_ms: i64,
         end_ms: i64,
         step_ms: i64,
@@ -193,7 +222,7 @@ impl Engine {
             end: end_ms,
             interval: step_ms,
         };
-        let (val, warnings, infos) = self.exec(storage, expr, r, qopts)?;
+        let (val, warnings, infos) = self.exec(storage, expr, query, r, qopts)?;
         let mut series = match val {
             Val::Scalar(v) => {
                 let floats = v
@@ -234,6 +263,7 @@ impl Engine {
         &self,
         storage: &dyn Queryable,
         expr: &Expr,
+        query: &str,
         r: Range,
         qopts: &QueryOptions,
     ) -> Result<(Val, Vec<String>, Vec<String>), QueryError> {
@@ -254,6 +284,7 @@ impl Engine {
             qopts.cancel.clone(),
             self.opts.enable_experimental_functions,
         );
+        ev.query = query;
         if r.end > r.start {
             ev.query_step = r.interval;
         }

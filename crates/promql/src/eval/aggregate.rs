@@ -197,6 +197,7 @@ impl Evaluator<'_> {
                     glabels.len(),
                     &steps,
                     &params,
+                    a.param_pos.get(),
                     r,
                     &mut out,
                 )?;
@@ -234,10 +235,13 @@ impl Evaluator<'_> {
                 let phis = param_scalar.unwrap_or_default();
                 if op == AggregateOp::Quantile {
                     if let Some(&phi) = phis.iter().find(|p| p.is_nan() || **p < 0.0 || **p > 1.0) {
-                        self.warn(format!(
-                            "PromQL warning: quantile value should be between 0 and 1, got {}",
-                            format_float(phi)
-                        ));
+                        self.warn_at(
+                            format!(
+                                "PromQL warning: quantile value should be between 0 and 1, got {}",
+                                format_float(phi)
+                            ),
+                            a.param_pos.get(),
+                        );
                     }
                 }
                 let slots: Vec<usize> = glabels.iter().map(|l| out.slot(l)).collect();
@@ -279,6 +283,7 @@ impl Evaluator<'_> {
         ngroups: usize,
         steps: &super::ByStep,
         params: &[f64],
+        param_pos: Option<usize>,
         r: Range,
         out: &mut SeriesSet,
     ) -> Result<(), QueryError> {
@@ -293,11 +298,14 @@ impl Evaluator<'_> {
                     return Err(QueryError::Execution("Ratio value is NaN".into()));
                 }
                 if !(-1.0..=1.0).contains(&p) {
-                    self.warn(format!(
-                        "PromQL warning: ratio value should be between -1 and 1, got {}, capping to {}",
-                        format_float(p),
-                        if p < 0.0 { -1 } else { 1 }
-                    ));
+                    self.warn_at(
+                        format!(
+                            "PromQL warning: ratio value should be between -1 and 1, got {}, capping to {}",
+                            format_float(p),
+                            if p < 0.0 { -1 } else { 1 }
+                        ),
+                        param_pos,
+                    );
                 }
                 (0, p.clamp(-1.0, 1.0))
             } else {

@@ -151,6 +151,9 @@ pub(crate) struct Evaluator<'a> {
     pub query_end: i64,
     /// The step of the whole query (0 for instant queries), for `step()`.
     pub query_step: i64,
+    /// The query text annotation positions refer to; empty when the
+    /// expression was not parsed from text here (no positions then).
+    pub query: &'a str,
     pub lookback: i64,
     pub default_interval: i64,
     pub max_samples: usize,
@@ -182,6 +185,7 @@ impl<'a> Evaluator<'a> {
             query_start,
             query_end,
             query_step: 0,
+            query: "",
             lookback,
             default_interval: default_interval.max(1),
             max_samples,
@@ -234,6 +238,26 @@ impl<'a> Evaluator<'a> {
         if !self.warnings.contains(&w) {
             self.warnings.push(w);
         }
+    }
+
+    /// Adds a warning once, followed like Prometheus by ` (line:col)` of the
+    /// expression at byte offset `pos` of the query text when both are known.
+    pub fn warn_at(&mut self, w: String, pos: Option<usize>) {
+        let w = self.with_position(w, pos);
+        self.warn(w);
+    }
+
+    /// Adds an info annotation once, with a position like [`Self::warn_at`].
+    pub fn info_at(&mut self, w: String, pos: Option<usize>) {
+        let w = self.with_position(w, pos);
+        self.info(w);
+    }
+
+    fn with_position(&self, mut w: String, pos: Option<usize>) -> String {
+        if let Some((line, col)) = pos.and_then(|p| line_col(self.query, p)) {
+            w.push_str(&format!(" ({line}:{col})"));
+        }
+        w
     }
 
     /// Adds an info annotation once.
@@ -395,4 +419,37 @@ pub(crate) fn drop_name(l: &promlite_model::Labels) -> promlite_model::Labels {
     let mut b = l.builder();
     b.retain(|x| !matches!(x.name.as_str(), "__name__" | "__type__" | "__unit__"));
     b.build()
+}
+
+/// Prometheus's `(line:col)` of byte offset `pos` in `query`: 1-based line,
+/// column in bytes from the line start, 1-based. `None` for an empty query
+/// or an offset past its end.
+pub(crate) fn line_col(query: &str, pos: usize) -> Option<(usize, usize)> {
+    if query.is_empty() || pos > query.len() {
+        return None;
+    }
+    let before = query.as_bytes().get(..pos)?;
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    Some((line, pos - line_start + 1))
+}
+
+#[cfg(test)]
+mod position_tests {
+    use super::line_col;
+
+    #[test]
+    fn line_and_column_are_one_based_bytes() {
+        assert_eq!(
+            line_col("histogram_quantile(0.8, series)", 24),
+            Some((1, 25))
+        );
+        assert_eq!(line_col("sum(\n  rate(x[5m]))", 7), Some((2, 3)));
+        assert_eq!(line_col("a\nb", 2), Some((2, 1)));
+        assert_eq!(line_col("", 0), None);
+        assert_eq!(line_col("abc", 4), None);
+    }
 }

@@ -4,7 +4,7 @@
 use promlite_model::duration::parse_duration;
 use promlite_model::{MatchOp, Matcher, METRIC_NAME};
 
-use crate::ast::{AggregateExpr, AggregateOp, Call, Expr, ValueType, VectorSelector};
+use crate::ast::{AggregateExpr, AggregateOp, Call, CallPos, Expr, Pos, ValueType, VectorSelector};
 use crate::functions;
 
 use super::lexer::{Kind, Token};
@@ -363,9 +363,11 @@ impl Parser<'_> {
         if let Some(f) = func {
             self.check_call(f, &args, start, end);
         }
+        let pos = CallPos::new(start, args.iter().map(|a| a.start));
         let expr = Expr::Call(Call {
             func: name,
             args: args.into_iter().map(|a| a.expr).collect(),
+            pos,
         });
         Ok(Node {
             expr,
@@ -536,12 +538,17 @@ impl Parser<'_> {
                 self.type_error(p.start, p.end, msg);
             }
         }
+        let param_pos = param
+            .as_ref()
+            .map(|p| Pos::new(p.start))
+            .unwrap_or_default();
         let expr = Expr::Aggregate(AggregateExpr {
             op,
             expr: Box::new(expr.expr),
             param: param.map(|p| Box::new(p.expr)),
             grouping,
             without,
+            param_pos,
         });
         Ok(Node {
             expr,

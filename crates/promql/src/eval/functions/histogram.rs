@@ -20,16 +20,21 @@ impl Evaluator<'_> {
     pub(crate) fn histogram_quantile(
         &mut self,
         phis: &[f64],
+        phi_pos: Option<usize>,
         input: Vec<Series>,
+        pos: Option<usize>,
         r: Range,
     ) -> Result<Vec<Series>, QueryError> {
         if let Some(&phi) = phis.iter().find(|p| p.is_nan() || **p < 0.0 || **p > 1.0) {
-            self.warn(format!(
-                "PromQL warning: quantile value should be between 0 and 1, got {}",
-                format_float(phi)
-            ));
+            self.warn_at(
+                format!(
+                    "PromQL warning: quantile value should be between 0 and 1, got {}",
+                    format_float(phi)
+                ),
+                phi_pos,
+            );
         }
-        self.classic_buckets(input, r, |i, bs| {
+        self.classic_buckets(input, pos, r, |i, bs| {
             let res = bucket_quantile(phis.get(i).copied().unwrap_or(f64::NAN), bs);
             (res.value, res.forced_monotonic)
         })
@@ -41,9 +46,10 @@ impl Evaluator<'_> {
         lower: &[f64],
         upper: &[f64],
         input: Vec<Series>,
+        pos: Option<usize>,
         r: Range,
     ) -> Result<Vec<Series>, QueryError> {
-        self.classic_buckets(input, r, |i, bs| {
+        self.classic_buckets(input, pos, r, |i, bs| {
             let (lo, hi) = (
                 lower.get(i).copied().unwrap_or(f64::NAN),
                 upper.get(i).copied().unwrap_or(f64::NAN),
@@ -53,10 +59,12 @@ impl Evaluator<'_> {
     }
 
     /// Groups `le` bucket series into histograms and applies `f(step,
-    /// buckets) -> (value, forced monotonic)` to each at every step.
+    /// buckets) -> (value, forced monotonic)` to each at every step. `pos` is
+    /// where the bucket argument starts in the query, for annotations.
     fn classic_buckets(
         &mut self,
         input: Vec<Series>,
+        pos: Option<usize>,
         r: Range,
         mut f: impl FnMut(usize, &mut [Bucket]) -> (f64, bool),
     ) -> Result<Vec<Series>, QueryError> {
@@ -68,11 +76,14 @@ impl Evaluator<'_> {
         for s in &input {
             let le = s.metric.get("le").and_then(parse_le);
             let Some(le) = le else {
-                self.warn(format!(
-                    "PromQL warning: bucket label \"le\" is missing or has a malformed value of \"{}\" for metric name \"{}\"",
-                    s.metric.get_or_empty("le"),
-                    s.metric.get_or_empty(METRIC_NAME)
-                ));
+                self.warn_at(
+                    format!(
+                        "PromQL warning: bucket label \"le\" is missing or has a malformed value of \"{}\" for metric name \"{}\"",
+                        s.metric.get_or_empty("le"),
+                        s.metric.get_or_empty(METRIC_NAME)
+                    ),
+                    pos,
+                );
                 continue;
             };
             let mut b = s.metric.builder();
@@ -114,7 +125,10 @@ impl Evaluator<'_> {
                 let mut bs = std::mem::take(&mut groups[g]);
                 let (value, forced) = f(i, &mut bs);
                 if forced {
-                    self.info("PromQL info: input to histogram_quantile needed to be fixed for monotonicity".into());
+                    self.info_at(
+                        "PromQL info: input to histogram_quantile needed to be fixed for monotonicity".into(),
+                        pos,
+                    );
                 }
                 out.push_point(&out_labels[g], r.ts(i), value)?;
                 bs.clear();

@@ -191,9 +191,10 @@ impl Evaluator<'_> {
             "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc"
                 if self.query_step != 0 =>
             {
-                self.warn(
+                self.warn_at(
                     "PromQL warning: sort is ineffective for range queries since results are always ordered by labels"
                         .into(),
+                    c.pos.start(),
                 );
                 // Evaluate the arguments for their errors and annotations; order is moot.
                 let v = self.eval_arg_vector(c, 0, r)?;
@@ -282,7 +283,13 @@ impl Evaluator<'_> {
             "histogram_quantile" => {
                 let phis = self.eval_arg_scalar(c, 0, r)?;
                 let v = self.eval_arg_vector(c, 1, r)?;
-                return Ok(Val::Vector(self.histogram_quantile(&phis, v, r)?));
+                return Ok(Val::Vector(self.histogram_quantile(
+                    &phis,
+                    c.pos.arg(0),
+                    v,
+                    c.pos.arg(1),
+                    r,
+                )?));
             }
             "histogram_quantiles" => {
                 let v = self.eval_arg_vector(c, 0, r)?;
@@ -296,7 +303,9 @@ impl Evaluator<'_> {
                 for i in 2..c.args.len() {
                     let phis = self.eval_arg_scalar(c, i, r)?;
                     let value = quantile_label(phis.first().copied().unwrap_or(f64::NAN));
-                    for s in self.histogram_quantile(&phis, v.clone(), r)? {
+                    for s in
+                        self.histogram_quantile(&phis, c.pos.arg(i), v.clone(), c.pos.arg(0), r)?
+                    {
                         let mut b = s.metric.builder();
                         b.set(label.clone(), value.clone());
                         out.push(b.build(), s.floats)?;
@@ -308,7 +317,13 @@ impl Evaluator<'_> {
                 let lower = self.eval_arg_scalar(c, 0, r)?;
                 let upper = self.eval_arg_scalar(c, 1, r)?;
                 let v = self.eval_arg_vector(c, 2, r)?;
-                return Ok(Val::Vector(self.histogram_fraction(&lower, &upper, v, r)?));
+                return Ok(Val::Vector(self.histogram_fraction(
+                    &lower,
+                    &upper,
+                    v,
+                    c.pos.arg(2),
+                    r,
+                )?));
             }
             "histogram_avg" | "histogram_count" | "histogram_sum" | "histogram_stddev"
             | "histogram_stdvar" => {
@@ -483,10 +498,13 @@ impl Evaluator<'_> {
                 .first()
                 .and_then(|v| v.iter().find(|p| p.is_nan() || **p < 0.0 || **p > 1.0))
             {
-                self.warn(format!(
-                    "PromQL warning: quantile value should be between 0 and 1, got {}",
-                    crate::value::format_float(phi)
-                ));
+                self.warn_at(
+                    format!(
+                        "PromQL warning: quantile value should be between 0 and 1, got {}",
+                        crate::value::format_float(phi)
+                    ),
+                    c.pos.arg(0),
+                );
             }
         }
         if name == "double_exponential_smoothing" {
