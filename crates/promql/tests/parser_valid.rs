@@ -911,7 +911,9 @@ fn metric_selector_entry_point() {
 
 #[test]
 fn calls_record_where_they_and_their_arguments_start() {
-    let Ok(Expr::Call(c)) = parse("histogram_quantile(0.8,\n  sum by (le) (x))") else {
+    // `Expr` has a `Drop` impl, so the call is matched by reference.
+    let parsed = parse("histogram_quantile(0.8,\n  sum by (le) (x))");
+    let Ok(Expr::Call(c)) = &parsed else {
         panic!("expected a call");
     };
     assert_eq!(c.pos.start(), Some(0));
