@@ -144,8 +144,7 @@ fn read_series(
     // xxh3 instead of SipHash: series keys are not attacker-chosen here.
     let mut by_text: HashMap<Box<[u8]>, u32, Xxh3Builder> =
         HashMap::with_hasher(Xxh3Builder::new());
-    let mut by_labels: HashMap<Labels, u32, Xxh3Builder> =
-        HashMap::with_hasher(Xxh3Builder::new());
+    let mut by_labels: HashMap<Labels, u32, Xxh3Builder> = HashMap::with_hasher(Xxh3Builder::new());
     let mut labels: Vec<Labels> = Vec::new();
     let mut store = WindowStore::new(range);
     let (mut key, mut last_key, mut last) = (Vec::new(), Vec::new(), None);
