@@ -95,21 +95,12 @@ fn admin_api_deletes_snapshots_and_cleans() {
     let addr = format!("127.0.0.1:{}", free_port());
     let log = dir.path().join("promlite.log");
     let start = |admin: bool, log: &Path| {
-        let mut args = vec![
-            "serve",
-            "--config.file",
-            cfg.to_str().expect("utf8"),
-            "--storage.tsdb.path",
-            data.to_str().expect("utf8"),
-            "--web.listen-address",
-            &addr,
-        ];
-        if admin {
-            args.push("--web.enable-admin-api");
-        }
-        let mut p = Promlite::start(&args, addr.clone(), log);
-        p.wait_ready(log);
-        p
+        let extra: &[&str] = if admin {
+            &["--web.enable-admin-api"]
+        } else {
+            &[]
+        };
+        serve_ready_with(&cfg, &data, &addr, extra, log)
     };
     let mut p = start(true, &log);
 

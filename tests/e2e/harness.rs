@@ -99,10 +99,10 @@ impl Drop for Promlite {
 }
 
 /// Starts `promlite serve --config.file cfg --storage.tsdb.path data
-/// --web.listen-address addr` with its output in `log`, and waits until it
-/// is ready.
-pub fn serve_ready(cfg: &Path, data: &Path, addr: &str, log: &Path) -> Promlite {
-    let args = [
+/// --web.listen-address addr`, followed by the `extra` flags, with its
+/// output in `log`. Does not wait: see [`serve_ready`].
+pub fn serve(cfg: &Path, data: &Path, addr: &str, extra: &[&str], log: &Path) -> Promlite {
+    let mut args = vec![
         "serve",
         "--config.file",
         cfg.to_str().expect("utf8"),
@@ -111,7 +111,24 @@ pub fn serve_ready(cfg: &Path, data: &Path, addr: &str, log: &Path) -> Promlite 
         "--web.listen-address",
         addr,
     ];
-    let mut p = Promlite::start(&args, addr.to_string(), log);
+    args.extend_from_slice(extra);
+    Promlite::start(&args, addr.to_string(), log)
+}
+
+/// [`serve`] without extra flags, then waits until it is ready.
+pub fn serve_ready(cfg: &Path, data: &Path, addr: &str, log: &Path) -> Promlite {
+    serve_ready_with(cfg, data, addr, &[], log)
+}
+
+/// [`serve`], then waits until it is ready.
+pub fn serve_ready_with(
+    cfg: &Path,
+    data: &Path,
+    addr: &str,
+    extra: &[&str],
+    log: &Path,
+) -> Promlite {
+    let mut p = serve(cfg, data, addr, extra, log);
     p.wait_ready(log);
     p
 }

@@ -255,18 +255,7 @@ fn reload_applies_alerting_changes() {
     let data = dir.path().join("data");
     let addr = format!("127.0.0.1:{}", free_port());
     let log = dir.path().join("promlite.log");
-    let args = [
-        "serve",
-        "--config.file",
-        cfg.to_str().expect("utf8"),
-        "--storage.tsdb.path",
-        data.to_str().expect("utf8"),
-        "--web.listen-address",
-        &addr,
-        "--web.enable-lifecycle",
-    ];
-    let mut p = Promlite::start(&args, addr.clone(), &log);
-    p.wait_ready(&log);
+    let mut p = serve_ready_with(&cfg, &data, &addr, &["--web.enable-lifecycle"], &log);
     let logs = || std::fs::read_to_string(&log).unwrap_or_default();
     let active = || get_json(&addr, "/api/v1/alertmanagers")["data"]["activeAlertmanagers"].clone();
     assert_eq!(active(), serde_json::json!([]));

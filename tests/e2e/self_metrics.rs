@@ -143,18 +143,8 @@ fn self_metrics_move_and_promlite_scrapes_itself() {
     .expect("write config");
     let data = dir.path().join("data");
     let log = dir.path().join("promlite.log");
-    let args = [
-        "serve",
-        "--config.file",
-        cfg.to_str().expect("utf8"),
-        "--storage.tsdb.path",
-        data.to_str().expect("utf8"),
-        "--web.listen-address",
-        &addr,
-    ];
     let logs = || std::fs::read_to_string(&log).unwrap_or_default();
-    let mut p = Promlite::start(&args, addr.clone(), &log);
-    p.wait_ready(&log);
+    let mut p = serve_ready(&cfg, &data, &addr, &log);
 
     // The page is valid from the first request on and has every family.
     let first = metrics(&addr);
@@ -264,8 +254,7 @@ fn self_metrics_move_and_promlite_scrapes_itself() {
         "clean exit: {}",
         logs()
     );
-    let mut p = Promlite::start(&args, addr.clone(), &log);
-    p.wait_ready(&log);
+    let _p = serve_ready(&cfg, &data, &addr, &log);
     let w = get_json(&addr, "/api/v1/status/walreplay");
     assert_eq!(w["status"], "success", "{w}");
     let (min, max, current) = (

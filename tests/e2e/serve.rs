@@ -27,18 +27,7 @@ fn serve_scrapes_answers_reloads_and_restarts() {
     let data = dir.path().join("data");
     let addr = format!("127.0.0.1:{}", free_port());
     let log = dir.path().join("promlite.log");
-    let args = [
-        "serve",
-        "--config.file",
-        cfg.to_str().expect("utf8"),
-        "--storage.tsdb.path",
-        data.to_str().expect("utf8"),
-        "--web.listen-address",
-        &addr,
-        "--web.enable-lifecycle",
-    ];
-    let mut p = Promlite::start(&args, addr.clone(), &log);
-    p.wait_ready(&log);
+    let mut p = serve_ready_with(&cfg, &data, &addr, &["--web.enable-lifecycle"], &log);
 
     // `up` becomes 1 and the counter grows.
     let up = poll(Duration::from_secs(15), || {
@@ -147,18 +136,8 @@ fn serve_scrapes_answers_reloads_and_restarts() {
     // Restart on the same data dir: the data is still there.
     std::fs::write(&cfg, "global:\n  scrape_interval: 1s\n").expect("write");
     let addr2 = format!("127.0.0.1:{}", free_port());
-    let args2 = [
-        "serve",
-        "--config.file",
-        cfg.to_str().expect("utf8"),
-        "--storage.tsdb.path",
-        data.to_str().expect("utf8"),
-        "--web.listen-address",
-        &addr2,
-    ];
     let log2 = dir.path().join("promlite2.log");
-    let mut p2 = Promlite::start(&args2, addr2.clone(), &log2);
-    p2.wait_ready(&log2);
+    let mut p2 = serve_ready(&cfg, &data, &addr2, &log2);
     let again = scalar_of(&query(
         &addr2,
         "max(max_over_time(app_requests_total{job=\"app\"}[1m]))",

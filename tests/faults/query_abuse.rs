@@ -14,7 +14,7 @@ use promlite_promql::ast::{Expr, UnaryOp};
 
 use crate::child;
 use crate::dataset;
-use crate::harness::{enc, free_port, get_json, http, Promlite};
+use crate::harness::{enc, free_port, get_json, http, serve_ready_with, Promlite};
 
 const SERIES: usize = 200;
 const BLOCKS: i64 = 27;
@@ -28,16 +28,9 @@ fn start(root: &Path) -> Promlite {
     std::fs::write(&cfg, "scrape_configs: []\n").expect("config");
     let addr = format!("127.0.0.1:{}", free_port());
     let log = root.join("promlite.log");
-    let args = [
-        "serve",
-        "--config.file",
-        cfg.to_str().expect("utf8"),
-        "--storage.tsdb.path",
-        dir.to_str().expect("utf8"),
+    let extra = [
         "--storage.tsdb.retention.time",
         "0s",
-        "--web.listen-address",
-        &addr,
         "--query.timeout",
         "2s",
         "--query.max-concurrency",
@@ -45,9 +38,7 @@ fn start(root: &Path) -> Promlite {
         "--query.max-samples",
         "5000000",
     ];
-    let mut p = Promlite::start(&args, addr.clone(), &log);
-    p.wait_ready(&log);
-    p
+    serve_ready_with(&cfg, &dir, &addr, &extra, &log)
 }
 
 /// POSTs a query (form body); returns status, body and elapsed time.

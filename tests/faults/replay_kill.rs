@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use promlite_tsdb::{Db, DbOptions};
 
 use crate::dataset;
-use crate::harness::{free_port, http, Promlite};
+use crate::harness::{free_port, http, serve, Promlite};
 
 const SERIES: usize = 200;
 /// 600 s of data at one sample per 100 ms: 1.2 M samples in the WAL.
@@ -48,18 +48,8 @@ fn start(root: &Path, data: &Path, n: usize) -> Promlite {
     let cfg = root.join("prometheus.yml");
     std::fs::write(&cfg, "global:\n  scrape_interval: 1m\nscrape_configs: []\n").expect("cfg");
     let addr = format!("127.0.0.1:{}", free_port());
-    let args = [
-        "serve",
-        "--config.file",
-        cfg.to_str().expect("utf8"),
-        "--storage.tsdb.path",
-        data.to_str().expect("utf8"),
-        "--storage.tsdb.retention.time",
-        "0s",
-        "--web.listen-address",
-        &addr,
-    ];
-    Promlite::start(&args, addr.clone(), &root.join(format!("log-{n}")))
+    let extra = ["--storage.tsdb.retention.time", "0s"];
+    serve(&cfg, data, &addr, &extra, &root.join(format!("log-{n}")))
 }
 
 fn ready(p: &Promlite) -> bool {

@@ -12,7 +12,7 @@ use promlite_tsdb::wal::{list_segments, read_segment, segment_path};
 use promlite_tsdb::Db;
 
 use crate::dataset::{self, RANGE_MS};
-use crate::harness::{enc, free_port, get_json, Promlite};
+use crate::harness::{enc, free_port, get_json, serve_ready_with};
 
 const SERIES: usize = 20;
 const BLOCKS: i64 = 3;
@@ -219,19 +219,8 @@ fn serve_starts_on_damaged_data_and_serves_the_rest() {
     std::fs::write(&cfg, "global:\n  scrape_interval: 1m\nscrape_configs: []\n").expect("config");
     let addr = format!("127.0.0.1:{}", free_port());
     let log = root.path().join("promlite.log");
-    let args = [
-        "serve",
-        "--config.file",
-        cfg.to_str().expect("utf8"),
-        "--storage.tsdb.path",
-        dir.to_str().expect("utf8"),
-        "--storage.tsdb.retention.time",
-        "0s",
-        "--web.listen-address",
-        &addr,
-    ];
-    let mut p = Promlite::start(&args, addr.clone(), &log);
-    p.wait_ready(&log);
+    let extra = ["--storage.tsdb.retention.time", "0s"];
+    let _p = serve_ready_with(&cfg, &dir, &addr, &extra, &log);
     // Samples of one series: blocks 1 and 2, and the head minus the lost part.
     let per_series = |a: i64, b: i64| (b - a) / dataset::STEP_MS;
     let want = per_series(RANGE_MS, HEAD_START)

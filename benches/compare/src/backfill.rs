@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::dataset::{prom_text_chunks, Dataset};
-use crate::measure::{dir_bytes, run_measured};
+use crate::measure::run_measured;
 use crate::queries::{run_set, QueryDef, QueryRun};
 use crate::systems::{start, Binaries, System};
 
@@ -112,18 +112,8 @@ pub async fn run_one(
     }
     .await;
     server.stop();
-    // Disk is measured after a graceful stop: VictoriaMetrics keeps recent
-    // parts in memory for a while even after `/internal/force_flush`, so a
-    // measurement while it runs undercounts it (a run measured 19 MiB
-    // there that was 37 MiB on disk later). Its `cache/` directory
-    // (rebuildable caches) is left out.
     result.map(|mut r| {
-        let all = dir_bytes(&data, &[]);
-        r.disk = if system == System::Victoria {
-            all.saturating_sub(dir_bytes(&data, &["cache"]))
-        } else {
-            all
-        };
+        r.disk = system.stored_bytes(&data);
         r
     })
 }

@@ -229,15 +229,8 @@ pub async fn run_one(
     }
     .await;
     server.stop();
-    // On disk after a graceful stop, as in the backfill run (VM holds
-    // recent parts in memory while it runs; its `cache/` is left out).
     result.map(|mut r| {
-        let cache = if system == System::Victoria {
-            dir_bytes(&data, &["cache"])
-        } else {
-            0
-        };
-        r.disk = dir_bytes(&data, &[]).saturating_sub(cache);
+        r.disk = system.stored_bytes(&data);
         r.wal = dir_bytes(&data, &["wal", "chunks_head"]);
         r
     })

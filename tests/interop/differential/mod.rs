@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{enc, free_port, get_json, http, poll, Promlite};
+use crate::harness::{enc, free_port, get_json, http, poll, serve_ready};
 use crate::require;
 
 /// Kills the reference Prometheus server on drop.
@@ -156,21 +156,7 @@ fn differential_against_prometheus() {
     );
     let pl_addr = format!("127.0.0.1:{}", free_port());
     let pl_log = dir.path().join("promlite.log");
-    let (cfg_s, pl_dir_s) = (cfg.display().to_string(), pl_dir.display().to_string());
-    let mut pl = Promlite::start(
-        &[
-            "serve",
-            "--config.file",
-            &cfg_s,
-            "--storage.tsdb.path",
-            &pl_dir_s,
-            "--web.listen-address",
-            &pl_addr,
-        ],
-        pl_addr.clone(),
-        &pl_log,
-    );
-    pl.wait_ready(&pl_log);
+    let _pl = serve_ready(&cfg, &pl_dir, &pl_addr, &pl_log);
     let ready = poll(Duration::from_secs(30), || {
         http(&prom_addr, "GET", "/-/ready", "")
             .map(|(c, _)| c == 200)
