@@ -28,6 +28,18 @@ pub struct CommonArgs {
     /// Web configuration file (TLS, basic auth), Prometheus's format.
     #[arg(long = "web.config.file")]
     pub web_config_file: Option<PathBuf>,
+    /// Most HTTP connections served at once (0: no limit).
+    #[arg(long = "web.max-connections", default_value_t = 512)]
+    pub max_connections: usize,
+    /// Longest time to receive a request's headers (also the idle time of
+    /// a keep-alive connection) and, separately, its body.
+    #[arg(long = "web.read-timeout", default_value = "5m")]
+    pub read_timeout: String,
+    /// Most series in the head block; a scrape or append that would create
+    /// more fails with a clear error instead of exhausting memory (0: no
+    /// limit). promlite-specific: Prometheus has no such cap.
+    #[arg(long = "storage.tsdb.head-series-limit", default_value_t = 5_000_000)]
+    pub head_series_limit: usize,
     /// Enable `/api/v1/admin/*`.
     #[arg(long = "web.enable-admin-api")]
     pub enable_admin_api: bool,
@@ -66,6 +78,9 @@ impl CommonArgs {
             retention_size: self.retention_size.clone(),
             listen_address,
             web_config_file: self.web_config_file.clone(),
+            max_connections: self.max_connections,
+            read_timeout: self.read_timeout.clone(),
+            head_series_limit: self.head_series_limit,
             enable_admin_api: self.enable_admin_api,
             enable_lifecycle: self.enable_lifecycle,
             lookback_delta: self.lookback_delta.clone(),

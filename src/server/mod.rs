@@ -45,6 +45,12 @@ pub struct ServeOptions {
     pub listen_address: String,
     /// `--web.config.file`.
     pub web_config_file: Option<PathBuf>,
+    /// `--web.max-connections` (0: no limit).
+    pub max_connections: usize,
+    /// `--web.read-timeout` (Prometheus duration).
+    pub read_timeout: String,
+    /// `--storage.tsdb.head-series-limit` (0: no limit).
+    pub head_series_limit: usize,
     /// `--web.enable-admin-api`.
     pub enable_admin_api: bool,
     /// `--web.enable-lifecycle`.
@@ -81,6 +87,12 @@ impl ServeOptions {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
         );
+        put("web.max-connections", self.max_connections.to_string());
+        put("web.read-timeout", self.read_timeout.clone());
+        put(
+            "storage.tsdb.head-series-limit",
+            self.head_series_limit.to_string(),
+        );
         put("web.enable-admin-api", self.enable_admin_api.to_string());
         put("web.enable-lifecycle", self.enable_lifecycle.to_string());
         put("query.lookback-delta", self.lookback_delta.clone());
@@ -113,6 +125,17 @@ pub async fn run(
     };
     let lookback_delta_ms = duration_ms("query.lookback-delta", &opts.lookback_delta)?;
     let timeout_ms = duration_ms("query.timeout", &opts.query_timeout)?;
+    let read_timeout_ms = duration_ms("web.read-timeout", &opts.read_timeout)?;
+    if read_timeout_ms <= 0 {
+        return Err(anyhow!(
+            "--web.read-timeout={}: must be greater than 0",
+            opts.read_timeout
+        ));
+    }
+    let conn_limits = promlite_http::ConnLimits {
+        max_connections: opts.max_connections,
+        read_timeout: std::time::Duration::from_millis(read_timeout_ms as u64),
+    };
     let web_config = match &opts.web_config_file {
         Some(p) => {
             WebConfig::load(p).with_context(|| format!("--web.config.file={}", p.display()))?
@@ -133,7 +156,8 @@ pub async fn run(
     std_listener
         .set_nonblocking(true)
         .context("listener: non-blocking mode")?;
-    let (replayed, starting) = startup::serve_not_ready(&std_listener, web_config.clone())?;
+    let (replayed, starting) =
+        startup::serve_not_ready(&std_listener, web_config.clone(), conn_limits)?;
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let db_opts = DbOptions {
@@ -141,6 +165,7 @@ pub async fn run(
         retention_bytes: retention_bytes.filter(|b| *b > 0),
         clock: clock.clone(),
         background: true,
+        max_head_series: opts.head_series_limit,
         ..DbOptions::default()
     };
     let path = opts.storage_path.clone();
@@ -166,6 +191,7 @@ pub async fn run(
         db.clone(),
         clock,
         web_config,
+        conn_limits,
         listener,
         lookback_delta_ms,
         timeout_ms,
@@ -192,6 +218,7 @@ async fn serve_db(
     db: Arc<promlite_tsdb::Db>,
     clock: Arc<dyn Clock>,
     web_config: WebConfig,
+    conn_limits: promlite_http::ConnLimits,
     listener: TcpListener,
     lookback_delta_ms: i64,
     timeout_ms: i64,
@@ -295,7 +322,7 @@ async fn serve_db(
     };
     let app = router(state);
     on_listening(addr);
-    let served = promlite_http::serve(listener, app, web_config, shutdown).await;
+    let served = promlite_http::serve(listener, app, web_config, conn_limits, shutdown).await;
     signals.abort();
     tracing::info!("stopping scrapes");
     scrape.stop().await;

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 pub fn serve_not_ready(
     listener: &std::net::TcpListener,
     web_config: WebConfig,
+    limits: promlite_http::ConnLimits,
 ) -> anyhow::Result<(watch::Sender<bool>, JoinHandle<()>)> {
     let early = TcpListener::from_std(listener.try_clone().context("listener clone")?)
         .context("listener")?;
@@ -26,7 +27,9 @@ pub fn serve_not_ready(
         let _ = rx.wait_for(|v| *v).await;
     };
     let task = tokio::spawn(async move {
-        if let Err(e) = promlite_http::serve(early, router(state), web_config, shutdown).await {
+        if let Err(e) =
+            promlite_http::serve(early, router(state), web_config, limits, shutdown).await
+        {
             tracing::warn!("serving during startup: {e}");
         }
     });
@@ -63,7 +66,8 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
             l.set_nonblocking(true).expect("nonblocking");
             let addr = l.local_addr().expect("addr");
-            let (done, task) = serve_not_ready(&l, WebConfig::default()).expect("serve");
+            let (done, task) =
+                serve_not_ready(&l, WebConfig::default(), Default::default()).expect("serve");
             let ready = tokio::task::spawn_blocking(move || get(addr, "/-/ready"))
                 .await
                 .expect("join");

@@ -46,6 +46,7 @@ mod error;
 mod gofmt;
 pub mod handlers;
 pub mod json;
+mod limits;
 pub mod params;
 pub mod providers;
 mod response;
@@ -57,6 +58,7 @@ mod webconfig;
 
 pub use error::{ApiError, ErrorType};
 pub use gofmt::{format_e, format_g};
+pub use limits::ConnLimits;
 pub use response::{ApiResponse, ApiResult};
 pub use routes::router;
 pub use serve::serve;

@@ -12,13 +12,14 @@ use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use crate::limits::{body_deadline, ConnLimits};
 use crate::webconfig::WebConfig;
 
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -153,23 +154,46 @@ fn invalid(msg: String) -> std::io::Error {
 }
 
 /// Serves `router` on `listener` with `config` (TLS, basic auth, headers)
-/// until `shutdown` resolves; then stops accepting and waits up to 30 s for
-/// open connections to finish their requests.
+/// and `limits` until `shutdown` resolves; then stops accepting and waits up
+/// to 30 s for open connections to finish their requests.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     config: WebConfig,
+    limits: ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let tls = config
         .rustls_config()
         .map_err(|e| invalid(e.to_string()))?
         .map(TlsAcceptor::from);
-    let app = wrap(router, &config)?;
+    let app = wrap(router, &config)?.layer(axum::middleware::from_fn_with_state(
+        limits.read_timeout,
+        body_deadline,
+    ));
     let graceful = GracefulShutdown::new();
-    let builder = Arc::new(Builder::new(TokioExecutor::new()));
+    let mut builder = Builder::new(TokioExecutor::new());
+    // The header timer runs from the moment a connection waits for a
+    // request, so it also closes idle keep-alive connections.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.read_timeout);
+    let builder = Arc::new(builder);
+    let slots = (limits.max_connections > 0)
+        .then(|| Arc::new(tokio::sync::Semaphore::new(limits.max_connections)));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
+        // Take a connection slot before accepting, so clients beyond the
+        // cap wait in the kernel's backlog (as Go's LimitListener does).
+        let slot = match &slots {
+            None => None,
+            Some(s) => tokio::select! {
+                _ = &mut shutdown => break,
+                permit = s.clone().acquire_owned() => permit.ok(),
+            },
+        };
         let (stream, _peer) = tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -187,18 +211,34 @@ pub async fn serve(
         let builder = builder.clone();
         match &tls {
             None => {
-                let conn = builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), svc)
-                    .into_owned();
-                let fut = graceful.watch(conn);
+                let watcher = graceful.watcher();
+                let read_timeout = limits.read_timeout;
+                let mut stopping = stop_rx.clone();
                 tokio::spawn(async move {
-                    let _ = fut.await;
+                    let _slot = slot;
+                    // hyper's protocol detection waits for the first bytes
+                    // with no timer of its own: a client that connects and
+                    // sends nothing must not hold the slot (or a graceful
+                    // shutdown) forever.
+                    let mut first = [0u8; 1];
+                    tokio::select! {
+                        r = tokio::time::timeout(read_timeout, stream.peek(&mut first)) => match r {
+                            Ok(Ok(n)) if n > 0 => {}
+                            _ => return,
+                        },
+                        _ = stopping.wait_for(|s| *s) => return,
+                    }
+                    let conn = builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                        .into_owned();
+                    let _ = watcher.watch(conn).await;
                 });
             }
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
+                    let _slot = slot;
                     let Ok(Ok(tls_stream)) =
                         tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
                     else {
@@ -213,6 +253,7 @@ pub async fn serve(
         }
     }
     drop(listener);
+    let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
     Ok(())
 }

@@ -25,6 +25,7 @@ impl Server {
             listener,
             router(common::state()),
             config,
+            Default::default(),
             async move {
                 let _ = rx.await;
             },
@@ -175,6 +176,7 @@ async fn bad_tls_files_fail_at_start() {
         listener,
         router(common::state()),
         cfg,
+        Default::default(),
         std::future::pending(),
     )
     .await
