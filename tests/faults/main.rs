@@ -9,6 +9,8 @@
 //!   (writes fail with EFBIG).
 //! - `query_abuse`: nesting bombs, huge queries and regexes, cardinality
 //!   and resolution bombs, concurrent heavy queries against `promlite serve`.
+//! - `query_cancel`: a query's timeout holds with ≤ 10 % overshoot and a
+//!   client disconnect cancels its query within 1 s.
 //! - `scrape_abuse`: endless, slow, huge, invalid and duplicate scrape
 //!   bodies against `promlite serve`.
 //!
@@ -25,6 +27,7 @@ mod dataset;
 mod disk_full;
 mod limits;
 mod query_abuse;
+mod query_cancel;
 mod replay_kill;
 mod scrape_abuse;
 mod storage_damage;

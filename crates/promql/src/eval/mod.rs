@@ -167,6 +167,33 @@ pub(crate) struct Evaluator<'a> {
     depth: usize,
 }
 
+/// Whether a query has been canceled or passed its deadline, polled from
+/// inside loops that hold no `&mut Evaluator`; once it has fired the loop
+/// skips its remaining work and the caller's next [`Evaluator::check`]
+/// returns the error.
+pub(crate) struct StopSignal {
+    cancel: Option<Arc<AtomicBool>>,
+    deadline: Instant,
+    calls: u32,
+    fired: bool,
+}
+
+impl StopSignal {
+    /// True once the query should stop; reads the clock every 64 calls.
+    pub(crate) fn fired(&mut self) -> bool {
+        if self.fired {
+            return true;
+        }
+        self.calls = self.calls.wrapping_add(1);
+        let canceled = self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed));
+        self.fired = canceled || (self.calls & 63 == 0 && Instant::now() >= self.deadline);
+        self.fired
+    }
+}
+
 impl<'a> Evaluator<'a> {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -213,6 +240,17 @@ impl<'a> Evaluator<'a> {
             return Err(QueryError::Timeout("query execution".into()));
         }
         Ok(())
+    }
+
+    /// A copy of the cancel flag and deadline for a closure that cannot
+    /// borrow the evaluator (e.g. the per-step body of a range function).
+    pub(crate) fn stop_signal(&self) -> StopSignal {
+        StopSignal {
+            cancel: self.cancel.clone(),
+            deadline: self.deadline,
+            calls: 0,
+            fired: false,
+        }
     }
 
     /// Accounts for `n` more samples held in memory.

@@ -578,11 +578,15 @@ impl Evaluator<'_> {
             )));
         }
         let mut out = SeriesSet::new(r);
+        let mut stop = self.stop_signal();
         for (metric, samples) in &input.series {
             self.check()?;
             let mut pts = Vec::new();
             let mut widest = 0usize;
             input.windows(samples, |i, w| {
+                if stop.fired() {
+                    return;
+                }
                 widest = widest.max(w.len());
                 let end = input.ends.get(i).copied().unwrap_or(0);
                 let win = Window {
@@ -595,6 +599,7 @@ impl Evaluator<'_> {
                     pts.push(FPoint { t: r.ts(i), f: v });
                 }
             });
+            self.check()?;
             self.check_transient(widest)?;
             self.add_samples(pts.len())?;
             let metric = if keep_name {
