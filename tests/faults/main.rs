@@ -7,6 +7,7 @@
 //!   through `promlite serve`.
 //! - `disk_full`: the writer runs in a child with `RLIMIT_FSIZE` set low
 //!   (writes fail with EFBIG).
+//! - `alert_restore`: a pending alert keeps its `activeAt` across SIGKILL.
 //! - `query_abuse`: nesting bombs, huge queries and regexes, cardinality
 //!   and resolution bombs, concurrent heavy queries against `promlite serve`.
 //! - `query_cancel`: a query's timeout holds with ≤ 10 % overshoot and a
@@ -21,6 +22,7 @@
 #[path = "../e2e/harness.rs"]
 mod harness;
 
+mod alert_restore;
 mod ast_depth;
 mod child;
 mod dataset;
