@@ -57,8 +57,7 @@ pub fn run_target(name: &str, data: &[u8]) -> bool {
     true
 }
 
-/// Parse → print → parse: the reparsed tree must equal the first one
-/// (compared as Debug strings, since NaN != NaN).
+/// Parse → print → parse: the reparsed tree must equal the first one.
 pub fn promql_parse(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -72,8 +71,15 @@ pub fn promql_parse(data: &[u8]) {
     let printed = expr.to_string();
     match promlite_promql::parser::parse(&printed) {
         Ok(again) => {
-            let (a, b) = (format!("{expr:?}"), format!("{again:?}"));
-            assert!(a == b, "round trip changed the tree\ninput:   {text:?}\nprinted: {printed:?}\nfirst:   {a}\nsecond:  {b}");
+            // `==` ignores source positions (they move when the printer
+            // normalises spacing); NaN literals are never `==`, so a tree
+            // holding one must at least print the same twice.
+            let reprinted = again.to_string();
+            let same = expr == again || (printed.contains("NaN") && reprinted == printed);
+            assert!(
+                same,
+                "round trip changed the tree\ninput:   {text:?}\nprinted: {printed:?}\nfirst:   {expr:?}\nsecond:  {again:?}"
+            );
         }
         Err(e) => panic!(
             "printed form does not parse\ninput:   {text:?}\nprinted: {printed:?}\nerror:   {e}"
