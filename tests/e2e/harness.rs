@@ -80,6 +80,11 @@ impl Promlite {
         }
     }
 
+    /// The process id of the running child.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running child").id()
+    }
+
     /// Sends a signal without waiting.
     pub fn signal(&self, sig: i32) {
         let child = self.child.as_ref().expect("running child");

@@ -12,6 +12,8 @@
 //!   and resolution bombs, concurrent heavy queries against `promlite serve`.
 //! - `query_cancel`: a query's timeout holds with ≤ 10 % overshoot and a
 //!   client disconnect cancels its query within 1 s.
+//! - `replay_memory`: WAL replay's peak memory against the same head
+//!   while running.
 //! - `scrape_abuse`: endless, slow, huge, invalid and duplicate scrape
 //!   bodies against `promlite serve`.
 //!
@@ -31,6 +33,7 @@ mod limits;
 mod query_abuse;
 mod query_cancel;
 mod replay_kill;
+mod replay_memory;
 mod scrape_abuse;
 mod storage_damage;
 mod storage_kill;
