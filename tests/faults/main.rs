@@ -1,5 +1,6 @@
 //! Fault and abuse tests (issue #9, `docs/reliability.md`).
 //!
+//! - `scrape_bomb`: a gzip bomb stops at the default body limit.
 //! - `storage_kill`: SIGKILL at random moments while a child process
 //!   compacts blocks and cuts the head.
 //! - `storage_damage`: flipped bytes in a WAL segment, a chunk file and an
@@ -35,5 +36,6 @@ mod query_cancel;
 mod replay_kill;
 mod replay_memory;
 mod scrape_abuse;
+mod scrape_bomb;
 mod storage_damage;
 mod storage_kill;
