@@ -53,3 +53,14 @@ impl Rng {
         self.next_u64() % n.max(1)
     }
 }
+
+/// A field of `/proc/<pid>/status` in bytes (`VmRSS`, `VmHWM`); `pid` may
+/// be `self`.
+pub fn status_bytes(pid: &str, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .expect("status field")
+}

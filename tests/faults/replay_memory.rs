@@ -16,23 +16,13 @@ use std::time::Instant;
 use promlite_model::Labels;
 use promlite_tsdb::{Db, DbOptions};
 
-use crate::child;
+use crate::child::{self, status_bytes};
 use crate::harness::{free_port, get_json, serve, Promlite};
 
 const SERIES: usize = 10_000;
 /// 2 h at a 30 s interval.
 const SAMPLES: i64 = 240;
 const STEP_MS: i64 = 30_000;
-
-/// A field of `/proc/<pid>/status` in bytes (`VmRSS`, `VmHWM`).
-fn status_bytes(pid: &str, field: &str) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    text.lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .expect("status field")
-}
 
 fn labels(i: usize) -> Labels {
     Labels::from_pairs([

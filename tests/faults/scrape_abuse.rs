@@ -17,6 +17,16 @@ use crate::harness::{enc, free_port, get_json, http, poll, serve_ready};
 /// Serves each connection on its own thread: reads the request head, writes
 /// a response head (no Content-Length, connection close), then runs `body`.
 fn serve(body: impl Fn(&mut TcpStream) + Send + Sync + 'static) -> String {
+    let head =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nConnection: close\r\n\r\n";
+    serve_raw(head, body)
+}
+
+/// [`serve`] with the response head given.
+pub fn serve_raw(
+    head: &'static str,
+    body: impl Fn(&mut TcpStream) + Send + Sync + 'static,
+) -> String {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = l.local_addr().expect("addr").to_string();
     let body = Arc::new(body);
@@ -34,7 +44,6 @@ fn serve(body: impl Fn(&mut TcpStream) + Send + Sync + 'static) -> String {
                         Ok(n) => req.extend_from_slice(&buf[..n]),
                     }
                 }
-                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nConnection: close\r\n\r\n";
                 if s.write_all(head.as_bytes()).is_ok() {
                     body(&mut s);
                 }

@@ -6,8 +6,7 @@
 //! with a clear target error, the connection must be closed rather than
 //! drained, and the server's memory must stay near the limit.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +14,9 @@ use std::time::Duration;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
+use crate::child::status_bytes;
 use crate::harness::{free_port, get_json, poll, serve_ready};
+use crate::scrape_abuse::serve_raw;
 
 /// Decompressed bytes the target offers per scrape: 64 GiB, about 64 MiB
 /// compressed — far more than loopback socket buffers can hold, so a
@@ -25,42 +26,21 @@ const LIMIT: u64 = 100 << 20;
 
 /// Serves the bomb; counts compressed bytes written over all connections.
 fn bomb_target(sent: Arc<AtomicU64>) -> String {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = l.local_addr().expect("addr").to_string();
-    std::thread::spawn(move || {
-        for conn in l.incoming() {
-            let Ok(mut s) = conn else { continue };
-            let sent = sent.clone();
-            std::thread::spawn(move || {
-                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut req = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => req.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n\
-                            Content-Encoding: gzip\r\nConnection: close\r\n\r\n";
-                if s.write_all(head.as_bytes()).is_err() {
-                    return;
-                }
-                let counted = Counting(s, sent);
-                let mut gz = GzEncoder::new(counted, Compression::fast());
-                let zeros = vec![0u8; 1 << 20];
-                let mut offered = 0u64;
-                while offered < BOMB_BYTES {
-                    if gz.write_all(&zeros).is_err() {
-                        return;
-                    }
-                    offered += zeros.len() as u64;
-                }
-                let _ = gz.finish();
-            });
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n\
+                Content-Encoding: gzip\r\nConnection: close\r\n\r\n";
+    serve_raw(head, move |s| {
+        let Ok(s) = s.try_clone() else { return };
+        let mut gz = GzEncoder::new(Counting(s, sent.clone()), Compression::fast());
+        let zeros = vec![0u8; 1 << 20];
+        let mut offered = 0u64;
+        while offered < BOMB_BYTES {
+            if gz.write_all(&zeros).is_err() {
+                return;
+            }
+            offered += zeros.len() as u64;
         }
-    });
-    addr
+        let _ = gz.finish();
+    })
 }
 
 /// A writer that counts the bytes that reached the socket.
@@ -75,15 +55,6 @@ impl Write for Counting {
     fn flush(&mut self) -> std::io::Result<()> {
         self.0.flush()
     }
-}
-
-fn status_bytes(pid: u32, field: &str) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    text.lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .expect("status field")
 }
 
 #[test]
@@ -102,7 +73,7 @@ fn a_gzip_bomb_stops_at_the_default_body_limit() {
     let addr = format!("127.0.0.1:{}", free_port());
     let log = root.path().join("promlite.log");
     let p = serve_ready(&cfg, &root.path().join("data"), &addr, &log);
-    let base = status_bytes(p.pid(), "VmHWM");
+    let base = status_bytes(&p.pid().to_string(), "VmHWM");
 
     let error = || -> String {
         let v = get_json(&addr, "/api/v1/targets");
@@ -121,7 +92,7 @@ fn a_gzip_bomb_stops_at_the_default_body_limit() {
     // Let the target notice the close; one scrape per 10 s, so this is the
     // first scrape's count.
     std::thread::sleep(Duration::from_secs(1));
-    let peak = status_bytes(p.pid(), "VmHWM");
+    let peak = status_bytes(&p.pid().to_string(), "VmHWM");
     let compressed = sent.load(Ordering::Relaxed);
     eprintln!(
         "target error: {err}; the target wrote {:.2} MiB of compressed bytes (of about 64 MiB) \
