@@ -62,7 +62,10 @@ impl SeriesBuf {
             }
             out.push((t, f64::from_bits(bits)));
         }
-        out.sort_by_key(|p| p.0);
+        // Files list samples in time order almost always: check first.
+        if !out.is_sorted_by_key(|p| p.0) {
+            out.sort_by_key(|p| p.0);
+        }
         out.dedup_by(|later, earlier| {
             if later.0 == earlier.0 {
                 *earlier = *later;

@@ -18,23 +18,33 @@ impl BitWriter {
     }
 
     /// Writes the low `n` bits of `v` (`n <= 64`).
+    ///
+    /// Bits collect in a 64-bit accumulator (`nacc < 64` bits in its low
+    /// end) that is flushed as eight big-endian bytes when it fills.
+    #[inline]
     pub fn write(&mut self, v: u64, n: u32) {
         if n == 0 {
             return;
         }
-        if n > 32 {
-            self.write(v >> 32, n - 32);
-            self.write(v & 0xffff_ffff, 32);
+        let v = if n >= 64 { v } else { v & ((1u64 << n) - 1) };
+        let free = 64 - self.nacc;
+        if n < free {
+            self.acc = (self.acc << n) | v;
+            self.nacc += n;
             return;
         }
-        let v = if n == 64 { v } else { v & ((1u64 << n) - 1) };
-        self.acc = (self.acc << n) | v;
-        self.nacc += n;
-        while self.nacc >= 8 {
-            self.nacc -= 8;
-            self.out.push((self.acc >> self.nacc) as u8);
-        }
-        self.acc &= (1u64 << self.nacc) - 1;
+        // Fill the accumulator with the top `free` bits of `v`, flush it,
+        // and keep the remaining `n - free` bits.
+        let rest = n - free;
+        let high = if free == 64 { 0 } else { self.acc << free };
+        let word = high | (v >> rest);
+        self.out.extend_from_slice(&word.to_be_bytes());
+        self.acc = if rest == 0 {
+            0
+        } else {
+            v & ((1u64 << rest) - 1)
+        };
+        self.nacc = rest;
     }
 
     /// Writes one bit.
@@ -45,8 +55,11 @@ impl BitWriter {
     /// Pads to a byte boundary with zeros and returns the bytes.
     pub fn finish(mut self) -> Vec<u8> {
         if self.nacc > 0 {
-            let pad = 8 - self.nacc;
-            self.write(0, pad);
+            let bytes = self.nacc.div_ceil(8) as usize;
+            let word = self.acc << (64 - self.nacc);
+            self.out.extend_from_slice(&word.to_be_bytes()[..bytes]);
+            self.nacc = 0;
+            self.acc = 0;
         }
         self.out
     }
@@ -165,6 +178,45 @@ impl<'a> BitReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bytes of `fields` written one bit at a time, MSB first.
+    fn naive(fields: &[(u64, u32)]) -> Vec<u8> {
+        let mut bits = Vec::new();
+        for &(v, n) in fields {
+            for i in (0..n).rev() {
+                bits.push((v >> i) & 1 == 1);
+            }
+        }
+        bits.chunks(8)
+            .map(|c| {
+                c.iter()
+                    .enumerate()
+                    .fold(0u8, |b, (i, &x)| b | (u8::from(x) << (7 - i)))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn writer_bytes_match_a_bit_at_a_time_writer() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut fields = Vec::new();
+        for _ in 0..5000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = (x % 65) as u32;
+            let v = x.rotate_left(n);
+            let v = if n == 64 { v } else { v & ((1u64 << n) - 1) };
+            fields.push((v, n));
+        }
+        for len in [0, 1, 2, 3, 7, 64, 65, 1000, fields.len()] {
+            let mut w = BitWriter::new();
+            for &(v, n) in &fields[..len] {
+                w.write(v, n);
+            }
+            assert_eq!(w.finish(), naive(&fields[..len]), "first {len} fields");
+        }
+    }
 
     #[test]
     fn bits_round_trip() {

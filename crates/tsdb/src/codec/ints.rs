@@ -67,64 +67,123 @@ fn best_rice(u: &[u64]) -> (u32, u64) {
         .unwrap_or((62, u64::MAX))
 }
 
-/// Appends the packed residual blocks for `r`: per block either frame of
-/// reference bit packing or, when cheaper, Rice codes around the median.
-fn pack(r: &[i64], out: &mut Vec<u8>) {
-    for block in r.chunks(BLOCK) {
-        let min = block.iter().copied().min().unwrap_or(0);
-        let g = block
-            .iter()
-            .fold(0u64, |g, &x| gcd(g, x.wrapping_sub(min) as u64))
-            .max(1);
-        let span = block
-            .iter()
-            .map(|&x| x.wrapping_sub(min) as u64 / g)
-            .max()
-            .unwrap_or(0);
-        let width = 64 - span.leading_zeros();
-        if g == 1 && width > 2 {
-            let mut sorted = block.to_vec();
-            sorted.sort_unstable();
-            let center = sorted[sorted.len() / 2];
-            let u: Vec<u64> = block
-                .iter()
-                .map(|&x| zigzag(x.wrapping_sub(center)))
-                .collect();
-            let (k, bits) = best_rice(&u);
-            if bits < block.len() as u64 * u64::from(width) {
-                put_varint(out, center);
-                out.push(RICE_BASE + k as u8);
-                let mut w = BitWriter::new();
-                for &x in &u {
-                    let q = x >> k;
-                    if q < RICE_ESC {
-                        w.write(u64::MAX, q as u32);
-                        w.bit(false);
-                        w.write(x, k);
-                    } else {
-                        w.write(u64::MAX, RICE_ESC as u32);
-                        w.write(x, 64);
-                    }
-                }
-                w.finish_into(out);
-                continue;
-            }
+/// How one block of residuals is written.
+#[derive(Clone, Copy, Debug)]
+enum Plan {
+    /// Frame of reference: `(x - min) / g` in `width` bits.
+    Frame { min: i64, g: u64, width: u32 },
+    /// Rice codes with parameter `k` of the zigzagged distance to `center`.
+    Rice { center: i64, k: u32 },
+}
+
+fn uvarint_len(u: u64) -> usize {
+    (64 - (u | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+fn varint_len(v: i64) -> usize {
+    uvarint_len(zigzag(v))
+}
+
+/// Chooses frame-of-reference bit packing or, when cheaper, Rice codes
+/// around the median for one block, and returns the choice with its exact
+/// size in bytes. `scratch` is reused between calls.
+fn plan_block(block: &[i64], scratch: &mut Vec<i64>) -> (Plan, usize) {
+    let min = block.iter().copied().min().unwrap_or(0);
+    let mut g = 0u64;
+    let mut maxdiff = 0u64;
+    for &x in block {
+        let d = x.wrapping_sub(min) as u64;
+        maxdiff = maxdiff.max(d);
+        if g != 1 {
+            g = gcd(g, d);
         }
-        put_varint(out, min);
-        if g > 1 {
-            out.push(width as u8 | GCD_FLAG);
-            put_uvarint(out, g);
-        } else {
-            out.push(width as u8);
+    }
+    let g = g.max(1);
+    // floor((x - min) / g) is monotonic in x - min, so the largest quotient
+    // is the quotient of the largest difference.
+    let span = if g == 1 { maxdiff } else { maxdiff / g };
+    let width = 64 - span.leading_zeros();
+    if g == 1 && width > 2 {
+        scratch.clear();
+        scratch.extend_from_slice(block);
+        let mid = scratch.len() / 2;
+        let (_, &mut center, _) = scratch.select_nth_unstable(mid);
+        let u: Vec<u64> = block
+            .iter()
+            .map(|&x| zigzag(x.wrapping_sub(center)))
+            .collect();
+        let (k, bits) = best_rice(&u);
+        if bits < block.len() as u64 * u64::from(width) {
+            let bytes = varint_len(center) + 1 + bits.div_ceil(8) as usize;
+            return (Plan::Rice { center, k }, bytes);
         }
-        if width > 0 {
+    }
+    let mut bytes = varint_len(min) + 1;
+    if g > 1 {
+        bytes += uvarint_len(g);
+    }
+    if width > 0 {
+        bytes += (block.len() * width as usize).div_ceil(8);
+    }
+    (Plan::Frame { min, g, width }, bytes)
+}
+
+/// Writes one block as planned by [`plan_block`].
+fn write_block(block: &[i64], plan: Plan, out: &mut Vec<u8>) {
+    match plan {
+        Plan::Rice { center, k } => {
+            put_varint(out, center);
+            out.push(RICE_BASE + k as u8);
             let mut w = BitWriter::new();
             for &x in block {
-                w.write(x.wrapping_sub(min) as u64 / g, width);
+                let x = zigzag(x.wrapping_sub(center));
+                let q = x >> k;
+                if q < RICE_ESC {
+                    w.write(u64::MAX, q as u32);
+                    w.bit(false);
+                    w.write(x, k);
+                } else {
+                    w.write(u64::MAX, RICE_ESC as u32);
+                    w.write(x, 64);
+                }
             }
             w.finish_into(out);
         }
+        Plan::Frame { min, g, width } => {
+            put_varint(out, min);
+            if g > 1 {
+                out.push(width as u8 | GCD_FLAG);
+                put_uvarint(out, g);
+            } else {
+                out.push(width as u8);
+            }
+            if width > 0 {
+                let mut w = BitWriter::new();
+                if g == 1 {
+                    for &x in block {
+                        w.write(x.wrapping_sub(min) as u64, width);
+                    }
+                } else {
+                    for &x in block {
+                        w.write(x.wrapping_sub(min) as u64 / g, width);
+                    }
+                }
+                w.finish_into(out);
+            }
+        }
     }
+}
+
+/// The plans of every block of `r` and their total size in bytes.
+fn plan_all(r: &[i64], scratch: &mut Vec<i64>) -> (Vec<Plan>, usize) {
+    let mut plans = Vec::with_capacity(r.len().div_ceil(BLOCK));
+    let mut bytes = 0;
+    for block in r.chunks(BLOCK) {
+        let (p, b) = plan_block(block, scratch);
+        plans.push(p);
+        bytes += b;
+    }
+    (plans, bytes)
 }
 
 fn unpack_rice(
@@ -187,42 +246,49 @@ fn unpack(r: &mut Reader<'_>, n: usize, out: &mut Vec<i64>) -> Result<(), Decode
     Ok(())
 }
 
-fn encode_mode(v: &[i64], mode: u8, out: &mut Vec<u8>) {
-    out.push(mode);
-    match mode {
-        0 => pack(v, out),
-        1 => {
-            if let Some(&first) = v.first() {
-                put_varint(out, first);
-                pack(&deltas(v), out);
-            }
-        }
-        _ => {
-            if let Some(&first) = v.first() {
-                put_varint(out, first);
-                let d = deltas(v);
-                if let Some(&d0) = d.first() {
-                    put_varint(out, d0);
-                    pack(&deltas(&d), out);
-                }
-            }
-        }
-    }
-}
-
-/// Appends `v` in the smallest of the three modes.
+/// Appends `v` in the smallest of the three modes (the lowest mode on a
+/// tie). Every mode's size is computed exactly before anything is
+/// written, so only the chosen one is bit-packed.
 pub fn encode_ints(v: &[i64], out: &mut Vec<u8>) {
-    let mut best: Option<Vec<u8>> = None;
-    for mode in 0..3u8 {
-        let mut buf = Vec::new();
-        encode_mode(v, mode, &mut buf);
-        if best.as_ref().is_none_or(|b| buf.len() < b.len()) {
-            best = Some(buf);
+    let mut scratch = Vec::with_capacity(BLOCK);
+    let d1 = deltas(v);
+    let d2 = deltas(&d1);
+    // Per mode: the varint prefix values and the residuals.
+    let first = v.first().copied();
+    let d0 = d1.first().copied();
+    let candidates: [(Vec<i64>, &[i64]); 3] = [
+        (Vec::new(), v),
+        (
+            first.into_iter().collect(),
+            if first.is_some() { &d1 } else { &[] },
+        ),
+        (
+            first.into_iter().chain(d0).collect(),
+            if d0.is_some() { &d2 } else { &[] },
+        ),
+    ];
+    let mut best: Option<(u8, usize, Vec<Plan>)> = None;
+    for (mode, (prefix, resid)) in candidates.iter().enumerate() {
+        let (plans, bytes) = plan_all(resid, &mut scratch);
+        let size = 1 + prefix.iter().map(|&p| varint_len(p)).sum::<usize>() + bytes;
+        if best.as_ref().is_none_or(|b| size < b.1) {
+            best = Some((mode as u8, size, plans));
         }
     }
-    if let Some(b) = best {
-        out.extend_from_slice(&b);
+    let Some((mode, size, plans)) = best else {
+        return;
+    };
+    let (prefix, resid) = &candidates[mode as usize];
+    out.reserve(size);
+    let start = out.len();
+    out.push(mode);
+    for &p in prefix {
+        put_varint(out, p);
     }
+    for (block, plan) in resid.chunks(BLOCK).zip(plans) {
+        write_block(block, plan, out);
+    }
+    debug_assert_eq!(out.len() - start, size, "planned size of mode {mode}");
 }
 
 /// Reads `n` integers written by [`encode_ints`].
