@@ -15,13 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// `(target, file name, reason)` of reproducers that still fail; the fix
 /// belongs to the crate named in the reason. Remove the entry once fixed.
-const KNOWN_FAILURES: &[(&str, &str, &str)] = &[(
-    "promql_parse",
-    "crash-1172b88d12ed94f7f777cec26d7a53a5481a62fe",
-    "round trip: the parser accepts a zero range written as a number (`x{...}[0]`) but the \
-     printer writes it as `[0s]`, which the parser rejects with `duration must be greater than \
-     0`; crates/promql must treat both spellings alike (found by libFuzzer, issue #9)",
-)];
+const KNOWN_FAILURES: &[(&str, &str, &str)] = &[];
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = match std::fs::read_dir(dir) {

@@ -10,14 +10,16 @@ use serde_json::{json, Map, Value as Json};
 /// Appends a ms timestamp as Prometheus's `MarshalTimestamp` does: seconds,
 /// then `.` and three digits when the ms part is non-zero.
 pub fn write_timestamp(out: &mut String, t: i64) {
+    use std::fmt::Write as _;
     if t < 0 {
         out.push('-');
     }
     let a = t.unsigned_abs();
-    out.push_str(&(a / 1000).to_string());
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{}", a / 1000);
     let frac = a % 1000;
     if frac != 0 {
-        out.push_str(&format!(".{frac:03}"));
+        let _ = write!(out, ".{frac:03}");
     }
 }
 
@@ -44,8 +46,19 @@ fn write_point(out: &mut String, t: i64, v: f64) {
     out.push('[');
     write_timestamp(out, t);
     out.push_str(",\"");
-    out.push_str(&format_float(v));
+    write_float(out, v);
     out.push_str("\"]");
+}
+
+/// Appends [`format_float`]'s text without allocating.
+fn write_float(out: &mut String, f: f64) {
+    use std::fmt::Write as _;
+    if f.is_finite() {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{f}");
+    } else {
+        out.push_str(&format_float(f));
+    }
 }
 
 /// The `data` member of a query answer: `{"resultType":…,"result":…}`.
@@ -226,6 +239,28 @@ mod tests {
         assert_eq!(f(-1500), "-1.500");
         assert_eq!(f(0), "0");
         assert!(!f(i64::MIN).is_empty());
+    }
+
+    #[test]
+    fn floats_written_in_place_match_format_float() {
+        for v in [
+            0.0,
+            -0.0,
+            1.5,
+            0.1,
+            1e21,
+            1e-7,
+            -123.456,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            let mut s = String::new();
+            write_float(&mut s, v);
+            assert_eq!(s, format_float(v), "{v:?}");
+        }
     }
 
     #[test]

@@ -99,6 +99,20 @@ pub trait Series: Send + Sync {
 
     /// A fresh iterator over its samples in the querier's range, in time order.
     fn iter(&self) -> Box<dyn SampleIterator + '_>;
+
+    /// Appends all its samples in the querier's range, in time order, to
+    /// `out` (the same samples [`Series::iter`] yields). Storages override
+    /// this to decode whole chunks at once instead of sample by sample.
+    fn append_samples(&self, out: &mut Vec<(i64, f64)>) -> Result<(), StorageError> {
+        let mut it = self.iter();
+        while it.next() == ValueType::Float {
+            out.push(it.at());
+        }
+        match it.err() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
 }
 
 /// What kind of value the iterator is positioned on. Native histograms will

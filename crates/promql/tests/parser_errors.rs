@@ -106,6 +106,11 @@ const CASES: &[(&str, usize, &str)] = &[
     ("foo[5m1h]", 4, "not a valid duration string: \"5m1h\""),
     ("foo[5m1m]", 4, "not a valid duration string: \"5m1m\""),
     ("foo[0m]", 4, "duration must be greater than 0"),
+    // A zero range written as a number fails like `[0s]` (Prometheus 3.x).
+    ("foo[0]", 4, "duration must be greater than 0"),
+    ("foo[0.0]", 4, "duration must be greater than 0"),
+    ("foo[5m:0]", 7, "duration must be greater than 0"),
+    ("foo[0:1m]", 4, "duration must be greater than 0"),
     ("foo[]", 4, "unexpected \"]\" in subquery or range selector, expected number or duration"),
     ("foo[5m:1m:]", 9, "unexpected \":\" in subquery selector, expected \"]\""),
     ("foo[5m 1m]", 7, "unexpected duration \"1m\" in subquery or range, expected \":\" or \"]\""),

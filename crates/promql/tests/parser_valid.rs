@@ -616,7 +616,6 @@ fn ranges_and_subqueries() {
             subquery(sel("foo"), 5 * MIN, Some(MIN), 0, None),
         ),
         ("foo[5m:]", subquery(sel("foo"), 5 * MIN, None, 0, None)),
-        ("foo[5m:0]", subquery(sel("foo"), 5 * MIN, None, 0, None)),
         (
             "foo[5m:1m] offset 10m @ 3",
             subquery(sel("foo"), 5 * MIN, Some(MIN), 10 * MIN, at(3000)),

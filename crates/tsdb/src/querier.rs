@@ -95,6 +95,33 @@ impl Series for MergedSeries<'_> {
             self.parts.iter().map(|p| p.iter()).collect(),
         ))
     }
+
+    /// Parts that follow each other in time (blocks oldest first, then the
+    /// head) are concatenated; overlapping ones are merged sample by sample.
+    fn append_samples(&self, out: &mut Vec<(i64, f64)>) -> Result<(), StorageError> {
+        let base = out.len();
+        for p in &self.parts {
+            let before = out.len();
+            p.append_samples(out)?;
+            let overlaps = before > base
+                && match (out.get(before - 1), out.get(before)) {
+                    (Some(prev), Some(first)) => first.0 <= prev.0,
+                    _ => false,
+                };
+            if overlaps {
+                out.truncate(base);
+                let mut it = self.iter();
+                while it.next() == ValueType::Float {
+                    out.push(it.at());
+                }
+                return match it.err() {
+                    Some(e) => Err(e),
+                    None => Ok(()),
+                };
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Querier for MergeQuerier<'_> {
@@ -263,6 +290,26 @@ mod tests {
     }
 
     #[test]
+    fn bulk_read_concatenates_parts_that_follow_in_time() {
+        let parts: Vec<MemStorage> = (0..3).map(|_| MemStorage::new()).collect();
+        let l = labels!("__name__" => "m");
+        parts[0].insert(l.clone(), &[(1, 1.0), (2, 2.0)]);
+        parts[1].insert(l.clone(), &[]);
+        parts[2].insert(l.clone(), &[(5, 5.0), (6, 6.0)]);
+        let q = MergeQuerier::new(parts.iter().map(|p| p.querier(0, 10).unwrap()).collect());
+        let series = q
+            .select(&SelectHints::default(), &[Matcher::equal("__name__", "m")])
+            .unwrap();
+        let mut bulk = vec![(-1, -1.0)];
+        series[0].append_samples(&mut bulk).unwrap();
+        assert_eq!(
+            bulk,
+            vec![(-1, -1.0), (1, 1.0), (2, 2.0), (5, 5.0), (6, 6.0)]
+        );
+        assert_eq!(drain(series[0].iter().as_mut()), bulk[1..].to_vec());
+    }
+
+    #[test]
     fn merge_querier_merges_series_lists() {
         let old = MemStorage::new();
         let new = MemStorage::new();
@@ -292,6 +339,10 @@ mod tests {
             drain(series[0].iter().as_mut()),
             vec![(1, 1.0), (2, 9.0), (3, 3.0)]
         );
+        // Bulk reading gives what the iterator gives, overlapping parts too.
+        let mut bulk = Vec::new();
+        series[0].append_samples(&mut bulk).unwrap();
+        assert_eq!(bulk, vec![(1, 1.0), (2, 9.0), (3, 3.0)]);
         assert_eq!(q.label_values("i", &[]).unwrap(), vec!["1", "2", "3"]);
         assert_eq!(q.label_names(&[]).unwrap(), vec!["__name__", "i"]);
     }

@@ -3,7 +3,7 @@
 //! Each selected series is loaded once for the whole query range; the steps
 //! are then walked with monotonic cursors.
 
-use promlite_model::{is_stale_nan, Labels, SelectHints, ValueType};
+use promlite_model::{is_stale_nan, Labels, SelectHints};
 
 use super::{Evaluator, Range, Val};
 use crate::ast::{MatrixSelector, SubqueryExpr, VectorSelector};
@@ -13,28 +13,54 @@ use crate::value::{FPoint, Series};
 /// Raw samples of one series.
 pub(crate) type Samples = Vec<(i64, f64)>;
 
-/// The input of a function over a range vector: series with their samples,
-/// and for every step the end of the window `(end - range, end]`.
-pub(crate) struct RangeInput {
-    /// Series with samples in time order (no staleness markers).
-    pub series: Vec<(Labels, Samples)>,
+/// Where the series of a range vector come from.
+pub(crate) enum Source<'e> {
+    /// Already evaluated (subqueries): series with samples in time order.
+    Loaded(Vec<(Labels, Samples)>),
+    /// A matrix selector, read from storage one series at a time when
+    /// walked: samples with `mint < t <= maxt`, no staleness markers.
+    Select {
+        selector: &'e VectorSelector,
+        mint: i64,
+        maxt: i64,
+    },
+}
+
+/// The input of a function over a range vector: its series, and for every
+/// step the end of the window `(end - range, end]`.
+pub(crate) struct RangeInput<'e> {
+    /// The series.
+    pub source: Source<'e>,
     /// The window length in ms.
     pub range: i64,
     /// Window end per step.
     pub ends: Vec<i64>,
 }
 
-impl RangeInput {
+impl RangeInput<'_> {
     /// Calls `f(step, window)` for every step whose window is non-empty.
+    /// Both window edges only move forward, so a series costs
+    /// O(samples + steps).
     pub fn windows(&self, samples: &[(i64, f64)], mut f: impl FnMut(usize, &[(i64, f64)])) {
+        let n = samples.len();
         let (mut lo, mut hi) = (0usize, 0usize);
         for (i, &end) in self.ends.iter().enumerate() {
             let start = end.saturating_sub(self.range);
-            if hi > samples.len() || lo > hi {
-                break;
+            if end < start {
+                continue;
             }
-            hi += samples[hi..].partition_point(|s| s.0 <= end);
-            lo += samples[lo..].partition_point(|s| s.0 <= start);
+            // Ends are normally increasing; a decreasing one (impossible for
+            // the step grid, kept safe anyway) restarts the scan.
+            if hi > 0 && samples.get(hi - 1).is_some_and(|s| s.0 > end) {
+                lo = 0;
+                hi = 0;
+            }
+            while hi < n && samples.get(hi).is_some_and(|s| s.0 <= end) {
+                hi += 1;
+            }
+            while lo < hi && samples.get(lo).is_some_and(|s| s.0 <= start) {
+                lo += 1;
+            }
             if lo < hi {
                 if let Some(w) = samples.get(lo..hi) {
                     f(i, w);
@@ -51,7 +77,7 @@ impl RangeInput {
             ));
         }
         let mut out = Vec::new();
-        for (metric, samples) in &self.series {
+        ev.each_range_series(&self, |_, metric, samples| {
             let mut floats = Vec::new();
             self.windows(samples, |_, w| {
                 floats.extend(w.iter().map(|&(t, f)| FPoint { t, f }))
@@ -62,57 +88,76 @@ impl RangeInput {
                     floats,
                 });
             }
-        }
+            Ok(())
+        })?;
         ev.add_samples(out.iter().map(|s| s.floats.len()).sum())?;
         Ok(Val::Matrix(out))
     }
 }
 
 impl Evaluator<'_> {
-    /// Loads the samples of every series matching `vs` with `mint < t <= maxt`.
-    pub(crate) fn load(
+    /// Calls `f` with every series matching `vs` that has samples with
+    /// `mint < t <= maxt`, and those samples (staleness markers only with
+    /// `keep_stale`). Each series is decoded once, into one reused buffer.
+    pub(crate) fn for_each_series(
         &mut self,
         vs: &VectorSelector,
         mint: i64,
         maxt: i64,
         keep_stale: bool,
-    ) -> Result<Vec<(Labels, Samples)>, QueryError> {
+        mut f: impl FnMut(&mut Self, &Labels, &[(i64, f64)]) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
         if maxt <= mint {
-            return Ok(Vec::new());
+            return Ok(());
         }
-        let querier = self.storage.querier(mint.saturating_add(1), maxt)?;
+        let storage = self.storage;
+        let querier = storage.querier(mint.saturating_add(1), maxt)?;
         let hints = SelectHints {
             start: mint.saturating_add(1),
             end: maxt,
             ..Default::default()
         };
         let sets = querier.select(&hints, &vs.matchers)?;
-        let mut out = Vec::with_capacity(sets.len());
+        let mut buf: Samples = Vec::new();
         for s in sets.iter() {
             self.check()?;
-            let mut it = s.iter();
-            let mut samples = Vec::new();
-            let mut vt = it.seek(mint.saturating_add(1));
-            while vt == ValueType::Float {
-                let (t, v) = it.at();
-                if t > maxt {
-                    break;
-                }
-                if t > mint && (keep_stale || !is_stale_nan(v)) {
-                    samples.push((t, v));
-                }
-                vt = it.next();
-            }
-            if let Some(e) = it.err() {
-                return Err(e.into());
+            buf.clear();
+            s.append_samples(&mut buf)?;
+            let in_bounds =
+                buf.first().is_none_or(|x| x.0 > mint) && buf.last().is_none_or(|x| x.0 <= maxt);
+            let has_stale = !keep_stale && buf.iter().any(|x| is_stale_nan(x.1));
+            if !in_bounds || has_stale {
+                buf.retain(|x| x.0 > mint && x.0 <= maxt && (keep_stale || !is_stale_nan(x.1)));
             }
             // Raw samples are not counted (as in Prometheus): what a node
             // produces is, and so is each window a range function holds.
-            if !samples.is_empty() {
-                out.push((s.labels().clone(), samples));
+            if !buf.is_empty() {
+                f(self, s.labels(), &buf)?;
             }
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// Calls `f` with every series of a range vector input and its samples.
+    pub(crate) fn each_range_series(
+        &mut self,
+        input: &RangeInput,
+        mut f: impl FnMut(&mut Self, &Labels, &[(i64, f64)]) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
+        match &input.source {
+            Source::Loaded(series) => {
+                for (l, s) in series {
+                    self.check()?;
+                    f(self, l, s)?;
+                }
+                Ok(())
+            }
+            Source::Select {
+                selector,
+                mint,
+                maxt,
+            } => self.for_each_series(selector, *mint, *maxt, false, f),
+        }
     }
 
     /// The reference time per step of a selector: the `@` time or the step,
@@ -136,32 +181,44 @@ impl Evaluator<'_> {
         let (Some(&first), Some(&last)) = (refs.iter().min(), refs.iter().max()) else {
             return Ok(Vec::new());
         };
-        let loaded = self.load(vs, first.saturating_sub(self.lookback), last, true)?;
-        let mut out = Vec::with_capacity(loaded.len());
-        for (metric, samples) in loaded {
-            self.check()?;
-            let mut floats = Vec::new();
-            let mut hi = 0usize;
-            for (i, &rt) in refs.iter().enumerate() {
-                hi += samples
-                    .get(hi..)
-                    .map(|s| s.partition_point(|x| x.0 <= rt))
-                    .unwrap_or(0);
-                if hi == 0 {
-                    continue;
-                }
-                if let Some(&(t, v)) = samples.get(hi - 1) {
-                    if t > rt.saturating_sub(self.lookback) && !is_stale_nan(v) {
-                        let f = if timestamps { t as f64 / 1000.0 } else { v };
-                        floats.push(FPoint { t: r.ts(i), f });
+        let lookback = self.lookback;
+        let mut out = Vec::new();
+        self.for_each_series(
+            vs,
+            first.saturating_sub(lookback),
+            last,
+            true,
+            |ev, metric, samples| {
+                let mut floats = Vec::new();
+                let mut hi = 0usize;
+                for (i, &rt) in refs.iter().enumerate() {
+                    // Reference times only grow (one `@` time, or the steps).
+                    if hi > 0 && samples.get(hi - 1).is_some_and(|x| x.0 > rt) {
+                        hi = 0;
+                    }
+                    while samples.get(hi).is_some_and(|x| x.0 <= rt) {
+                        hi += 1;
+                    }
+                    if hi == 0 {
+                        continue;
+                    }
+                    if let Some(&(t, v)) = samples.get(hi - 1) {
+                        if t > rt.saturating_sub(lookback) && !is_stale_nan(v) {
+                            let f = if timestamps { t as f64 / 1000.0 } else { v };
+                            floats.push(FPoint { t: r.ts(i), f });
+                        }
                     }
                 }
-            }
-            if !floats.is_empty() {
-                self.add_samples(floats.len())?;
-                out.push(Series { metric, floats });
-            }
-        }
+                if !floats.is_empty() {
+                    ev.add_samples(floats.len())?;
+                    out.push(Series {
+                        metric: metric.clone(),
+                        floats,
+                    });
+                }
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 
@@ -174,23 +231,27 @@ impl Evaluator<'_> {
         Ok(Val::Vector(self.eval_selector_points(vs, r, false)?))
     }
 
-    /// Loads what a matrix selector needs for every step of `r`.
-    pub(crate) fn matrix_selector_input(
+    /// What a matrix selector needs for every step of `r` (read from storage
+    /// when walked).
+    pub(crate) fn matrix_selector_input<'e>(
         &mut self,
-        ms: &MatrixSelector,
+        ms: &'e MatrixSelector,
         r: Range,
-    ) -> Result<RangeInput, QueryError> {
+    ) -> Result<RangeInput<'e>, QueryError> {
         let ends = self.ref_times(&ms.selector.at, ms.selector.offset, r);
         let (Some(&first), Some(&last)) = (ends.iter().min(), ends.iter().max()) else {
             return Ok(RangeInput {
-                series: Vec::new(),
+                source: Source::Loaded(Vec::new()),
                 range: ms.range,
                 ends,
             });
         };
-        let series = self.load(&ms.selector, first.saturating_sub(ms.range), last, false)?;
         Ok(RangeInput {
-            series,
+            source: Source::Select {
+                selector: &ms.selector,
+                mint: first.saturating_sub(ms.range),
+                maxt: last,
+            },
             range: ms.range,
             ends,
         })
@@ -201,7 +262,7 @@ impl Evaluator<'_> {
         &mut self,
         sq: &SubqueryExpr,
         r: Range,
-    ) -> Result<RangeInput, QueryError> {
+    ) -> Result<RangeInput<'static>, QueryError> {
         let at = self.at_time(&sq.at);
         let interval = sq.step.unwrap_or(self.default_interval);
         if interval <= 0 {
@@ -228,7 +289,7 @@ impl Evaluator<'_> {
         let ends = self.ref_times(&sq.at, sq.offset, r);
         if inner.end < inner.start {
             return Ok(RangeInput {
-                series: Vec::new(),
+                source: Source::Loaded(Vec::new()),
                 range: sq.range,
                 ends,
             });
@@ -254,7 +315,7 @@ impl Evaluator<'_> {
             }
         };
         Ok(RangeInput {
-            series,
+            source: Source::Loaded(series),
             range: sq.range,
             ends,
         })

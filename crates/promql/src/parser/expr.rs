@@ -264,8 +264,17 @@ impl Parser<'_> {
     }
 
     /// A number or duration in seconds-as-ms, for ranges, steps and offsets.
+    /// With `positive` (ranges and subquery steps) a number must be greater
+    /// than 0 like a duration, so `[0]` fails as `[0s]` does (Prometheus 3.x's
+    /// `positive_duration_expr`); so does a number under a millisecond, the
+    /// resolution here.
     #[inline(never)]
-    fn parse_duration_ms(&mut self, context: &str, expected: &str) -> PResult<(i64, Token)> {
+    fn parse_duration_ms(
+        &mut self,
+        context: &str,
+        expected: &str,
+        positive: bool,
+    ) -> PResult<(i64, Token)> {
         let tok = self.peek().clone();
         let ms = match tok.kind {
             Kind::Duration => self.duration_token_ms(&tok),
@@ -275,6 +284,9 @@ impl Parser<'_> {
                 // Prometheus holds durations in nanoseconds (i64).
                 if !ms.is_finite() || ms.abs() >= 9.2e12 {
                     self.semantic(tok.start, tok.end, "duration out of range");
+                    0
+                } else if positive && ms <= 0.0 {
+                    self.semantic(tok.start, tok.end, "duration must be greater than 0");
                     0
                 } else {
                     ms as i64
@@ -290,7 +302,7 @@ impl Parser<'_> {
     fn parse_range_or_subquery(&mut self, node: Node) -> PResult<Node> {
         let open = self.advance();
         let (range, _) =
-            self.parse_duration_ms("subquery or range selector", "number or duration")?;
+            self.parse_duration_ms("subquery or range selector", "number or duration", true)?;
         let tok = self.peek().clone();
         match tok.kind {
             Kind::RBracket => {
@@ -341,8 +353,11 @@ impl Parser<'_> {
                 let step = if self.peek().kind == Kind::RBracket {
                     None
                 } else {
-                    let (s, _) =
-                        self.parse_duration_ms("subquery selector", "number or duration or \"]\"")?;
+                    let (s, _) = self.parse_duration_ms(
+                        "subquery selector",
+                        "number or duration or \"]\"",
+                        true,
+                    )?;
                     (s != 0).then_some(s)
                 };
                 let close = self.expect(Kind::RBracket, "subquery selector", "\"]\"")?;
@@ -382,7 +397,7 @@ impl Parser<'_> {
         if neg {
             self.advance();
         }
-        let (ms, tok) = self.parse_duration_ms("offset", "number or duration")?;
+        let (ms, tok) = self.parse_duration_ms("offset", "number or duration", false)?;
         let ms = if neg { -ms } else { ms };
         let (start, end) = (node.start, tok.end);
         let slot = match &mut node.expr {

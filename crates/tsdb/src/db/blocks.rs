@@ -193,15 +193,22 @@ pub(crate) fn select_block(
             mint,
             maxt,
         };
-        // Edge chunks may overlap the range without a sample in it.
-        let mut probe = series.iter();
-        if probe.next() == ValueType::None {
-            if let Some(e) = probe.err() {
-                return Err(e);
+        // Edge chunks may overlap the range without a sample in it. A chunk's
+        // first and last timestamps are samples: if one is in range (and no
+        // tombstone may hide it) there is no need to decode.
+        let surely_in_range = series.deleted.is_none()
+            && series.chunks.iter().any(|c| {
+                (mint..=maxt).contains(&c.min_time) || (mint..=maxt).contains(&c.max_time)
+            });
+        if !surely_in_range {
+            let mut probe = series.iter();
+            if probe.next() == ValueType::None {
+                if let Some(e) = probe.err() {
+                    return Err(e);
+                }
+                continue;
             }
-            continue;
         }
-        drop(probe);
         let series = if hints.labels_only {
             OwnedBlockSeries {
                 chunks: Vec::new(),
@@ -247,6 +254,33 @@ impl Series for OwnedBlockSeries {
             mint: self.mint,
             maxt: self.maxt,
         })
+    }
+
+    /// Decodes chunk after chunk straight into `out`, keeping what the
+    /// iterator would yield: samples in `[mint, maxt]`, not deleted, each
+    /// later than the one before.
+    fn append_samples(&self, out: &mut Vec<(i64, f64)>) -> Result<(), StorageError> {
+        let mut next_t = self.mint;
+        for c in &self.chunks {
+            if c.max_time < next_t {
+                continue;
+            }
+            let mut s = self.block.read_chunk(c)?;
+            if let Some(d) = &self.deleted {
+                d.filter(&mut s);
+            }
+            for x in s {
+                if x.0 < next_t {
+                    continue;
+                }
+                if x.0 > self.maxt {
+                    return Ok(());
+                }
+                out.push(x);
+                next_t = x.0.saturating_add(1);
+            }
+        }
+        Ok(())
     }
 }
 

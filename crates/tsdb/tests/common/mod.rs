@@ -34,6 +34,10 @@ pub fn dump(db: &Db, mint: i64, maxt: i64, matchers: &[Matcher]) -> Vec<(Labels,
                 v.push(it.at());
             }
             assert!(it.err().is_none());
+            // Bulk reading must give exactly what the iterator gives.
+            let mut bulk = Vec::new();
+            s.append_samples(&mut bulk).expect("append_samples");
+            assert_eq!(bulk, v, "append_samples of {}", s.labels());
             (s.labels().clone(), v)
         })
         .collect()

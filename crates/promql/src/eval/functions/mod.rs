@@ -441,7 +441,7 @@ impl Evaluator<'_> {
     }
 
     /// Loads a range-vector argument.
-    fn range_input(&mut self, e: &Expr, r: Range) -> Result<RangeInput, QueryError> {
+    fn range_input<'e>(&mut self, e: &'e Expr, r: Range) -> Result<RangeInput<'e>, QueryError> {
         match unwrap_parens(e) {
             Expr::MatrixSelector(ms) => self.matrix_selector_input(ms, r),
             Expr::Subquery(sq) => self.subquery_input(sq, r),
@@ -473,13 +473,14 @@ impl Evaluator<'_> {
         };
         if name == "absent_over_time" {
             let mut present = vec![false; n];
-            for (_, samples) in &input.series {
+            self.each_range_series(&input, |_, _, samples| {
                 input.windows(samples, |i, _| {
                     if let Some(x) = present.get_mut(i) {
                         *x = true;
                     }
                 });
-            }
+                Ok(())
+            })?;
             let floats: Vec<FPoint> = present
                 .iter()
                 .enumerate()
@@ -523,65 +524,49 @@ impl Evaluator<'_> {
             }
         }
         let keep_name = matches!(name, "last_over_time" | "first_over_time");
-        let func = |s: &[(i64, f64)], w: &Window, i: usize| -> Option<f64> {
-            let last = s.last().map(|x| x.1);
-            match name {
-                "rate" => rate::extrapolated_rate(s, w, true, true),
-                "increase" => rate::extrapolated_rate(s, w, true, false),
-                "delta" => rate::extrapolated_rate(s, w, false, false),
-                "irate" => rate::instant_value(s, true),
-                "idelta" => rate::instant_value(s, false),
-                "deriv" => rate::deriv(s),
-                "predict_linear" => rate::predict_linear(s, w.eval_t, p(0, i)),
-                "changes" => rate::changes(s),
-                "resets" => rate::resets(s),
-                "avg_over_time" => Some(over_time::avg(s)),
-                "sum_over_time" => Some(over_time::sum(s)),
-                "min_over_time" => Some(over_time::min(s)),
-                "max_over_time" => Some(over_time::max(s)),
-                "count_over_time" => Some(s.len() as f64),
-                "last_over_time" => last,
-                "first_over_time" => s.first().map(|x| x.1),
-                "present_over_time" => Some(1.0),
-                "stdvar_over_time" => Some(over_time::stdvar(s)),
-                "stddev_over_time" => Some(over_time::stdvar(s).sqrt()),
-                "quantile_over_time" => Some(over_time::quantile_of(p(0, i), s)),
-                "mad_over_time" => Some(over_time::mad(s)),
-                "ts_of_last_over_time" => s.last().map(|x| x.0 as f64 / 1000.0),
-                "ts_of_first_over_time" => s.first().map(|x| x.0 as f64 / 1000.0),
-                "ts_of_max_over_time" => Some(over_time::ts_of_extreme(s, true)),
-                "ts_of_min_over_time" => Some(over_time::ts_of_extreme(s, false)),
-                "double_exponential_smoothing" => {
-                    over_time::double_exponential_smoothing(s, p(0, i), p(1, i))
-                }
-                _ => None,
-            }
-        };
-        let known = func(
-            &[(0, 1.0), (1000, 2.0)],
-            &Window {
-                start: -1,
-                end: 1000,
-                range: 1001,
-                eval_t: 1000,
-            },
-            0,
-        )
-        .is_some()
-            || matches!(
-                name,
-                "predict_linear" | "quantile_over_time" | "double_exponential_smoothing"
-            );
-        if !known {
+        let Some(kind) = RangeFn::from_name(name) else {
             return Err(QueryError::Execution(format!(
                 "function {name:?} is not supported"
             )));
-        }
+        };
+        let func = |s: &[(i64, f64)], w: &Window, i: usize, resets: bool| -> Option<f64> {
+            match kind {
+                RangeFn::Rate => rate::extrapolated_rate(s, w, true, true, resets),
+                RangeFn::Increase => rate::extrapolated_rate(s, w, true, false, resets),
+                RangeFn::Delta => rate::extrapolated_rate(s, w, false, false, resets),
+                RangeFn::Irate => rate::instant_value(s, true),
+                RangeFn::Idelta => rate::instant_value(s, false),
+                RangeFn::Deriv => rate::deriv(s),
+                RangeFn::PredictLinear => rate::predict_linear(s, w.eval_t, p(0, i)),
+                RangeFn::Changes => rate::changes(s),
+                RangeFn::Resets => rate::resets(s),
+                RangeFn::Avg => Some(over_time::avg(s)),
+                RangeFn::Sum => Some(over_time::sum(s)),
+                RangeFn::Min => Some(over_time::min(s)),
+                RangeFn::Max => Some(over_time::max(s)),
+                RangeFn::Count => Some(s.len() as f64),
+                RangeFn::Last => s.last().map(|x| x.1),
+                RangeFn::First => s.first().map(|x| x.1),
+                RangeFn::Present => Some(1.0),
+                RangeFn::Stdvar => Some(over_time::stdvar(s)),
+                RangeFn::Stddev => Some(over_time::stdvar(s).sqrt()),
+                RangeFn::Quantile => Some(over_time::quantile_of(p(0, i), s)),
+                RangeFn::Mad => Some(over_time::mad(s)),
+                RangeFn::TsOfLast => s.last().map(|x| x.0 as f64 / 1000.0),
+                RangeFn::TsOfFirst => s.first().map(|x| x.0 as f64 / 1000.0),
+                RangeFn::TsOfMax => Some(over_time::ts_of_extreme(s, true)),
+                RangeFn::TsOfMin => Some(over_time::ts_of_extreme(s, false)),
+                RangeFn::DoubleExponentialSmoothing => {
+                    over_time::double_exponential_smoothing(s, p(0, i), p(1, i))
+                }
+            }
+        };
         let mut out = SeriesSet::new(r);
+        let counter = matches!(kind, RangeFn::Rate | RangeFn::Increase);
         let mut stop = self.stop_signal();
-        for (metric, samples) in &input.series {
-            self.check()?;
-            let mut pts = Vec::new();
+        self.each_range_series(&input, |ev, metric, samples| {
+            let resets = counter && rate::may_reset(samples);
+            let mut pts = Vec::with_capacity(n.min(samples.len()));
             let mut widest = 0usize;
             input.windows(samples, |i, w| {
                 if stop.fired() {
@@ -595,20 +580,87 @@ impl Evaluator<'_> {
                     range: input.range,
                     eval_t: r.ts(i),
                 };
-                if let Some(v) = func(w, &win, i) {
+                if let Some(v) = func(w, &win, i, resets) {
                     pts.push(FPoint { t: r.ts(i), f: v });
                 }
             });
-            self.check()?;
-            self.check_transient(widest)?;
-            self.add_samples(pts.len())?;
+            ev.check()?;
+            ev.check_transient(widest)?;
+            ev.add_samples(pts.len())?;
             let metric = if keep_name {
                 metric.clone()
             } else {
                 crate::eval::drop_name(metric)
             };
-            out.push(metric, pts)?;
-        }
+            out.push(metric, pts)
+        })?;
         Ok(Val::Vector(out.finish()?))
+    }
+}
+
+/// The functions over a range vector, resolved once per call instead of
+/// matching the name at every step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RangeFn {
+    Rate,
+    Increase,
+    Delta,
+    Irate,
+    Idelta,
+    Deriv,
+    PredictLinear,
+    Changes,
+    Resets,
+    Avg,
+    Sum,
+    Min,
+    Max,
+    Count,
+    Last,
+    First,
+    Present,
+    Stdvar,
+    Stddev,
+    Quantile,
+    Mad,
+    TsOfLast,
+    TsOfFirst,
+    TsOfMax,
+    TsOfMin,
+    DoubleExponentialSmoothing,
+}
+
+impl RangeFn {
+    /// The function called `name` (`absent_over_time` is handled apart).
+    fn from_name(name: &str) -> Option<RangeFn> {
+        Some(match name {
+            "rate" => RangeFn::Rate,
+            "increase" => RangeFn::Increase,
+            "delta" => RangeFn::Delta,
+            "irate" => RangeFn::Irate,
+            "idelta" => RangeFn::Idelta,
+            "deriv" => RangeFn::Deriv,
+            "predict_linear" => RangeFn::PredictLinear,
+            "changes" => RangeFn::Changes,
+            "resets" => RangeFn::Resets,
+            "avg_over_time" => RangeFn::Avg,
+            "sum_over_time" => RangeFn::Sum,
+            "min_over_time" => RangeFn::Min,
+            "max_over_time" => RangeFn::Max,
+            "count_over_time" => RangeFn::Count,
+            "last_over_time" => RangeFn::Last,
+            "first_over_time" => RangeFn::First,
+            "present_over_time" => RangeFn::Present,
+            "stdvar_over_time" => RangeFn::Stdvar,
+            "stddev_over_time" => RangeFn::Stddev,
+            "quantile_over_time" => RangeFn::Quantile,
+            "mad_over_time" => RangeFn::Mad,
+            "ts_of_last_over_time" => RangeFn::TsOfLast,
+            "ts_of_first_over_time" => RangeFn::TsOfFirst,
+            "ts_of_max_over_time" => RangeFn::TsOfMax,
+            "ts_of_min_over_time" => RangeFn::TsOfMin,
+            "double_exponential_smoothing" => RangeFn::DoubleExponentialSmoothing,
+            _ => return None,
+        })
     }
 }

@@ -4,12 +4,29 @@
 use super::Window;
 use crate::eval::kahan_inc;
 
+/// Whether counter-reset correction could change anything in some window
+/// of `s`: a value below its predecessor, or below zero (the correction
+/// starts from a previous value of 0, and adding 0 turns a -0 result into 0).
+pub(crate) fn may_reset(s: &[(i64, f64)]) -> bool {
+    let mut prev = 0.0;
+    for &(_, v) in s {
+        if v < prev || v < 0.0 {
+            return true;
+        }
+        prev = v;
+    }
+    false
+}
+
 /// `rate`, `increase` and `delta`: Prometheus's `extrapolatedRate`.
+/// `resets` false promises that [`may_reset`] is false for `s`, which
+/// skips the reset scan (the result is the same).
 pub(crate) fn extrapolated_rate(
     s: &[(i64, f64)],
     w: &Window,
     is_counter: bool,
     is_rate: bool,
+    resets: bool,
 ) -> Option<f64> {
     if s.len() < 2 {
         return None;
@@ -17,7 +34,7 @@ pub(crate) fn extrapolated_rate(
     let (first_t, first_v) = *s.first()?;
     let (last_t, last_v) = *s.last()?;
     let mut result = last_v - first_v;
-    if is_counter {
+    if is_counter && resets {
         let mut prev = 0.0;
         for &(_, v) in s {
             if v < prev {
@@ -164,11 +181,11 @@ mod tests {
         // 0,10,...,50 at 0s..50s in (−10s, 50s]: extrapolates 5s to the start
         // is limited by the zero point (0 s), none to the end.
         let s: Vec<(i64, f64)> = (0..6).map(|i| (i * 10_000, i as f64 * 10.0)).collect();
-        let inc = extrapolated_rate(&s, &win(-10_000, 50_000), true, false).unwrap();
+        let inc = extrapolated_rate(&s, &win(-10_000, 50_000), true, false, true).unwrap();
         assert_eq!(inc, 50.0);
-        let r = extrapolated_rate(&s, &win(-10_000, 50_000), true, true).unwrap();
+        let r = extrapolated_rate(&s, &win(-10_000, 50_000), true, true, true).unwrap();
         assert_eq!(r, 50.0 / 60.0);
-        assert!(extrapolated_rate(&s[..1], &win(-10_000, 50_000), true, true).is_none());
+        assert!(extrapolated_rate(&s[..1], &win(-10_000, 50_000), true, true, true).is_none());
     }
 
     #[test]
@@ -176,7 +193,7 @@ mod tests {
         let s = vec![(0, 5.0), (10_000, 10.0), (20_000, 2.0), (30_000, 4.0)];
         assert_eq!(resets(&s), Some(1.0));
         assert_eq!(changes(&s), Some(3.0));
-        let inc = extrapolated_rate(&s, &win(0, 30_000), true, false).unwrap();
+        let inc = extrapolated_rate(&s, &win(0, 30_000), true, false, true).unwrap();
         // raw increase 4-5+10 = 9; start at 0 exact, to_zero = 30*5/9 > 0 → no extrapolation.
         assert_eq!(inc, 9.0);
         assert_eq!(instant_value(&s, true), Some(0.2));
