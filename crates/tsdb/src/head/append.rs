@@ -1,6 +1,7 @@
 //! Appending to the head: validate and stage, then commit through the WAL.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -10,6 +11,28 @@ use super::series::{check_append, Appendable, MemSeries};
 use super::Head;
 use crate::record::{encode_samples, encode_series, RefSample, RefSeries};
 use crate::wal::Wal;
+
+/// Hasher for series references (small sequential integers): one
+/// multiplication spreads them over the table, instead of SipHash.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct RefHasher(u64);
+
+impl Hasher for RefHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// Map keyed by series reference.
+pub(crate) type RefMap<V> = HashMap<u64, V, BuildHasherDefault<RefHasher>>;
 
 /// Rejected samples by kind (for the stats page and the scraper's metrics).
 #[derive(Debug, Default)]
@@ -53,7 +76,7 @@ pub struct HeadAppender {
     closed: Arc<AtomicBool>,
     staged: Vec<(Arc<MemSeries>, i64, f64)>,
     /// Newest staged sample per series ref.
-    latest: HashMap<u64, (i64, u64)>,
+    latest: RefMap<(i64, u64)>,
 }
 
 impl HeadAppender {
@@ -66,7 +89,7 @@ impl HeadAppender {
             sync,
             closed,
             staged: Vec::new(),
-            latest: HashMap::new(),
+            latest: RefMap::default(),
         }
     }
 
@@ -128,7 +151,7 @@ impl Appender for HeadAppender {
         let mut wal = self.wal.lock();
         // Series records for series no commit has logged yet (whoever created them).
         let mut new_series: Vec<RefSeries> = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<u64, BuildHasherDefault<RefHasher>> = HashSet::default();
         for (s, _, _) in &staged {
             if !s.logged.load(Ordering::Acquire) && seen.insert(s.series_ref) {
                 new_series.push(RefSeries {
