@@ -179,7 +179,11 @@ impl Appender for HeadAppender {
         };
         let written = written.map_err(|e| StorageError::Io(format!("write to WAL: {e}")))?;
         for (s, _, _) in &staged {
-            s.logged.store(true, Ordering::Release);
+            // Read first: a store to every series' line on every commit
+            // would dirty cache lines that are otherwise only read.
+            if !s.logged.load(Ordering::Relaxed) {
+                s.logged.store(true, Ordering::Release);
+            }
         }
         // Apply under the commit lock, so the head sees batches in WAL order.
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
