@@ -66,13 +66,18 @@ pub(crate) struct CacheEntry {
     pub labels: Option<Labels>,
     /// `labels.stable_hash()` (0 when dropped).
     pub hash: u64,
-    /// The storage's reference, once a sample was appended.
-    pub sref: Option<SeriesRef>,
-    last_iter: u64,
+    /// The storage's reference (valid when `has_ref`), once a sample was
+    /// appended. Kept as two fields rather than an `Option<SeriesRef>` so
+    /// the entry packs into 56 bytes.
+    sref: u64,
+    has_ref: bool,
+    /// Iterations are stored in 32 bits (compared for equality only; they
+    /// would have to wrap past 2^32 scrapes of one loop to be confused).
+    last_iter: u32,
     /// Iteration of the last scrape that wrote this series (0: none).
-    written: u64,
+    written: u32,
     /// The value `written` had before the current scrape wrote it.
-    before: u64,
+    before: u32,
 }
 
 /// The cache of one scrape loop.
@@ -128,8 +133,8 @@ impl SeriesCache {
     }
 
     fn in_prev(&self, e: &CacheEntry) -> bool {
-        self.last_ok != 0
-            && (e.written == self.last_ok || (e.written == self.iter && e.before == self.last_ok))
+        let (last_ok, iter) = (self.last_ok as u32, self.iter as u32);
+        self.last_ok != 0 && (e.written == last_ok || (e.written == iter && e.before == last_ok))
     }
 
     /// Labels of the series the last successful scrape wrote.
@@ -155,7 +160,7 @@ impl SeriesCache {
 
     /// Labels of the series the current scrape wrote so far.
     pub fn cur_labels(&self) -> impl Iterator<Item = &Labels> + '_ {
-        let iter = self.iter;
+        let iter = self.iter as u32;
         self.map
             .values()
             .filter(move |e| e.written == iter)
@@ -166,12 +171,12 @@ impl SeriesCache {
     /// (by label set), with their storage references: they get staleness
     /// markers.
     pub fn stale(&self) -> Vec<(Labels, Option<SeriesRef>)> {
-        let iter = self.iter;
+        let iter = self.iter as u32;
         let mut out: Vec<(u64, Labels, Option<SeriesRef>)> = self
             .map
             .values()
             .filter(|e| e.written != iter && self.in_prev(e))
-            .filter_map(|e| e.labels.clone().map(|l| (e.hash, l, e.sref)))
+            .filter_map(|e| e.labels.clone().map(|l| (e.hash, l, e.sref())))
             .collect();
         out.extend(self.carry.iter().map(|(h, l)| (*h, l.clone(), None)));
         if out.is_empty() {
@@ -232,13 +237,13 @@ impl SeriesCache {
             }
             Entry::Vacant(v) => v.insert(CacheEntry::new(check, make()?)),
         };
-        e.last_iter = iter;
+        e.last_iter = iter as u32;
         Ok(e)
     }
 
     /// Evicts every entry the current scrape did not see.
     fn evict_unseen(&mut self) {
-        let iter = self.iter;
+        let iter = self.iter as u32;
         self.map.retain(|_, e| e.last_iter == iter);
     }
 
@@ -252,7 +257,7 @@ impl SeriesCache {
     fn refs(&self) -> HashSet<u64> {
         self.map
             .values()
-            .filter_map(|e| e.sref.map(|r| r.0))
+            .filter_map(|e| e.sref().map(|r| r.0))
             .collect()
     }
 }
@@ -270,15 +275,28 @@ impl CacheEntry {
             check,
             labels,
             hash,
-            sref: None,
+            sref: 0,
+            has_ref: false,
             last_iter: 0,
             written: 0,
             before: 0,
         }
     }
 
+    /// The storage's reference, once a sample was appended.
+    pub fn sref(&self) -> Option<SeriesRef> {
+        self.has_ref.then_some(SeriesRef(self.sref))
+    }
+
+    /// Remembers the storage's reference.
+    pub fn set_sref(&mut self, r: SeriesRef) {
+        self.sref = r.0;
+        self.has_ref = true;
+    }
+
     /// Records that the scrape `iter` wrote this series.
     pub fn mark_written(&mut self, iter: u64) {
+        let iter = iter as u32;
         if self.written != iter {
             self.before = self.written;
             self.written = iter;
@@ -301,7 +319,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(e.hash, labels!("__name__" => "a", "x" => "1").stable_hash());
-        e.sref = Some(SeriesRef(7));
+        e.set_sref(SeriesRef(7));
         let d = c.entry(b"dropped", || Ok(None)).unwrap();
         assert!(d.labels.is_none());
         assert_eq!(c.len(), 2);
@@ -310,7 +328,7 @@ mod tests {
         let e = c
             .entry(b"a{x=\"1\"}", || panic!("cached: make is not called"))
             .unwrap();
-        assert_eq!(e.sref, Some(SeriesRef(7)));
+        assert_eq!(e.sref(), Some(SeriesRef(7)));
         c.end_scrape_ok();
         assert_eq!(c.len(), 1, "`dropped` was not seen in the second scrape");
         assert_eq!(c.refs(), HashSet::from([7]));
@@ -413,7 +431,7 @@ mod tests {
         c.begin_scrape(Format::PrometheusText);
         c.entry(b"one", || Ok(Some(labels!("__name__" => "one"))))
             .unwrap()
-            .sref = Some(SeriesRef(1));
+            .set_sref(SeriesRef(1));
         // Force a collision: move the entry under the hash of "two".
         let h_one = key_hash(b"one", c.seed).0;
         let h_two = key_hash(b"two", c.seed).0;
@@ -423,7 +441,13 @@ mod tests {
             .entry(b"two", || Ok(Some(labels!("__name__" => "two"))))
             .unwrap();
         assert_eq!(e.labels, Some(labels!("__name__" => "two")));
-        assert_eq!(e.sref, None);
+        assert_eq!(e.sref(), None);
+    }
+
+    #[test]
+    fn entries_stay_small() {
+        // The cache holds one per series of every target.
+        assert!(std::mem::size_of::<CacheEntry>() <= 56);
     }
 
     #[test]

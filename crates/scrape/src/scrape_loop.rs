@@ -504,12 +504,12 @@ impl ScrapeLoop {
                     } else {
                         ts
                     };
-                    match app.append(entry.sref, labels, t, s.value) {
+                    match app.append(entry.sref(), labels, t, s.value) {
                         Ok(r) => {
-                            if entry.sref.is_none() {
+                            if entry.sref().is_none() {
                                 report.series_added += 1;
                             }
-                            entry.sref = Some(r);
+                            entry.set_sref(r);
                         }
                         Err(AppendError::OutOfOrder) => report.out_of_order += 1,
                         Err(AppendError::Duplicate) => report.duplicates += 1,

@@ -34,6 +34,14 @@ impl Hasher for RefHasher {
 /// Map keyed by series reference.
 pub(crate) type RefMap<V> = HashMap<u64, V, BuildHasherDefault<RefHasher>>;
 
+/// Label-set equality with a pointer check first: the scraper passes the
+/// very `Labels` the series was created with, and `Arc<[T]>`'s own `==`
+/// compares the contents even when both sides are one allocation.
+pub(crate) fn same_labels(a: &Labels, b: &Labels) -> bool {
+    let (x, y) = (a.as_slice(), b.as_slice());
+    (std::ptr::eq(x.as_ptr(), y.as_ptr()) && x.len() == y.len()) || x == y
+}
+
 /// Rejected samples by kind (for the stats page and the scraper's metrics).
 #[derive(Debug, Default)]
 pub struct AppendCounters {
@@ -105,7 +113,7 @@ impl HeadAppender {
         }
         let hinted = hint
             .and_then(|r| self.head.series_by_ref(r.0))
-            .filter(|s| &s.labels == labels);
+            .filter(|s| same_labels(&s.labels, labels));
         let series = match hinted {
             Some(s) => s,
             None => self.head.get_or_create(labels, None)?.0,
@@ -236,5 +244,23 @@ impl Appender for HeadAppender {
     fn rollback(&mut self) {
         self.staged.clear();
         self.latest.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promlite_model::labels;
+
+    #[test]
+    fn same_labels_by_pointer_or_content() {
+        let a = labels!("__name__" => "up", "job" => "a");
+        let same_alloc = a.clone();
+        let equal = labels!("__name__" => "up", "job" => "a");
+        let other = labels!("__name__" => "up", "job" => "b");
+        assert!(same_labels(&a, &same_alloc));
+        assert!(same_labels(&a, &equal));
+        assert!(!same_labels(&a, &other));
+        assert!(same_labels(&Labels::empty(), &Labels::empty()));
     }
 }

@@ -52,7 +52,9 @@ impl SameHash {
     }
 
     fn find(&self, labels: &Labels) -> Option<&Arc<MemSeries>> {
-        self.as_slice().iter().find(|s| &s.labels == labels)
+        self.as_slice()
+            .iter()
+            .find(|s| append::same_labels(&s.labels, labels))
     }
 
     fn push(&mut self, s: Arc<MemSeries>) {
