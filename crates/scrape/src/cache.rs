@@ -6,10 +6,23 @@
 //! of its bytes and one table probe: no label building, no relabeling, and
 //! the storage gets the reference instead of looking the labels up.
 //!
+//! The key is not stored: an entry holds the 128-bit xxh3 hash of the series
+//! text (seeded per loop), whose low half is the map key and whose high half
+//! is checked on every hit. Two different series texts would have to agree
+//! on all 128 bits to be confused, which no target can arrange (the seed is
+//! random per loop) and chance does not (about 2^-128 per pair); keeping the
+//! text itself cost as much memory as the rest of the entry.
+//!
 //! Entries not seen in a successful scrape are evicted at its end.
+//!
+//! The cache also remembers which series each scrape wrote, for staleness:
+//! an entry records the scrape iteration that last wrote it (and the one
+//! before), so "written by the last successful scrape but not by this one"
+//! needs no per-scrape set of labels. Only a reload (the successor loop
+//! starts with an empty cache) and a change of format (which empties it)
+//! carry the previous scrape's series over as an explicit set.
 
 use std::collections::hash_map::{Entry, HashMap, RandomState};
-#[cfg(test)]
 use std::collections::HashSet;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
@@ -45,16 +58,26 @@ pub(crate) type SeriesSet = HashMap<u64, Labels, Prehashed>;
 /// One cached series.
 #[derive(Clone, Debug)]
 pub(crate) struct CacheEntry {
-    /// The raw series bytes this entry is for (a 64-bit hash collision
-    /// replaces the entry rather than returning the wrong one).
-    key: Box<[u8]>,
+    /// High half of the 128-bit hash of the raw series bytes (the low half
+    /// is the map key); a mismatch replaces the entry rather than returning
+    /// the wrong one.
+    check: u64,
     /// Final labels; `None` when metric relabeling drops the series.
     pub labels: Option<Labels>,
     /// `labels.stable_hash()` (0 when dropped).
     pub hash: u64,
-    /// The storage's reference, once a sample was appended.
-    pub sref: Option<SeriesRef>,
-    last_iter: u64,
+    /// The storage's reference (valid when `has_ref`), once a sample was
+    /// appended. Kept as two fields rather than an `Option<SeriesRef>` so
+    /// the entry packs into 56 bytes.
+    sref: u64,
+    has_ref: bool,
+    /// Iterations are stored in 32 bits (compared for equality only; they
+    /// would have to wrap past 2^32 scrapes of one loop to be confused).
+    last_iter: u32,
+    /// Iteration of the last scrape that wrote this series (0: none).
+    written: u32,
+    /// The value `written` had before the current scrape wrote it.
+    before: u32,
 }
 
 /// The cache of one scrape loop.
@@ -67,6 +90,12 @@ pub(crate) struct SeriesCache {
     iter: u64,
     /// Format of the last scrape.
     format: Option<Format>,
+    /// Iteration of the last successful scrape (0: none, or forgotten after
+    /// a failure): the series it wrote are the "previous" ones.
+    last_ok: u64,
+    /// Previous series that are not (or no longer) entries: handed over by
+    /// the loop this one replaced, or left by a change of format.
+    carry: SeriesSet,
 }
 
 impl Default for SeriesCache {
@@ -76,6 +105,8 @@ impl Default for SeriesCache {
             seed: RandomState::new().hash_one(0x5eed_u64),
             iter: 0,
             format: None,
+            last_ok: 0,
+            carry: SeriesSet::default(),
         }
     }
 }
@@ -86,10 +117,104 @@ impl SeriesCache {
     /// the same series text can be valid in one format and not the other.
     pub fn begin_scrape(&mut self, format: Format) {
         if self.format != Some(format) {
+            if self.format.is_some() {
+                let prev = self.prev_set();
+                self.carry = prev;
+            }
             self.map.clear();
             self.format = Some(format);
         }
         self.iter += 1;
+    }
+
+    /// The current scrape's iteration number (for [`CacheEntry::mark_written`]).
+    pub fn iteration(&self) -> u64 {
+        self.iter
+    }
+
+    fn in_prev(&self, e: &CacheEntry) -> bool {
+        let (last_ok, iter) = (self.last_ok as u32, self.iter as u32);
+        self.last_ok != 0 && (e.written == last_ok || (e.written == iter && e.before == last_ok))
+    }
+
+    /// Labels of the series the last successful scrape wrote.
+    pub fn prev_labels(&self) -> impl Iterator<Item = &Labels> + '_ {
+        self.map
+            .values()
+            .filter(|e| self.in_prev(e))
+            .filter_map(|e| e.labels.as_ref())
+            .chain(self.carry.values())
+    }
+
+    /// The series the last successful scrape wrote, as a set (for handing
+    /// them to a successor loop).
+    pub fn prev_set(&self) -> SeriesSet {
+        let mut out = self.carry.clone();
+        for e in self.map.values().filter(|e| self.in_prev(e)) {
+            if let Some(l) = &e.labels {
+                out.insert(e.hash, l.clone());
+            }
+        }
+        out
+    }
+
+    /// Labels of the series the current scrape wrote so far.
+    pub fn cur_labels(&self) -> impl Iterator<Item = &Labels> + '_ {
+        let iter = self.iter as u32;
+        self.map
+            .values()
+            .filter(move |e| e.written == iter)
+            .filter_map(|e| e.labels.as_ref())
+    }
+
+    /// Series the last successful scrape wrote and the current one did not
+    /// (by label set), with their storage references: they get staleness
+    /// markers.
+    pub fn stale(&self) -> Vec<(Labels, Option<SeriesRef>)> {
+        let iter = self.iter as u32;
+        let mut out: Vec<(u64, Labels, Option<SeriesRef>)> = self
+            .map
+            .values()
+            .filter(|e| e.written != iter && self.in_prev(e))
+            .filter_map(|e| e.labels.clone().map(|l| (e.hash, l, e.sref())))
+            .collect();
+        out.extend(self.carry.iter().map(|(h, l)| (*h, l.clone(), None)));
+        if out.is_empty() {
+            return Vec::new();
+        }
+        // Rare path (series went away): drop label sets the current scrape
+        // wrote under another series text.
+        let cur: HashSet<u64> = self
+            .map
+            .values()
+            .filter(|e| e.written == iter)
+            .map(|e| e.hash)
+            .collect();
+        let mut seen: HashSet<u64> = HashSet::new();
+        out.into_iter()
+            .filter(|(h, _, _)| !cur.contains(h) && seen.insert(*h))
+            .map(|(_, l, r)| (l, r))
+            .collect()
+    }
+
+    /// Ends a successful scrape: its series become the previous ones, and
+    /// every entry it did not see is evicted.
+    pub fn end_scrape_ok(&mut self) {
+        self.last_ok = self.iter;
+        self.carry.clear();
+        self.evict_unseen();
+    }
+
+    /// Forgets the previous series (they were marked stale: the scrape
+    /// failed or the target went away).
+    pub fn forget_prev(&mut self) {
+        self.last_ok = 0;
+        self.carry.clear();
+    }
+
+    /// Takes `prev` (from the loop this one replaces) as the previous series.
+    pub fn adopt_prev(&mut self, prev: SeriesSet) {
+        self.carry = prev;
     }
 
     /// The entry for the series whose raw text is `key`, created with the
@@ -100,25 +225,25 @@ impl SeriesCache {
         key: &[u8],
         make: impl FnOnce() -> Result<Option<Labels>, String>,
     ) -> Result<&mut CacheEntry, String> {
-        let h = xxhash_rust::xxh3::xxh3_64_with_seed(key, self.seed);
+        let (h, check) = key_hash(key, self.seed);
         let iter = self.iter;
         let e = match self.map.entry(h) {
             Entry::Occupied(o) => {
                 let e = o.into_mut();
-                if &*e.key != key {
-                    *e = CacheEntry::new(key, make()?);
+                if e.check != check {
+                    *e = CacheEntry::new(check, make()?);
                 }
                 e
             }
-            Entry::Vacant(v) => v.insert(CacheEntry::new(key, make()?)),
+            Entry::Vacant(v) => v.insert(CacheEntry::new(check, make()?)),
         };
-        e.last_iter = iter;
+        e.last_iter = iter as u32;
         Ok(e)
     }
 
-    /// Ends a successful scrape: evicts every entry it did not see.
-    pub fn evict_unseen(&mut self) {
-        let iter = self.iter;
+    /// Evicts every entry the current scrape did not see.
+    fn evict_unseen(&mut self) {
+        let iter = self.iter as u32;
         self.map.retain(|_, e| e.last_iter == iter);
     }
 
@@ -132,20 +257,49 @@ impl SeriesCache {
     fn refs(&self) -> HashSet<u64> {
         self.map
             .values()
-            .filter_map(|e| e.sref.map(|r| r.0))
+            .filter_map(|e| e.sref().map(|r| r.0))
             .collect()
     }
 }
 
+/// Map key and check value of a series text.
+fn key_hash(key: &[u8], seed: u64) -> (u64, u64) {
+    let h = xxhash_rust::xxh3::xxh3_128_with_seed(key, seed);
+    (h as u64, (h >> 64) as u64)
+}
+
 impl CacheEntry {
-    fn new(key: &[u8], labels: Option<Labels>) -> CacheEntry {
+    fn new(check: u64, labels: Option<Labels>) -> CacheEntry {
         let hash = labels.as_ref().map_or(0, Labels::stable_hash);
         CacheEntry {
-            key: key.into(),
+            check,
             labels,
             hash,
-            sref: None,
+            sref: 0,
+            has_ref: false,
             last_iter: 0,
+            written: 0,
+            before: 0,
+        }
+    }
+
+    /// The storage's reference, once a sample was appended.
+    pub fn sref(&self) -> Option<SeriesRef> {
+        self.has_ref.then_some(SeriesRef(self.sref))
+    }
+
+    /// Remembers the storage's reference.
+    pub fn set_sref(&mut self, r: SeriesRef) {
+        self.sref = r.0;
+        self.has_ref = true;
+    }
+
+    /// Records that the scrape `iter` wrote this series.
+    pub fn mark_written(&mut self, iter: u64) {
+        let iter = iter as u32;
+        if self.written != iter {
+            self.before = self.written;
+            self.written = iter;
         }
     }
 }
@@ -165,7 +319,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(e.hash, labels!("__name__" => "a", "x" => "1").stable_hash());
-        e.sref = Some(SeriesRef(7));
+        e.set_sref(SeriesRef(7));
         let d = c.entry(b"dropped", || Ok(None)).unwrap();
         assert!(d.labels.is_none());
         assert_eq!(c.len(), 2);
@@ -174,10 +328,78 @@ mod tests {
         let e = c
             .entry(b"a{x=\"1\"}", || panic!("cached: make is not called"))
             .unwrap();
-        assert_eq!(e.sref, Some(SeriesRef(7)));
-        c.evict_unseen();
+        assert_eq!(e.sref(), Some(SeriesRef(7)));
+        c.end_scrape_ok();
         assert_eq!(c.len(), 1, "`dropped` was not seen in the second scrape");
         assert_eq!(c.refs(), HashSet::from([7]));
+    }
+
+    /// One scrape writing `series` (text = metric name).
+    fn scrape(c: &mut SeriesCache, format: Format, series: &[&str]) {
+        c.begin_scrape(format);
+        let iter = c.iteration();
+        for name in series {
+            let e = c
+                .entry(name.as_bytes(), || Ok(Some(labels!("__name__" => *name))))
+                .unwrap();
+            e.mark_written(iter);
+        }
+    }
+
+    fn names<'a>(it: impl Iterator<Item = &'a Labels>) -> Vec<String> {
+        let mut v: Vec<String> = it
+            .map(|l| l.metric_name().unwrap_or("").to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn staleness_follows_the_last_successful_scrape() {
+        let text = Format::PrometheusText;
+        let mut c = SeriesCache::default();
+        scrape(&mut c, text, &["a", "b"]);
+        assert!(c.stale().is_empty(), "nothing before the first scrape");
+        c.end_scrape_ok();
+        assert_eq!(names(c.prev_labels()), ["a", "b"]);
+
+        scrape(&mut c, text, &["a", "c"]);
+        assert_eq!(names(c.stale().iter().map(|x| &x.0)), ["b"]);
+        assert_eq!(names(c.cur_labels()), ["a", "c"]);
+        // Mid-scrape, the previous set is still the last successful one.
+        assert_eq!(names(c.prev_labels()), ["a", "b"]);
+        c.end_scrape_ok();
+        assert_eq!(names(c.prev_labels()), ["a", "c"]);
+
+        // A failed scrape that wrote part of the body: the previous set is
+        // still the last successful one, then forgotten.
+        scrape(&mut c, text, &["a"]);
+        assert_eq!(names(c.prev_labels()), ["a", "c"]);
+        c.forget_prev();
+        assert_eq!(names(c.prev_labels()), Vec::<String>::new());
+        scrape(&mut c, text, &["d"]);
+        assert!(c.stale().is_empty(), "after a failure nothing is previous");
+        c.end_scrape_ok();
+
+        // A change of format empties the cache but keeps the previous set.
+        scrape(&mut c, Format::OpenMetrics, &["e"]);
+        assert_eq!(c.len(), 1);
+        assert_eq!(names(c.stale().iter().map(|x| &x.0)), ["d"]);
+        c.end_scrape_ok();
+        assert_eq!(names(c.prev_labels()), ["e"]);
+
+        // A successor loop adopts the set; a label set written again under
+        // another text is not stale.
+        let mut next = SeriesCache::default();
+        next.adopt_prev(c.prev_set());
+        next.begin_scrape(text);
+        let iter = next.iteration();
+        next.entry(b"e{}", || Ok(Some(labels!("__name__" => "e"))))
+            .unwrap()
+            .mark_written(iter);
+        assert!(next.stale().is_empty());
+        next.end_scrape_ok();
+        assert_eq!(names(next.prev_labels()), ["e"]);
     }
 
     #[test]
@@ -209,17 +431,23 @@ mod tests {
         c.begin_scrape(Format::PrometheusText);
         c.entry(b"one", || Ok(Some(labels!("__name__" => "one"))))
             .unwrap()
-            .sref = Some(SeriesRef(1));
+            .set_sref(SeriesRef(1));
         // Force a collision: move the entry under the hash of "two".
-        let h_one = xxhash_rust::xxh3::xxh3_64_with_seed(b"one", c.seed);
-        let h_two = xxhash_rust::xxh3::xxh3_64_with_seed(b"two", c.seed);
+        let h_one = key_hash(b"one", c.seed).0;
+        let h_two = key_hash(b"two", c.seed).0;
         let moved = c.map.remove(&h_one).unwrap();
         c.map.insert(h_two, moved);
         let e = c
             .entry(b"two", || Ok(Some(labels!("__name__" => "two"))))
             .unwrap();
         assert_eq!(e.labels, Some(labels!("__name__" => "two")));
-        assert_eq!(e.sref, None);
+        assert_eq!(e.sref(), None);
+    }
+
+    #[test]
+    fn entries_stay_small() {
+        // The cache holds one per series of every target.
+        assert!(std::mem::size_of::<CacheEntry>() <= 56);
     }
 
     #[test]

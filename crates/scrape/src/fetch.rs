@@ -163,7 +163,14 @@ impl Fetcher {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let mut body = Vec::new();
+        // Sized once from Content-Length when the target sends it (bounded
+        // by the limit, and by 64 MiB so a lying header cannot reserve more).
+        let hint = resp
+            .content_length()
+            .unwrap_or(0)
+            .min(self.body_limit)
+            .min(64 << 20);
+        let mut body = Vec::with_capacity(hint as usize);
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {

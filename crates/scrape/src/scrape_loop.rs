@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use promlite_exposition::{Entry, Format, Parsed, Parser, SampleEntry};
 use promlite_model::{
-    AppendError, Appendable, Appender, Clock, Labels, LabelsBuilder, Metadata, METRIC_NAME,
-    STALE_NAN,
+    AppendError, Appendable, Appender, Clock, Labels, LabelsBuilder, Metadata, SeriesRef,
+    METRIC_NAME, STALE_NAN,
 };
 use tokio::sync::watch;
 
@@ -112,11 +112,14 @@ pub struct ScrapeLoop {
     interval_ms: i64,
     tolerance_ms: i64,
     offset_seed: u64,
+    /// The scrape cache; also tracks the series the last successful scrape
+    /// wrote (for staleness).
     cache: SeriesCache,
-    /// Series written by the last successful scrape (for staleness).
-    prev: SeriesSet,
     /// Report series written so far (for staleness at stop).
     report_written: bool,
+    /// Labels of the report series ([`REPORT_NAMES`] order) with the
+    /// storage's references once known.
+    report_series: Vec<(Labels, Option<SeriesRef>)>,
     last_ts: Option<i64>,
 }
 
@@ -141,6 +144,14 @@ impl ScrapeLoop {
         let fetcher = Fetcher::new(cfg, t.scrape_url.clone(), t.timeout)?;
         let interval_ms = t.interval.as_millis().min(i64::MAX as u128) as i64;
         let tolerance_ms = (options.timestamp_tolerance.as_millis() as i64).min(interval_ms / 100);
+        let report_series = REPORT_NAMES
+            .iter()
+            .map(|name| {
+                let mut b = t.labels.builder();
+                b.set(METRIC_NAME, *name);
+                (b.build(), None)
+            })
+            .collect();
         Ok(ScrapeLoop {
             fetcher,
             honor_labels: cfg.honor_labels,
@@ -160,8 +171,8 @@ impl ScrapeLoop {
             appendable,
             clock,
             cache: SeriesCache::default(),
-            prev: SeriesSet::default(),
             report_written: false,
+            report_series,
             last_ts: None,
         })
     }
@@ -235,27 +246,16 @@ impl ScrapeLoop {
             timestamp_ms: ts_ms,
             ..Default::default()
         };
-        let mut cur = SeriesSet::with_capacity_and_hasher(self.prev.len(), Default::default());
         let mut meta: BTreeMap<String, Metadata> = BTreeMap::new();
-        match self.append_body(
-            app.as_mut(),
-            body,
-            format,
-            ts_ms,
-            &mut cur,
-            &mut meta,
-            &mut report,
-        ) {
+        match self.append_body(app.as_mut(), body, format, ts_ms, &mut meta, &mut report) {
             Ok(()) => {}
             Err(e) => {
                 app.rollback();
                 return self.ingest_failure(e, ts_ms, start, report);
             }
         }
-        for (h, l) in &self.prev {
-            if !cur.contains_key(h) {
-                let _ = app.append(None, l, ts_ms, STALE_NAN);
-            }
+        for (l, sref) in self.cache.stale() {
+            let _ = app.append(sref, &l, ts_ms, STALE_NAN);
         }
         report.health = Health::Up;
         report.duration = start.elapsed();
@@ -263,8 +263,7 @@ impl ScrapeLoop {
         if let Err(e) = app.commit() {
             return self.ingest_failure(format!("commit: {e}"), ts_ms, start, report);
         }
-        self.prev = cur;
-        self.cache.evict_unseen();
+        self.cache.end_scrape_ok();
         *self.shared.metadata.write() = meta;
         self.record(&report);
         report
@@ -283,14 +282,14 @@ impl ScrapeLoop {
         report.series_added = 0;
         report.duration = start.elapsed();
         let mut app = self.appendable.appender();
-        for l in self.prev.values() {
+        for l in self.cache.prev_labels() {
             let _ = app.append(None, l, ts_ms, STALE_NAN);
         }
         self.append_report(app.as_mut(), &report);
         if let Err(e) = app.commit() {
             tracing::warn!(target = %self.shared.target.scrape_url, "committing report of failed scrape: {e}");
         }
-        self.prev.clear();
+        self.cache.forget_prev();
         self.record(&report);
         report
     }
@@ -327,12 +326,6 @@ impl ScrapeLoop {
         }
     }
 
-    fn report_labels(&self, name: &str) -> Labels {
-        let mut b = self.shared.target.labels.builder();
-        b.set(METRIC_NAME, name);
-        b.build()
-    }
-
     fn append_report(&mut self, app: &mut dyn Appender, r: &ScrapeReport) {
         let up = if r.health == Health::Up { 1.0 } else { 0.0 };
         let values = [
@@ -342,10 +335,10 @@ impl ScrapeLoop {
             r.samples_post_relabel as f64,
             r.series_added as f64,
         ];
-        for (name, v) in REPORT_NAMES.iter().zip(values) {
-            let l = self.report_labels(name);
-            if let Err(e) = app.append(None, &l, r.timestamp_ms, v) {
-                tracing::debug!("appending {name}: {e}");
+        for ((l, sref), v) in self.report_series.iter_mut().zip(values) {
+            match app.append(*sref, l, r.timestamp_ms, v) {
+                Ok(got) => *sref = Some(got),
+                Err(e) => tracing::debug!("appending {l}: {e}"),
             }
         }
         self.report_written = true;
@@ -355,19 +348,18 @@ impl ScrapeLoop {
     /// the report series: the target went away (reload or stop).
     pub fn write_stale_markers(&mut self, ts_ms: i64) {
         let mut app = self.appendable.appender();
-        for l in self.prev.values() {
+        for l in self.cache.prev_labels() {
             let _ = app.append(None, l, ts_ms, STALE_NAN);
         }
         if self.report_written {
-            for name in REPORT_NAMES {
-                let l = self.report_labels(name);
-                let _ = app.append(None, &l, ts_ms, STALE_NAN);
+            for (l, sref) in &self.report_series {
+                let _ = app.append(*sref, l, ts_ms, STALE_NAN);
             }
         }
         if let Err(e) = app.commit() {
             tracing::warn!("writing staleness markers: {e}");
         }
-        self.prev.clear();
+        self.cache.forget_prev();
     }
 
     /// Number of series in the scrape cache (kept and dropped ones).
@@ -449,7 +441,6 @@ impl ScrapeLoop {
         body: &[u8],
         format: Format,
         ts: i64,
-        cur: &mut SeriesSet,
         meta: &mut BTreeMap<String, Metadata>,
         report: &mut ScrapeReport,
     ) -> Result<(), String> {
@@ -458,6 +449,7 @@ impl ScrapeLoop {
         p.set_lazy_labels(true);
         let mut s = SampleEntry::default();
         let mut overflow: Option<CardinalityStats> = None;
+        let iter = self.cache.iteration();
         while let Some(r) = p.next_into(&mut s) {
             match r.map_err(|e| format!("parsing {} body: {e}", format_name(format)))? {
                 Parsed::Other(Entry::Type { name, metric_type }) => {
@@ -487,18 +479,19 @@ impl ScrapeLoop {
                         }
                         Ok(labels)
                     })?;
-                    let Some(labels) = entry.labels.clone() else {
+                    let Some(labels) = entry.labels.as_ref() else {
                         continue;
                     };
                     report.samples_post_relabel += 1;
                     if let Some(stats) = overflow.as_mut() {
-                        stats.add(&labels);
+                        stats.add(labels);
                         continue;
                     }
                     if self.limits.samples > 0 && report.samples_post_relabel > self.limits.samples
                     {
+                        let labels = labels.clone();
                         let mut stats = CardinalityStats::default();
-                        for l in cur.values() {
+                        for l in self.cache.cur_labels() {
                             stats.add(l);
                         }
                         stats.add(&labels);
@@ -511,12 +504,12 @@ impl ScrapeLoop {
                     } else {
                         ts
                     };
-                    match app.append(entry.sref, &labels, t, s.value) {
+                    match app.append(entry.sref(), labels, t, s.value) {
                         Ok(r) => {
-                            if entry.sref.is_none() {
+                            if entry.sref().is_none() {
                                 report.series_added += 1;
                             }
-                            entry.sref = Some(r);
+                            entry.set_sref(r);
                         }
                         Err(AppendError::OutOfOrder) => report.out_of_order += 1,
                         Err(AppendError::Duplicate) => report.duplicates += 1,
@@ -528,7 +521,7 @@ impl ScrapeLoop {
                         }
                         Err(AppendError::SeriesLimit { limit }) => {
                             let mut stats = CardinalityStats::default();
-                            for l in cur.values() {
+                            for l in self.cache.cur_labels() {
                                 stats.add(l);
                             }
                             let hint = stats
@@ -540,7 +533,7 @@ impl ScrapeLoop {
                         Err(e @ AppendError::Storage(_)) => return Err(format!("appending: {e}")),
                     }
                     if !explicit || self.track_timestamps_staleness {
-                        cur.insert(entry.hash, labels);
+                        entry.mark_written(iter);
                     }
                 }
             }
@@ -560,7 +553,7 @@ impl ScrapeLoop {
 
     /// Takes over the state of the loop this one replaces.
     pub fn adopt(&mut self, h: Handover) {
-        self.prev = h.prev;
+        self.cache.adopt_prev(h.prev);
         self.last_ts = h.last_ts;
         self.report_written = h.report_written;
     }
@@ -593,7 +586,7 @@ impl ScrapeLoop {
         let mode = *signal.borrow();
         if mode == LoopSignal::Handover {
             *handover.lock() = Some(Handover {
-                prev: std::mem::take(&mut self.prev),
+                prev: self.cache.prev_set(),
                 last_ts: self.last_ts,
                 report_written: self.report_written,
             });

@@ -5,11 +5,23 @@
 //!
 //! * `Series` (1): repeated `ref:uvarint  n:uvarint  (name:str value:str)×n`,
 //!   where `str` is `len:uvarint bytes`.
-//! * `Samples` (2): `base_ref:uvarint base_t:varint`, then repeated
-//!   `dref:varint dt:varint value:u64le` relative to the base.
+//! * `SampleColumns` (4, written since WAL format 2): `base_t:varint
+//!   n:uvarint`, then three columns of `n` entries each: `dref:varint`
+//!   (each reference minus the previous one; the first minus zero),
+//!   `dt:varint` (timestamp minus `base_t`), `value:u64le`. Keeping the
+//!   columns apart lets the compressor collapse the reference and timestamp
+//!   columns of a scrape (mostly `+1` and `0`) to almost nothing.
+//! * `Samples` (2, WAL format 1, still read): `base_ref:uvarint
+//!   base_t:varint`, then repeated `dref:varint dt:varint value:u64le`
+//!   relative to the base.
 //! * `Tombstones` (3): repeated `ref:uvarint mint:varint maxt:varint` —
 //!   samples of series `ref` in `[mint, maxt]` (inclusive) were deleted.
 //!   Replay applies it in log order: it removes what was appended before it.
+//!
+//! A type byte with the high bit set ([`COMPRESSED`]) means the rest of the
+//! payload is a Snappy block (raw format, as Prometheus's WAL) holding the
+//! body of the record of type `type & 0x7f`. [`compress`] applies it when it
+//! saves bytes; [`decode`] reads both.
 //!
 //! The full layout, with the framing around records, is in `docs/format/wal.md`.
 
@@ -21,10 +33,44 @@ use promlite_model::Labels;
 pub enum RecordType {
     /// New series with their labels and references.
     Series = 1,
-    /// Float samples for series referenced by number.
+    /// Float samples for series referenced by number, in rows (WAL format 1;
+    /// read, no longer written).
     Samples = 2,
     /// Deleted time ranges of series.
     Tombstones = 3,
+    /// Float samples in columns (WAL format 2).
+    SampleColumns = 4,
+}
+
+/// Flag on the type byte: the body is Snappy-compressed.
+pub const COMPRESSED: u8 = 0x80;
+
+/// Payloads shorter than this are written as they are.
+const MIN_COMPRESS: usize = 64;
+
+/// Largest decompressed body accepted (guards allocations on damaged input;
+/// the same bound as a frame's length).
+const MAX_BODY: usize = 1 << 30;
+
+/// Writes `raw` (an encoded record) to `out` (cleared first), Snappy-compressed
+/// with the [`COMPRESSED`] flag when that makes it smaller.
+pub fn compress(raw: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let Some((&typ, body)) = raw.split_first() else {
+        return;
+    };
+    if raw.len() >= MIN_COMPRESS && typ & COMPRESSED == 0 {
+        out.resize(1 + snap::raw::max_compress_len(body.len()), 0);
+        if let Ok(n) = snap::raw::Encoder::new().compress(body, &mut out[1..]) {
+            if n + 1 < raw.len() {
+                out[0] = typ | COMPRESSED;
+                out.truncate(n + 1);
+                return;
+            }
+        }
+        out.clear();
+    }
+    out.extend_from_slice(raw);
 }
 
 /// A series as the WAL knows it: its head reference and labels.
@@ -96,20 +142,24 @@ pub fn encode_series(series: &[RefSeries], out: &mut Vec<u8>) {
     }
 }
 
-/// Appends the encoding of a `Samples` record to `out`.
+/// Appends the encoding of a samples record ([`RecordType::SampleColumns`]) to `out`.
 pub fn encode_samples(samples: &[RefSample], out: &mut Vec<u8>) {
-    out.push(RecordType::Samples as u8);
+    out.push(RecordType::SampleColumns as u8);
     let Some(first) = samples.first() else {
         return;
     };
-    put_uvarint(out, first.series_ref);
+    out.reserve(samples.len() * 11 + 12);
     put_varint(out, first.t);
+    put_uvarint(out, samples.len() as u64);
+    let mut prev = 0u64;
     for s in samples {
-        put_varint(
-            out,
-            (s.series_ref as i64).wrapping_sub(first.series_ref as i64),
-        );
+        put_varint(out, s.series_ref.wrapping_sub(prev) as i64);
+        prev = s.series_ref;
+    }
+    for s in samples {
         put_varint(out, s.t.wrapping_sub(first.t));
+    }
+    for s in samples {
         out.extend_from_slice(&s.v.to_bits().to_le_bytes());
     }
 }
@@ -124,7 +174,7 @@ pub fn encode_tombstones(tombstones: &[RefTombstone], out: &mut Vec<u8>) {
     }
 }
 
-/// Decodes one record payload.
+/// Decodes one record payload (compressed or not).
 pub fn decode(rec: &[u8]) -> Result<Record, DecodeError> {
     let Some((&typ, body)) = rec.split_first() else {
         return Err(DecodeError {
@@ -133,6 +183,26 @@ pub fn decode(rec: &[u8]) -> Result<Record, DecodeError> {
             message: "no type byte",
         });
     };
+    if typ & COMPRESSED == 0 {
+        return decode_body(typ, body);
+    }
+    let err = |message| DecodeError {
+        kind: "compressed",
+        offset: 1,
+        message,
+    };
+    let len = snap::raw::decompress_len(body).map_err(|_| err("bad Snappy header"))?;
+    // Snappy expands at most ~21× (a 3-byte copy yields 64 bytes).
+    if len > MAX_BODY || len > body.len().saturating_mul(24).saturating_add(64) {
+        return Err(err("implausible decompressed length"));
+    }
+    let raw = snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .map_err(|_| err("bad Snappy data"))?;
+    decode_body(typ & !COMPRESSED, &raw)
+}
+
+fn decode_body(typ: u8, body: &[u8]) -> Result<Record, DecodeError> {
     let mut d = Decoder {
         buf: body,
         pos: 0,
@@ -181,6 +251,39 @@ pub fn decode(rec: &[u8]) -> Result<Record, DecodeError> {
                     t: base_t.wrapping_add(dt),
                     v,
                 });
+            }
+            Ok(Record::Samples(out))
+        }
+        4 => {
+            d.kind = "samples";
+            if d.done() {
+                return Ok(Record::Samples(Vec::new()));
+            }
+            let base_t = d.varint()?;
+            let n = d.uvarint()?;
+            // Every sample takes at least 10 bytes.
+            if n == 0 || n > (d.remaining() / 10) as u64 {
+                return Err(d.err("sample count does not match the record"));
+            }
+            let n = n as usize;
+            let mut out = Vec::with_capacity(n);
+            let mut r = 0u64;
+            for _ in 0..n {
+                r = r.wrapping_add(d.varint()? as u64);
+                out.push(RefSample {
+                    series_ref: r,
+                    t: 0,
+                    v: 0.0,
+                });
+            }
+            for s in out.iter_mut() {
+                s.t = base_t.wrapping_add(d.varint()?);
+            }
+            for s in out.iter_mut() {
+                s.v = f64::from_bits(d.u64le()?);
+            }
+            if !d.done() {
+                return Err(d.err("bytes after the last sample"));
             }
             Ok(Record::Samples(out))
         }
@@ -332,6 +435,11 @@ mod tests {
         #[test]
         fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = decode(&bytes);
+            let mut flagged = bytes.clone();
+            if let Some(b) = flagged.first_mut() {
+                *b |= COMPRESSED;
+            }
+            let _ = decode(&flagged);
         }
     }
 
@@ -351,21 +459,116 @@ mod tests {
             },
         ];
         encode_samples(&samples, &mut buf);
-        let mut ok_cuts = 0;
+        assert_eq!(decode(&buf), Ok(Record::Samples(samples.to_vec())));
         for cut in 2..buf.len() {
-            // A cut is either detected or falls exactly between samples.
-            match decode(&buf[..cut]) {
-                Err(_) => {}
-                Ok(Record::Samples(got)) => {
-                    assert_eq!(got[..], samples[..1], "cut at {cut}");
-                    ok_cuts += 1;
-                }
-                Ok(other) => panic!("unexpected {other:?}"),
-            }
+            assert!(decode(&buf[..cut]).is_err(), "cut at {cut}");
         }
-        assert_eq!(ok_cuts, 1);
+        let mut longer = buf.clone();
+        longer.push(0);
+        assert!(decode(&longer).is_err(), "trailing byte");
         assert_eq!(decode(&[9, 1, 2]), Ok(Record::Unknown(9)));
         assert!(decode(&[3, 1, 2]).is_err(), "truncated tombstone");
         assert!(decode(&[]).is_err());
+    }
+
+    /// A samples record as WAL format 1 wrote it (type 2, rows against a base)
+    /// still decodes, so segments written before the format change replay.
+    #[test]
+    fn format_1_sample_rows_still_decode() {
+        let mut buf = vec![2u8];
+        put_uvarint(&mut buf, 5); // base ref
+        put_varint(&mut buf, 1000); // base t
+        let mut first_row_end = 0;
+        for (dref, dt, v) in [(0i64, 0i64, 1.0f64), (2, 1000, 2.0)] {
+            put_varint(&mut buf, dref);
+            put_varint(&mut buf, dt);
+            buf.extend_from_slice(&v.to_bits().to_le_bytes());
+            if first_row_end == 0 {
+                first_row_end = buf.len();
+            }
+        }
+        let want = vec![
+            RefSample {
+                series_ref: 5,
+                t: 1000,
+                v: 1.0,
+            },
+            RefSample {
+                series_ref: 7,
+                t: 2000,
+                v: 2.0,
+            },
+        ];
+        assert_eq!(decode(&buf), Ok(Record::Samples(want)));
+        // A cut between rows was a valid shorter record in format 1.
+        assert!(matches!(decode(&buf[..first_row_end]), Ok(Record::Samples(v)) if v.len() == 1));
+    }
+
+    #[test]
+    fn compression_round_trips_and_is_skipped_when_it_does_not_pay() {
+        // A scrape-like batch: consecutive refs, one timestamp, integer values.
+        let samples: Vec<RefSample> = (0..1000u64)
+            .map(|i| RefSample {
+                series_ref: 100 + i,
+                t: 1_700_000_000_000,
+                v: (i * 7) as f64,
+            })
+            .collect();
+        let mut raw = Vec::new();
+        encode_samples(&samples, &mut raw);
+        let mut packed = Vec::new();
+        compress(&raw, &mut packed);
+        assert_eq!(packed[0], RecordType::SampleColumns as u8 | COMPRESSED);
+        assert!(
+            packed.len() * 2 < raw.len(),
+            "{} vs {}",
+            packed.len(),
+            raw.len()
+        );
+        assert_eq!(decode(&packed), Ok(Record::Samples(samples)));
+
+        // Short or incompressible payloads stay as they are.
+        let mut small = Vec::new();
+        encode_tombstones(
+            &[RefTombstone {
+                series_ref: 1,
+                mint: 2,
+                maxt: 3,
+            }],
+            &mut small,
+        );
+        compress(&small, &mut packed);
+        assert_eq!(packed, small);
+        let mut noise = vec![RecordType::Series as u8];
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for _ in 0..500 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            noise.push(x as u8);
+        }
+        compress(&noise, &mut packed);
+        assert_eq!(packed, noise);
+    }
+
+    #[test]
+    fn damaged_compressed_records_are_errors() {
+        let series: Vec<RefSeries> = (0..50u64)
+            .map(|r| RefSeries {
+                series_ref: r,
+                labels: Labels::from_pairs(vec![("__name__", "up"), ("job", "node")]),
+            })
+            .collect();
+        let mut raw = Vec::new();
+        encode_series(&series, &mut raw);
+        let mut packed = Vec::new();
+        compress(&raw, &mut packed);
+        assert_eq!(packed[0], 1 | COMPRESSED);
+        assert_eq!(decode(&packed), Ok(Record::Series(series)));
+        for cut in 1..packed.len() {
+            assert!(decode(&packed[..cut]).is_err(), "cut at {cut}");
+        }
+        // A header claiming a huge body is refused before allocating it.
+        assert!(decode(&[0x82, 0xff, 0xff, 0xff, 0xff, 0x0f, 0]).is_err());
     }
 }

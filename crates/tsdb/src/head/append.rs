@@ -1,6 +1,7 @@
 //! Appending to the head: validate and stage, then commit through the WAL.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -10,6 +11,36 @@ use super::series::{check_append, Appendable, MemSeries};
 use super::Head;
 use crate::record::{encode_samples, encode_series, RefSample, RefSeries};
 use crate::wal::Wal;
+
+/// Hasher for series references (small sequential integers): one
+/// multiplication spreads them over the table, instead of SipHash.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct RefHasher(u64);
+
+impl Hasher for RefHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// Map keyed by series reference.
+pub(crate) type RefMap<V> = HashMap<u64, V, BuildHasherDefault<RefHasher>>;
+
+/// Label-set equality with a pointer check first: the scraper passes the
+/// very `Labels` the series was created with, and `Arc<[T]>`'s own `==`
+/// compares the contents even when both sides are one allocation.
+pub(crate) fn same_labels(a: &Labels, b: &Labels) -> bool {
+    let (x, y) = (a.as_slice(), b.as_slice());
+    (std::ptr::eq(x.as_ptr(), y.as_ptr()) && x.len() == y.len()) || x == y
+}
 
 /// Rejected samples by kind (for the stats page and the scraper's metrics).
 #[derive(Debug, Default)]
@@ -53,7 +84,7 @@ pub struct HeadAppender {
     closed: Arc<AtomicBool>,
     staged: Vec<(Arc<MemSeries>, i64, f64)>,
     /// Newest staged sample per series ref.
-    latest: HashMap<u64, (i64, u64)>,
+    latest: RefMap<(i64, u64)>,
 }
 
 impl HeadAppender {
@@ -66,7 +97,7 @@ impl HeadAppender {
             sync,
             closed,
             staged: Vec::new(),
-            latest: HashMap::new(),
+            latest: RefMap::default(),
         }
     }
 
@@ -82,7 +113,7 @@ impl HeadAppender {
         }
         let hinted = hint
             .and_then(|r| self.head.series_by_ref(r.0))
-            .filter(|s| &s.labels == labels);
+            .filter(|s| same_labels(&s.labels, labels));
         let series = match hinted {
             Some(s) => s,
             None => self.head.get_or_create(labels, None)?.0,
@@ -128,7 +159,7 @@ impl Appender for HeadAppender {
         let mut wal = self.wal.lock();
         // Series records for series no commit has logged yet (whoever created them).
         let mut new_series: Vec<RefSeries> = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<u64, BuildHasherDefault<RefHasher>> = HashSet::default();
         for (s, _, _) in &staged {
             if !s.logged.load(Ordering::Acquire) && seen.insert(s.series_ref) {
                 new_series.push(RefSeries {
@@ -156,7 +187,11 @@ impl Appender for HeadAppender {
         };
         let written = written.map_err(|e| StorageError::Io(format!("write to WAL: {e}")))?;
         for (s, _, _) in &staged {
-            s.logged.store(true, Ordering::Release);
+            // Read first: a store to every series' line on every commit
+            // would dirty cache lines that are otherwise only read.
+            if !s.logged.load(Ordering::Relaxed) {
+                s.logged.store(true, Ordering::Release);
+            }
         }
         // Apply under the commit lock, so the head sees batches in WAL order.
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
@@ -209,5 +244,23 @@ impl Appender for HeadAppender {
     fn rollback(&mut self) {
         self.staged.clear();
         self.latest.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promlite_model::labels;
+
+    #[test]
+    fn same_labels_by_pointer_or_content() {
+        let a = labels!("__name__" => "up", "job" => "a");
+        let same_alloc = a.clone();
+        let equal = labels!("__name__" => "up", "job" => "a");
+        let other = labels!("__name__" => "up", "job" => "b");
+        assert!(same_labels(&a, &same_alloc));
+        assert!(same_labels(&a, &equal));
+        assert!(!same_labels(&a, &other));
+        assert!(same_labels(&Labels::empty(), &Labels::empty()));
     }
 }

@@ -11,6 +11,7 @@ mod append;
 mod delete;
 mod postings;
 mod read;
+mod refs;
 mod series;
 mod stats;
 
@@ -28,18 +29,64 @@ pub use series::MemSeries;
 pub use stats::{HeadStats, NameCount};
 
 use postings::Postings;
+use refs::RefIndex;
 
 /// Number of lock stripes; a power of two.
 const STRIPES: usize = 128;
 
-type HashStripe = RwLock<HashMap<u64, Vec<Arc<MemSeries>>>>;
-type RefStripe = RwLock<HashMap<u64, Arc<MemSeries>>>;
+type HashStripe = RwLock<HashMap<u64, SameHash>>;
+
+/// The series of one label hash: almost always one, so without a `Vec`.
+#[derive(Debug)]
+enum SameHash {
+    One(Arc<MemSeries>),
+    Many(Vec<Arc<MemSeries>>),
+}
+
+impl SameHash {
+    fn as_slice(&self) -> &[Arc<MemSeries>] {
+        match self {
+            SameHash::One(s) => std::slice::from_ref(s),
+            SameHash::Many(v) => v,
+        }
+    }
+
+    fn find(&self, labels: &Labels) -> Option<&Arc<MemSeries>> {
+        self.as_slice()
+            .iter()
+            .find(|s| append::same_labels(&s.labels, labels))
+    }
+
+    fn push(&mut self, s: Arc<MemSeries>) {
+        match self {
+            SameHash::One(first) => *self = SameHash::Many(vec![first.clone(), s]),
+            SameHash::Many(v) => v.push(s),
+        }
+    }
+
+    /// Keeps the series `keep` accepts; returns false when none is left.
+    fn retain(&mut self, mut keep: impl FnMut(&Arc<MemSeries>) -> bool) -> bool {
+        match self {
+            SameHash::One(s) => keep(s),
+            SameHash::Many(v) => {
+                v.retain(|s| keep(s));
+                if v.len() == 1 {
+                    if let Some(s) = v.pop() {
+                        *self = SameHash::One(s);
+                    }
+                    return true;
+                }
+                !v.is_empty()
+            }
+        }
+    }
+}
 
 /// The in-memory part of the database.
 #[derive(Debug)]
 pub struct Head {
     by_hash: Box<[HashStripe]>,
-    by_ref: Box<[RefStripe]>,
+    by_ref: RefIndex,
     postings: RwLock<Postings>,
     next_ref: AtomicU64,
     num_series: AtomicUsize,
@@ -63,7 +110,7 @@ impl Head {
     pub fn new(chunk_range: i64, max_series: usize) -> Head {
         Head {
             by_hash: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
-            by_ref: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
+            by_ref: RefIndex::default(),
             postings: RwLock::new(Postings::default()),
             next_ref: AtomicU64::new(1),
             num_series: AtomicUsize::new(0),
@@ -166,13 +213,9 @@ impl Head {
         &self.by_hash[(hash as usize) & (STRIPES - 1)]
     }
 
-    fn ref_stripe(&self, r: u64) -> &RefStripe {
-        &self.by_ref[(r as usize) & (STRIPES - 1)]
-    }
-
     /// The series with reference `r`.
     pub fn series_by_ref(&self, r: u64) -> Option<Arc<MemSeries>> {
-        self.ref_stripe(r).read().get(&r).cloned()
+        self.by_ref.get(r)
     }
 
     /// The series with these labels.
@@ -181,7 +224,7 @@ impl Head {
         self.hash_stripe(hash)
             .read()
             .get(&hash)
-            .and_then(|v| v.iter().find(|s| &s.labels == labels).cloned())
+            .and_then(|v| v.find(labels).cloned())
     }
 
     /// Finds or creates the series for `labels`. `want_ref` forces the
@@ -198,10 +241,7 @@ impl Head {
         validate_labels(labels)?;
         let hash = labels.stable_hash();
         let mut stripe = self.hash_stripe(hash).write();
-        if let Some(s) = stripe
-            .get(&hash)
-            .and_then(|v| v.iter().find(|s| &s.labels == labels))
-        {
+        if let Some(s) = stripe.get(&hash).and_then(|v| v.find(labels)) {
             return Ok((s.clone(), false));
         }
         let prev = self.num_series.fetch_add(1, Ordering::AcqRel);
@@ -220,8 +260,13 @@ impl Head {
             None => self.next_ref.fetch_add(1, Ordering::AcqRel),
         };
         let s = MemSeries::new(r, labels.clone());
-        stripe.entry(hash).or_default().push(s.clone());
-        self.ref_stripe(r).write().insert(r, s.clone());
+        match stripe.entry(hash) {
+            std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().push(s.clone()),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(SameHash::One(s.clone()));
+            }
+        }
+        self.by_ref.insert(s.clone());
         self.postings.write().add(r, labels);
         Ok((s, true))
     }
@@ -255,15 +300,14 @@ impl Head {
                     }
                     // Only the two maps hold it: no appender has it staged
                     // and nobody can fetch it meanwhile (both map locks held).
-                    let mut refs = self.ref_stripe(s.series_ref).write();
-                    if Arc::strong_count(s) > 2 {
-                        return true;
+                    let removed = self
+                        .by_ref
+                        .remove_if(s.series_ref, |s| Arc::strong_count(s) > 2);
+                    if removed {
+                        gone.push((s.series_ref, s.labels.clone()));
                     }
-                    refs.remove(&s.series_ref);
-                    gone.push((s.series_ref, s.labels.clone()));
-                    false
-                });
-                !list.is_empty()
+                    !removed
+                })
             });
         }
         self.postings.write().remove(&gone);
@@ -275,11 +319,7 @@ impl Head {
 
     /// Calls `f` for every series (in no particular order).
     pub(crate) fn for_each_series(&self, mut f: impl FnMut(&Arc<MemSeries>)) {
-        for stripe in self.by_ref.iter() {
-            for s in stripe.read().values() {
-                f(s);
-            }
-        }
+        self.by_ref.for_each(|s| f(s));
     }
 }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use promlite_model::StorageError;
 
 use super::segment::{frame, list_segments, read_segment, segment_path, sync_dir};
-use crate::record::{decode, encode_samples, encode_series, encode_tombstones, Record};
+use crate::record::{compress, decode, encode_samples, encode_series, encode_tombstones, Record};
 
 const PREFIX: &str = "checkpoint.";
 
@@ -112,6 +112,7 @@ pub fn checkpoint(
     let mut stats = CheckpointStats::default();
     let mut payload = Vec::new();
     let mut framed = Vec::new();
+    let mut packed = Vec::new();
     let mut write_err: Option<io::Error> = None;
     for src in &sources {
         let damage = read_segment(src, &mut |rec| {
@@ -147,7 +148,8 @@ pub fn checkpoint(
             }
             if !payload.is_empty() && write_err.is_none() {
                 framed.clear();
-                frame(&payload, &mut framed);
+                compress(&payload, &mut packed);
+                frame(&packed, &mut framed);
                 if let Err(e) = out.write_all(&framed) {
                     write_err = Some(e);
                 }

@@ -41,6 +41,8 @@ pub struct WalWriter {
     synced: Arc<AtomicU64>,
     failed: Option<String>,
     buf: Vec<u8>,
+    /// One record, compressed, before framing.
+    packed: Vec<u8>,
     counters: Arc<DbCounters>,
 }
 
@@ -88,6 +90,7 @@ impl Wal {
                 synced,
                 failed: None,
                 buf: Vec::new(),
+                packed: Vec::new(),
                 counters,
             }),
         })
@@ -172,7 +175,9 @@ impl WalWriter {
         self.segment
     }
 
-    /// Writes `payloads` as consecutive records with one `write` call. The
+    /// Writes `payloads` (encoded records, see [`crate::record`]) as
+    /// consecutive records with one `write` call, each Snappy-compressed
+    /// when that makes it smaller ([`crate::record::compress`]). The
     /// data reaches the operating system (it survives a process crash) but is
     /// not fsynced; call [`Wal::sync_to`] with the returned log position (or
     /// [`Self::sync`]) for that. On error nothing of the batch stays in the
@@ -183,7 +188,8 @@ impl WalWriter {
         }
         self.buf.clear();
         for p in payloads {
-            frame(p, &mut self.buf);
+            crate::record::compress(p, &mut self.packed);
+            frame(&self.packed, &mut self.buf);
         }
         if self.size > 0 && self.size + self.buf.len() as u64 > self.segment_size {
             self.next_segment()?;
@@ -202,6 +208,7 @@ impl WalWriter {
         self.written += self.buf.len() as u64;
         if self.buf.capacity() > 1 << 20 {
             self.buf = Vec::new();
+            self.packed = Vec::new();
         }
         Ok(self.written)
     }
