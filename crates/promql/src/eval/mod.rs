@@ -10,6 +10,7 @@
 pub(crate) mod aggregate;
 mod binary;
 mod functions;
+mod parallel;
 pub(crate) mod quantile;
 mod selector;
 mod series_set;

@@ -12,7 +12,9 @@ use promlite_model::{
     Labels, Matcher, SampleIterator, SelectHints, Series, StorageError, ValueType,
 };
 
-use crate::block::{postings_for_matchers, Block, BlockMeta, META_FILE, TMP_SUFFIX};
+use crate::block::{
+    postings_for_matchers, Block, BlockMeta, TimestampCache, META_FILE, TMP_SUFFIX,
+};
 use crate::index::ChunkMeta;
 use crate::tombstones::Intervals;
 
@@ -172,6 +174,7 @@ pub(crate) fn select_block(
     }
     let ix = block.index();
     let tombstones = block.tombstones();
+    let ts_cache = Arc::new(TimestampCache::default());
     for id in postings_for_matchers(ix, matchers)? {
         let (labels, mut chunks) = ix.series(id)?;
         let deleted = tombstones.get(u64::from(id)).cloned();
@@ -187,6 +190,7 @@ pub(crate) fn select_block(
         }
         let series = OwnedBlockSeries {
             block: block.clone(),
+            ts_cache: ts_cache.clone(),
             labels,
             chunks,
             deleted,
@@ -227,6 +231,8 @@ pub(crate) fn select_block(
 
 struct OwnedBlockSeries {
     block: Arc<Block>,
+    /// Timestamp columns decoded for the series of the same selection.
+    ts_cache: Arc<TimestampCache>,
     labels: Labels,
     chunks: Vec<ChunkMeta>,
     /// Deleted intervals (tombstones) of this series.
@@ -265,7 +271,7 @@ impl Series for OwnedBlockSeries {
             if c.max_time < next_t {
                 continue;
             }
-            let mut s = self.block.read_chunk(c)?;
+            let mut s = self.block.read_chunk_cached(c, &self.ts_cache)?;
             if let Some(d) = &self.deleted {
                 d.filter(&mut s);
             }

@@ -563,7 +563,10 @@ impl Evaluator<'_> {
         };
         let mut out = SeriesSet::new(r);
         let counter = matches!(kind, RangeFn::Rate | RangeFn::Increase);
-        self.each_range_series(&input, |ev, metric, samples| {
+        let input = &input;
+        // Pure per-series work (may run on worker threads): the points and
+        // the widest window.
+        let compute = |samples: &[(i64, f64)]| -> Option<(Vec<FPoint>, usize)> {
             let resets = counter && rate::may_reset(samples);
             let mut pts = Vec::with_capacity(n.min(samples.len()));
             let mut widest = 0usize;
@@ -580,6 +583,9 @@ impl Evaluator<'_> {
                     pts.push(FPoint { t: r.ts(i), f: v });
                 }
             });
+            Some((pts, widest))
+        };
+        self.map_range_series(input, compute, |ev, metric, (pts, widest)| {
             ev.check_transient(widest)?;
             ev.add_samples(pts.len())?;
             let metric = if keep_name {
