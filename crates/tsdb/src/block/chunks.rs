@@ -225,17 +225,19 @@ impl ChunkReader {
 
     /// Reads and decodes the chunk at `r`.
     pub fn read(&self, r: ChunkRef) -> Result<Vec<(i64, f64)>, StorageError> {
-        self.read_with(r, None)
+        let (ts, vals) = self.read_with(r, None)?;
+        Ok(ts.iter().copied().zip(vals).collect())
     }
 
-    /// Like [`ChunkReader::read`], taking the decoded timestamp column from
-    /// `cache` when another chunk sharing it was read before (series scraped
-    /// together share their timestamp column).
-    pub fn read_cached(
+    /// The chunk at `r` as its two columns (timestamps, values of the same
+    /// length), taking the decoded timestamp column from `cache` when
+    /// another chunk sharing it was read before (series scraped together
+    /// share their timestamp column).
+    pub fn read_columns(
         &self,
         r: ChunkRef,
         cache: &TimestampCache,
-    ) -> Result<Vec<(i64, f64)>, StorageError> {
+    ) -> Result<(Arc<[i64]>, Vec<f64>), StorageError> {
         self.read_with(r, Some(cache))
     }
 
@@ -243,7 +245,7 @@ impl ChunkReader {
         &self,
         r: ChunkRef,
         cache: Option<&TimestampCache>,
-    ) -> Result<Vec<(i64, f64)>, StorageError> {
+    ) -> Result<(Arc<[i64]>, Vec<f64>), StorageError> {
         let seq = (r >> 32) as usize;
         let off = (r & 0xffff_ffff) as usize;
         let seg = seq
@@ -298,7 +300,7 @@ impl ChunkReader {
         };
         let vals = codec::decode_chunk_values(values, ts.len())
             .map_err(|e| corrupt(&seg.path, off as u64, format!("undecodable chunk: {e}")))?;
-        Ok(ts.iter().copied().zip(vals).collect())
+        Ok((ts, vals))
     }
 }
 

@@ -114,13 +114,14 @@ impl Block {
         self.chunks.read(c.chunk_ref)
     }
 
-    /// Decodes one chunk, sharing decoded timestamp columns through `cache`.
-    pub fn read_chunk_cached(
+    /// Decodes one chunk into its timestamp and value columns, sharing
+    /// decoded timestamp columns through `cache`.
+    pub fn read_chunk_columns(
         &self,
         c: &ChunkMeta,
         cache: &TimestampCache,
-    ) -> Result<Vec<(i64, f64)>, StorageError> {
-        self.chunks.read_cached(c.chunk_ref, cache)
+    ) -> Result<(std::sync::Arc<[i64]>, Vec<f64>), StorageError> {
+        self.chunks.read_columns(c.chunk_ref, cache)
     }
 
     /// Labels and all samples of series `id` (`0..index().num_series()`,

@@ -271,19 +271,20 @@ impl Series for OwnedBlockSeries {
             if c.max_time < next_t {
                 continue;
             }
-            let mut s = self.block.read_chunk_cached(c, &self.ts_cache)?;
-            if let Some(d) = &self.deleted {
-                d.filter(&mut s);
-            }
-            for x in s {
-                if x.0 < next_t {
+            let (ts, vals) = self.block.read_chunk_columns(c, &self.ts_cache)?;
+            out.reserve(ts.len());
+            for (&t, v) in ts.iter().zip(vals) {
+                if self.deleted.as_ref().is_some_and(|d| d.contains(t)) {
                     continue;
                 }
-                if x.0 > self.maxt {
+                if t < next_t {
+                    continue;
+                }
+                if t > self.maxt {
                     return Ok(());
                 }
-                out.push(x);
-                next_t = x.0.saturating_add(1);
+                out.push((t, v));
+                next_t = t.saturating_add(1);
             }
         }
         Ok(())
