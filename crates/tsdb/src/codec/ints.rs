@@ -175,6 +175,22 @@ fn unpack_rice_block(
         };
         let mut a = [0u8; 16];
         a.copy_from_slice(bytes);
+        // Common case first: the whole field within the first eight bytes
+        // (57 valid bits after the in-byte offset).
+        let hi =
+            u64::from_be_bytes([a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]) << (bitpos % 8);
+        let q = hi.leading_ones();
+        if q < RICE_ESC as u32 && q + 1 + k <= 57 {
+            let low = if k == 0 {
+                0
+            } else {
+                (hi << (q + 1)) >> (64 - k)
+            };
+            bitpos += (q + 1 + k) as usize;
+            out.push(center.wrapping_add(unzigzag((u64::from(q) << k) | low)));
+            done += 1;
+            continue;
+        }
         let w = u128::from_be_bytes(a) << (bitpos % 8);
         let q = w.leading_ones().min(RICE_ESC as u32);
         let u = if q < RICE_ESC as u32 {
