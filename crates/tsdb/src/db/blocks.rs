@@ -272,6 +272,20 @@ impl Series for OwnedBlockSeries {
                 continue;
             }
             let (ts, vals) = self.block.read_chunk_columns(c, &self.ts_cache)?;
+            // Usual case: nothing deleted and the whole chunk in range and in
+            // order, so the loop below would keep every sample.
+            if let (Some(&first), Some(&last)) = (ts.first(), ts.last()) {
+                if self.deleted.is_none()
+                    && first >= next_t
+                    && last <= self.maxt
+                    && ts.len() == vals.len()
+                    && ts.windows(2).all(|w| w[0] < w[1])
+                {
+                    out.extend(ts.iter().copied().zip(vals));
+                    next_t = last.saturating_add(1);
+                    continue;
+                }
+            }
             out.reserve(ts.len());
             for (&t, v) in ts.iter().zip(vals) {
                 if self.deleted.as_ref().is_some_and(|d| d.contains(t)) {
