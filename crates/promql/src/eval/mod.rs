@@ -10,6 +10,7 @@
 pub(crate) mod aggregate;
 mod binary;
 mod functions;
+mod parallel;
 pub(crate) mod quantile;
 mod selector;
 mod series_set;
@@ -40,9 +41,10 @@ impl ByStep {
     pub fn new(ss: &[crate::value::Series], r: Range) -> ByStep {
         let n = r.len();
         let mut offsets = vec![0usize; n + 1];
-        for s in ss {
-            for p in &s.floats {
-                let i = r.index(p.t);
+        // Step indexes of every point, found once (mostly without a division).
+        let idx: Vec<Vec<usize>> = ss.iter().map(|s| r.indexes(&s.floats)).collect();
+        for is in &idx {
+            for &i in is {
                 if i < n {
                     offsets[i + 1] += 1;
                 }
@@ -53,9 +55,8 @@ impl ByStep {
         }
         let mut fill = offsets.clone();
         let mut items = vec![(0usize, 0.0f64); offsets[n]];
-        for (j, s) in ss.iter().enumerate() {
-            for p in &s.floats {
-                let i = r.index(p.t);
+        for (j, (s, is)) in ss.iter().zip(&idx).enumerate() {
+            for (p, &i) in s.floats.iter().zip(is) {
                 if i < n {
                     if let Some(slot) = items.get_mut(fill[i]) {
                         *slot = (j, p.f);
@@ -137,6 +138,29 @@ impl Range {
             .unwrap_or(usize::MAX)
     }
 
+    /// [`Range::index`] of each point's timestamp. Points of a series are
+    /// usually at consecutive steps, so the step after the previous one is
+    /// tried first (a multiplication) before dividing.
+    pub fn indexes(&self, points: &[FPoint]) -> Vec<usize> {
+        let mut out = Vec::with_capacity(points.len());
+        let mut guess = 0usize;
+        for p in points {
+            let at_guess = i64::try_from(guess)
+                .ok()
+                .and_then(|g| g.checked_mul(self.interval))
+                .and_then(|d| self.start.checked_add(d))
+                == Some(p.t);
+            let i = if at_guess && self.interval > 0 {
+                guess
+            } else {
+                self.index(p.t)
+            };
+            out.push(i);
+            guess = i.wrapping_add(1);
+        }
+        out
+    }
+
     /// Iterates the step timestamps.
     pub fn iter(&self) -> impl Iterator<Item = i64> + '_ {
         (0..self.len()).map(|i| self.ts(i))
@@ -171,6 +195,7 @@ pub(crate) struct Evaluator<'a> {
 /// inside loops that hold no `&mut Evaluator`; once it has fired the loop
 /// skips its remaining work and the caller's next [`Evaluator::check`]
 /// returns the error.
+#[derive(Clone)]
 pub(crate) struct StopSignal {
     cancel: Option<Arc<AtomicBool>>,
     deadline: Instant,
@@ -478,6 +503,22 @@ pub(crate) fn line_col(query: &str, pos: usize) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod position_tests {
     use super::line_col;
+
+    #[test]
+    fn step_indexes_match_the_division() {
+        let r = super::Range {
+            start: 1000,
+            end: 10_000,
+            interval: 1000,
+        };
+        let pts: Vec<crate::value::FPoint> = [1000, 2000, 4000, 5000, 500, 10_000, 10_000]
+            .iter()
+            .map(|&t| crate::value::FPoint { t, f: 0.0 })
+            .collect();
+        let want: Vec<usize> = pts.iter().map(|p| r.index(p.t)).collect();
+        assert_eq!(r.indexes(&pts), want);
+        assert_eq!(want, vec![0, 1, 3, 4, usize::MAX, 9, 9]);
+    }
 
     #[test]
     fn line_and_column_are_one_based_bytes() {

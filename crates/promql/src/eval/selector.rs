@@ -138,6 +138,33 @@ impl Evaluator<'_> {
         Ok(())
     }
 
+    /// Maps every series of a range vector input with `map` (on several
+    /// threads for a selector with many series) and hands the results to
+    /// `sink` in series order; see [`Evaluator::map_selected`].
+    pub(crate) fn map_range_series<T: Send>(
+        &mut self,
+        input: &RangeInput,
+        map: impl Fn(&[(i64, f64)]) -> Option<T> + Sync,
+        mut sink: impl FnMut(&mut Self, &Labels, T) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
+        match &input.source {
+            Source::Loaded(series) => {
+                for (l, s) in series {
+                    self.check()?;
+                    if let Some(t) = map(s) {
+                        sink(self, l, t)?;
+                    }
+                }
+                Ok(())
+            }
+            Source::Select {
+                selector,
+                mint,
+                maxt,
+            } => self.map_selected(selector, *mint, *maxt, false, map, sink),
+        }
+    }
+
     /// Calls `f` with every series of a range vector input and its samples.
     pub(crate) fn each_range_series(
         &mut self,
@@ -182,40 +209,43 @@ impl Evaluator<'_> {
             return Ok(Vec::new());
         };
         let lookback = self.lookback;
+        let refs = &refs;
+        let points = |samples: &[(i64, f64)]| -> Option<Vec<FPoint>> {
+            let mut floats = Vec::new();
+            let mut hi = 0usize;
+            for (i, &rt) in refs.iter().enumerate() {
+                // Reference times only grow (one `@` time, or the steps).
+                if hi > 0 && samples.get(hi - 1).is_some_and(|x| x.0 > rt) {
+                    hi = 0;
+                }
+                while samples.get(hi).is_some_and(|x| x.0 <= rt) {
+                    hi += 1;
+                }
+                if hi == 0 {
+                    continue;
+                }
+                if let Some(&(t, v)) = samples.get(hi - 1) {
+                    if t > rt.saturating_sub(lookback) && !is_stale_nan(v) {
+                        let f = if timestamps { t as f64 / 1000.0 } else { v };
+                        floats.push(FPoint { t: r.ts(i), f });
+                    }
+                }
+            }
+            (!floats.is_empty()).then_some(floats)
+        };
         let mut out = Vec::new();
-        self.for_each_series(
+        self.map_selected(
             vs,
             first.saturating_sub(lookback),
             last,
             true,
-            |ev, metric, samples| {
-                let mut floats = Vec::new();
-                let mut hi = 0usize;
-                for (i, &rt) in refs.iter().enumerate() {
-                    // Reference times only grow (one `@` time, or the steps).
-                    if hi > 0 && samples.get(hi - 1).is_some_and(|x| x.0 > rt) {
-                        hi = 0;
-                    }
-                    while samples.get(hi).is_some_and(|x| x.0 <= rt) {
-                        hi += 1;
-                    }
-                    if hi == 0 {
-                        continue;
-                    }
-                    if let Some(&(t, v)) = samples.get(hi - 1) {
-                        if t > rt.saturating_sub(lookback) && !is_stale_nan(v) {
-                            let f = if timestamps { t as f64 / 1000.0 } else { v };
-                            floats.push(FPoint { t: r.ts(i), f });
-                        }
-                    }
-                }
-                if !floats.is_empty() {
-                    ev.add_samples(floats.len())?;
-                    out.push(Series {
-                        metric: metric.clone(),
-                        floats,
-                    });
-                }
+            points,
+            |ev, metric, floats| {
+                ev.add_samples(floats.len())?;
+                out.push(Series {
+                    metric: metric.clone(),
+                    floats,
+                });
                 Ok(())
             },
         )?;

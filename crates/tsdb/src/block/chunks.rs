@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use memmap2::Mmap;
 use promlite_model::StorageError;
@@ -224,6 +225,27 @@ impl ChunkReader {
 
     /// Reads and decodes the chunk at `r`.
     pub fn read(&self, r: ChunkRef) -> Result<Vec<(i64, f64)>, StorageError> {
+        let (ts, vals) = self.read_with(r, None)?;
+        Ok(ts.iter().copied().zip(vals).collect())
+    }
+
+    /// The chunk at `r` as its two columns (timestamps, values of the same
+    /// length), taking the decoded timestamp column from `cache` when
+    /// another chunk sharing it was read before (series scraped together
+    /// share their timestamp column).
+    pub fn read_columns(
+        &self,
+        r: ChunkRef,
+        cache: &TimestampCache,
+    ) -> Result<(Arc<[i64]>, Vec<f64>), StorageError> {
+        self.read_with(r, Some(cache))
+    }
+
+    fn read_with(
+        &self,
+        r: ChunkRef,
+        cache: Option<&TimestampCache>,
+    ) -> Result<(Arc<[i64]>, Vec<f64>), StorageError> {
         let seq = (r >> 32) as usize;
         let off = (r & 0xffff_ffff) as usize;
         let seg = seq
@@ -249,17 +271,55 @@ impl ChunkReader {
             .uvarint()
             .map_err(|e| corrupt(&seg.path, off as u64, e.message))? as usize;
         let values = pr.rest();
-        let (tkind, tpayload, _) =
-            parse_record(data, ts_off).map_err(|m| corrupt(&seg.path, ts_off as u64, m))?;
-        if tkind != KIND_TIMESTAMPS {
-            return Err(corrupt(
-                &seg.path,
-                ts_off as u64,
-                "timestamp reference does not point to a timestamp record",
-            ));
-        }
-        codec::decode_chunk(&data[tpayload], values)
-            .map_err(|e| corrupt(&seg.path, off as u64, format!("undecodable chunk: {e}")))
+        let key = ((seq as u64) << 32) | (ts_off as u64 & 0xffff_ffff);
+        let cached = cache.and_then(|c| c.map.lock().get(&key).cloned());
+        let ts = match cached {
+            Some(ts) => ts,
+            None => {
+                let (tkind, tpayload, _) =
+                    parse_record(data, ts_off).map_err(|m| corrupt(&seg.path, ts_off as u64, m))?;
+                if tkind != KIND_TIMESTAMPS {
+                    return Err(corrupt(
+                        &seg.path,
+                        ts_off as u64,
+                        "timestamp reference does not point to a timestamp record",
+                    ));
+                }
+                let ts: Arc<[i64]> = codec::decode_chunk_timestamps(&data[tpayload])
+                    .map_err(|e| corrupt(&seg.path, off as u64, format!("undecodable chunk: {e}")))?
+                    .into();
+                if let Some(c) = cache {
+                    let mut m = c.map.lock();
+                    if m.len() >= TIMESTAMP_CACHE_ENTRIES {
+                        m.clear();
+                    }
+                    m.insert(key, ts.clone());
+                }
+                ts
+            }
+        };
+        let vals = codec::decode_chunk_values(values, ts.len())
+            .map_err(|e| corrupt(&seg.path, off as u64, format!("undecodable chunk: {e}")))?;
+        Ok((ts, vals))
+    }
+}
+
+/// Most timestamp columns a [`TimestampCache`] holds (about 1 KiB each for
+/// full chunks); it starts over when full.
+const TIMESTAMP_CACHE_ENTRIES: usize = 4096;
+
+/// Decoded timestamp columns by record position, shared by the series of
+/// one selection (and dropped with it).
+#[derive(Default)]
+pub struct TimestampCache {
+    map: parking_lot::Mutex<HashMap<u64, Arc<[i64]>>>,
+}
+
+impl std::fmt::Debug for TimestampCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimestampCache")
+            .field("entries", &self.map.lock().len())
+            .finish()
     }
 }
 

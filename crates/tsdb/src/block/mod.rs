@@ -39,6 +39,7 @@ mod querier;
 mod reader;
 mod writer;
 
+pub use chunks::TimestampCache;
 pub use meta::{new_block_id, BlockMeta, BlockStats, CompactionMeta, BLOCK_VERSION, META_FILE};
 pub(crate) use meta::{sync_dir, write_file_synced};
 pub use querier::{postings_for_matchers, BlockIterator, BlockQuerier, BlockSeries};

@@ -7,7 +7,7 @@ use parking_lot::Mutex;
 
 use promlite_model::{Labels, StorageError};
 
-use super::chunks::ChunkReader;
+use super::chunks::{ChunkReader, TimestampCache};
 use super::meta::{BlockMeta, META_FILE};
 use super::querier::BlockQuerier;
 use crate::index::{ChunkMeta, IndexReader};
@@ -112,6 +112,16 @@ impl Block {
     /// Decodes one chunk.
     pub fn read_chunk(&self, c: &ChunkMeta) -> Result<Vec<(i64, f64)>, StorageError> {
         self.chunks.read(c.chunk_ref)
+    }
+
+    /// Decodes one chunk into its timestamp and value columns, sharing
+    /// decoded timestamp columns through `cache`.
+    pub fn read_chunk_columns(
+        &self,
+        c: &ChunkMeta,
+        cache: &TimestampCache,
+    ) -> Result<(std::sync::Arc<[i64]>, Vec<f64>), StorageError> {
+        self.chunks.read_columns(c.chunk_ref, cache)
     }
 
     /// Labels and all samples of series `id` (`0..index().num_series()`,

@@ -68,15 +68,22 @@ pub fn decode_chunk_timestamps(ts: &[u8]) -> Result<Vec<i64>, DecodeError> {
 /// Decodes a chunk from its two columns.
 pub fn decode_chunk(ts: &[u8], vals: &[u8]) -> Result<Vec<(i64, f64)>, DecodeError> {
     let t = decode_chunk_timestamps(ts)?;
+    let v = decode_chunk_values(vals, t.len())?;
+    Ok(t.into_iter().zip(v).collect())
+}
+
+/// Decodes only the value column, of `n` values (the length of the
+/// chunk's timestamp column).
+pub fn decode_chunk_values(vals: &[u8], n: usize) -> Result<Vec<f64>, DecodeError> {
     let mut r = Reader::new(vals);
-    let v = values::decode_values(&mut r, t.len())?;
+    let v = values::decode_values(&mut r, n)?;
     if r.remaining() != 0 {
         return Err(DecodeError::new(
             r.pos(),
             "trailing bytes after value column",
         ));
     }
-    Ok(t.into_iter().zip(v).collect())
+    Ok(v)
 }
 
 /// Encodes samples as one self-contained byte string: the timestamp column

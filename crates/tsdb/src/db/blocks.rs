@@ -12,7 +12,9 @@ use promlite_model::{
     Labels, Matcher, SampleIterator, SelectHints, Series, StorageError, ValueType,
 };
 
-use crate::block::{postings_for_matchers, Block, BlockMeta, META_FILE, TMP_SUFFIX};
+use crate::block::{
+    postings_for_matchers, Block, BlockMeta, TimestampCache, META_FILE, TMP_SUFFIX,
+};
 use crate::index::ChunkMeta;
 use crate::tombstones::Intervals;
 
@@ -172,6 +174,7 @@ pub(crate) fn select_block(
     }
     let ix = block.index();
     let tombstones = block.tombstones();
+    let ts_cache = Arc::new(TimestampCache::default());
     for id in postings_for_matchers(ix, matchers)? {
         let (labels, mut chunks) = ix.series(id)?;
         let deleted = tombstones.get(u64::from(id)).cloned();
@@ -187,6 +190,7 @@ pub(crate) fn select_block(
         }
         let series = OwnedBlockSeries {
             block: block.clone(),
+            ts_cache: ts_cache.clone(),
             labels,
             chunks,
             deleted,
@@ -227,6 +231,8 @@ pub(crate) fn select_block(
 
 struct OwnedBlockSeries {
     block: Arc<Block>,
+    /// Timestamp columns decoded for the series of the same selection.
+    ts_cache: Arc<TimestampCache>,
     labels: Labels,
     chunks: Vec<ChunkMeta>,
     /// Deleted intervals (tombstones) of this series.
@@ -265,19 +271,34 @@ impl Series for OwnedBlockSeries {
             if c.max_time < next_t {
                 continue;
             }
-            let mut s = self.block.read_chunk(c)?;
-            if let Some(d) = &self.deleted {
-                d.filter(&mut s);
-            }
-            for x in s {
-                if x.0 < next_t {
+            let (ts, vals) = self.block.read_chunk_columns(c, &self.ts_cache)?;
+            // Usual case: nothing deleted and the whole chunk in range and in
+            // order, so the loop below would keep every sample.
+            if let (Some(&first), Some(&last)) = (ts.first(), ts.last()) {
+                if self.deleted.is_none()
+                    && first >= next_t
+                    && last <= self.maxt
+                    && ts.len() == vals.len()
+                    && ts.windows(2).all(|w| w[0] < w[1])
+                {
+                    out.extend(ts.iter().copied().zip(vals));
+                    next_t = last.saturating_add(1);
                     continue;
                 }
-                if x.0 > self.maxt {
+            }
+            out.reserve(ts.len());
+            for (&t, v) in ts.iter().zip(vals) {
+                if self.deleted.as_ref().is_some_and(|d| d.contains(t)) {
+                    continue;
+                }
+                if t < next_t {
+                    continue;
+                }
+                if t > self.maxt {
                     return Ok(());
                 }
-                out.push(x);
-                next_t = x.0.saturating_add(1);
+                out.push((t, v));
+                next_t = t.saturating_add(1);
             }
         }
         Ok(())

@@ -563,8 +563,13 @@ impl Evaluator<'_> {
         };
         let mut out = SeriesSet::new(r);
         let counter = matches!(kind, RangeFn::Rate | RangeFn::Increase);
-        let mut stop = self.stop_signal();
-        self.each_range_series(&input, |ev, metric, samples| {
+        let input = &input;
+        let stop_base = self.stop_signal();
+        // Pure per-series work (may run on worker threads): the points and
+        // the widest window. A canceled or timed-out query skips the rest of
+        // the steps; the sink's `check` then reports it.
+        let compute = |samples: &[(i64, f64)]| -> Option<(Vec<FPoint>, usize)> {
+            let mut stop = stop_base.clone();
             let resets = counter && rate::may_reset(samples);
             let mut pts = Vec::with_capacity(n.min(samples.len()));
             let mut widest = 0usize;
@@ -584,6 +589,9 @@ impl Evaluator<'_> {
                     pts.push(FPoint { t: r.ts(i), f: v });
                 }
             });
+            Some((pts, widest))
+        };
+        self.map_range_series(input, compute, |ev, metric, (pts, widest)| {
             ev.check()?;
             ev.check_transient(widest)?;
             ev.add_samples(pts.len())?;

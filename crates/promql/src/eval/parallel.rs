@@ -1,0 +1,211 @@
+//! Reading and per-series work on several cores.
+//!
+//! A selector's series are independent until they meet in an aggregation
+//! or a result set, so decoding a series and evaluating a function over all
+//! steps of it (a `rate`, an instant selector's lookback) can run on worker
+//! threads. The series are split into contiguous runs, one per thread; the
+//! results are then consumed on the calling thread in series order, so the
+//! answer (including float summation order downstream) does not depend on
+//! the number of threads.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use promlite_model::{is_stale_nan, Labels, SelectHints, Series};
+
+use super::Evaluator;
+use crate::ast::VectorSelector;
+use crate::error::QueryError;
+
+/// Below this many series per extra thread, one thread does all the work
+/// (a thread costs tens of microseconds to start).
+const SERIES_PER_THREAD: usize = 32;
+
+/// Most threads a query uses.
+const MAX_THREADS: usize = 4;
+
+/// The threads to use for `n` series.
+fn threads_for(n: usize) -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    let cores = *CORES.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|c| c.get())
+            .unwrap_or(1)
+    });
+    cores.min(MAX_THREADS).min(n / SERIES_PER_THREAD).max(1)
+}
+
+/// What a worker needs to stop early: the query's cancel flag and deadline.
+#[derive(Clone)]
+struct Stop {
+    cancel: Option<Arc<AtomicBool>>,
+    deadline: Instant,
+}
+
+impl Stop {
+    fn check(&self, i: usize) -> Result<(), QueryError> {
+        if let Some(c) = &self.cancel {
+            if c.load(Ordering::Relaxed) {
+                return Err(QueryError::Canceled("query execution".into()));
+            }
+        }
+        if i % 16 == 0 && Instant::now() >= self.deadline {
+            return Err(QueryError::Timeout("query execution".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Decodes each series of `part` (samples with `mint < t <= maxt`, staleness
+/// markers only with `keep_stale`) into one reused buffer and maps it;
+/// `None` for series without such samples.
+fn run_part<T>(
+    part: &[Box<dyn Series + '_>],
+    mint: i64,
+    maxt: i64,
+    keep_stale: bool,
+    stop: &Stop,
+    map: &(impl Fn(&[(i64, f64)]) -> Option<T> + Sync),
+) -> Result<Vec<Option<T>>, QueryError> {
+    let mut out = Vec::with_capacity(part.len());
+    let mut buf: Vec<(i64, f64)> = Vec::new();
+    for (i, s) in part.iter().enumerate() {
+        stop.check(i)?;
+        buf.clear();
+        s.append_samples(&mut buf)?;
+        let in_bounds =
+            buf.first().is_none_or(|x| x.0 > mint) && buf.last().is_none_or(|x| x.0 <= maxt);
+        let has_stale = !keep_stale && buf.iter().any(|x| is_stale_nan(x.1));
+        if !in_bounds || has_stale {
+            buf.retain(|x| x.0 > mint && x.0 <= maxt && (keep_stale || !is_stale_nan(x.1)));
+        }
+        out.push(if buf.is_empty() { None } else { map(&buf) });
+    }
+    Ok(out)
+}
+
+impl Evaluator<'_> {
+    /// Reads every series matching `vs` with samples in `mint < t <= maxt`
+    /// (staleness markers only with `keep_stale`), turns each series'
+    /// samples into a `T` with `map` — on several threads when there are
+    /// many series — and hands the results to `sink` on this thread, in
+    /// series order. `map` returning `None` skips the series.
+    pub(crate) fn map_selected<T: Send>(
+        &mut self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+        keep_stale: bool,
+        map: impl Fn(&[(i64, f64)]) -> Option<T> + Sync,
+        mut sink: impl FnMut(&mut Self, &Labels, T) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
+        if maxt <= mint {
+            return Ok(());
+        }
+        let storage = self.storage;
+        let querier = storage.querier(mint.saturating_add(1), maxt)?;
+        let hints = SelectHints {
+            start: mint.saturating_add(1),
+            end: maxt,
+            ..Default::default()
+        };
+        let sets = querier.select(&hints, &vs.matchers)?;
+        let stop = Stop {
+            cancel: self.cancel.clone(),
+            deadline: self.deadline,
+        };
+        let threads = threads_for(sets.len());
+        let results = if threads <= 1 {
+            run_part(&sets, mint, maxt, keep_stale, &stop, &map)?
+        } else {
+            let per = sets.len().div_ceil(threads);
+            let (first, rest) = sets.split_at(per.min(sets.len()));
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = rest
+                    .chunks(per)
+                    .map(|part| {
+                        let (stop, map) = (&stop, &map);
+                        scope.spawn(move || run_part(part, mint, maxt, keep_stale, stop, map))
+                    })
+                    .collect();
+                let mut all = run_part(first, mint, maxt, keep_stale, &stop, &map);
+                for h in handles {
+                    let part = h.join().unwrap_or_else(|_| {
+                        Err(QueryError::Execution("query worker thread panicked".into()))
+                    });
+                    match (&mut all, part) {
+                        (Ok(all), Ok(part)) => all.extend(part),
+                        (Ok(_), Err(e)) => all = Err(e),
+                        (Err(_), _) => {}
+                    }
+                }
+                all
+            })?
+        };
+        for (s, t) in sets.iter().zip(results) {
+            self.check()?;
+            if let Some(t) = t {
+                sink(self, s.labels(), t)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use promlite_model::{labels, MemStorage};
+
+    use crate::engine::{Engine, QueryOptions};
+    use crate::value::Value;
+
+    /// Enough series that the work is split across threads (where the
+    /// machine has several cores); every series must come out whole, with
+    /// its own labels, in label order.
+    #[test]
+    fn many_series_come_out_whole_and_in_order() {
+        let storage = MemStorage::new();
+        let n = 300usize;
+        for i in 0..n {
+            let samples: Vec<(i64, f64)> = (0..100)
+                .map(|k| (k * 15_000, (i as f64 + 1.0) * k as f64))
+                .collect();
+            let id = format!("{i:04}");
+            storage.insert(labels!("__name__" => "c", "i" => id.as_str()), &samples);
+        }
+        let engine = Engine::default();
+        let q = QueryOptions::default();
+        let (start, end, step) = (300_000, 1_485_000, 60_000);
+        let res = engine
+            .range_query(&storage, "rate(c[1m])", start, end, step, &q)
+            .unwrap();
+        let Value::Matrix(m) = res.value else {
+            panic!("matrix expected")
+        };
+        assert_eq!(m.len(), n);
+        for (i, s) in m.iter().enumerate() {
+            assert_eq!(s.metric.get("i"), Some(format!("{i:04}").as_str()));
+            assert_eq!(s.floats.len(), 20);
+            // A counter rising (i+1) every 15 s.
+            for p in &s.floats {
+                assert!((p.f - (i as f64 + 1.0) / 15.0).abs() < 1e-9, "{i} {p:?}");
+            }
+        }
+        let res = engine
+            .range_query(&storage, "c", start, end, step, &q)
+            .unwrap();
+        let Value::Matrix(m) = res.value else {
+            panic!("matrix expected")
+        };
+        assert_eq!(m.len(), n);
+        for (i, s) in m.iter().enumerate() {
+            assert_eq!(s.metric.get("i"), Some(format!("{i:04}").as_str()));
+            for p in &s.floats {
+                // The last sample at or before the step.
+                let k = (p.t / 15_000) as f64;
+                assert_eq!(p.f, (i as f64 + 1.0) * k);
+            }
+        }
+    }
+}
