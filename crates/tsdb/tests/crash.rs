@@ -98,7 +98,10 @@ fn kill_and_recover(fsync: &str, rounds: usize) {
     let exe = std::env::current_exe().unwrap();
     let mut rng = rand::thread_rng();
     let mut total_acknowledged = 0;
+    let logs = tempfile::tempdir().unwrap();
     for round in 0..rounds {
+        let err_path = logs.path().join(format!("child-{round}.stderr"));
+        let err_file = std::fs::File::create(&err_path).unwrap();
         let mut child = Command::new(&exe)
             .args([
                 "crash_child_writer",
@@ -109,7 +112,7 @@ fn kill_and_recover(fsync: &str, rounds: usize) {
             .env(ENV_DIR, dir.path())
             .env(ENV_FSYNC, fsync)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(err_file))
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -136,7 +139,12 @@ fn kill_and_recover(fsync: &str, rounds: usize) {
             }
         }
         child.wait().unwrap();
-        let last = last.expect("child committed something");
+        let Some(last) = last else {
+            panic!(
+                "round {round} ({fsync}): the child committed nothing; its stderr:\n{}",
+                std::fs::read_to_string(&err_path).unwrap_or_default()
+            );
+        };
         let db = Db::open(
             dir.path(),
             DbOptions {
