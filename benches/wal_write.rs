@@ -1,7 +1,8 @@
 //! WAL write throughput (`promlite_tsdb::wal`), in samples/s: one commit's
 //! worth of samples (10,000 samples over 1,000 series, as a scrape-loop
-//! commit carries) encoded as a `Samples` record (`record::encode_samples`)
-//! and written with `WalWriter::log`, under both fsync policies:
+//! commit carries) encoded as a samples record (`record::encode_samples`,
+//! the column layout of WAL format 2) and written with `WalWriter::log`
+//! (which Snappy-compresses it), under both fsync policies:
 //!
 //! * `interval_1s` — `FsyncPolicy::Interval(1 s)`, the default: the write
 //!   reaches the OS on every commit, and a group commit fsyncs once a second

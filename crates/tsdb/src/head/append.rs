@@ -82,22 +82,70 @@ pub struct HeadAppender {
     wal: Arc<Wal>,
     sync: bool,
     closed: Arc<AtomicBool>,
-    staged: Vec<(Arc<MemSeries>, i64, f64)>,
+    staged: Vec<Staged>,
     /// Newest staged sample per series ref.
     latest: RefMap<(i64, u64)>,
+    /// Encoding buffers for commit.
+    samples: Vec<RefSample>,
+    samples_rec: Vec<u8>,
+}
+
+/// A staged sample.
+type Staged = (Arc<MemSeries>, i64, f64);
+
+/// The buffers of a finished appender, kept by the head for the next one so
+/// a scrape's batch does not grow its vectors and maps from empty again.
+#[derive(Debug, Default)]
+pub(crate) struct SpareBuffers {
+    staged: Vec<Staged>,
+    latest: RefMap<(i64, u64)>,
+    samples: Vec<RefSample>,
+    samples_rec: Vec<u8>,
+}
+
+/// Most spare buffer sets the head keeps, and the largest batch (in samples)
+/// whose buffers are kept.
+const MAX_SPARE: usize = 8;
+const MAX_SPARE_SAMPLES: usize = 1 << 16;
+
+impl Drop for HeadAppender {
+    fn drop(&mut self) {
+        if self.staged.capacity() > MAX_SPARE_SAMPLES {
+            return;
+        }
+        // Staged series handles must go: truncation only removes series
+        // nobody holds.
+        self.staged.clear();
+        self.latest.clear();
+        self.samples.clear();
+        self.samples_rec.clear();
+        let buffers = SpareBuffers {
+            staged: std::mem::take(&mut self.staged),
+            latest: std::mem::take(&mut self.latest),
+            samples: std::mem::take(&mut self.samples),
+            samples_rec: std::mem::take(&mut self.samples_rec),
+        };
+        let mut spare = self.head.spare.lock();
+        if spare.len() < MAX_SPARE {
+            spare.push(buffers);
+        }
+    }
 }
 
 impl HeadAppender {
     /// A new batch writing to `wal` (fsync per commit if `sync`). Commits
     /// fail with [`StorageError::Closed`] once `closed` is set.
     pub fn new(head: Arc<Head>, wal: Arc<Wal>, sync: bool, closed: Arc<AtomicBool>) -> Self {
+        let b = head.spare.lock().pop().unwrap_or_default();
         HeadAppender {
             head,
             wal,
             sync,
             closed,
-            staged: Vec::new(),
-            latest: RefMap::default(),
+            staged: b.staged,
+            latest: b.latest,
+            samples: b.samples,
+            samples_rec: b.samples_rec,
         }
     }
 
@@ -147,20 +195,45 @@ impl Appender for HeadAppender {
     }
 
     fn commit(&mut self) -> Result<(), StorageError> {
-        let staged = std::mem::take(&mut self.staged);
+        let mut staged = std::mem::take(&mut self.staged);
         self.latest.clear();
+        let res = self.commit_staged(&staged);
+        staged.clear();
+        self.staged = staged;
+        res
+    }
+
+    fn rollback(&mut self) {
+        self.staged.clear();
+        self.latest.clear();
+    }
+}
+
+impl HeadAppender {
+    fn commit_staged(&mut self, staged: &[Staged]) -> Result<(), StorageError> {
         if staged.is_empty() {
             return Ok(());
         }
         if self.closed.load(Ordering::Acquire) {
             return Err(StorageError::Closed);
         }
+        // The samples record does not depend on the log's state: encode it
+        // before taking the locks.
+        self.samples.clear();
+        self.samples
+            .extend(staged.iter().map(|(s, t, v)| RefSample {
+                series_ref: s.series_ref,
+                t: *t,
+                v: *v,
+            }));
+        self.samples_rec.clear();
+        encode_samples(&self.samples, &mut self.samples_rec);
         let commits = self.head.commit_lock.lock();
         let mut wal = self.wal.lock();
         // Series records for series no commit has logged yet (whoever created them).
         let mut new_series: Vec<RefSeries> = Vec::new();
         let mut seen: HashSet<u64, BuildHasherDefault<RefHasher>> = HashSet::default();
-        for (s, _, _) in &staged {
+        for (s, _, _) in staged {
             if !s.logged.load(Ordering::Acquire) && seen.insert(s.series_ref) {
                 new_series.push(RefSeries {
                     series_ref: s.series_ref,
@@ -168,25 +241,15 @@ impl Appender for HeadAppender {
                 });
             }
         }
-        let samples: Vec<RefSample> = staged
-            .iter()
-            .map(|(s, t, v)| RefSample {
-                series_ref: s.series_ref,
-                t: *t,
-                v: *v,
-            })
-            .collect();
         let mut series_rec = Vec::new();
-        let mut samples_rec = Vec::new();
-        encode_samples(&samples, &mut samples_rec);
         let written = if new_series.is_empty() {
-            wal.log(&[&samples_rec])
+            wal.log(&[&self.samples_rec])
         } else {
             encode_series(&new_series, &mut series_rec);
-            wal.log(&[&series_rec, &samples_rec])
+            wal.log(&[&series_rec, &self.samples_rec])
         };
         let written = written.map_err(|e| StorageError::Io(format!("write to WAL: {e}")))?;
-        for (s, _, _) in &staged {
+        for (s, _, _) in staged {
             // Read first: a store to every series' line on every commit
             // would dirty cache lines that are otherwise only read.
             if !s.logged.load(Ordering::Relaxed) {
@@ -198,7 +261,7 @@ impl Appender for HeadAppender {
         let mut applied = 0u64;
         let floor = self.head.floor();
         let isolation = self.head.isolation.write();
-        for (s, t, v) in &staged {
+        for (s, t, v) in staged {
             if *t < floor {
                 // The head was cut past this sample while it was staged;
                 // replay drops it the same way.
@@ -240,11 +303,6 @@ impl Appender for HeadAppender {
             .fetch_add(applied, Ordering::Relaxed);
         Ok(())
     }
-
-    fn rollback(&mut self) {
-        self.staged.clear();
-        self.latest.clear();
-    }
 }
 
 #[cfg(test)]
@@ -262,5 +320,29 @@ mod tests {
         assert!(same_labels(&a, &equal));
         assert!(!same_labels(&a, &other));
         assert!(same_labels(&Labels::empty(), &Labels::empty()));
+    }
+
+    #[test]
+    fn spare_buffers_are_reused_and_hold_no_series() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Arc::new(Wal::open(dir.path(), 1 << 20).unwrap());
+        let head = Arc::new(Head::new(1_000_000, 0));
+        let closed = Arc::new(AtomicBool::new(false));
+        let new_app = || HeadAppender::new(head.clone(), wal.clone(), false, closed.clone());
+        let mut app = new_app();
+        for i in 0..100 {
+            let l = labels!("__name__" => "m", "i" => &i.to_string());
+            app.append(None, &l, 1_000, 1.0).unwrap();
+        }
+        app.commit().unwrap();
+        drop(app);
+        assert_eq!(head.spare.lock().len(), 1);
+        let app = new_app();
+        assert!(app.staged.capacity() >= 100, "buffers came back");
+        assert!(app.staged.is_empty() && app.latest.is_empty());
+        drop(app);
+        // The spare buffers hold no series: truncation can remove them all.
+        assert_eq!(head.truncate(2_000), 100);
+        assert_eq!(head.num_series(), 0);
     }
 }

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use promlite_model::{AppendError, Labels};
 
+use append::SpareBuffers;
 pub use append::{AppendCounters, HeadAppender};
 pub(crate) use read::check_matchers;
 pub use read::{HeadQuerier, HeadSeries};
@@ -102,6 +103,8 @@ pub struct Head {
     /// Isolation: a commit applies its batch under the write side, a select
     /// snapshots series under the read side, so no query sees half a batch.
     pub(crate) isolation: RwLock<()>,
+    /// Buffers of finished appenders, for the next ones.
+    spare: Mutex<Vec<SpareBuffers>>,
 }
 
 impl Head {
@@ -122,6 +125,7 @@ impl Head {
             counters: AppendCounters::default(),
             commit_lock: Mutex::new(()),
             isolation: RwLock::new(()),
+            spare: Mutex::new(Vec::new()),
         }
     }
 
