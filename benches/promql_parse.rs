@@ -6,6 +6,11 @@
 //! Target (docs/performance-anchors.md): parsing must stay a negligible
 //! part of a query (well under the ~35 µs Prometheus spends on a whole
 //! 1000-step `a_one` range query); a few µs per query.
+//!
+//! The parser caches compiled regex matchers per process, so after the
+//! first iteration this measures re-parsing known queries (what dashboards
+//! and rules do); the first parse of a new `=~` pattern also pays its
+//! regex compile (tens of µs).
 
 use criterion::measurement::Measurement;
 use criterion::{black_box, Criterion, Throughput};

@@ -22,6 +22,7 @@
 
 mod expr;
 mod lexer;
+mod matcher_cache;
 mod primary;
 mod unquote;
 

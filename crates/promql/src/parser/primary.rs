@@ -255,7 +255,7 @@ impl Parser<'_> {
             return Err(self.unexpected(&val, "label matching", "string"));
         }
         self.advance();
-        match Matcher::new(op, name, val.value.clone()) {
+        match super::matcher_cache::matcher(op, name, val.value.clone()) {
             Ok(m) => Ok(Some(m)),
             Err(e) => {
                 self.semantic(tok.start, val.end, e.to_string());
