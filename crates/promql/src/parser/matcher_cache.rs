@@ -9,8 +9,11 @@
 //! invalid pattern is compiled again and reports the same error.
 //!
 //! The cache is bounded both in entries ([`MAX_ENTRIES`]; it is emptied when
-//! full) and in pattern length ([`MAX_PATTERN_LEN`]; longer patterns are
-//! never cached), so hostile input cannot grow it without limit.
+//! full) and in what it accepts: patterns up to [`MAX_PATTERN_LEN`] bytes
+//! without counted repetition (`{n}`), so no entry can be one of the
+//! multi-megabyte automata a short pattern like `(a{1000}){100}` compiles
+//! to. A compiled regex may still grow its own lazy-DFA cache while in use;
+//! with these bounds the whole cache stays in the low megabytes.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -18,9 +21,9 @@ use std::sync::{Mutex, OnceLock};
 use promlite_model::{MatchOp, Matcher, MatcherError};
 
 /// Most compiled matchers kept at once.
-const MAX_ENTRIES: usize = 256;
+const MAX_ENTRIES: usize = 64;
 /// Longest pattern (bytes) that is cached.
-const MAX_PATTERN_LEN: usize = 1024;
+const MAX_PATTERN_LEN: usize = 256;
 
 type Cache = Mutex<HashMap<(MatchOp, String), Matcher>>;
 
@@ -33,7 +36,10 @@ fn cache() -> &'static Cache {
 /// `(op, value)` was compiled before. Equal/not-equal matchers need no
 /// compilation and bypass the cache.
 pub(crate) fn matcher(op: MatchOp, name: String, value: String) -> Result<Matcher, MatcherError> {
-    if !matches!(op, MatchOp::Regex | MatchOp::NotRegex) || value.len() > MAX_PATTERN_LEN {
+    if !matches!(op, MatchOp::Regex | MatchOp::NotRegex)
+        || value.len() > MAX_PATTERN_LEN
+        || value.contains('{')
+    {
         return Matcher::new(op, name, value);
     }
     let key = (op, value);
