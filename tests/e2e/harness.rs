@@ -80,7 +80,8 @@ impl Promlite {
         }
     }
 
-    /// The process id of the running child.
+    /// The process id of the running child (used by the `faults` target).
+    #[allow(dead_code)]
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running child").id()
     }
