@@ -199,23 +199,43 @@ pub(crate) struct Evaluator<'a> {
 pub(crate) struct StopSignal {
     cancel: Option<Arc<AtomicBool>>,
     deadline: Instant,
+    /// The clock is read on the first call and then every `clock_mask + 1`.
+    clock_mask: u32,
     calls: u32,
-    fired: bool,
+    fired: Option<QueryError>,
 }
 
 impl StopSignal {
-    /// True once the query should stop; reads the clock every 64 calls.
-    pub(crate) fn fired(&mut self) -> bool {
-        if self.fired {
-            return true;
+    /// The same signal reading the clock every `n` calls (`n` a power of 2).
+    pub(crate) fn clock_every(mut self, n: u32) -> Self {
+        self.clock_mask = n.max(1) - 1;
+        self
+    }
+
+    /// The error to stop with, once the query was canceled or timed out.
+    pub(crate) fn check(&mut self) -> Result<(), QueryError> {
+        if self.fired.is_none() {
+            let call = self.calls;
+            self.calls = self.calls.wrapping_add(1);
+            if self
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::Relaxed))
+            {
+                self.fired = Some(QueryError::Canceled("query execution".into()));
+            } else if call & self.clock_mask == 0 && Instant::now() >= self.deadline {
+                self.fired = Some(QueryError::Timeout("query execution".into()));
+            }
         }
-        self.calls = self.calls.wrapping_add(1);
-        let canceled = self
-            .cancel
-            .as_ref()
-            .is_some_and(|c| c.load(Ordering::Relaxed));
-        self.fired = canceled || (self.calls & 63 == 0 && Instant::now() >= self.deadline);
-        self.fired
+        match &self.fired {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// True once the query should stop (see [`StopSignal::check`]).
+    pub(crate) fn fired(&mut self) -> bool {
+        self.check().is_err()
     }
 }
 
@@ -273,8 +293,9 @@ impl<'a> Evaluator<'a> {
         StopSignal {
             cancel: self.cancel.clone(),
             deadline: self.deadline,
+            clock_mask: 63,
             calls: 0,
-            fired: false,
+            fired: None,
         }
     }
 

@@ -8,13 +8,11 @@
 //! answer (including float summation order downstream) does not depend on
 //! the number of threads.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::sync::OnceLock;
 
 use promlite_model::{is_stale_nan, Labels, SelectHints, Series};
 
-use super::Evaluator;
+use super::{Evaluator, StopSignal};
 use crate::ast::VectorSelector;
 use crate::error::QueryError;
 
@@ -36,27 +34,6 @@ fn threads_for(n: usize) -> usize {
     cores.min(MAX_THREADS).min(n / SERIES_PER_THREAD).max(1)
 }
 
-/// What a worker needs to stop early: the query's cancel flag and deadline.
-#[derive(Clone)]
-struct Stop {
-    cancel: Option<Arc<AtomicBool>>,
-    deadline: Instant,
-}
-
-impl Stop {
-    fn check(&self, i: usize) -> Result<(), QueryError> {
-        if let Some(c) = &self.cancel {
-            if c.load(Ordering::Relaxed) {
-                return Err(QueryError::Canceled("query execution".into()));
-            }
-        }
-        if i % 16 == 0 && Instant::now() >= self.deadline {
-            return Err(QueryError::Timeout("query execution".into()));
-        }
-        Ok(())
-    }
-}
-
 /// Decodes each series of `part` (samples with `mint < t <= maxt`, staleness
 /// markers only with `keep_stale`) into one reused buffer and maps it;
 /// `None` for series without such samples.
@@ -65,13 +42,14 @@ fn run_part<T>(
     mint: i64,
     maxt: i64,
     keep_stale: bool,
-    stop: &Stop,
+    stop: &StopSignal,
     map: &(impl Fn(&[(i64, f64)]) -> Option<T> + Sync),
 ) -> Result<Vec<Option<T>>, QueryError> {
+    let mut stop = stop.clone();
     let mut out = Vec::with_capacity(part.len());
     let mut buf: Vec<(i64, f64)> = Vec::new();
-    for (i, s) in part.iter().enumerate() {
-        stop.check(i)?;
+    for s in part {
+        stop.check()?;
         buf.clear();
         s.append_samples(&mut buf)?;
         let in_bounds =
@@ -111,10 +89,7 @@ impl Evaluator<'_> {
             ..Default::default()
         };
         let sets = querier.select(&hints, &vs.matchers)?;
-        let stop = Stop {
-            cancel: self.cancel.clone(),
-            deadline: self.deadline,
-        };
+        let stop = self.stop_signal().clock_every(16);
         let threads = threads_for(sets.len());
         let results = if threads <= 1 {
             run_part(&sets, mint, maxt, keep_stale, &stop, &map)?
