@@ -21,6 +21,9 @@ pub struct LoadResult {
     pub import_peak_rss: u64,
     /// Bytes in the data directory after the load.
     pub disk: u64,
+    /// promlite only: bytes of the one block that the server's compaction
+    /// code makes of all the loaded blocks (see [`compact_all`]).
+    pub compacted: Option<u64>,
     /// Server RSS once ready after the load (for VM: after the import).
     pub rss_loaded: u64,
     /// Server peak RSS after the query runs.
@@ -105,6 +108,7 @@ pub async fn run_one(
             cpu_s,
             import_peak_rss,
             disk: 0,
+            compacted: None,
             rss_loaded,
             rss_peak: server.probe.hwm(),
             queries,
@@ -114,8 +118,36 @@ pub async fn run_one(
     server.stop();
     result.map(|mut r| {
         r.disk = system.stored_bytes(&data);
+        if system == System::Promlite {
+            match compact_all(&data, &s.work.join("compacted-promlite")) {
+                Ok(bytes) => r.compacted = Some(bytes),
+                Err(e) => eprintln!("  compacting promlite's blocks failed: {e:#}"),
+            }
+        }
         r
     })
+}
+
+/// Compacts every block under `data` into one block under `out` with
+/// `promlite_tsdb::compact::compact` (what the server's background
+/// compaction runs, without its rule that the newest block waits) and
+/// returns the new block's bytes (chunk files + index, `stats.numBytes`).
+pub fn compact_all(data: &Path, out: &Path) -> anyhow::Result<u64> {
+    use std::sync::Arc;
+    let _ = std::fs::remove_dir_all(out);
+    std::fs::create_dir_all(out)?;
+    let mut blocks = Vec::new();
+    for entry in std::fs::read_dir(data)? {
+        let dir = entry?.path();
+        if dir.join("meta.json").is_file() {
+            blocks.push(Arc::new(promlite_tsdb::block::Block::open(&dir)?));
+        }
+    }
+    blocks.sort_by_key(|b| b.meta().min_time);
+    anyhow::ensure!(!blocks.is_empty(), "no blocks in {data:?}");
+    let meta = promlite_tsdb::compact::compact(out, &blocks)?
+        .ok_or_else(|| anyhow::anyhow!("compaction produced no block"))?;
+    Ok(meta.stats.num_bytes)
 }
 
 /// Sends the dataset to VictoriaMetrics' `/api/v1/import/prometheus` in

@@ -11,9 +11,26 @@ use anyhow::Context;
 
 use crate::series::{hash, host_groups, model_groups, series_count, Group, GroupState};
 
+/// Which generator writes the dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// Node-exporter-like hosts and ML model servers with fresh random noise
+    /// on every gauge and counter increment, a quarter of the samples
+    /// full-precision random floats: hard to compress on purpose.
+    Noisy,
+    /// The storage tests' "realistic scrape data"
+    /// (`promlite_tsdb::codec::testdata`, 41 series per target): integer
+    /// request counters with Poisson-like increments, 2-decimal CPU
+    /// counters, a 12-bucket latency histogram, page-multiple memory gauges,
+    /// constant gauges, random-walk full-precision floats (3 of 41).
+    Field,
+}
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct DatasetSpec {
+    /// Which generator.
+    pub profile: Profile,
     /// Approximate number of series wanted.
     pub series: usize,
     /// Length of the data in hours.
@@ -91,6 +108,88 @@ fn write_labels(out: &mut Vec<u8>, job: &str, instance: &str, extra: &[(&'static
 
 /// Writes the dataset into `dir/dataset.om` and returns its description.
 pub fn generate(spec: &DatasetSpec, dir: &Path) -> anyhow::Result<Dataset> {
+    match spec.profile {
+        Profile::Noisy => generate_noisy(spec, dir),
+        Profile::Field => generate_field(spec, dir),
+    }
+}
+
+/// Series per target of the field profile.
+pub const FIELD_SERIES_PER_TARGET: usize = 41;
+
+/// The field profile: `promlite_tsdb::codec::testdata` written as
+/// OpenMetrics, one family (one `__name__`) after the other. Its one
+/// staleness marker per target is left out: OpenMetrics cannot carry it.
+fn generate_field(spec: &DatasetSpec, dir: &Path) -> anyhow::Result<Dataset> {
+    use promlite_tsdb::codec::testdata;
+    let targets = spec.series.div_ceil(FIELD_SERIES_PER_TARGET).max(1);
+    let scrapes = ((spec.hours * 3600.0) / spec.interval_s.max(1) as f64).floor() as usize;
+    anyhow::ensure!(scrapes > 0, "--hours is shorter than one scrape interval");
+    let data = testdata::generate(&testdata::DatasetSpec {
+        targets,
+        scrapes,
+        interval_ms: spec.interval_s as i64 * 1000,
+        start_ms: spec.start_ms,
+        jitter_ms: 8,
+        seed: spec.seed,
+    });
+    let path = dir.join("dataset.om");
+    let file = std::fs::File::create(&path).with_context(|| format!("creating {path:?}"))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let (mut samples, mut min_ms, mut max_ms) = (0u64, i64::MAX, i64::MIN);
+    let mut family = String::new();
+    let mut line = Vec::with_capacity(256);
+    for (labels, points) in &data {
+        let name = labels.get("__name__").unwrap_or("");
+        if name != family {
+            family = name.to_string();
+            writeln!(w, "# TYPE {family} gauge")?;
+        }
+        let mut prefix = Vec::with_capacity(128);
+        prefix.extend_from_slice(name.as_bytes());
+        prefix.push(b'{');
+        let mut first = true;
+        for l in labels.iter() {
+            let (k, v) = (l.name.as_str(), l.value.as_str());
+            if k == "__name__" {
+                continue;
+            }
+            if !first {
+                prefix.push(b',');
+            }
+            first = false;
+            let _ = write!(prefix, "{k}=\"{v}\"");
+        }
+        prefix.push(b'}');
+        for &(t, v) in points {
+            if v.to_bits() == promlite_model::STALE_NAN_BITS {
+                continue;
+            }
+            min_ms = min_ms.min(t);
+            max_ms = max_ms.max(t);
+            line.clear();
+            line.extend_from_slice(&prefix);
+            let _ = writeln!(line, " {v} {}.{:03}", t / 1000, t % 1000);
+            w.write_all(&line)?;
+            samples += 1;
+        }
+    }
+    writeln!(w, "# EOF")?;
+    w.flush()?;
+    drop(w);
+    let bytes = std::fs::metadata(&path)?.len();
+    Ok(Dataset {
+        path,
+        series: data.len(),
+        samples,
+        instances: targets,
+        min_ms,
+        max_ms,
+        bytes,
+    })
+}
+
+fn generate_noisy(spec: &DatasetSpec, dir: &Path) -> anyhow::Result<Dataset> {
     let tpls = templates();
     let per_pair: usize = tpls.iter().map(|t| series_count(&t.groups)).sum();
     let instances = spec.series.div_ceil(per_pair).max(1);
@@ -229,6 +328,7 @@ mod tests {
         std::fs::create_dir_all(&a).unwrap();
         std::fs::create_dir_all(&b).unwrap();
         let spec = DatasetSpec {
+            profile: Profile::Noisy,
             series: 100,
             hours: 0.1,
             interval_s: 15,

@@ -38,6 +38,11 @@ struct Args {
     /// RNG seed.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Backfill dataset generator: `noisy` (hard to compress on purpose,
+    /// with the standard query set) or `field` (the storage tests'
+    /// realistic scrape data; no query set).
+    #[arg(long, value_enum, default_value_t = dataset::Profile::Noisy)]
+    profile: dataset::Profile,
     /// Timed repetitions per query.
     #[arg(long, default_value_t = 5)]
     reps: usize,
@@ -135,10 +140,14 @@ async fn main() -> anyhow::Result<()> {
     let (load0, when0) = (measure::loadavg(), utc_now());
     eprintln!("[{when0}] load {load0}");
 
-    let query_set = queries::query_set();
+    let query_set = match args.profile {
+        dataset::Profile::Noisy => queries::query_set(),
+        dataset::Profile::Field => Vec::new(),
+    };
     let (mut ds, mut gen_s, mut loads) = (None, 0.0, Vec::new());
     if args.series > 0 {
         let spec = dataset::DatasetSpec {
+            profile: args.profile,
             series: args.series,
             hours: args.hours,
             interval_s: args.interval,
@@ -202,6 +211,7 @@ async fn main() -> anyhow::Result<()> {
         bins: &bins,
         dataset: ds.as_ref(),
         gen_s,
+        profile: args.profile,
         loads: &loads,
         queries: &query_set,
         reps: args.reps,

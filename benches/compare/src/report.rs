@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::process::Command;
 
 use crate::backfill::LoadResult;
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, Profile};
 use crate::queries::{compare, QueryDef};
 use crate::scrape::ScrapeResult;
 use crate::systems::{Binaries, System};
@@ -24,6 +24,8 @@ pub struct ReportInput<'a> {
     pub dataset: Option<&'a Dataset>,
     /// Seconds to generate the dataset.
     pub gen_s: f64,
+    /// Which generator made the dataset.
+    pub profile: Profile,
     /// Backfill results (or why a system failed).
     pub loads: &'a [(System, anyhow::Result<LoadResult>)],
     /// The query set.
@@ -143,20 +145,43 @@ pub fn render(r: &ReportInput<'_>) -> String {
 fn backfill_section(o: &mut String, r: &ReportInput<'_>, ds: &Dataset) {
     let hours = (ds.max_ms - ds.min_ms) as f64 / 3.6e6;
     let _ = writeln!(o, "## Backfill run\n");
-    let _ = writeln!(
-        o,
-        "Dataset: {} series ({} node-exporter-like hosts × 50 series, {} ML model servers × 53 \
-         series), {:.2} h, {} samples, OpenMetrics file of {} (generated in {:.1} s). Integer \
-         counters, 2-decimal CPU counters, full-precision float gauges, integer gauges and \
-         11-bucket histograms; each target scrapes at its own phase with 0–9 ms jitter.\n",
-        ds.series,
-        ds.instances,
-        ds.instances,
-        hours,
-        ds.samples,
-        mib(ds.bytes),
-        r.gen_s
-    );
+    match r.profile {
+        Profile::Noisy => {
+            let _ = writeln!(
+                o,
+                "Dataset (profile `noisy`): {} series ({} node-exporter-like hosts × 50 series, {} \
+                 ML model servers × 53 series), {:.2} h, {} samples, OpenMetrics file of {} \
+                 (generated in {:.1} s). Integer counters, 2-decimal CPU counters, full-precision \
+                 float gauges, integer gauges and 11-bucket histograms; each target scrapes at its \
+                 own phase with 0–9 ms jitter.\n",
+                ds.series,
+                ds.instances,
+                ds.instances,
+                hours,
+                ds.samples,
+                mib(ds.bytes),
+                r.gen_s
+            );
+        }
+        Profile::Field => {
+            let _ = writeln!(
+                o,
+                "Dataset (profile `field`, the storage tests' realistic scrape data, \
+                 `promlite_tsdb::codec::testdata`): {} series ({} targets × 41 series), {:.2} h, \
+                 {} samples, OpenMetrics file of {} (generated in {:.1} s). Integer request \
+                 counters, 2-decimal CPU counters, a 12-bucket latency histogram with a \
+                 full-precision `_sum`, integer and constant gauges, 3 random-walk \
+                 full-precision gauges per target; all targets scrape together with 0–8 ms \
+                 jitter. No query set is run on this profile.\n",
+                ds.series,
+                ds.instances,
+                hours,
+                ds.samples,
+                mib(ds.bytes),
+                r.gen_s
+            );
+        }
+    }
     let _ = writeln!(
         o,
         "Load: Prometheus = `promtool tsdb create-blocks-from openmetrics`, then the server on \
@@ -210,6 +235,32 @@ fn backfill_section(o: &mut String, r: &ReportInput<'_>, ds: &Dataset) {
                 let _ = writeln!(o, "| {} | failed: {e:#} | | | | | | | |", sys.name());
             }
         }
+    }
+    let victoria = r
+        .loads
+        .iter()
+        .find(|(s, _)| *s == System::Victoria)
+        .and_then(|(_, l)| l.as_ref().ok());
+    for (sys, res) in r.loads {
+        if let (System::Promlite, Ok(Some(bytes))) = (sys, res.as_ref().map(|l| l.compacted)) {
+            let bps = bytes as f64 / ds.samples as f64;
+            let _ = writeln!(
+                o,
+                "\npromlite after compaction (all its blocks compacted into one by \
+                 `promlite_tsdb::compact::compact`, the code the server's background compaction \
+                 runs; chunk files + index): {} = **{bps:.3} B/sample**, {:.3}× Prometheus's \
+                 and {} VictoriaMetrics' bytes/sample above.",
+                mib(bytes),
+                reference.map_or(f64::NAN, |p| bps / (p.disk as f64 / ds.samples as f64)),
+                victoria.map_or("(not run)".to_string(), |v| format!(
+                    "**{:.3}×**",
+                    bps / (v.disk as f64 / ds.samples as f64)
+                )),
+            );
+        }
+    }
+    if r.queries.is_empty() {
+        return;
     }
     let _ = writeln!(
         o,
