@@ -42,6 +42,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod conns;
 mod error;
 mod gofmt;
 pub mod handlers;

@@ -12,13 +12,15 @@ use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 
+use crate::conns::{drive, ConnTable, Tasks, EVICT_GRACE};
 use crate::limits::{body_deadline, ConnLimits};
 use crate::webconfig::WebConfig;
 
@@ -171,7 +173,6 @@ pub async fn serve(
         limits.read_timeout,
         body_deadline,
     ));
-    let graceful = GracefulShutdown::new();
     let mut builder = Builder::new(TokioExecutor::new());
     // The header timer runs from the moment a connection waits for a
     // request, so it also closes idle keep-alive connections.
@@ -182,40 +183,79 @@ pub async fn serve(
     let builder = Arc::new(builder);
     let slots = (limits.max_connections > 0)
         .then(|| Arc::new(tokio::sync::Semaphore::new(limits.max_connections)));
+    let table = ConnTable::new();
+    let tasks = Tasks::new();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
-        // Take a connection slot before accepting, so clients beyond the
-        // cap wait in the kernel's backlog (as Go's LimitListener does).
-        let slot = match &slots {
-            None => None,
-            Some(s) => tokio::select! {
-                _ = &mut shutdown => break,
-                permit = s.clone().acquire_owned() => permit.ok(),
-            },
-        };
-        let (stream, _peer) = tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    // Out of file descriptors and similar: back off, keep serving.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
+        let (slot, stream) = match &slots {
+            None => {
+                let Some(stream) = accept(&listener, &mut shutdown).await else {
+                    break;
+                };
+                (None, stream)
+            }
+            Some(s) => match s.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let Some(stream) = accept(&listener, &mut shutdown).await else {
+                        break;
+                    };
+                    (Some(permit), stream)
+                }
+                Err(_) => {
+                    // Every slot is taken. Accept the next client and give
+                    // it the slot of the connection idle the longest; when
+                    // all are busy it waits for one to finish (`conns.rs`).
+                    let Some(stream) = accept(&listener, &mut shutdown).await else {
+                        break;
+                    };
+                    let permit = loop {
+                        if let Ok(p) = s.clone().try_acquire_owned() {
+                            break Some(p);
+                        }
+                        if let Some(p) = table.evict_one() {
+                            break Some(p);
+                        }
+                        tokio::select! {
+                            _ = &mut shutdown => break None,
+                            p = s.clone().acquire_owned() => break p.ok(),
+                            // Too many evicted ones still closing: try again
+                            // when one has.
+                            _ = table.evicted_one_closed() => {}
+                            // A busy connection may turn idle without
+                            // closing: look again.
+                            _ = tokio::time::sleep(EVICT_GRACE) => {}
+                        }
+                    };
+                    let Some(permit) = permit else {
+                        break;
+                    };
+                    (Some(permit), stream)
                 }
             },
         };
         let _ = stream.set_nodelay(true);
-        let svc = TowerToHyperService::new(app.clone());
+        let conn = table.open(slot);
+        let counted = conn.clone();
+        let app = app.clone();
+        let svc = TowerToHyperService::new(tower::service_fn(move |req: Request<Incoming>| {
+            let busy = counted.enter();
+            let app = app.clone();
+            async move {
+                let r = app.oneshot(req).await;
+                drop(busy);
+                r
+            }
+        }));
         let builder = builder.clone();
+        let stopping = stop_rx.clone();
+        let running = tasks.enter();
         match &tls {
             None => {
-                let watcher = graceful.watcher();
                 let read_timeout = limits.read_timeout;
-                let mut stopping = stop_rx.clone();
+                let mut stopping = stopping;
                 tokio::spawn(async move {
-                    let _slot = slot;
+                    let _running = running;
                     // hyper's protocol detection waits for the first bytes
                     // with no timer of its own: a client that connects and
                     // sends nothing must not hold the slot (or a graceful
@@ -226,36 +266,54 @@ pub async fn serve(
                             Ok(Ok(n)) if n > 0 => {}
                             _ => return,
                         },
+                        _ = conn.evicted() => return,
                         _ = stopping.wait_for(|s| *s) => return,
                     }
-                    let conn = builder
-                        .serve_connection_with_upgrades(TokioIo::new(stream), svc)
-                        .into_owned();
-                    let _ = watcher.watch(conn).await;
+                    let fut = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+                    drive(&conn, fut, |f| f.graceful_shutdown(), stopping).await;
                 });
             }
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
-                let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    let _slot = slot;
-                    let Ok(Ok(tls_stream)) =
-                        tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-                    else {
-                        return;
+                    let _running = running;
+                    let tls_stream = tokio::select! {
+                        r = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => match r {
+                            Ok(Ok(s)) => s,
+                            _ => return,
+                        },
+                        _ = conn.evicted() => return,
                     };
-                    let conn = builder
-                        .serve_connection_with_upgrades(TokioIo::new(tls_stream), svc)
-                        .into_owned();
-                    let _ = watcher.watch(conn).await;
+                    let fut = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), svc);
+                    drive(&conn, fut, |f| f.graceful_shutdown(), stopping).await;
                 });
             }
         }
     }
     drop(listener);
     let _ = stop_tx.send(true);
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, tasks.wait()).await;
     Ok(())
+}
+
+/// Accepts the next connection; `None` once `shutdown` resolves.
+async fn accept(
+    listener: &TcpListener,
+    shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Option<tokio::net::TcpStream> {
+    loop {
+        tokio::select! {
+            _ = shutdown.as_mut() => return None,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => return Some(stream),
+                Err(e) => {
+                    // Out of file descriptors and similar: back off, keep serving.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
 }
 
 #[cfg(test)]
