@@ -22,8 +22,9 @@ use tokio::time::Sleep;
 /// Limits on connections and request reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConnLimits {
-    /// Most connections served at once; further clients wait in the
-    /// listen backlog until one closes (0: no limit).
+    /// Most connections served at once (0: no limit). A client beyond it
+    /// takes the slot of the longest-idle connection, or waits while every
+    /// connection has a request in flight (see `conns.rs`).
     pub max_connections: usize,
     /// Longest time to receive a request: the wait for the headers of the
     /// next request on an idle connection, and separately the whole body.
