@@ -58,6 +58,9 @@ pub struct CommonArgs {
     /// Maximum concurrent queries.
     #[arg(long = "query.max-concurrency", default_value_t = 20)]
     pub max_concurrency: usize,
+    /// Minimum time between two notifications of the same firing alert.
+    #[arg(long = "rules.alert.resend-delay", default_value = "1m")]
+    pub resend_delay: String,
     /// Log level: debug, info, warn, error.
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: String,
@@ -87,6 +90,7 @@ impl CommonArgs {
             max_samples: self.max_samples,
             query_timeout: self.query_timeout.clone(),
             max_concurrency: self.max_concurrency,
+            resend_delay: self.resend_delay.clone(),
         }
     }
 }

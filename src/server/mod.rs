@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use promlite_http::{router, ApiOptions, ApiState, WebConfig};
 use promlite_model::duration::parse_duration;
 use promlite_model::{Appendable, Clock, Queryable, SystemClock};
@@ -63,6 +63,8 @@ pub struct ServeOptions {
     pub query_timeout: String,
     /// `--query.max-concurrency`.
     pub max_concurrency: usize,
+    /// `--rules.alert.resend-delay` (Prometheus duration).
+    pub resend_delay: String,
 }
 
 impl ServeOptions {
@@ -98,6 +100,7 @@ impl ServeOptions {
         put("query.lookback-delta", self.lookback_delta.clone());
         put("query.max-samples", self.max_samples.to_string());
         put("query.timeout", self.query_timeout.clone());
+        put("rules.alert.resend-delay", self.resend_delay.clone());
         put("query.max-concurrency", self.max_concurrency.to_string());
         m
     }
@@ -237,12 +240,23 @@ async fn serve_db(
         clock.clone(),
         ScrapeOptions::default(),
     );
+    let resend_delay_ms = duration_ms("rules.alert.resend-delay", &opts.resend_delay)?;
+    if resend_delay_ms <= 0 {
+        bail!(
+            "--rules.alert.resend-delay={}: must be greater than 0",
+            opts.resend_delay
+        );
+    }
     let (rule_manager, notifier) = rules::build(
         cfg,
         engine.clone(),
         db.clone() as Arc<dyn Queryable>,
         db.clone() as Arc<dyn Appendable>,
         clock.clone(),
+        rules::Sending {
+            resend_delay_ms,
+            sent_state_file: opts.storage_path.join("alerts-sent.json"),
+        },
     );
     let yaml = load_and_apply(&opts.config_file, &scrape, &rule_manager).map_err(|e| anyhow!(e))?;
 

@@ -94,6 +94,14 @@ pub fn apply_alerting(cfg: &Config, rules: &RuleManager) {
     }
 }
 
+/// How alerts are (re)sent.
+pub struct Sending {
+    /// `--rules.alert.resend-delay`.
+    pub resend_delay_ms: i64,
+    /// Where the last send time of each firing alert is kept across restarts.
+    pub sent_state_file: std::path::PathBuf,
+}
+
 /// Builds the notifier and the rule manager for `cfg` (no groups loaded yet).
 pub fn build(
     cfg: &Config,
@@ -101,6 +109,7 @@ pub fn build(
     db: Arc<dyn Queryable>,
     appendable: Arc<dyn Appendable>,
     clock: Arc<dyn Clock>,
+    sending: Sending,
 ) -> (Arc<RuleManager>, Notifier) {
     let external_labels: BTreeMap<String, String> = cfg.global.external_labels.clone();
     let notifier = Notifier::new(
@@ -120,6 +129,8 @@ pub fn build(
         ..EvalContext::default()
     };
     opts.load = load_options(cfg);
+    opts.resend_delay_ms = sending.resend_delay_ms;
+    opts.sent_state_file = Some(sending.sent_state_file);
     (RuleManager::new(opts), notifier)
 }
 

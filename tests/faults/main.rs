@@ -8,7 +8,8 @@
 //!   through `promlite serve`.
 //! - `disk_full`: the writer runs in a child with `RLIMIT_FSIZE` set low
 //!   (writes fail with EFBIG).
-//! - `alert_restore`: a pending alert keeps its `activeAt` across SIGKILL.
+//! - `alert_restore`: a pending alert keeps its `activeAt` across SIGKILL,
+//!   and a firing one is not notified again before its resend delay.
 //! - `query_abuse`: nesting bombs, huge queries and regexes, cardinality
 //!   and resolution bombs, concurrent heavy queries against `promlite serve`.
 //! - `query_cancel`: a query's timeout holds with ≤ 10 % overshoot and a

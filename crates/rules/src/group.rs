@@ -197,6 +197,19 @@ impl Group {
         let _ = a.commit();
     }
 
+    /// Firing alerts of every alerting rule (to restore when they were last
+    /// sent, see `sent_state.rs`).
+    pub(crate) fn firing_alerts_mut(&mut self) -> impl Iterator<Item = &mut crate::Alert> + '_ {
+        self.rules
+            .iter_mut()
+            .filter_map(|r| match r {
+                Rule::Alerting(a) => Some(a),
+                _ => None,
+            })
+            .flat_map(|a| a.alerts_mut())
+            .filter(|a| a.state == AlertState::Firing)
+    }
+
     /// Puts alerting rules into "waiting for restore" mode (startup).
     pub fn prepare_restore(&mut self) {
         for r in &mut self.rules {

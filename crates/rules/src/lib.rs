@@ -47,6 +47,7 @@ mod group;
 mod manager;
 pub mod notifier;
 mod rule;
+mod sent_state;
 pub mod template;
 
 pub use alerting::{Alert, AlertState, AlertingRule, RESOLVED_RETENTION_MS};

@@ -15,6 +15,7 @@ use crate::file::{load_rule_files_with, LoadOptions, RuleError};
 use crate::group::Group;
 use crate::notifier::Notifier;
 use crate::rule::{EvalContext, QueryFn, Rule};
+use crate::sent_state::SentState;
 
 /// What the manager needs.
 #[derive(Clone)]
@@ -39,6 +40,10 @@ pub struct ManagerOptions {
     pub for_grace_period_ms: i64,
     /// Defaults for groups loaded from files.
     pub load: LoadOptions,
+    /// File that keeps when each firing alert was last sent, so that a
+    /// restart does not resend them all at once (`None`: memory only, as
+    /// in Prometheus). See `sent_state.rs`.
+    pub sent_state_file: Option<std::path::PathBuf>,
 }
 
 impl ManagerOptions {
@@ -59,6 +64,7 @@ impl ManagerOptions {
             outage_tolerance_ms: 3_600_000,
             for_grace_period_ms: 600_000,
             load: LoadOptions::default(),
+            sent_state_file: None,
         }
     }
 }
@@ -74,17 +80,23 @@ pub struct RuleManager {
     slots: Mutex<Vec<Arc<Mutex<Slot>>>>,
     generation: tokio::sync::watch::Sender<u64>,
     loaded_once: AtomicBool,
+    sent_state: Option<Mutex<SentState>>,
 }
 
 impl RuleManager {
     /// A manager without groups.
     pub fn new(opts: ManagerOptions) -> Arc<Self> {
         let (generation, _) = tokio::sync::watch::channel(0);
+        let sent_state = opts
+            .sent_state_file
+            .clone()
+            .map(|p| Mutex::new(SentState::load(p)));
         Arc::new(RuleManager {
             opts,
             slots: Mutex::new(Vec::new()),
             generation,
             loaded_once: AtomicBool::new(false),
+            sent_state,
         })
     }
 
@@ -180,12 +192,19 @@ impl RuleManager {
                 s.group
                     .restore(q.as_ref(), ts, o.outage_tolerance_ms, o.for_grace_period_ms);
             }
+            if let Some(st) = &self.sent_state {
+                st.lock().apply(&mut s.group);
+            }
             s.should_restore = false;
         }
         if let Some(n) = &o.notifier {
             let alerts = s
                 .group
                 .alerts_to_send(ts, o.resend_delay_ms, &o.context.external_url);
+            if let Some(st) = &self.sent_state {
+                let keep = o.outage_tolerance_ms.max(o.resend_delay_ms);
+                st.lock().record(s.group.name(), &alerts, ts, keep);
+            }
             n.send(alerts);
         }
     }
