@@ -62,6 +62,50 @@ pub struct Dataset {
     pub bytes: u64,
 }
 
+/// Writes OpenMetrics sample lines and counts them.
+struct OmWriter {
+    w: BufWriter<std::fs::File>,
+    line: Vec<u8>,
+    samples: u64,
+    min_ms: i64,
+    max_ms: i64,
+}
+
+impl OmWriter {
+    fn create(path: &Path) -> anyhow::Result<OmWriter> {
+        let file = std::fs::File::create(path).with_context(|| format!("creating {path:?}"))?;
+        Ok(OmWriter {
+            w: BufWriter::with_capacity(1 << 20, file),
+            line: Vec::with_capacity(256),
+            samples: 0,
+            min_ms: i64::MAX,
+            max_ms: i64::MIN,
+        })
+    }
+
+    /// `prefix` is the series (`name{labels}`); `t` in ms, written as
+    /// seconds with millisecond precision.
+    fn sample(&mut self, prefix: &[u8], v: f64, t: i64) -> anyhow::Result<()> {
+        self.min_ms = self.min_ms.min(t);
+        self.max_ms = self.max_ms.max(t);
+        self.line.clear();
+        self.line.extend_from_slice(prefix);
+        let _ = writeln!(self.line, " {v} {}.{:03}", t / 1000, t % 1000);
+        self.w.write_all(&self.line)?;
+        self.samples += 1;
+        Ok(())
+    }
+
+    /// Writes `# EOF`; returns (samples, min ms, max ms, file bytes).
+    fn finish(mut self, path: &Path) -> anyhow::Result<(u64, i64, i64, u64)> {
+        writeln!(self.w, "# EOF")?;
+        self.w.flush()?;
+        drop(self.w);
+        let bytes = std::fs::metadata(path)?.len();
+        Ok((self.samples, self.min_ms, self.max_ms, bytes))
+    }
+}
+
 /// One kind of scraped instance.
 struct Template {
     job: &'static str,
@@ -134,16 +178,13 @@ fn generate_field(spec: &DatasetSpec, dir: &Path) -> anyhow::Result<Dataset> {
         seed: spec.seed,
     });
     let path = dir.join("dataset.om");
-    let file = std::fs::File::create(&path).with_context(|| format!("creating {path:?}"))?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    let (mut samples, mut min_ms, mut max_ms) = (0u64, i64::MAX, i64::MIN);
+    let mut w = OmWriter::create(&path)?;
     let mut family = String::new();
-    let mut line = Vec::with_capacity(256);
     for (labels, points) in &data {
         let name = labels.get("__name__").unwrap_or("");
         if name != family {
             family = name.to_string();
-            writeln!(w, "# TYPE {family} gauge")?;
+            writeln!(w.w, "# TYPE {family} gauge")?;
         }
         let mut prefix = Vec::with_capacity(128);
         prefix.extend_from_slice(name.as_bytes());
@@ -162,22 +203,12 @@ fn generate_field(spec: &DatasetSpec, dir: &Path) -> anyhow::Result<Dataset> {
         }
         prefix.push(b'}');
         for &(t, v) in points {
-            if v.to_bits() == promlite_model::STALE_NAN_BITS {
-                continue;
+            if v.to_bits() != promlite_model::STALE_NAN_BITS {
+                w.sample(&prefix, v, t)?;
             }
-            min_ms = min_ms.min(t);
-            max_ms = max_ms.max(t);
-            line.clear();
-            line.extend_from_slice(&prefix);
-            let _ = writeln!(line, " {v} {}.{:03}", t / 1000, t % 1000);
-            w.write_all(&line)?;
-            samples += 1;
         }
     }
-    writeln!(w, "# EOF")?;
-    w.flush()?;
-    drop(w);
-    let bytes = std::fs::metadata(&path)?.len();
+    let (samples, min_ms, max_ms, bytes) = w.finish(&path)?;
     Ok(Dataset {
         path,
         series: data.len(),
@@ -196,8 +227,7 @@ fn generate_noisy(spec: &DatasetSpec, dir: &Path) -> anyhow::Result<Dataset> {
     let steps = ((spec.hours * 3600.0) / spec.interval_s.max(1) as f64).floor() as usize;
     anyhow::ensure!(steps > 0, "--hours is shorter than one scrape interval");
     let path = dir.join("dataset.om");
-    let file = std::fs::File::create(&path).with_context(|| format!("creating {path:?}"))?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut w = OmWriter::create(&path)?;
     let dt = spec.interval_s as f64;
 
     // Families in order of first appearance, each written contiguously.
@@ -210,18 +240,12 @@ fn generate_noisy(spec: &DatasetSpec, dir: &Path) -> anyhow::Result<Dataset> {
             }
         }
     }
-    let (mut samples, mut min_ms, mut max_ms) = (0u64, i64::MAX, i64::MIN);
-    let mut line = Vec::with_capacity(256);
     for (family, keyword) in &families {
-        writeln!(w, "# TYPE {family} {keyword}")?;
+        writeln!(w.w, "# TYPE {family} {keyword}")?;
         for (ti, tpl) in tpls.iter().enumerate() {
             for inst in 0..instances {
                 let instance = format!("{}-{inst}:{}", tpl.job, tpl.port);
                 let ts = timestamps(spec, ti, inst, steps);
-                if let (Some(first), Some(last)) = (ts.first(), ts.last()) {
-                    min_ms = min_ms.min(*first);
-                    max_ms = max_ms.max(*last);
-                }
                 for (gi, group) in tpl.groups.iter().enumerate() {
                     if group.family().0 != *family {
                         continue;
@@ -239,22 +263,16 @@ fn generate_noisy(spec: &DatasetSpec, dir: &Path) -> anyhow::Result<Dataset> {
                         write_labels(&mut prefix, tpl.job, &instance, labels);
                         for (k, t) in ts.iter().enumerate() {
                             let v = history.get(k).and_then(|h| h.get(si)).copied();
-                            let Some(v) = v else { continue };
-                            line.clear();
-                            line.extend_from_slice(&prefix);
-                            let _ = writeln!(line, " {v} {}.{:03}", t / 1000, t % 1000);
-                            w.write_all(&line)?;
-                            samples += 1;
+                            if let Some(v) = v {
+                                w.sample(&prefix, v, *t)?;
+                            }
                         }
                     }
                 }
             }
         }
     }
-    writeln!(w, "# EOF")?;
-    w.flush()?;
-    drop(w);
-    let bytes = std::fs::metadata(&path)?.len();
+    let (samples, min_ms, max_ms, bytes) = w.finish(&path)?;
     Ok(Dataset {
         path,
         series: instances * per_pair,
