@@ -83,7 +83,7 @@ impl Page {
                     let map: BTreeMap<String, String> = labels
                         .iter()
                         .filter(|l| l.name != "__name__")
-                        .map(|l| (l.name.clone(), l.value.clone()))
+                        .map(|l| (l.name.to_string(), l.value.to_string()))
                         .collect();
                     samples.push((s.name.to_string(), map, s.value));
                 }

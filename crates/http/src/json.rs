@@ -118,7 +118,7 @@ pub fn query_data(v: &Value) -> String {
 pub fn labels_json(l: &Labels) -> Json {
     let mut m = Map::new();
     for lab in l.iter() {
-        m.insert(lab.name.clone(), Json::String(lab.value.clone()));
+        m.insert(lab.name.to_string(), Json::String(lab.value.to_string()));
     }
     Json::Object(m)
 }

@@ -1,12 +1,34 @@
 //! Label sets: the identity of a series.
+//!
+//! A [`Labels`] is one reference-counted string holding every name and value,
+//! each preceded by its length, sorted by name (like Prometheus's
+//! `stringlabels` build). A series' label set is thus one heap allocation
+//! instead of one per name and value, and cloning is an `Arc` increment.
+//!
+//! Encoding (all inside one `str`): the number of labels, then for each label
+//! the name's length, the name, the value's length and the value. Lengths are
+//! written in base 64, least significant digit first, one ASCII byte per digit:
+//! `0x00..=0x3f` is the last digit, `0x40..=0x7f` a digit with more to follow.
+//! Being ASCII, the length bytes keep the whole buffer valid UTF-8, so no
+//! `unsafe` is needed to hand out `&str`s. The encoding is canonical: equal
+//! label sets have identical buffers.
 
+mod builder;
+mod iter;
+
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+
+pub use builder::LabelsBuilder;
+pub use iter::{LabelRef, LabelsIter};
 
 /// The label that holds the metric name.
 pub const METRIC_NAME: &str = "__name__";
 
-/// One `name="value"` pair.
+/// One owned `name="value"` pair (used to build label sets; iterating a
+/// [`Labels`] yields borrowed [`LabelRef`]s).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Label {
     /// Label name, e.g. `job`.
@@ -18,13 +40,61 @@ pub struct Label {
 /// An immutable label set, sorted by name, without empty values or duplicate
 /// names. Cloning is an `Arc` increment; comparison is lexicographic over the
 /// sorted pairs, the order Prometheus uses to sort series.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Labels(Arc<[Label]>);
+#[derive(Clone)]
+pub struct Labels(Arc<str>);
+
+/// Appends `n` as base-64 ASCII digits (see the module docs).
+fn put_len(buf: &mut String, mut n: usize) {
+    loop {
+        let digit = (n & 0x3f) as u8;
+        n >>= 6;
+        if n == 0 {
+            buf.push(char::from(digit));
+            return;
+        }
+        buf.push(char::from(digit | 0x40));
+    }
+}
+
+/// Reads a length written by [`put_len`] at `*pos`, advancing `*pos`.
+/// `None` only for a truncated buffer, which [`Labels`] never holds.
+fn get_len(b: &[u8], pos: &mut usize) -> Option<usize> {
+    let mut n = 0usize;
+    let mut shift = 0u32;
+    loop {
+        let byte = *b.get(*pos)?;
+        *pos += 1;
+        n |= usize::from(byte & 0x3f).checked_shl(shift)?;
+        if byte & 0x40 == 0 {
+            return Some(n);
+        }
+        shift += 6;
+    }
+}
+
+/// Encodes labels that are already sorted by name, unique and non-empty.
+fn encode<'a>(count: usize, labels: impl Iterator<Item = (&'a str, &'a str)>) -> Labels {
+    let mut buf = String::with_capacity(8 + count * 24);
+    put_len(&mut buf, count);
+    for (n, v) in labels {
+        put_len(&mut buf, n.len());
+        buf.push_str(n);
+        put_len(&mut buf, v.len());
+        buf.push_str(v);
+    }
+    Labels(Arc::from(buf))
+}
+
+impl Default for Labels {
+    fn default() -> Self {
+        Labels::empty()
+    }
+}
 
 impl Labels {
     /// The empty label set.
     pub fn empty() -> Labels {
-        Labels(Arc::from(Vec::new()))
+        encode(0, std::iter::empty())
     }
 
     /// Builds a label set from pairs: sorts them, drops empty values, and keeps
@@ -42,16 +112,31 @@ impl Labels {
     /// Builds from labels already sorted by name, unique and non-empty.
     /// Callers that cannot guarantee this use [`Labels::from_pairs`].
     pub fn from_sorted(labels: Vec<Label>) -> Labels {
-        debug_assert!(labels.windows(2).all(|w| w[0].name < w[1].name));
-        Labels(Arc::from(labels))
+        Labels::from_sorted_refs(
+            labels
+                .iter()
+                .map(|l| (l.name.as_str(), l.value.as_str()))
+                .collect::<Vec<_>>()
+                .as_slice(),
+        )
+    }
+
+    /// Like [`Labels::from_sorted`], from borrowed `(name, value)` pairs.
+    pub fn from_sorted_refs(pairs: &[(&str, &str)]) -> Labels {
+        debug_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0));
+        encode(pairs.len(), pairs.iter().copied())
     }
 
     /// The value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .binary_search_by(|l| l.name.as_str().cmp(name))
-            .ok()
-            .map(|i| self.0[i].value.as_str())
+        for l in self.iter() {
+            match l.name.cmp(name) {
+                Ordering::Less => continue,
+                Ordering::Equal => return Some(l.value),
+                Ordering::Greater => return None,
+            }
+        }
+        None
     }
 
     /// The value of `name`, or `""` when absent (Prometheus's `Labels.Get`).
@@ -71,29 +156,34 @@ impl Labels {
 
     /// Number of labels.
     pub fn len(&self) -> usize {
-        self.0.len()
+        let mut pos = 0;
+        get_len(self.0.as_bytes(), &mut pos).unwrap_or(0)
     }
 
     /// True for the empty set.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
 
     /// Iterates the labels in name order.
-    pub fn iter(&self) -> std::slice::Iter<'_, Label> {
-        self.0.iter()
+    pub fn iter(&self) -> LabelsIter<'_> {
+        LabelsIter::new(&self.0)
     }
 
-    /// The labels as a slice.
-    pub fn as_slice(&self) -> &[Label] {
-        &self.0
+    /// The labels as owned pairs, in name order.
+    pub fn to_vec(&self) -> Vec<Label> {
+        self.iter().map(|l| l.to_label()).collect()
+    }
+
+    /// True if both are the same allocation (then they are equal); a cheap
+    /// first check before comparing contents.
+    pub fn ptr_eq(&self, other: &Labels) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 
     /// A builder pre-filled with these labels.
     pub fn builder(&self) -> LabelsBuilder {
-        LabelsBuilder {
-            labels: self.0.to_vec(),
-        }
+        LabelsBuilder::from_labels(self.to_vec())
     }
 
     /// A copy without `__name__`.
@@ -101,16 +191,19 @@ impl Labels {
         if !self.has(METRIC_NAME) {
             return self.clone();
         }
-        let mut b = self.builder();
-        b.del(METRIC_NAME);
-        b.build()
+        let rest: Vec<(&str, &str)> = self
+            .iter()
+            .filter(|l| l.name != METRIC_NAME)
+            .map(|l| (l.name, l.value))
+            .collect();
+        Labels::from_sorted_refs(&rest)
     }
 
     /// Stable 64-bit hash of the whole set (xxh3 over `name\xffvalue\xff…`), the
     /// same for equal sets in every process and version.
     pub fn stable_hash(&self) -> u64 {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
-        for l in self.0.iter() {
+        for l in self.iter() {
             h.update(l.name.as_bytes());
             h.update(&[0xff]);
             h.update(l.value.as_bytes());
@@ -122,8 +215,8 @@ impl Labels {
     /// Hash of only the named labels (for `by (...)` / `on (...)` grouping).
     pub fn hash_for(&self, names: &[String]) -> u64 {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
-        for l in self.0.iter() {
-            if names.iter().any(|n| n == &l.name) {
+        for l in self.iter() {
+            if names.iter().any(|n| n == l.name) {
                 h.update(l.name.as_bytes());
                 h.update(&[0xff]);
                 h.update(l.value.as_bytes());
@@ -137,8 +230,8 @@ impl Labels {
     /// (for `without (...)` / `ignoring (...)`).
     pub fn hash_without(&self, names: &[String]) -> u64 {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
-        for l in self.0.iter() {
-            if l.name != METRIC_NAME && !names.iter().any(|n| n == &l.name) {
+        for l in self.iter() {
+            if l.name != METRIC_NAME && !names.iter().any(|n| n == l.name) {
                 h.update(l.name.as_bytes());
                 h.update(&[0xff]);
                 h.update(l.value.as_bytes());
@@ -148,20 +241,49 @@ impl Labels {
         h.digest()
     }
 
-    /// Approximate heap bytes used, for memory accounting.
+    /// Approximate heap bytes used, for memory accounting: the shared buffer
+    /// and its reference counts.
     pub fn heap_bytes(&self) -> usize {
-        self.0
-            .iter()
-            .map(|l| l.name.len() + l.value.len() + std::mem::size_of::<Label>())
-            .sum()
+        self.0.len() + 2 * std::mem::size_of::<usize>()
+    }
+}
+
+impl PartialEq for Labels {
+    fn eq(&self, other: &Labels) -> bool {
+        self.ptr_eq(other) || self.0 == other.0
+    }
+}
+
+impl Eq for Labels {}
+
+impl Hash for Labels {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state)
+    }
+}
+
+impl PartialOrd for Labels {
+    fn partial_cmp(&self, other: &Labels) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Lexicographic over the sorted `(name, value)` pairs; a set that is a
+/// prefix of another sorts first.
+impl Ord for Labels {
+    fn cmp(&self, other: &Labels) -> Ordering {
+        if self.ptr_eq(other) {
+            return Ordering::Equal;
+        }
+        self.iter().cmp(other.iter())
     }
 }
 
 impl<'a> IntoIterator for &'a Labels {
-    type Item = &'a Label;
-    type IntoIter = std::slice::Iter<'a, Label>;
+    type Item = LabelRef<'a>;
+    type IntoIter = LabelsIter<'a>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.iter()
     }
 }
 
@@ -172,7 +294,7 @@ impl fmt::Display for Labels {
         if let Some(n) = self.metric_name() {
             f.write_str(n)?;
         }
-        let rest: Vec<&Label> = self.0.iter().filter(|l| l.name != METRIC_NAME).collect();
+        let rest: Vec<LabelRef<'_>> = self.iter().filter(|l| l.name != METRIC_NAME).collect();
         if rest.is_empty() && self.metric_name().is_some() {
             return Ok(());
         }
@@ -190,73 +312,6 @@ impl fmt::Display for Labels {
 impl fmt::Debug for Labels {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
-    }
-}
-
-/// Mutable label set used to derive new [`Labels`]; `build` sorts and drops
-/// empty values.
-#[derive(Clone, Debug, Default)]
-pub struct LabelsBuilder {
-    labels: Vec<Label>,
-}
-
-impl LabelsBuilder {
-    /// An empty builder.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets `name` to `value` (an empty value deletes the label).
-    pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Self {
-        let name = name.into();
-        let value = value.into();
-        if let Some(l) = self.labels.iter_mut().find(|l| l.name == name) {
-            l.value = value;
-        } else {
-            self.labels.push(Label { name, value });
-        }
-        self
-    }
-
-    /// Removes `name`.
-    pub fn del(&mut self, name: &str) -> &mut Self {
-        self.labels.retain(|l| l.name != name);
-        self
-    }
-
-    /// Keeps only the labels whose names satisfy `keep`.
-    pub fn retain(&mut self, mut keep: impl FnMut(&Label) -> bool) -> &mut Self {
-        self.labels.retain(|l| keep(l));
-        self
-    }
-
-    /// The current value of `name`, if set and non-empty.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .find(|l| l.name == name && !l.value.is_empty())
-            .map(|l| l.value.as_str())
-    }
-
-    /// Produces the sorted, immutable set.
-    pub fn build(&self) -> Labels {
-        let mut v: Vec<Label> = self
-            .labels
-            .iter()
-            .filter(|l| !l.value.is_empty())
-            .cloned()
-            .collect();
-        v.sort_by(|a, b| a.name.cmp(&b.name));
-        v.dedup_by(|later, earlier| {
-            if later.name == earlier.name {
-                // keep the last one set; `set` never produces duplicates, but be safe
-                std::mem::swap(&mut later.value, &mut earlier.value);
-                true
-            } else {
-                false
-            }
-        });
-        Labels(Arc::from(v))
     }
 }
 
@@ -279,7 +334,7 @@ mod tests {
         assert_eq!(l.len(), 2);
         assert_eq!(l.get("a"), Some("3"));
         assert_eq!(l.get("c"), None);
-        assert_eq!(l.as_slice()[0].name, "a");
+        assert_eq!(l.iter().next().map(|l| l.name), Some("a"));
     }
 
     #[test]
@@ -300,5 +355,78 @@ mod tests {
         let y = crate::labels!("__name__" => "n", "job" => "j", "i" => "2");
         assert_eq!(x.hash_for(&["job".into()]), y.hash_for(&["job".into()]));
         assert_eq!(x.hash_without(&["i".into()]), y.hash_without(&["i".into()]));
+    }
+
+    #[test]
+    fn long_and_unicode_values_round_trip() {
+        for len in [0usize, 1, 63, 64, 65, 4095, 4096, 300_000] {
+            let v = "é".repeat(len / 2) + &"x".repeat(len % 2);
+            let l = Labels::from_pairs([("__name__", "m"), ("v", v.as_str()), ("z", "1")]);
+            let expect = if v.is_empty() { 2 } else { 3 };
+            assert_eq!(l.len(), expect);
+            assert_eq!(l.get("v"), (!v.is_empty()).then_some(v.as_str()));
+            assert_eq!(l.get("z"), Some("1"));
+            assert_eq!(l.metric_name(), Some("m"));
+            assert_eq!(l.iter().count(), expect);
+            assert_eq!(l, Labels::from_sorted(l.to_vec()));
+        }
+    }
+
+    #[test]
+    fn one_allocation_cheap_clone_and_pointer_equality() {
+        let a = crate::labels!("__name__" => "up", "job" => "x");
+        let b = a.clone();
+        assert!(a.ptr_eq(&b));
+        let c = crate::labels!("__name__" => "up", "job" => "x");
+        assert!(!a.ptr_eq(&c));
+        assert_eq!(a, c);
+        assert!(a.heap_bytes() < 48, "{}", a.heap_bytes());
+        assert!(Labels::empty().is_empty());
+        assert_eq!(Labels::default(), Labels::empty());
+        assert_eq!(Labels::empty().to_string(), "{}");
+    }
+
+    #[test]
+    fn without_metric_name_and_builder() {
+        let l = crate::labels!("__name__" => "m", "a" => "1", "b" => "2");
+        assert_eq!(
+            l.without_metric_name(),
+            crate::labels!("a" => "1", "b" => "2")
+        );
+        let mut b = l.builder();
+        b.set("a", "").set("c", "3");
+        assert_eq!(
+            b.build(),
+            crate::labels!("__name__" => "m", "b" => "2", "c" => "3")
+        );
+    }
+
+    fn pairs() -> impl proptest::strategy::Strategy<Value = Vec<(String, String)>> {
+        proptest::collection::vec(("[a-c_]{1,3}", "[xyé]{0,3}"), 0..5)
+    }
+
+    fn reference(p: &[(String, String)]) -> Vec<(String, String)> {
+        let mut m = std::collections::BTreeMap::new();
+        for (n, v) in p {
+            m.insert(n.clone(), v.clone());
+        }
+        m.into_iter().filter(|(_, v)| !v.is_empty()).collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn behaves_like_sorted_pairs(a in pairs(), b in pairs()) {
+            let (ra, rb) = (reference(&a), reference(&b));
+            let (la, lb) = (Labels::from_pairs(a.clone()), Labels::from_pairs(b.clone()));
+            let got: Vec<(String, String)> =
+                la.iter().map(|l| (l.name.to_string(), l.value.to_string())).collect();
+            proptest::prop_assert_eq!(&got, &ra);
+            proptest::prop_assert_eq!(la.len(), ra.len());
+            for (n, v) in &ra {
+                proptest::prop_assert_eq!(la.get(n), Some(v.as_str()));
+            }
+            proptest::prop_assert_eq!(la.cmp(&lb), ra.cmp(&rb));
+            proptest::prop_assert_eq!(la == lb, ra == rb);
+        }
     }
 }

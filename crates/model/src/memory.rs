@@ -220,7 +220,7 @@ impl Querier for MemQuerier {
         for (l, v) in d.iter() {
             if matches_all(l, matchers) && !self.in_range(v).is_empty() {
                 for lab in l.iter() {
-                    set.insert(lab.name.clone());
+                    set.insert(lab.name.to_string());
                 }
             }
         }

@@ -201,7 +201,7 @@ impl AlertingRule {
                 labels: s
                     .metric
                     .iter()
-                    .map(|l| (l.name.clone(), l.value.clone()))
+                    .map(|l| (l.name.to_string(), l.value.to_string()))
                     .collect(),
                 value: s.f,
                 external_labels: ctx.external_labels.clone(),
@@ -326,7 +326,7 @@ impl AlertingRule {
         for a in self.active.values_mut() {
             let mut matchers = vec![Matcher::equal(METRIC_NAME, "ALERTS_FOR_STATE")];
             for l in a.labels.iter() {
-                matchers.push(Matcher::equal(l.name.clone(), l.value.clone()));
+                matchers.push(Matcher::equal(l.name.to_string(), l.value.to_string()));
             }
             let hints = SelectHints {
                 start: ts - outage_tolerance_ms,

@@ -300,7 +300,7 @@ impl Group {
                     labels: a
                         .labels
                         .iter()
-                        .map(|l| (l.name.clone(), l.value.clone()))
+                        .map(|l| (l.name.to_string(), l.value.to_string()))
                         .collect(),
                     annotations: a.annotations.clone(),
                     starts_at_ms: a.fired_at.unwrap_or(a.active_at),
@@ -334,6 +334,6 @@ pub fn generator_url(external_url: &str, expr: &str) -> String {
 /// Labels of alerts as a map (for the API and notifications).
 pub fn labels_map(l: &Labels) -> BTreeMap<String, String> {
     l.iter()
-        .map(|x| (x.name.clone(), x.value.clone()))
+        .map(|x| (x.name.to_string(), x.value.to_string()))
         .collect()
 }

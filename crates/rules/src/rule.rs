@@ -166,7 +166,7 @@ impl RecordingRule {
             let mut b = s.metric.builder();
             b.set(METRIC_NAME, self.name.clone());
             for l in self.labels.iter() {
-                b.set(l.name.clone(), l.value.clone());
+                b.set(l.name, l.value);
             }
             let ls = b.build();
             if !seen.insert(ls.clone()) {

@@ -23,9 +23,9 @@ impl CardinalityStats {
         for l in labels.iter() {
             if l.name != METRIC_NAME {
                 self.values
-                    .entry((name.clone(), l.name.clone()))
+                    .entry((name.clone(), l.name.to_string()))
                     .or_default()
-                    .insert(l.value.clone());
+                    .insert(l.value.to_string());
             }
         }
     }

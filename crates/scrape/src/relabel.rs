@@ -376,7 +376,7 @@ pub fn apply(b: &mut LabelsBuilder, c: &RelabelConfig) -> bool {
             for l in current.iter() {
                 if let Some(name) = c.regex.expand(&l.name, &c.replacement) {
                     if !name.is_empty() {
-                        b.set(name, l.value.clone());
+                        b.set(name, l.value);
                     }
                 }
             }

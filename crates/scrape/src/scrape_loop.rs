@@ -606,7 +606,7 @@ pub fn mutate_labels(b: &mut LabelsBuilder, target: &Labels, honor_labels: bool)
     if honor_labels {
         for l in target.iter() {
             if b.get(&l.name).is_none() {
-                b.set(l.name.clone(), l.value.clone());
+                b.set(l.name, l.value);
             }
         }
         return;
@@ -614,9 +614,9 @@ pub fn mutate_labels(b: &mut LabelsBuilder, target: &Labels, honor_labels: bool)
     let mut conflicts: Vec<(String, String)> = Vec::new();
     for l in target.iter() {
         if let Some(existing) = b.get(&l.name) {
-            conflicts.push((l.name.clone(), existing.to_string()));
+            conflicts.push((l.name.to_string(), existing.to_string()));
         }
-        b.set(l.name.clone(), l.value.clone());
+        b.set(l.name, l.value);
     }
     conflicts.sort_by_key(|c| c.0.len());
     for (name, value) in conflicts {

@@ -103,7 +103,7 @@ pub fn populate(
 ) -> Result<Populated, String> {
     let mut b = group_labels.builder();
     for l in target_labels.iter() {
-        b.set(l.name.clone(), l.value.clone());
+        b.set(l.name, l.value);
     }
     let defaults = [
         ("job", cfg.job_name.clone()),
@@ -193,9 +193,9 @@ fn build_url(
         if let Some(name) = l.name.strip_prefix(PARAM_LABEL_PREFIX) {
             let vals = query.entry(name.to_string()).or_default();
             if vals.is_empty() {
-                vals.push(l.value.clone());
+                vals.push(l.value.to_string());
             } else {
-                vals[0] = l.value.clone();
+                vals[0] = l.value.to_string();
             }
         }
     }

@@ -46,7 +46,7 @@ fn write_name(n: &str, out: &mut String) {
 fn federation_labels(external: &Labels) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = external
         .iter()
-        .map(|l| (l.name.clone(), l.value.clone()))
+        .map(|l| (l.name.to_string(), l.value.to_string()))
         .collect();
     if !external.has("instance") {
         v.push(("instance".into(), String::new()));

@@ -60,11 +60,11 @@ fn signature(l: &Labels, m: &VectorMatching) -> u64 {
         // Without any matching labels the type and unit labels are ignored
         // along with the name; an explicit `ignoring(…)` only drops the name.
         let keep = if m.on {
-            m.labels.contains(&x.name)
+            m.labels.iter().any(|n| n == x.name)
         } else if m.labels.is_empty() {
             !is_name_label(&x.name)
         } else {
-            x.name != "__name__" && !m.labels.contains(&x.name)
+            x.name != "__name__" && !m.labels.iter().any(|n| n == x.name)
         };
         if keep {
             x.name.hash(&mut h);

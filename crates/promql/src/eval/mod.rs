@@ -496,7 +496,7 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 pub(crate) fn drop_name(l: &promlite_model::Labels) -> promlite_model::Labels {
     if !l
         .iter()
-        .any(|x| matches!(x.name.as_str(), "__name__" | "__type__" | "__unit__"))
+        .any(|x| matches!(x.name, "__name__" | "__type__" | "__unit__"))
     {
         return l.clone();
     }

@@ -208,7 +208,7 @@ impl Querier for BlockQuerier<'_> {
         let mut names: Vec<String> = self
             .matching(matchers, 0)?
             .into_iter()
-            .flat_map(|(l, _, _)| l.iter().map(|x| x.name.clone()).collect::<Vec<_>>())
+            .flat_map(|(l, _, _)| l.iter().map(|x| x.name.to_string()).collect::<Vec<_>>())
             .collect();
         names.sort();
         names.dedup();

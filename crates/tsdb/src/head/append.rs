@@ -34,12 +34,11 @@ impl Hasher for RefHasher {
 /// Map keyed by series reference.
 pub(crate) type RefMap<V> = HashMap<u64, V, BuildHasherDefault<RefHasher>>;
 
-/// Label-set equality with a pointer check first: the scraper passes the
-/// very `Labels` the series was created with, and `Arc<[T]>`'s own `==`
-/// compares the contents even when both sides are one allocation.
+/// Label-set equality; `Labels`' `==` checks for one shared allocation
+/// first, which is the common case (the scraper passes the very `Labels` the
+/// series was created with).
 pub(crate) fn same_labels(a: &Labels, b: &Labels) -> bool {
-    let (x, y) = (a.as_slice(), b.as_slice());
-    (std::ptr::eq(x.as_ptr(), y.as_ptr()) && x.len() == y.len()) || x == y
+    a == b
 }
 
 /// Rejected samples by kind (for the stats page and the scraper's metrics).

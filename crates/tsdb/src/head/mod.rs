@@ -343,13 +343,13 @@ fn validate_labels(labels: &Labels) -> Result<(), AppendError> {
         if l.name.is_empty() {
             return Err(AppendError::InvalidLabels("empty label name".into()));
         }
-        if prev == Some(l.name.as_str()) {
+        if prev == Some(l.name) {
             return Err(AppendError::InvalidLabels(format!(
                 "duplicate label name {:?}",
                 l.name
             )));
         }
-        prev = Some(&l.name);
+        prev = Some(l.name);
     }
     Ok(())
 }

@@ -28,8 +28,18 @@ impl Postings {
     pub(crate) fn add(&mut self, r: u64, labels: &Labels) {
         insert_sorted(&mut self.all, r);
         for l in labels.iter() {
-            let values = self.by_pair.entry(l.name.clone()).or_default();
-            insert_sorted(values.entry(l.value.clone()).or_default(), r);
+            // Look up by `&str` first: a new series mostly reuses existing
+            // names and values, which then cost no allocation.
+            let values = match self.by_pair.get_mut(l.name) {
+                Some(values) => values,
+                None => self.by_pair.entry(l.name.to_string()).or_default(),
+            };
+            match values.get_mut(l.value) {
+                Some(list) => insert_sorted(list, r),
+                None => {
+                    values.insert(l.value.to_string(), vec![r]);
+                }
+            }
         }
     }
 

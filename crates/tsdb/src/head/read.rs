@@ -159,7 +159,7 @@ impl Querier for HeadQuerier<'_> {
         let set: BTreeSet<String> = self
             .matching_labels(matchers)
             .iter()
-            .flat_map(|l| l.iter().map(|x| x.name.clone()).collect::<Vec<_>>())
+            .flat_map(|l| l.iter().map(|x| x.name.to_string()).collect::<Vec<_>>())
             .collect();
         Ok(set.into_iter().collect())
     }

@@ -145,7 +145,7 @@ impl Evaluator<'_> {
                     };
                     for l in il.iter() {
                         if l.name == METRIC_NAME
-                            || IDENTIFYING.contains(&l.name.as_str())
+                            || IDENTIFYING.contains(&l.name)
                             || s.metric.has(&l.name)
                         {
                             continue;
@@ -163,7 +163,7 @@ impl Evaluator<'_> {
                                 )));
                             }
                         }
-                        b.set(l.name.clone(), l.value.clone());
+                        b.set(l.name, l.value);
                     }
                 }
                 out.push_point(&b.build(), p.t, p.f)?;
