@@ -255,7 +255,7 @@ async fn serve_db(
         clock.clone(),
         rules::Sending {
             resend_delay_ms,
-            sent_state_file: opts.storage_path.join("alerts-sent.json"),
+            sent_state_file: Some(opts.storage_path.join("alerts-sent.json")),
         },
     );
     let yaml = load_and_apply(&opts.config_file, &scrape, &rule_manager).map_err(|e| anyhow!(e))?;

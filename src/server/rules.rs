@@ -98,8 +98,9 @@ pub fn apply_alerting(cfg: &Config, rules: &RuleManager) {
 pub struct Sending {
     /// `--rules.alert.resend-delay`.
     pub resend_delay_ms: i64,
-    /// Where the last send time of each firing alert is kept across restarts.
-    pub sent_state_file: std::path::PathBuf,
+    /// Where the last send time of each firing alert is kept across
+    /// restarts (`None`: in memory only).
+    pub sent_state_file: Option<std::path::PathBuf>,
 }
 
 /// Builds the notifier and the rule manager for `cfg` (no groups loaded yet).
@@ -130,7 +131,7 @@ pub fn build(
     };
     opts.load = load_options(cfg);
     opts.resend_delay_ms = sending.resend_delay_ms;
-    opts.sent_state_file = Some(sending.sent_state_file);
+    opts.sent_state_file = sending.sent_state_file;
     (RuleManager::new(opts), notifier)
 }
 
@@ -240,6 +241,10 @@ mod tests {
             Arc::new(MemStorage::new()),
             Arc::new(MemStorage::new()),
             Arc::new(ManualClock::new(0)),
+            Sending {
+                resend_delay_ms: 60_000,
+                sent_state_file: None,
+            },
         );
         assert_eq!(
             Alertmanagers(n).active(),
@@ -267,6 +272,10 @@ mod tests {
             Arc::new(MemStorage::new()),
             Arc::new(MemStorage::new()),
             Arc::new(ManualClock::new(0)),
+            Sending {
+                resend_delay_ms: 60_000,
+                sent_state_file: None,
+            },
         );
         let urls = |n: &Notifier| Alertmanagers(n.clone()).active();
         assert!(urls(&n).is_empty());
@@ -293,6 +302,10 @@ mod tests {
             db.clone(),
             db.clone(),
             Arc::new(ManualClock::new(0)),
+            Sending {
+                resend_delay_ms: 60_000,
+                sent_state_file: None,
+            },
         );
         let yaml = "groups:\n- name: g\n  rules:\n  - record: job:up:sum\n    expr: sum by (job) (up)\n  - alert: Always\n    expr: vector(1) > 0\n    labels: {severity: page}\n";
         m.update(parse_rules("r.yml", yaml, &load_options(&cfg)).unwrap());

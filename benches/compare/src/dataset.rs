@@ -191,7 +191,7 @@ fn generate_field(spec: &DatasetSpec, dir: &Path) -> anyhow::Result<Dataset> {
         prefix.push(b'{');
         let mut first = true;
         for l in labels.iter() {
-            let (k, v) = (l.name.as_str(), l.value.as_str());
+            let (k, v) = (l.name, l.value);
             if k == "__name__" {
                 continue;
             }

@@ -78,10 +78,7 @@ impl SentState {
             if a.last_sent_at.is_some() {
                 continue;
             }
-            let k = key(
-                &name,
-                a.labels.iter().map(|l| (l.name.as_str(), l.value.as_str())),
-            );
+            let k = key(&name, a.labels.iter().map(|l| (l.name, l.value)));
             if let Some(&t) = self.sent.get(&k) {
                 a.last_sent_at = Some(t);
             }
