@@ -9,10 +9,20 @@ pub(crate) struct BitWriter {
 }
 
 impl BitWriter {
+    /// Starts a new byte. The buffer grows by a quarter of its size (at
+    /// least 16 bytes) rather than doubling: every series has one open
+    /// chunk, and doubling left up to half of it unused.
+    fn new_byte(&mut self) {
+        if self.bytes.len() == self.bytes.capacity() {
+            self.bytes.reserve_exact((self.bytes.len() / 4).max(16));
+        }
+        self.bytes.push(0);
+        self.free = 8;
+    }
+
     pub(crate) fn write_bit(&mut self, bit: bool) {
         if self.free == 0 {
-            self.bytes.push(0);
-            self.free = 8;
+            self.new_byte();
         }
         if bit {
             if let Some(last) = self.bytes.last_mut() {
@@ -26,8 +36,7 @@ impl BitWriter {
     pub(crate) fn write_bits(&mut self, value: u64, mut n: u8) {
         while n > 0 {
             if self.free == 0 {
-                self.bytes.push(0);
-                self.free = 8;
+                self.new_byte();
             }
             let take = n.min(self.free);
             let shift = n - take;
