@@ -12,12 +12,19 @@ impl BitWriter {
     /// Starts a new byte. The buffer grows by a quarter of its size (at
     /// least 16 bytes) rather than doubling: every series has one open
     /// chunk, and doubling left up to half of it unused.
+    #[inline]
     fn new_byte(&mut self) {
         if self.bytes.len() == self.bytes.capacity() {
-            self.bytes.reserve_exact((self.bytes.len() / 4).max(16));
+            self.grow();
         }
         self.bytes.push(0);
         self.free = 8;
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        self.bytes.reserve_exact((self.bytes.len() / 4).max(16));
     }
 
     pub(crate) fn write_bit(&mut self, bit: bool) {
@@ -33,6 +40,7 @@ impl BitWriter {
     }
 
     /// Writes the low `n` bits of `value` (n ≤ 64), high bit first.
+    #[inline]
     pub(crate) fn write_bits(&mut self, value: u64, mut n: u8) {
         while n > 0 {
             if self.free == 0 {
