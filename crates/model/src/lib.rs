@@ -52,7 +52,7 @@ pub mod storage;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AppendError, StorageError};
-pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
+pub use labels::{Label, LabelRef, Labels, LabelsBuilder, LabelsIter, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use memory::MemStorage;
 pub use metadata::{Metadata, MetricType};

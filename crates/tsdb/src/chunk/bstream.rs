@@ -9,10 +9,27 @@ pub(crate) struct BitWriter {
 }
 
 impl BitWriter {
+    /// Starts a new byte. The buffer grows by a quarter of its size (at
+    /// least 16 bytes) rather than doubling: every series has one open
+    /// chunk, and doubling left up to half of it unused.
+    #[inline]
+    fn new_byte(&mut self) {
+        if self.bytes.len() == self.bytes.capacity() {
+            self.grow();
+        }
+        self.bytes.push(0);
+        self.free = 8;
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        self.bytes.reserve_exact((self.bytes.len() / 4).max(16));
+    }
+
     pub(crate) fn write_bit(&mut self, bit: bool) {
         if self.free == 0 {
-            self.bytes.push(0);
-            self.free = 8;
+            self.new_byte();
         }
         if bit {
             if let Some(last) = self.bytes.last_mut() {
@@ -23,11 +40,11 @@ impl BitWriter {
     }
 
     /// Writes the low `n` bits of `value` (n ≤ 64), high bit first.
+    #[inline]
     pub(crate) fn write_bits(&mut self, value: u64, mut n: u8) {
         while n > 0 {
             if self.free == 0 {
-                self.bytes.push(0);
-                self.free = 8;
+                self.new_byte();
             }
             let take = n.min(self.free);
             let shift = n - take;
