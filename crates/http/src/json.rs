@@ -10,16 +10,17 @@ use serde_json::{json, Map, Value as Json};
 /// Appends a ms timestamp as Prometheus's `MarshalTimestamp` does: seconds,
 /// then `.` and three digits when the ms part is non-zero.
 pub fn write_timestamp(out: &mut String, t: i64) {
-    use std::fmt::Write as _;
     if t < 0 {
         out.push('-');
     }
     let a = t.unsigned_abs();
-    // Writing to a String cannot fail.
-    let _ = write!(out, "{}", a / 1000);
+    out.push_str(itoa::Buffer::new().format(a / 1000));
     let frac = a % 1000;
     if frac != 0 {
-        let _ = write!(out, ".{frac:03}");
+        out.push('.');
+        for c in [frac / 100, frac / 10 % 10, frac % 10] {
+            out.push(char::from(b'0' + c as u8));
+        }
     }
 }
 
@@ -52,28 +53,87 @@ fn write_point(out: &mut String, t: i64, v: f64) {
 
 /// Appends [`format_float`]'s text without allocating.
 fn write_float(out: &mut String, f: f64) {
-    use std::fmt::Write as _;
     if f.is_finite() {
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{f}");
+        write_finite(out, f);
     } else {
         out.push_str(&format_float(f));
     }
 }
 
+/// Appends finite `f` as Go's `strconv.FormatFloat(f, 'f', -1, 64)` (and
+/// Rust's `{}`) do: the shortest digits that read back as `f`, never an
+/// exponent. Ryu finds the digits; its exponent form is expanded here.
+fn write_finite(out: &mut String, f: f64) {
+    let mut buf = ryu::Buffer::new();
+    let s = buf.format_finite(f);
+    let Some(e) = s.find('e') else {
+        out.push_str(s.strip_suffix(".0").unwrap_or(s));
+        return;
+    };
+    let (mantissa, exp) = (&s[..e], &s[e + 1..]);
+    let exp: i64 = exp.parse().unwrap_or(0);
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let int_len = mantissa.find('.').unwrap_or(mantissa.len()) as i64;
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let digits = digits.trim_end_matches('0');
+    let digits = if digits.is_empty() { "0" } else { digits };
+    // Position of the decimal point within `digits`.
+    let point = int_len + exp;
+    out.push_str(sign);
+    let n = digits.len() as i64;
+    if point <= 0 {
+        out.push_str("0.");
+        for _ in 0..-point {
+            out.push('0');
+        }
+        out.push_str(digits);
+    } else if point >= n {
+        out.push_str(digits);
+        for _ in 0..point - n {
+            out.push('0');
+        }
+    } else {
+        let p = point as usize;
+        out.push_str(&digits[..p]);
+        out.push('.');
+        out.push_str(&digits[p..]);
+    }
+}
+
 /// The `data` member of a query answer: `{"resultType":…,"result":…}`.
 pub fn query_data(v: &Value) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(query_data_size_hint(v));
+    write_query_data(&mut out, v);
+    out
+}
+
+/// About the length of [`query_data`]'s text (points take 20–40 bytes).
+pub fn query_data_size_hint(v: &Value) -> usize {
+    match v {
+        Value::Vector(s) => s.len().saturating_mul(160),
+        Value::Matrix(m) => m
+            .iter()
+            .map(|s| s.floats.len().saturating_mul(34).saturating_add(128))
+            .fold(0usize, |a, b| a.saturating_add(b)),
+        _ => 64,
+    }
+}
+
+/// Appends [`query_data`]'s text to `out`.
+pub fn write_query_data(out: &mut String, v: &Value) {
     out.push_str("{\"resultType\":\"");
     out.push_str(v.value_type().api_name());
     out.push_str("\",\"result\":");
     match v {
-        Value::Scalar { t, v } => write_point(&mut out, *t, *v),
+        Value::Scalar { t, v } => write_point(out, *t, *v),
         Value::String { t, v } => {
             out.push('[');
-            write_timestamp(&mut out, *t);
+            write_timestamp(out, *t);
             out.push(',');
-            write_str(&mut out, v);
+            write_str(out, v);
             out.push(']');
         }
         Value::Vector(samples) => {
@@ -83,9 +143,9 @@ pub fn query_data(v: &Value) -> String {
                     out.push(',');
                 }
                 out.push_str("{\"metric\":");
-                write_labels(&mut out, &s.metric);
+                write_labels(out, &s.metric);
                 out.push_str(",\"value\":");
-                write_point(&mut out, s.t, s.f);
+                write_point(out, s.t, s.f);
                 out.push('}');
             }
             out.push(']');
@@ -97,13 +157,13 @@ pub fn query_data(v: &Value) -> String {
                     out.push(',');
                 }
                 out.push_str("{\"metric\":");
-                write_labels(&mut out, &s.metric);
+                write_labels(out, &s.metric);
                 out.push_str(",\"values\":[");
                 for (j, p) in s.floats.iter().enumerate() {
                     if j > 0 {
                         out.push(',');
                     }
-                    write_point(&mut out, p.t, p.f);
+                    write_point(out, p.t, p.f);
                 }
                 out.push_str("]}");
             }
@@ -111,7 +171,6 @@ pub fn query_data(v: &Value) -> String {
         }
     }
     out.push('}');
-    out
 }
 
 /// A label set as a JSON object value.
@@ -359,5 +418,98 @@ mod tests {
             json!({"type": "binaryExpr", "op": "+", "lhs": {"type": "numberLiteral", "val": "1"},
                    "rhs": {"type": "numberLiteral", "val": "2.5"}, "matching": null, "bool": false})
         );
+    }
+}
+
+#[cfg(test)]
+mod float_tests {
+    use super::*;
+
+    fn ours(f: f64) -> String {
+        let mut s = String::new();
+        write_float(&mut s, f);
+        s
+    }
+
+    /// Shortest digits that read back as `f`, as Go prints them; where
+    /// two shortest candidates are equally near (a tie), Go and Ryu take
+    /// the even digit while Rust's `{}` rounds up.
+    fn check(f: f64) {
+        let s = ours(f);
+        let std = format_float(f);
+        assert!(!s.contains(['e', 'E']), "{s}");
+        assert_eq!(s.parse::<f64>().ok(), Some(f), "{s} reads back");
+        assert_eq!(s.len(), std.len(), "{s} vs {std}: same digit count");
+        if s != std {
+            // Only the last digit may differ, by one, at a tie.
+            let (a, b) = (s.as_bytes(), std.as_bytes());
+            let n = a.len();
+            assert_eq!(a[..n - 1], b[..n - 1], "{s} vs {std}");
+            assert_eq!(b[n - 1], a[n - 1] + 1, "{s} vs {std}");
+            assert_eq!((a[n - 1] - b'0') % 2, 0, "{s}: the even digit");
+        }
+    }
+
+    #[test]
+    fn floats_match_go_formatting() {
+        let fixed = [
+            0.0,
+            -0.0,
+            1.0,
+            0.1,
+            -2.5,
+            1e21,
+            1e22,
+            1.5e300,
+            1e-7,
+            1.2345e-7,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            123456789.125,
+            0.377889953435423,
+            1793491860.0,
+        ];
+        for f in fixed {
+            assert_eq!(ours(f), format_float(f), "{f:e}");
+        }
+        // Printed by Prometheus 2.42 (Go) for `vector(…)` of these values.
+        assert_eq!(ours(165_793_407_361_858.125), "165793407361858.12");
+        assert_eq!(ours(1_152_921_504_606_846_976.5), "1152921504606847000");
+        assert_eq!(ours(9_007_199_254_740_993.0), "9007199254740992");
+        // Random bit patterns cover every exponent; random "nice" values
+        // cover the common short decimals.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for i in 0..200_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let f = if i % 2 == 0 {
+                f64::from_bits(x)
+            } else {
+                (x % 1_000_000_007) as f64 / 10f64.powi((x % 23) as i32 - 8)
+            };
+            if f.is_finite() {
+                check(f);
+            }
+        }
+        assert_eq!(ours(f64::NAN), "NaN");
+        assert_eq!(ours(f64::NEG_INFINITY), "-Inf");
+    }
+
+    #[test]
+    fn timestamps_print_like_prometheus() {
+        let ts = |t: i64| {
+            let mut s = String::new();
+            write_timestamp(&mut s, t);
+            s
+        };
+        assert_eq!(ts(1_793_491_860_000), "1793491860");
+        assert_eq!(ts(1_793_491_860_005), "1793491860.005");
+        assert_eq!(ts(1_230), "1.230");
+        assert_eq!(ts(1_999), "1.999");
+        assert_eq!(ts(-1_500), "-1.500");
+        assert_eq!(ts(0), "0");
+        assert_eq!(ts(i64::MIN), "-9223372036854775.808");
     }
 }

@@ -45,6 +45,7 @@
 mod conns;
 mod error;
 mod gofmt;
+mod gzip;
 pub mod handlers;
 pub mod json;
 mod limits;
@@ -60,7 +61,7 @@ mod webconfig;
 pub use error::{ApiError, ErrorType};
 pub use gofmt::{format_e, format_g};
 pub use limits::ConnLimits;
-pub use response::{ApiResponse, ApiResult};
+pub use response::{ApiResponse, ApiResult, EncodedResponse};
 pub use routes::router;
 pub use serve::serve;
 pub use state::{ApiOptions, ApiState, BuildInfo};

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use regex::Regex;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 use crate::handlers::{
     admin, federate, labels, lifecycle, metadata, query, rules, series, status, targets,
@@ -152,6 +152,6 @@ pub fn router(state: ApiState) -> Router {
                 .get(lifecycle::requires_post),
         )
         .route_layer(from_fn_with_state(state.clone(), track))
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .with_state(state)
 }

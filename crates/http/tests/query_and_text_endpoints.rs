@@ -413,3 +413,65 @@ async fn storage_failures_are_json_errors_not_panics() {
     assert!(r.status.is_client_error() || r.status.is_server_error());
     assert_eq!(r.json()["status"], "error");
 }
+
+/// A large range-query answer is gzip-compressed (in several pieces) when
+/// the client accepts it, and reads back as exactly the identity answer.
+#[tokio::test]
+async fn large_query_answers_are_gzipped_and_read_back_identical() {
+    use std::io::Read;
+
+    use axum::body::{to_bytes, Body};
+    use tower::ServiceExt;
+
+    let db = promlite_model::MemStorage::new();
+    let start = NOW_MS - 6 * 3_600_000;
+    for i in 0..40 {
+        let id = format!("{i}");
+        let samples: Vec<(i64, f64)> = (0..1440)
+            .map(|k| (start + k * 15_000, (k * (i + 3)) as f64 / 7.0))
+            .collect();
+        db.insert(labels!("__name__" => "g", "i" => id.as_str()), &samples);
+    }
+    let app = router(promlite_http::ApiState::new(
+        Arc::new(db),
+        promlite_promql::Engine::default(),
+    ));
+    let uri = format!(
+        "/api/v1/query_range?query=g&start={}&end={}&step=15",
+        start / 1000 + 1,
+        NOW_MS / 1000
+    );
+    let fetch = |enc: Option<&'static str>| {
+        let app = app.clone();
+        let uri = uri.clone();
+        async move {
+            let mut b = axum::http::Request::get(uri.as_str());
+            if let Some(e) = enc {
+                b = b.header("Accept-Encoding", e);
+            }
+            let resp = app.oneshot(b.body(Body::empty()).unwrap()).await.unwrap();
+            let headers = resp.headers().clone();
+            let bytes = to_bytes(resp.into_body(), 64 << 20).await.unwrap();
+            (headers, bytes)
+        }
+    };
+    let (h_plain, plain) = fetch(None).await;
+    assert!(h_plain.get("content-encoding").is_none());
+    assert!(plain.len() > 1 << 20, "answer of {} bytes", plain.len());
+    let (h_gz, gz) = fetch(Some("gzip, deflate")).await;
+    assert_eq!(h_gz.get("content-encoding").unwrap(), "gzip");
+    assert_eq!(h_gz.get("vary").unwrap(), "accept-encoding");
+    assert_eq!(h_gz.get("content-type").unwrap(), "application/json");
+    assert!(gz.len() < plain.len() / 3);
+    let mut text = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut text)
+        .unwrap();
+    assert_eq!(text, plain.to_vec());
+    let j: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    assert_eq!(j["data"]["result"].as_array().unwrap().len(), 40);
+    // `q=0` refuses gzip.
+    let (h_no, no) = fetch(Some("gzip;q=0")).await;
+    assert!(h_no.get("content-encoding").is_none());
+    assert_eq!(no, plain);
+}

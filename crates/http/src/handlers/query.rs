@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use promlite_model::Queryable;
 use promlite_promql::{Engine, QueryError, QueryOptions, QueryResult};
 
-use crate::json::{ast_json, query_data};
+use crate::gzip::accepts_gzip;
+use crate::json::{ast_json, query_data_size_hint, write_query_data};
 use crate::params::{parse_duration_param, parse_time, Params, MAX_TIME_MS, MIN_TIME_MS};
-use crate::response::{ApiResponse, ApiResult};
+use crate::response::{ApiResponse, ApiResult, EncodedResponse};
 use crate::{ApiError, ApiState, ErrorType};
 
 /// Sets the cancel flag when dropped: the client went away or the handler
@@ -48,13 +50,16 @@ type EvalFn = Box<
 >;
 
 /// Evaluates on the blocking pool under the concurrency limit, with the
-/// timeout and a cancel flag raised on timeout or client disconnect.
+/// timeout and a cancel flag raised on timeout or client disconnect. The
+/// answer is encoded (and gzip-compressed when `gzip`) on the blocking
+/// pool too.
 async fn evaluate(
     state: &ApiState,
     mut qopts: QueryOptions,
     timeout: Duration,
     eval: EvalFn,
-) -> ApiResult {
+    gzip: bool,
+) -> Result<EncodedResponse, ApiError> {
     let permit = state
         .query_slots
         .clone()
@@ -69,7 +74,15 @@ async fn evaluate(
     state.metrics.query_started();
     let task = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        eval(&engine, storage.as_ref(), &qopts)
+        eval(&engine, storage.as_ref(), &qopts).map(|r| {
+            EncodedResponse::success(
+                |out| write_query_data(out, &r.value),
+                query_data_size_hint(&r.value),
+                &r.warnings,
+                &r.infos,
+                gzip,
+            )
+        })
     });
     let outcome = match tokio::time::timeout(timeout, task).await {
         Err(_) => Err(ApiError::new(
@@ -81,19 +94,20 @@ async fn evaluate(
         Ok(Ok(Ok(r))) => Ok(r),
     };
     state.metrics.query_finished(outcome.is_ok());
-    let r = outcome?;
-    Ok(ApiResponse::raw(query_data(&r.value))
-        .with_warnings(r.warnings)
-        .with_infos(r.infos))
+    outcome
 }
 
 /// `GET|POST /api/v1/query`.
-pub async fn instant(State(state): State<ApiState>, p: Params) -> ApiResult {
+pub async fn instant(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    p: Params,
+) -> Result<EncodedResponse, ApiError> {
     let t = p.time("time", state.now_ms())?;
     let (qopts, timeout) = query_options(&state, &p)?;
     let query = p.get("query").unwrap_or("").to_string();
     let eval: EvalFn = Box::new(move |e, s, o| e.instant_query(s, &query, t, o));
-    evaluate(&state, qopts, timeout, eval).await
+    evaluate(&state, qopts, timeout, eval, accepts_gzip(&headers)).await
 }
 
 /// Checks a range query's parameters in Prometheus's order; returns
@@ -126,12 +140,16 @@ pub fn range_params(p: &Params, max_points: i64) -> Result<(i64, i64, i64), ApiE
 }
 
 /// `GET|POST /api/v1/query_range`.
-pub async fn range(State(state): State<ApiState>, p: Params) -> ApiResult {
+pub async fn range(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    p: Params,
+) -> Result<EncodedResponse, ApiError> {
     let (start, end, step) = range_params(&p, state.options.max_points_per_series)?;
     let (qopts, timeout) = query_options(&state, &p)?;
     let query = p.get("query").unwrap_or("").to_string();
     let eval: EvalFn = Box::new(move |e, s, o| e.range_query(s, &query, start, end, step, o));
-    evaluate(&state, qopts, timeout, eval).await
+    evaluate(&state, qopts, timeout, eval, accepts_gzip(&headers)).await
 }
 
 /// `GET|POST /api/v1/query_exemplars`: promlite stores no exemplars, so the
@@ -215,6 +233,7 @@ mod tests {
             QueryOptions::default(),
             timeout,
             until_canceled(seen.clone()),
+            false,
         )
         .await
         .unwrap_err();
@@ -229,7 +248,14 @@ mod tests {
         let seen = Arc::new(AtomicBool::new(false));
         let eval = until_canceled(seen.clone());
         let task = tokio::spawn(async move {
-            evaluate(&st, QueryOptions::default(), Duration::from_secs(60), eval).await
+            evaluate(
+                &st,
+                QueryOptions::default(),
+                Duration::from_secs(60),
+                eval,
+                false,
+            )
+            .await
         });
         tokio::time::sleep(Duration::from_millis(30)).await;
         task.abort(); // what hyper does when the connection closes
@@ -251,9 +277,11 @@ mod tests {
         let (qopts, timeout) =
             query_options(&st, &Params::from_query("timeout=3s&lookback_delta=1m")).unwrap();
         assert_eq!(timeout, Duration::from_secs(3));
-        let r = evaluate(&st, qopts, timeout, eval).await.unwrap();
+        let r = evaluate(&st, qopts, timeout, eval, true).await.unwrap();
+        // Too small to compress here (the router's layer handles that).
+        assert!(!r.is_gzipped());
         assert_eq!(
-            r.body(),
+            std::str::from_utf8(r.bytes()).unwrap(),
             r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]},"warnings":["w"],"infos":["i"]}"#
         );
         // a request timeout above the server's limit is capped
@@ -277,6 +305,7 @@ mod tests {
                     QueryOptions::default(),
                     Duration::from_millis(300),
                     eval,
+                    false,
                 )
                 .await
             })
@@ -292,7 +321,13 @@ mod tests {
         });
         let second = tokio::time::timeout(
             Duration::from_millis(100),
-            evaluate(&st, QueryOptions::default(), Duration::from_secs(5), quick),
+            evaluate(
+                &st,
+                QueryOptions::default(),
+                Duration::from_secs(5),
+                quick,
+                false,
+            ),
         )
         .await;
         assert!(

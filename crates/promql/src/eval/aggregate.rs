@@ -12,8 +12,8 @@ use crate::value::{format_float, Series};
 
 /// Running state of one group at one step.
 #[derive(Clone, Default)]
-struct Acc {
-    seen: bool,
+pub(super) struct Acc {
+    pub(super) seen: bool,
     count: f64,
     value: f64,
     c: f64,
@@ -23,7 +23,7 @@ struct Acc {
 }
 
 impl Acc {
-    fn first(&mut self, op: AggregateOp, f: f64) {
+    pub(super) fn first(&mut self, op: AggregateOp, f: f64) {
         self.seen = true;
         self.count = 1.0;
         self.value = f;
@@ -40,7 +40,7 @@ impl Acc {
         }
     }
 
-    fn add(&mut self, op: AggregateOp, f: f64) {
+    pub(super) fn add(&mut self, op: AggregateOp, f: f64) {
         match op {
             AggregateOp::Sum => {
                 let (v, c) = kahan_inc(f, self.value, self.c);
@@ -66,7 +66,7 @@ impl Acc {
         }
     }
 
-    fn result(&mut self, op: AggregateOp, phi: f64) -> f64 {
+    pub(super) fn result(&mut self, op: AggregateOp, phi: f64) -> f64 {
         match op {
             AggregateOp::Sum => self.value + self.c,
             AggregateOp::Avg => avg_result(self),
@@ -135,7 +135,7 @@ pub(crate) fn mean(values: impl Iterator<Item = f64>) -> f64 {
 }
 
 /// The labels of the group a series belongs to.
-fn group_labels(m: &Labels, a: &AggregateExpr) -> Labels {
+pub(super) fn group_labels(m: &Labels, a: &AggregateExpr) -> Labels {
     let mut b = m.builder();
     if a.without {
         b.retain(|l| !super::binary::is_name_label(&l.name) && !a.grouping.contains(&l.name));
@@ -164,6 +164,11 @@ impl Evaluator<'_> {
                 param_string = Some(self.eval_string(p, r)?);
             } else {
                 param_scalar = Some(self.eval_scalar(p, r)?);
+            }
+        }
+        if a.param.is_none() {
+            if let Some(v) = self.aggregate_streamed(a, r)? {
+                return Ok(v);
             }
         }
         let input = self.eval_vector(&a.expr, r)?;

@@ -204,9 +204,29 @@ impl Evaluator<'_> {
         r: Range,
         timestamps: bool,
     ) -> Result<Vec<Series>, QueryError> {
+        let mut out = Vec::new();
+        self.selector_points_each(vs, r, timestamps, &mut |_, metric, floats| {
+            out.push(Series {
+                metric: metric.clone(),
+                floats,
+            });
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Like [`Evaluator::eval_selector_points`], handing each series with
+    /// points to `sink` in series order instead of collecting them.
+    pub(crate) fn selector_points_each(
+        &mut self,
+        vs: &VectorSelector,
+        r: Range,
+        timestamps: bool,
+        sink: &mut dyn FnMut(&mut Self, &Labels, Vec<FPoint>) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
         let refs = self.ref_times(&vs.at, vs.offset, r);
         let (Some(&first), Some(&last)) = (refs.iter().min(), refs.iter().max()) else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         let lookback = self.lookback;
         let refs = &refs;
@@ -233,7 +253,6 @@ impl Evaluator<'_> {
             }
             (!floats.is_empty()).then_some(floats)
         };
-        let mut out = Vec::new();
         self.map_selected(
             vs,
             first.saturating_sub(lookback),
@@ -242,14 +261,9 @@ impl Evaluator<'_> {
             points,
             |ev, metric, floats| {
                 ev.add_samples(floats.len())?;
-                out.push(Series {
-                    metric: metric.clone(),
-                    floats,
-                });
-                Ok(())
+                sink(ev, metric, floats)
             },
-        )?;
-        Ok(out)
+        )
     }
 
     /// Evaluates an instant vector selector.

@@ -453,6 +453,32 @@ impl Evaluator<'_> {
 
     /// Functions taking a range vector.
     fn range_call(&mut self, c: &Call, r: Range) -> Result<Val, QueryError> {
+        let keep_name = range_fn_keeps_name(&c.func);
+        let mut out = SeriesSet::new(r);
+        let whole = self.range_call_each(c, r, &mut |_, metric, pts| {
+            let metric = if keep_name {
+                metric.clone()
+            } else {
+                crate::eval::drop_name(metric)
+            };
+            out.push(metric, pts)
+        })?;
+        match whole {
+            Some(v) => Ok(v),
+            None => Ok(Val::Vector(out.finish()?)),
+        }
+    }
+
+    /// Evaluates a function over a range vector and hands each input
+    /// series' labels (as selected: the name is not dropped yet, see
+    /// [`range_fn_keeps_name`]) and result points to `sink`, in series
+    /// order. Returns the whole answer instead for `absent_over_time`.
+    pub(crate) fn range_call_each(
+        &mut self,
+        c: &Call,
+        r: Range,
+        sink: &mut dyn FnMut(&mut Self, &Labels, Vec<FPoint>) -> Result<(), QueryError>,
+    ) -> Result<Option<Val>, QueryError> {
         let name = c.func.as_str();
         let n = r.len();
         let margi = if name == "quantile_over_time" { 1 } else { 0 };
@@ -488,11 +514,11 @@ impl Evaluator<'_> {
                 .map(|(i, _)| FPoint { t: r.ts(i), f: 1.0 })
                 .collect();
             let metric = absent_labels(self.arg(c, margi)?);
-            return Ok(Val::Vector(if floats.is_empty() {
+            return Ok(Some(Val::Vector(if floats.is_empty() {
                 Vec::new()
             } else {
                 vec![Series { metric, floats }]
-            }));
+            })));
         }
         if name == "quantile_over_time" {
             if let Some(&phi) = params
@@ -523,7 +549,6 @@ impl Evaluator<'_> {
                 }
             }
         }
-        let keep_name = matches!(name, "last_over_time" | "first_over_time");
         let Some(kind) = RangeFn::from_name(name) else {
             return Err(QueryError::Execution(format!(
                 "function {name:?} is not supported"
@@ -561,7 +586,6 @@ impl Evaluator<'_> {
                 }
             }
         };
-        let mut out = SeriesSet::new(r);
         let counter = matches!(kind, RangeFn::Rate | RangeFn::Increase);
         let input = &input;
         let stop_base = self.stop_signal();
@@ -573,8 +597,13 @@ impl Evaluator<'_> {
             let resets = counter && rate::may_reset(samples);
             let mut pts = Vec::with_capacity(n.min(samples.len()));
             let mut widest = 0usize;
+            let mut stopped = false;
             input.windows(samples, |i, w| {
-                if stop.fired() {
+                // Polled every 64 windows: a window costs tens of ns.
+                if i & 63 == 0 {
+                    stopped = stopped || stop.fired();
+                }
+                if stopped {
                     return;
                 }
                 widest = widest.max(w.len());
@@ -595,15 +624,15 @@ impl Evaluator<'_> {
             ev.check()?;
             ev.check_transient(widest)?;
             ev.add_samples(pts.len())?;
-            let metric = if keep_name {
-                metric.clone()
-            } else {
-                crate::eval::drop_name(metric)
-            };
-            out.push(metric, pts)
+            sink(ev, metric, pts)
         })?;
-        Ok(Val::Vector(out.finish()?))
+        Ok(None)
     }
+}
+
+/// Whether the function over a range vector keeps the metric name.
+pub(crate) fn range_fn_keeps_name(name: &str) -> bool {
+    matches!(name, "last_over_time" | "first_over_time")
 }
 
 /// The functions over a range vector, resolved once per call instead of

@@ -1,0 +1,380 @@
+//! Aggregating series as they come out of a selector or a range function.
+//!
+//! `sum by (…) (rate(x[5m]))` used to collect every `rate` output series
+//! (labels with the name dropped, hashed into a result set), regroup all
+//! points by step and only then fold them into the groups. When the
+//! aggregated expression is a plain selector or a range function over a
+//! matrix selector, each series is instead folded into its group's per-step
+//! accumulators the moment it arrives (on the query thread, in series
+//! order, while other series are still decoded and evaluated on worker
+//! threads).
+//!
+//! The answer is the same bit for bit: every `(group, step)` accumulator
+//! receives the same values in the same order as before — series order —
+//! which is all the floating-point results (Kahan sums, running means)
+//! depend on. Output series come in first-seen group order as before.
+
+use std::collections::HashMap;
+
+use promlite_model::{Labels, MatchOp, METRIC_NAME};
+
+use super::aggregate::{group_labels, Acc};
+use super::binary::is_name_label;
+use super::{group_index, Evaluator, Range, SeriesSet, Val};
+use crate::ast::{AggregateExpr, AggregateOp, Expr};
+use crate::error::QueryError;
+use crate::functions::lookup;
+use crate::value::FPoint;
+
+/// Most `(group, step)` accumulators the streamed path holds; beyond that
+/// (very many groups over many steps) the general path, whose memory
+/// follows the points, is taken.
+const MAX_ACCUMULATORS: usize = 1 << 20;
+
+/// What feeds the streamed aggregation.
+enum Input<'e> {
+    /// An instant vector selector.
+    Selector(&'e crate::ast::VectorSelector),
+    /// A function over a matrix selector; `drops_name` when its output
+    /// series lose the metric name.
+    RangeCall(&'e crate::ast::Call, bool),
+}
+
+/// The input, when the streamed path applies to `a`.
+fn streamable(a: &AggregateExpr) -> Option<Input<'_>> {
+    if a.param.is_some()
+        || !matches!(
+            a.op,
+            AggregateOp::Sum
+                | AggregateOp::Avg
+                | AggregateOp::Count
+                | AggregateOp::Min
+                | AggregateOp::Max
+                | AggregateOp::Group
+                | AggregateOp::Stddev
+                | AggregateOp::Stdvar
+        )
+    {
+        return None;
+    }
+    match unwrap(&a.expr) {
+        Expr::VectorSelector(vs) => Some(Input::Selector(vs)),
+        Expr::Call(c) => {
+            let f = lookup(&c.func)?;
+            if !f.arg_types.contains(&crate::ast::ValueType::Matrix) || c.func == "absent_over_time"
+            {
+                return None;
+            }
+            let drops = !super::functions::range_fn_keeps_name(&c.func);
+            // Series are only known to stay distinct once the name is
+            // dropped when they all share one name (checked again per
+            // series for the type and unit labels that go with it).
+            let named = c.args.iter().any(|e| match unwrap(e) {
+                Expr::MatrixSelector(ms) => ms
+                    .selector
+                    .matchers
+                    .iter()
+                    .any(|m| m.name == METRIC_NAME && m.op == MatchOp::Equal),
+                _ => false,
+            });
+            let matrix_arg = c
+                .args
+                .iter()
+                .any(|e| matches!(unwrap(e), Expr::MatrixSelector(_)));
+            (matrix_arg && (named || !drops)).then_some(Input::RangeCall(c, drops))
+        }
+        _ => None,
+    }
+}
+
+fn unwrap(e: &Expr) -> &Expr {
+    let mut e = e;
+    while let Expr::Paren(inner) = e {
+        e = inner;
+    }
+    e
+}
+
+/// Groups and their per-step accumulators.
+struct Folder<'a> {
+    a: &'a AggregateExpr,
+    r: Range,
+    steps: usize,
+    drops_name: bool,
+    /// `by` grouping that names a label dropped with the metric name.
+    by_name_label: bool,
+    gmap: HashMap<Labels, usize>,
+    glabels: Vec<Labels>,
+    /// `steps` accumulators per group.
+    accs: Vec<Acc>,
+    /// Set when a series has labels that could collide once the name is
+    /// dropped: the caller then takes the general path.
+    give_up: bool,
+}
+
+impl Folder<'_> {
+    fn fold(&mut self, metric: &Labels, points: &[FPoint]) -> bool {
+        // A series without points does not make its group seen.
+        if points.is_empty() {
+            return true;
+        }
+        if self.drops_name
+            && metric
+                .iter()
+                .any(|l| l.name == "__type__" || l.name == "__unit__")
+        {
+            self.give_up = true;
+            return false;
+        }
+        let gl = if self.drops_name && self.by_name_label {
+            group_labels(&super::drop_name(metric), self.a)
+        } else {
+            group_labels(metric, self.a)
+        };
+        let mut next = self.glabels.len();
+        let g = group_index(&mut self.gmap, gl.clone(), &mut next);
+        if g == self.glabels.len() {
+            if self.accs.len() + self.steps > MAX_ACCUMULATORS {
+                self.give_up = true;
+                return false;
+            }
+            self.glabels.push(gl);
+            self.accs
+                .resize(self.accs.len() + self.steps, Acc::default());
+        }
+        let op = self.a.op;
+        let base = g * self.steps;
+        let Some(accs) = self.accs.get_mut(base..base + self.steps) else {
+            return true;
+        };
+        let mut guess = 0usize;
+        for p in points {
+            let i = if self.r.ts(guess) == p.t {
+                guess
+            } else {
+                self.r.index(p.t)
+            };
+            guess = i.wrapping_add(1);
+            let Some(acc) = accs.get_mut(i) else { continue };
+            if acc.seen {
+                acc.add(op, p.f);
+            } else {
+                acc.first(op, p.f);
+            }
+        }
+        true
+    }
+}
+
+impl Evaluator<'_> {
+    /// `a` aggregated series by series as its input is produced, or `None`
+    /// when the general path is needed (see the module documentation).
+    pub(crate) fn aggregate_streamed(
+        &mut self,
+        a: &AggregateExpr,
+        r: Range,
+    ) -> Result<Option<Val>, QueryError> {
+        let Some(input) = streamable(a) else {
+            return Ok(None);
+        };
+        let drops_name = matches!(input, Input::RangeCall(_, true));
+        let mut folder = Folder {
+            a,
+            r,
+            steps: r.len(),
+            drops_name,
+            by_name_label: !a.without && a.grouping.iter().any(|g| is_name_label(g)),
+            gmap: HashMap::new(),
+            glabels: Vec::new(),
+            accs: Vec::new(),
+            give_up: false,
+        };
+        let samples_before = self.samples;
+        let mut sink = |_: &mut Self, metric: &Labels, points: Vec<FPoint>| {
+            if folder.fold(metric, &points) {
+                Ok(())
+            } else {
+                // Stops the walk; the general path runs instead.
+                Err(QueryError::Execution(String::new()))
+            }
+        };
+        let res = match input {
+            Input::Selector(vs) => self.selector_points_each(vs, r, false, &mut sink),
+            Input::RangeCall(c, _) => self.range_call_each(c, r, &mut sink).map(|_| ()),
+        };
+        if folder.give_up {
+            self.samples = samples_before;
+            return Ok(None);
+        }
+        res?;
+        let mut out = SeriesSet::new(r);
+        let phi = f64::NAN;
+        for (g, gl) in folder.glabels.iter().enumerate() {
+            let slot = out.slot(gl);
+            let base = g * folder.steps;
+            let Some(accs) = folder.accs.get_mut(base..base + folder.steps) else {
+                continue;
+            };
+            for (i, acc) in accs.iter_mut().enumerate() {
+                if acc.seen {
+                    out.push_at(slot, r.ts(i), acc.result(a.op, phi))?;
+                }
+            }
+        }
+        let res = out.finish()?;
+        self.add_samples(res.iter().map(|s| s.floats.len()).sum())?;
+        Ok(Some(Val::Vector(res)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use promlite_model::{labels, Labels, MemStorage};
+
+    use crate::engine::{Engine, QueryOptions};
+    use crate::value::Value;
+
+    /// Counters and gauges in three groups with values of very different
+    /// magnitudes (so summation order shows in the last bits), gaps and a
+    /// counter reset. Enough series for the parallel path.
+    fn storage() -> MemStorage {
+        let s = MemStorage::new();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..150u32 {
+            let g = ["a", "b", "c"][(i % 3) as usize];
+            let id = format!("{i:03}");
+            let mut c = 0.0f64;
+            let (mut cs, mut gs) = (Vec::new(), Vec::new());
+            for k in 0..200i64 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if (i as i64 + k) % 17 == 0 {
+                    continue; // a gap
+                }
+                c += (x % 1000) as f64 * 10f64.powi((x % 13) as i32 - 6);
+                if k == 120 && i % 5 == 0 {
+                    c = 1.0; // a reset
+                }
+                let g_val = (x % 100_000) as f64 / 7.0 * 10f64.powi((x % 9) as i32 - 4);
+                cs.push((k * 15_000, c));
+                gs.push((k * 15_000, g_val));
+            }
+            s.insert(
+                labels!("__name__" => "c", "g" => g, "i" => id.as_str(), "job" => "j"),
+                &cs,
+            );
+            s.insert(
+                labels!("__name__" => "v", "g" => g, "i" => id.as_str(), "job" => "j"),
+                &gs,
+            );
+        }
+        s
+    }
+
+    fn bits(v: &Value) -> Vec<(Labels, Vec<(i64, u64)>)> {
+        match v {
+            Value::Matrix(m) => m
+                .iter()
+                .map(|s| {
+                    let pts = s.floats.iter().map(|p| (p.t, p.f.to_bits())).collect();
+                    (s.metric.clone(), pts)
+                })
+                .collect(),
+            Value::Vector(v) => v
+                .iter()
+                .map(|s| (s.metric.clone(), vec![(s.t, s.f.to_bits())]))
+                .collect(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// The streamed path gives exactly the general path's answer: the
+    /// unary `+` (a no-op) makes the input non-streamable.
+    #[test]
+    fn streamed_answers_equal_the_general_path_bit_for_bit() {
+        let s = storage();
+        let e = Engine::default();
+        let q = QueryOptions::default();
+        let ops = [
+            "sum", "avg", "count", "min", "max", "group", "stddev", "stdvar",
+        ];
+        let inners = [
+            "rate(c[1m])",
+            "increase(c[2m])",
+            "avg_over_time(v[1m])",
+            "last_over_time(v[1m])",
+            "v",
+        ];
+        let groupings = [
+            "",
+            " by (g)",
+            " without (i)",
+            " by (__name__)",
+            " by (g, __name__)",
+        ];
+        for op in ops {
+            for inner in inners {
+                for g in groupings {
+                    let fast = format!("{op}{g} ({inner})");
+                    let slow = format!("{op}{g} (+{inner})");
+                    let a = e
+                        .range_query(&s, &fast, 60_000, 2_985_000, 45_000, &q)
+                        .unwrap();
+                    let b = e
+                        .range_query(&s, &slow, 60_000, 2_985_000, 45_000, &q)
+                        .unwrap();
+                    assert_eq!(bits(&a.value), bits(&b.value), "{fast}");
+                    assert!(!bits(&a.value).is_empty(), "{fast}");
+                    let a = e.instant_query(&s, &fast, 2_000_000, &q).unwrap();
+                    let b = e.instant_query(&s, &slow, 2_000_000, &q).unwrap();
+                    assert_eq!(bits(&a.value), bits(&b.value), "{fast} instant");
+                }
+            }
+        }
+    }
+
+    /// Series that differ only in the type label collide once the name is
+    /// dropped: the answer (here the error) is the general path's.
+    #[test]
+    fn colliding_series_fall_back_to_the_general_path() {
+        let s = MemStorage::new();
+        let pts: Vec<(i64, f64)> = (0..40).map(|k| (k * 15_000, k as f64)).collect();
+        s.insert(
+            labels!("__name__" => "c", "__type__" => "counter", "i" => "1"),
+            &pts,
+        );
+        s.insert(
+            labels!("__name__" => "c", "__type__" => "gauge", "i" => "1"),
+            &pts,
+        );
+        let e = Engine::default();
+        let q = QueryOptions::default();
+        let fast = e.range_query(&s, "sum(rate(c[1m]))", 60_000, 540_000, 60_000, &q);
+        let slow = e.range_query(&s, "sum(+rate(c[1m]))", 60_000, 540_000, 60_000, &q);
+        assert_eq!(fast, slow);
+        assert!(fast.is_err());
+        // Without a name drop nothing collides.
+        let a = e
+            .range_query(
+                &s,
+                "sum(last_over_time(c[1m]))",
+                60_000,
+                540_000,
+                60_000,
+                &q,
+            )
+            .unwrap();
+        let b = e
+            .range_query(
+                &s,
+                "sum(+last_over_time(c[1m]))",
+                60_000,
+                540_000,
+                60_000,
+                &q,
+            )
+            .unwrap();
+        assert_eq!(bits(&a.value), bits(&b.value));
+    }
+}
