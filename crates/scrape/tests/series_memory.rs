@@ -9,17 +9,16 @@
 //! actually uses for them (16-byte granules, an 8-byte header, 32 bytes at
 //! least), which is what the process's RSS sees.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use promlite_exposition::Format;
-use promlite_model::{
-    AppendError, Appendable, Appender, Clock, Labels, ManualClock, SeriesRef, StorageError,
-};
-use promlite_scrape::target::{populate, Populated};
-use promlite_scrape::{Config, Health, ScrapeLoop, ScrapeOptions, TargetShared};
+use promlite_model::{AppendError, Appendable, Appender, Labels, SeriesRef, StorageError};
+use promlite_scrape::{Health, ScrapeLoop};
 
 struct Counting;
 
@@ -183,25 +182,12 @@ fn body(series: &[Vec<(String, String)>], step: u64) -> Vec<u8> {
 }
 
 fn scrape_loop(target: usize, storage: Arc<dyn Appendable>) -> ScrapeLoop {
-    let cfg = Config::from_str(&format!(
-        "scrape_configs:\n  - job_name: model\n    static_configs: [{{targets: ['model-{target}:8000']}}]\n"
-    ))
-    .unwrap_or_else(|e| panic!("{e}"));
-    let sc = &cfg.scrape_configs[0];
-    let groups = promlite_scrape::discovery::static_groups(&sc.static_configs);
-    let t = match populate(&groups[0].labels, &groups[0].targets[0], sc) {
-        Ok(Populated::Target(t)) => t,
-        other => panic!("{other:?}"),
-    };
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(0));
-    ScrapeLoop::new(
-        sc,
-        Arc::new(TargetShared::new(t)),
+    common::scrape_loop_for(
+        &format!(
+            "scrape_configs:\n  - job_name: model\n    static_configs: [{{targets: ['model-{target}:8000']}}]\n"
+        ),
         storage,
-        clock,
-        &ScrapeOptions::default(),
     )
-    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]

@@ -131,8 +131,13 @@ pub fn scrape_loop(yaml: &str, server: &Server, db: &MemStorage) -> ScrapeLoop {
 
 /// Like [`scrape_loop`] with any storage.
 pub fn scrape_loop_with(yaml: &str, server: &Server, storage: Arc<dyn Appendable>) -> ScrapeLoop {
-    let yaml = yaml.replace("ADDR", &server.addr.to_string());
-    let cfg = Config::from_str(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    scrape_loop_for(&yaml.replace("ADDR", &server.addr.to_string()), storage)
+}
+
+/// The scrape loop of the first target of the first job in `yaml`, writing
+/// to `storage`, on a manual clock at 0.
+pub fn scrape_loop_for(yaml: &str, storage: Arc<dyn Appendable>) -> ScrapeLoop {
+    let cfg = Config::from_str(yaml).unwrap_or_else(|e| panic!("{e}"));
     let sc = &cfg.scrape_configs[0];
     let groups = promlite_scrape::discovery::static_groups(&sc.static_configs);
     let t = match populate(&groups[0].labels, &groups[0].targets[0], sc).unwrap() {
