@@ -9,7 +9,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use regex::Regex;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
+
+/// Bodies smaller than this are sent uncompressed even to clients that
+/// accept gzip: they fit in a packet either way, and setting up a deflate
+/// stream (hundreds of KiB of state) cost more than a small query.
+const COMPRESS_ABOVE: u16 = 1024;
 
 use crate::handlers::{
     admin, federate, labels, lifecycle, metadata, query, rules, series, status, targets,
@@ -152,6 +158,15 @@ pub fn router(state: ApiState) -> Router {
                 .get(lifecycle::requires_post),
         )
         .route_layer(from_fn_with_state(state.clone(), track))
-        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
+        .layer(
+            CompressionLayer::new()
+                .quality(CompressionLevel::Fastest)
+                .compress_when(
+                    SizeAbove::new(COMPRESS_ABOVE)
+                        .and(NotForContentType::GRPC)
+                        .and(NotForContentType::IMAGES)
+                        .and(NotForContentType::SSE),
+                ),
+        )
         .with_state(state)
 }

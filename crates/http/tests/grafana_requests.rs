@@ -446,10 +446,25 @@ async fn unsupported_methods_get_405_so_grafana_retries() {
 #[tokio::test]
 async fn gzip_when_asked_identity_otherwise() {
     let app = app();
+    // A small answer is sent as is even to a client that accepts gzip.
     let r = send(
         &app,
         Method::GET,
         "/api/v1/series?match[]=up",
+        None,
+        &[("Accept-Encoding", "gzip, deflate, br, zstd")],
+    )
+    .await;
+    assert!(r.headers.get("content-encoding").is_none());
+    assert_eq!(r.json()["data"].as_array().unwrap().len(), 2);
+    // A larger one (2 KB: compressed by the router's layer) is gzipped.
+    let long = "x".repeat(2000);
+    let uri =
+        format!("/api/v1/query?query=label_replace(vector(1),%22a%22,%22{long}%22,%22%22,%22%22)");
+    let r = send(
+        &app,
+        Method::GET,
+        &uri,
         None,
         &[("Accept-Encoding", "gzip, deflate, br, zstd")],
     )
@@ -459,7 +474,7 @@ async fn gzip_when_asked_identity_otherwise() {
         // the body was read lossily; fetch it again as bytes
         use axum::body::{to_bytes, Body};
         use tower::ServiceExt;
-        let req = axum::http::Request::get("/api/v1/series?match[]=up")
+        let req = axum::http::Request::get(uri.as_str())
             .header("Accept-Encoding", "gzip")
             .body(Body::empty())
             .unwrap();
@@ -472,8 +487,8 @@ async fn gzip_when_asked_identity_otherwise() {
         .read_to_string(&mut text)
         .unwrap();
     let j: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(j["data"].as_array().unwrap().len(), 2);
-    let r = get(&app, "/api/v1/series?match[]=up").await;
+    assert_eq!(j["data"]["result"][0]["metric"]["a"], long.as_str());
+    let r = get(&app, &uri).await;
     assert!(r.headers.get("content-encoding").is_none());
 }
 

@@ -102,10 +102,10 @@ impl Engine {
         time_ms: i64,
         qopts: &QueryOptions,
     ) -> Result<QueryResult, QueryError> {
-        on_big_stack(|| {
-            let expr = self.parse(query)?;
-            self.instant_query_text(storage, &expr, query, time_ms, qopts)
-        })
+        // The parser grows its stack itself as it recurses; evaluation
+        // picks its stack in `exec`.
+        let expr = self.parse(query)?;
+        self.instant_query_text(storage, &expr, query, time_ms, qopts)
     }
 
     /// Evaluates `query` at every step from `start_ms` to `end_ms` inclusive;
@@ -120,10 +120,8 @@ impl Engine {
         qopts: &QueryOptions,
     ) -> Result<QueryResult, QueryError> {
         check_range(start_ms, end_ms, step_ms)?;
-        on_big_stack(|| {
-            let expr = self.parse(query)?;
-            self.range_query_text(storage, &expr, query, start_ms, end_ms, step_ms, qopts)
-        })
+        let expr = self.parse(query)?;
+        self.range_query_text(storage, &expr, query, start_ms, end_ms, step_ms, qopts)
     }
 
     /// Like [`Engine::instant_query`] for an already parsed expression.
@@ -300,23 +298,54 @@ impl Engine {
         }
         let _in_flight = self.metrics.start();
         let started = Instant::now();
-        let val = on_big_stack(|| ev.eval(expr, r));
+        let val = if shallow(expr, INLINE_HEIGHT) {
+            ev.eval(expr, r)
+        } else {
+            on_big_stack(|| ev.eval(expr, r))
+        };
         self.metrics.observe_eval(started.elapsed(), val.is_err());
         Ok((val?, ev.warnings, ev.infos))
     }
 }
 
-/// Stack for parsing and evaluation: both recurse over the expression
-/// tree (bounded by the parser's depth limit), and unoptimised builds use
-/// large frames. Only the touched part of the reservation costs memory.
+/// Stack for evaluating tall expression trees: evaluation recurses over
+/// the tree (bounded by the parser's depth limit), and unoptimised builds
+/// use large frames. Only the touched part of the reservation costs memory.
 const QUERY_STACK_BYTES: usize = 64 << 20;
+
+/// Trees at most this tall (nearly every real query) are evaluated on the
+/// calling thread's stack: mapping, faulting in and unmapping a fresh
+/// [`QUERY_STACK_BYTES`] segment cost more than a small query's whole
+/// evaluation. [`Evaluator::eval`] still grows the stack on demand if a
+/// level finds it nearly used up.
+const INLINE_HEIGHT: usize = 32;
+
+/// Whether `e` is at most `budget` levels tall. Recurses at most `budget`
+/// levels deep.
+fn shallow(e: &Expr, budget: usize) -> bool {
+    let Some(left) = budget.checked_sub(1) else {
+        return false;
+    };
+    match e {
+        Expr::Number(_) | Expr::String(_) | Expr::VectorSelector(_) | Expr::MatrixSelector(_) => {
+            true
+        }
+        Expr::Subquery(sq) => shallow(&sq.expr, left),
+        Expr::Paren(inner) | Expr::Unary(_, inner) => shallow(inner, left),
+        Expr::Binary(b) => shallow(&b.lhs, left) && shallow(&b.rhs, left),
+        Expr::Aggregate(a) => {
+            shallow(&a.expr, left) && a.param.as_deref().is_none_or(|p| shallow(p, left))
+        }
+        Expr::Call(c) => c.args.iter().all(|a| shallow(a, left)),
+    }
+}
 
 thread_local! {
     static ON_QUERY_STACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Runs `f` on a fresh [`QUERY_STACK_BYTES`] stack segment (or inline when
-/// already on one). `stacker::grow` switches stacks on the calling thread:
+/// already on one), for expression trees taller than [`INLINE_HEIGHT`]. `stacker::grow` switches stacks on the calling thread:
 /// a mapping instead of a thread spawn per query, which cost about 170 µs.
 fn on_big_stack<T>(f: impl FnOnce() -> T) -> T {
     if ON_QUERY_STACK.with(|c| c.get()) {

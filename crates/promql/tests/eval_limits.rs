@@ -158,6 +158,13 @@ fn nesting_within_the_parser_limit_never_overflows_the_stack() {
         let q = format!("{}1{}", "1 + (".repeat(depth), ")".repeat(depth));
         let _ = Engine::default().instant_query(&st, &q, 0, &QueryOptions::default());
     }
+    // Trees up to the engine's inline height run on the caller's stack.
+    for depth in [20, 31, 40] {
+        let q = format!("{}m{}", "abs(".repeat(depth), ")".repeat(depth));
+        assert!(Engine::default()
+            .range_query(&st, &q, 0, 60_000, 15_000, &QueryOptions::default())
+            .is_ok());
+    }
     // Everything the parser accepts evaluates, on a default 2 MiB thread stack.
     let q = format!("{}m{}", "abs(".repeat(240), ")".repeat(240));
     assert!(Engine::default()

@@ -104,6 +104,9 @@ struct Folder<'a> {
     /// `by` grouping that names a label dropped with the metric name.
     by_name_label: bool,
     gmap: HashMap<Labels, usize>,
+    /// Groups by the hash of their grouping labels (see
+    /// [`Folder::known_by_group`]).
+    by_hash: HashMap<u64, Vec<usize>>,
     glabels: Vec<Labels>,
     /// `steps` accumulators per group.
     accs: Vec<Acc>,
@@ -113,6 +116,27 @@ struct Folder<'a> {
 }
 
 impl Folder<'_> {
+    /// Whether groups are found from the grouping labels' values alone
+    /// (`by (…)` where the group's labels are the series' own).
+    fn by_values(&self) -> bool {
+        !self.a.without && !(self.drops_name && self.by_name_label)
+    }
+
+    /// The group of `metric` if it is already known, found without building
+    /// its group label set: by the hash of its grouping labels, checked
+    /// label by label against the group's labels.
+    fn known_by_group(&self, metric: &Labels) -> Option<usize> {
+        if !self.by_values() {
+            return None;
+        }
+        let h = metric.hash_for(&self.a.grouping);
+        self.by_hash.get(&h)?.iter().copied().find(|&g| {
+            self.glabels
+                .get(g)
+                .is_some_and(|gl| self.a.grouping.iter().all(|n| metric.get(n) == gl.get(n)))
+        })
+    }
+
     fn fold(&mut self, metric: &Labels, points: &[FPoint]) -> bool {
         // A series without points does not make its group seen.
         if points.is_empty() {
@@ -126,22 +150,32 @@ impl Folder<'_> {
             self.give_up = true;
             return false;
         }
-        let gl = if self.drops_name && self.by_name_label {
-            group_labels(&super::drop_name(metric), self.a)
-        } else {
-            group_labels(metric, self.a)
-        };
-        let mut next = self.glabels.len();
-        let g = group_index(&mut self.gmap, gl.clone(), &mut next);
-        if g == self.glabels.len() {
-            if self.accs.len() + self.steps > MAX_ACCUMULATORS {
-                self.give_up = true;
-                return false;
+        let g = match self.known_by_group(metric) {
+            Some(g) => g,
+            None => {
+                let gl = if self.drops_name && self.by_name_label {
+                    group_labels(&super::drop_name(metric), self.a)
+                } else {
+                    group_labels(metric, self.a)
+                };
+                let mut next = self.glabels.len();
+                let g = group_index(&mut self.gmap, gl.clone(), &mut next);
+                if g == self.glabels.len() {
+                    if self.accs.len() + self.steps > MAX_ACCUMULATORS {
+                        self.give_up = true;
+                        return false;
+                    }
+                    if self.by_values() {
+                        let h = metric.hash_for(&self.a.grouping);
+                        self.by_hash.entry(h).or_default().push(g);
+                    }
+                    self.glabels.push(gl);
+                    self.accs
+                        .resize(self.accs.len() + self.steps, Acc::default());
+                }
+                g
             }
-            self.glabels.push(gl);
-            self.accs
-                .resize(self.accs.len() + self.steps, Acc::default());
-        }
+        };
         let op = self.a.op;
         let base = g * self.steps;
         let Some(accs) = self.accs.get_mut(base..base + self.steps) else {
@@ -185,6 +219,7 @@ impl Evaluator<'_> {
             drops_name,
             by_name_label: !a.without && a.grouping.iter().any(|g| is_name_label(g)),
             gmap: HashMap::new(),
+            by_hash: HashMap::new(),
             glabels: Vec::new(),
             accs: Vec::new(),
             give_up: false,
@@ -312,6 +347,8 @@ mod tests {
             " without (i)",
             " by (__name__)",
             " by (g, __name__)",
+            " by (absent_label)",
+            " by (job, g)",
         ];
         for op in ops {
             for inner in inners {

@@ -91,6 +91,13 @@ impl ByStep {
 /// The deepest expression nesting the evaluator accepts.
 const MAX_DEPTH: usize = 300;
 
+/// Stack one evaluation level may need before it recurses again, with
+/// room for the work at a leaf (unoptimised builds have large frames).
+const EVAL_RED_ZONE: usize = 512 << 10;
+
+/// Size of a stack segment added when less than [`EVAL_RED_ZONE`] is left.
+const EVAL_STACK_GROWTH: usize = 16 << 20;
+
 /// An evaluated expression, over all steps of the current evaluation range.
 #[derive(Debug)]
 pub(crate) enum Val {
@@ -374,7 +381,10 @@ impl<'a> Evaluator<'a> {
             self.depth -= 1;
             return Err(QueryError::TooManySamples("query execution".into()));
         }
-        let res = self.eval_inner(e, r);
+        // Shallow queries run on the caller's stack (see the engine); should
+        // a level find little stack left, the rest of the tree is evaluated
+        // on a new segment.
+        let res = stacker::maybe_grow(EVAL_RED_ZONE, EVAL_STACK_GROWTH, || self.eval_inner(e, r));
         self.depth -= 1;
         res
     }

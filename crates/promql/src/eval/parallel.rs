@@ -7,6 +7,10 @@
 //! results are then consumed on the calling thread in series order, so the
 //! answer (including float summation order downstream) does not depend on
 //! the number of threads.
+//!
+//! The extra threads come from a pool kept for the life of the process
+//! (starting a thread per run cost tens of microseconds each, a large part
+//! of a small query); the calling thread works through the first run itself.
 
 use std::sync::OnceLock;
 
@@ -23,6 +27,21 @@ const SERIES_PER_THREAD: usize = 32;
 /// Most threads a query uses.
 const MAX_THREADS: usize = 4;
 
+/// The worker threads shared by all queries ([`MAX_THREADS`] - 1 of them:
+/// the calling thread is the other one); `None` if they could not be
+/// started, and every selection then runs on the calling thread.
+fn pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(MAX_THREADS - 1)
+            .thread_name(|i| format!("promql-worker-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
 /// The threads to use for `n` series.
 fn threads_for(n: usize) -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
@@ -34,6 +53,9 @@ fn threads_for(n: usize) -> usize {
     cores.min(MAX_THREADS).min(n / SERIES_PER_THREAD).max(1)
 }
 
+/// What [`run_part`] gives for a run of series.
+type PartResult<T> = Result<Vec<Option<T>>, QueryError>;
+
 /// Decodes each series of `part` (samples with `mint < t <= maxt`, staleness
 /// markers only with `keep_stale`) into one reused buffer and maps it;
 /// `None` for series without such samples.
@@ -44,7 +66,7 @@ fn run_part<T>(
     keep_stale: bool,
     stop: &StopSignal,
     map: &(impl Fn(&[(i64, f64)]) -> Option<T> + Sync),
-) -> Result<Vec<Option<T>>, QueryError> {
+) -> PartResult<T> {
     let mut stop = stop.clone();
     let mut out = Vec::with_capacity(part.len());
     let mut buf: Vec<(i64, f64)> = Vec::new();
@@ -91,23 +113,35 @@ impl Evaluator<'_> {
         let sets = querier.select(&hints, &vs.matchers)?;
         let stop = self.stop_signal().clock_every(16);
         let threads = threads_for(sets.len());
-        let results = if threads <= 1 {
-            run_part(&sets, mint, maxt, keep_stale, &stop, &map)?
-        } else {
-            let per = sets.len().div_ceil(threads);
-            let (first, rest) = sets.split_at(per.min(sets.len()));
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = rest
-                    .chunks(per)
-                    .map(|part| {
+        let pool = if threads > 1 { pool() } else { None };
+        let results = match pool {
+            None => run_part(&sets, mint, maxt, keep_stale, &stop, &map)?,
+            Some(pool) => {
+                let per = sets.len().div_ceil(threads);
+                let (first, rest) = sets.split_at(per.min(sets.len()));
+                let parts: Vec<_> = rest.chunks(per).collect();
+                let mut outs: Vec<Option<PartResult<T>>> = parts.iter().map(|_| None).collect();
+                let mut all = Ok(Vec::new());
+                pool.in_place_scope(|scope| {
+                    for (part, out) in parts.iter().zip(outs.iter_mut()) {
                         let (stop, map) = (&stop, &map);
-                        scope.spawn(move || run_part(part, mint, maxt, keep_stale, stop, map))
-                    })
-                    .collect();
-                let mut all = run_part(first, mint, maxt, keep_stale, &stop, &map);
-                for h in handles {
-                    let part = h.join().unwrap_or_else(|_| {
-                        Err(QueryError::Execution("query worker thread panicked".into()))
+                        scope.spawn(move |_| {
+                            let run = || run_part(part, mint, maxt, keep_stale, stop, map);
+                            *out = Some(
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+                                    .unwrap_or_else(|_| {
+                                        Err(QueryError::Execution(
+                                            "query worker thread panicked".into(),
+                                        ))
+                                    }),
+                            );
+                        });
+                    }
+                    all = run_part(first, mint, maxt, keep_stale, &stop, &map);
+                });
+                for part in outs {
+                    let part = part.unwrap_or_else(|| {
+                        Err(QueryError::Execution("query worker did not run".into()))
                     });
                     match (&mut all, part) {
                         (Ok(all), Ok(part)) => all.extend(part),
@@ -115,8 +149,8 @@ impl Evaluator<'_> {
                         (Err(_), _) => {}
                     }
                 }
-                all
-            })?
+                all?
+            }
         };
         for (s, t) in sets.iter().zip(results) {
             self.check()?;

@@ -241,11 +241,36 @@ impl ChunkReader {
         self.read_with(r, Some(cache))
     }
 
+    /// Only the timestamp column of the chunk at `r` (shared through
+    /// `cache` like [`ChunkReader::read_columns`]); the value column is not
+    /// decoded.
+    pub fn read_timestamps(
+        &self,
+        r: ChunkRef,
+        cache: &TimestampCache,
+    ) -> Result<Arc<[i64]>, StorageError> {
+        self.locate(r, Some(cache)).map(|(ts, _, _, _)| ts)
+    }
+
     fn read_with(
         &self,
         r: ChunkRef,
         cache: Option<&TimestampCache>,
     ) -> Result<(Arc<[i64]>, Vec<f64>), StorageError> {
+        let (ts, values, seg, off) = self.locate(r, cache)?;
+        let vals = codec::decode_chunk_values(values, ts.len())
+            .map_err(|e| corrupt(&seg.path, off as u64, format!("undecodable chunk: {e}")))?;
+        Ok((ts, vals))
+    }
+
+    /// The decoded timestamp column of the chunk at `r`, its encoded value
+    /// column, its segment and its offset there.
+    #[allow(clippy::type_complexity)]
+    fn locate(
+        &self,
+        r: ChunkRef,
+        cache: Option<&TimestampCache>,
+    ) -> Result<(Arc<[i64]>, &[u8], &Segment, usize), StorageError> {
         let seq = (r >> 32) as usize;
         let off = (r & 0xffff_ffff) as usize;
         let seg = seq
@@ -298,9 +323,7 @@ impl ChunkReader {
                 ts
             }
         };
-        let vals = codec::decode_chunk_values(values, ts.len())
-            .map_err(|e| corrupt(&seg.path, off as u64, format!("undecodable chunk: {e}")))?;
-        Ok((ts, vals))
+        Ok((ts, values, seg, off))
     }
 }
 

@@ -124,6 +124,15 @@ impl Block {
         self.chunks.read_columns(c.chunk_ref, cache)
     }
 
+    /// Only the timestamp column of one chunk, shared through `cache`.
+    pub fn read_chunk_timestamps(
+        &self,
+        c: &ChunkMeta,
+        cache: &TimestampCache,
+    ) -> Result<std::sync::Arc<[i64]>, StorageError> {
+        self.chunks.read_timestamps(c.chunk_ref, cache)
+    }
+
     /// Labels and all samples of series `id` (`0..index().num_series()`,
     /// label order).
     pub fn read_series(&self, id: u32) -> Result<(Labels, Vec<(i64, f64)>), StorageError> {

@@ -85,18 +85,28 @@ impl<'a> BitReader<'a> {
 
     /// Reads `n` bits (`n <= 64`) as an unsigned integer.
     ///
-    /// Inlined fast path: fields of 1–32 bits with eight readable bytes;
-    /// everything else goes through [`BitReader::read_slow`].
+    /// Inlined fast paths: fields of 1–57 bits with eight readable bytes
+    /// (one 64-bit load: at most 7 bits of offset), 58–64 bits with sixteen
+    /// (one 128-bit load); everything else goes through
+    /// [`BitReader::read_slow`].
     #[inline]
     pub fn read(&mut self, n: u32) -> Result<u64, DecodeError> {
         let byte = self.bitpos / 8;
-        if n.wrapping_sub(1) < 32 {
+        if n.wrapping_sub(1) < 57 {
             if let Some(w) = self.buf.get(byte..byte + 8) {
                 let mut a = [0u8; 8];
                 a.copy_from_slice(w);
                 let word = u64::from_be_bytes(a) << (self.bitpos % 8);
                 self.bitpos += n as usize;
                 return Ok(word >> (64 - n));
+            }
+        } else if n.wrapping_sub(1) < 64 {
+            if let Some(w) = self.buf.get(byte..byte + 16) {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(w);
+                let word = u128::from_be_bytes(a) << (self.bitpos % 8);
+                self.bitpos += n as usize;
+                return Ok((word >> (128 - n)) as u64);
             }
         }
         self.read_slow(n)

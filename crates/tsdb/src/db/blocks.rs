@@ -204,14 +204,8 @@ pub(crate) fn select_block(
             && series.chunks.iter().any(|c| {
                 (mint..=maxt).contains(&c.min_time) || (mint..=maxt).contains(&c.max_time)
             });
-        if !surely_in_range {
-            let mut probe = series.iter();
-            if probe.next() == ValueType::None {
-                if let Some(e) = probe.err() {
-                    return Err(e);
-                }
-                continue;
-            }
+        if !surely_in_range && !series.has_sample_in_range()? {
+            continue;
         }
         let series = if hints.labels_only {
             OwnedBlockSeries {
@@ -239,6 +233,31 @@ struct OwnedBlockSeries {
     deleted: Option<Intervals>,
     mint: i64,
     maxt: i64,
+}
+
+impl OwnedBlockSeries {
+    /// Whether the series has a (not deleted) sample in `[mint, maxt]`.
+    /// Without tombstones only timestamp columns are read, which series
+    /// scraped together share through the selection's cache; the value
+    /// column is decoded later, once, when the samples are read.
+    fn has_sample_in_range(&self) -> Result<bool, StorageError> {
+        if self.deleted.is_some() {
+            let mut probe = self.iter();
+            if probe.next() == ValueType::None {
+                return probe.err().map_or(Ok(false), Err);
+            }
+            return Ok(true);
+        }
+        // As the iterator decides: the first sample at or after `mint`, in
+        // column order, must not be past `maxt`.
+        for c in &self.chunks {
+            let ts = self.block.read_chunk_timestamps(c, &self.ts_cache)?;
+            if let Some(&t) = ts.iter().find(|&&t| t >= self.mint) {
+                return Ok(t <= self.maxt);
+            }
+        }
+        Ok(false)
+    }
 }
 
 impl Series for OwnedBlockSeries {

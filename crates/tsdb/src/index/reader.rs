@@ -4,7 +4,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
-use promlite_model::{Label, Labels, StorageError};
+use promlite_model::{Labels, StorageError};
 
 use super::{ChunkMeta, INDEX_MAGIC, INDEX_VERSION, TOC_LEN};
 use crate::codec::{DecodeError, Reader};
@@ -73,6 +73,21 @@ impl IndexReader {
         if crc32fast::hash(&d[start..end]) != stored {
             return Err(self.corrupt(off, "section checksum mismatch"));
         }
+        Ok((start, end))
+    }
+
+    /// Like [`IndexReader::section`] for a section whose checksum `load`
+    /// already verified: only the bounds are checked again.
+    fn verified_section(&self, off: usize) -> Result<(usize, usize), StorageError> {
+        let d: &[u8] = &self.data;
+        let len = be32(d, off)
+            .ok_or_else(|| self.corrupt(off, "section header beyond end of file"))?
+            as usize;
+        let start = off + 4;
+        let end = start
+            .checked_add(len)
+            .filter(|&e| e + 4 <= d.len())
+            .ok_or_else(|| self.corrupt(off, "section runs past end of file"))?;
         Ok((start, end))
     }
 
@@ -241,26 +256,46 @@ impl IndexReader {
         None
     }
 
+    /// Start and end of the body of the entry at `off`, whose checksum
+    /// [`IndexReader::open`] already verified (the file is immutable), so
+    /// reads on the query path only re-check the bounds.
+    fn verified_entry(&self, off: usize) -> Result<(usize, usize), StorageError> {
+        let d: &[u8] = &self.data;
+        let mut r = Reader::new(
+            d.get(off..)
+                .ok_or_else(|| self.corrupt(off, "entry offset beyond end of file"))?,
+        );
+        let len = r.len(d.len()).map_err(|e| self.corrupt(off, e.message))?;
+        let start = off + r.pos();
+        let end = start
+            .checked_add(len)
+            .filter(|&e| e + 4 <= d.len())
+            .ok_or_else(|| self.corrupt(off, "entry runs past end of file"))?;
+        Ok((start, end))
+    }
+
     /// Labels and chunk metas of series `id`.
+    ///
+    /// The labels are packed straight from the symbol table (no string per
+    /// name or value is allocated); the entry's checksum was verified when
+    /// the index was opened.
     pub fn series(&self, id: u32) -> Result<(Labels, Vec<ChunkMeta>), StorageError> {
         let off = self.series_offset(id)?;
-        let (s, e) = self.entry(off)?;
+        let (s, e) = self.verified_entry(off)?;
         let mut r = Reader::new(&self.data[s..e]);
         let nl = r.len(e - s).map_err(|x| self.dec(s, x))?;
-        let mut labels: Vec<Label> = Vec::with_capacity(nl);
+        let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(nl);
         for _ in 0..nl {
             let n = r.uvarint().map_err(|x| self.dec(s, x))?;
             let v = r.uvarint().map_err(|x| self.dec(s, x))?;
             let name = self.symbol(u32::try_from(n).unwrap_or(u32::MAX))?;
             let value = self.symbol(u32::try_from(v).unwrap_or(u32::MAX))?;
-            if value.is_empty() || labels.last().is_some_and(|p| p.name.as_str() >= name) {
+            if value.is_empty() || pairs.last().is_some_and(|p| p.0 >= name) {
                 return Err(self.corrupt(off, "series labels not sorted, duplicated or empty"));
             }
-            labels.push(Label {
-                name: name.to_string(),
-                value: value.to_string(),
-            });
+            pairs.push((name, value));
         }
+        let labels = Labels::from_sorted_refs(&pairs);
         let nc = r.len(e - s).map_err(|x| self.dec(s, x))?;
         let mut chunks = Vec::with_capacity(nc);
         let mut prev: Option<ChunkMeta> = None;
@@ -292,11 +327,11 @@ impl IndexReader {
             chunks.push(c);
             prev = Some(c);
         }
-        Ok((Labels::from_sorted(labels), chunks))
+        Ok((labels, chunks))
     }
 
     fn read_postings(&self, off: usize) -> Result<Vec<u32>, StorageError> {
-        let (s, e) = self.section(off)?;
+        let (s, e) = self.verified_section(off)?;
         let mut r = Reader::new(&self.data[s..e]);
         let n = r.len(e - s).map_err(|x| self.dec(s, x))?;
         let mut out = Vec::with_capacity(n);
