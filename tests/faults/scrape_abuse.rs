@@ -117,7 +117,13 @@ fn scrape_abuse_gives_target_errors_and_the_server_stays_healthy() {
         config(&[
             ("endless", endless.as_str(), "    body_size_limit: 1MB\n"),
             ("slow", slow.as_str(), ""),
-            ("million", million.as_str(), "    sample_limit: 10000\n"),
+            // A 25 MB body: a longer timeout, so that a loaded machine still
+            // reads it all and the error is the limit, not the clock.
+            (
+                "million",
+                million.as_str(),
+                "    scrape_interval: 5s\n    scrape_timeout: 5s\n    sample_limit: 10000\n",
+            ),
             ("invalid", invalid.as_str(), ""),
             ("dup", dup.as_str(), ""),
             ("healthy", healthy.as_str(), ""),

@@ -15,7 +15,7 @@ use crate::file::{load_rule_files_with, LoadOptions, RuleError};
 use crate::group::Group;
 use crate::notifier::Notifier;
 use crate::rule::{EvalContext, QueryFn, Rule};
-use crate::sent_state::SentState;
+use crate::sent_state::{self, SentState};
 
 /// What the manager needs.
 #[derive(Clone)]
@@ -203,7 +203,8 @@ impl RuleManager {
                 .alerts_to_send(ts, o.resend_delay_ms, &o.context.external_url);
             if let Some(st) = &self.sent_state {
                 let keep = o.outage_tolerance_ms.max(o.resend_delay_ms);
-                st.lock().record(s.group.name(), &alerts, ts, keep);
+                st.lock()
+                    .record(&sent_state::group_id(&s.group), &alerts, ts, keep);
             }
             n.send(alerts);
         }

@@ -5,8 +5,8 @@
 //! every firing alert on its first evaluation, however recently it was sent.
 //! Alertmanager deduplicates that, but a webhook (which promlite can call
 //! directly, e.g. to start a retraining job) sees a duplicate. promlite
-//! writes `{"version":1,"sent":{key: ms}}` (key: group name and the alert's
-//! labels) after each evaluation that sent something, by writing a temporary
+//! writes `{"version":1,"sent":{key: ms}}` (key: the group's file and name,
+//! as Prometheus identifies a group, and the alert's labels) after each evaluation that sent something, by writing a temporary
 //! file and renaming it over the old one, so a crash leaves either the old
 //! or the new file. On the first evaluation after start-up, firing alerts
 //! found in it take their last send time from it, so the next send comes
@@ -33,6 +33,16 @@ struct FileFormat {
 pub(crate) struct SentState {
     path: PathBuf,
     sent: BTreeMap<String, i64>,
+}
+
+/// A group's identity: its rule file and its name (two files may hold
+/// groups of the same name).
+pub(crate) fn group_id(group: &Group) -> String {
+    id_of(group.file(), group.name())
+}
+
+fn id_of(file: &str, name: &str) -> String {
+    format!("{file}\u{2}{name}")
 }
 
 fn key<'a>(group: &str, labels: impl Iterator<Item = (&'a str, &'a str)>) -> String {
@@ -73,7 +83,7 @@ impl SentState {
     /// Gives firing alerts of `group` that were never sent by this process
     /// the send time recorded before the restart.
     pub(crate) fn apply(&self, group: &mut Group) {
-        let name = group.name().to_string();
+        let name = group_id(group);
         for a in group.firing_alerts_mut() {
             if a.last_sent_at.is_some() {
                 continue;
@@ -85,7 +95,7 @@ impl SentState {
         }
     }
 
-    /// Records what `group` sent at `ts` and drops entries older than
+    /// Records what the group with [`group_id`] `group` sent at `ts` and drops entries older than
     /// `keep_ms`; writes the file if anything changed.
     pub(crate) fn record(&mut self, group: &str, sent: &[NotifyAlert], ts: i64, keep_ms: i64) {
         let mut changed = false;
@@ -147,23 +157,32 @@ mod tests {
         let mut s = SentState::load(path.clone());
         let a = alert(&[("alertname", "A")], Some(10_000 + 240_000));
         let b = alert(&[("alertname", "B")], Some(10_000 + 240_000));
-        s.record("g", &[a, b], 10_000, 3_600_000);
+        let g = id_of("rules.yml", "g");
+        s.record(&g, &[a, b], 10_000, 3_600_000);
         let again = SentState::load(path.clone());
         assert_eq!(again.sent.len(), 2);
         assert_eq!(
-            again.sent.get(&key("g", [("alertname", "A")].into_iter())),
+            again.sent.get(&key(&g, [("alertname", "A")].into_iter())),
             Some(&10_000)
+        );
+        // A group of the same name in another file is another group.
+        let other = id_of("other.yml", "g");
+        assert_eq!(
+            again
+                .sent
+                .get(&key(&other, [("alertname", "A")].into_iter())),
+            None
         );
         // B resolves; A is not sent again for longer than `keep_ms`.
         let mut s = again;
         s.record(
-            "g",
+            &g,
             &[alert(&[("alertname", "B")], Some(9_000))],
             20_000,
             3_600_000,
         );
         assert_eq!(SentState::load(path.clone()).sent.len(), 1);
-        s.record("g", &[], 10_000 + 3_600_001, 3_600_000);
+        s.record(&g, &[], 10_000 + 3_600_001, 3_600_000);
         assert!(SentState::load(path.clone()).sent.is_empty());
         // A damaged file is ignored, not fatal.
         std::fs::write(&path, b"{not json").unwrap();
