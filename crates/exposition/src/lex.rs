@@ -156,11 +156,9 @@ pub(crate) fn skip_ws(b: &[u8], i: usize) -> usize {
 /// Index of the next `\n` at or after `i`, or `b.len()`.
 #[inline]
 pub(crate) fn line_end(b: &[u8], i: usize) -> usize {
+    // SIMD search: HELP text and comments are the longest lines.
     match b.get(i..) {
-        Some(rest) => rest
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(b.len(), |p| i + p),
+        Some(rest) => memchr::memchr(b'\n', rest).map_or(b.len(), |p| i + p),
         None => b.len(),
     }
 }
@@ -397,7 +395,12 @@ pub(crate) fn normalize_bound<'a>(
     }
     match canonical_shape(value.as_bytes()) {
         Shape::Canonical => return value,
-        Shape::Integer => return Cow::Owned(format!("{value}.0")),
+        Shape::Integer => {
+            return match common_integer_bound(&value) {
+                Some(canon) => Cow::Borrowed(canon),
+                None => Cow::Owned(format!("{value}.0")),
+            }
+        }
         Shape::Other => {}
     }
     match parse_go_float(value.as_bytes()) {
@@ -422,6 +425,27 @@ enum Shape {
     Other,
 }
 
+/// The canonical form of integer bounds that bucket layouts commonly use,
+/// without allocating (`"60"` → `"60.0"`); `None` for the others.
+fn common_integer_bound(v: &str) -> Option<&'static str> {
+    macro_rules! dotted {
+        ($($n:literal),*) => {
+            match v {
+                $($n => Some(concat!($n, ".0")),)*
+                _ => None,
+            }
+        };
+    }
+    dotted!(
+        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "12", "15", "16", "20", "25", "30",
+        "32", "40", "50", "60", "64", "75", "80", "90", "100", "120", "128", "150", "180", "200",
+        "240", "250", "256", "300", "400", "500", "512", "600", "750", "800", "900", "1000",
+        "1024", "1200", "1500", "2000", "2048", "2500", "3000", "3600", "4000", "4096", "5000",
+        "7500", "8000", "8192", "10000", "15000", "20000", "25000", "30000", "50000", "60000",
+        "65536", "100000", "250000", "500000"
+    )
+}
+
 /// Recognises, without formatting, the bounds that are already canonical
 /// (`-?(0|[1-9]\d*)\.\d*[1-9]` with 1–15 significant digits and a decimal
 /// exponent in -4..=5, the range Go prints without an exponent) and small
@@ -431,6 +455,9 @@ fn canonical_shape(s: &[u8]) -> Shape {
         Some(b'-') => s.get(1..).unwrap_or(&[]),
         _ => s,
     };
+    if canonical_exponent_form(digits) {
+        return Shape::Canonical;
+    }
     let int_len = digits.iter().take_while(|c| c.is_ascii_digit()).count();
     let (int, rest) = digits.split_at(int_len);
     if int.is_empty() || (int.len() > 1 && int.first() == Some(&b'0')) || int.len() > 6 {
@@ -463,6 +490,56 @@ fn canonical_shape(s: &[u8]) -> Shape {
         return Shape::Other;
     }
     Shape::Canonical
+}
+
+/// True for unsigned `d(.d*[1-9])?e±XX` text that Go's shortest `%g` would
+/// print as is: 1–15 significant digits (so the text is the shortest form
+/// of its float), a decimal exponent below -4 or at least 6 (the range Go
+/// prints with an exponent), at least two exponent digits without a
+/// leading zero beyond them, and an exponent within ±300 (no overflow or
+/// subnormals). `1e+09` and `2.5e-07` qualify; `1e9` and `1e+05` do not.
+fn canonical_exponent_form(s: &[u8]) -> bool {
+    let Some(e) = s.iter().position(|&c| c == b'e') else {
+        return false;
+    };
+    let (mant, exp) = s.split_at(e);
+    let (first, frac) = match mant {
+        [f, b'.', frac @ ..] => (*f, frac),
+        [f] => (*f, &[][..]),
+        _ => return false,
+    };
+    if !(b'1'..=b'9').contains(&first) {
+        return false;
+    }
+    if !frac.is_empty()
+        && (frac.len() > 14 || !frac.iter().all(u8::is_ascii_digit) || frac.last() == Some(&b'0'))
+    {
+        return false;
+    }
+    if mant.len() == 2 {
+        // "1." has a dot and no digits.
+        return false;
+    }
+    let (neg, digits) = match exp {
+        [b'e', b'+', d @ ..] => (false, d),
+        [b'e', b'-', d @ ..] => (true, d),
+        _ => return false,
+    };
+    if digits.len() < 2
+        || digits.len() > 3
+        || !digits.iter().all(u8::is_ascii_digit)
+        || (digits.len() == 3 && digits.first() == Some(&b'0'))
+    {
+        return false;
+    }
+    let n = digits
+        .iter()
+        .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'));
+    if neg {
+        (5..=300).contains(&n)
+    } else {
+        (6..=300).contains(&n)
+    }
 }
 
 /// Rejects a sample whose label names repeat (including `__name__`, which
@@ -612,6 +689,28 @@ mod tests {
             "0.30000000000000004",
             "7.25",
             "100.125",
+            "1e+06",
+            "1e+05",
+            "1e+09",
+            "-1e+09",
+            "2.5e-07",
+            "2.5e-05",
+            "1e-04",
+            "1e-05",
+            "1e9",
+            "1e+009",
+            "1e+300",
+            "1e+400",
+            "1.e+09",
+            "1.0e+09",
+            "1.25e+100",
+            "1.23456789012345e+20",
+            "1.234567890123456e+20",
+            "0e+09",
+            "12e+09",
+            "1e+",
+            "1e+6",
+            "1E+09",
         ];
         for c in cases {
             let fast = normalize_bound(MetricType::Histogram, "le", Cow::Borrowed(c));
@@ -620,6 +719,40 @@ mod tests {
                 Err(_) => c.to_string(),
             };
             assert_eq!(fast, slow, "{c}");
+        }
+    }
+
+    #[test]
+    fn common_integer_bounds_match_formatting() {
+        for n in 0..=1_000_000u32 {
+            let text = n.to_string();
+            if let Some(canon) = common_integer_bound(&text) {
+                assert_eq!(canon, format_openmetrics_float(f64::from(n)), "{n}");
+            }
+        }
+        assert_eq!(common_integer_bound("60"), Some("60.0"));
+        assert_eq!(common_integer_bound("61"), None);
+    }
+
+    #[test]
+    fn exponent_shortcut_agrees_with_formatting() {
+        // Every shape the shortcut accepts must already be canonical.
+        for m in ["1", "2.5", "9.99", "1.234567890123", "7.00001"] {
+            for e in -310i32..=310 {
+                let c = format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+                let canon = match parse_go_float(c.as_bytes()) {
+                    Ok(f) => format_openmetrics_float(f),
+                    Err(_) => c.clone(),
+                };
+                if canonical_exponent_form(c.as_bytes()) {
+                    assert_eq!(canon, c);
+                }
+                assert_eq!(
+                    normalize_bound(MetricType::Histogram, "le", Cow::Borrowed(&c)),
+                    canon,
+                    "{c}"
+                );
+            }
         }
     }
 }

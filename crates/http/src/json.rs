@@ -375,6 +375,7 @@ mod tests {
             name: Some("up".into()),
             matchers: vec![Matcher::equal("job", "x"), Matcher::equal("__name__", "up")],
             offset: 60_000,
+            offset_expr: None,
             at: Some(AtModifier::End),
         };
         let e = Expr::Aggregate(AggregateExpr {
@@ -384,6 +385,7 @@ mod tests {
                 args: vec![Expr::MatrixSelector(MatrixSelector {
                     selector: vs,
                     range: 300_000,
+                    range_expr: None,
                 })],
                 pos: Default::default(),
             })),

@@ -9,6 +9,8 @@
 
 use promlite_model::Matcher;
 
+pub use crate::duration_expr::{DurationExpr, DurationOp};
+
 /// The type an expression evaluates to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ValueType {
@@ -91,6 +93,9 @@ pub struct VectorSelector {
     pub matchers: Vec<Matcher>,
     /// `offset` in ms (negative allowed); 0 when absent.
     pub offset: i64,
+    /// The offset as written when it is an expression (`offset (1h / 2)`);
+    /// `offset` holds its value once known.
+    pub offset_expr: Option<Box<DurationExpr>>,
     /// The `@` modifier.
     pub at: Option<AtModifier>,
 }
@@ -102,6 +107,9 @@ pub struct MatrixSelector {
     pub selector: VectorSelector,
     /// The range in ms.
     pub range: i64,
+    /// The range as written when it is an expression (`[26m+4m]`); `range`
+    /// holds its value once known.
+    pub range_expr: Option<Box<DurationExpr>>,
 }
 
 /// A subquery.
@@ -115,6 +123,13 @@ pub struct SubqueryExpr {
     pub step: Option<i64>,
     /// Offset in ms.
     pub offset: i64,
+    /// Range, step and offset as written when they are expressions; the
+    /// numeric fields hold their values once known.
+    pub range_expr: Option<Box<DurationExpr>>,
+    /// See `range_expr`.
+    pub step_expr: Option<Box<DurationExpr>>,
+    /// See `range_expr`.
+    pub offset_expr: Option<Box<DurationExpr>>,
     /// The `@` modifier.
     pub at: Option<AtModifier>,
 }

@@ -74,6 +74,7 @@ impl Expr {
                 name: vs.name.take(),
                 matchers: mem::take(&mut vs.matchers),
                 offset: vs.offset,
+                offset_expr: vs.offset_expr.take(),
                 at: vs.at,
             }),
             _ => Err(self),

@@ -12,6 +12,7 @@ use std::time::Instant;
 use promlite_model::{Labels, Queryable};
 
 use crate::ast::{Expr, ValueType};
+use crate::duration_expr::{self, QueryTimes};
 use crate::error::QueryError;
 use crate::eval::{Evaluator, Range, Val};
 use crate::metrics::EngineMetrics;
@@ -149,6 +150,9 @@ impl Engine {
             end: time_ms,
             interval: 1,
         };
+        // An instant query's step() and range() are 0, as in Prometheus.
+        let resolved = with_durations(expr, QueryTimes::default())?;
+        let expr = resolved.as_ref().unwrap_or(expr);
         let (val, warnings, infos) = self.exec(storage, expr, query, r, qopts)?;
         let value = match val {
             Val::Scalar(v) => Value::Scalar {
@@ -220,6 +224,12 @@ impl Engine {
             end: end_ms,
             interval: step_ms,
         };
+        let times = QueryTimes {
+            step_ms,
+            range_ms: end_ms.saturating_sub(start_ms),
+        };
+        let resolved = with_durations(expr, times)?;
+        let expr = resolved.as_ref().unwrap_or(expr);
         let (val, warnings, infos) = self.exec(storage, expr, query, r, qopts)?;
         let mut series = match val {
             Val::Scalar(v) => {
@@ -368,4 +378,15 @@ fn check_range(start: i64, end: i64, step: i64) -> Result<(), QueryError> {
         ));
     }
     Ok(())
+}
+
+/// `expr` with its `step()`/`range()` duration expressions computed for
+/// this query, or `None` when it has none (the common case: no copy).
+fn with_durations(expr: &Expr, times: QueryTimes) -> Result<Option<Expr>, QueryError> {
+    if !duration_expr::needs_resolve(expr) {
+        return Ok(None);
+    }
+    let mut e = expr.clone();
+    duration_expr::resolve(&mut e, &times).map_err(QueryError::BadData)?;
+    Ok(Some(e))
 }

@@ -22,8 +22,10 @@ use promlite_model::duration::format_duration;
 use promlite_model::{Matcher, METRIC_NAME};
 
 use crate::ast::{
-    AggregateExpr, AtModifier, BinOp, BinaryExpr, Cardinality, Expr, VectorMatching, VectorSelector,
+    AggregateExpr, AtModifier, BinOp, BinaryExpr, Cardinality, Expr, SubqueryExpr, VectorMatching,
+    VectorSelector,
 };
+use crate::duration_expr::{offset_text, DurationExpr};
 use crate::parser::go_quote;
 
 impl fmt::Display for Expr {
@@ -115,11 +117,30 @@ fn at_suffix(at: &Option<AtModifier>) -> String {
     }
 }
 
-fn offset_suffix(offset: i64) -> String {
-    if offset == 0 {
+fn offset_suffix(offset: i64, expr: &Option<Box<DurationExpr>>) -> String {
+    if let Some(e) = expr {
+        offset_text(e)
+    } else if offset == 0 {
         String::new()
     } else {
         format!(" offset {}", format_duration(offset))
+    }
+}
+
+/// A range or step: the expression as written, else the value.
+fn duration_text(ms: i64, expr: &Option<Box<DurationExpr>>) -> String {
+    match expr {
+        Some(e) => e.to_string(),
+        None => format_duration(ms),
+    }
+}
+
+/// A subquery's step (empty for `[range:]`).
+fn step_text(sq: &SubqueryExpr) -> String {
+    match (&sq.step_expr, sq.step) {
+        (Some(e), _) => e.to_string(),
+        (None, Some(ms)) => format_duration(ms),
+        (None, None) => String::new(),
     }
 }
 
@@ -148,7 +169,7 @@ fn selector(vs: &VectorSelector, with_modifiers: bool) -> String {
     }
     if with_modifiers {
         out.push_str(&at_suffix(&vs.at));
-        out.push_str(&offset_suffix(vs.offset));
+        out.push_str(&offset_suffix(vs.offset, &vs.offset_expr));
     }
     out
 }
@@ -233,21 +254,21 @@ fn write_expr(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
                 f,
                 "{}[{}]{}{}",
                 selector(&m.selector, false),
-                format_duration(m.range),
+                duration_text(m.range, &m.range_expr),
                 at_suffix(&m.selector.at),
-                offset_suffix(m.selector.offset)
+                offset_suffix(m.selector.offset, &m.selector.offset_expr)
             )
         }
         Expr::Subquery(sq) => {
             paren_if(f, &sq.expr, needs_parens_operand(&sq.expr, true))?;
-            let step = sq.step.map(format_duration).unwrap_or_default();
+            let step = step_text(sq);
             write!(
                 f,
                 "[{}:{}]{}{}",
-                format_duration(sq.range),
+                duration_text(sq.range, &sq.range_expr),
                 step,
                 at_suffix(&sq.at),
-                offset_suffix(sq.offset)
+                offset_suffix(sq.offset, &sq.offset_expr)
             )
         }
         Expr::Paren(inner) => write!(f, "({inner})"),
@@ -374,14 +395,14 @@ fn pretty(out: &mut String, e: &Expr, level: usize) {
         }
         Expr::Subquery(sq) if !needs_parens_operand(&sq.expr, true) => {
             pretty(out, &sq.expr, level);
-            let step = sq.step.map(format_duration).unwrap_or_default();
+            let step = step_text(sq);
             let _ = write!(
                 out,
                 "[{}:{}]{}{}",
-                format_duration(sq.range),
+                duration_text(sq.range, &sq.range_expr),
                 step,
                 at_suffix(&sq.at),
-                offset_suffix(sq.offset)
+                offset_suffix(sq.offset, &sq.offset_expr)
             );
         }
         Expr::Unary(op, inner) if !needs_parens_operand(inner, false) => {

@@ -58,6 +58,24 @@ const CORPUS: &[(&str, &str)] = &[
     ("foo @ -1.5", "foo @ -1.500"),
     ("foo offset 5m @ start()", "foo @ start() offset 5m"),
     ("foo[5m] offset 1w @ end()", "foo[5m] @ end() offset 1w"),
+    // Duration expressions keep their text; parentheses group operations.
+    ("foo[26m+4m]", "foo[26m + 4m]"),
+    ("foo[2m*(10+5)]", "foo[2m * (10 + 5)]"),
+    ("foo[(5m)]", "foo[5m]"),
+    ("foo[30m1s-30m1s % 1m]", "foo[30m1s - (30m1s % 1m)]"),
+    ("foo[-5m+35m]", "foo[(-5m) + 35m]"),
+    ("foo[step()]", "foo[step()]"),
+    ("foo[1+(STep()-5)*2]", "foo[1 + ((step() - 5) * 2)]"),
+    ("foo[29s+1s:20*500ms]", "foo[29s + 1s:20 * 500ms]"),
+    ("foo[1m:min_of(step(),1h)]", "foo[1m:min_of(step(), 1h)]"),
+    ("foo offset (100 + 2)", "foo offset (100 + 2)"),
+    ("foo offset -step()", "foo offset (-step())"),
+    (
+        "foo offset max_of(3s,min_of(step(), 1s))",
+        "foo offset max_of(3s, min_of(step(), 1s))",
+    ),
+    ("foo[5m:] offset range()", "foo[5m:] offset range()"),
+    ("foo offset (2 ^ -1)", "foo offset (2 ^ (-1))"),
     ("foo[300]", "foo[5m]"),
     ("foo[1h:]", "foo[1h:]"),
     ("foo[1h:5m] offset 2m @ 3", "foo[1h:5m] @ 3.000 offset 2m"),
@@ -173,6 +191,7 @@ fn printer_adds_parentheses_for_hand_built_trees() {
             name: Some(n.into()),
             matchers: vec![Matcher::equal("__name__", n)],
             offset: 0,
+            offset_expr: None,
             at: None,
         })
     };
@@ -194,6 +213,9 @@ fn printer_adds_parentheses_for_hand_built_trees() {
         range: 60_000,
         step: None,
         offset: 0,
+        range_expr: None,
+        step_expr: None,
+        offset_expr: None,
         at: None,
     });
     assert_eq!(e.to_string(), "(a + b)[1m:]");
@@ -272,14 +294,66 @@ fn offset() -> impl Strategy<Value = i64> {
     prop_oneof![2 => Just(0i64), 1 => duration(), 1 => duration().prop_map(|d| -d)]
 }
 
+/// A duration expression (leaves: literals, `step()`, `range()`).
+fn duration_expr() -> impl Strategy<Value = DurationExpr> {
+    let leaf = prop_oneof![
+        prop::sample::select(vec![0.0, 0.5, 1.0, 2.0, 60.0, 3600.0]).prop_map(DurationExpr::Number),
+        prop::sample::select(vec![0i64, 1, 500, 60_000, 3_600_000])
+            .prop_map(DurationExpr::Duration),
+        Just(DurationExpr::Step),
+        Just(DurationExpr::Range),
+    ];
+    leaf.prop_recursive(3, 12, 2, |inner| {
+        let ops = vec![
+            DurationOp::Add,
+            DurationOp::Sub,
+            DurationOp::Mul,
+            DurationOp::Div,
+            DurationOp::Mod,
+            DurationOp::Pow,
+        ];
+        prop_oneof![
+            inner.clone().prop_map(|e| DurationExpr::Neg(Box::new(e))),
+            (prop::sample::select(ops), inner.clone(), inner.clone())
+                .prop_map(|(op, a, b)| DurationExpr::Binary(op, Box::new(a), Box::new(b))),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| DurationExpr::MinOf(Box::new(a), Box::new(b))),
+            (inner.clone(), inner).prop_map(|(a, b)| DurationExpr::MaxOf(Box::new(a), Box::new(b))),
+        ]
+    })
+}
+
+/// A duration as the parser stores it: a plain value, or an expression with
+/// its value (0 until a query computes it when it uses `step()`/`range()`).
+/// Expressions the parser would reject are filtered out.
+fn duration_spec(negative: bool) -> impl Strategy<Value = (i64, Option<Box<DurationExpr>>)> {
+    let plain = if negative {
+        offset().boxed()
+    } else {
+        duration().boxed()
+    };
+    prop_oneof![
+        4 => plain.prop_map(|ms| (ms, None)),
+        1 => duration_expr().prop_filter_map("valid duration expression", move |e| {
+            if matches!(e, DurationExpr::Number(_) | DurationExpr::Duration(_)) {
+                None
+            } else if e.is_dynamic() {
+                Some((0, Some(Box::new(e))))
+            } else {
+                e.millis(None, negative).ok().map(|ms| (ms, Some(Box::new(e))))
+            }
+        }),
+    ]
+}
+
 fn selector() -> impl Strategy<Value = VectorSelector> {
     (
         metric_name(),
         prop::collection::vec(matcher(), 0..3),
-        offset(),
+        duration_spec(true),
         at_modifier(),
     )
-        .prop_map(|(name, ms, offset, at)| {
+        .prop_map(|(name, ms, (offset, offset_expr), at)| {
             let mut matchers: Vec<Matcher> =
                 ms.into_iter().filter(|m| m.name != "__name__").collect();
             if name.is_none() {
@@ -292,6 +366,7 @@ fn selector() -> impl Strategy<Value = VectorSelector> {
                 name,
                 matchers,
                 offset,
+                offset_expr,
                 at,
             }
         })
@@ -310,8 +385,13 @@ fn leaf() -> impl Strategy<Value = Expr> {
         number().prop_map(Expr::Number),
         label_value().prop_map(Expr::String),
         selector().prop_map(Expr::VectorSelector),
-        (selector(), duration())
-            .prop_map(|(selector, range)| Expr::MatrixSelector(MatrixSelector { selector, range })),
+        (selector(), duration_spec(false)).prop_map(|(selector, (range, range_expr))| {
+            Expr::MatrixSelector(MatrixSelector {
+                selector,
+                range,
+                range_expr,
+            })
+        }),
     ]
 }
 
@@ -426,20 +506,29 @@ fn tree() -> impl Strategy<Value = Expr> {
                 })),
             (
                 inner,
-                duration(),
-                prop::option::of(duration()),
-                offset(),
+                duration_spec(false),
+                prop::option::of(duration_spec(false)),
+                duration_spec(true),
                 at_modifier()
             )
-                .prop_map(|(e, range, step, offset, at)| Expr::Subquery(
-                    SubqueryExpr {
-                        expr: Box::new(e),
-                        range,
-                        step,
-                        offset,
-                        at
+                .prop_map(
+                    |(e, (range, range_expr), step, (offset, offset_expr), at)| {
+                        let (step, step_expr) = match step {
+                            Some((ms, expr)) => ((ms != 0).then_some(ms), expr),
+                            None => (None, None),
+                        };
+                        Expr::Subquery(SubqueryExpr {
+                            expr: Box::new(e),
+                            range,
+                            step,
+                            offset,
+                            range_expr,
+                            step_expr,
+                            offset_expr,
+                            at,
+                        })
                     }
-                )),
+                ),
         ]
     })
 }
@@ -449,6 +538,7 @@ fn default_selector() -> Expr {
         name: Some("x".into()),
         matchers: vec![Matcher::equal("__name__", "x")],
         offset: 0,
+        offset_expr: None,
         at: None,
     })
 }
@@ -466,9 +556,11 @@ fn coerce(e: Expr, want: ValueType) -> Expr {
                 name: Some("x".into()),
                 matchers: vec![Matcher::equal("__name__", "x")],
                 offset: 0,
+                offset_expr: None,
                 at: None,
             },
             range: 60_000,
+            range_expr: None,
         }),
     }
 }

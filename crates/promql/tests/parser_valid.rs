@@ -28,6 +28,7 @@ fn vs_m(name: Option<&str>, matchers: Vec<Matcher>) -> VectorSelector {
         name: name.map(str::to_string),
         matchers,
         offset: 0,
+        offset_expr: None,
         at: None,
     }
 }
@@ -57,6 +58,7 @@ fn matrix(name: &str, range: i64, offset: i64, at: Option<AtModifier>) -> Expr {
             ..vs_m(Some(name), vec![])
         },
         range,
+        range_expr: None,
     })
 }
 
@@ -136,6 +138,9 @@ fn subquery(
         range,
         step,
         offset,
+        range_expr: None,
+        step_expr: None,
+        offset_expr: None,
         at,
     })
 }
@@ -640,6 +645,7 @@ fn ranges_and_subqueries() {
                         vec![Expr::MatrixSelector(MatrixSelector {
                             selector: vs_m(Some("foo"), vec![m(MatchOp::Equal, "bar", "baz")]),
                             range: 2 * S,
+                            range_expr: None,
                         })],
                     ),
                     5 * MIN,

@@ -269,7 +269,7 @@ impl Parser<'_> {
     /// `positive_duration_expr`); so does a number under a millisecond, the
     /// resolution here.
     #[inline(never)]
-    fn parse_duration_ms(
+    pub(crate) fn parse_duration_ms(
         &mut self,
         context: &str,
         expected: &str,
@@ -301,8 +301,8 @@ impl Parser<'_> {
     #[inline(never)]
     fn parse_range_or_subquery(&mut self, node: Node) -> PResult<Node> {
         let open = self.advance();
-        let (range, _) =
-            self.parse_duration_ms("subquery or range selector", "number or duration", true)?;
+        let range =
+            self.parse_bracket_duration("subquery or range selector", "number or duration")?;
         let tok = self.peek().clone();
         match tok.kind {
             Kind::RBracket => {
@@ -310,7 +310,7 @@ impl Parser<'_> {
                 let (start, end) = (node.start, close.end);
                 let selector = match node.expr.into_vector_selector() {
                     Ok(vs) => {
-                        if vs.offset != 0 {
+                        if vs.offset != 0 || vs.offset_expr.is_some() {
                             self.semantic(
                                 open.start,
                                 close.end,
@@ -339,7 +339,11 @@ impl Parser<'_> {
                         });
                     }
                 };
-                let expr = Expr::MatrixSelector(MatrixSelector { selector, range });
+                let expr = Expr::MatrixSelector(MatrixSelector {
+                    selector,
+                    range: range.ms,
+                    range_expr: range.expr,
+                });
                 Ok(Node {
                     expr,
                     ty: ValueType::Matrix,
@@ -350,15 +354,14 @@ impl Parser<'_> {
             }
             Kind::Colon => {
                 self.advance();
-                let step = if self.peek().kind == Kind::RBracket {
-                    None
+                let (step, step_expr) = if self.peek().kind == Kind::RBracket {
+                    (None, None)
                 } else {
-                    let (s, _) = self.parse_duration_ms(
+                    let s = self.parse_bracket_duration(
                         "subquery selector",
                         "number or duration or \"]\"",
-                        true,
                     )?;
-                    (s != 0).then_some(s)
+                    ((s.ms != 0).then_some(s.ms), s.expr)
                 };
                 let close = self.expect(Kind::RBracket, "subquery selector", "\"]\"")?;
                 let (start, end) = (node.start, close.end);
@@ -373,9 +376,12 @@ impl Parser<'_> {
                 self.check_height(height, start, end)?;
                 let expr = Expr::Subquery(SubqueryExpr {
                     expr: Box::new(node.expr),
-                    range,
+                    range: range.ms,
                     step,
                     offset: 0,
+                    range_expr: range.expr,
+                    step_expr,
+                    offset_expr: None,
                     at: None,
                 });
                 Ok(Node {
@@ -393,17 +399,14 @@ impl Parser<'_> {
     #[inline(never)]
     fn parse_offset(&mut self, mut node: Node) -> PResult<Node> {
         self.advance();
-        let neg = self.peek().kind == Kind::Sub;
-        if neg {
-            self.advance();
-        }
-        let (ms, tok) = self.parse_duration_ms("offset", "number or duration", false)?;
-        let ms = if neg { -ms } else { ms };
-        let (start, end) = (node.start, tok.end);
+        let (offset, end) = self.parse_offset_duration()?;
+        let start = node.start;
         let slot = match &mut node.expr {
-            Expr::VectorSelector(vs) => Some(&mut vs.offset),
-            Expr::MatrixSelector(ms) => Some(&mut ms.selector.offset),
-            Expr::Subquery(sq) => Some(&mut sq.offset),
+            Expr::VectorSelector(vs) => Some((&mut vs.offset, &mut vs.offset_expr)),
+            Expr::MatrixSelector(ms) => {
+                Some((&mut ms.selector.offset, &mut ms.selector.offset_expr))
+            }
+            Expr::Subquery(sq) => Some((&mut sq.offset, &mut sq.offset_expr)),
             _ => None,
         };
         match slot {
@@ -412,8 +415,13 @@ impl Parser<'_> {
                 end,
                 "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery",
             ),
-            Some(o) if *o != 0 => self.semantic(start, end, "offset may not be set multiple times"),
-            Some(o) => *o = ms,
+            Some((o, oe)) if *o != 0 || oe.is_some() => {
+                self.semantic(start, end, "offset may not be set multiple times")
+            }
+            Some((o, oe)) => {
+                *o = offset.ms;
+                *oe = offset.expr;
+            }
         }
         Ok(Node { end, ..node })
     }

@@ -20,6 +20,7 @@
 //! assert_eq!(err.message, "expected type range vector in call to function \"rate\", got instant vector");
 //! ```
 
+mod duration;
 mod expr;
 mod lexer;
 mod matcher_cache;

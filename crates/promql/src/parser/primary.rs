@@ -203,6 +203,7 @@ impl Parser<'_> {
             name: None,
             matchers,
             offset: 0,
+            offset_expr: None,
             at: None,
         };
         if let Some(name) = name {

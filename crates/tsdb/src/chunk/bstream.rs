@@ -9,52 +9,66 @@ pub(crate) struct BitWriter {
 }
 
 impl BitWriter {
-    /// Starts a new byte. The buffer grows by a quarter of its size (at
-    /// least 16 bytes) rather than doubling: every series has one open
-    /// chunk, and doubling left up to half of it unused.
+    /// Makes room for `extra` more bytes. The buffer grows by a quarter of
+    /// its size (at least 16 bytes) rather than doubling: every series has
+    /// one open chunk, and doubling left up to half of it unused.
     #[inline]
-    fn new_byte(&mut self) {
-        if self.bytes.len() == self.bytes.capacity() {
-            self.grow();
+    fn reserve(&mut self, extra: usize) {
+        if self.bytes.capacity() - self.bytes.len() < extra {
+            self.grow(extra);
         }
-        self.bytes.push(0);
-        self.free = 8;
     }
 
     #[cold]
     #[inline(never)]
-    fn grow(&mut self) {
-        self.bytes.reserve_exact((self.bytes.len() / 4).max(16));
+    fn grow(&mut self, extra: usize) {
+        self.bytes
+            .reserve_exact((self.bytes.len() / 4).max(16).max(extra));
     }
 
-    pub(crate) fn write_bit(&mut self, bit: bool) {
-        if self.free == 0 {
-            self.new_byte();
-        }
-        if bit {
-            if let Some(last) = self.bytes.last_mut() {
-                *last |= 1 << (self.free - 1);
-            }
-        }
-        self.free -= 1;
-    }
-
-    /// Writes the low `n` bits of `value` (n ≤ 64), high bit first.
+    /// Writes one bit.
     #[inline]
-    pub(crate) fn write_bits(&mut self, value: u64, mut n: u8) {
-        while n > 0 {
-            if self.free == 0 {
-                self.new_byte();
-            }
-            let take = n.min(self.free);
-            let shift = n - take;
-            let chunk = ((value >> shift) & ((1u64 << take) - 1)) as u8;
-            if let Some(last) = self.bytes.last_mut() {
-                *last |= chunk << (self.free - take);
-            }
-            self.free -= take;
-            n -= take;
+    pub(crate) fn write_bit(&mut self, bit: bool) {
+        self.write_bits(bit as u64, 1);
+    }
+
+    /// Writes the low `n` bits of `value` (1 ≤ n ≤ 64; n = 0 writes
+    /// nothing), high bit first, as one field: the bits that fit go into the
+    /// last byte with one OR, the rest are appended as whole bytes cut from
+    /// the big-endian form of the left-aligned field.
+    #[inline]
+    pub(crate) fn write_bits(&mut self, value: u64, n: u8) {
+        if n == 0 {
+            return;
         }
+        let n = n.min(64);
+        let value = if n == 64 {
+            value
+        } else {
+            value & ((1u64 << n) - 1)
+        };
+        let free = self.free;
+        if n <= free {
+            if let Some(last) = self.bytes.last_mut() {
+                *last |= (value << (free - n)) as u8;
+            }
+            self.free = free - n;
+            return;
+        }
+        // The top `free` bits finish the last byte.
+        let rest = n - free;
+        if free > 0 {
+            if let Some(last) = self.bytes.last_mut() {
+                *last |= (value >> rest) as u8;
+            }
+        }
+        // The remaining `rest` bits (1..=64), left-aligned, as whole bytes.
+        let aligned = value << (64 - rest);
+        let new_bytes = rest.div_ceil(8) as usize;
+        self.reserve(new_bytes);
+        self.bytes
+            .extend_from_slice(&aligned.to_be_bytes()[..new_bytes]);
+        self.free = (new_bytes as u8) * 8 - rest;
     }
 
     /// Writes a zig-zag varint (7 bits per group), byte-aligned or not.
@@ -148,5 +162,43 @@ mod tests {
         // Past the end: the last byte's padding bits exist, then nothing.
         let _ = r.read_bits(8);
         assert_eq!(r.read_bits(8), None);
+    }
+
+    /// The bytes a one-bit-at-a-time writer produces for `fields`.
+    fn reference(fields: &[(u64, u8)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut used = 0usize;
+        for &(v, n) in fields {
+            for k in (0..n).rev() {
+                if used % 8 == 0 {
+                    out.push(0u8);
+                }
+                if (v >> k) & 1 == 1 {
+                    if let Some(last) = out.last_mut() {
+                        *last |= 1 << (7 - used % 8);
+                    }
+                }
+                used += 1;
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn whole_field_writes_match_bit_by_bit(
+            fields in proptest::collection::vec((proptest::prelude::any::<u64>(), 0u8..=64), 0..80)
+        ) {
+            let mut w = BitWriter::default();
+            for &(v, n) in &fields {
+                w.write_bits(v, n);
+            }
+            proptest::prop_assert_eq!(&w.bytes, &reference(&fields));
+            let mut r = BitReader::new(&w.bytes[..]);
+            for &(v, n) in &fields {
+                let want = if n == 64 { v } else { v & ((1u64 << n) - 1) };
+                proptest::prop_assert_eq!(r.read_bits(n), Some(want));
+            }
+        }
     }
 }

@@ -82,17 +82,15 @@ impl XorAppender {
             _ => {
                 let delta = t.wrapping_sub(self.t);
                 let dod = delta.wrapping_sub(self.t_delta);
+                // Prefix and field go out as one write.
                 if dod == 0 {
                     self.w.write_bit(false);
                 } else if fits(dod, 14) {
-                    self.w.write_bits(0b10, 2);
-                    self.w.write_bits(dod as u64, 14);
+                    self.w.write_bits(0b10 << 14 | field(dod, 14), 16);
                 } else if fits(dod, 17) {
-                    self.w.write_bits(0b110, 3);
-                    self.w.write_bits(dod as u64, 17);
+                    self.w.write_bits(0b110 << 17 | field(dod, 17), 20);
                 } else if fits(dod, 20) {
-                    self.w.write_bits(0b1110, 4);
-                    self.w.write_bits(dod as u64, 20);
+                    self.w.write_bits(0b1110 << 20 | field(dod, 20), 24);
                 } else {
                     self.w.write_bits(0b1111, 4);
                     self.w.write_bits(dod as u64, 64);
@@ -112,7 +110,6 @@ impl XorAppender {
             self.w.write_bit(false);
             return;
         }
-        self.w.write_bit(true);
         let mut leading = x.leading_zeros() as u8;
         let trailing = x.trailing_zeros() as u8;
         // 5 bits hold at most 31 leading zeros.
@@ -120,20 +117,37 @@ impl XorAppender {
             leading = 31;
         }
         if self.leading != 0xff && leading >= self.leading && trailing >= self.trailing {
-            self.w.write_bit(false);
+            // `10` and the bits inside the previous window.
             let sig = 64 - self.leading - self.trailing;
-            self.w.write_bits(x >> self.trailing, sig);
+            let bits = x >> self.trailing;
+            if sig <= 62 {
+                self.w.write_bits(0b10 << sig | bits, sig + 2);
+            } else {
+                self.w.write_bits(0b10, 2);
+                self.w.write_bits(bits, sig);
+            }
         } else {
             self.leading = leading;
             self.trailing = trailing;
-            self.w.write_bit(true);
-            self.w.write_bits(leading as u64, 5);
+            // `11`, 5 bits of leading zeros, 6 bits of length (64 is
+            // stored as 0), then the meaningful bits.
             let sig = 64 - leading - trailing;
-            // sig is 1..=64; 64 is stored as 0 in 6 bits.
-            self.w.write_bits((sig & 63) as u64, 6);
-            self.w.write_bits(x >> trailing, sig);
+            let head = 0b11 << 11 | (leading as u64) << 6 | (sig & 63) as u64;
+            let bits = x >> trailing;
+            if sig <= 51 {
+                self.w.write_bits(head << sig | bits, 13 + sig);
+            } else {
+                self.w.write_bits(head, 13);
+                self.w.write_bits(bits, sig);
+            }
         }
     }
+}
+
+/// The low `n` bits of `v` (its two's complement field).
+#[inline]
+fn field(v: i64, n: u8) -> u64 {
+    (v as u64) & ((1u64 << n) - 1)
 }
 
 /// True if `v` fits in an `n`-bit two's complement field.

@@ -82,6 +82,7 @@ impl Evaluator<'_> {
             name: None,
             matchers: name_matchers.clone(),
             offset,
+            offset_expr: None,
             at,
         };
         let infos = self.eval_selector_points(&info_sel, r, true)?;
