@@ -27,14 +27,25 @@ const SERIES_PER_THREAD: usize = 32;
 /// Most threads a query uses.
 const MAX_THREADS: usize = 4;
 
-/// The worker threads shared by all queries ([`MAX_THREADS`] - 1 of them:
-/// the calling thread is the other one); `None` if they could not be
+/// The cores this process may use.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|c| c.get())
+            .unwrap_or(1)
+    })
+}
+
+/// The worker threads shared by all queries (one fewer than the threads a
+/// selection uses at most: the calling thread is the other one; fewer idle
+/// workers also means fewer woken per run); `None` if they could not be
 /// started, and every selection then runs on the calling thread.
 fn pool() -> Option<&'static rayon::ThreadPool> {
     static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
     POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()
-            .num_threads(MAX_THREADS - 1)
+            .num_threads((cores().min(MAX_THREADS) - 1).max(1))
             .thread_name(|i| format!("promql-worker-{i}"))
             .build()
             .ok()
@@ -44,13 +55,7 @@ fn pool() -> Option<&'static rayon::ThreadPool> {
 
 /// The threads to use for `n` series.
 fn threads_for(n: usize) -> usize {
-    static CORES: OnceLock<usize> = OnceLock::new();
-    let cores = *CORES.get_or_init(|| {
-        std::thread::available_parallelism()
-            .map(|c| c.get())
-            .unwrap_or(1)
-    });
-    cores.min(MAX_THREADS).min(n / SERIES_PER_THREAD).max(1)
+    cores().min(MAX_THREADS).min(n / SERIES_PER_THREAD).max(1)
 }
 
 /// What [`run_part`] gives for a run of series.

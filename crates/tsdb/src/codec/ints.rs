@@ -270,9 +270,14 @@ fn unpack_rice_block(
         out.push(center.wrapping_add(unzigzag(u)));
         done += 1;
     }
-    let used = if done < len {
-        let byte = bitpos / 8;
-        let mut br = BitReader::new(rest.get(byte..).unwrap_or(&[]));
+    let byte = bitpos / 8;
+    let tail = rest.get(byte..).unwrap_or(&[]);
+    let used = if done < len && tail.len() <= TAIL_MAX {
+        let bits = unpack_rice_tail(tail, bitpos % 8, center, k, len - done, out)
+            .map_err(|e| DecodeError::new(start + byte + e.offset, e.message))?;
+        byte + bits.div_ceil(8)
+    } else if done < len {
+        let mut br = BitReader::new(tail);
         br.read((bitpos % 8) as u32)
             .map_err(|e| DecodeError::new(start + byte + e.offset, e.message))?;
         for _ in done..len {
@@ -295,6 +300,59 @@ fn unpack_rice_block(
     r.bytes(used)
         .map_err(|e| DecodeError::new(start + e.offset, e.message))?;
     Ok(())
+}
+
+/// Longest column tail [`unpack_rice_tail`] takes (the loops before it stop
+/// with fewer than 16 bytes left).
+const TAIL_MAX: usize = 16;
+
+/// The last `count` values of a Rice-coded block whose bits start at bit
+/// `off` of `tail` (at most [`TAIL_MAX`] bytes: the end of the column). The
+/// bytes are copied into a zero-padded buffer so that every value is still
+/// read with one 128-bit load; a code that runs past the real bytes is an
+/// error, as from the checked bit reader. Returns the bits used from the
+/// start of `tail`.
+fn unpack_rice_tail(
+    tail: &[u8],
+    off: usize,
+    center: i64,
+    k: u32,
+    count: usize,
+    out: &mut Vec<i64>,
+) -> Result<usize, DecodeError> {
+    let mut padded = [0u8; TAIL_MAX + 16];
+    if let Some(dst) = padded.get_mut(..tail.len()) {
+        dst.copy_from_slice(tail);
+    }
+    let real_bits = tail.len() * 8;
+    let mut bitpos = off;
+    for _ in 0..count {
+        let byte = bitpos / 8;
+        let mut a = [0u8; 16];
+        match padded.get(byte..byte + 16) {
+            Some(w) if bitpos <= real_bits => a.copy_from_slice(w),
+            _ => return Err(DecodeError::new(tail.len(), "bit stream ends early")),
+        }
+        let w = u128::from_be_bytes(a) << (bitpos % 8);
+        let q = w.leading_ones().min(RICE_ESC as u32);
+        let u = if q < RICE_ESC as u32 {
+            let low = if k == 0 {
+                0
+            } else {
+                ((w << (q + 1)) >> (128 - k)) as u64
+            };
+            bitpos += (q + 1 + k) as usize;
+            (u64::from(q) << k) | low
+        } else {
+            bitpos += RICE_ESC as usize + 64;
+            ((w << RICE_ESC) >> 64) as u64
+        };
+        if bitpos > real_bits {
+            return Err(DecodeError::new(tail.len(), "bit stream ends early"));
+        }
+        out.push(center.wrapping_add(unzigzag(u)));
+    }
+    Ok(bitpos)
 }
 
 /// The bulk of a Rice-coded block for `k + 33 <= 57`: bits are taken from a
@@ -621,6 +679,14 @@ mod tests {
                 unpack(&mut r, len, &mut out).unwrap();
                 assert_eq!(out, block, "k={k} len={len}");
                 assert_eq!(r.pos(), body, "k={k} len={len}");
+                if trailing == 0 {
+                    // Every truncation is an error, wherever the cut falls.
+                    for cut in 0..body {
+                        let mut out = Vec::new();
+                        let res = unpack(&mut Reader::new(&buf[..cut]), len, &mut out);
+                        assert!(res.is_err(), "k={k} len={len} cut={cut}");
+                    }
+                }
             }
         }
     }

@@ -25,8 +25,9 @@ pub(crate) struct Window {
     pub start: i64,
     /// Inclusive end (ms).
     pub end: i64,
-    /// `end - start`.
-    pub range: i64,
+    /// `end - start` in seconds (`as f64 / 1000.0`, computed once per
+    /// query rather than per window).
+    pub range_s: f64,
     /// The step's evaluation time.
     pub eval_t: i64,
 }
@@ -592,6 +593,7 @@ impl Evaluator<'_> {
         // Pure per-series work (may run on worker threads): the points and
         // the widest window. A canceled or timed-out query skips the rest of
         // the steps; the sink's `check` then reports it.
+        let range_s = input.range as f64 / 1000.0;
         let compute = |samples: &[(i64, f64)]| -> Option<(Vec<FPoint>, usize)> {
             let mut stop = stop_base.clone();
             let resets = counter && rate::may_reset(samples);
@@ -611,7 +613,7 @@ impl Evaluator<'_> {
                 let win = Window {
                     start: end.saturating_sub(input.range),
                     end,
-                    range: input.range,
+                    range_s,
                     eval_t: r.ts(i),
                 };
                 if let Some(v) = func(w, &win, i, resets) {

@@ -62,7 +62,7 @@ pub(crate) fn extrapolated_rate(
     }
     let mut factor = (sampled + to_start + to_end) / sampled;
     if is_rate {
-        factor /= w.range as f64 / 1000.0;
+        factor /= w.range_s;
     }
     Some(result * factor)
 }
@@ -171,7 +171,7 @@ mod tests {
         Window {
             start,
             end,
-            range: end - start,
+            range_s: (end - start) as f64 / 1000.0,
             eval_t: end,
         }
     }
