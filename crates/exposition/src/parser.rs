@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use promlite_model::{Labels, LabelsBuilder, MetricType, METRIC_NAME};
+use promlite_model::{Labels, MetricType, METRIC_NAME};
 
 use crate::entry::{Entry, ParseError, SampleEntry};
 use crate::format::Format;
@@ -219,12 +219,22 @@ impl<'a> Parser<'a> {
 /// Builds the sorted label set of a sample (`__name__` plus its labels;
 /// empty values dropped, as Prometheus does when it stores the sample).
 pub fn sample_labels(s: &SampleEntry<'_>) -> Labels {
-    let mut b = LabelsBuilder::new();
-    b.set(METRIC_NAME, s.name);
-    for (n, v) in &s.labels {
-        b.set(*n, v.as_ref());
+    // Borrowed pairs, sorted once, encoded in one allocation: no owned
+    // `String` per name and value. Same result as a `LabelsBuilder` (empty
+    // values drop the label; of repeated names, the last one set wins).
+    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(s.labels.len() + 1);
+    pairs.push((METRIC_NAME, s.name));
+    pairs.extend(s.labels.iter().map(|(n, v)| (*n, v.as_ref())));
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    let mut out: Vec<(&str, &str)> = Vec::with_capacity(pairs.len());
+    for (n, v) in pairs {
+        match out.last_mut() {
+            Some(last) if last.0 == n => last.1 = v,
+            _ => out.push((n, v)),
+        }
     }
-    b.build()
+    out.retain(|(_, v)| !v.is_empty());
+    Labels::from_sorted_refs(&out)
 }
 
 /// Convenience: parse the whole body and build sorted `Labels` per sample
@@ -251,4 +261,44 @@ pub fn parse_all(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use promlite_model::LabelsBuilder;
+
+    use super::*;
+
+    fn via_builder(s: &SampleEntry<'_>) -> Labels {
+        let mut b = LabelsBuilder::new();
+        b.set(METRIC_NAME, s.name);
+        for (n, v) in &s.labels {
+            b.set(*n, v.as_ref());
+        }
+        b.build()
+    }
+
+    #[test]
+    fn sample_labels_match_the_builder() {
+        let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            ("m", vec![]),
+            ("m", vec![("b", "2"), ("a", "1"), ("c", "3")]),
+            ("m", vec![("a", ""), ("b", "x")]),
+            ("m", vec![("a", "1"), ("a", "2")]),
+            ("m", vec![("a", "1"), ("a", "")]),
+            ("m", vec![("a", ""), ("a", "1")]),
+            ("", vec![("z", "1"), ("__a", "2")]),
+            ("up", vec![("__name__", "other")]),
+        ];
+        for (name, labels) in cases {
+            let s = SampleEntry {
+                name,
+                labels: labels.iter().map(|&(n, v)| (n, Cow::Borrowed(v))).collect(),
+                ..Default::default()
+            };
+            assert_eq!(sample_labels(&s), via_builder(&s), "{name} {labels:?}");
+        }
+    }
 }
