@@ -253,20 +253,8 @@ fn unpack_rice_block(
             done += 1;
             continue;
         }
-        let w = u128::from_be_bytes(a) << (bitpos % 8);
-        let q = w.leading_ones().min(RICE_ESC as u32);
-        let u = if q < RICE_ESC as u32 {
-            let low = if k == 0 {
-                0
-            } else {
-                ((w << (q + 1)) >> (128 - k)) as u64
-            };
-            bitpos += (q + 1 + k) as usize;
-            (u64::from(q) << k) | low
-        } else {
-            bitpos += RICE_ESC as usize + 64;
-            ((w << RICE_ESC) >> 64) as u64
-        };
+        let (u, bits) = rice_from_window(u128::from_be_bytes(a) << (bitpos % 8), k);
+        bitpos += bits;
         out.push(center.wrapping_add(unzigzag(u)));
         done += 1;
     }
@@ -302,6 +290,25 @@ fn unpack_rice_block(
     Ok(())
 }
 
+/// One Rice code (or escaped 64-bit value) at the top of `w`, a 128-bit
+/// window starting at the code's first bit: the zigzagged value and the
+/// bits it used. The window always holds a whole code (at most
+/// `RICE_ESC + 64` bits).
+#[inline(always)]
+fn rice_from_window(w: u128, k: u32) -> (u64, usize) {
+    let q = w.leading_ones().min(RICE_ESC as u32);
+    if q < RICE_ESC as u32 {
+        let low = if k == 0 {
+            0
+        } else {
+            ((w << (q + 1)) >> (128 - k)) as u64
+        };
+        ((u64::from(q) << k) | low, (q + 1 + k) as usize)
+    } else {
+        (((w << RICE_ESC) >> 64) as u64, RICE_ESC as usize + 64)
+    }
+}
+
 /// Longest column tail [`unpack_rice_tail`] takes (the loops before it stop
 /// with fewer than 16 bytes left).
 const TAIL_MAX: usize = 16;
@@ -333,20 +340,8 @@ fn unpack_rice_tail(
             Some(w) if bitpos <= real_bits => a.copy_from_slice(w),
             _ => return Err(DecodeError::new(tail.len(), "bit stream ends early")),
         }
-        let w = u128::from_be_bytes(a) << (bitpos % 8);
-        let q = w.leading_ones().min(RICE_ESC as u32);
-        let u = if q < RICE_ESC as u32 {
-            let low = if k == 0 {
-                0
-            } else {
-                ((w << (q + 1)) >> (128 - k)) as u64
-            };
-            bitpos += (q + 1 + k) as usize;
-            (u64::from(q) << k) | low
-        } else {
-            bitpos += RICE_ESC as usize + 64;
-            ((w << RICE_ESC) >> 64) as u64
-        };
+        let (u, bits) = rice_from_window(u128::from_be_bytes(a) << (bitpos % 8), k);
+        bitpos += bits;
         if bitpos > real_bits {
             return Err(DecodeError::new(tail.len(), "bit stream ends early"));
         }

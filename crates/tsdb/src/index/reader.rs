@@ -93,17 +93,8 @@ impl IndexReader {
 
     /// Reads a `len uvarint | body | crc32` entry at `off`, checking the CRC.
     fn entry(&self, off: usize) -> Result<(usize, usize), StorageError> {
+        let (start, end) = self.verified_entry(off)?;
         let d: &[u8] = &self.data;
-        let mut r = Reader::new(
-            d.get(off..)
-                .ok_or_else(|| self.corrupt(off, "entry offset beyond end of file"))?,
-        );
-        let len = r.len(d.len()).map_err(|e| self.corrupt(off, e.message))?;
-        let start = off + r.pos();
-        let end = start
-            .checked_add(len)
-            .filter(|&e| e + 4 <= d.len())
-            .ok_or_else(|| self.corrupt(off, "entry runs past end of file"))?;
         if crc32fast::hash(&d[start..end]) != be32(d, end).unwrap_or(0) {
             return Err(self.corrupt(off, "series entry checksum mismatch"));
         }
