@@ -22,6 +22,7 @@ use std::fmt;
 use promlite_model::duration::format_duration;
 
 use crate::ast::{Expr, SubqueryExpr, VectorSelector};
+use crate::eval::{go_max, go_min};
 use crate::printer::format_number;
 
 /// The deepest duration expression the parser accepts (a chain `1+1+…`
@@ -183,36 +184,6 @@ impl DurationExpr {
     /// True for a term that can follow `offset` without parentheses.
     pub fn is_single_term(&self) -> bool {
         !matches!(self, DurationExpr::Binary(..) | DurationExpr::Neg(_))
-    }
-}
-
-/// Go's `math.Min`: NaN wins, and -0 is less than +0.
-fn go_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if a == b {
-        if a.is_sign_negative() {
-            a
-        } else {
-            b
-        }
-    } else {
-        a.min(b)
-    }
-}
-
-/// Go's `math.Max`: NaN wins, and +0 is greater than -0.
-fn go_max(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if a == b {
-        if a.is_sign_positive() {
-            a
-        } else {
-            b
-        }
-    } else {
-        a.max(b)
     }
 }
 

@@ -11,6 +11,8 @@ pub(crate) mod aggregate;
 mod aggregate_stream;
 mod binary;
 mod functions;
+
+pub(crate) use functions::{go_max, go_min};
 mod parallel;
 pub(crate) mod quantile;
 mod selector;

@@ -5,6 +5,8 @@ mod histogram;
 mod info;
 mod label;
 mod math;
+
+pub(crate) use math::{go_max, go_min};
 mod over_time;
 mod rate;
 mod time;
