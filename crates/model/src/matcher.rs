@@ -1,6 +1,7 @@
 //! Label matchers: `=`, `!=`, `=~`, `!~`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use regex::Regex;
 
@@ -60,10 +61,46 @@ pub struct Matcher {
     pub name: String,
     /// The value or pattern as written (unanchored).
     pub value: String,
+    /// The compiled regex, for `=~`/`!~` patterns that are not a plain
+    /// alternation of literals.
     re: Option<Regex>,
-    /// For regexes that are a plain alternation of literals (`a|b|c`), the
-    /// literals, so storage can look them up instead of scanning.
-    set: Option<Vec<String>>,
+    /// For regexes that are a plain alternation of literals (`a|b|c`, also a
+    /// single literal), the literals: storage looks them up instead of
+    /// scanning, and no regex is compiled at all (Grafana's multi-value
+    /// variables send such patterns with every panel query).
+    set: Option<Arc<LiteralSet>>,
+}
+
+/// The literals of a pattern like `a|b|c`, in the order written, plus a
+/// sorted copy when there are enough of them for a binary search to beat a
+/// scan.
+#[derive(Debug)]
+struct LiteralSet {
+    in_order: Vec<String>,
+    sorted: Vec<String>,
+}
+
+/// Sets up to this size are scanned; larger ones are binary-searched.
+const SCAN_MAX: usize = 16;
+
+impl LiteralSet {
+    fn new(in_order: Vec<String>) -> LiteralSet {
+        let mut sorted = Vec::new();
+        if in_order.len() > SCAN_MAX {
+            sorted = in_order.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+        }
+        LiteralSet { in_order, sorted }
+    }
+
+    fn contains(&self, v: &str) -> bool {
+        if self.sorted.is_empty() {
+            self.in_order.iter().any(|s| s == v)
+        } else {
+            self.sorted.binary_search_by(|s| s.as_str().cmp(v)).is_ok()
+        }
+    }
 }
 
 impl PartialEq for Matcher {
@@ -91,17 +128,22 @@ impl Matcher {
         let name = name.into();
         let value = value.into();
         let (re, set) = match op {
-            MatchOp::Regex | MatchOp::NotRegex => {
-                let re = regex::RegexBuilder::new(&format!("^(?s:{value})$"))
-                    .size_limit(REGEX_SIZE_LIMIT)
-                    .dfa_size_limit(REGEX_SIZE_LIMIT)
-                    .build()
-                    .map_err(|e| MatcherError {
-                        pattern: value.clone(),
-                        message: regex_error_message(&e),
-                    })?;
-                (Some(re), literal_alternatives(&value))
-            }
+            MatchOp::Regex | MatchOp::NotRegex => match literal_alternatives(&value) {
+                // Without metacharacters the pattern is always valid and
+                // matches exactly its literals: no regex to compile.
+                Some(lits) => (None, Some(Arc::new(LiteralSet::new(lits)))),
+                None => {
+                    let re = regex::RegexBuilder::new(&format!("^(?s:{value})$"))
+                        .size_limit(REGEX_SIZE_LIMIT)
+                        .dfa_size_limit(REGEX_SIZE_LIMIT)
+                        .build()
+                        .map_err(|e| MatcherError {
+                            pattern: value.clone(),
+                            message: regex_error_message(&e),
+                        })?;
+                    (Some(re), None)
+                }
+            },
             _ => (None, None),
         };
         Ok(Matcher {
@@ -136,7 +178,7 @@ impl Matcher {
 
     fn regex_matches(&self, v: &str) -> bool {
         if let Some(set) = &self.set {
-            return set.iter().any(|s| s == v);
+            return set.contains(v);
         }
         self.re.as_ref().is_some_and(|re| re.is_match(v))
     }
@@ -157,7 +199,7 @@ impl Matcher {
             MatchOp::Regex => self
                 .set
                 .as_ref()
-                .map(|s| s.iter().map(String::as_str).collect()),
+                .map(|s| s.in_order.iter().map(String::as_str).collect()),
             _ => None,
         }
     }
@@ -238,5 +280,27 @@ mod tests {
         assert_eq!(m(MatchOp::Regex, "a|b").set_matches(), Some(vec!["a", "b"]));
         assert_eq!(m(MatchOp::Regex, "a.*").set_matches(), None);
         assert_eq!(m(MatchOp::Equal, "a").set_matches(), Some(vec!["a"]));
+        assert_eq!(m(MatchOp::Regex, "").set_matches(), Some(vec![""]));
+    }
+
+    /// Literal alternations skip the regex engine; they must match exactly
+    /// what the compiled regex `^(?s:…)$` would, for small (scanned) and
+    /// large (binary-searched) sets, with `=~` and `!~`.
+    #[test]
+    fn literal_sets_agree_with_the_regex() {
+        let many: Vec<String> = (0..40).map(|i| format!("v{}", 39 - i)).collect();
+        let patterns = ["", "a", "a|b", "a||b", "ab|a|abc", "é|日本", &many.join("|")];
+        let values = ["", "a", "b", "ab", "abc", "abcd", "é", "日本", "v0", "v39", "v40", "v1|v2", "\n"];
+        for p in patterns {
+            let re = Regex::new(&format!("^(?s:{p})$")).unwrap();
+            for op in [MatchOp::Regex, MatchOp::NotRegex] {
+                let mt = m(op, p);
+                assert!(mt.re.is_none() && mt.set.is_some(), "{p:?} compiled a regex");
+                for v in values {
+                    let want = re.is_match(v) == (op == MatchOp::Regex);
+                    assert_eq!(mt.matches(v), want, "{op}{p:?} on {v:?}");
+                }
+            }
+        }
     }
 }
