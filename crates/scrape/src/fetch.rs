@@ -130,8 +130,11 @@ impl Fetcher {
     /// GETs the URL and reads the body, failing when the status is not 200,
     /// the timeout passes, or the decompressed body exceeds the limit (the
     /// connection is dropped at once, without draining the rest).
-    pub async fn fetch(&self) -> Result<Fetched, String> {
-        match tokio::time::timeout(self.timeout, self.fetch_inner()).await {
+    /// `size_hint` is the expected body size (the last scrape's): the buffer
+    /// is allocated for it, plus an eighth, when the response has no
+    /// `Content-Length`.
+    pub async fn fetch(&self, size_hint: usize) -> Result<Fetched, String> {
+        match tokio::time::timeout(self.timeout, self.fetch_inner(size_hint)).await {
             Ok(r) => r,
             Err(_) => Err(format!(
                 "Get \"{}\": context deadline exceeded (timeout {:?})",
@@ -140,7 +143,7 @@ impl Fetcher {
         }
     }
 
-    async fn fetch_inner(&self) -> Result<Fetched, String> {
+    async fn fetch_inner(&self, size_hint: usize) -> Result<Fetched, String> {
         let mut req = self.client.get(&self.url).headers(self.headers()?);
         if let Some(b) = &self.basic_auth {
             let pw = match (&b.password, &b.password_file) {
@@ -163,11 +166,13 @@ impl Fetcher {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        // Sized once from Content-Length when the target sends it (bounded
-        // by the limit, and by 64 MiB so a lying header cannot reserve more).
+        // Sized once from Content-Length when the target sends it, else from
+        // the last body's size (bounded by the limit, and by 64 MiB so a
+        // lying header cannot reserve more).
+        let last = size_hint as u64;
         let hint = resp
             .content_length()
-            .unwrap_or(0)
+            .unwrap_or(last.saturating_add(last / 8))
             .min(self.body_limit)
             .min(64 << 20);
         let mut body = Vec::with_capacity(hint as usize);

@@ -121,6 +121,11 @@ pub struct ScrapeLoop {
     /// storage's references once known.
     report_series: Vec<(Labels, Option<SeriesRef>)>,
     last_ts: Option<i64>,
+    /// Size of the last body fetched, so the next body's buffer is
+    /// allocated once at about the right size even when the target sends
+    /// no `Content-Length` (gzip, chunked encoding), instead of growing by
+    /// doubling and copying on every scrape.
+    last_body_len: usize,
 }
 
 const REPORT_NAMES: [&str; 5] = [
@@ -174,6 +179,7 @@ impl ScrapeLoop {
             report_written: false,
             report_series,
             last_ts: None,
+            last_body_len: 0,
         })
     }
 
@@ -218,7 +224,10 @@ impl ScrapeLoop {
     /// Scrapes and appends with samples stamped `ts_ms`.
     pub async fn scrape_at(&mut self, ts_ms: i64) -> ScrapeReport {
         let start = Instant::now();
-        let fetched = self.fetcher.fetch().await;
+        let fetched = self.fetcher.fetch(self.last_body_len).await;
+        if let Ok(f) = &fetched {
+            self.last_body_len = f.body.len();
+        }
         let result = fetched.map(|f| {
             let format = Format::from_content_type(f.content_type.as_deref());
             (f.body, format)

@@ -101,6 +101,30 @@ async fn gzip_body_is_decompressed() {
     assert_eq!(samples(&db, "b"), vec![(1_000, 2.0)]);
 }
 
+/// A gzip'd response has no `Content-Length`: the first body grows by
+/// doubling, the next is allocated once from the last body's size.
+#[tokio::test]
+async fn body_buffer_is_sized_from_the_last_scrape() {
+    let text: String = (0..5_000)
+        .map(|i| format!("m{{i=\"{i}\"}} {i}\n"))
+        .collect();
+    let mut reply = Reply::text(&text);
+    reply.gzip = true;
+    let srv = serve(reply).await;
+    let yaml = job("").replace("ADDR", &srv.addr.to_string());
+    let cfg = promlite_scrape::Config::from_str(&yaml).unwrap();
+    let url = format!("http://{}/metrics", srv.addr);
+    let f =
+        promlite_scrape::fetch::Fetcher::new(&cfg.scrape_configs[0], url, Duration::from_secs(5))
+            .unwrap();
+    let first = f.fetch(0).await.unwrap();
+    let n = text.len();
+    assert_eq!(first.body.len(), n);
+    let second = f.fetch(first.body.len()).await.unwrap();
+    assert_eq!(second.body, first.body);
+    assert_eq!(second.body.capacity(), n + n / 8);
+}
+
 #[tokio::test]
 async fn compression_can_be_disabled() {
     let srv = serve(Reply::text("a 1\n")).await;
