@@ -3,7 +3,7 @@
 //! and the `parse_query` syntax tree.
 
 use promlite_model::{Labels, Matcher};
-use promlite_promql::ast::{AtModifier, Cardinality, Expr, ValueType, VectorSelector};
+use promlite_promql::ast::{AtModifier, Boundary, Cardinality, Expr, ValueType, VectorSelector};
 use promlite_promql::value::{format_float, Value};
 use serde_json::{json, Map, Value as Json};
 
@@ -215,6 +215,8 @@ fn selector_json(kind: &str, vs: &VectorSelector, range: Option<i64>) -> Json {
     m.insert("matchers".into(), matchers_json(&vs.matchers));
     m.insert("timestamp".into(), ts);
     m.insert("startOrEnd".into(), soe);
+    m.insert("anchored".into(), json!(vs.boundary == Boundary::Anchored));
+    m.insert("smoothed".into(), json!(vs.boundary == Boundary::Smoothed));
     Json::Object(m)
 }
 
@@ -377,6 +379,7 @@ mod tests {
             offset: 60_000,
             offset_expr: None,
             at: Some(AtModifier::End),
+            boundary: Boundary::Plain,
         };
         let e = Expr::Aggregate(AggregateExpr {
             op: AggregateOp::Sum,
@@ -409,6 +412,10 @@ mod tests {
         assert_eq!(ms["offset"], 60_000);
         assert_eq!(ms["startOrEnd"], "end");
         assert_eq!(ms["timestamp"], Json::Null);
+        assert_eq!(
+            (&ms["anchored"], &ms["smoothed"]),
+            (&json!(false), &json!(false))
+        );
         assert_eq!(
             ms["matchers"][0],
             json!({"name": "job", "value": "x", "type": "="})

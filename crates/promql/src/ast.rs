@@ -98,6 +98,39 @@ pub struct VectorSelector {
     pub offset_expr: Option<Box<DurationExpr>>,
     /// The `@` modifier.
     pub at: Option<AtModifier>,
+    /// The `anchored` / `smoothed` modifier (extended range selectors).
+    pub boundary: Boundary,
+}
+
+/// How a selector treats the edges of its window: Prometheus's extended
+/// range selectors (`foo[5m] anchored`, `foo[5m] smoothed`, `foo smoothed`),
+/// stable and always on since Prometheus 3.15.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Boundary {
+    /// No modifier: the window `(t - range, t]`, lookback for instant
+    /// selectors.
+    #[default]
+    Plain,
+    /// `anchored`: the window also takes the last sample before its start
+    /// (within the lookback delta) as the value at the start; no
+    /// extrapolation (`rate`, `increase`, `delta`, `changes`, `resets`).
+    Anchored,
+    /// `smoothed`: the values at both edges are interpolated linearly from
+    /// the samples around them (within the lookback delta); for an instant
+    /// selector, the value at the evaluation time (`rate`, `increase`,
+    /// `delta`).
+    Smoothed,
+}
+
+impl Boundary {
+    /// The keyword, or `None` for [`Boundary::Plain`].
+    pub fn keyword(self) -> Option<&'static str> {
+        match self {
+            Boundary::Plain => None,
+            Boundary::Anchored => Some("anchored"),
+            Boundary::Smoothed => Some("smoothed"),
+        }
+    }
 }
 
 /// A range vector selector.

@@ -76,6 +76,7 @@ impl Expr {
                 offset: vs.offset,
                 offset_expr: vs.offset_expr.take(),
                 at: vs.at,
+                boundary: vs.boundary,
             }),
             _ => Err(self),
         }

@@ -22,8 +22,8 @@ use promlite_model::duration::format_duration;
 use promlite_model::{Matcher, METRIC_NAME};
 
 use crate::ast::{
-    AggregateExpr, AtModifier, BinOp, BinaryExpr, Cardinality, Expr, SubqueryExpr, VectorMatching,
-    VectorSelector,
+    AggregateExpr, AtModifier, BinOp, BinaryExpr, Boundary, Cardinality, Expr, SubqueryExpr,
+    VectorMatching, VectorSelector,
 };
 use crate::duration_expr::{offset_text, DurationExpr};
 use crate::parser::go_quote;
@@ -169,9 +169,15 @@ fn selector(vs: &VectorSelector, with_modifiers: bool) -> String {
     }
     if with_modifiers {
         out.push_str(&at_suffix(&vs.at));
+        out.push_str(&boundary_suffix(vs.boundary));
         out.push_str(&offset_suffix(vs.offset, &vs.offset_expr));
     }
     out
+}
+
+/// ` anchored`, ` smoothed` or nothing.
+fn boundary_suffix(b: Boundary) -> String {
+    b.keyword().map(|k| format!(" {k}")).unwrap_or_default()
 }
 
 fn matching_str(b: &BinaryExpr) -> String {
@@ -252,9 +258,10 @@ fn write_expr(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
         Expr::MatrixSelector(m) => {
             write!(
                 f,
-                "{}[{}]{}{}",
+                "{}[{}]{}{}{}",
                 selector(&m.selector, false),
                 duration_text(m.range, &m.range_expr),
+                boundary_suffix(m.selector.boundary),
                 at_suffix(&m.selector.at),
                 offset_suffix(m.selector.offset, &m.selector.offset_expr)
             )

@@ -145,6 +145,9 @@ fn file_tag(file: &str) -> &'static str {
         "name_label_dropping.test" => {
             "[delayed __name__ removal: experimental, off by default in Prometheus] "
         }
+        "fill-modifier.test" => {
+            "[fill modifiers: experimental (promql-binop-fill-modifiers), off by default in Prometheus] "
+        }
         _ => "",
     }
 }

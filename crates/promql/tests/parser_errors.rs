@@ -168,6 +168,13 @@ const CASES: &[(&str, usize, &str)] = &[
     ("rate(avg)", 5, "expected type range vector in call to function \"rate\", got instant vector"),
     ("sort_by_label(foo, \"a\")", 0, "function \"sort_by_label\" is not enabled"),
     ("abs(1,)", 5, "trailing commas not allowed in function call args"),
+    // Extended range selectors (the span is the modified expression's).
+    ("foo[5m:1m] anchored", 0, "anchored modifier is not supported for subqueries"),
+    ("foo[5m:] smoothed", 0, "smoothed modifier is not supported for subqueries"),
+    ("foo anchored smoothed", 0, "anchored and smoothed modifiers cannot be used together"),
+    ("foo[5m] smoothed anchored", 0, "anchored and smoothed modifiers cannot be used together"),
+    ("rate(foo[5m]) anchored", 0, "anchored modifier not implemented"),
+    ("1 + (foo) smoothed", 4, "smoothed modifier not implemented"),
 ];
 
 #[test]

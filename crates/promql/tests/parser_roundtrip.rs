@@ -127,6 +127,24 @@ const CORPUS: &[(&str, &str)] = &[
         "a and on (x) b or c unless d",
     ),
     ("a atan2 b", "a atan2 b"),
+    // Extended range selectors print after the range and before `@` and
+    // `offset`, wherever they were written; the keywords stay usable as
+    // names.
+    ("rate(foo[5m]  ANCHORED)", "rate(foo[5m] anchored)"),
+    ("foo[5m] offset 1m smoothed", "foo[5m] smoothed offset 1m"),
+    (
+        "foo[5m] @ 10 offset 1m anchored",
+        "foo[5m] anchored @ 10.000 offset 1m",
+    ),
+    ("foo anchored[5m]", "foo[5m] anchored"),
+    (
+        "foo offset 1m smoothed @ 10",
+        "foo @ 10.000 smoothed offset 1m",
+    ),
+    (
+        "anchored + smoothed{anchored=\"x\"}",
+        "anchored + smoothed{anchored=\"x\"}",
+    ),
     ("a == bool on(x) b", "a == bool on (x) b"),
     ("time() - 5m", "time() - 300"),
     (
@@ -193,6 +211,7 @@ fn printer_adds_parentheses_for_hand_built_trees() {
             offset: 0,
             offset_expr: None,
             at: None,
+            boundary: Boundary::Plain,
         })
     };
     let bin = |op, l, r| {
@@ -352,8 +371,13 @@ fn selector() -> impl Strategy<Value = VectorSelector> {
         prop::collection::vec(matcher(), 0..3),
         duration_spec(true),
         at_modifier(),
+        prop_oneof![
+            6 => Just(Boundary::Plain),
+            1 => Just(Boundary::Anchored),
+            1 => Just(Boundary::Smoothed),
+        ],
     )
-        .prop_map(|(name, ms, (offset, offset_expr), at)| {
+        .prop_map(|(name, ms, (offset, offset_expr), at, boundary)| {
             let mut matchers: Vec<Matcher> =
                 ms.into_iter().filter(|m| m.name != "__name__").collect();
             if name.is_none() {
@@ -368,6 +392,7 @@ fn selector() -> impl Strategy<Value = VectorSelector> {
                 offset,
                 offset_expr,
                 at,
+                boundary,
             }
         })
 }
@@ -540,6 +565,7 @@ fn default_selector() -> Expr {
         offset: 0,
         offset_expr: None,
         at: None,
+        boundary: Boundary::Plain,
     })
 }
 
@@ -558,6 +584,7 @@ fn coerce(e: Expr, want: ValueType) -> Expr {
                 offset: 0,
                 offset_expr: None,
                 at: None,
+                boundary: Boundary::Plain,
             },
             range: 60_000,
             range_expr: None,

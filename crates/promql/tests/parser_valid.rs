@@ -30,6 +30,7 @@ fn vs_m(name: Option<&str>, matchers: Vec<Matcher>) -> VectorSelector {
         offset: 0,
         offset_expr: None,
         at: None,
+        boundary: Boundary::Plain,
     }
 }
 

@@ -5,8 +5,9 @@
 
 use promlite_model::{is_stale_nan, Labels, SelectHints};
 
+use super::functions::extended::{extend_floats, smoothed_value};
 use super::{Evaluator, Range, Val};
-use crate::ast::{MatrixSelector, SubqueryExpr, VectorSelector};
+use crate::ast::{Boundary, MatrixSelector, SubqueryExpr, VectorSelector};
 use crate::error::QueryError;
 use crate::value::{FPoint, Series};
 
@@ -35,6 +36,15 @@ pub(crate) struct RangeInput<'e> {
     pub range: i64,
     /// Window end per step.
     pub ends: Vec<i64>,
+    /// The selector's `anchored` / `smoothed` modifier. With one, the
+    /// samples handed to a function reach `pre` ms further back (and
+    /// `post` ms further forward) than the window, so it can find the
+    /// values at the window's edges: `(end - range - pre, end + post]`.
+    pub boundary: Boundary,
+    /// See `boundary`.
+    pub pre: i64,
+    /// See `boundary`.
+    pub post: i64,
 }
 
 impl RangeInput<'_> {
@@ -45,7 +55,8 @@ impl RangeInput<'_> {
         let n = samples.len();
         let (mut lo, mut hi) = (0usize, 0usize);
         for (i, &end) in self.ends.iter().enumerate() {
-            let start = end.saturating_sub(self.range);
+            let start = end.saturating_sub(self.range).saturating_sub(self.pre);
+            let end = end.saturating_add(self.post);
             if end < start {
                 continue;
             }
@@ -77,10 +88,16 @@ impl RangeInput<'_> {
             ));
         }
         let mut out = Vec::new();
+        let boundary = self.boundary;
         ev.each_range_series(&self, |_, metric, samples| {
             let mut floats = Vec::new();
-            self.windows(samples, |_, w| {
-                floats.extend(w.iter().map(|&(t, f)| FPoint { t, f }))
+            self.windows(samples, |i, w| match boundary {
+                Boundary::Plain => floats.extend(w.iter().map(|&(t, f)| FPoint { t, f })),
+                _ => {
+                    let end = self.ends.get(i).copied().unwrap_or(0);
+                    let start = end.saturating_sub(self.range);
+                    floats = extend_floats(w, start, end, boundary == Boundary::Smoothed);
+                }
             });
             if !floats.is_empty() {
                 out.push(Series {
@@ -230,6 +247,34 @@ impl Evaluator<'_> {
         };
         let lookback = self.lookback;
         let refs = &refs;
+        if vs.boundary == Boundary::Smoothed && !timestamps {
+            // The value at each reference time, interpolated between the
+            // samples around it within the lookback delta on either side;
+            // staleness markers are not samples here (as in Prometheus).
+            let points = |samples: &[(i64, f64)]| -> Option<Vec<FPoint>> {
+                let mut floats = Vec::new();
+                for (i, &rt) in refs.iter().enumerate() {
+                    let lo = samples.partition_point(|x| x.0 <= rt.saturating_sub(lookback));
+                    let hi = samples.partition_point(|x| x.0 <= rt.saturating_add(lookback));
+                    let near = samples.get(lo..hi).unwrap_or(&[]);
+                    if let Some(f) = smoothed_value(near, rt) {
+                        floats.push(FPoint { t: r.ts(i), f });
+                    }
+                }
+                (!floats.is_empty()).then_some(floats)
+            };
+            return self.map_selected(
+                vs,
+                first.saturating_sub(lookback),
+                last.saturating_add(lookback),
+                false,
+                points,
+                |ev, metric, floats| {
+                    ev.add_samples(floats.len())?;
+                    sink(ev, metric, floats)
+                },
+            );
+        }
         let points = |samples: &[(i64, f64)]| -> Option<Vec<FPoint>> {
             let mut floats = Vec::new();
             let mut hi = 0usize;
@@ -283,21 +328,33 @@ impl Evaluator<'_> {
         r: Range,
     ) -> Result<RangeInput<'e>, QueryError> {
         let ends = self.ref_times(&ms.selector.at, ms.selector.offset, r);
+        let boundary = ms.selector.boundary;
+        let (pre, post) = match boundary {
+            Boundary::Plain => (0, 0),
+            Boundary::Anchored => (self.lookback, 0),
+            Boundary::Smoothed => (self.lookback, self.lookback),
+        };
         let (Some(&first), Some(&last)) = (ends.iter().min(), ends.iter().max()) else {
             return Ok(RangeInput {
                 source: Source::Loaded(Vec::new()),
                 range: ms.range,
                 ends,
+                boundary,
+                pre,
+                post,
             });
         };
         Ok(RangeInput {
             source: Source::Select {
                 selector: &ms.selector,
-                mint: first.saturating_sub(ms.range),
-                maxt: last,
+                mint: first.saturating_sub(ms.range).saturating_sub(pre),
+                maxt: last.saturating_add(post),
             },
             range: ms.range,
             ends,
+            boundary,
+            pre,
+            post,
         })
     }
 
@@ -336,6 +393,9 @@ impl Evaluator<'_> {
                 source: Source::Loaded(Vec::new()),
                 range: sq.range,
                 ends,
+                boundary: Boundary::Plain,
+                pre: 0,
+                post: 0,
             });
         }
         let series = match self.eval(&sq.expr, inner)? {
@@ -362,6 +422,9 @@ impl Evaluator<'_> {
             source: Source::Loaded(series),
             range: sq.range,
             ends,
+            boundary: Boundary::Plain,
+            pre: 0,
+            post: 0,
         })
     }
 }

@@ -1,9 +1,10 @@
 //! Operators: binary (precedence climbing), unary, and the postfix
-//! modifiers `[range]`, `[range:step]`, `offset` and `@`.
+//! modifiers `[range]`, `[range:step]`, `offset`, `@`, `anchored` and
+//! `smoothed`.
 
 use crate::ast::{
-    AtModifier, BinOp, BinaryExpr, Cardinality, Expr, MatrixSelector, SubqueryExpr, UnaryOp,
-    ValueType, VectorMatching,
+    AtModifier, BinOp, BinaryExpr, Boundary, Cardinality, Expr, MatrixSelector, SubqueryExpr,
+    UnaryOp, ValueType, VectorMatching,
 };
 
 use super::lexer::{Kind, Token};
@@ -248,8 +249,8 @@ impl Parser<'_> {
         })
     }
 
-    /// A primary expression followed by any number of `[...]`, `offset`
-    /// and `@` modifiers.
+    /// A primary expression followed by any number of `[...]`, `offset`,
+    /// `@`, `anchored` and `smoothed` modifiers.
     fn parse_postfix(&mut self) -> PResult<Node> {
         let mut node = self.parse_primary()?;
         loop {
@@ -258,8 +259,52 @@ impl Parser<'_> {
                 Kind::LBracket => self.parse_range_or_subquery(node)?,
                 Kind::At => self.parse_at(node)?,
                 Kind::Ident if self.is_kw(&tok, "offset") => self.parse_offset(node)?,
+                Kind::Ident if self.is_kw(&tok, "anchored") => {
+                    self.parse_boundary(node, Boundary::Anchored)
+                }
+                Kind::Ident if self.is_kw(&tok, "smoothed") => {
+                    self.parse_boundary(node, Boundary::Smoothed)
+                }
                 _ => return Ok(node),
             };
+        }
+    }
+
+    /// `anchored` / `smoothed` after a selector (Prometheus's `setAnchored`
+    /// and `setSmoothed`: errors name the expression's span, the keyword is
+    /// consumed either way).
+    #[inline(never)]
+    fn parse_boundary(&mut self, mut node: Node, b: Boundary) -> Node {
+        let kw = self.advance();
+        let name = b.keyword().unwrap_or("");
+        let (start, end) = (node.start, node.end);
+        let subquery = matches!(node.expr, Expr::Subquery(_));
+        let slot = match &mut node.expr {
+            Expr::VectorSelector(vs) => Some(&mut vs.boundary),
+            Expr::MatrixSelector(ms) => Some(&mut ms.selector.boundary),
+            _ => None,
+        };
+        match slot {
+            Some(cur) => {
+                if *cur != Boundary::Plain && *cur != b {
+                    self.semantic(
+                        start,
+                        end,
+                        "anchored and smoothed modifiers cannot be used together",
+                    );
+                }
+                *cur = b;
+            }
+            None if subquery => self.semantic(
+                start,
+                end,
+                format!("{name} modifier is not supported for subqueries"),
+            ),
+            None => self.semantic(start, end, format!("{name} modifier not implemented")),
+        }
+        Node {
+            end: kw.end,
+            ..node
         }
     }
 

@@ -4,7 +4,9 @@
 use promlite_model::duration::parse_duration;
 use promlite_model::{MatchOp, Matcher, METRIC_NAME};
 
-use crate::ast::{AggregateExpr, AggregateOp, Call, CallPos, Expr, Pos, ValueType, VectorSelector};
+use crate::ast::{
+    AggregateExpr, AggregateOp, Boundary, Call, CallPos, Expr, Pos, ValueType, VectorSelector,
+};
 use crate::functions;
 
 use super::lexer::{Kind, Token};
@@ -106,10 +108,12 @@ impl Parser<'_> {
                 {
                     return self.parse_aggregate(&tok, &lower);
                 }
+                // `start()` and `end()` are also functions (experimental in
+                // Prometheus 3.12+), besides `@ start()`.
                 if tok.kind == Kind::Ident
                     && next.kind == Kind::LParen
                     && !AGGREGATORS.contains(&lower.as_str())
-                    && !KEYWORDS.contains(&lower.as_str())
+                    && (!KEYWORDS.contains(&lower.as_str()) || lower == "start" || lower == "end")
                     && !NOT_METRIC_NAMES.contains(&lower.as_str())
                 {
                     return self.parse_call(&tok, word);
@@ -205,6 +209,7 @@ impl Parser<'_> {
             offset: 0,
             offset_expr: None,
             at: None,
+            boundary: Boundary::Plain,
         };
         if let Some(name) = name {
             if let Some(m) = vs.matchers.iter().find(|m| m.name == METRIC_NAME) {

@@ -84,6 +84,7 @@ impl Evaluator<'_> {
             offset,
             offset_expr: None,
             at,
+            boundary: crate::ast::Boundary::Plain,
         };
         let infos = self.eval_selector_points(&info_sel, r, true)?;
         let mut by_id: HashMap<(String, String), Vec<usize>> = HashMap::new();

@@ -1,6 +1,7 @@
 //! The function library: dispatch by name, the helpers that need the
 //! evaluator, and one file per family.
 
+pub(crate) mod extended;
 mod histogram;
 mod info;
 mod label;
@@ -15,7 +16,7 @@ use promlite_model::{Labels, MatchOp, METRIC_NAME};
 
 use super::selector::RangeInput;
 use super::{Evaluator, Range, SeriesSet, Val};
-use crate::ast::{Call, Expr, ValueType};
+use crate::ast::{Boundary, Call, Expr, ValueType};
 use crate::error::QueryError;
 use crate::functions::lookup;
 use crate::value::{FPoint, Series};
@@ -100,6 +101,8 @@ impl Evaluator<'_> {
             "time" => return Ok(Val::Scalar(r.iter().map(|t| t as f64 / 1000.0).collect())),
             "pi" => return Ok(Val::Scalar(vec![std::f64::consts::PI; n])),
             "step" => return Ok(Val::Scalar(vec![self.query_step as f64 / 1000.0; n])),
+            "start" => return Ok(Val::Scalar(vec![self.query_start as f64 / 1000.0; n])),
+            "end" => return Ok(Val::Scalar(vec![self.query_end as f64 / 1000.0; n])),
             "range" => {
                 return Ok(Val::Scalar(vec![
                     (self.query_end - self.query_start) as f64
@@ -493,6 +496,8 @@ impl Evaluator<'_> {
             }
         }
         let input = self.range_input(self.arg(c, margi)?, r)?;
+        check_boundary(input.boundary, name)?;
+        let boundary = input.boundary;
         let p = |k: usize, i: usize| {
             params
                 .get(k)
@@ -557,7 +562,26 @@ impl Evaluator<'_> {
                 "function {name:?} is not supported"
             )));
         };
+        let smoothed = boundary == Boundary::Smoothed;
         let func = |s: &[(i64, f64)], w: &Window, i: usize, resets: bool| -> Option<f64> {
+            if boundary != Boundary::Plain {
+                let (a, b) = (w.start, w.end);
+                return match kind {
+                    RangeFn::Rate => {
+                        extended::extended_rate(s, a, b, w.range_s, true, true, smoothed)
+                    }
+                    RangeFn::Increase => {
+                        extended::extended_rate(s, a, b, w.range_s, true, false, smoothed)
+                    }
+                    RangeFn::Delta => {
+                        extended::extended_rate(s, a, b, w.range_s, false, false, smoothed)
+                    }
+                    RangeFn::Changes => rate::changes(extended::anchored_samples(s, a)?),
+                    RangeFn::Resets => rate::resets(extended::anchored_samples(s, a)?),
+                    // Refused by `check_boundary`.
+                    _ => None,
+                };
+            }
             match kind {
                 RangeFn::Rate => rate::extrapolated_rate(s, w, true, true, resets),
                 RangeFn::Increase => rate::extrapolated_rate(s, w, true, false, resets),
@@ -632,6 +656,24 @@ impl Evaluator<'_> {
         })?;
         Ok(None)
     }
+}
+
+/// Prometheus's `AnchoredSafeFunctions` / `SmoothedSafeFunctions`: the
+/// functions whose answer is defined over a window with extended edges.
+fn check_boundary(b: Boundary, func: &str) -> Result<(), QueryError> {
+    let allowed: &[&str] = match b {
+        Boundary::Plain => return Ok(()),
+        Boundary::Anchored => &["changes", "delta", "increase", "rate", "resets"],
+        Boundary::Smoothed => &["delta", "increase", "rate"],
+    };
+    if allowed.contains(&func) {
+        return Ok(());
+    }
+    Err(QueryError::Execution(format!(
+        "{} modifier can only be used with: {} - not with {func}",
+        b.keyword().unwrap_or(""),
+        allowed.join(", ")
+    )))
 }
 
 /// Whether the function over a range vector keeps the metric name.
