@@ -100,24 +100,34 @@ async fn evaluate(
             timeout: Some(INLINE_BUDGET),
             ..qopts.clone()
         };
-        let r = run_encoded(
-            &eval,
-            &state.engine,
-            state.storage.as_ref(),
-            &inline_opts,
-            gzip,
-        );
+        // A panic is answered like one on the blocking pool, not by
+        // dropping the connection.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_encoded(
+                &eval,
+                &state.engine,
+                state.storage.as_ref(),
+                &inline_opts,
+                gzip,
+            )
+        }));
         let took = started.elapsed();
         state.query_costs.record(cost_key, took);
-        match r {
+        let outcome = match r {
             // Out of its inline budget: evaluate it again on the pool with
             // what is left of its own timeout.
-            Err(QueryError::Timeout(_)) => timeout = timeout.saturating_sub(took),
-            r => {
-                let outcome = r.map_err(ApiError::from_query);
-                state.metrics.query_finished(outcome.is_ok());
-                return outcome;
+            Ok(Err(QueryError::Timeout(_))) => {
+                timeout = timeout.saturating_sub(took);
+                None
             }
+            Ok(r) => Some(r.map_err(ApiError::from_query)),
+            Err(_) => Some(Err(ApiError::internal(
+                "query evaluation failed: the evaluation panicked",
+            ))),
+        };
+        if let Some(outcome) = outcome {
+            state.metrics.query_finished(outcome.is_ok());
+            return outcome;
         }
     }
     qopts.timeout = Some(timeout);
@@ -469,6 +479,26 @@ mod tests {
         assert_ne!(calls[1].0, here);
         let rest = calls[1].1.unwrap();
         assert!(rest <= Duration::from_secs(5) && rest > Duration::from_secs(4));
+    }
+
+    #[tokio::test]
+    async fn a_panic_inline_is_an_internal_error() {
+        let st = test_state();
+        let key = st.query_costs.key("up", false, 1);
+        st.query_costs.record(key, Duration::ZERO);
+        let eval: EvalFn = Box::new(|_, _, _| panic!("evaluation bug"));
+        let err = evaluate(
+            &st,
+            QueryOptions::default(),
+            Duration::from_secs(5),
+            eval,
+            false,
+            key,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorType::Internal);
+        assert!(err.message.contains("panicked"), "{}", err.message);
     }
 
     #[tokio::test]
