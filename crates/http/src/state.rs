@@ -115,6 +115,8 @@ pub struct ApiState {
     /// Readiness: until set, `/-/ready` and the API answer 503.
     pub ready: Arc<AtomicBool>,
     pub(crate) query_slots: Arc<Semaphore>,
+    /// Recent queries' evaluation costs: which run inline.
+    pub(crate) query_costs: Arc<crate::inline::CostMemo>,
 }
 
 impl ApiState {
@@ -127,6 +129,7 @@ impl ApiState {
             engine: Arc::new(engine),
             clock: Arc::new(SystemClock),
             query_slots: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
+            query_costs: Arc::default(),
             options,
             build_info: BuildInfo::default(),
             targets: None,

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -11,6 +11,7 @@ use promlite_model::Queryable;
 use promlite_promql::{Engine, QueryError, QueryOptions, QueryResult};
 
 use crate::gzip::accepts_gzip;
+use crate::inline::INLINE_BUDGET;
 use crate::json::{ast_json, query_data_size_hint, write_query_data};
 use crate::params::{parse_duration_param, parse_time, Params, MAX_TIME_MS, MIN_TIME_MS};
 use crate::response::{ApiResponse, ApiResult, EncodedResponse};
@@ -46,19 +47,41 @@ fn query_options(state: &ApiState, p: &Params) -> Result<(QueryOptions, Duration
 }
 
 type EvalFn = Box<
-    dyn FnOnce(&Engine, &dyn Queryable, &QueryOptions) -> Result<QueryResult, QueryError> + Send,
+    dyn Fn(&Engine, &dyn Queryable, &QueryOptions) -> Result<QueryResult, QueryError> + Send + Sync,
 >;
 
-/// Evaluates on the blocking pool under the concurrency limit, with the
-/// timeout and a cancel flag raised on timeout or client disconnect. The
-/// answer is encoded (and gzip-compressed when `gzip`) on the blocking
-/// pool too.
+/// Runs `eval` and encodes its answer (gzip-compressed when `gzip`).
+fn run_encoded(
+    eval: &EvalFn,
+    engine: &Engine,
+    storage: &dyn Queryable,
+    qopts: &QueryOptions,
+    gzip: bool,
+) -> Result<EncodedResponse, QueryError> {
+    eval(engine, storage, qopts).map(|r| {
+        EncodedResponse::success(
+            |out| write_query_data(out, &r.value),
+            query_data_size_hint(&r.value),
+            &r.warnings,
+            &r.infos,
+            gzip,
+        )
+    })
+}
+
+/// Evaluates under the concurrency limit, with the timeout and a cancel
+/// flag raised on timeout or client disconnect, and encodes the answer
+/// (gzip-compressed when `gzip`). A query whose last evaluation (same
+/// `cost_key`) was cheap runs inline on this thread within
+/// [`INLINE_BUDGET`] (`crate::inline`); every other one, and an inline one
+/// that ran out of its budget, runs on the blocking pool.
 async fn evaluate(
     state: &ApiState,
     mut qopts: QueryOptions,
     timeout: Duration,
     eval: EvalFn,
     gzip: bool,
+    cost_key: u64,
 ) -> Result<EncodedResponse, ApiError> {
     let permit = state
         .query_slots
@@ -69,20 +92,52 @@ async fn evaluate(
     let cancel = Arc::new(AtomicBool::new(false));
     qopts.cancel = Some(cancel.clone());
     let _guard = CancelOnDrop(cancel);
-    let engine = state.engine.clone();
-    let storage = state.storage.clone();
     state.metrics.query_started();
-    let task = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        eval(&engine, storage.as_ref(), &qopts).map(|r| {
-            EncodedResponse::success(
-                |out| write_query_data(out, &r.value),
-                query_data_size_hint(&r.value),
-                &r.warnings,
-                &r.infos,
+    let started = Instant::now();
+    let mut timeout = timeout;
+    if timeout > INLINE_BUDGET && state.query_costs.is_cheap(cost_key) {
+        let inline_opts = QueryOptions {
+            timeout: Some(INLINE_BUDGET),
+            ..qopts.clone()
+        };
+        // A panic is answered like one on the blocking pool, not by
+        // dropping the connection.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_encoded(
+                &eval,
+                &state.engine,
+                state.storage.as_ref(),
+                &inline_opts,
                 gzip,
             )
-        })
+        }));
+        let took = started.elapsed();
+        state.query_costs.record(cost_key, took);
+        let outcome = match r {
+            // Out of its inline budget: evaluate it again on the pool with
+            // what is left of its own timeout.
+            Ok(Err(QueryError::Timeout(_))) => {
+                timeout = timeout.saturating_sub(took);
+                None
+            }
+            Ok(r) => Some(r.map_err(ApiError::from_query)),
+            Err(_) => Some(Err(ApiError::internal(
+                "query evaluation failed: the evaluation panicked",
+            ))),
+        };
+        if let Some(outcome) = outcome {
+            state.metrics.query_finished(outcome.is_ok());
+            return outcome;
+        }
+    }
+    qopts.timeout = Some(timeout);
+    let engine = state.engine.clone();
+    let storage = state.storage.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let started = Instant::now();
+        let r = run_encoded(&eval, &engine, storage.as_ref(), &qopts, gzip);
+        (r, started.elapsed())
     });
     let outcome = match tokio::time::timeout(timeout, task).await {
         Err(_) => Err(ApiError::new(
@@ -90,8 +145,10 @@ async fn evaluate(
             "query timed out in expression evaluation",
         )),
         Ok(Err(e)) => Err(ApiError::internal(format!("query evaluation failed: {e}"))),
-        Ok(Ok(Err(e))) => Err(ApiError::from_query(e)),
-        Ok(Ok(Ok(r))) => Ok(r),
+        Ok(Ok((r, took))) => {
+            state.query_costs.record(cost_key, took);
+            r.map_err(ApiError::from_query)
+        }
     };
     state.metrics.query_finished(outcome.is_ok());
     outcome
@@ -106,8 +163,9 @@ pub async fn instant(
     let t = p.time("time", state.now_ms())?;
     let (qopts, timeout) = query_options(&state, &p)?;
     let query = p.get("query").unwrap_or("").to_string();
+    let key = state.query_costs.key(&query, false, 1);
     let eval: EvalFn = Box::new(move |e, s, o| e.instant_query(s, &query, t, o));
-    evaluate(&state, qopts, timeout, eval, accepts_gzip(&headers)).await
+    evaluate(&state, qopts, timeout, eval, accepts_gzip(&headers), key).await
 }
 
 /// Checks a range query's parameters in Prometheus's order; returns
@@ -148,8 +206,11 @@ pub async fn range(
     let (start, end, step) = range_params(&p, state.options.max_points_per_series)?;
     let (qopts, timeout) = query_options(&state, &p)?;
     let query = p.get("query").unwrap_or("").to_string();
+    let key = state
+        .query_costs
+        .key(&query, true, end.saturating_sub(start) / step);
     let eval: EvalFn = Box::new(move |e, s, o| e.range_query(s, &query, start, end, step, o));
-    evaluate(&state, qopts, timeout, eval, accepts_gzip(&headers)).await
+    evaluate(&state, qopts, timeout, eval, accepts_gzip(&headers), key).await
 }
 
 /// `GET|POST /api/v1/query_exemplars`: promlite stores no exemplars, so the
@@ -234,6 +295,7 @@ mod tests {
             timeout,
             until_canceled(seen.clone()),
             false,
+            0,
         )
         .await
         .unwrap_err();
@@ -254,6 +316,7 @@ mod tests {
                 Duration::from_secs(60),
                 eval,
                 false,
+                0,
             )
             .await
         });
@@ -277,7 +340,7 @@ mod tests {
         let (qopts, timeout) =
             query_options(&st, &Params::from_query("timeout=3s&lookback_delta=1m")).unwrap();
         assert_eq!(timeout, Duration::from_secs(3));
-        let r = evaluate(&st, qopts, timeout, eval, true).await.unwrap();
+        let r = evaluate(&st, qopts, timeout, eval, true, 0).await.unwrap();
         // Too small to compress here (the router's layer handles that).
         assert!(!r.is_gzipped());
         assert_eq!(
@@ -306,6 +369,7 @@ mod tests {
                     Duration::from_millis(300),
                     eval,
                     false,
+                    1,
                 )
                 .await
             })
@@ -327,6 +391,7 @@ mod tests {
                 Duration::from_secs(5),
                 quick,
                 false,
+                2,
             ),
         )
         .await;
@@ -335,6 +400,128 @@ mod tests {
             "second query ran while the only slot was taken"
         );
         assert_eq!(first.await.unwrap().unwrap_err().kind, ErrorType::Timeout);
+    }
+
+    fn scalar(v: f64) -> QueryResult {
+        QueryResult {
+            value: Value::Scalar { t: 0, v },
+            warnings: vec![],
+            infos: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cheap_query_runs_inline_from_its_second_evaluation() {
+        let st = test_state();
+        let threads = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let eval = || -> EvalFn {
+            let threads = threads.clone();
+            Box::new(move |_, _, _| {
+                threads.lock().unwrap().push(std::thread::current().id());
+                Ok(scalar(1.0))
+            })
+        };
+        let key = st.query_costs.key("vector(1)", false, 1);
+        let t = Duration::from_secs(5);
+        for _ in 0..3 {
+            let r = evaluate(&st, QueryOptions::default(), t, eval(), false, key).await;
+            assert!(r.is_ok());
+        }
+        let here = std::thread::current().id();
+        let seen = threads.lock().unwrap().clone();
+        assert_eq!(seen.len(), 3);
+        assert_ne!(seen[0], here, "an unknown query goes to the blocking pool");
+        assert_eq!(seen[1], here, "a cheap one runs inline");
+        assert_eq!(seen[2], here);
+        // Another query is unknown again.
+        let other = st.query_costs.key("vector(2)", false, 1);
+        evaluate(&st, QueryOptions::default(), t, eval(), false, other)
+            .await
+            .unwrap();
+        assert_ne!(threads.lock().unwrap()[3], here);
+    }
+
+    #[tokio::test]
+    async fn an_inline_query_out_of_its_budget_runs_again_on_the_pool() {
+        let st = test_state();
+        let key = st.query_costs.key("up", false, 1);
+        st.query_costs.record(key, Duration::ZERO);
+        let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let c = calls.clone();
+        let eval: EvalFn = Box::new(move |_, _, o| {
+            c.lock()
+                .unwrap()
+                .push((std::thread::current().id(), o.timeout));
+            if o.timeout == Some(INLINE_BUDGET) {
+                Err(QueryError::Timeout("expression evaluation".into()))
+            } else {
+                Ok(scalar(2.0))
+            }
+        });
+        let r = evaluate(
+            &st,
+            QueryOptions::default(),
+            Duration::from_secs(5),
+            eval,
+            false,
+            key,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            std::str::from_utf8(r.bytes()).unwrap(),
+            r#"{"status":"success","data":{"resultType":"scalar","result":[0,"2"]}}"#
+        );
+        let calls = calls.lock().unwrap().clone();
+        assert_eq!(calls.len(), 2);
+        let here = std::thread::current().id();
+        assert_eq!(calls[0], (here, Some(INLINE_BUDGET)));
+        assert_ne!(calls[1].0, here);
+        let rest = calls[1].1.unwrap();
+        assert!(rest <= Duration::from_secs(5) && rest > Duration::from_secs(4));
+    }
+
+    #[tokio::test]
+    async fn a_panic_inline_is_an_internal_error() {
+        let st = test_state();
+        let key = st.query_costs.key("up", false, 1);
+        st.query_costs.record(key, Duration::ZERO);
+        let eval: EvalFn = Box::new(|_, _, _| panic!("evaluation bug"));
+        let err = evaluate(
+            &st,
+            QueryOptions::default(),
+            Duration::from_secs(5),
+            eval,
+            false,
+            key,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorType::Internal);
+        assert!(err.message.contains("panicked"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn a_real_timeout_is_not_retried() {
+        // A request timeout under the inline budget never runs inline.
+        let st = test_state();
+        let key = st.query_costs.key("up", false, 1);
+        st.query_costs.record(key, Duration::ZERO);
+        let eval: EvalFn = Box::new(|_, _, o| {
+            assert_eq!(o.timeout, Some(Duration::from_millis(5)));
+            Err(QueryError::Timeout("expression evaluation".into()))
+        });
+        let err = evaluate(
+            &st,
+            QueryOptions::default(),
+            Duration::from_millis(5),
+            eval,
+            false,
+            key,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorType::Timeout);
     }
 
     fn rp(q: &str) -> Result<(i64, i64, i64), String> {

@@ -22,7 +22,16 @@ use crate::tombstones::Intervals;
 pub(crate) struct BlockSet {
     dir: PathBuf,
     blocks: RwLock<Vec<Arc<Block>>>,
+    /// Decoded timestamp columns of the blocks read most recently, most
+    /// recent last (see [`BlockSet::timestamp_cache`]).
+    ts_caches: parking_lot::Mutex<Vec<(String, Arc<TimestampCache>)>>,
 }
+
+/// Blocks whose decoded timestamp columns are kept between queries. Each
+/// cache holds at most 4,096 columns (about 1 KiB each for full chunks)
+/// and starts over when full, so this bounds the memory to about 16 MiB;
+/// with a few hundred targets it is a few MiB.
+const TS_CACHED_BLOCKS: usize = 4;
 
 impl BlockSet {
     /// Opens every block in `dir`. Half-written blocks are removed; blocks
@@ -71,7 +80,29 @@ impl BlockSet {
         Ok(BlockSet {
             dir: dir.to_path_buf(),
             blocks: RwLock::new(blocks),
+            ts_caches: parking_lot::Mutex::new(Vec::new()),
         })
+    }
+
+    /// The timestamp-column cache of `block`, kept across queries for the
+    /// [`TS_CACHED_BLOCKS`] blocks read most recently. Block files never
+    /// change, and series scraped together share their timestamp columns,
+    /// so a dashboard's repeated queries decode each column once instead of
+    /// once per query (a timestamp column is as costly to decode as a value
+    /// column). Keyed by block id: a rewritten block has a new one.
+    pub(crate) fn timestamp_cache(&self, block: &Block) -> Arc<TimestampCache> {
+        cache_for(&mut self.ts_caches.lock(), &block.meta().id)
+    }
+
+    /// Drops the timestamp caches of blocks no longer in the set.
+    fn forget_caches(&self) {
+        let ids: Vec<String> = self
+            .blocks
+            .read()
+            .iter()
+            .map(|b| b.meta().id.clone())
+            .collect();
+        self.ts_caches.lock().retain(|(id, _)| ids.contains(id));
     }
 
     /// The current blocks (a snapshot; the set may change afterwards).
@@ -103,6 +134,7 @@ impl BlockSet {
             *set = keep;
             gone
         };
+        self.forget_caches();
         for b in removed {
             std::fs::remove_dir_all(b.dir())
                 .map_err(|e| StorageError::Io(format!("{}: {e}", b.dir().display())))?;
@@ -133,12 +165,31 @@ impl BlockSet {
             *set = keep;
             gone
         };
+        self.forget_caches();
         for b in removed {
             std::fs::remove_dir_all(b.dir())
                 .map_err(|e| StorageError::Io(format!("{}: {e}", b.dir().display())))?;
         }
         Ok(())
     }
+}
+
+/// The cache of block `id` in the most-recently-used list `caches` (made
+/// and added if missing, the least recently used dropped beyond
+/// [`TS_CACHED_BLOCKS`]), moved to the end.
+fn cache_for(caches: &mut Vec<(String, Arc<TimestampCache>)>, id: &str) -> Arc<TimestampCache> {
+    if let Some(i) = caches.iter().position(|(b, _)| b == id) {
+        let entry = caches.remove(i);
+        let cache = entry.1.clone();
+        caches.push(entry);
+        return cache;
+    }
+    if caches.len() >= TS_CACHED_BLOCKS {
+        caches.remove(0);
+    }
+    let cache = Arc::new(TimestampCache::default());
+    caches.push((id.to_string(), cache.clone()));
+    cache
 }
 
 fn sort(blocks: &mut [Arc<Block>]) {
@@ -159,9 +210,11 @@ fn is_block_dir(name: &str, path: &Path) -> bool {
 
 /// Series of `block` matching `matchers` with samples in `[mint, maxt]`,
 /// sorted by labels. Each keeps the block alive, so results do not borrow
-/// the block set (which compaction changes).
+/// the block set (which compaction changes). Decoded timestamp columns are
+/// shared through `ts_cache`.
 pub(crate) fn select_block(
     block: &Arc<Block>,
+    ts_cache: Arc<TimestampCache>,
     mint: i64,
     maxt: i64,
     hints: &SelectHints,
@@ -174,7 +227,6 @@ pub(crate) fn select_block(
     }
     let ix = block.index();
     let tombstones = block.tombstones();
-    let ts_cache = Arc::new(TimestampCache::default());
     for id in postings_for_matchers(ix, matchers)? {
         let (labels, mut chunks) = ix.series(id)?;
         let deleted = tombstones.get(u64::from(id)).cloned();
@@ -425,5 +477,32 @@ impl SampleIterator for BlockChunksIter<'_> {
 
     fn err(&self) -> Option<StorageError> {
         self.err.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_caches_are_kept_for_the_blocks_read_last() {
+        let mut caches = Vec::new();
+        let a = cache_for(&mut caches, "a");
+        assert!(Arc::ptr_eq(&a, &cache_for(&mut caches, "a")));
+        let b = cache_for(&mut caches, "b");
+        assert!(!Arc::ptr_eq(&a, &b));
+        for id in ["c", "d"] {
+            cache_for(&mut caches, id);
+        }
+        // "a" was used before "b": reading "a" again makes "b" the oldest.
+        assert!(Arc::ptr_eq(&a, &cache_for(&mut caches, "a")));
+        cache_for(&mut caches, "e");
+        assert_eq!(caches.len(), TS_CACHED_BLOCKS);
+        let ids: Vec<&str> = caches.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["c", "d", "a", "e"]);
+        assert!(
+            !Arc::ptr_eq(&b, &cache_for(&mut caches, "b")),
+            "b was dropped"
+        );
     }
 }

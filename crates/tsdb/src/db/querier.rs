@@ -39,7 +39,10 @@ impl Querier for DbQuerier<'_> {
         };
         let mut lists: Vec<Vec<Box<dyn Series + '_>>> = Vec::with_capacity(blocks.len() + 1);
         for b in &blocks {
-            lists.push(select_block(b, self.mint, self.maxt, hints, matchers)?);
+            let ts_cache = self.shared.blocks.timestamp_cache(b);
+            lists.push(select_block(
+                b, ts_cache, self.mint, self.maxt, hints, matchers,
+            )?);
         }
         // Last: the head wins on equal timestamps.
         lists.push(
