@@ -134,6 +134,10 @@ fn generate_seed_corpus() {
         "topk(3, label_replace(up, \"dst\", \"$1\", \"src\", \"(.*)\")) or vector(NaN) - Inf",
         "{__name__=\"x\", a!=\"\\u00e9\"} @ start() offset -5m30s",
         "quantile_over_time(0.5, x[1d]) and on () absent_over_time(nope[1m])",
+        "sum_over_time(m[29s+1s:((((8 - 2) / 3) * 7s) % 4) + 8000ms] offset -(min_of(step(), 1s)^0))",
+        "count_over_time(m[max_of(min_of(step()+1,1h),1ms)]) offset range() + m offset 100 + 2",
+        "sum by (job) (rate(http_requests_total{job=~\"api|db\"}[5m] anchored offset 1m)) / increase(x[10m] smoothed @ start())",
+        "temperature smoothed offset -30s + changes(flappy[5m] anchored) - resets(foo anchored[1m])",
     ]
     .iter()
     .enumerate()
@@ -149,6 +153,9 @@ fn generate_seed_corpus() {
         "max_over_time(rate(http_requests_total[1m])[5m:30s]) @ end()",
         "sort_desc(topk(2, delta(temperature[3m])))",
         "time() - timestamp(changes(http_requests_total[10m]))",
+        "rate(http_requests_total[1m*2+step()]) offset -step()*2",
+        "rate(http_requests_total[1m] smoothed) + delta(temperature[2m] anchored)",
+        "changes(flappy[3m] anchored) or temperature @ 100 smoothed or deriv(temperature[1m] smoothed)",
     ]
     .iter()
     .enumerate()
