@@ -343,19 +343,26 @@ impl Series for OwnedBlockSeries {
                 continue;
             }
             let (ts, vals) = self.block.read_chunk_columns(c, &self.ts_cache)?;
-            // Usual case: nothing deleted and the whole chunk in range and in
-            // order, so the loop below would keep every sample.
-            if let (Some(&first), Some(&last)) = (ts.first(), ts.last()) {
-                if self.deleted.is_none()
-                    && first >= next_t
-                    && last <= self.maxt
-                    && ts.len() == vals.len()
-                    && ts.windows(2).all(|w| w[0] < w[1])
-                {
-                    out.extend(ts.iter().copied().zip(vals));
-                    next_t = last.saturating_add(1);
-                    continue;
+            // Usual case: nothing deleted and the timestamps in order, so
+            // the loop below would keep one contiguous run of samples (all
+            // of them, or the tail an instant query's lookback needs):
+            // found by two binary searches and copied at once.
+            if self.deleted.is_none()
+                && ts.len() == vals.len()
+                && ts.windows(2).all(|w| w[0] < w[1])
+            {
+                let lo = ts.partition_point(|&t| t < next_t);
+                let hi = ts.partition_point(|&t| t <= self.maxt);
+                if let (Some(t), Some(v)) = (ts.get(lo..hi), vals.get(lo..hi)) {
+                    out.extend(t.iter().copied().zip(v.iter().copied()));
+                    if let Some(&last) = t.last() {
+                        next_t = last.saturating_add(1);
+                    }
                 }
+                if hi < ts.len() {
+                    return Ok(());
+                }
+                continue;
             }
             out.reserve(ts.len());
             for (&t, v) in ts.iter().zip(vals) {
