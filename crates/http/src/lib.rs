@@ -18,7 +18,7 @@
 //!
 //! PromQL runs on tokio's blocking pool under `max_concurrency`, with the
 //! query timeout, and is canceled when the client disconnects; a query whose
-//! last evaluation took under 2 ms runs inline on the runtime thread, within
+//! last evaluation took 2 ms or less runs inline on the runtime thread, within
 //! a 10 ms budget (`inline.rs`).
 //!
 //! # Example
