@@ -399,4 +399,53 @@ fn scrape_section(o: &mut String, r: &ReportInput<'_>, settings: (usize, usize, 
         }
     }
     let _ = writeln!(o);
+    scrape_steady(o, r, minutes, reference);
+}
+
+/// The scrape run's steady state: CPU after the warm-up and RSS over time.
+fn scrape_steady(
+    o: &mut String,
+    r: &ReportInput<'_>,
+    minutes: f64,
+    reference: Option<&ScrapeResult>,
+) {
+    let warm = crate::scrape::warm_up(minutes).as_secs_f64();
+    let _ = writeln!(
+        o,
+        "Steady state: CPU and samples from {warm:.0} s after process start to the end of the \
+         window (start-up work left out); RSS per series at the end of the window; RSS read \
+         once a minute.\n"
+    );
+    let steady = |x: &ScrapeResult| x.steady_cpu_s / (x.steady_samples / 1e6).max(1e-12);
+    let end_per_series = |x: &ScrapeResult| x.rss as f64 / x.series.max(1.0);
+    let _ = writeln!(
+        o,
+        "| System | CPU s after warm-up | Samples after warm-up | CPU-s per M samples (steady) | \
+         RSS end per series | RSS (MiB) at minute … |"
+    );
+    let _ = writeln!(o, "|---|---|---|---|---|---|");
+    for (sys, res) in r.scrapes {
+        let Ok(x) = res else { continue };
+        let every = (x.rss_timeline.len() / 10).max(1);
+        let timeline: Vec<String> = x
+            .rss_timeline
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (i + 1) % every == 0 || i + 1 == x.rss_timeline.len())
+            .map(|(_, (m, b))| format!("{m:.0}: {:.1}", *b as f64 / (1 << 20) as f64))
+            .collect();
+        let _ = writeln!(
+            o,
+            "| {} | {:.2} | {:.0} | {:.2}{} | {:.0} B{} | {} |",
+            sys.name(),
+            x.steady_cpu_s,
+            x.steady_samples,
+            steady(x),
+            ratio(steady(x), reference.map(steady)),
+            end_per_series(x),
+            ratio(end_per_series(x), reference.map(end_per_series)),
+            timeline.join(", ")
+        );
+    }
+    let _ = writeln!(o);
 }

@@ -154,6 +154,25 @@ pub struct ScrapeResult {
     pub samples: f64,
     /// Series of the job at the end (`count({job="synthetic"})`).
     pub series: f64,
+    /// CPU seconds from the end of the warm-up ([`warm_up`]) to the end of
+    /// the window: the steady state, without start-up work.
+    pub steady_cpu_s: f64,
+    /// Samples of the job stored over that same part of the window.
+    pub steady_samples: f64,
+    /// `(minutes since start, RSS bytes)`, read once a minute.
+    pub rss_timeline: Vec<(f64, u64)>,
+}
+
+/// The part of a window of `minutes` that is left out of the steady-state
+/// figures: a minute, or a third of a shorter window.
+pub fn warm_up(minutes: f64) -> Duration {
+    Duration::from_secs_f64((minutes * 60.0 / 3.0).min(60.0))
+}
+
+fn unix_now() -> anyhow::Result<f64> {
+    Ok(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs_f64())
 }
 
 /// Samples of the job in the last `window`, summed metric name by metric
@@ -204,17 +223,45 @@ pub async fn run_one(
     let mut server = start(system, bins, port, &data, config, true, &log)?;
     let result = async {
         server.wait_ready(http, Duration::from_secs(60)).await?;
-        let remaining = Duration::from_secs_f64(minutes * 60.0).saturating_sub(server.probe.wall());
-        tokio::time::sleep(remaining).await;
+        let window = Duration::from_secs_f64(minutes * 60.0);
+        let warm = warm_up(minutes);
+        let mut rss_timeline = Vec::new();
+        let mut warm_mark: Option<(f64, f64)> = None; // (unix time, CPU seconds)
+        loop {
+            let elapsed = server.probe.wall();
+            if warm_mark.is_none() && elapsed >= warm {
+                warm_mark = Some((unix_now()?, server.probe.cpu()));
+            }
+            if elapsed >= window {
+                break;
+            }
+            let next_minute = Duration::from_secs((elapsed.as_secs() / 60 + 1) * 60);
+            let mut next = next_minute.min(window);
+            if warm_mark.is_none() {
+                next = next.min(warm);
+            }
+            tokio::time::sleep(next.saturating_sub(elapsed)).await;
+            let at = server.probe.wall();
+            if at >= next_minute || at >= window {
+                rss_timeline.push((at.as_secs_f64() / 60.0, server.probe.rss()));
+            }
+        }
         let (wall_s, cpu_s) = (server.probe.wall().as_secs_f64(), server.probe.cpu());
+        let end_unix = unix_now()?;
         let (rss, rss_peak) = (server.probe.rss(), server.probe.hwm());
         server.flush(http).await?;
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_secs_f64();
+        let now = unix_now()?;
         let window = format!("{}s", (minutes * 60.0).ceil() as u64 + 120);
         let samples = count_samples(http, &server.url, &window, now).await?;
+        let (steady_cpu_s, steady_samples) = match warm_mark {
+            Some((t0, c0)) => {
+                let ms = ((end_unix - t0) * 1000.0).round().max(1.0) as u64;
+                let n = count_samples(http, &server.url, &format!("{ms}ms"), end_unix).await?;
+                (cpu_s - c0, n)
+            }
+            None => (0.0, 0.0),
+        };
         let (_, cj) = query(http, &server.url, "count({job=\"synthetic\"})", now, None).await?;
         Ok::<_, anyhow::Error>(ScrapeResult {
             wall_s,
@@ -225,6 +272,9 @@ pub async fn run_one(
             wal: 0,
             samples,
             series: scalar_of(&cj).unwrap_or(0.0),
+            steady_cpu_s,
+            steady_samples,
+            rss_timeline,
         })
     }
     .await;
