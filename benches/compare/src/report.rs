@@ -332,6 +332,11 @@ fn short(s: &str) -> String {
     }
 }
 
+/// `bytes` divided by the run's active series.
+fn per_series(x: &ScrapeResult, bytes: u64) -> f64 {
+    bytes as f64 / x.series.max(1.0)
+}
+
 fn scrape_section(o: &mut String, r: &ReportInput<'_>, settings: (usize, usize, u64, f64)) {
     let (targets, per_target, interval, minutes) = settings;
     let _ = writeln!(o, "## Scrape run\n");
@@ -352,7 +357,6 @@ fn scrape_section(o: &mut String, r: &ReportInput<'_>, settings: (usize, usize, 
         .find(|(s, _)| *s == System::Prometheus)
         .and_then(|(_, l)| l.as_ref().ok());
     let per_m = |x: &ScrapeResult| x.cpu_s / (x.samples / 1e6).max(1e-12);
-    let per_series = |x: &ScrapeResult, b: u64| b as f64 / x.series.max(1.0);
     let _ = writeln!(
         o,
         "| System | Wall s | CPU s | Samples | CPU-s per M samples | Active series | RSS end | \
@@ -417,7 +421,7 @@ fn scrape_steady(
          once a minute.\n"
     );
     let steady = |x: &ScrapeResult| x.steady_cpu_s / (x.steady_samples / 1e6).max(1e-12);
-    let end_per_series = |x: &ScrapeResult| x.rss as f64 / x.series.max(1.0);
+    let end_per_series = |x: &ScrapeResult| per_series(x, x.rss);
     let _ = writeln!(
         o,
         "| System | CPU s after warm-up | Samples after warm-up | CPU-s per M samples (steady) | \
