@@ -128,6 +128,18 @@ impl MetricsSource for TsdbMetricsSource {
             m.compactions_failed as f64,
         );
         one(
+            "promlite_tsdb_head_chunks_spilled_total",
+            c,
+            "Full head chunks moved from memory to spill segments on disk.",
+            m.head_chunks_spilled as f64,
+        );
+        one(
+            "promlite_tsdb_head_spill_failures_total",
+            c,
+            "Spill passes stopped by a write error; their chunks stayed in memory.",
+            m.head_spill_failures as f64,
+        );
+        one(
             "prometheus_tsdb_blocks_loaded",
             g,
             "Number of currently loaded data blocks",

@@ -28,6 +28,10 @@ pub struct DbCounters {
     pub compactions: AtomicU64,
     /// Compactions that failed.
     pub compactions_failed: AtomicU64,
+    /// Closed head chunks moved from the heap to spill segments.
+    pub head_chunks_spilled: AtomicU64,
+    /// Spill passes that stopped on a write error (chunks stayed on the heap).
+    pub head_spill_failures: AtomicU64,
     /// Retention runs that deleted blocks because of the time limit.
     pub time_retentions: AtomicU64,
     /// Retention runs that deleted blocks because of the size limit.
@@ -84,6 +88,10 @@ pub struct TsdbMetrics {
     pub compactions: u64,
     /// Compactions failed.
     pub compactions_failed: u64,
+    /// Closed head chunks moved to spill segments (counter).
+    pub head_chunks_spilled: u64,
+    /// Spill passes that failed to write (counter).
+    pub head_spill_failures: u64,
     /// Blocks loaded (`prometheus_tsdb_blocks_loaded`).
     pub blocks_loaded: u64,
     /// Bytes of the loaded blocks (`prometheus_tsdb_storage_blocks_bytes`).

@@ -54,6 +54,10 @@ pub struct DbOptions {
     /// call `tick` themselves; without it, `Interval` fsyncs happen only at
     /// segment rolls, [`crate::Db::sync_wal`] and close.
     pub background: bool,
+    /// Move full head chunks out of memory into spill segments under
+    /// `<dir>/spill/` at each [`crate::Db::tick`] (default on). The segments
+    /// are a cache rebuilt from the WAL; off keeps every head chunk on the heap.
+    pub spill_head_chunks: bool,
 }
 
 impl Default for DbOptions {
@@ -67,6 +71,7 @@ impl Default for DbOptions {
             max_head_series: 0,
             clock: Arc::new(SystemClock),
             background: true,
+            spill_head_chunks: true,
         }
     }
 }
@@ -81,6 +86,7 @@ impl std::fmt::Debug for DbOptions {
             .field("retention_bytes", &self.retention_bytes)
             .field("max_head_series", &self.max_head_series)
             .field("background", &self.background)
+            .field("spill_head_chunks", &self.spill_head_chunks)
             .finish_non_exhaustive()
     }
 }

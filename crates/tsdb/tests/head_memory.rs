@@ -87,3 +87,95 @@ fn bytes_per_active_series() {
         per_series + label_set
     );
 }
+
+/// Full head chunks leave the heap at the next maintenance tick: what stays
+/// per closed chunk is its reference, not its bytes.
+#[test]
+fn full_chunks_leave_the_heap_at_tick() {
+    const N: usize = 2_000;
+    const SAMPLES: i64 = 1_200; // ten full chunks per series at 5 s
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(
+        dir.path(),
+        DbOptions {
+            background: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let labels: Vec<Labels> = (0..N)
+        .map(|i| {
+            Labels::from_pairs([
+                ("__name__", "model_latency_seconds".to_string()),
+                ("instance", format!("10.0.{}.{}:9100", i / 250, i % 250)),
+            ])
+        })
+        .collect();
+    let mut refs = vec![None; N];
+    // Aligned to the 2 h block range, so no chunk is cut early.
+    let t0 = 1_700_006_400_000;
+    for t in 0..SAMPLES {
+        let mut app = db.appender();
+        for (i, l) in labels.iter().enumerate() {
+            // Full-precision gauges: about 8 bytes a sample.
+            let v = ((t as f64) * 0.37 + i as f64).sin() * 1.234_567;
+            refs[i] = Some(app.append(refs[i], l, t0 + t * 5_000, v).unwrap());
+        }
+        app.commit().unwrap();
+    }
+    let stats_before = db.head_stats();
+    let before = ALLOCATED.load(Ordering::Relaxed);
+    let report = db.tick().unwrap();
+    assert_eq!(report.blocks_written, 0, "the head is not due for a cut");
+    let freed = before - ALLOCATED.load(Ordering::Relaxed);
+    let stats = db.head_stats();
+    let closed = stats.spilled_chunks as f64;
+    println!(
+        "spill: {} closed chunks moved, {:.0} bytes freed per series ({:.0} per chunk); chunk heap {} -> {} bytes",
+        stats.spilled_chunks,
+        freed as f64 / N as f64,
+        freed as f64 / closed,
+        stats_before.chunk_bytes,
+        stats.chunk_bytes,
+    );
+    assert!(stats.spilled_chunks >= (N * 9) as u64);
+    // A chunk of 120 full-precision samples is about 1 KB; all but its
+    // reference must be freed.
+    assert!(freed as f64 / closed > 700.0, "{freed} bytes freed");
+    assert!(db.metrics().head_chunks_spilled >= (N * 9) as u64);
+
+    // The answers are the same, and the WAL still rebuilds everything.
+    let sum = |db: &Db| -> (usize, f64) {
+        let q = db.querier(i64::MIN, i64::MAX).unwrap();
+        let m = promlite_model::Matcher::new(
+            promlite_model::MatchOp::Equal,
+            "__name__",
+            "model_latency_seconds",
+        )
+        .unwrap();
+        let mut n = 0;
+        let mut s = 0.0;
+        for series in q.select(&Default::default(), &[m]).unwrap() {
+            let mut it = series.iter();
+            while it.next() == promlite_model::ValueType::Float {
+                n += 1;
+                s += it.at().1;
+            }
+        }
+        (n, s)
+    };
+    let after_spill = sum(&db);
+    assert_eq!(after_spill.0, N * SAMPLES as usize);
+    db.close().unwrap();
+    drop(db);
+    let db = Db::open(
+        dir.path(),
+        DbOptions {
+            background: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(sum(&db), after_spill);
+    assert_eq!(db.head_stats().spilled_chunks, 0, "reopened on the heap");
+}

@@ -2,12 +2,12 @@
 //! [`SAMPLES_PER_CHUNK`] samples, and an iterator over a list of them.
 
 mod bstream;
+mod spill;
 mod xor;
-
-use std::sync::Arc;
 
 use promlite_model::{SampleIterator, StorageError, ValueType};
 
+pub use spill::{ChunkBytes, Segment, SpillDir, SEGMENT_SIZE};
 pub use xor::{XorAppender, XorDecoder};
 
 /// Samples per chunk before a new one is cut (as Prometheus).
@@ -16,8 +16,8 @@ pub const SAMPLES_PER_CHUNK: u16 = 120;
 /// An immutable chunk (or a snapshot of an open one).
 #[derive(Clone, Debug)]
 pub struct ChunkData {
-    /// Encoded samples.
-    pub data: Arc<[u8]>,
+    /// Encoded samples (on the heap or in a spill segment).
+    pub data: ChunkBytes,
     /// Number of samples encoded.
     pub num: u16,
     /// First timestamp.
@@ -29,7 +29,7 @@ pub struct ChunkData {
 impl ChunkData {
     /// Decodes every sample (used by head truncation and block cutting).
     pub fn samples(&self) -> Vec<(i64, f64)> {
-        let mut d = XorDecoder::new(&self.data, self.num);
+        let mut d = XorDecoder::new(self.data.as_ref(), self.num);
         let mut out = Vec::with_capacity(self.num as usize);
         while let Some(s) = d.next_sample() {
             out.push(s);
@@ -43,7 +43,7 @@ impl ChunkData {
 pub struct ChunksIterator {
     chunks: Vec<ChunkData>,
     idx: usize,
-    dec: Option<XorDecoder<Arc<[u8]>>>,
+    dec: Option<XorDecoder<ChunkBytes>>,
     mint: i64,
     maxt: i64,
     at: (i64, f64),
@@ -163,7 +163,7 @@ mod tests {
                 }
                 ChunkData {
                     num: a.num_samples(),
-                    data: Arc::from(a.bytes()),
+                    data: ChunkBytes::from(a.bytes()),
                     mint: part[0].0,
                     maxt: part[part.len() - 1].0,
                 }

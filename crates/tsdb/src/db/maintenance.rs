@@ -50,9 +50,31 @@ impl Shared {
             }
             self.checkpoint_wal(maxt)?;
         }
+        self.spill_head_chunks();
         report.blocks_compacted = self.compact()?;
         report.blocks_deleted = self.apply_retention()?;
         Ok(report)
+    }
+
+    /// Moves the head's full chunks to spill segments. A write error (a full
+    /// disk, say) is counted and logged; those chunks stay on the heap and
+    /// the next tick tries again.
+    fn spill_head_chunks(&self) {
+        let mut spill = self.spill.lock();
+        let Some(spill) = spill.as_mut() else {
+            return;
+        };
+        let (report, err) = match self.head.spill_closed_chunks(spill) {
+            Ok(r) => (r, None),
+            Err((r, e)) => (r, Some(e)),
+        };
+        self.counters
+            .head_chunks_spilled
+            .fetch_add(report.chunks as u64, std::sync::atomic::Ordering::Relaxed);
+        if let Some(e) = err {
+            DbCounters::inc(&self.counters.head_spill_failures);
+            tracing::warn!(target: "promlite_tsdb", "moving head chunks to disk failed after {} chunks: {e}; the rest stay in memory", report.chunks);
+        }
     }
 
     /// Compaction ranges: 1×, 3×, 9× the block range, capped at a tenth of

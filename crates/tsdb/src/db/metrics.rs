@@ -39,6 +39,8 @@ impl Db {
             head_truncations: load(&c.head_truncations),
             compactions: load(&c.compactions),
             compactions_failed: load(&c.compactions_failed),
+            head_chunks_spilled: load(&c.head_chunks_spilled),
+            head_spill_failures: load(&c.head_spill_failures),
             blocks_loaded: blocks.len() as u64,
             blocks_bytes: blocks.iter().map(|b| b.size_bytes()).sum(),
             retention_limit_bytes: s.opts.retention_bytes.unwrap_or(0),

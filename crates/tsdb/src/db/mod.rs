@@ -24,6 +24,7 @@ use self::blocks::BlockSet;
 use self::querier::DbQuerier;
 use self::replay::replay_into;
 pub use self::snapshot::{snapshot_name, SNAPSHOTS_DIR};
+use crate::chunk::SpillDir;
 use crate::error::at;
 use crate::head::{Head, HeadAppender, HeadStats};
 use crate::metrics::DbCounters;
@@ -57,8 +58,14 @@ struct Shared {
     cut_lock: RwLock<()>,
     /// Maintenance and WAL event counters (`/metrics`).
     counters: Arc<DbCounters>,
+    /// Where full head chunks go to leave the heap (`None`: disabled, or
+    /// the directory could not be made).
+    spill: Mutex<Option<SpillDir>>,
     _lock: LockFile,
 }
+
+/// The directory of head spill segments, under the data directory.
+pub const SPILL_DIR: &str = "spill";
 
 /// What one [`Db::tick`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -105,6 +112,26 @@ impl LockFile {
     }
 }
 
+/// The spill directory, emptied of what an earlier process left. A failure
+/// only costs memory (chunks stay on the heap), so it is logged, not fatal.
+fn open_spill(dir: &Path, enabled: bool) -> Option<SpillDir> {
+    if !enabled {
+        if let Err(e) = std::fs::remove_dir_all(dir) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(target: "promlite_tsdb", "cannot remove old spill directory {}: {e}", dir.display());
+            }
+        }
+        return None;
+    }
+    match SpillDir::open(dir) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(target: "promlite_tsdb", "cannot prepare spill directory {}: {e}; head chunks stay in memory", dir.display());
+            None
+        }
+    }
+}
+
 impl Db {
     /// Opens (creating if needed) the database in `dir`: takes the lock
     /// (a second open of the same directory fails), opens the blocks
@@ -135,6 +162,7 @@ impl Db {
         if replay.corruptions > 0 {
             tracing::warn!(target: "promlite_tsdb", corruptions = replay.corruptions, "WAL was damaged; replayed what was intact");
         }
+        let spill = open_spill(&dir.join(SPILL_DIR), opts.spill_head_chunks);
         let counters = Arc::new(DbCounters::default());
         counters
             .wal_corruptions
@@ -156,6 +184,7 @@ impl Db {
             maintenance: Mutex::new(()),
             cut_lock: RwLock::new(()),
             counters,
+            spill: Mutex::new(spill),
             _lock: lock,
         });
         let background = shared

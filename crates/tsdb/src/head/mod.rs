@@ -6,6 +6,8 @@
 //!   commit writes the WAL first, then makes the batch visible.
 //! * [`HeadQuerier`] (`read.rs`) — the head as a [`promlite_model::Querier`].
 //! * [`HeadStats`] (`stats.rs`) — numbers for `/api/v1/status/tsdb`.
+//! * [`Head::spill_closed_chunks`] (`spill.rs`) — full chunks out of the
+//!   heap into spill segments ([`crate::chunk::SpillDir`]).
 
 mod append;
 mod delete;
@@ -13,6 +15,7 @@ mod postings;
 mod read;
 mod refs;
 mod series;
+mod spill;
 mod stats;
 
 use std::collections::HashMap;
@@ -27,6 +30,7 @@ pub use append::{AppendCounters, HeadAppender};
 pub(crate) use read::check_matchers;
 pub use read::{HeadQuerier, HeadSeries};
 pub use series::MemSeries;
+pub use spill::SpillReport;
 pub use stats::{HeadStats, NameCount};
 
 use postings::Postings;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use promlite_model::{is_stale_nan, AppendError, Labels};
 
-use crate::chunk::{ChunkData, XorAppender, SAMPLES_PER_CHUNK};
+use crate::chunk::{ChunkBytes, ChunkData, XorAppender, SAMPLES_PER_CHUNK};
 
 /// A series held in memory.
 #[derive(Debug)]
@@ -126,8 +126,11 @@ impl SeriesData {
             if a.num_samples() > 0 {
                 let maxt = a.last_t();
                 let num = a.num_samples();
+                // Grown by one: a series holds 10-20 closed chunks, and the
+                // slack of a doubling `Vec` would cost more than its bytes.
+                self.closed.reserve_exact(1);
                 self.closed.push(ChunkData {
-                    data: Arc::from(a.into_bytes()),
+                    data: ChunkBytes::from(a.into_bytes()),
                     num,
                     mint,
                     maxt,
@@ -147,7 +150,7 @@ impl SeriesData {
         if let Some((a, cmint)) = &self.open {
             if a.num_samples() > 0 && a.last_t() >= mint && *cmint <= maxt {
                 out.push(ChunkData {
-                    data: Arc::from(a.bytes()),
+                    data: ChunkBytes::from(a.bytes()),
                     num: a.num_samples(),
                     mint: *cmint,
                     maxt: a.last_t(),
@@ -173,7 +176,7 @@ impl SeriesData {
         if let Some((a, cmint)) = &self.open {
             if a.num_samples() > 0 && *cmint < mint {
                 let all = ChunkData {
-                    data: Arc::from(a.bytes()),
+                    data: ChunkBytes::from(a.bytes()),
                     num: a.num_samples(),
                     mint: *cmint,
                     maxt: a.last_t(),
@@ -194,12 +197,47 @@ impl SeriesData {
         self.closed.is_empty() && self.open.as_ref().is_none_or(|(a, _)| a.num_samples() == 0)
     }
 
-    /// Approximate heap bytes of the chunk data.
+    /// The closed chunks whose bytes are still on the heap.
+    pub(crate) fn heap_closed(&self) -> impl Iterator<Item = &Arc<[u8]>> {
+        self.closed.iter().filter_map(|c| match &c.data {
+            ChunkBytes::Heap(b) => Some(b),
+            ChunkBytes::Mapped { .. } => None,
+        })
+    }
+
+    /// Number of closed chunks whose bytes are in a spill segment.
+    pub(crate) fn num_spilled(&self) -> usize {
+        self.closed.iter().filter(|c| !c.data.is_heap()).count()
+    }
+
+    /// Points the closed chunk whose heap bytes are `heap` at `spilled` (a
+    /// copy of them), releasing the heap copy once no query holds it.
+    /// False if the chunk is gone (truncated or rewritten meanwhile).
+    pub(crate) fn replace_heap(&mut self, heap: &Arc<[u8]>, spilled: ChunkBytes) -> bool {
+        let found = self
+            .closed
+            .iter_mut()
+            .rev()
+            .find(|c| matches!(&c.data, ChunkBytes::Heap(b) if Arc::ptr_eq(b, heap)));
+        match found {
+            Some(c) => {
+                c.data = spilled;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Approximate heap bytes of the chunk data (spilled chunks count only
+    /// their reference).
     pub(crate) fn heap_bytes(&self) -> usize {
         let closed: usize = self
             .closed
             .iter()
-            .map(|c| c.data.len() + 16 + std::mem::size_of::<ChunkData>())
+            .map(|c| match &c.data {
+                ChunkBytes::Heap(b) => b.len() + 16 + std::mem::size_of::<ChunkData>(),
+                ChunkBytes::Mapped { .. } => std::mem::size_of::<ChunkData>(),
+            })
             .sum();
         let open = self.open.as_ref().map(|(a, _)| a.capacity()).unwrap_or(0);
         closed
@@ -219,7 +257,7 @@ fn encode(samples: &[(i64, f64)]) -> ChunkData {
     let maxt = a.last_t();
     let num = a.num_samples();
     ChunkData {
-        data: Arc::from(a.into_bytes()),
+        data: ChunkBytes::from(a.into_bytes()),
         num,
         mint,
         maxt,

@@ -27,8 +27,11 @@ pub struct HeadStats {
     pub min_time: Option<i64>,
     /// Newest sample time, if any.
     pub max_time: Option<i64>,
-    /// Approximate bytes of chunk data.
+    /// Approximate heap bytes of chunk data (a chunk moved to a spill
+    /// segment counts only its reference).
     pub chunk_bytes: u64,
+    /// Closed chunks whose bytes are in spill segments, not on the heap.
+    pub spilled_chunks: u64,
     /// Top metric names by series count.
     pub series_count_by_metric_name: Vec<NameCount>,
     /// Top label names by number of distinct values.
@@ -63,10 +66,12 @@ impl Head {
     pub fn stats(&self, limit: usize) -> HeadStats {
         let mut num_chunks = 0u64;
         let mut chunk_bytes = 0u64;
+        let mut spilled_chunks = 0u64;
         self.for_each_series(|s| {
             let d = s.data.lock();
             num_chunks += d.num_chunks() as u64;
             chunk_bytes += d.heap_bytes() as u64;
+            spilled_chunks += d.num_spilled() as u64;
         });
         let p = self.postings.read();
         let names = p.name_stats();
@@ -77,6 +82,7 @@ impl Head {
             min_time: self.min_time(),
             max_time: self.max_time(),
             chunk_bytes,
+            spilled_chunks,
             series_count_by_metric_name: top(p.value_counts(METRIC_NAME), limit),
             label_value_count_by_label_name: top(
                 names.iter().map(|(n, c, _)| (n.clone(), *c)).collect(),

@@ -1,0 +1,166 @@
+//! Moving the head's closed chunks out of the heap (see [`crate::chunk::SpillDir`]).
+
+use std::sync::Arc;
+
+use super::{Head, MemSeries};
+use crate::chunk::{ChunkBytes, SpillDir};
+
+/// Chunk bytes gathered before one write to a spill segment.
+const BATCH_BYTES: usize = 1 << 20;
+
+/// What one [`Head::spill_closed_chunks`] pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SpillReport {
+    /// Chunks moved to spill segments.
+    pub chunks: usize,
+    /// Their bytes.
+    pub bytes: usize,
+}
+
+/// Closed chunks waiting for one write: their series, heap bytes and
+/// offset in the batch buffer.
+#[derive(Default)]
+struct Batch {
+    buf: Vec<u8>,
+    items: Vec<(Arc<MemSeries>, Arc<[u8]>, usize)>,
+}
+
+impl Head {
+    /// Writes every closed chunk still on the heap to `spill` and points the
+    /// series at the written copy, so the heap copy is freed (at once, or
+    /// when the last query reading it finishes). Appends and queries go on
+    /// meanwhile: each series is locked only to gather and to swap.
+    ///
+    /// On a write error (a full disk, say) the pass stops and returns the
+    /// error with what it moved so far; the chunks not moved stay on the
+    /// heap, correct and readable, and a later pass tries again.
+    pub fn spill_closed_chunks(
+        &self,
+        spill: &mut SpillDir,
+    ) -> Result<SpillReport, (SpillReport, std::io::Error)> {
+        let mut all: Vec<Arc<MemSeries>> = Vec::with_capacity(self.num_series());
+        self.for_each_series(|s| all.push(s.clone()));
+        let limit = BATCH_BYTES.min(spill.segment_size());
+        let mut report = SpillReport::default();
+        let mut batch = Batch::default();
+        let mut found: Vec<Arc<[u8]>> = Vec::new();
+        for s in all {
+            // Gathered first: a flush locks series, this one among them.
+            found.extend(s.data.lock().heap_closed().cloned());
+            for b in found.drain(..) {
+                if b.len() > limit {
+                    continue; // cannot happen with 120-sample chunks; stays on the heap
+                }
+                if batch.buf.len() + b.len() > limit {
+                    flush(&mut batch, spill, &mut report).map_err(|e| (report, e))?;
+                }
+                batch.items.push((s.clone(), b.clone(), batch.buf.len()));
+                batch.buf.extend_from_slice(&b);
+            }
+        }
+        flush(&mut batch, spill, &mut report).map_err(|e| (report, e))?;
+        Ok(report)
+    }
+}
+
+/// Writes the batch in one call and swaps each chunk to its written copy.
+fn flush(batch: &mut Batch, spill: &mut SpillDir, report: &mut SpillReport) -> std::io::Result<()> {
+    if batch.items.is_empty() {
+        return Ok(());
+    }
+    let written = spill.append(&batch.buf);
+    batch.buf.clear();
+    let items = std::mem::take(&mut batch.items);
+    let (seg, base) = written?;
+    for (s, heap, at) in items {
+        let mapped = ChunkBytes::Mapped {
+            seg: seg.clone(),
+            // Both below the segment size, which fits in u32.
+            off: base + at as u32,
+            len: heap.len() as u32,
+        };
+        if s.data.lock().replace_heap(&heap, mapped) {
+            report.chunks += 1;
+            report.bytes += heap.len();
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use promlite_model::Labels;
+
+    use super::*;
+
+    fn labels(i: usize) -> Labels {
+        Labels::from_pairs([("__name__", "m".to_string()), ("i", i.to_string())])
+    }
+
+    fn fill(head: &Head, series: usize, samples: i64) {
+        for i in 0..series {
+            let (s, _) = head.get_or_create(&labels(i), None).unwrap();
+            let mut d = s.data.lock();
+            for t in 0..samples {
+                d.append(t * 1000, (t as f64) * 0.1 + i as f64, head.chunk_range());
+            }
+            head.update_time_range(0, (samples - 1) * 1000);
+        }
+    }
+
+    fn dump(head: &Head) -> Vec<(Labels, Vec<(i64, f64)>)> {
+        head.series_in_range(i64::MIN, i64::MAX).collect()
+    }
+
+    #[test]
+    fn spilled_chunks_read_the_same_and_leave_the_heap() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut spill = SpillDir::open_sized(&tmp.path().join("spill"), 64 << 10).unwrap();
+        let head = Head::new(i64::MAX, 0);
+        fill(&head, 50, 500);
+        let before = dump(&head);
+        let heap_before = head.stats(1).chunk_bytes;
+
+        let r = head.spill_closed_chunks(&mut spill).unwrap();
+        // 500 samples = 4 closed chunks of 120 and an open one, per series.
+        assert_eq!(r.chunks, 50 * 4);
+        assert_eq!(dump(&head), before);
+        assert!(head.stats(1).chunk_bytes < heap_before / 3);
+        assert_eq!(head.stats(1).spilled_chunks, 200);
+        // Several segments at this size; a second pass has nothing to do.
+        assert!(std::fs::read_dir(tmp.path().join("spill")).unwrap().count() > 1);
+        assert_eq!(head.spill_closed_chunks(&mut spill).unwrap().chunks, 0);
+
+        // Appending goes on after a spill; truncation frees whole segments.
+        for i in 0..50 {
+            let s = head.series_by_labels(&labels(i)).unwrap();
+            s.data.lock().append(500_000, 1.0, head.chunk_range());
+        }
+        head.truncate(480_000);
+        let after = dump(&head);
+        assert_eq!(after.len(), 50);
+        assert_eq!(after[0].1.first(), Some(&(480_000, 48.0)));
+        assert_eq!(after[0].1.last(), Some(&(500_000, 1.0)));
+        // Only the writer's current segment is left.
+        assert_eq!(std::fs::read_dir(tmp.path().join("spill")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_failed_write_keeps_chunks_on_the_heap() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("spill");
+        let mut spill = SpillDir::open_sized(&dir, 64 << 10).unwrap();
+        let head = Head::new(i64::MAX, 0);
+        fill(&head, 5, 300);
+        let before = dump(&head);
+        // The directory vanishes: creating the first segment fails.
+        std::fs::remove_dir_all(&dir).unwrap();
+        let (r, _e) = head.spill_closed_chunks(&mut spill).unwrap_err();
+        assert_eq!(r.chunks, 0);
+        assert_eq!(dump(&head), before);
+        // Once writable again, the next pass moves them.
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(head.spill_closed_chunks(&mut spill).unwrap().chunks, 10);
+        assert_eq!(dump(&head), before);
+    }
+}
