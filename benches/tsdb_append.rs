@@ -4,6 +4,14 @@
 //! `FsyncPolicy::Interval(1 s)` and the background group-commit thread, from
 //! one thread and from two threads appending to disjoint series at once.
 //!
+//!
+//! `scrape_order_200k_series` is the scrape path's shape: 200 targets of
+//! 1,000 series each, one target's batch (1,000 samples, one per series, in
+//! the same order every time) per iteration, targets in turn — so, as in a
+//! real scrape, every series was last touched 199 batches ago and its lines
+//! are out of the cache. `prefetch` passes each sample's series 8 ahead to
+//! `Appender::prefetch` (as the scrape loop does), `no_prefetch` does not.
+//!
 //! Target (docs/performance-anchors.md): beat Prometheus's CPU per sample —
 //! Prometheus sustains 380K samples/s on 8 vCPU and VictoriaMetrics budgets
 //! 1 core per 300K samples/s, so one core should append well over 300K
@@ -65,6 +73,75 @@ impl Writer {
     }
 }
 
+/// Appends one sample to every series of `target`, in order, then commits.
+fn scrape_batch(
+    db: &Db,
+    labels: &[Labels],
+    refs: &mut [Option<SeriesRef>],
+    t: i64,
+    prefetch: bool,
+) {
+    let mut app = db.appender();
+    for i in 0..labels.len() {
+        if prefetch {
+            if let Some(Some(next)) = refs.get(i + 8) {
+                app.prefetch(*next);
+            }
+        }
+        // Gauges with a fractional part: a few bytes per sample.
+        let v = (t / 1000 % 1000) as f64 * 0.25 + i as f64;
+        match app.append(refs[i], &labels[i], t, v) {
+            Ok(r) => refs[i] = Some(r),
+            Err(e) => panic!("append: {e}"),
+        }
+    }
+    app.commit().expect("commit");
+}
+
+fn bench_scrape_order<M: Measurement>(c: &mut Criterion<M>) {
+    const TARGETS: usize = 200;
+    const PER_TARGET: usize = 1_000;
+    let mut g = c.benchmark_group("tsdb_append/scrape_order_200k_series");
+    g.throughput(Throughput::Elements(PER_TARGET as u64));
+    for prefetch in [false, true] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = open(dir.path());
+        let targets: Vec<Vec<Labels>> = (0..TARGETS)
+            .map(|k| {
+                (0..PER_TARGET)
+                    .map(|i| {
+                        Labels::from_pairs([
+                            ("__name__".to_string(), format!("metric_{}", i % 100)),
+                            ("instance".to_string(), format!("host-{k}:9100")),
+                            ("job".to_string(), "node".to_string()),
+                            ("le".to_string(), (i / 100).to_string()),
+                        ])
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut refs = vec![vec![None; PER_TARGET]; TARGETS];
+        let mut t = 1_700_000_000_000i64;
+        // Create every series and open its chunk.
+        for (l, r) in targets.iter().zip(refs.iter_mut()) {
+            scrape_batch(&db, l, r, t, false);
+        }
+        let mut k = 0;
+        let name = if prefetch { "prefetch" } else { "no_prefetch" };
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                if k == 0 {
+                    t += 5_000;
+                }
+                scrape_batch(&db, &targets[k], &mut refs[k], t, prefetch);
+                k = (k + 1) % TARGETS;
+            })
+        });
+        db.close().expect("close");
+    }
+    g.finish();
+}
+
 fn open(dir: &std::path::Path) -> Db {
     let opts = DbOptions {
         fsync: FsyncPolicy::Interval(Duration::from_secs(1)),
@@ -111,6 +188,11 @@ fn bench_append<M: Measurement>(c: &mut Criterion<M>) {
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
 
+fn benches<M: Measurement>(c: &mut Criterion<M>) {
+    bench_append(c);
+    bench_scrape_order(c);
+}
+
 fn main() {
-    cpu_time::run(bench_append, bench_append);
+    cpu_time::run(benches, benches);
 }

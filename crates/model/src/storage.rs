@@ -41,6 +41,15 @@ pub trait Appender: Send {
         v: f64,
     ) -> Result<SeriesRef, AppendError>;
 
+    /// A hint that a sample for `series` (a reference an earlier `append`
+    /// returned) comes soon: the implementation may start loading that
+    /// series into the CPU cache. It never changes a result; the default
+    /// does nothing. Callers that know their next series (a scrape
+    /// repeating the last body's order) call it a few samples ahead.
+    fn prefetch(&self, series: SeriesRef) {
+        let _ = series;
+    }
+
     /// Makes the staged samples durable (as the implementation's durability
     /// policy defines it) and visible. Returns only after that, or with an
     /// error, in which case nothing of the batch is visible.

@@ -274,6 +274,15 @@ impl SeriesCache {
         }
     }
 
+    /// The storage reference of the entry `ahead` places past the last one
+    /// looked up, if the body repeats the last scrape's order (for
+    /// [`promlite_model::Appender::prefetch`]).
+    pub fn upcoming(&self, ahead: usize) -> Option<SeriesRef> {
+        self.entries
+            .get(self.cursor.wrapping_add(ahead))
+            .and_then(|e| e.sref())
+    }
+
     /// Evicts every entry the current scrape did not see, and rebuilds the
     /// index when any went.
     fn evict_unseen(&mut self) {

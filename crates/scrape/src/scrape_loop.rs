@@ -13,6 +13,9 @@ use promlite_model::{
 use tokio::sync::watch;
 
 use crate::cache::{SeriesCache, SeriesSet};
+
+/// How many samples ahead the scrape asks storage to prefetch a series.
+const PREFETCH_AHEAD: usize = 8;
 use crate::cardinality::CardinalityStats;
 use crate::config::ScrapeConfig;
 use crate::fetch::Fetcher;
@@ -473,6 +476,10 @@ impl ScrapeLoop {
                 Parsed::Other(_) => {}
                 Parsed::Sample => {
                     report.samples_scraped += 1;
+                    // The series a few lines on, if the body keeps its order.
+                    if let Some(next) = self.cache.upcoming(PREFETCH_AHEAD) {
+                        app.prefetch(next);
+                    }
                     let (target, honor, relabel, limits) = (
                         &self.shared.target.labels,
                         self.honor_labels,

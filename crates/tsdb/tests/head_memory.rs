@@ -29,8 +29,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The counter is process-wide: the tests take turns.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn bytes_per_active_series() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     const N: usize = 10_000;
     const SAMPLES: i64 = 120;
     let dir = tempfile::tempdir().unwrap();
@@ -92,6 +96,7 @@ fn bytes_per_active_series() {
 /// per closed chunk is its reference, not its bytes.
 #[test]
 fn full_chunks_leave_the_heap_at_tick() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     const N: usize = 2_000;
     const SAMPLES: i64 = 1_200; // ten full chunks per series at 5 s
     let dir = tempfile::tempdir().unwrap();

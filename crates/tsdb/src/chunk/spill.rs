@@ -217,7 +217,11 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("00000007"), b"left by a crash").unwrap();
         let mut sd = SpillDir::open_sized(&dir, 4096).unwrap();
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "old segments wiped");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "old segments wiped"
+        );
 
         let (seg, off) = sd.append(b"hello").unwrap();
         let (seg2, off2) = sd.append(b"world!").unwrap();

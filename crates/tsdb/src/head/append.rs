@@ -90,7 +90,18 @@ pub struct HeadAppender {
 }
 
 /// A staged sample.
-type Staged = (Arc<MemSeries>, i64, f64);
+#[derive(Debug)]
+struct Staged {
+    series: Arc<MemSeries>,
+    t: i64,
+    v: f64,
+    /// Where the series' open chunk ended at staging time: a prefetch
+    /// address for commit (an integer, never dereferenced).
+    tail: usize,
+}
+
+/// How many staged samples ahead commit prefetches chunk tails.
+const PREFETCH_AHEAD: usize = 8;
 
 /// The buffers of a finished appender, kept by the head for the next one so
 /// a scrape's batch does not grow its vectors and maps from empty again.
@@ -166,13 +177,16 @@ impl HeadAppender {
             None => self.head.get_or_create(labels, None)?.0,
         };
         let r = series.series_ref;
-        let last = match self.latest.get(&r) {
-            Some(&l) => Some(l),
-            None => series.data.lock().last(),
+        let (last, tail) = match self.latest.get(&r) {
+            Some(&l) => (Some(l), 0),
+            None => {
+                let d = series.data.lock();
+                (d.last(), d.tail_hint() as usize)
+            }
         };
         if check_append(last, t, v)? == Appendable::Append {
             self.latest.insert(r, (t, v.to_bits()));
-            self.staged.push((series, t, v));
+            self.staged.push(Staged { series, t, v, tail });
         }
         Ok(SeriesRef(r))
     }
@@ -191,6 +205,10 @@ impl Appender for HeadAppender {
             self.head.counters.count(e);
         }
         res
+    }
+
+    fn prefetch(&self, series: SeriesRef) {
+        self.head.by_ref.prefetch(series.0);
     }
 
     fn commit(&mut self) -> Result<(), StorageError> {
@@ -219,12 +237,11 @@ impl HeadAppender {
         // The samples record does not depend on the log's state: encode it
         // before taking the locks.
         self.samples.clear();
-        self.samples
-            .extend(staged.iter().map(|(s, t, v)| RefSample {
-                series_ref: s.series_ref,
-                t: *t,
-                v: *v,
-            }));
+        self.samples.extend(staged.iter().map(|s| RefSample {
+            series_ref: s.series.series_ref,
+            t: s.t,
+            v: s.v,
+        }));
         self.samples_rec.clear();
         encode_samples(&self.samples, &mut self.samples_rec);
         let commits = self.head.commit_lock.lock();
@@ -232,7 +249,7 @@ impl HeadAppender {
         // Series records for series no commit has logged yet (whoever created them).
         let mut new_series: Vec<RefSeries> = Vec::new();
         let mut seen: HashSet<u64, BuildHasherDefault<RefHasher>> = HashSet::default();
-        for (s, _, _) in staged {
+        for Staged { series: s, .. } in staged {
             if !s.logged.load(Ordering::Acquire) && seen.insert(s.series_ref) {
                 new_series.push(RefSeries {
                     series_ref: s.series_ref,
@@ -248,7 +265,7 @@ impl HeadAppender {
             wal.log(&[&series_rec, &self.samples_rec])
         };
         let written = written.map_err(|e| StorageError::Io(format!("write to WAL: {e}")))?;
-        for (s, _, _) in staged {
+        for Staged { series: s, .. } in staged {
             // Read first: a store to every series' line on every commit
             // would dirty cache lines that are otherwise only read.
             if !s.logged.load(Ordering::Relaxed) {
@@ -260,7 +277,18 @@ impl HeadAppender {
         let mut applied = 0u64;
         let floor = self.head.floor();
         let isolation = self.head.isolation.write();
-        for (s, t, v) in staged {
+        for (
+            i,
+            Staged {
+                series: s, t, v, ..
+            },
+        ) in staged.iter().enumerate()
+        {
+            if let Some(next) = staged.get(i + PREFETCH_AHEAD) {
+                if next.tail != 0 {
+                    super::prefetch::prefetch_lines(next.tail as *const u8, 1);
+                }
+            }
             if *t < floor {
                 // The head was cut past this sample while it was staged;
                 // replay drops it the same way.

@@ -12,6 +12,7 @@
 mod append;
 mod delete;
 mod postings;
+mod prefetch;
 mod read;
 mod refs;
 mod series;

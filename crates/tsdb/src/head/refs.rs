@@ -121,6 +121,18 @@ impl RefIndex {
         self.stripes.get(stripe)?.read().get(slot, r).cloned()
     }
 
+    /// Prefetches the series struct of reference `r` (see `prefetch.rs`),
+    /// without taking a reference count: nothing is dereferenced.
+    pub(crate) fn prefetch(&self, r: u64) {
+        let (stripe, slot) = locate(r);
+        if let Some(st) = self.stripes.get(stripe) {
+            if let Some(s) = st.read().get(slot, r) {
+                // The Arc's counts and the series' fields: three lines.
+                super::prefetch::prefetch_lines(Arc::as_ptr(s).cast::<u8>().wrapping_sub(16), 3);
+            }
+        }
+    }
+
     /// Adds `s` under its reference.
     pub(crate) fn insert(&self, s: Arc<MemSeries>) {
         let r = s.series_ref;

@@ -82,6 +82,18 @@ impl SeriesData {
         }
     }
 
+    /// The address of the open chunk's last byte (where the next sample's
+    /// bits go), as a prefetch hint; null without an open chunk.
+    pub(crate) fn tail_hint(&self) -> *const u8 {
+        match &self.open {
+            Some((a, _)) => {
+                let b = a.bytes();
+                b.as_ptr().wrapping_add(b.len().saturating_sub(1))
+            }
+            None => std::ptr::null(),
+        }
+    }
+
     /// Oldest and newest timestamps, if any sample is held.
     pub(crate) fn time_range(&self) -> Option<(i64, i64)> {
         let min = self.closed.first().map(|c| c.mint).or(self

@@ -142,7 +142,10 @@ mod tests {
         assert_eq!(after[0].1.first(), Some(&(480_000, 48.0)));
         assert_eq!(after[0].1.last(), Some(&(500_000, 1.0)));
         // Only the writer's current segment is left.
-        assert_eq!(std::fs::read_dir(tmp.path().join("spill")).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::read_dir(tmp.path().join("spill")).unwrap().count(),
+            1
+        );
     }
 
     #[test]
