@@ -263,7 +263,7 @@ acme_http_router_request_seconds_count{path=\"/api/v1\",method=\"GET\"} 807283.0
         app.append(*t, *v);
     }
     let mut head = (app.num_samples()).to_le_bytes().to_vec();
-    head.extend_from_slice(app.bytes());
+    head.extend_from_slice(&app.to_bytes());
     seeds.push(("chunk_decode", "seed-0", head));
     seeds.push(("chunk_decode", "seed-1", promlite_tsdb::codec::encode(&xs)));
     let counters: Vec<(i64, f64)> = (0..120).map(|i| (i * 10_000, (i * 7) as f64)).collect();

@@ -1,29 +1,38 @@
 //! Bit-level writer and reader used by the XOR chunk encoding.
 
 /// Appends bits to a byte vector, most significant bit first.
+///
+/// Bits collect in a 64-bit accumulator and go to the vector eight bytes at
+/// a time, so the vector is only ever appended to: a head chunk's buffer is
+/// a cache miss per sample in a scrape (every series was last touched one
+/// interval ago), and a plain store to it does not wait for the line the way
+/// a read-modify-write of its last byte does.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct BitWriter {
-    pub(crate) bytes: Vec<u8>,
-    /// Number of bits still free in the last byte (0 means "start a new byte").
-    free: u8,
+    /// Whole 64-bit groups written so far.
+    bytes: Vec<u8>,
+    /// Pending bits, left-aligned (the first pending bit is bit 63).
+    acc: u64,
+    /// Number of pending bits (0..=63).
+    pending: u8,
 }
 
 impl BitWriter {
-    /// Makes room for `extra` more bytes. The buffer grows by a quarter of
-    /// its size (at least 16 bytes) rather than doubling: every series has
-    /// one open chunk, and doubling left up to half of it unused.
+    /// Appends the full accumulator. The buffer grows by a quarter of its
+    /// size (at least 16 bytes) rather than doubling: every series has one
+    /// open chunk, and doubling left up to half of it unused.
     #[inline]
-    fn reserve(&mut self, extra: usize) {
-        if self.bytes.capacity() - self.bytes.len() < extra {
-            self.grow(extra);
+    fn flush_word(&mut self, word: u64) {
+        if self.bytes.capacity() - self.bytes.len() < 8 {
+            self.grow();
         }
+        self.bytes.extend_from_slice(&word.to_be_bytes());
     }
 
     #[cold]
     #[inline(never)]
-    fn grow(&mut self, extra: usize) {
-        self.bytes
-            .reserve_exact((self.bytes.len() / 4).max(16).max(extra));
+    fn grow(&mut self) {
+        self.bytes.reserve_exact((self.bytes.len() / 4).max(16));
     }
 
     /// Writes one bit.
@@ -33,9 +42,7 @@ impl BitWriter {
     }
 
     /// Writes the low `n` bits of `value` (1 ≤ n ≤ 64; n = 0 writes
-    /// nothing), high bit first, as one field: the bits that fit go into the
-    /// last byte with one OR, the rest are appended as whole bytes cut from
-    /// the big-endian form of the left-aligned field.
+    /// nothing), high bit first, as one field.
     #[inline]
     pub(crate) fn write_bits(&mut self, value: u64, n: u8) {
         if n == 0 {
@@ -47,28 +54,18 @@ impl BitWriter {
         } else {
             value & ((1u64 << n) - 1)
         };
-        let free = self.free;
-        if n <= free {
-            if let Some(last) = self.bytes.last_mut() {
-                *last |= (value << (free - n)) as u8;
-            }
-            self.free = free - n;
+        let free = 64 - self.pending; // 1..=64
+        if n < free {
+            self.acc |= value << (free - n);
+            self.pending += n;
             return;
         }
-        // The top `free` bits finish the last byte.
+        // The top `free` bits complete the accumulator; `rest` (0..=63) remain.
         let rest = n - free;
-        if free > 0 {
-            if let Some(last) = self.bytes.last_mut() {
-                *last |= (value >> rest) as u8;
-            }
-        }
-        // The remaining `rest` bits (1..=64), left-aligned, as whole bytes.
-        let aligned = value << (64 - rest);
-        let new_bytes = rest.div_ceil(8) as usize;
-        self.reserve(new_bytes);
-        self.bytes
-            .extend_from_slice(&aligned.to_be_bytes()[..new_bytes]);
-        self.free = (new_bytes as u8) * 8 - rest;
+        let word = self.acc | (value >> rest);
+        self.flush_word(word);
+        self.acc = if rest == 0 { 0 } else { value << (64 - rest) };
+        self.pending = rest;
     }
 
     /// Writes a zig-zag varint (7 bits per group), byte-aligned or not.
@@ -85,8 +82,42 @@ impl BitWriter {
         }
     }
 
-    pub(crate) fn shrink(&mut self) {
-        self.bytes.shrink_to_fit();
+    /// Number of bytes the bits so far take (the last one padded with zeros).
+    pub(crate) fn len_bytes(&self) -> usize {
+        self.bytes.len() + (self.pending as usize).div_ceil(8)
+    }
+
+    /// Bytes allocated.
+    pub(crate) fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
+    /// Where the next group of bytes will be written (a prefetch hint).
+    pub(crate) fn next_write_ptr(&self) -> *const u8 {
+        self.bytes.as_ptr().wrapping_add(self.bytes.len())
+    }
+
+    /// The bits so far, the last byte padded with zeros.
+    pub(crate) fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len_bytes());
+        out.extend_from_slice(&self.bytes);
+        self.push_pending(&mut out);
+        out
+    }
+
+    /// The bits as an exactly sized vector (for a closed chunk).
+    pub(crate) fn into_vec(mut self) -> Vec<u8> {
+        let extra = (self.pending as usize).div_ceil(8);
+        let mut out = std::mem::take(&mut self.bytes);
+        out.reserve_exact(extra);
+        self.push_pending(&mut out);
+        out.shrink_to_fit();
+        out
+    }
+
+    fn push_pending(&self, out: &mut Vec<u8>) {
+        let k = (self.pending as usize).div_ceil(8);
+        out.extend_from_slice(&self.acc.to_be_bytes()[..k]);
     }
 }
 
@@ -152,7 +183,10 @@ mod tests {
         w.write_varint(-123_456_789);
         w.write_bit(false);
         w.write_bits(0x3fff, 14);
-        let mut r = BitReader::new(&w.bytes[..]);
+        let bytes = w.to_vec();
+        assert_eq!(bytes.len(), w.len_bytes());
+        assert_eq!(w.clone().into_vec(), bytes);
+        let mut r = BitReader::new(&bytes[..]);
         assert_eq!(r.read_bit(), Some(true));
         assert_eq!(r.read_bits(4), Some(0b1011));
         assert_eq!(r.read_bits(64), Some(u64::MAX));
@@ -193,8 +227,10 @@ mod tests {
             for &(v, n) in &fields {
                 w.write_bits(v, n);
             }
-            proptest::prop_assert_eq!(&w.bytes, &reference(&fields));
-            let mut r = BitReader::new(&w.bytes[..]);
+            let bytes = w.to_vec();
+            proptest::prop_assert_eq!(&bytes, &reference(&fields));
+            proptest::prop_assert_eq!(&w.clone().into_vec(), &bytes);
+            let mut r = BitReader::new(&bytes[..]);
             for &(v, n) in &fields {
                 let want = if n == 64 { v } else { v & ((1u64 << n) - 1) };
                 proptest::prop_assert_eq!(r.read_bits(n), Some(want));

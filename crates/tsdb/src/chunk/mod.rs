@@ -163,7 +163,7 @@ mod tests {
                 }
                 ChunkData {
                     num: a.num_samples(),
-                    data: ChunkBytes::from(a.bytes()),
+                    data: ChunkBytes::from(a.to_bytes()),
                     mint: part[0].0,
                     maxt: part[part.len() - 1].0,
                 }

@@ -39,9 +39,20 @@ impl XorAppender {
         self.num
     }
 
-    /// The encoded bytes so far (the last byte may be partly used).
-    pub fn bytes(&self) -> &[u8] {
-        &self.w.bytes
+    /// A copy of the encoded bytes so far (the last byte may be partly used).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.w.to_vec()
+    }
+
+    /// Number of encoded bytes so far.
+    pub fn len_bytes(&self) -> usize {
+        self.w.len_bytes()
+    }
+
+    /// Where the next encoded bytes will be stored: a prefetch hint, never
+    /// dereferenced.
+    pub fn next_write_ptr(&self) -> *const u8 {
+        self.w.next_write_ptr()
     }
 
     /// Timestamp of the last sample (meaningless while empty).
@@ -56,13 +67,12 @@ impl XorAppender {
 
     /// Bytes allocated for the encoding.
     pub fn capacity(&self) -> usize {
-        self.w.bytes.capacity()
+        self.w.capacity()
     }
 
-    /// Releases spare capacity (when the chunk is closed).
-    pub fn into_bytes(mut self) -> Vec<u8> {
-        self.w.shrink();
-        self.w.bytes
+    /// The encoded bytes, exactly sized (when the chunk is closed).
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.w.into_vec()
     }
 
     /// Appends a sample; timestamps must not decrease (the head checks this).
@@ -288,7 +298,9 @@ mod tests {
         for &(t, v) in samples {
             a.append(t, v);
         }
-        let mut d = XorDecoder::new(a.bytes(), a.num_samples());
+        let bytes = a.to_bytes();
+        assert_eq!(bytes.len(), a.len_bytes());
+        let mut d = XorDecoder::new(&bytes[..], a.num_samples());
         for &(t, v) in samples {
             let (gt, gv) = d.next_sample().expect("sample");
             assert_eq!(gt, t);
@@ -308,7 +320,7 @@ mod tests {
             a.append(t, v);
         }
         // Regular timestamps cost ~1 bit; small changing values a few bits each.
-        assert!(a.bytes().len() < 120 * 3, "{} bytes", a.bytes().len());
+        assert!(a.len_bytes() < 120 * 3, "{} bytes", a.len_bytes());
         round_trip(&samples);
     }
 
@@ -355,7 +367,7 @@ mod tests {
         for i in 0..50 {
             a.append(i * 1000 + (i * i) % 13, i as f64 * 1.1);
         }
-        let bytes = a.bytes().to_vec();
+        let bytes = a.to_bytes();
         for cut in 0..bytes.len() {
             let mut d = XorDecoder::new(&bytes[..cut], 50);
             while d.next_sample().is_some() {}

@@ -82,14 +82,11 @@ impl SeriesData {
         }
     }
 
-    /// The address of the open chunk's last byte (where the next sample's
-    /// bits go), as a prefetch hint; null without an open chunk.
+    /// Where the open chunk's next bytes go, as a prefetch hint; null
+    /// without an open chunk.
     pub(crate) fn tail_hint(&self) -> *const u8 {
         match &self.open {
-            Some((a, _)) => {
-                let b = a.bytes();
-                b.as_ptr().wrapping_add(b.len().saturating_sub(1))
-            }
+            Some((a, _)) => a.next_write_ptr(),
             None => std::ptr::null(),
         }
     }
@@ -162,7 +159,7 @@ impl SeriesData {
         if let Some((a, cmint)) = &self.open {
             if a.num_samples() > 0 && a.last_t() >= mint && *cmint <= maxt {
                 out.push(ChunkData {
-                    data: ChunkBytes::from(a.bytes()),
+                    data: ChunkBytes::from(a.to_bytes()),
                     num: a.num_samples(),
                     mint: *cmint,
                     maxt: a.last_t(),
@@ -188,7 +185,7 @@ impl SeriesData {
         if let Some((a, cmint)) = &self.open {
             if a.num_samples() > 0 && *cmint < mint {
                 let all = ChunkData {
-                    data: ChunkBytes::from(a.bytes()),
+                    data: ChunkBytes::from(a.to_bytes()),
                     num: a.num_samples(),
                     mint: *cmint,
                     maxt: a.last_t(),
