@@ -58,6 +58,7 @@ pub mod config;
 pub mod discovery;
 pub mod fetch;
 pub mod manager;
+mod metadata;
 pub mod metrics;
 pub mod relabel;
 pub mod scrape_loop;

@@ -1,14 +1,13 @@
 //! One target's scrape loop: schedule, fetch, parse, relabel, limit checks,
 //! append, staleness markers and the synthetic `up`/`scrape_*` series.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use promlite_exposition::{Entry, Format, Parsed, Parser, SampleEntry};
 use promlite_model::{
-    AppendError, Appendable, Appender, Clock, Labels, LabelsBuilder, Metadata, SeriesRef,
-    METRIC_NAME, STALE_NAN,
+    AppendError, Appendable, Appender, Clock, Labels, LabelsBuilder, SeriesRef, METRIC_NAME,
+    STALE_NAN,
 };
 use tokio::sync::watch;
 
@@ -19,6 +18,7 @@ const PREFETCH_AHEAD: usize = 8;
 use crate::cardinality::CardinalityStats;
 use crate::config::ScrapeConfig;
 use crate::fetch::Fetcher;
+use crate::metadata::{self, MetaLine};
 use crate::relabel::{self, RelabelConfig};
 use crate::target::{Health, TargetShared};
 
@@ -258,7 +258,7 @@ impl ScrapeLoop {
             timestamp_ms: ts_ms,
             ..Default::default()
         };
-        let mut meta: BTreeMap<String, Metadata> = BTreeMap::new();
+        let mut meta: Vec<MetaLine<'_>> = Vec::new();
         match self.append_body(app.as_mut(), body, format, ts_ms, &mut meta, &mut report) {
             Ok(()) => {}
             Err(e) => {
@@ -276,7 +276,9 @@ impl ScrapeLoop {
             return self.ingest_failure(format!("commit: {e}"), ts_ms, start, report);
         }
         self.cache.end_scrape_ok();
-        *self.shared.metadata.write() = meta;
+        if !metadata::unchanged(&self.shared.metadata.read(), &meta) {
+            *self.shared.metadata.write() = metadata::build(&meta);
+        }
         self.record(&report);
         report
     }
@@ -447,13 +449,13 @@ impl Limits {
 
 impl ScrapeLoop {
     #[allow(clippy::too_many_arguments)]
-    fn append_body(
+    fn append_body<'b>(
         &mut self,
         app: &mut dyn Appender,
-        body: &[u8],
+        body: &'b [u8],
         format: Format,
         ts: i64,
-        meta: &mut BTreeMap<String, Metadata>,
+        meta: &mut Vec<MetaLine<'b>>,
         report: &mut ScrapeReport,
     ) -> Result<(), String> {
         let mut p = Parser::new(body, format);
@@ -465,14 +467,10 @@ impl ScrapeLoop {
         while let Some(r) = p.next_into(&mut s) {
             match r.map_err(|e| format!("parsing {} body: {e}", format_name(format)))? {
                 Parsed::Other(Entry::Type { name, metric_type }) => {
-                    meta.entry(name.to_string()).or_default().metric_type = metric_type
+                    meta.push(MetaLine::Type(name, metric_type))
                 }
-                Parsed::Other(Entry::Help { name, help }) => {
-                    meta.entry(name.to_string()).or_default().help = help.into_owned()
-                }
-                Parsed::Other(Entry::Unit { name, unit }) => {
-                    meta.entry(name.to_string()).or_default().unit = unit.to_string()
-                }
+                Parsed::Other(Entry::Help { name, help }) => meta.push(MetaLine::Help(name, help)),
+                Parsed::Other(Entry::Unit { name, unit }) => meta.push(MetaLine::Unit(name, unit)),
                 Parsed::Other(_) => {}
                 Parsed::Sample => {
                     report.samples_scraped += 1;
