@@ -225,7 +225,7 @@ fn selector_json(kind: &str, vs: &VectorSelector, range: Option<i64>) -> Json {
 pub fn ast_json(e: &Expr) -> Json {
     match e {
         Expr::Number(v) => json!({"type": "numberLiteral", "val": format_float(*v)}),
-        Expr::String(s) => json!({"type": "stringLiteral", "val": s}),
+        Expr::String(s) => json!({"type": "stringLiteral", "val": s.to_string_lossy()}),
         Expr::VectorSelector(vs) => selector_json("vectorSelector", vs, None),
         Expr::MatrixSelector(ms) => selector_json("matrixSelector", &ms.selector, Some(ms.range)),
         Expr::Subquery(sq) => {

@@ -259,6 +259,15 @@ fn label_value() -> impl Strategy<Value = String> {
     prop_oneof!["[a-z0-9 ]{0,6}", "\\PC{0,6}", ".{0,6}"]
 }
 
+/// A string literal's value: text, or any bytes (Go strings need not be
+/// UTF-8: `"a\xc5z"`).
+fn string_literal() -> impl Strategy<Value = StringLiteral> {
+    prop_oneof![
+        3 => label_value().prop_map(StringLiteral::from),
+        1 => prop::collection::vec(any::<u8>(), 0..6).prop_map(StringLiteral::from),
+    ]
+}
+
 fn metric_name() -> impl Strategy<Value = Option<String>> {
     prop_oneof![
         Just(None),
@@ -408,7 +417,7 @@ fn number() -> impl Strategy<Value = f64> {
 fn leaf() -> impl Strategy<Value = Expr> {
     prop_oneof![
         number().prop_map(Expr::Number),
-        label_value().prop_map(Expr::String),
+        string_literal().prop_map(Expr::String),
         selector().prop_map(Expr::VectorSelector),
         (selector(), duration_spec(false)).prop_map(|(selector, (range, range_expr))| {
             Expr::MatrixSelector(MatrixSelector {
