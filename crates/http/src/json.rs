@@ -1,11 +1,12 @@
 //! JSON encodings shared by the handlers: query results exactly as
 //! Prometheus writes them (timestamps as float seconds, values as strings)
-//! and the `parse_query` syntax tree.
+//! and the `parse_query` syntax tree (see `ast_json.rs`).
 
-use promlite_model::{Labels, Matcher};
-use promlite_promql::ast::{AtModifier, Boundary, Cardinality, Expr, ValueType, VectorSelector};
+use promlite_model::Labels;
 use promlite_promql::value::{format_float, Value};
-use serde_json::{json, Map, Value as Json};
+use serde_json::{Map, Value as Json};
+
+pub use crate::ast_json::ast_json;
 
 /// Appends a ms timestamp as Prometheus's `MarshalTimestamp` does: seconds,
 /// then `.` and three digits when the ms part is non-zero.
@@ -52,7 +53,7 @@ fn write_point(out: &mut String, t: i64, v: f64) {
 }
 
 /// Appends [`format_float`]'s text without allocating.
-fn write_float(out: &mut String, f: f64) {
+pub(crate) fn write_float(out: &mut String, f: f64) {
     if f.is_finite() {
         write_finite(out, f);
     } else {
@@ -182,108 +183,10 @@ pub fn labels_json(l: &Labels) -> Json {
     Json::Object(m)
 }
 
-fn value_type_go(t: ValueType) -> &'static str {
-    t.api_name()
-}
-
-fn matchers_json(ms: &[Matcher]) -> Json {
-    Json::Array(
-        ms.iter()
-            .map(|m| json!({"name": m.name, "value": m.value, "type": m.op.as_str()}))
-            .collect(),
-    )
-}
-
-fn at_json(at: Option<AtModifier>) -> (Json, Json) {
-    match at {
-        None => (Json::Null, Json::Null),
-        Some(AtModifier::Timestamp(ms)) => (json!(ms), Json::Null),
-        Some(AtModifier::Start) => (Json::Null, json!("start")),
-        Some(AtModifier::End) => (Json::Null, json!("end")),
-    }
-}
-
-fn selector_json(kind: &str, vs: &VectorSelector, range: Option<i64>) -> Json {
-    let (ts, soe) = at_json(vs.at);
-    let mut m = Map::new();
-    m.insert("type".into(), json!(kind));
-    m.insert("name".into(), json!(vs.name.clone().unwrap_or_default()));
-    if let Some(r) = range {
-        m.insert("range".into(), json!(r));
-    }
-    m.insert("offset".into(), json!(vs.offset));
-    m.insert("matchers".into(), matchers_json(&vs.matchers));
-    m.insert("timestamp".into(), ts);
-    m.insert("startOrEnd".into(), soe);
-    m.insert("anchored".into(), json!(vs.boundary == Boundary::Anchored));
-    m.insert("smoothed".into(), json!(vs.boundary == Boundary::Smoothed));
-    Json::Object(m)
-}
-
-/// The syntax tree as Prometheus 3's `parse_query` renders it (`translateAST`).
-/// Recursion depth follows the tree, which the parser bounds.
-pub fn ast_json(e: &Expr) -> Json {
-    match e {
-        Expr::Number(v) => json!({"type": "numberLiteral", "val": format_float(*v)}),
-        Expr::String(s) => json!({"type": "stringLiteral", "val": s}),
-        Expr::VectorSelector(vs) => selector_json("vectorSelector", vs, None),
-        Expr::MatrixSelector(ms) => selector_json("matrixSelector", &ms.selector, Some(ms.range)),
-        Expr::Subquery(sq) => {
-            let (ts, soe) = at_json(sq.at);
-            json!({"type": "subquery", "expr": ast_json(&sq.expr), "range": sq.range, "offset": sq.offset,
-                   "step": sq.step.unwrap_or(0), "timestamp": ts, "startOrEnd": soe})
-        }
-        Expr::Paren(inner) => json!({"type": "parenExpr", "expr": ast_json(inner)}),
-        Expr::Unary(op, inner) => {
-            let op = match op {
-                promlite_promql::ast::UnaryOp::Neg => "-",
-                promlite_promql::ast::UnaryOp::Pos => "+",
-            };
-            json!({"type": "unaryExpr", "op": op, "expr": ast_json(inner)})
-        }
-        Expr::Binary(b) => {
-            let vectors =
-                b.lhs.value_type() == ValueType::Vector && b.rhs.value_type() == ValueType::Vector;
-            let matching = if vectors {
-                let card = match b.matching.card {
-                    Cardinality::OneToOne => "one-to-one",
-                    Cardinality::ManyToOne => "many-to-one",
-                    Cardinality::OneToMany => "one-to-many",
-                    Cardinality::ManyToMany => "many-to-many",
-                };
-                json!({"card": card, "labels": b.matching.labels, "on": b.matching.on, "include": b.matching.include})
-            } else {
-                Json::Null
-            };
-            json!({"type": "binaryExpr", "op": b.op.as_str(), "lhs": ast_json(&b.lhs), "rhs": ast_json(&b.rhs),
-                   "matching": matching, "bool": b.return_bool})
-        }
-        Expr::Aggregate(a) => {
-            let param = a.param.as_deref().map(ast_json).unwrap_or(Json::Null);
-            json!({"type": "aggregation", "op": a.op.as_str(), "expr": ast_json(&a.expr), "param": param,
-                   "grouping": a.grouping, "without": a.without})
-        }
-        Expr::Call(c) => {
-            let f = promlite_promql::functions::lookup(&c.func);
-            let arg_types: Vec<&str> = f
-                .map(|f| f.arg_types.iter().map(|t| value_type_go(*t)).collect())
-                .unwrap_or_default();
-            let func = json!({
-                "name": c.func,
-                "argTypes": arg_types,
-                "variadic": f.map(|f| f.variadic).unwrap_or(0),
-                "returnType": value_type_go(e.value_type()),
-            });
-            json!({"type": "call", "func": func, "args": c.args.iter().map(ast_json).collect::<Vec<_>>()})
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use promlite_model::labels;
-    use promlite_promql::ast::*;
     use promlite_promql::value::{FPoint, Sample, Series};
 
     #[test]
@@ -368,69 +271,6 @@ mod tests {
         assert_eq!(
             query_data(&Value::Vector(vec![])),
             r#"{"resultType":"vector","result":[]}"#
-        );
-    }
-
-    #[test]
-    fn ast_like_prometheus() {
-        let vs = VectorSelector {
-            name: Some("up".into()),
-            matchers: vec![Matcher::equal("job", "x"), Matcher::equal("__name__", "up")],
-            offset: 60_000,
-            offset_expr: None,
-            at: Some(AtModifier::End),
-            boundary: Boundary::Plain,
-        };
-        let e = Expr::Aggregate(AggregateExpr {
-            op: AggregateOp::Sum,
-            expr: Box::new(Expr::Call(Call {
-                func: "rate".into(),
-                args: vec![Expr::MatrixSelector(MatrixSelector {
-                    selector: vs,
-                    range: 300_000,
-                    range_expr: None,
-                })],
-                pos: Default::default(),
-            })),
-            param: None,
-            grouping: vec!["job".into()],
-            without: false,
-            param_pos: Default::default(),
-        });
-        let j = ast_json(&e);
-        assert_eq!(j["type"], "aggregation");
-        assert_eq!(j["param"], Json::Null);
-        assert_eq!(j["grouping"], json!(["job"]));
-        let call = &j["expr"];
-        assert_eq!(
-            call["func"],
-            json!({"name": "rate", "argTypes": ["matrix"], "variadic": 0, "returnType": "vector"})
-        );
-        let ms = &call["args"][0];
-        assert_eq!(ms["type"], "matrixSelector");
-        assert_eq!(ms["range"], 300_000);
-        assert_eq!(ms["offset"], 60_000);
-        assert_eq!(ms["startOrEnd"], "end");
-        assert_eq!(ms["timestamp"], Json::Null);
-        assert_eq!(
-            (&ms["anchored"], &ms["smoothed"]),
-            (&json!(false), &json!(false))
-        );
-        assert_eq!(
-            ms["matchers"][0],
-            json!({"name": "job", "value": "x", "type": "="})
-        );
-        let b = Expr::Binary(BinaryExpr {
-            op: BinOp::Add,
-            lhs: Box::new(Expr::Number(1.0)),
-            rhs: Box::new(Expr::Number(2.5)),
-            return_bool: false,
-            matching: VectorMatching::default(),
-        });
-        assert_eq!(
-            ast_json(&b),
-            json!({"type": "binaryExpr", "op": "+", "lhs": {"type": "numberLiteral", "val": "1"},
-                   "rhs": {"type": "numberLiteral", "val": "2.5"}, "matching": null, "bool": false})
         );
     }
 }

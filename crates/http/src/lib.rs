@@ -44,6 +44,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod ast_json;
 mod conns;
 mod error;
 mod gofmt;

@@ -9,6 +9,7 @@
 
 use promlite_model::Matcher;
 
+pub use crate::ast_string::StringLiteral;
 pub use crate::duration_expr::{DurationExpr, DurationOp};
 
 /// The type an expression evaluates to.
@@ -52,8 +53,8 @@ impl ValueType {
 pub enum Expr {
     /// `1`, `0x1f`, `Inf`, `1e3`, and durations used as numbers.
     Number(f64),
-    /// `"abc"`, `'abc'`, `` `abc` `` (already unescaped).
-    String(String),
+    /// `"abc"`, `'abc'`, `` `abc` `` (already unescaped; bytes, as in Go).
+    String(StringLiteral),
     /// `foo{a="b"} offset 5m @ 100`.
     VectorSelector(VectorSelector),
     /// `foo[5m]`; offset and `@` live on the inner selector.

@@ -12,7 +12,11 @@
 //! An expression without `step()` or `range()` is computed by the parser;
 //! one that needs them is kept in the tree and computed when a query starts
 //! ([`resolve`]). The tree keeps the expression (not only its value) so
-//! that printing and reparsing give the same tree.
+//! that printing and reparsing give the same tree, and, as Prometheus's
+//! does, the parentheses as written ([`DurationExpr::Paren`]), which
+//! `/api/v1/parse_query` shows (`"wrapped": true`). Parentheses take no part
+//! in `==`: `(1m + 1m) * 2` equals `Binary(Mul, Binary(Add, 1m, 1m), 2)`
+//! built by hand, which prints with the parentheses it needs.
 //!
 //! The parser bounds an expression's height ([`MAX_HEIGHT`]), so the
 //! recursive evaluation, printing and drop here cannot overflow the stack.
@@ -33,7 +37,7 @@ pub const MAX_HEIGHT: usize = 64;
 const MAX_ABS_MS: f64 = 9.2e12;
 
 /// A duration expression; values are in seconds.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum DurationExpr {
     /// A number: seconds (`90`, `1.5`).
     Number(f64),
@@ -51,6 +55,35 @@ pub enum DurationExpr {
     MinOf(Box<DurationExpr>, Box<DurationExpr>),
     /// `max_of(a, b)`.
     MaxOf(Box<DurationExpr>, Box<DurationExpr>),
+    /// `( e )` as written (ignored by `==`).
+    Paren(Box<DurationExpr>),
+}
+
+impl DurationExpr {
+    /// `self` without the parentheses around it.
+    pub fn without_parens(&self) -> &DurationExpr {
+        let mut e = self;
+        while let DurationExpr::Paren(inner) = e {
+            e = inner;
+        }
+        e
+    }
+}
+
+/// Structural equality that looks through parentheses.
+impl PartialEq for DurationExpr {
+    fn eq(&self, other: &Self) -> bool {
+        use DurationExpr::*;
+        match (self.without_parens(), other.without_parens()) {
+            (Number(a), Number(b)) => a == b,
+            (Duration(a), Duration(b)) => a == b,
+            (Step, Step) | (Range, Range) => true,
+            (Neg(a), Neg(b)) => a == b,
+            (Binary(o1, a1, b1), Binary(o2, a2, b2)) => o1 == o2 && a1 == a2 && b1 == b2,
+            (MinOf(a1, b1), MinOf(a2, b2)) | (MaxOf(a1, b1), MaxOf(a2, b2)) => a1 == a2 && b1 == b2,
+            _ => false,
+        }
+    }
 }
 
 /// The binary operators of duration expressions.
@@ -71,7 +104,8 @@ pub enum DurationOp {
 }
 
 impl DurationOp {
-    fn as_str(self) -> &'static str {
+    /// The operator as written (`+`, `-`, `*`, `/`, `%`, `^`).
+    pub fn as_str(self) -> &'static str {
         match self {
             DurationOp::Add => "+",
             DurationOp::Sub => "-",
@@ -98,7 +132,7 @@ impl DurationExpr {
         match self {
             DurationExpr::Number(_) | DurationExpr::Duration(_) => false,
             DurationExpr::Step | DurationExpr::Range => true,
-            DurationExpr::Neg(e) => e.is_dynamic(),
+            DurationExpr::Neg(e) | DurationExpr::Paren(e) => e.is_dynamic(),
             DurationExpr::Binary(_, a, b)
             | DurationExpr::MinOf(a, b)
             | DurationExpr::MaxOf(a, b) => a.is_dynamic() || b.is_dynamic(),
@@ -112,7 +146,7 @@ impl DurationExpr {
             | DurationExpr::Duration(_)
             | DurationExpr::Step
             | DurationExpr::Range => 1,
-            DurationExpr::Neg(e) => e.height() + 1,
+            DurationExpr::Neg(e) | DurationExpr::Paren(e) => e.height() + 1,
             DurationExpr::Binary(_, a, b)
             | DurationExpr::MinOf(a, b)
             | DurationExpr::MaxOf(a, b) => a.height().max(b.height()) + 1,
@@ -139,6 +173,7 @@ impl DurationExpr {
                     / 1000.0
             }
             DurationExpr::Neg(e) => -e.seconds(times)?,
+            DurationExpr::Paren(e) => e.seconds(times)?,
             DurationExpr::MinOf(a, b) => go_min(a.seconds(times)?, b.seconds(times)?),
             DurationExpr::MaxOf(a, b) => go_max(a.seconds(times)?, b.seconds(times)?),
             DurationExpr::Binary(op, a, b) => {
@@ -172,9 +207,23 @@ impl DurationExpr {
         Ok(ms as i64)
     }
 
-    /// Writes `self`, wrapping it in parentheses unless it is a single term.
-    fn fmt_operand(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if matches!(self, DurationExpr::Binary(..) | DurationExpr::Neg(_)) {
+    /// How tightly the expression binds when printed: sums 1, products 2,
+    /// a sign 3, powers 4, terms 5 (the parser's precedence levels).
+    fn precedence(&self) -> u8 {
+        match self {
+            DurationExpr::Binary(DurationOp::Add | DurationOp::Sub, ..) => 1,
+            DurationExpr::Binary(DurationOp::Mul | DurationOp::Div | DurationOp::Mod, ..) => 2,
+            DurationExpr::Neg(_) => 3,
+            DurationExpr::Binary(DurationOp::Pow, ..) => 4,
+            _ => 5,
+        }
+    }
+
+    /// Writes `self`, in parentheses if it binds less tightly than `min`.
+    /// Only parentheses the tree needs are added: a parsed tree prints with
+    /// exactly the parentheses it was written with.
+    fn fmt_operand(&self, f: &mut fmt::Formatter<'_>, min: u8) -> fmt::Result {
+        if self.precedence() < min {
             write!(f, "({self})")
         } else {
             write!(f, "{self}")
@@ -185,35 +234,58 @@ impl DurationExpr {
     pub fn is_single_term(&self) -> bool {
         !matches!(self, DurationExpr::Binary(..) | DurationExpr::Neg(_))
     }
+
+    /// True if `offset <self>` parses back to `self`: a single term, or a
+    /// minus before one that is not a literal (`offset -5m` is the plain
+    /// offset −5m, not an expression).
+    fn fits_after_offset(&self) -> bool {
+        match self {
+            DurationExpr::Neg(e) => {
+                e.is_single_term()
+                    && !matches!(**e, DurationExpr::Number(_) | DurationExpr::Duration(_))
+            }
+            e => e.is_single_term(),
+        }
+    }
 }
 
 impl fmt::Display for DurationExpr {
-    /// Prints the expression so that it parses back to the same tree:
-    /// operands that are operations are parenthesised.
+    /// Prints the expression so that it parses back to the same tree: the
+    /// parentheses as written, and those the precedence needs.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DurationExpr::Number(v) => f.write_str(&format_number(*v)),
             DurationExpr::Duration(ms) => f.write_str(&format_duration(*ms)),
             DurationExpr::Step => f.write_str("step()"),
             DurationExpr::Range => f.write_str("range()"),
+            // The sign covers a power (`-2 ^ 2` is −4).
             DurationExpr::Neg(e) => {
                 f.write_str("-")?;
-                e.fmt_operand(f)
+                e.fmt_operand(f, 3)
             }
+            // `+ - * / %` are left-associative; `^` is right-associative and
+            // its exponent may carry a sign.
             DurationExpr::Binary(op, a, b) => {
-                a.fmt_operand(f)?;
+                let p = self.precedence();
+                let (lhs_min, rhs_min) = if *op == DurationOp::Pow {
+                    (p + 1, 3)
+                } else {
+                    (p, p + 1)
+                };
+                a.fmt_operand(f, lhs_min)?;
                 write!(f, " {} ", op.as_str())?;
-                b.fmt_operand(f)
+                b.fmt_operand(f, rhs_min)
             }
             DurationExpr::MinOf(a, b) => write!(f, "min_of({a}, {b})"),
             DurationExpr::MaxOf(a, b) => write!(f, "max_of({a}, {b})"),
+            DurationExpr::Paren(e) => write!(f, "({e})"),
         }
     }
 }
 
 /// The text after `offset` for an offset written as an expression.
 pub(crate) fn offset_text(e: &DurationExpr) -> String {
-    if e.is_single_term() {
+    if e.fits_after_offset() {
         format!(" offset {e}")
     } else {
         format!(" offset ({e})")
@@ -426,7 +498,7 @@ mod tests {
     }
 
     #[test]
-    fn printing_parenthesises_operations() {
+    fn printing_adds_the_parentheses_precedence_needs() {
         let e = Binary(
             DurationOp::Mul,
             Box::new(Binary(DurationOp::Add, dur(540_000), lit(30.0))),
@@ -435,7 +507,34 @@ mod tests {
         assert_eq!(e.to_string(), "(9m + 30) * 3");
         assert_eq!(
             Neg(Box::new(Binary(DurationOp::Pow, lit(2.0), lit(2.0)))).to_string(),
-            "-(2 ^ 2)"
+            "-2 ^ 2"
+        );
+        assert_eq!(
+            Neg(Box::new(Binary(DurationOp::Mul, lit(2.0), lit(2.0)))).to_string(),
+            "-(2 * 2)"
+        );
+        let sub = |a, b| Box::new(Binary(DurationOp::Sub, a, b));
+        assert_eq!(
+            sub(sub(lit(1.0), lit(2.0)), lit(3.0)).to_string(),
+            "1 - 2 - 3"
+        );
+        assert_eq!(
+            sub(lit(1.0), sub(lit(2.0), lit(3.0))).to_string(),
+            "1 - (2 - 3)"
+        );
+        let pow = |a, b| Box::new(Binary(DurationOp::Pow, a, b));
+        assert_eq!(
+            pow(lit(2.0), pow(lit(3.0), lit(2.0))).to_string(),
+            "2 ^ 3 ^ 2"
+        );
+        assert_eq!(
+            pow(pow(lit(2.0), lit(3.0)), lit(2.0)).to_string(),
+            "(2 ^ 3) ^ 2"
+        );
+        assert_eq!(pow(lit(2.0), Box::new(Neg(lit(1.0)))).to_string(), "2 ^ -1");
+        assert_eq!(
+            Binary(DurationOp::Mul, lit(2.0), Box::new(Neg(lit(1.0)))).to_string(),
+            "2 * -1"
         );
         assert_eq!(
             Binary(DurationOp::Pow, Box::new(Neg(dur(2000))), lit(0.5)).to_string(),
@@ -445,7 +544,32 @@ mod tests {
             MinOf(Box::new(Step), lit(0.0)).to_string(),
             "min_of(step(), 0)"
         );
-        assert_eq!(offset_text(&Neg(Box::new(Step))), " offset (-step())");
+        assert_eq!(offset_text(&Neg(Box::new(Step))), " offset -step()");
+        assert_eq!(offset_text(&Neg(dur(5000))), " offset (-5s)");
         assert_eq!(offset_text(&Range), " offset range()");
+        // Written parentheses are printed, and not doubled.
+        let p = Paren(Box::new(Binary(DurationOp::Add, dur(60_000), lit(1.0))));
+        assert_eq!(offset_text(&p), " offset (1m + 1)");
+        assert_eq!(
+            Binary(DurationOp::Mul, Box::new(p.clone()), lit(2.0)).to_string(),
+            "(1m + 1) * 2"
+        );
+        assert_eq!(Paren(dur(300_000)).to_string(), "(5m)");
+    }
+
+    #[test]
+    fn parentheses_take_no_part_in_equality() {
+        let sum = || Box::new(Binary(DurationOp::Add, dur(60_000), lit(1.0)));
+        assert_eq!(
+            Binary(DurationOp::Mul, Box::new(Paren(sum())), lit(2.0)),
+            Binary(
+                DurationOp::Mul,
+                sum(),
+                Box::new(Paren(Box::new(Paren(lit(2.0)))))
+            )
+        );
+        assert_ne!(Paren(sum()), Paren(dur(60_000)));
+        assert_eq!(Paren(Box::new(Step)).millis(None, false).ok(), None);
+        assert_eq!(Paren(dur(2000)).millis(None, false), Ok(2000));
     }
 }

@@ -159,7 +159,12 @@ impl Engine {
                 t: time_ms,
                 v: v.first().copied().unwrap_or(f64::NAN),
             },
-            Val::String(s) => Value::String { t: time_ms, v: s },
+            // Bytes that are not UTF-8 (`"a\xc5z"`) become U+FFFD, as in
+            // Prometheus's JSON.
+            Val::String(s) => Value::String {
+                t: time_ms,
+                v: s.to_string_lossy(),
+            },
             Val::Vector(ss) => Value::Vector(
                 ss.into_iter()
                     .filter_map(|s| {

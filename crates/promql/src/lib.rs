@@ -37,6 +37,7 @@
 
 pub mod ast;
 mod ast_drop;
+mod ast_string;
 pub mod duration_expr;
 pub mod engine;
 pub mod error;

@@ -253,7 +253,7 @@ fn agg_head(a: &AggregateExpr) -> String {
 fn write_expr(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
     match e {
         Expr::Number(v) => f.write_str(&format_number(*v)),
-        Expr::String(s) => f.write_str(&go_quote(s)),
+        Expr::String(s) => f.write_str(&s.quoted()),
         Expr::VectorSelector(vs) => f.write_str(&selector(vs, true)),
         Expr::MatrixSelector(m) => {
             write!(

@@ -32,12 +32,18 @@ fn constant_expressions_are_computed_by_the_parser() {
         panic!("not a vector selector");
     };
     assert_eq!(vs.offset, -(20 * 2 + 8) * 1000);
-    // A plain literal keeps the simple form.
-    let e = parse("foo[(5m)]").expect("parses");
-    let Expr::MatrixSelector(m) = &e else {
-        panic!("not a matrix selector");
+    // A plain literal keeps the simple form; a parenthesised one is an
+    // expression, as in Prometheus (and prints back with its parentheses).
+    let range = |q: &str| match &parse(q).expect("parses") {
+        Expr::MatrixSelector(m) => (m.range, m.range_expr.as_ref().map(|e| e.to_string())),
+        other => panic!("not a matrix selector: {other:?}"),
     };
-    assert_eq!((m.range, m.range_expr.is_none()), (300_000, true));
+    assert_eq!(range("foo[5m]"), (300_000, None));
+    assert_eq!(range("foo[(5m)]"), (300_000, Some("(5m)".into())));
+    assert_eq!(
+        range("foo[((1m + 1m)) * 2]"),
+        (240_000, Some("((1m + 1m)) * 2".into()))
+    );
 }
 
 #[test]

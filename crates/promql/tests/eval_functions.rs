@@ -218,6 +218,63 @@ eval instant at 0 absent(nope{a="b", c=~"d"})
     );
 }
 
+/// String arguments are Go strings in Prometheus: `\xNN` is a byte, and the
+/// bytes need not be UTF-8. Where one must be a label name, evaluation fails
+/// with Prometheus's message (`%q` for `count_values`, `%s` elsewhere, which
+/// reaches an API client with U+FFFD for the bad bytes); where the bytes
+/// become a label value, they arrive as U+FFFD, as a client sees them.
+#[test]
+fn string_arguments_that_are_not_utf8() {
+    assert_script(
+        r#"
+load 1m
+  m{src="a-1", x="2"} 2
+  m{src="b-2", x="1"} 1
+
+eval instant at 0 count_values("a\xc5z", m)
+  expect fail msg:invalid label name "a\xc5z"
+
+eval instant at 0 count_values by (x) ("", m)
+  expect fail msg:invalid label name ""
+
+eval instant at 0 count_values("a\xc5z", nothing)
+  expect fail msg:invalid label name "a\xc5z"
+
+eval instant at 0 label_replace(m, "d\xc5", "x", "src", ".*")
+  expect fail msg:invalid destination label name in label_replace(): d�
+
+eval instant at 0 label_replace(m, "d", "x", "src", "\xc5(")
+  expect fail msg:invalid regular expression in label_replace(): �(: invalid UTF-8
+
+eval instant at 0 label_replace(m, "dst", "a\xc5z-$1", "src", "(.*)-.*")
+  m{src="a-1", x="2", dst="a�z-a"} 2
+  m{src="b-2", x="1", dst="a�z-b"} 1
+
+eval instant at 0 label_replace(m, "dst", "none", "s\xc5", "")
+  m{src="a-1", x="2", dst="none"} 2
+  m{src="b-2", x="1", dst="none"} 1
+
+eval instant at 0 label_join(m, "j", "\xe2\x82", "src", "x")
+  m{src="a-1", x="2", j="a-1��2"} 2
+  m{src="b-2", x="1", j="b-2��1"} 1
+
+eval instant at 0 label_join(m, "j", ",", "src", "\xc5")
+  expect fail msg:invalid source label name in label_join(): �
+
+eval instant at 0 label_join(m, "\xc5", ",", "src")
+  expect fail msg:invalid destination label name in label_join(): �
+
+eval instant at 0 sort_by_label(m, "\xc5", "x")
+  expect ordered
+  m{src="b-2", x="1"} 1
+  m{src="a-1", x="2"} 2
+
+eval instant at 0 histogram_quantiles(m, "q\xc5", 0.5)
+  expect fail msg:invalid label name "q\xc5"
+"#,
+    );
+}
+
 #[test]
 fn classic_histogram_quantile() {
     assert_script(

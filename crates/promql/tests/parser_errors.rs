@@ -43,8 +43,14 @@ const CASES: &[(&str, usize, &str)] = &[
     ("'\\\"'", 0, "unknown escape sequence U+0022 '\"'"),
     ("\"\\uD800\"", 0, "escape sequence is an invalid Unicode code point"),
     ("sum by (\"foo)(some_metric{})", 8, "unterminated quoted string"),
-    // Go reads `\xNN` as a byte; bytes that are not UTF-8 cannot be held.
-    ("count_values(\"a\\xc5z\", version)", 13, "invalid UTF-8 rune"),
+    // Go reads `\xNN` as a byte, and the bytes need not be UTF-8. A grouping
+    // label must be a valid name (Prometheus's message); a selector's names
+    // and values are text in promlite (Prometheus accepts them: no stored
+    // label has such a name or value).
+    ("sum by (\"a\\xc5z\") (foo)", 8, "invalid label name for grouping: \"a\\xc5z\""),
+    ("foo{\"a\\xc5z\"=\"x\"}", 4, "invalid UTF-8 in label name \"a\\xc5z\""),
+    ("foo{job=~\"\\377\"}", 9, "invalid UTF-8 in label matcher value \"\\xff\""),
+    ("{\"\\xc5\"}", 1, "invalid UTF-8 in label name \"\\xc5\""),
     // Numbers.
     (
         "999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999",

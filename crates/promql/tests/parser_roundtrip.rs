@@ -58,24 +58,31 @@ const CORPUS: &[(&str, &str)] = &[
     ("foo @ -1.5", "foo @ -1.500"),
     ("foo offset 5m @ start()", "foo @ start() offset 5m"),
     ("foo[5m] offset 1w @ end()", "foo[5m] @ end() offset 1w"),
-    // Duration expressions keep their text; parentheses group operations.
+    // Duration expressions keep their text and their parentheses, as
+    // Prometheus does.
     ("foo[26m+4m]", "foo[26m + 4m]"),
     ("foo[2m*(10+5)]", "foo[2m * (10 + 5)]"),
-    ("foo[(5m)]", "foo[5m]"),
-    ("foo[30m1s-30m1s % 1m]", "foo[30m1s - (30m1s % 1m)]"),
-    ("foo[-5m+35m]", "foo[(-5m) + 35m]"),
+    ("foo[(5m)]", "foo[(5m)]"),
+    (
+        "foo[((1m+1m))*2] offset (5m)",
+        "foo[((1m + 1m)) * 2] offset (5m)",
+    ),
+    ("foo offset -(1m+1m)", "foo offset -(1m + 1m)"),
+    ("foo offset -(5m)", "foo offset -(5m)"),
+    ("foo offset -step()", "foo offset -step()"),
+    ("foo[30m1s-30m1s % 1m]", "foo[30m1s - 30m1s % 1m]"),
+    ("foo[-5m+35m]", "foo[-5m + 35m]"),
     ("foo[step()]", "foo[step()]"),
-    ("foo[1+(STep()-5)*2]", "foo[1 + ((step() - 5) * 2)]"),
+    ("foo[1+(STep()-5)*2]", "foo[1 + (step() - 5) * 2]"),
     ("foo[29s+1s:20*500ms]", "foo[29s + 1s:20 * 500ms]"),
     ("foo[1m:min_of(step(),1h)]", "foo[1m:min_of(step(), 1h)]"),
     ("foo offset (100 + 2)", "foo offset (100 + 2)"),
-    ("foo offset -step()", "foo offset (-step())"),
     (
         "foo offset max_of(3s,min_of(step(), 1s))",
         "foo offset max_of(3s, min_of(step(), 1s))",
     ),
     ("foo[5m:] offset range()", "foo[5m:] offset range()"),
-    ("foo offset (2 ^ -1)", "foo offset (2 ^ (-1))"),
+    ("foo offset (2 ^ -1)", "foo offset (2 ^ -1)"),
     ("foo[300]", "foo[5m]"),
     ("foo[1h:]", "foo[1h:]"),
     ("foo[1h:5m] offset 2m @ 3", "foo[1h:5m] @ 3.000 offset 2m"),
@@ -259,6 +266,15 @@ fn label_value() -> impl Strategy<Value = String> {
     prop_oneof!["[a-z0-9 ]{0,6}", "\\PC{0,6}", ".{0,6}"]
 }
 
+/// A string literal's value: text, or any bytes (Go strings need not be
+/// UTF-8: `"a\xc5z"`).
+fn string_literal() -> impl Strategy<Value = StringLiteral> {
+    prop_oneof![
+        3 => label_value().prop_map(StringLiteral::from),
+        1 => prop::collection::vec(any::<u8>(), 0..6).prop_map(StringLiteral::from),
+    ]
+}
+
 fn metric_name() -> impl Strategy<Value = Option<String>> {
     prop_oneof![
         Just(None),
@@ -342,6 +358,58 @@ fn duration_expr() -> impl Strategy<Value = DurationExpr> {
     })
 }
 
+/// A duration expression as the parser builds it from its printed form: the
+/// printer adds the parentheses precedence needs (and around an offset that
+/// is not a single term), and the parser keeps written parentheses.
+fn duration_canon(e: DurationExpr, offset: bool) -> DurationExpr {
+    use DurationExpr::*;
+    // Sums 1, products 2, a sign 3, powers 4, terms 5.
+    fn prec(e: &DurationExpr) -> u8 {
+        match e {
+            Binary(DurationOp::Add | DurationOp::Sub, ..) => 1,
+            Binary(DurationOp::Pow, ..) => 4,
+            Binary(..) => 2,
+            Neg(_) => 3,
+            _ => 5,
+        }
+    }
+    fn operand(e: DurationExpr, min: u8) -> Box<DurationExpr> {
+        let e = canon_dur(e);
+        Box::new(if prec(&e) < min {
+            Paren(Box::new(e))
+        } else {
+            e
+        })
+    }
+    fn canon_dur(e: DurationExpr) -> DurationExpr {
+        match e {
+            Neg(x) => Neg(operand(*x, 3)),
+            Binary(DurationOp::Pow, a, b) => {
+                Binary(DurationOp::Pow, operand(*a, 5), operand(*b, 3))
+            }
+            Binary(op, a, b) => {
+                let p = prec(&Binary(op, Box::new(Step), Box::new(Step)));
+                Binary(op, operand(*a, p), operand(*b, p + 1))
+            }
+            MinOf(a, b) => MinOf(Box::new(canon_dur(*a)), Box::new(canon_dur(*b))),
+            MaxOf(a, b) => MaxOf(Box::new(canon_dur(*a)), Box::new(canon_dur(*b))),
+            Paren(x) => Paren(Box::new(canon_dur(*x))),
+            leaf => leaf,
+        }
+    }
+    let single = |e: &DurationExpr| !matches!(e, Binary(..) | Neg(_));
+    let e = canon_dur(e);
+    let fits = match &e {
+        Neg(x) => single(x) && !matches!(**x, Number(_) | Duration(_)),
+        e => single(e),
+    };
+    if offset && !fits {
+        Paren(Box::new(e))
+    } else {
+        e
+    }
+}
+
 /// A duration as the parser stores it: a plain value, or an expression with
 /// its value (0 until a query computes it when it uses `step()`/`range()`).
 /// Expressions the parser would reject are filtered out.
@@ -354,6 +422,7 @@ fn duration_spec(negative: bool) -> impl Strategy<Value = (i64, Option<Box<Durat
     prop_oneof![
         4 => plain.prop_map(|ms| (ms, None)),
         1 => duration_expr().prop_filter_map("valid duration expression", move |e| {
+            let e = duration_canon(e, negative);
             if matches!(e, DurationExpr::Number(_) | DurationExpr::Duration(_)) {
                 None
             } else if e.is_dynamic() {
@@ -408,7 +477,7 @@ fn number() -> impl Strategy<Value = f64> {
 fn leaf() -> impl Strategy<Value = Expr> {
     prop_oneof![
         number().prop_map(Expr::Number),
-        label_value().prop_map(Expr::String),
+        string_literal().prop_map(Expr::String),
         selector().prop_map(Expr::VectorSelector),
         (selector(), duration_spec(false)).prop_map(|(selector, (range, range_expr))| {
             Expr::MatrixSelector(MatrixSelector {

@@ -42,6 +42,11 @@ fn numbers_and_strings() {
             Expr::String("AAé😀\u{7}\u{b}".into()),
         ),
         ("\"\\xc3\\xa9\"", Expr::String("é".into())),
+        // Bytes that are not UTF-8 are kept, as Go keeps them.
+        (
+            "\"a\\xc5z\\377\"",
+            Expr::String(StringLiteral::from(&b"a\xc5z\xff"[..])),
+        ),
     ]);
     assert!(
         parse("\"multi\nline\"").is_err(),

@@ -145,11 +145,6 @@ pub(super) fn group_labels(m: &Labels, a: &AggregateExpr) -> Labels {
     b.build()
 }
 
-/// A valid label name (legacy or UTF-8: any non-empty valid UTF-8).
-fn valid_label_name(s: &str) -> bool {
-    !s.is_empty()
-}
-
 impl Evaluator<'_> {
     /// Evaluates an aggregation.
     pub(crate) fn eval_aggregate(
@@ -161,7 +156,16 @@ impl Evaluator<'_> {
         let mut param_string = None;
         if let Some(p) = &a.param {
             if a.op == AggregateOp::CountValues {
-                param_string = Some(self.eval_string(p, r)?);
+                // Checked before the aggregated expression is evaluated, as in
+                // Prometheus.
+                let label = self.eval_string(p, r)?;
+                let Some(name) = label.as_label_name() else {
+                    return Err(QueryError::Execution(format!(
+                        "invalid label name {}",
+                        label.quoted()
+                    )));
+                };
+                param_string = Some(name.to_string());
             } else {
                 param_scalar = Some(self.eval_scalar(p, r)?);
             }
@@ -209,11 +213,6 @@ impl Evaluator<'_> {
             }
             AggregateOp::CountValues => {
                 let label = param_string.unwrap_or_default();
-                if !valid_label_name(&label) {
-                    return Err(QueryError::Execution(format!(
-                        "invalid label name {label:?}"
-                    )));
-                }
                 for (i, st) in steps.iter().enumerate() {
                     self.check()?;
                     let mut counts: Vec<(Labels, f64)> = Vec::new();

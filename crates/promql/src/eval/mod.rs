@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use promlite_model::Queryable;
 
-use crate::ast::{AtModifier, Expr, UnaryOp};
+use crate::ast::{AtModifier, Expr, StringLiteral, UnaryOp};
 use crate::error::QueryError;
 use crate::value::{FPoint, Series};
 
@@ -109,8 +109,8 @@ pub(crate) enum Val {
     Vector(Vec<Series>),
     /// A range vector with raw sample timestamps (only at a single step).
     Matrix(Vec<Series>),
-    /// A string.
-    String(String),
+    /// A string (bytes, as in Go).
+    String(StringLiteral),
 }
 
 /// The steps an expression is evaluated at: `start, start+interval, … ≤ end`.
@@ -454,7 +454,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Evaluates an expression that must give a string.
-    pub fn eval_string(&mut self, e: &Expr, r: Range) -> Result<String, QueryError> {
+    pub fn eval_string(&mut self, e: &Expr, r: Range) -> Result<StringLiteral, QueryError> {
         match self.eval(e, r)? {
             Val::String(s) => Ok(s),
             _ => Err(QueryError::Execution("expected a string expression".into())),

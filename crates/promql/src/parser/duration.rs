@@ -212,9 +212,10 @@ impl Parser<'_> {
             }
             Kind::LParen => {
                 self.advance();
-                let inner = self.dur_sum(context, expected, depth + 1)?;
+                let (inner, h) = self.dur_sum(context, expected, depth + 1)?;
                 self.expect(Kind::RParen, "duration expression", "\")\"")?;
-                Ok(inner)
+                // Kept, as Prometheus keeps them (`wrapped` in its JSON).
+                Ok((DurationExpr::Paren(Box::new(inner)), h + 1))
             }
             Kind::Ident if self.peek_n(1).kind == Kind::LParen => {
                 let name = self.text(&tok).to_ascii_lowercase();

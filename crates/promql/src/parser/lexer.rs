@@ -11,6 +11,7 @@ use nom::bytes::complete::take_while;
 use nom::{IResult, Parser};
 
 use super::unquote::{scan_quoted, scan_raw};
+use crate::ast::StringLiteral;
 
 /// What a token is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,7 +24,7 @@ pub(crate) enum Kind {
     Number,
     /// A duration such as `5m` or `1h30m`.
     Duration,
-    /// A string literal; `Token::value` holds the unescaped text.
+    /// A string literal; `Token::value` holds the unescaped bytes.
     Str,
     LParen,
     RParen,
@@ -56,13 +57,14 @@ pub(crate) enum Kind {
     Error,
 }
 
-/// One token: its kind, byte span and, for strings and errors, a value.
+/// One token: its kind, byte span and, for strings and errors, a value
+/// (an error's message is UTF-8).
 #[derive(Clone, Debug)]
 pub(crate) struct Token {
     pub kind: Kind,
     pub start: usize,
     pub end: usize,
-    pub value: String,
+    pub value: StringLiteral,
 }
 
 /// Go's `isAlpha`: ASCII letters and `_`.
@@ -121,7 +123,7 @@ pub(crate) fn lex(input: &str) -> Vec<Token> {
                     kind: Kind::Error,
                     start,
                     end: input.len(),
-                    value: msg,
+                    value: msg.into(),
                 });
                 break;
             }
@@ -148,7 +150,7 @@ impl Lexer<'_> {
             kind,
             start,
             end: self.pos,
-            value: String::new(),
+            value: StringLiteral::default(),
         });
     }
 
@@ -211,7 +213,7 @@ impl Lexer<'_> {
                 kind: Kind::Eof,
                 start: self.pos,
                 end: self.pos,
-                value: String::new(),
+                value: StringLiteral::default(),
             });
             return Ok(false);
         };
@@ -504,7 +506,7 @@ mod tests {
         let last = |s: &str| {
             lex(s)
                 .pop()
-                .map(|t| (t.kind, t.value))
+                .map(|t| (t.kind, t.value.to_string_lossy()))
                 .unwrap_or((Kind::Eof, String::new()))
         };
         assert_eq!(

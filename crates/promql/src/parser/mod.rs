@@ -33,7 +33,7 @@ use crate::ast::{Expr, ValueType};
 use crate::error::ParseError;
 use lexer::{Kind, Token};
 
-pub use unquote::go_quote;
+pub use unquote::{go_quote, go_quote_bytes};
 
 /// The longest query text accepted, in bytes.
 pub const MAX_QUERY_LEN: usize = 1 << 20;
@@ -145,7 +145,7 @@ impl<'a> Parser<'a> {
             kind: Kind::Eof,
             start: input.len(),
             end: input.len(),
-            value: String::new(),
+            value: Default::default(),
         };
         Ok(Parser {
             input,
@@ -295,7 +295,7 @@ impl<'a> Parser<'a> {
     #[inline(never)]
     pub fn unexpected(&self, t: &Token, context: &str, expected: &str) -> ParseError {
         if t.kind == Kind::Error {
-            return self.err_at(t.start, t.end, t.value.clone());
+            return self.err_at(t.start, t.end, t.value.to_string_lossy());
         }
         let mut msg = format!("unexpected {}", self.describe(t));
         if !context.is_empty() {

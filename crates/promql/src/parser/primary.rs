@@ -240,7 +240,7 @@ impl Parser<'_> {
         let tok = self.peek().clone();
         let name = match tok.kind {
             Kind::Ident => self.text(&tok),
-            Kind::Str => tok.value.clone(),
+            Kind::Str => self.utf8_string(&tok, "label name"),
             _ => return Err(self.unexpected(&tok, "label matching", "identifier or \"}\"")),
         };
         self.advance();
@@ -261,11 +261,28 @@ impl Parser<'_> {
             return Err(self.unexpected(&val, "label matching", "string"));
         }
         self.advance();
-        match super::matcher_cache::matcher(op, name, val.value.clone()) {
+        let value = self.utf8_string(&val, "label matcher value");
+        match super::matcher_cache::matcher(op, name, value) {
             Ok(m) => Ok(Some(m)),
             Err(e) => {
                 self.semantic(tok.start, val.end, e.to_string());
                 Ok(None)
+            }
+        }
+    }
+
+    /// A string token's text where promlite needs UTF-8: a label name or
+    /// value in a selector. Prometheus takes any bytes there (the selector
+    /// then matches no series, as stored labels are UTF-8, or all of them
+    /// for `!=`); promlite's matchers hold text, so such a string is a parse
+    /// error here.
+    fn utf8_string(&mut self, tok: &Token, what: &str) -> String {
+        match tok.value.as_str() {
+            Some(s) => s.to_string(),
+            None => {
+                let msg = format!("invalid UTF-8 in {what} {}", tok.value.quoted());
+                self.semantic(tok.start, tok.end, msg);
+                tok.value.to_string_lossy()
             }
         }
     }
@@ -283,12 +300,16 @@ impl Parser<'_> {
                     return Ok(labels);
                 }
                 Kind::Ident | Kind::MetricIdent => labels.push(self.text(&tok)),
-                Kind::Str => {
-                    if tok.value.is_empty() {
-                        self.semantic(tok.start, tok.end, "invalid label name for grouping: \"\"");
+                Kind::Str => match tok.value.as_str() {
+                    Some(name) if !name.is_empty() => labels.push(name.to_string()),
+                    _ => {
+                        // Prometheus: a label name is non-empty UTF-8.
+                        let msg =
+                            format!("invalid label name for grouping: {}", tok.value.quoted());
+                        self.semantic(tok.start, tok.end, msg);
+                        labels.push(tok.value.to_string_lossy());
                     }
-                    labels.push(tok.value.clone())
-                }
+                },
                 _ => return Err(self.unexpected(&tok, "grouping opts", "label")),
             }
             self.advance();

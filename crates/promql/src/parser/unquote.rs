@@ -2,14 +2,16 @@
 //!
 //! Escapes: `\a \b \f \n \r \t \v \\`, the string's own quote, octal
 //! `\NNN` (≤ 255), `\xNN`, `\uNNNN`, `\UNNNNNNNN`. As in Go, octal and `\x`
-//! escapes are bytes (`"\xc3\xa9"` is `é`). Go would also accept bytes that
-//! are not UTF-8 and fail later (e.g. "invalid label name"); a Rust `String`
-//! cannot hold them, so such a literal is an error here ("invalid UTF-8
-//! rune", Prometheus's message for raw invalid bytes).
+//! escapes are bytes (`"\xc3\xa9"` is `é`), and, as in Go, the bytes need
+//! not form UTF-8 (`"a\xc5z"`): a literal is a [`StringLiteral`], and what
+//! uses it decides (an invalid label name fails at evaluation, as in
+//! Prometheus).
+
+use crate::ast::StringLiteral;
 
 /// Scans a quoted string at the start of `s` (which begins with `quote`).
 /// Returns the unescaped value and the byte length consumed.
-pub(crate) fn scan_quoted(s: &str, quote: char) -> Result<(String, usize), String> {
+pub(crate) fn scan_quoted(s: &str, quote: char) -> Result<(StringLiteral, usize), String> {
     let mut out: Vec<u8> = Vec::new();
     let mut it = s.char_indices().skip(1);
     let mut buf = [0u8; 4];
@@ -17,10 +19,7 @@ pub(crate) fn scan_quoted(s: &str, quote: char) -> Result<(String, usize), Strin
         |out: &mut Vec<u8>, c: char| out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
     while let Some((i, c)) = it.next() {
         match c {
-            c if c == quote => {
-                let s = String::from_utf8(out).map_err(|_| "invalid UTF-8 rune".to_string())?;
-                return Ok((s, i + c.len_utf8()));
-            }
+            c if c == quote => return Ok((StringLiteral::from(out), i + c.len_utf8())),
             '\n' => return Err("unterminated quoted string".to_string()),
             '\\' => {
                 let Some((_, e)) = it.next() else {
@@ -90,9 +89,9 @@ pub(crate) fn scan_quoted(s: &str, quote: char) -> Result<(String, usize), Strin
 }
 
 /// Scans a raw string at the start of `s` (which begins with a backtick).
-pub(crate) fn scan_raw(s: &str) -> Result<(String, usize), String> {
+pub(crate) fn scan_raw(s: &str) -> Result<(StringLiteral, usize), String> {
     match s.get(1..).and_then(|r| r.find('`')) {
-        Some(end) => Ok((s[1..end + 1].to_string(), end + 2)),
+        Some(end) => Ok((StringLiteral::from(&s[1..end + 1]), end + 2)),
         None => Err("unterminated raw string".to_string()),
     }
 }
@@ -108,43 +107,60 @@ fn go_unicode(c: char) -> String {
 
 /// Quotes `s` like Go's `strconv.Quote` (`%q`), which the parser reads back.
 pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+    go_quote_bytes(s.as_bytes())
+}
+
+/// [`go_quote`] for bytes that need not be UTF-8: as in Go, each byte that
+/// is not part of a valid UTF-8 sequence is written `\xNN`.
+pub fn go_quote_bytes(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if c.is_control() || c == '\u{feff}' => {
-                if (c as u32) <= 0xffff {
-                    out.push_str(&format!("\\u{:04x}", c as u32));
-                } else {
-                    out.push_str(&format!("\\U{:08x}", c as u32));
-                }
-            }
-            c => out.push(c),
+    for chunk in b.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            quote_char(&mut out, c);
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
         }
     }
     out.push('"');
     out
 }
 
+fn quote_char(out: &mut String, c: char) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\u{7}' => out.push_str("\\a"),
+        '\u{8}' => out.push_str("\\b"),
+        '\u{c}' => out.push_str("\\f"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\u{b}' => out.push_str("\\v"),
+        c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+        c if c.is_control() || c == '\u{feff}' => {
+            if (c as u32) <= 0xffff {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            } else {
+                out.push_str(&format!("\\U{:08x}", c as u32));
+            }
+        }
+        c => out.push(c),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn text(r: Result<(StringLiteral, usize), String>) -> Result<(String, usize), String> {
+        r.map(|(v, n)| (v.to_string_lossy(), n))
+    }
+
     #[test]
     fn escapes() {
-        let q = |s: &str| scan_quoted(s, s.chars().next().unwrap_or('"'));
+        let q = |s: &str| text(scan_quoted(s, s.chars().next().unwrap_or('"')));
         assert_eq!(
             q(r#""a\tb\n\\\"" rest"#),
             Ok(("a\tb\n\\\"".to_string(), 12))
@@ -158,8 +174,6 @@ mod tests {
             q(r#""\xc3\xa9\303\251""#).map(|r| r.0),
             Ok("éé".to_string())
         );
-        assert_eq!(q(r#""a\xc5z""#), Err("invalid UTF-8 rune".to_string()));
-        assert_eq!(q(r#""\377""#), Err("invalid UTF-8 rune".to_string()));
         assert_eq!(
             q(r#""\'""#),
             Err("unknown escape sequence U+0027 '''".to_string())
@@ -178,17 +192,52 @@ mod tests {
         );
         assert_eq!(q("\"abc"), Err("unterminated quoted string".to_string()));
         assert_eq!(q("\"a\nb\""), Err("unterminated quoted string".to_string()));
-        assert_eq!(scan_raw("`a\\n`x"), Ok(("a\\n".to_string(), 5)));
-        assert_eq!(scan_raw("`abc"), Err("unterminated raw string".to_string()));
+        assert_eq!(text(scan_raw("`a\\n`x")), Ok(("a\\n".to_string(), 5)));
+        assert_eq!(
+            text(scan_raw("`abc")),
+            Err("unterminated raw string".to_string())
+        );
+    }
+
+    #[test]
+    fn byte_escapes_need_not_be_utf8() {
+        // As in Go: `\x` and octal escapes are bytes, whatever they form.
+        let (v, n) = scan_quoted(r#""a\xc5z""#, '"').expect("scans");
+        assert_eq!((v.as_bytes(), n), (&b"a\xc5z"[..], 8));
+        assert_eq!(v.as_str(), None);
+        let (v, _) = scan_quoted(r#""\377\xe2\x82""#, '"').expect("scans");
+        assert_eq!(v.as_bytes(), &[0xff, 0xe2, 0x82][..]);
+        assert_eq!(go_quote_bytes(v.as_bytes()), r#""\xff\xe2\x82""#);
     }
 
     #[test]
     fn quote_round_trips() {
-        for s in ["", "plain", "a\"b\\c", "\u{1}\u{7f}\n\t", "é😀", "\u{200b}"] {
+        for s in [
+            "",
+            "plain",
+            "a\"b\\c",
+            "\u{1}\u{7f}\n\t",
+            "é😀",
+            "\u{200b}",
+            "\u{fffd}",
+        ] {
             let quoted = go_quote(s);
             assert_eq!(
                 scan_quoted(&quoted, '"').map(|r| r.0),
-                Ok(s.to_string()),
+                Ok(StringLiteral::from(s)),
+                "{quoted}"
+            );
+        }
+        for b in [
+            &b"a\xc5z"[..],
+            b"\xff\xfe",
+            b"\xe2\x82\xac\xe2\x82",
+            b"\xed\xa0\x80",
+        ] {
+            let quoted = go_quote_bytes(b);
+            assert_eq!(
+                scan_quoted(&quoted, '"').map(|r| r.0),
+                Ok(StringLiteral::from(b)),
                 "{quoted}"
             );
         }

@@ -5,16 +5,23 @@ use std::cmp::Ordering;
 use promlite_model::Labels;
 use regex::Regex;
 
+use crate::ast::StringLiteral;
 use crate::error::QueryError;
 
-/// A label name Prometheus accepts (UTF-8 names are allowed in 3.x, but
-/// they must not be empty).
-pub(crate) fn valid_label_name(s: &str) -> bool {
-    !s.is_empty()
+/// The value of label `name` in `l`, "" when absent; a name that is not
+/// UTF-8 (`None`) is no stored series' label.
+pub(crate) fn value_of<'a>(l: &'a Labels, name: Option<&str>) -> &'a str {
+    name.map_or("", |n| l.get_or_empty(n))
 }
 
-/// Compiles the anchored regex of `label_replace`.
-pub(crate) fn compile_replace_regex(re: &str) -> Result<Regex, QueryError> {
+/// Compiles the anchored regex of `label_replace`. A regex that is not
+/// UTF-8 is invalid, as for Go's `regexp`.
+pub(crate) fn compile_replace_regex(re: &StringLiteral) -> Result<Regex, QueryError> {
+    let Some(re) = re.as_str() else {
+        return Err(QueryError::Execution(format!(
+            "invalid regular expression in label_replace(): {re}: invalid UTF-8"
+        )));
+    };
     regex::RegexBuilder::new(&format!("^(?s:{re})$"))
         .size_limit(4 << 20)
         .build()
@@ -26,8 +33,8 @@ pub(crate) fn compile_replace_regex(re: &str) -> Result<Regex, QueryError> {
 }
 
 /// Applies `label_replace` to one label set.
-pub(crate) fn replace(l: &Labels, re: &Regex, dst: &str, repl: &str, src: &str) -> Labels {
-    let value = l.get_or_empty(src);
+pub(crate) fn replace(l: &Labels, re: &Regex, dst: &str, repl: &str, src: Option<&str>) -> Labels {
+    let value = value_of(l, src);
     let Some(caps) = re.captures(value) else {
         return l.clone();
     };
@@ -93,16 +100,27 @@ mod tests {
 
     #[test]
     fn replace_expands_groups() {
+        let re = |s: &str| compile_replace_regex(&StringLiteral::from(s));
         let l = labels!("__name__" => "up", "src" => "source-value-10");
-        let re = compile_replace_regex("(.*)-value-(.*)").unwrap();
-        let out = replace(&l, &re, "dst", "$1-$2", "src");
+        let out = replace(
+            &l,
+            &re("(.*)-value-(.*)").unwrap(),
+            "dst",
+            "$1-$2",
+            Some("src"),
+        );
         assert_eq!(out.get("dst"), Some("source-10"));
         assert_eq!(out.get("__name__"), Some("up"));
-        let no = compile_replace_regex("nomatch").unwrap();
-        assert_eq!(replace(&l, &no, "dst", "x", "src"), l);
-        let empty = compile_replace_regex(".*").unwrap();
-        assert_eq!(replace(&l, &empty, "src", "", "src").get("src"), None);
-        assert!(compile_replace_regex("(").is_err());
+        let no = re("nomatch").unwrap();
+        assert_eq!(replace(&l, &no, "dst", "x", Some("src")), l);
+        let empty = re(".*").unwrap();
+        assert_eq!(replace(&l, &empty, "src", "", Some("src")).get("src"), None);
+        assert!(re("(").is_err());
+        // A source name that is not UTF-8 is an absent label: "".
+        let out = replace(&l, &re("").unwrap(), "dst", "empty", None);
+        assert_eq!(out.get("dst"), Some("empty"));
+        let bad = compile_replace_regex(&StringLiteral::from(&b"a\xc5"[..]));
+        assert!(bad.is_err_and(|e| e.to_string().contains("invalid UTF-8")));
     }
 
     #[test]

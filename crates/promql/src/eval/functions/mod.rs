@@ -16,7 +16,7 @@ use promlite_model::{Labels, MatchOp, METRIC_NAME};
 
 use super::selector::RangeInput;
 use super::{Evaluator, Range, SeriesSet, Val};
-use crate::ast::{Boundary, Call, Expr, ValueType};
+use crate::ast::{Boundary, Call, Expr, StringLiteral, ValueType};
 use crate::error::QueryError;
 use crate::functions::lookup;
 use crate::value::{FPoint, Series};
@@ -226,15 +226,20 @@ impl Evaluator<'_> {
             }
             "sort_by_label" | "sort_by_label_desc" => {
                 let mut v = self.eval_arg_vector(c, 0, r)?;
+                // A name that is not UTF-8 is no series' label: "" for all.
                 let mut names = Vec::new();
                 for i in 1..c.args.len() {
-                    names.push(self.eval_arg_string(c, i, r)?);
+                    names.push(self.eval_arg_string(c, i, r)?.as_str().map(str::to_string));
                 }
                 let desc = name == "sort_by_label_desc";
                 v.sort_by(|a, b| {
                     let mut o = std::cmp::Ordering::Equal;
                     for l in &names {
-                        o = label::natural_cmp(a.metric.get_or_empty(l), b.metric.get_or_empty(l));
+                        let l = l.as_deref();
+                        o = label::natural_cmp(
+                            label::value_of(&a.metric, l),
+                            label::value_of(&b.metric, l),
+                        );
                         if o != std::cmp::Ordering::Equal {
                             break;
                         }
@@ -249,39 +254,52 @@ impl Evaluator<'_> {
                 return Ok(Val::Vector(v));
             }
             "label_replace" => {
-                let v = self.eval_arg_vector(c, 0, r)?;
+                // The string arguments are checked before the vector is
+                // evaluated, as in Prometheus.
                 let dst = self.eval_arg_string(c, 1, r)?;
                 let repl = self.eval_arg_string(c, 2, r)?;
                 let src = self.eval_arg_string(c, 3, r)?;
                 let re = self.eval_arg_string(c, 4, r)?;
                 let re = label::compile_replace_regex(&re)?;
-                if !label::valid_label_name(&dst) {
+                let Some(dst) = dst.as_label_name() else {
                     return Err(QueryError::Execution(format!(
                         "invalid destination label name in label_replace(): {dst}"
                     )));
-                }
+                };
+                // A replacement that is not UTF-8 gives U+FFFD in the values.
+                let repl = repl.to_string_lossy();
+                let v = self.eval_arg_vector(c, 0, r)?;
                 let mut out = SeriesSet::new(r);
                 for s in v {
-                    out.push(label::replace(&s.metric, &re, &dst, &repl, &src), s.floats)?;
+                    let l = label::replace(&s.metric, &re, dst, &repl, src.as_str());
+                    out.push(l, s.floats)?;
                 }
                 return Ok(Val::Vector(out.finish()?));
             }
             "label_join" => {
-                let v = self.eval_arg_vector(c, 0, r)?;
                 let dst = self.eval_arg_string(c, 1, r)?;
                 let sep = self.eval_arg_string(c, 2, r)?;
                 let mut srcs = Vec::new();
                 for i in 3..c.args.len() {
-                    srcs.push(self.eval_arg_string(c, i, r)?);
+                    let src = self.eval_arg_string(c, i, r)?;
+                    let Some(name) = src.as_label_name() else {
+                        return Err(QueryError::Execution(format!(
+                            "invalid source label name in label_join(): {src}"
+                        )));
+                    };
+                    srcs.push(name.to_string());
                 }
-                if !label::valid_label_name(&dst) {
+                let Some(dst) = dst.as_label_name() else {
                     return Err(QueryError::Execution(format!(
                         "invalid destination label name in label_join(): {dst}"
                     )));
-                }
+                };
+                // A separator that is not UTF-8 gives U+FFFD in the values.
+                let sep = sep.to_string_lossy();
+                let v = self.eval_arg_vector(c, 0, r)?;
                 let mut out = SeriesSet::new(r);
                 for s in v {
-                    out.push(label::join(&s.metric, &dst, &sep, &srcs), s.floats)?;
+                    out.push(label::join(&s.metric, dst, &sep, &srcs), s.floats)?;
                 }
                 return Ok(Val::Vector(out.finish()?));
             }
@@ -300,11 +318,12 @@ impl Evaluator<'_> {
             "histogram_quantiles" => {
                 let v = self.eval_arg_vector(c, 0, r)?;
                 let label = self.eval_arg_string(c, 1, r)?;
-                if !label::valid_label_name(&label) {
+                let Some(label) = label.as_label_name().map(str::to_string) else {
                     return Err(QueryError::Execution(format!(
-                        "invalid label name {label:?}"
+                        "invalid label name {}",
+                        label.quoted()
                     )));
-                }
+                };
                 let mut out = SeriesSet::new(r);
                 for i in 2..c.args.len() {
                     let phis = self.eval_arg_scalar(c, i, r)?;
@@ -441,7 +460,12 @@ impl Evaluator<'_> {
         self.eval_vector(a, r)
     }
 
-    fn eval_arg_string(&mut self, c: &Call, i: usize, r: Range) -> Result<String, QueryError> {
+    fn eval_arg_string(
+        &mut self,
+        c: &Call,
+        i: usize,
+        r: Range,
+    ) -> Result<StringLiteral, QueryError> {
         let a = self.arg(c, i)?;
         self.eval_string(a, r)
     }
