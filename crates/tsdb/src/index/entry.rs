@@ -25,14 +25,24 @@ impl<'a> Entry<'a> {
         self.buf.len().saturating_sub(self.pos)
     }
 
-    /// An unsigned LEB128 varint; the multi-byte case and every error are
-    /// left to [`Reader::uvarint`], so both accept exactly the same input.
+    /// An unsigned LEB128 varint. Values of up to nine bytes (63 bits) are
+    /// decoded here; longer ones and every error are left to
+    /// [`Reader::uvarint`], so both accept exactly the same input.
     #[inline]
     pub(super) fn uvarint(&mut self) -> Result<u64, DecodeError> {
-        if let Some(&b) = self.buf.get(self.pos) {
+        let mut v = 0u64;
+        let mut shift = 0u32;
+        let mut i = self.pos;
+        while let Some(&b) = self.buf.get(i) {
+            v |= u64::from(b & 0x7f) << shift;
+            i += 1;
             if b < 0x80 {
-                self.pos += 1;
-                return Ok(u64::from(b));
+                self.pos = i;
+                return Ok(v);
+            }
+            shift += 7;
+            if shift > 56 {
+                break;
             }
         }
         self.uvarint_slow()
