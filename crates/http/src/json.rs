@@ -25,9 +25,39 @@ pub fn write_timestamp(out: &mut String, t: i64) {
     }
 }
 
-/// Appends a JSON string.
+/// Appends a JSON string, escaped as `serde_json` does: `"` and `\\`, the
+/// control characters (short forms where JSON has them, else `\u00xx`);
+/// everything else as is. Written in place: label names and values are
+/// most of a vector answer's strings.
 pub fn write_str(out: &mut String, s: &str) {
-    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let mut start = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // Escaped bytes are ASCII, so `start` and `i` are char boundaries.
+        out.push_str(s.get(start..i).unwrap_or(""));
+        start = i + 1;
+        if short.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(short);
+        }
+    }
+    out.push_str(s.get(start..).unwrap_or(""));
+    out.push('"');
 }
 
 /// Appends a label set as a JSON object in label order.
@@ -67,7 +97,13 @@ pub(crate) fn write_float(out: &mut String, f: f64) {
 fn write_finite(out: &mut String, f: f64) {
     let mut buf = ryu::Buffer::new();
     let s = buf.format_finite(f);
-    let Some(e) = s.find('e') else {
+    // An exponent, if any, is among the last five bytes (`e-308`).
+    let tail = s.len().saturating_sub(5);
+    let exp_at = s
+        .as_bytes()
+        .get(tail..)
+        .and_then(|t| t.iter().position(|&b| b == b'e'));
+    let Some(e) = exp_at.map(|p| tail + p) else {
         out.push_str(s.strip_suffix(".0").unwrap_or(s));
         return;
     };
@@ -229,6 +265,29 @@ mod tests {
             let mut s = String::new();
             write_float(&mut s, v);
             assert_eq!(s, format_float(v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_does() {
+        let mut cases: Vec<String> = (0u8..0x80).map(|b| char::from(b).to_string()).collect();
+        cases.extend(
+            [
+                "",
+                "plain",
+                "a\"b\\c\nd\u{1}e\u{1f}\u{7f}",
+                "température → 42 °C",
+                "\u{2028}\u{2029}/</script>",
+                "\"\"\\\\",
+                "ends with a tab\t",
+            ]
+            .map(String::from),
+        );
+        for c in cases {
+            let mut s = String::from("x");
+            write_str(&mut s, &c);
+            let want = format!("x{}", serde_json::to_string(&c).unwrap());
+            assert_eq!(s, want, "{c:?}");
         }
     }
 

@@ -66,6 +66,15 @@ impl RangeInput<'_> {
                 lo = 0;
                 hi = 0;
             }
+            if hi == 0 {
+                // The first window (an instant query's only one) may hold
+                // many samples: binary searches (samples are in time order).
+                // Later steps move a few samples each: scanned.
+                hi = samples.partition_point(|s| s.0 <= end);
+                lo = samples
+                    .get(..hi)
+                    .map_or(0, |w| w.partition_point(|s| s.0 <= start));
+            }
             while hi < n && samples.get(hi).is_some_and(|s| s.0 <= end) {
                 hi += 1;
             }
@@ -283,6 +292,11 @@ impl Evaluator<'_> {
                 if hi > 0 && samples.get(hi - 1).is_some_and(|x| x.0 > rt) {
                     hi = 0;
                 }
+                if hi == 0 {
+                    // First reference time: a binary search (an instant
+                    // query's lookback window may hold many samples).
+                    hi = samples.partition_point(|x| x.0 <= rt);
+                }
                 while samples.get(hi).is_some_and(|x| x.0 <= rt) {
                     hi += 1;
                 }
@@ -426,5 +440,57 @@ impl Evaluator<'_> {
             pre: 0,
             post: 0,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RangeInput, Source};
+    use crate::ast::Boundary;
+
+    /// Every step's window found by filtering all samples.
+    fn naive(input: &RangeInput, samples: &[(i64, f64)]) -> Vec<(usize, Vec<i64>)> {
+        let mut out = Vec::new();
+        for (i, &end) in input.ends.iter().enumerate() {
+            let start = end - input.range - input.pre;
+            let end = end + input.post;
+            let w: Vec<i64> = samples
+                .iter()
+                .map(|s| s.0)
+                .filter(|&t| t > start && t <= end)
+                .collect();
+            if !w.is_empty() {
+                out.push((i, w));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn windows_hold_the_samples_of_each_step() {
+        let samples: Vec<(i64, f64)> = (0..500).map(|k| (k * 15 + k % 7, 0.0)).collect();
+        let grids: [Vec<i64>; 4] = [
+            vec![7_000],                          // an instant query
+            (100..7_600).step_by(60).collect(),   // a range query
+            (-500..300).step_by(100).collect(),   // steps before the first sample
+            vec![3_000, 3_100, 50, 4_000, 9_000], // a decreasing end restarts
+        ];
+        for ends in grids {
+            for (range, pre, post) in [(300, 0, 0), (3_600, 0, 0), (10, 0, 0), (300, 60, 30)] {
+                let input = RangeInput {
+                    source: Source::Loaded(Vec::new()),
+                    range,
+                    ends: ends.clone(),
+                    boundary: Boundary::Plain,
+                    pre,
+                    post,
+                };
+                let mut got = Vec::new();
+                input.windows(&samples, |i, w| {
+                    got.push((i, w.iter().map(|s| s.0).collect()))
+                });
+                assert_eq!(got, naive(&input, &samples), "ends {ends:?} range {range}");
+            }
+        }
     }
 }

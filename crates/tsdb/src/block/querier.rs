@@ -132,8 +132,7 @@ impl<'a> BlockQuerier<'a> {
         let ix = self.block.index();
         let mut out = Vec::new();
         for id in postings_for_matchers(ix, matchers)? {
-            let (labels, mut chunks) = ix.series(id)?;
-            chunks.retain(|c| c.max_time >= self.mint && c.min_time <= self.maxt);
+            let (labels, mut chunks) = ix.series_in_range(id, self.mint, self.maxt)?;
             let Some(pre) = self.check_in_range(&mut chunks)? else {
                 continue;
             };

@@ -10,7 +10,10 @@
 //! Series ids are positions in label order, so postings lists (sorted ids)
 //! come out label-sorted for free.
 
+mod entry;
 mod reader;
+#[cfg(test)]
+mod tests;
 mod writer;
 
 pub use reader::{intersect_postings, merge_postings, subtract_postings, IndexReader};

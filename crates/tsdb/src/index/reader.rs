@@ -6,8 +6,12 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 use promlite_model::{Labels, StorageError};
 
+use super::entry::Entry;
 use super::{ChunkMeta, INDEX_MAGIC, INDEX_VERSION, TOC_LEN};
 use crate::codec::{DecodeError, Reader};
+
+/// Label pairs of a series decoded without a heap allocation.
+const INLINE_LABELS: usize = 16;
 
 /// An opened index file. Symbols and the postings offset table are held in
 /// memory (as offsets / ids); series and postings are read from the map.
@@ -221,13 +225,23 @@ impl IndexReader {
     }
 
     /// The symbol with id `id`.
+    ///
+    /// Every symbol was checked to be UTF-8 when the index was opened
+    /// ([`IndexReader::open`] rejects a block with one that is not), so it
+    /// is not validated again on each access.
     pub fn symbol(&self, id: u32) -> Result<&str, StorageError> {
         let &(off, len) = self
             .symbols
             .get(id as usize)
             .ok_or_else(|| self.corrupt(0, format!("unknown symbol {id}")))?;
-        std::str::from_utf8(&self.data[off..off + len])
-            .map_err(|_| self.corrupt(off, "symbol is not UTF-8"))
+        let bytes = self
+            .data
+            .get(off..off.saturating_add(len))
+            .ok_or_else(|| self.corrupt(off, "symbol beyond end of file"))?;
+        // SAFETY: `load` stores a symbol's (offset, length) only after
+        // `std::str::from_utf8` accepted exactly these bytes, and the map
+        // does not change afterwards (block files are immutable, see `open`).
+        Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
     }
 
     /// The id of symbol `s`, if present.
@@ -271,54 +285,61 @@ impl IndexReader {
     /// name or value is allocated); the entry's checksum was verified when
     /// the index was opened.
     pub fn series(&self, id: u32) -> Result<(Labels, Vec<ChunkMeta>), StorageError> {
+        self.series_in_range(id, i64::MIN, i64::MAX)
+    }
+
+    /// Like [`IndexReader::series`], with only the chunks overlapping
+    /// `[mint, maxt]` (both inclusive). Chunk metas after the first chunk
+    /// starting past `maxt` are not decoded at all, so a short query on a
+    /// long block reads little more than the labels.
+    pub fn series_in_range(
+        &self,
+        id: u32,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<(Labels, Vec<ChunkMeta>), StorageError> {
         let off = self.series_offset(id)?;
         let (s, e) = self.verified_entry(off)?;
-        let mut r = Reader::new(&self.data[s..e]);
-        let nl = r.len(e - s).map_err(|x| self.dec(s, x))?;
-        let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(nl);
-        for _ in 0..nl {
-            let n = r.uvarint().map_err(|x| self.dec(s, x))?;
-            let v = r.uvarint().map_err(|x| self.dec(s, x))?;
+        let body = self
+            .data
+            .get(s..e)
+            .ok_or_else(|| self.corrupt(off, "entry runs past end of file"))?;
+        let mut cur = Entry::new(body);
+        let labels = self.entry_labels(&mut cur, off, s)?;
+        let nc = cur.count().map_err(|x| self.dec(s, x))?;
+        let chunks = cur
+            .chunk_metas(nc, mint, maxt)
+            .map_err(|x| self.dec(s, x))?;
+        Ok((labels, chunks))
+    }
+
+    /// The label set at the start of a series entry (`off`: the entry,
+    /// `s`: its body).
+    fn entry_labels(&self, cur: &mut Entry, off: usize, s: usize) -> Result<Labels, StorageError> {
+        let nl = cur.count().map_err(|x| self.dec(s, x))?;
+        // Label sets this small are the rule; they need no allocation here.
+        let mut inline = [("", ""); INLINE_LABELS];
+        let mut spilled = Vec::new();
+        let pairs: &mut [(&str, &str)] = match inline.get_mut(..nl) {
+            Some(p) => p,
+            None => {
+                spilled.resize(nl, ("", ""));
+                &mut spilled
+            }
+        };
+        let mut prev: Option<&str> = None;
+        for slot in pairs.iter_mut() {
+            let n = cur.uvarint().map_err(|x| self.dec(s, x))?;
+            let v = cur.uvarint().map_err(|x| self.dec(s, x))?;
             let name = self.symbol(u32::try_from(n).unwrap_or(u32::MAX))?;
             let value = self.symbol(u32::try_from(v).unwrap_or(u32::MAX))?;
-            if value.is_empty() || pairs.last().is_some_and(|p| p.0 >= name) {
+            if value.is_empty() || prev.is_some_and(|p| p >= name) {
                 return Err(self.corrupt(off, "series labels not sorted, duplicated or empty"));
             }
-            pairs.push((name, value));
+            prev = Some(name);
+            *slot = (name, value);
         }
-        let labels = Labels::from_sorted_refs(&pairs);
-        let nc = r.len(e - s).map_err(|x| self.dec(s, x))?;
-        let mut chunks = Vec::with_capacity(nc);
-        let mut prev: Option<ChunkMeta> = None;
-        for _ in 0..nc {
-            let c = match prev {
-                None => {
-                    let min_time = r.varint().map_err(|x| self.dec(s, x))?;
-                    let span = r.uvarint().map_err(|x| self.dec(s, x))? as i64;
-                    let chunk_ref = r.uvarint().map_err(|x| self.dec(s, x))?;
-                    ChunkMeta {
-                        min_time,
-                        max_time: min_time.wrapping_add(span),
-                        chunk_ref,
-                    }
-                }
-                Some(p) => {
-                    let min_time = p
-                        .max_time
-                        .wrapping_add(r.varint().map_err(|x| self.dec(s, x))?);
-                    let span = r.uvarint().map_err(|x| self.dec(s, x))? as i64;
-                    let d = r.varint().map_err(|x| self.dec(s, x))?;
-                    ChunkMeta {
-                        min_time,
-                        max_time: min_time.wrapping_add(span),
-                        chunk_ref: p.chunk_ref.wrapping_add(d as u64),
-                    }
-                }
-            };
-            chunks.push(c);
-            prev = Some(c);
-        }
-        Ok((labels, chunks))
+        Ok(Labels::from_sorted_refs(pairs))
     }
 
     fn read_postings(&self, off: usize) -> Result<Vec<u32>, StorageError> {

@@ -1,0 +1,92 @@
+//! Index reader checks that need a hand-damaged file.
+
+use promlite_model::{labels, Labels, StorageError};
+
+use super::{write_index, ChunkMeta, IndexReader};
+
+fn chunk(min_time: i64, max_time: i64, chunk_ref: u64) -> ChunkMeta {
+    ChunkMeta {
+        min_time,
+        max_time,
+        chunk_ref,
+    }
+}
+
+fn sample_series() -> Vec<(Labels, Vec<ChunkMeta>)> {
+    vec![
+        (
+            labels!("__name__" => "température", "job" => "a"),
+            vec![
+                chunk(0, 999, 8),
+                chunk(1_000, 1_999, 90),
+                chunk(2_000, 2_500, 200),
+            ],
+        ),
+        (
+            labels!("__name__" => "température", "job" => "b"),
+            vec![chunk(500, 600, 300)],
+        ),
+    ]
+}
+
+fn open(bytes: &[u8]) -> (tempfile::TempDir, Result<IndexReader, StorageError>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("index");
+    std::fs::write(&path, bytes).expect("write index");
+    let r = IndexReader::open(&path);
+    (dir, r)
+}
+
+#[test]
+fn series_in_range_agrees_with_series() {
+    let series = sample_series();
+    let (_dir, ix) = open(&write_index(&series).expect("index"));
+    let ix = ix.expect("valid index opens");
+    for (id, (labels, chunks)) in series.iter().enumerate() {
+        let id = id as u32;
+        assert_eq!(
+            ix.series(id).expect("series"),
+            (labels.clone(), chunks.clone())
+        );
+        for (mint, maxt) in [
+            (0, 0),
+            (999, 1_000),
+            (1_500, 3_000),
+            (2_501, 9_999),
+            (-5, -1),
+        ] {
+            let want: Vec<ChunkMeta> = chunks
+                .iter()
+                .filter(|c| c.max_time >= mint && c.min_time <= maxt)
+                .copied()
+                .collect();
+            let got = ix.series_in_range(id, mint, maxt).expect("series_in_range");
+            assert_eq!(got, (labels.clone(), want), "[{mint}, {maxt}]");
+        }
+    }
+    assert!(ix.series(2).is_err());
+}
+
+#[test]
+fn a_symbol_that_is_not_utf8_fails_at_open_even_with_a_valid_checksum() {
+    let mut bytes = write_index(&sample_series()).expect("index");
+    // The symbol section follows the 8-byte header: length, body, CRC32.
+    let len = u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+    let body = 12..12 + len;
+    let at = bytes[body.clone()]
+        .windows(2)
+        .position(|w| w == "é".as_bytes())
+        .expect("the multi-byte symbol is in the table")
+        + 12;
+    bytes[at] = 0xff;
+    let crc = crc32fast::hash(&bytes[body.clone()]).to_be_bytes();
+    bytes[body.end..body.end + 4].copy_from_slice(&crc);
+    let (_dir, r) = open(&bytes);
+    match r {
+        Err(StorageError::Corruption { message, .. }) => {
+            assert_eq!(message, "symbol is not UTF-8")
+        }
+        Err(e) => panic!("expected corruption, got {e}"),
+        Ok(_) => panic!("an index with a non-UTF-8 symbol opened"),
+    }
+}
