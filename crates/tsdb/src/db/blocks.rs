@@ -228,7 +228,7 @@ pub(crate) fn select_block(
     let ix = block.index();
     let tombstones = block.tombstones();
     for id in postings_for_matchers(ix, matchers)? {
-        let (labels, mut chunks) = ix.series(id)?;
+        let (labels, mut chunks) = ix.series_in_range(id, mint, maxt)?;
         let deleted = tombstones.get(u64::from(id)).cloned();
         chunks.retain(|c| {
             c.max_time >= mint
