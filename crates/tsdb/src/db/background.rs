@@ -12,6 +12,13 @@ use crate::options::FsyncPolicy;
 /// How often (ms, by the options' clock) the background thread runs [`Db::tick`].
 const TICK_INTERVAL_MS: i64 = 60_000;
 
+/// How often (ms) full head chunks are moved to spill segments between
+/// ticks. A pass only visits the series (a lock each) when nothing is due,
+/// and targets scraped together fill their chunks together: a minute's
+/// wait would hold a whole round of full chunks on the heap beside the new
+/// open ones.
+const SPILL_INTERVAL_MS: i64 = 10_000;
+
 /// Handle to the running thread.
 pub(super) struct Background {
     pub(super) stop: Arc<(Mutex<bool>, Condvar)>,
@@ -29,6 +36,7 @@ pub(super) fn spawn_background(shared: Arc<Shared>) -> Background {
         .name("promlite-tsdb".into())
         .spawn(move || {
             let mut last_tick = shared.opts.clock.now_ms();
+            let mut last_spill = last_tick;
             loop {
                 {
                     let (lock, cv) = &*stop2;
@@ -46,9 +54,13 @@ pub(super) fn spawn_background(shared: Arc<Shared>) -> Background {
                 let now = shared.opts.clock.now_ms();
                 if now.saturating_sub(last_tick) >= TICK_INTERVAL_MS {
                     last_tick = now;
+                    last_spill = now;
                     if let Err(e) = shared.tick() {
                         tracing::error!(target: "promlite_tsdb", "background maintenance failed: {e}");
                     }
+                } else if now.saturating_sub(last_spill) >= SPILL_INTERVAL_MS {
+                    last_spill = now;
+                    shared.spill_between_ticks();
                 }
             }
         });

@@ -59,6 +59,15 @@ impl Shared {
     /// Moves the head's full chunks to spill segments. A write error (a full
     /// disk, say) is counted and logged; those chunks stay on the heap and
     /// the next tick tries again.
+    /// [`Self::spill_head_chunks`] between ticks: skipped while other
+    /// maintenance runs (a head cut must not meet a pass holding every
+    /// series, or truncation would keep the empty ones).
+    pub(super) fn spill_between_ticks(&self) {
+        if let Some(_m) = self.maintenance.try_lock() {
+            self.spill_head_chunks();
+        }
+    }
+
     fn spill_head_chunks(&self) {
         let mut spill = self.spill.lock();
         let Some(spill) = spill.as_mut() else {

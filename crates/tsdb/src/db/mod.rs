@@ -440,4 +440,42 @@ mod tests {
         app.commit().unwrap();
         assert!(db.tick().unwrap().head_compactable);
     }
+
+    #[test]
+    fn spills_between_ticks_wait_for_other_maintenance() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(
+            dir.path(),
+            DbOptions {
+                block_range_ms: crate::options::DEFAULT_BLOCK_RANGE_MS,
+                ..opts()
+            },
+        )
+        .unwrap();
+        let l = labels!("__name__" => "spill_me");
+        let mut app = db.appender();
+        for t in 0..300 {
+            app.append(None, &l, t * 1000, t as f64).unwrap();
+        }
+        app.commit().unwrap();
+        let before = dump(&db);
+        {
+            // A tick (or head cut) in progress: the pass is skipped.
+            let _m = db.shared.maintenance.lock();
+            db.shared.spill_between_ticks();
+            assert_eq!(db.head_stats().spilled_chunks, 0);
+        }
+        db.shared.spill_between_ticks();
+        assert_eq!(db.head_stats().spilled_chunks, 2);
+        assert_eq!(db.metrics().head_chunks_spilled, 2);
+        assert_eq!(dump(&db), before);
+        let spill = dir.path().join(SPILL_DIR);
+        assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 1);
+        // Reopened: the segments are gone and the WAL rebuilds the head.
+        db.close().unwrap();
+        drop(db);
+        let db = Db::open(dir.path(), opts()).unwrap();
+        assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0);
+        assert_eq!(dump(&db), before);
+    }
 }
