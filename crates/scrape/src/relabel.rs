@@ -374,7 +374,7 @@ pub fn apply(b: &mut LabelsBuilder, c: &RelabelConfig) -> bool {
         Action::LabelMap => {
             let current = b.build();
             for l in current.iter() {
-                if let Some(name) = c.regex.expand(&l.name, &c.replacement) {
+                if let Some(name) = c.regex.expand(l.name, &c.replacement) {
                     if !name.is_empty() {
                         b.set(name, l.value);
                     }

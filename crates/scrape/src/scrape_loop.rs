@@ -437,7 +437,7 @@ impl Limits {
                 return Err(format!(
                     "label_value_length_limit exceeded (metric: {metric}, label name: {}, value: {:?}, length: {}, limit: {})",
                     lb.name,
-                    truncate(&lb.value, 50),
+                    truncate(lb.value, 50),
                     lb.value.len(),
                     lim.value_len
                 ));
@@ -619,7 +619,7 @@ impl ScrapeLoop {
 pub fn mutate_labels(b: &mut LabelsBuilder, target: &Labels, honor_labels: bool) {
     if honor_labels {
         for l in target.iter() {
-            if b.get(&l.name).is_none() {
+            if b.get(l.name).is_none() {
                 b.set(l.name, l.value);
             }
         }
@@ -627,7 +627,7 @@ pub fn mutate_labels(b: &mut LabelsBuilder, target: &Labels, honor_labels: bool)
     }
     let mut conflicts: Vec<(String, String)> = Vec::new();
     for l in target.iter() {
-        if let Some(existing) = b.get(&l.name) {
+        if let Some(existing) = b.get(l.name) {
             conflicts.push((l.name.to_string(), existing.to_string()));
         }
         b.set(l.name, l.value);

@@ -219,10 +219,10 @@ fn scrape_cache_and_label_bytes_per_series() {
     let mut loops: Vec<ScrapeLoop> = (0..TARGETS)
         .map(|t| scrape_loop(t, storage.clone()))
         .collect();
-    for step in 0..4usize {
+    for (step, body) in bodies.iter().enumerate() {
         for sl in &mut loops {
             let r = sl.ingest(
-                &bodies[step],
+                body,
                 Format::PrometheusText,
                 1_700_000_000_000 + step as i64 * 5_000,
                 Instant::now(),

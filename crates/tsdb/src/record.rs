@@ -136,8 +136,8 @@ pub fn encode_series(series: &[RefSeries], out: &mut Vec<u8>) {
         put_uvarint(out, s.series_ref);
         put_uvarint(out, s.labels.len() as u64);
         for l in s.labels.iter() {
-            put_str(out, &l.name);
-            put_str(out, &l.value);
+            put_str(out, l.name);
+            put_str(out, l.value);
         }
     }
 }

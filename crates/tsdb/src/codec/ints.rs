@@ -225,7 +225,7 @@ fn unpack_rice_block(
     let start = r.pos();
     let rest = r.rest();
     out.reserve(len);
-    let (mut bitpos, mut done) = if k + RICE_ESC as u32 + 1 <= 57 {
+    let (mut bitpos, mut done) = if k + (RICE_ESC as u32) < 57 {
         unpack_rice_buffered(rest, center, k, len, out)
     } else {
         (0, 0)

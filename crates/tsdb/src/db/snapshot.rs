@@ -77,10 +77,10 @@ fn link_tree(from: &Path, to: &Path) -> Result<(), StorageError> {
         let dst = to.join(e.file_name());
         if e.file_type().map_err(io(&src))?.is_dir() {
             link_tree(&src, &dst)?;
-        } else if !e.file_name().to_string_lossy().ends_with(".tmp") {
-            if std::fs::hard_link(&src, &dst).is_err() {
-                std::fs::copy(&src, &dst).map_err(io(&dst))?;
-            }
+        } else if !e.file_name().to_string_lossy().ends_with(".tmp")
+            && std::fs::hard_link(&src, &dst).is_err()
+        {
+            std::fs::copy(&src, &dst).map_err(io(&dst))?;
         }
     }
     sync_dir(to)

@@ -53,7 +53,7 @@ impl Postings {
         let mut touched: HashSet<(&str, &str)> = HashSet::new();
         for (_, labels) in gone {
             for l in labels.iter() {
-                touched.insert((&l.name, &l.value));
+                touched.insert((l.name, l.value));
             }
         }
         for (name, value) in touched {

@@ -37,8 +37,8 @@ pub fn write_index(series: &[(Labels, Vec<ChunkMeta>)]) -> Result<Vec<u8>, Stora
     syms.insert("");
     for (l, _) in series {
         for lab in l.iter() {
-            syms.insert(&lab.name);
-            syms.insert(&lab.value);
+            syms.insert(lab.name);
+            syms.insert(lab.value);
         }
     }
     let sym_ids: BTreeMap<&str, u64> = syms
@@ -70,7 +70,7 @@ pub fn write_index(series: &[(Labels, Vec<ChunkMeta>)]) -> Result<Vec<u8>, Stora
         body.clear();
         put_uvarint(&mut body, l.len() as u64);
         for lab in l.iter() {
-            let (n, v) = (sid(&lab.name), sid(&lab.value));
+            let (n, v) = (sid(lab.name), sid(lab.value));
             put_uvarint(&mut body, n);
             put_uvarint(&mut body, v);
             postings.entry((n, v)).or_default().push(id as u32);
