@@ -29,6 +29,18 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// A database without the background thread (the tests tick it).
+fn open(dir: &std::path::Path) -> Db {
+    Db::open(
+        dir,
+        DbOptions {
+            background: false,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
 /// The counter is process-wide: the tests take turns.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -38,14 +50,7 @@ fn bytes_per_active_series() {
     const N: usize = 10_000;
     const SAMPLES: i64 = 120;
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(
-        dir.path(),
-        DbOptions {
-            background: false,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let db = open(dir.path());
     // Typical exporter labels: name, job, instance, one more.
     let start = ALLOCATED.load(Ordering::Relaxed);
     let labels: Vec<Labels> = (0..N)
@@ -100,14 +105,7 @@ fn full_chunks_leave_the_heap_at_tick() {
     const N: usize = 2_000;
     const SAMPLES: i64 = 1_200; // ten full chunks per series at 5 s
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(
-        dir.path(),
-        DbOptions {
-            background: false,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let db = open(dir.path());
     let labels: Vec<Labels> = (0..N)
         .map(|i| {
             Labels::from_pairs([
@@ -173,14 +171,7 @@ fn full_chunks_leave_the_heap_at_tick() {
     assert_eq!(after_spill.0, N * SAMPLES as usize);
     db.close().unwrap();
     drop(db);
-    let db = Db::open(
-        dir.path(),
-        DbOptions {
-            background: false,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let db = open(dir.path());
     assert_eq!(sum(&db), after_spill);
     assert_eq!(db.head_stats().spilled_chunks, 0, "reopened on the heap");
 }
