@@ -33,11 +33,24 @@ pub(crate) fn parse_go_float(s: &[u8]) -> Result<f64, FloatError> {
     if let Some(v) = fast_decimal(s) {
         return Ok(v);
     }
-    slow_parse(s)
+    match s {
+        b"NaN" => Ok(f64::from_bits(NORMAL_NAN_BITS)),
+        b"+Inf" => Ok(f64::INFINITY),
+        _ => slow_parse(s),
+    }
 }
 
-/// Exact result for `[-+]?digits[.digits]` with at most 15 significant
-/// digits in total and a short fraction (Clinger's fast path), else `None`.
+/// 2^53: every integer up to it is exact in an `f64`.
+const MAX_EXACT_INT: u64 = 1 << 53;
+
+/// Exact result for `[-+]?digits[.digits][(e|E)[-+]?digits]` when the
+/// digits, read as one integer `m`, are at most 2^53 and the value is
+/// `m × 10^e` with a power `10^|e|` that is itself exact (|e| ≤ 22, or
+/// `m × 10^(e-22)` still at most 2^53): then one multiplication or
+/// division of two exact operands is the correctly rounded result
+/// (Clinger's fast path), bit-identical to a correctly rounded parse.
+/// Anything else (more digits, larger exponents, other syntax) is `None`
+/// and goes to the general parser.
 #[inline(always)]
 fn fast_decimal(s: &[u8]) -> Option<f64> {
     let (neg, digits) = match s.first() {
@@ -45,9 +58,6 @@ fn fast_decimal(s: &[u8]) -> Option<f64> {
         Some(b'+') => (false, s.get(1..)?),
         _ => (false, s),
     };
-    if digits.is_empty() || digits.len() > 16 {
-        return None;
-    }
     let mut mant: u64 = 0;
     let mut k = 0;
     while let Some(&c) = digits.get(k) {
@@ -55,38 +65,100 @@ fn fast_decimal(s: &[u8]) -> Option<f64> {
         if d > 9 {
             break;
         }
-        mant = mant * 10 + u64::from(d);
+        mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
         k += 1;
     }
-    let int_digits = k;
-    let mut frac_digits = 0;
-    if k < digits.len() {
-        if digits.get(k) != Some(&b'.') {
-            return None;
-        }
+    let mut ndigits = k;
+    let mut frac_digits = 0i32;
+    if digits.get(k) == Some(&b'.') {
         k += 1;
+        let frac_start = k;
         while let Some(&c) = digits.get(k) {
             let d = c.wrapping_sub(b'0');
             if d > 9 {
-                return None;
+                break;
             }
-            mant = mant * 10 + u64::from(d);
+            mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
             k += 1;
-            frac_digits += 1;
         }
+        ndigits += k - frac_start;
+        frac_digits = (k - frac_start) as i32;
     }
-    let ndigits = int_digits + frac_digits;
-    if ndigits == 0 || ndigits > 15 {
+    // 19 digits cannot overflow a u64; beyond that `mant` may have wrapped.
+    if ndigits == 0 || ndigits > 19 || mant > MAX_EXACT_INT {
         return None;
     }
-    // mant < 10^15 < 2^53, so it and the power of ten are exact and one
-    // correctly rounded division gives the correctly rounded result.
-    let mut v = mant as f64;
-    if frac_digits > 0 {
-        v /= *POW10.get(frac_digits)?;
+    let mut exp = 0i32;
+    if let Some(b'e' | b'E') = digits.get(k) {
+        k += 1;
+        let exp_neg = match digits.get(k) {
+            Some(b'-') => {
+                k += 1;
+                true
+            }
+            Some(b'+') => {
+                k += 1;
+                false
+            }
+            _ => false,
+        };
+        let exp_start = k;
+        while let Some(&c) = digits.get(k) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            exp = exp * 10 + i32::from(d);
+            k += 1;
+            if k - exp_start > 3 {
+                return None;
+            }
+        }
+        if k == exp_start {
+            return None;
+        }
+        if exp_neg {
+            exp = -exp;
+        }
     }
+    if k != digits.len() {
+        return None;
+    }
+    let e = exp - frac_digits;
+    let v = if e < 0 {
+        mant as f64 / *POW10.get(usize::try_from(-e).ok()?)?
+    } else if e <= 22 {
+        mant as f64 * *POW10.get(usize::try_from(e).ok()?)?
+    } else {
+        // m × 10^(e-22) may still be an exact integer; then × 1e22 is one rounding.
+        let shifted = mant.checked_mul(*POW10_INT.get(usize::try_from(e - 22).ok()?)?)?;
+        if shifted > MAX_EXACT_INT {
+            return None;
+        }
+        shifted as f64 * 1e22
+    };
     Some(if neg { -v } else { v })
 }
+
+/// Powers of ten as integers, for the extended fast path.
+const POW10_INT: [u64; 16] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+    10_000_000_000,
+    100_000_000_000,
+    1_000_000_000_000,
+    10_000_000_000_000,
+    100_000_000_000_000,
+    1_000_000_000_000_000,
+];
 
 #[cold]
 fn slow_parse(s: &[u8]) -> Result<f64, FloatError> {
@@ -222,6 +294,84 @@ mod tests {
         assert_eq!(p("1.7976931348623157e308"), Ok(f64::MAX));
         assert_eq!(p("12345678901234567890"), Ok(12345678901234567890.0));
         assert_eq!(p("0.30000000000000004"), Ok(0.30000000000000004));
+    }
+
+    /// The fast path must give exactly what a correctly rounded parse gives
+    /// (Rust's `str::parse`, as Go's `ParseFloat`), for every shape it takes.
+    #[test]
+    fn fast_path_is_bit_identical_to_the_general_parse() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut taken = 0;
+        for _ in 0..400_000 {
+            let r = next();
+            let ndigits = 1 + (r % 19) as usize;
+            let mut digits: String = (0..ndigits)
+                .map(|k| char::from(b'0' + ((next() >> (k % 8)) % 10) as u8))
+                .collect();
+            if r & (1 << 20) != 0 {
+                let dot = (next() as usize) % (ndigits + 1);
+                digits.insert(dot, '.');
+            }
+            let sign = ["", "-", "+"][((r >> 24) % 3) as usize];
+            let exp = match (r >> 28) % 4 {
+                0 => String::new(),
+                1 => format!("e{}", (next() % 50) as i64 - 25),
+                2 => format!("e+{:02}", next() % 40),
+                _ => format!("E-{:03}", next() % 40),
+            };
+            let text = format!("{sign}{digits}{exp}");
+            let want: f64 = match text.parse() {
+                Ok(v) => v,
+                Err(e) => panic!("{text}: {e}"),
+            };
+            if let Some(got) = fast_decimal(text.as_bytes()) {
+                taken += 1;
+                assert_eq!(got.to_bits(), want.to_bits(), "{text}");
+            }
+            assert_eq!(p(&text).map(f64::to_bits), Ok(want.to_bits()), "{text}");
+        }
+        // The generator must exercise the fast path, not only the fallback.
+        assert!(taken > 100_000, "fast path taken {taken} times");
+    }
+
+    #[test]
+    fn fast_path_edges() {
+        for (text, want) in [
+            ("9007199254740992", Some(9007199254740992.0)),
+            ("9007199254740993", None),
+            ("1e22", Some(1e22)),
+            ("1e23", Some(1e23)),
+            ("123e30", Some(123e30)),
+            ("9007199254740992e22", Some(9007199254740992e22)),
+            ("1e38", None),
+            ("1e-22", Some(1e-22)),
+            ("1e-23", None),
+            ("4.4007501305e+10", Some(4.4007501305e10)),
+            ("2.0522e-05", Some(2.0522e-05)),
+            ("-0", Some(-0.0)),
+            ("0e999", None),
+            ("1e0001", None),
+            ("1e", None),
+            ("1e+", None),
+            (".", None),
+            ("5.", Some(5.0)),
+            (".5", Some(0.5)),
+            ("1_0", None),
+            ("0x1", None),
+        ] {
+            assert_eq!(
+                fast_decimal(text.as_bytes()).map(f64::to_bits),
+                want.map(f64::to_bits),
+                "{text}"
+            );
+        }
+        assert!(fast_decimal(b"-0").is_some_and(|v| v.is_sign_negative()));
     }
 
     #[test]

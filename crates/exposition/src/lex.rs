@@ -7,6 +7,7 @@ use promlite_model::MetricType;
 
 use crate::entry::describe;
 use crate::float::{format_openmetrics_float, parse_go_float};
+use crate::scan::{find, Stop};
 
 /// An error at a byte offset; turned into a [`crate::ParseError`] (with line
 /// and column) only when it leaves the parser.
@@ -40,7 +41,6 @@ const NAME: u8 = 2;
 const LABEL_START: u8 = 4;
 const LABEL: u8 = 8;
 const BLANK: u8 = 16;
-const VALUE_END: u8 = 32;
 
 /// Character classes of every byte value, so each scanning step is one load
 /// and one test.
@@ -61,9 +61,6 @@ static CLASS: [u8; 256] = {
         }
         if b == b' ' || b == b'\t' {
             t[c] |= BLANK;
-        }
-        if b == b' ' || b == b'\t' || b == b'\n' || b == b'{' {
-            t[c] |= VALUE_END;
         }
         c += 1;
     }
@@ -87,40 +84,21 @@ pub(crate) fn is_label_start(c: u8) -> bool {
     CLASS[usize::from(c)] & LABEL_START != 0
 }
 
-#[inline(always)]
+#[cfg(test)]
 pub(crate) fn is_label_char(c: u8) -> bool {
     CLASS[usize::from(c)] & LABEL != 0
-}
-
-/// Index of the first byte at or after `i` that is not in class `mask`;
-/// eight bytes per step while they all are.
-#[inline(always)]
-fn scan_class(b: &[u8], i: usize, mask: u8) -> usize {
-    let mut off = i;
-    while let Some(c) = b.get(off..off + 8) {
-        let Ok(c) = <&[u8; 8]>::try_from(c) else {
-            break;
-        };
-        let t = |k: usize| CLASS[usize::from(c[k])];
-        if t(0) & t(1) & t(2) & t(3) & t(4) & t(5) & t(6) & t(7) & mask == 0 {
-            break;
-        }
-        off += 8;
-    }
-    scan_while(b, off, |c| CLASS[usize::from(c)] & mask != 0)
 }
 
 /// End of a metric name whose rest starts at `i`.
 #[inline(always)]
 pub(crate) fn scan_name(b: &[u8], i: usize) -> usize {
-    scan_class(b, i, NAME)
+    find(b, i, Stop::NotName)
 }
 
-/// End of a label name whose rest starts at `i`. Byte by byte: label names
-/// are usually shorter than the eight-byte step.
+/// End of a label name whose rest starts at `i`.
 #[inline(always)]
 pub(crate) fn scan_label(b: &[u8], i: usize) -> usize {
-    scan_while(b, i, is_label_char)
+    find(b, i, Stop::NotLabel)
 }
 
 /// Index of the first byte at or after `i` for which `keep` is false
@@ -139,7 +117,7 @@ pub(crate) fn scan_while(b: &[u8], i: usize, keep: impl Fn(u8) -> bool) -> usize
 /// End of a text-format value token (`[^{ \t\n]*`) starting at `i`.
 #[inline(always)]
 pub(crate) fn scan_text_value(b: &[u8], i: usize) -> usize {
-    scan_while(b, i, |c| CLASS[usize::from(c)] & VALUE_END == 0)
+    find(b, i, Stop::ValueEnd)
 }
 
 /// Skips spaces and tabs.
@@ -175,21 +153,6 @@ pub(crate) fn ascii_str(b: &[u8]) -> &str {
     // SAFETY: callers guarantee `b` is ASCII (see above), hence UTF-8.
     unsafe { std::str::from_utf8_unchecked(b) }
 }
-
-/// Bytes that end the fast scan inside a quoted string: `"`, `\`, `\n`
-/// and every non-ASCII byte.
-static QUOTE_STOP: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t[b'\n' as usize] = true;
-    let mut c = 0x80;
-    while c < 256 {
-        t[c] = true;
-        c += 1;
-    }
-    t
-};
 
 /// A quoted string found by [`scan_quoted`].
 pub(crate) struct Quoted<'a> {
@@ -228,7 +191,7 @@ pub(crate) fn scan_quoted(b: &[u8], i: usize, newline_ok: bool) -> PResult<Quote
     let mut flags = 0usize;
     loop {
         // Fast path: plain ASCII runs.
-        j = scan_while(b, j, |c| !QUOTE_STOP[usize::from(c)]);
+        j = find(b, j, Stop::Quote);
         let Some(&c) = b.get(j) else {
             return fail(i, "unterminated quoted string (missing closing '\"')");
         };
@@ -264,15 +227,6 @@ pub(crate) fn scan_quoted(b: &[u8], i: usize, newline_ok: bool) -> PResult<Quote
     })
 }
 
-/// Bytes that stop the skim of a label set outside quotes: `"`, `}`, `\n`.
-static SET_STOP: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'"' as usize] = true;
-    t[b'}' as usize] = true;
-    t[b'\n' as usize] = true;
-    t
-};
-
 /// Index just after the `}` that closes the label set whose inside starts
 /// at `i`, found *without validating* the set: quoted strings are skipped
 /// (honouring `\` escapes), so a `}` inside a value does not end the set.
@@ -283,13 +237,13 @@ static SET_STOP: [bool; 256] = {
 #[inline]
 pub(crate) fn skim_label_set(b: &[u8], mut i: usize, newline_ok: bool) -> Option<usize> {
     loop {
-        i = scan_while(b, i, |c| !SET_STOP[usize::from(c)]);
+        i = find(b, i, Stop::SetStop);
         match *b.get(i)? {
             b'}' => return Some(i + 1),
             b'"' => {
                 i += 1;
                 loop {
-                    i = scan_while(b, i, |c| !QUOTE_STOP[usize::from(c)]);
+                    i = find(b, i, Stop::QuoteAscii);
                     match *b.get(i)? {
                         b'"' => break,
                         b'\\' => {
@@ -596,6 +550,11 @@ mod tests {
                 assert_eq!(
                     scan_name(input, i),
                     scan_while(input, i, is_name_char),
+                    "{input:?} {i}"
+                );
+                assert_eq!(
+                    scan_label(input, i),
+                    scan_while(input, i, is_label_char),
                     "{input:?} {i}"
                 );
             }

@@ -50,6 +50,7 @@ mod import;
 mod lex;
 mod openmetrics;
 mod parser;
+mod scan;
 mod text;
 
 pub use entry::{Entry, Exemplar, LabelPair, ParseError, SampleEntry};

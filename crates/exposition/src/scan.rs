@@ -1,0 +1,199 @@
+//! Sixteen-bytes-at-a-time searches for the scanners in `lex.rs`.
+//!
+//! Each search returns the index of the first byte at or after `i` that
+//! stops it (`b.len()` if none, `i` if `i` is past the end), exactly as the
+//! byte-at-a-time loop next to it would; tests check the two agree. On
+//! x86_64 whole 16-byte blocks are classified with SSE2 (part of the
+//! x86_64 baseline, so no run-time detection) and the last, partial block
+//! goes byte by byte; elsewhere every byte goes byte by byte.
+
+/// What a search stops at, for both the block and the byte version.
+#[derive(Clone, Copy)]
+pub(crate) enum Stop {
+    /// The first byte that is not `[a-zA-Z0-9_:]` (metric names).
+    NotName,
+    /// The first byte that is not `[a-zA-Z0-9_]` (label names).
+    NotLabel,
+    /// `"`, `\`, `\n` or a non-ASCII byte (inside a quoted string).
+    Quote,
+    /// `"`, `\` or `\n` (inside a quoted string, when skimming).
+    QuoteAscii,
+    /// `"`, `}` or `\n` (between the quoted values of a label set).
+    SetStop,
+    /// ` `, `\t`, `\n` or `{` (the end of a text-format value).
+    ValueEnd,
+}
+
+impl Stop {
+    /// The byte-at-a-time test: true when `c` stops the search.
+    #[inline(always)]
+    fn stops(self, c: u8) -> bool {
+        match self {
+            Stop::NotName => !(c.is_ascii_alphanumeric() || c == b'_' || c == b':'),
+            Stop::NotLabel => !(c.is_ascii_alphanumeric() || c == b'_'),
+            Stop::Quote => matches!(c, b'"' | b'\\' | b'\n') || c >= 0x80,
+            Stop::QuoteAscii => matches!(c, b'"' | b'\\' | b'\n'),
+            Stop::SetStop => matches!(c, b'"' | b'}' | b'\n'),
+            Stop::ValueEnd => matches!(c, b' ' | b'\t' | b'\n' | b'{'),
+        }
+    }
+}
+
+/// Index of the first byte at or after `i` that `stop` stops at.
+#[inline(always)]
+pub(crate) fn find(b: &[u8], i: usize, stop: Stop) -> usize {
+    let mut i = i;
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    while let Some(block) = b.get(i..i + 16).and_then(|s| <&[u8; 16]>::try_from(s).ok()) {
+        // SAFETY: `stop_mask` only needs SSE2, which this code is compiled
+        // for (the `cfg` above: SSE2 is part of the x86_64 baseline), so
+        // every CPU that runs it has the feature.
+        let mask = unsafe { sse2::stop_mask(block, stop) };
+        if mask != 0 {
+            return i + mask.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
+    find_bytewise(b, i, stop)
+}
+
+/// The byte-at-a-time search (also the tail of [`find`]).
+#[inline(always)]
+pub(crate) fn find_bytewise(b: &[u8], i: usize, stop: Stop) -> usize {
+    match b.get(i..) {
+        Some(rest) => rest
+            .iter()
+            .position(|&c| stop.stops(c))
+            .map_or(b.len(), |p| i + p),
+        None => i,
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod sse2 {
+    use std::arch::x86_64::*;
+
+    use super::Stop;
+
+    /// The bytes of `x` equal to `c`, as 0xff.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn eq(x: __m128i, c: u8) -> __m128i {
+        _mm_cmpeq_epi8(x, _mm_set1_epi8(c as i8))
+    }
+
+    /// The bytes of `x` in `lo..=hi`, as 0xff: `x - lo` below `hi - lo + 1`
+    /// as unsigned bytes, done with SSE2's signed compare by flipping the
+    /// top bit.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn in_range(x: __m128i, lo: u8, hi: u8) -> __m128i {
+        let shifted = _mm_add_epi8(x, _mm_set1_epi8(0x80u8.wrapping_sub(lo) as i8));
+        let limit = 0x80u8.wrapping_add(hi - lo + 1);
+        _mm_cmplt_epi8(shifted, _mm_set1_epi8(limit as i8))
+    }
+
+    /// `[a-zA-Z0-9_]`, plus `:` when `colon`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn word(x: __m128i, colon: bool) -> __m128i {
+        // `| 0x20` maps A-Z onto a-z and nothing else into a-z.
+        let alpha = in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), b'a', b'z');
+        // `0`-`9` and `:` are adjacent (0x30-0x3a).
+        let digits = in_range(x, b'0', if colon { b':' } else { b'9' });
+        _mm_or_si128(_mm_or_si128(alpha, digits), eq(x, b'_'))
+    }
+
+    /// One bit per byte of `block` (bit k for byte k) that `stop` stops at.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn stop_mask(block: &[u8; 16], stop: Stop) -> u32 {
+        // SAFETY: `block` is a reference to 16 initialised bytes, exactly
+        // what `_mm_loadu_si128` reads; it has no alignment requirement. The
+        // caller took `block` from the input with a checked `get`, so no
+        // bound is assumed. (There is no safe load of a `__m128i` from bytes
+        // on stable Rust; two `u64` loads and `_mm_set_epi64x` cost two more
+        // instructions per block.)
+        let x = unsafe { _mm_loadu_si128(block.as_ptr().cast::<__m128i>()) };
+        let hits = match stop {
+            Stop::NotName => return !(_mm_movemask_epi8(word(x, true)) as u32) & 0xffff,
+            Stop::NotLabel => return !(_mm_movemask_epi8(word(x, false)) as u32) & 0xffff,
+            // The top bit of each byte is the non-ASCII flag itself.
+            Stop::Quote => _mm_or_si128(
+                _mm_or_si128(eq(x, b'"'), eq(x, b'\\')),
+                _mm_or_si128(eq(x, b'\n'), x),
+            ),
+            Stop::QuoteAscii => _mm_or_si128(_mm_or_si128(eq(x, b'"'), eq(x, b'\\')), eq(x, b'\n')),
+            Stop::SetStop => _mm_or_si128(_mm_or_si128(eq(x, b'"'), eq(x, b'}')), eq(x, b'\n')),
+            Stop::ValueEnd => _mm_or_si128(
+                _mm_or_si128(eq(x, b' '), eq(x, b'\t')),
+                _mm_or_si128(eq(x, b'\n'), eq(x, b'{')),
+            ),
+        };
+        _mm_movemask_epi8(hits) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STOPS: [Stop; 6] = [
+        Stop::NotName,
+        Stop::NotLabel,
+        Stop::Quote,
+        Stop::QuoteAscii,
+        Stop::SetStop,
+        Stop::ValueEnd,
+    ];
+
+    #[test]
+    fn block_search_matches_bytewise_for_every_byte_at_every_position() {
+        // A run of bytes that none of the searches stop at would differ per
+        // search, so use a run that each one passes over, then one probe byte.
+        for stop in STOPS {
+            let filler = match stop {
+                Stop::NotName | Stop::NotLabel => b'a',
+                Stop::ValueEnd => b'1',
+                _ => b'x',
+            };
+            for len in [0usize, 1, 15, 16, 17, 31, 32, 40] {
+                for at in 0..len {
+                    for probe in 0..=255u8 {
+                        let mut b = vec![filler; len];
+                        b[at] = probe;
+                        for start in [0, 1, at] {
+                            assert_eq!(
+                                find(&b, start, stop),
+                                find_bytewise(&b, start, stop),
+                                "len {len} at {at} probe {probe:#x} start {start}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn block_search_matches_bytewise_on_mixed_text() {
+        let text = b"go_gc_heap_allocs_by_size_bytes_bucket{le=\"8.999999999999998\",x=\"a\\\"}\xc3\xa9\"} 2.279966416e+09\n\
+                     a:b_C9 {\tq=\"\n\"} NaN 123\n";
+        for stop in STOPS {
+            for start in 0..=text.len() + 2 {
+                assert_eq!(
+                    find(text, start, stop),
+                    find_bytewise(text, start, stop),
+                    "start {start}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn past_the_end_returns_the_start() {
+        assert_eq!(find(b"abc", 5, Stop::NotName), 5);
+        assert_eq!(find(b"abc", 3, Stop::NotName), 3);
+        assert_eq!(find(b"abc", 0, Stop::SetStop), 3);
+    }
+}
