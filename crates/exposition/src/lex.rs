@@ -7,7 +7,7 @@ use promlite_model::MetricType;
 
 use crate::entry::describe;
 use crate::float::{format_openmetrics_float, parse_go_float};
-use crate::scan::{find, Stop};
+use crate::scan::{find, skim_set_blocks, Stop};
 
 /// An error at a byte offset; turned into a [`crate::ParseError`] (with line
 /// and column) only when it leaves the parser.
@@ -235,7 +235,16 @@ pub(crate) fn scan_quoted(b: &[u8], i: usize, newline_ok: bool) -> PResult<Quote
 /// quoted string holds a raw newline and `newline_ok` is false; the caller
 /// then parses the set fully, which reports the error.
 #[inline]
-pub(crate) fn skim_label_set(b: &[u8], mut i: usize, newline_ok: bool) -> Option<usize> {
+pub(crate) fn skim_label_set(b: &[u8], i: usize, newline_ok: bool) -> Option<usize> {
+    if let Some(end) = skim_set_blocks(b, i, newline_ok) {
+        return Some(end);
+    }
+    skim_label_set_bytewise(b, i, newline_ok)
+}
+
+/// [`skim_label_set`] one stop byte at a time (backslashes, newlines, the
+/// end of the body).
+pub(crate) fn skim_label_set_bytewise(b: &[u8], mut i: usize, newline_ok: bool) -> Option<usize> {
     loop {
         i = find(b, i, Stop::SetStop);
         match *b.get(i)? {

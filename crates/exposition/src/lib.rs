@@ -44,6 +44,7 @@
 #![deny(missing_docs)]
 
 mod entry;
+mod fast;
 mod float;
 mod format;
 mod import;

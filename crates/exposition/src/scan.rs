@@ -69,6 +69,87 @@ pub(crate) fn find_bytewise(b: &[u8], i: usize, stop: Stop) -> usize {
     }
 }
 
+/// Index just after the `}` closing the label set whose inside starts at
+/// `i`, like [`crate::lex::skim_label_set`], found 32 bytes per step: with
+/// no `\` in a window, the bytes inside quotes are the running parity of
+/// the `"` positions, so the closing brace is the first `}` outside them.
+/// `None` means "use the byte-by-byte skim": a backslash in the window, a
+/// newline outside quotes (or inside when `!newline_ok`), fewer than 32
+/// bytes left, or no SSE2. When it returns an index, that is the index the
+/// byte-by-byte skim returns.
+#[inline(always)]
+pub(crate) fn skim_set_blocks(b: &[u8], i: usize, newline_ok: bool) -> Option<usize> {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        let mut i = i;
+        // All ones while the previous window ended inside a quoted value.
+        let mut carry = 0u32;
+        loop {
+            let window = b.get(i..)?.first_chunk::<32>()?;
+            // SAFETY: as in `find`: SSE2 is enabled for the whole build.
+            let m = unsafe { sse2::set_masks(window) };
+            if m.backslash != 0 {
+                return None;
+            }
+            let inside = prefix_xor(m.quote) ^ carry;
+            let outside = !inside;
+            let close = m.close & outside;
+            let bad_newline = if newline_ok {
+                m.newline & outside
+            } else {
+                m.newline
+            };
+            if close != 0 {
+                let at = close.trailing_zeros();
+                // Bits below the first closing brace.
+                let before = (1u32 << at) - 1;
+                if bad_newline & before != 0 {
+                    return None;
+                }
+                return Some(i + at as usize + 1);
+            }
+            if bad_newline != 0 {
+                return None;
+            }
+            carry = 0u32.wrapping_sub(inside >> 31);
+            i += 32;
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        let _ = (b, i, newline_ok);
+        None
+    }
+}
+
+/// Bit k is the parity of bits 0..=k of `x`.
+#[inline(always)]
+#[cfg_attr(
+    not(all(target_arch = "x86_64", target_feature = "sse2")),
+    allow(dead_code)
+)]
+fn prefix_xor(mut x: u32) -> u32 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x
+}
+
+/// One bit per byte of a 32-byte window for each byte the label-set skim
+/// cares about.
+#[cfg_attr(
+    not(all(target_arch = "x86_64", target_feature = "sse2")),
+    allow(dead_code)
+)]
+struct SetMasks {
+    quote: u32,
+    backslash: u32,
+    close: u32,
+    newline: u32,
+}
+
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
     use std::arch::x86_64::*;
@@ -102,6 +183,31 @@ mod sse2 {
         // `0`-`9` and `:` are adjacent (0x30-0x3a).
         let digits = in_range(x, b'0', if colon { b':' } else { b'9' });
         _mm_or_si128(_mm_or_si128(alpha, digits), eq(x, b'_'))
+    }
+
+    /// The [`SetMasks`] of a 32-byte window.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn set_masks(window: &[u8; 32]) -> super::SetMasks {
+        // SAFETY: `window` is a reference to 32 initialised bytes, read as
+        // two unaligned 16-byte loads (see `stop_mask`).
+        let (lo, hi) = unsafe {
+            (
+                _mm_loadu_si128(window.as_ptr().cast::<__m128i>()),
+                _mm_loadu_si128(window.as_ptr().add(16).cast::<__m128i>()),
+            )
+        };
+        let bits = |c: u8| {
+            let l = _mm_movemask_epi8(eq(lo, c)) as u32;
+            let h = _mm_movemask_epi8(eq(hi, c)) as u32;
+            l | (h << 16)
+        };
+        super::SetMasks {
+            quote: bits(b'"'),
+            backslash: bits(b'\\'),
+            close: bits(b'}'),
+            newline: bits(b'\n'),
+        }
     }
 
     /// One bit per byte of `block` (bit k for byte k) that `stop` stops at.
@@ -188,6 +294,55 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The block skim, when it answers, answers what the byte skim does.
+    #[test]
+    fn block_skim_matches_the_byte_skim() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = b"ab=\",}{\n\\ x\xc3";
+        let mut answered = 0;
+        for round in 0..200_000 {
+            let len = (next() % 120) as usize;
+            // Mostly plain bytes, so that many windows have no backslash.
+            let body: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    if r % 4 == 0 {
+                        alphabet[(r >> 8) as usize % alphabet.len()]
+                    } else {
+                        b'a' + (r >> 8) as u8 % 26
+                    }
+                })
+                .collect();
+            let newline_ok = round % 2 == 0;
+            for start in [0, 1, 5] {
+                if let Some(got) = skim_set_blocks(&body, start, newline_ok) {
+                    answered += 1;
+                    assert_eq!(
+                        Some(got),
+                        crate::lex::skim_label_set_bytewise(&body, start, newline_ok),
+                        "{:?} from {start}",
+                        String::from_utf8_lossy(&body)
+                    );
+                }
+            }
+        }
+        if cfg!(all(target_arch = "x86_64", target_feature = "sse2")) {
+            assert!(answered > 10_000, "block skim answered {answered} times");
+        }
+    }
+
+    #[test]
+    fn prefix_parity() {
+        assert_eq!(prefix_xor(0b1001_0100), 0xffff_ff8c);
+        assert_eq!(prefix_xor(1), u32::MAX);
     }
 
     #[test]

@@ -33,6 +33,9 @@ impl<'a> Parser<'a> {
                 b'{' => return self.text_series(i, i, None, s).map(|()| Some(Step::Sample)),
                 c if is_name_start(c) => {
                     let end = scan_name(b, i + 1);
+                    if self.text_sample_fast(i, end, s) {
+                        return Ok(Some(Step::Sample));
+                    }
                     let name = ascii_str(b.get(i..end).unwrap_or(&[]));
                     return self
                         .text_series(i, end, Some(name), s)
@@ -219,7 +222,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The inside of `{…}`; returns the index after `}`.
-    fn text_labels(
+    pub(crate) fn text_labels(
         &self,
         mut i: usize,
         name: &mut Option<&'a str>,
