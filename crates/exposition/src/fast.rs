@@ -18,6 +18,16 @@ use crate::scan::{find, Stop};
 const MAX_TS_DIGITS: usize = 18;
 
 impl<'a> Parser<'a> {
+    /// Always true outside this crate's unit tests, which compare the fast
+    /// path with the general parser.
+    #[inline(always)]
+    pub(crate) fn fast_path_allowed(&self) -> bool {
+        #[cfg(test)]
+        return !self.general_only;
+        #[cfg(not(test))]
+        true
+    }
+
     /// Parses the sample line whose metric name is `b[start..name_end]` if
     /// it has the common shape; `false` (with `self` untouched) otherwise.
     #[inline(always)]
@@ -106,3 +116,7 @@ impl<'a> Parser<'a> {
         true
     }
 }
+
+#[cfg(test)]
+#[path = "fast_tests.rs"]
+mod tests;

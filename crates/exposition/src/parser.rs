@@ -86,6 +86,10 @@ pub struct Parser<'a> {
     /// Index of the `{` of the last sample's label set when it was skimmed
     /// and not parsed yet.
     pub(crate) pending: Option<usize>,
+    /// Tests only: skip the fast path of `fast.rs`, so its results can be
+    /// compared with the general parser's.
+    #[cfg(test)]
+    pub(crate) general_only: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -103,6 +107,8 @@ impl<'a> Parser<'a> {
             series: (0, 0),
             lazy: false,
             pending: None,
+            #[cfg(test)]
+            general_only: false,
         }
     }
 

@@ -33,7 +33,7 @@ impl<'a> Parser<'a> {
                 b'{' => return self.text_series(i, i, None, s).map(|()| Some(Step::Sample)),
                 c if is_name_start(c) => {
                     let end = scan_name(b, i + 1);
-                    if self.text_sample_fast(i, end, s) {
+                    if self.fast_path_allowed() && self.text_sample_fast(i, end, s) {
                         return Ok(Some(Step::Sample));
                     }
                     let name = ascii_str(b.get(i..end).unwrap_or(&[]));
