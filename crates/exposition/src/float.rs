@@ -40,6 +40,40 @@ pub(crate) fn parse_go_float(s: &[u8]) -> Result<f64, FloatError> {
     }
 }
 
+/// The value token at `b[i..]` when it is 1 to 7 ASCII digits followed by
+/// a byte that ends a text-format value (space, tab, newline or `{`): the
+/// value (exact, below 10^7) and the index of that byte. Eight bytes are
+/// read at once; `None` for anything else, or with fewer than eight bytes
+/// left, and the caller scans and parses the token the general way.
+#[inline(always)]
+pub(crate) fn small_int_at(b: &[u8], i: usize) -> Option<(f64, usize)> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let w = u64::from_le_bytes(*b.get(i..)?.first_chunk::<8>()?);
+    // A byte is a digit iff its high nibble is 3 and adding 6 keeps it 3.
+    // Carries out of a byte only come from non-digits and only reach later
+    // bytes, so the first non-digit is found exactly.
+    let hi = 0xf0 * ONES;
+    let not_digit = ((w & hi) ^ (0x30 * ONES)) | ((w.wrapping_add(6 * ONES) & hi) ^ (0x30 * ONES));
+    // High bit of each non-zero byte of `not_digit`.
+    let flags = (not_digit | ((not_digit & (0x7f * ONES)) + 0x7f * ONES)) & (0x80 * ONES);
+    let len = (flags.trailing_zeros() / 8) as usize;
+    if len == 0 || len == 8 {
+        return None;
+    }
+    if !matches!(b.get(i + len), Some(b' ' | b'\t' | b'\n' | b'{')) {
+        return None;
+    }
+    // Keep the `len` digits, moved to the top bytes, with '0's below them.
+    let shift = 8 * (8 - len as u32);
+    let digits = (w << shift) | ((0x30 * ONES) >> (64 - shift));
+    // Pairs, then quads, then all eight digits (first digit in the lowest byte).
+    let d = digits & (0x0f * ONES);
+    let d = (d.wrapping_mul(10 * 256 + 1) >> 8) & 0x00ff_00ff_00ff_00ff;
+    let d = (d.wrapping_mul(100 * 65536 + 1) >> 16) & 0x0000_ffff_0000_ffff;
+    let d = d.wrapping_mul(10000 * (1 << 32) + 1) >> 32;
+    Some((d as f64, i + len))
+}
+
 /// 2^53: every integer up to it is exact in an `f64`.
 const MAX_EXACT_INT: u64 = 1 << 53;
 
@@ -338,6 +372,45 @@ mod tests {
         }
         // The generator must exercise the fast path, not only the fallback.
         assert!(taken > 100_000, "fast path taken {taken} times");
+    }
+
+    #[test]
+    fn small_integers_read_eight_bytes_at_a_time() {
+        for n in (0..100_000u32).chain([999_999, 1_000_000, 9_999_999, 1_234_567]) {
+            for pad in ["", "0", "00"] {
+                for end in [" ", "\t", "\n", "{"] {
+                    let text = format!("{pad}{n}{end}xxxxxxxx");
+                    let len = pad.len() + n.to_string().len();
+                    let got = small_int_at(text.as_bytes(), 0);
+                    if len <= 7 {
+                        assert_eq!(got, Some((f64::from(n), len)), "{text:?}");
+                    } else {
+                        assert_eq!(got, None, "{text:?}");
+                    }
+                }
+            }
+        }
+        for text in [
+            "",
+            "1",
+            "1234567",
+            "12 ",
+            "x1 ......",
+            "1x ......",
+            "1.5 .....",
+            "-1 ......",
+            "12345678 ",
+            "1:  .....",
+            "1/ ......",
+            "1\r\n......",
+            "1} ......",
+            " 1 ......",
+            "1\u{e9} .....",
+        ] {
+            let got = small_int_at(text.as_bytes(), 0);
+            assert_eq!(got, None, "{text:?}");
+        }
+        assert_eq!(small_int_at(b"ab 42 xxxxxxx", 3), Some((42.0, 5)));
     }
 
     #[test]

@@ -287,6 +287,29 @@ pub(crate) fn quoted_str<'a>(q: &Quoted<'a>, off: usize, what: &str) -> PResult<
     }
 }
 
+/// Help (or unit) text as `&str`, unescaped: borrowed without any further
+/// pass when a block scan finds neither a backslash nor a non-ASCII byte
+/// (the usual case), else UTF-8 checked (an error names `what` and points
+/// into the text, which starts at byte `off`) and unescaped.
+#[inline]
+pub(crate) fn help_text<'a>(
+    text: &'a [u8],
+    off: usize,
+    quote: bool,
+    what: &str,
+) -> PResult<Cow<'a, str>> {
+    if find(text, 0, Stop::NotPlain) == text.len() {
+        return Ok(Cow::Borrowed(ascii_str(text)));
+    }
+    let t = std::str::from_utf8(text).map_err(|e| {
+        Box::new(Fail {
+            off: off + e.valid_up_to(),
+            msg: format!("{what} is not valid UTF-8"),
+        })
+    })?;
+    Ok(unescape(t, quote))
+}
+
 /// Replaces `\\`, `\n` and, if `quote`, `\"`; any other escape stays as
 /// written (both characters), like Prometheus's replacers.
 pub(crate) fn unescape(s: &str, quote: bool) -> Cow<'_, str> {

@@ -22,6 +22,9 @@ pub(crate) enum Stop {
     SetStop,
     /// ` `, `\t`, `\n` or `{` (the end of a text-format value).
     ValueEnd,
+    /// `\`, `\n` or a non-ASCII byte (help text that is not plain ASCII
+    /// without escapes).
+    NotPlain,
 }
 
 impl Stop {
@@ -35,6 +38,7 @@ impl Stop {
             Stop::QuoteAscii => matches!(c, b'"' | b'\\' | b'\n'),
             Stop::SetStop => matches!(c, b'"' | b'}' | b'\n'),
             Stop::ValueEnd => matches!(c, b' ' | b'\t' | b'\n' | b'{'),
+            Stop::NotPlain => matches!(c, b'\\' | b'\n') || c >= 0x80,
         }
     }
 }
@@ -235,6 +239,7 @@ mod sse2 {
                 _mm_or_si128(eq(x, b' '), eq(x, b'\t')),
                 _mm_or_si128(eq(x, b'\n'), eq(x, b'{')),
             ),
+            Stop::NotPlain => _mm_or_si128(_mm_or_si128(eq(x, b'\\'), eq(x, b'\n')), x),
         };
         _mm_movemask_epi8(hits) as u32
     }
@@ -244,13 +249,14 @@ mod sse2 {
 mod tests {
     use super::*;
 
-    const STOPS: [Stop; 6] = [
+    const STOPS: [Stop; 7] = [
         Stop::NotName,
         Stop::NotLabel,
         Stop::Quote,
         Stop::QuoteAscii,
         Stop::SetStop,
         Stop::ValueEnd,
+        Stop::NotPlain,
     ];
 
     #[test]

@@ -33,9 +33,6 @@ impl<'a> Parser<'a> {
                 b'{' => return self.text_series(i, i, None, s).map(|()| Some(Step::Sample)),
                 c if is_name_start(c) => {
                     let end = scan_name(b, i + 1);
-                    if self.fast_path_allowed() && self.text_sample_fast(i, end, s) {
-                        return Ok(Some(Step::Sample));
-                    }
                     let name = ascii_str(b.get(i..end).unwrap_or(&[]));
                     return self
                         .text_series(i, end, Some(name), s)
@@ -87,16 +84,8 @@ impl<'a> Parser<'a> {
         };
         self.i = eol + 1;
         if is_help {
-            let t = std::str::from_utf8(text).map_err(|e| {
-                Box::new(Fail {
-                    off: name_end + 1 + e.valid_up_to(),
-                    msg: "help text is not valid UTF-8".into(),
-                })
-            })?;
-            return Ok(Step::Meta(Meta::Help {
-                name,
-                help: unescape(t, false),
-            }));
+            let help = help_text(text, name_end + 1, false, "help text")?;
+            return Ok(Step::Meta(Meta::Help { name, help }));
         }
         let metric_type = match text {
             b"counter" => MetricType::Counter,
