@@ -243,38 +243,95 @@ fn slow_parse(s: &[u8]) -> Result<f64, FloatError> {
 /// shortest `%g` form, with `.0` appended when it has neither a point nor an
 /// exponent (`1` → `1.0`, `1e+06` stays, `0.25` stays, `+Inf`).
 pub fn format_openmetrics_float(f: f64) -> String {
+    let mut out = StackStr::new();
+    write_openmetrics_float(f, &mut out);
+    out.as_str().to_string()
+}
+
+/// A string of up to [`StackStr::CAP`] bytes on the stack: room for any
+/// [`write_openmetrics_float`] output (at most 17 digits, a sign, a point
+/// and a 5-character exponent, or 22 characters for `%f` forms with
+/// leading zeros), so formatting a bound to compare it allocates nothing.
+pub(crate) struct StackStr {
+    buf: [u8; StackStr::CAP],
+    len: usize,
+}
+
+impl StackStr {
+    const CAP: usize = 48;
+
+    pub(crate) fn new() -> StackStr {
+        StackStr {
+            buf: [0; StackStr::CAP],
+            len: 0,
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only whole `&str`s are appended (see `write_str`), so the prefix is
+        // valid UTF-8; the fallback is never taken.
+        std::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
+    }
+
+    fn push_str(&mut self, s: &str) {
+        let end = self.len + s.len();
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            dst.copy_from_slice(s.as_bytes());
+            self.len = end;
+        }
+    }
+
+    fn push(&mut self, c: char) {
+        self.push_str(c.encode_utf8(&mut [0; 4]));
+    }
+}
+
+impl std::fmt::Write for StackStr {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.len + s.len() > StackStr::CAP {
+            return Err(std::fmt::Error);
+        }
+        self.push_str(s);
+        Ok(())
+    }
+}
+
+/// [`format_openmetrics_float`] into a [`StackStr`].
+pub(crate) fn write_openmetrics_float(f: f64, out: &mut StackStr) {
+    use std::fmt::Write;
     if f.is_nan() {
-        return "NaN".to_string();
+        return out.push_str("NaN");
     }
     if f.is_infinite() {
-        return if f > 0.0 {
-            "+Inf".to_string()
-        } else {
-            "-Inf".to_string()
-        };
+        return out.push_str(if f > 0.0 { "+Inf" } else { "-Inf" });
     }
     if f == 0.0 {
-        return "0.0".to_string();
+        return out.push_str("0.0");
     }
     // Shortest round-trip digits and the decimal exponent, e.g. "-1.25e-7".
-    let sci = format!("{:e}", f);
+    let mut sci = StackStr::new();
+    let _ = write!(sci, "{:e}", f);
+    let sci = sci.as_str();
     let (mantissa, exp) = match sci.split_once('e') {
         Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-        None => (sci.as_str(), 0),
+        None => (sci, 0),
     };
     let neg = mantissa.starts_with('-');
-    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    let mut digits = StackStr::new();
+    for c in mantissa.chars().filter(|c| c.is_ascii_digit()) {
+        digits.push(c);
+    }
+    let digits = digits.as_str();
     let nd = digits.len() as i32;
-    let mut out = String::with_capacity(24);
     if neg {
         out.push('-');
     }
     if !(-4..6).contains(&exp) {
         // Go's %e with the shortest digits and a two-digit minimum exponent.
-        out.push_str(&digits[..1]);
+        out.push_str(digits.get(..1).unwrap_or_default());
         if nd > 1 {
             out.push('.');
-            out.push_str(&digits[1..]);
+            out.push_str(digits.get(1..).unwrap_or_default());
         }
         out.push('e');
         out.push(if exp < 0 { '-' } else { '+' });
@@ -282,8 +339,8 @@ pub fn format_openmetrics_float(f: f64) -> String {
         if a < 10 {
             out.push('0');
         }
-        out.push_str(&a.to_string());
-        return out;
+        let _ = write!(out, "{a}");
+        return;
     }
     // %f with exactly the significant digits.
     let dp = exp + 1; // digits before the decimal point
@@ -292,9 +349,9 @@ pub fn format_openmetrics_float(f: f64) -> String {
         for _ in 0..(-dp) {
             out.push('0');
         }
-        out.push_str(&digits);
+        out.push_str(digits);
     } else if dp >= nd {
-        out.push_str(&digits);
+        out.push_str(digits);
         for _ in 0..(dp - nd) {
             out.push('0');
         }
@@ -305,7 +362,6 @@ pub fn format_openmetrics_float(f: f64) -> String {
         out.push('.');
         out.push_str(frac);
     }
-    out
 }
 
 #[cfg(test)]
@@ -494,6 +550,11 @@ mod tests {
             (f64::INFINITY, "+Inf"),
             (f64::NEG_INFINITY, "-Inf"),
             (f64::NAN, "NaN"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (-f64::MIN_POSITIVE, "-2.2250738585072014e-308"),
+            (-5e-324, "-5e-324"),
+            (-0.00012345678901234567, "-0.00012345678901234567"),
+            (-123456.78901234567, "-123456.78901234567"),
         ];
         for (f, want) in cases {
             assert_eq!(format_openmetrics_float(f), want, "{f}");

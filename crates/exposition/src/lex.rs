@@ -6,7 +6,9 @@ use std::borrow::Cow;
 use promlite_model::MetricType;
 
 use crate::entry::describe;
-use crate::float::{format_openmetrics_float, parse_go_float};
+#[cfg(test)]
+use crate::float::format_openmetrics_float;
+use crate::float::{parse_go_float, write_openmetrics_float, StackStr};
 use crate::scan::{find, skim_set_blocks, Stop};
 
 /// An error at a byte offset; turned into a [`crate::ParseError`] (with line
@@ -391,11 +393,12 @@ pub(crate) fn normalize_bound<'a>(
     }
     match parse_go_float(value.as_bytes()) {
         Ok(f) => {
-            let canon = format_openmetrics_float(f);
-            if canon == value.as_ref() {
+            let mut canon = StackStr::new();
+            write_openmetrics_float(f, &mut canon);
+            if canon.as_str() == value.as_ref() {
                 value
             } else {
-                Cow::Owned(canon)
+                Cow::Owned(canon.as_str().to_string())
             }
         }
         Err(_) => value,
@@ -532,10 +535,13 @@ fn canonical_exponent_form(s: &[u8]) -> bool {
 /// the metric name already occupies).
 #[inline(always)]
 pub(crate) fn check_duplicates(labels: &[(&str, Cow<'_, str>)], off: usize) -> PResult<()> {
-    if labels.is_empty() {
-        return Ok(());
+    let is_reserved = |n: &str| n.len() == 8 && n == promlite_model::METRIC_NAME;
+    match labels {
+        [] => Ok(()),
+        [(a, _)] if !is_reserved(a) => Ok(()),
+        [(a, _), (b, _)] if !is_reserved(a) && !is_reserved(b) && a != b => Ok(()),
+        _ => check_duplicates_slow(labels, off),
     }
-    check_duplicates_slow(labels, off)
 }
 
 fn check_duplicates_slow(labels: &[(&str, Cow<'_, str>)], off: usize) -> PResult<()> {
