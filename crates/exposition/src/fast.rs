@@ -63,7 +63,9 @@ impl<'a> Parser<'a> {
             Some(b'{') if self.lazy => match skim_label_set(b, name_end + 1, true) {
                 Some(end) => {
                     pending = Some(name_end);
-                    s.labels.clear();
+                    if !s.labels.is_empty() {
+                        s.labels.clear();
+                    }
                     end
                 }
                 None => return false,
@@ -87,7 +89,9 @@ impl<'a> Parser<'a> {
                 end
             }
             Some(b' ') => {
-                s.labels.clear();
+                if !s.labels.is_empty() {
+                    s.labels.clear();
+                }
                 name_end
             }
             _ => return false,

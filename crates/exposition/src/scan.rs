@@ -46,18 +46,24 @@ impl Stop {
 /// Index of the first byte at or after `i` that `stop` stops at.
 #[inline(always)]
 pub(crate) fn find(b: &[u8], i: usize, stop: Stop) -> usize {
-    let mut i = i;
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    while let Some(block) = b.get(i..i + 16).and_then(|s| <&[u8; 16]>::try_from(s).ok()) {
-        // SAFETY: `stop_mask` only needs SSE2, which this code is compiled
-        // for (the `cfg` above: SSE2 is part of the x86_64 baseline), so
-        // every CPU that runs it has the feature.
-        let mask = unsafe { sse2::stop_mask(block, stop) };
-        if mask != 0 {
-            return i + mask.trailing_zeros() as usize;
+    {
+        let Some(rest) = b.get(i..) else {
+            return i;
+        };
+        let (blocks, tail) = rest.as_chunks::<16>();
+        for (k, block) in blocks.iter().enumerate() {
+            // SAFETY: `stop_mask` only needs SSE2, which this code is compiled
+            // for (the `cfg` above: SSE2 is part of the x86_64 baseline), so
+            // every CPU that runs it has the feature.
+            let mask = unsafe { sse2::stop_mask(block, stop) };
+            if mask != 0 {
+                return i + 16 * k + mask.trailing_zeros() as usize;
+            }
         }
-        i += 16;
+        find_bytewise(b, b.len() - tail.len(), stop)
     }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     find_bytewise(b, i, stop)
 }
 
