@@ -48,20 +48,19 @@ impl Stop {
 pub(crate) fn find(b: &[u8], i: usize, stop: Stop) -> usize {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
-        let Some(rest) = b.get(i..) else {
+        let Some(mut rest) = b.get(i..) else {
             return i;
         };
-        let (blocks, tail) = rest.as_chunks::<16>();
-        for (k, block) in blocks.iter().enumerate() {
-            // SAFETY: `stop_mask` only needs SSE2, which this code is compiled
-            // for (the `cfg` above: SSE2 is part of the x86_64 baseline), so
-            // every CPU that runs it has the feature.
-            let mask = unsafe { sse2::stop_mask(block, stop) };
+        let mut at = i;
+        while let Some((block, tail)) = rest.split_first_chunk::<16>() {
+            let mask = sse2::stop_mask(block, stop);
             if mask != 0 {
-                return i + 16 * k + mask.trailing_zeros() as usize;
+                return at + mask.trailing_zeros() as usize;
             }
+            rest = tail;
+            at += 16;
         }
-        find_bytewise(b, b.len() - tail.len(), stop)
+        find_bytewise(b, at, stop)
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     find_bytewise(b, i, stop)
@@ -96,8 +95,7 @@ pub(crate) fn skim_set_blocks(b: &[u8], i: usize, newline_ok: bool) -> Option<us
         let mut carry = 0u32;
         loop {
             let window = b.get(i..)?.first_chunk::<32>()?;
-            // SAFETY: as in `find`: SSE2 is enabled for the whole build.
-            let m = unsafe { sse2::set_masks(window) };
+            let m = sse2::set_masks(window);
             if m.backslash != 0 {
                 return None;
             }
@@ -160,94 +158,112 @@ struct SetMasks {
     newline: u32,
 }
 
+/// The SSE2 block classifiers.
+///
+/// SAFETY, for every `unsafe` block below: the intrinsics need only SSE2,
+/// which the `cfg` on this module guarantees the build targets (SSE2 is
+/// part of the x86_64 baseline), so every CPU that runs this code has it;
+/// the only memory reads are unaligned loads (`_mm_loadu_si128`, no
+/// alignment requirement) from `&[u8; N]` references of at least the size
+/// read, which callers take from the input with checked `get`s or
+/// `chunks_exact`. (Safe wrappers for these intrinsics need Rust 1.87, the
+/// workspace supports 1.85; there is no safe `__m128i` load from bytes.)
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
     use std::arch::x86_64::*;
 
     use super::Stop;
 
+    /// The 16 bytes of `block`.
+    #[inline(always)]
+    fn load(block: &[u8; 16]) -> __m128i {
+        // SAFETY: see the module note; reads exactly the 16 bytes of `block`.
+        unsafe { _mm_loadu_si128(block.as_ptr().cast::<__m128i>()) }
+    }
+
     /// The bytes of `x` equal to `c`, as 0xff.
-    #[inline]
-    #[target_feature(enable = "sse2")]
+    #[inline(always)]
     fn eq(x: __m128i, c: u8) -> __m128i {
-        _mm_cmpeq_epi8(x, _mm_set1_epi8(c as i8))
+        // SAFETY: see the module note (SSE2 only, no memory access).
+        unsafe { _mm_cmpeq_epi8(x, _mm_set1_epi8(c as i8)) }
+    }
+
+    #[inline(always)]
+    fn or(a: __m128i, b: __m128i) -> __m128i {
+        // SAFETY: see the module note (SSE2 only, no memory access).
+        unsafe { _mm_or_si128(a, b) }
+    }
+
+    /// The top bit of each byte, bit k for byte k.
+    #[inline(always)]
+    fn bits(x: __m128i) -> u32 {
+        // SAFETY: see the module note (SSE2 only, no memory access).
+        unsafe { _mm_movemask_epi8(x) as u32 }
     }
 
     /// The bytes of `x` in `lo..=hi`, as 0xff: `x - lo` below `hi - lo + 1`
     /// as unsigned bytes, done with SSE2's signed compare by flipping the
     /// top bit.
-    #[inline]
-    #[target_feature(enable = "sse2")]
+    #[inline(always)]
     fn in_range(x: __m128i, lo: u8, hi: u8) -> __m128i {
-        let shifted = _mm_add_epi8(x, _mm_set1_epi8(0x80u8.wrapping_sub(lo) as i8));
         let limit = 0x80u8.wrapping_add(hi - lo + 1);
-        _mm_cmplt_epi8(shifted, _mm_set1_epi8(limit as i8))
+        // SAFETY: see the module note (SSE2 only, no memory access).
+        unsafe {
+            let shifted = _mm_add_epi8(x, _mm_set1_epi8(0x80u8.wrapping_sub(lo) as i8));
+            _mm_cmplt_epi8(shifted, _mm_set1_epi8(limit as i8))
+        }
     }
 
     /// `[a-zA-Z0-9_]`, plus `:` when `colon`.
-    #[inline]
-    #[target_feature(enable = "sse2")]
+    #[inline(always)]
     fn word(x: __m128i, colon: bool) -> __m128i {
         // `| 0x20` maps A-Z onto a-z and nothing else into a-z.
-        let alpha = in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), b'a', b'z');
+        // SAFETY: see the module note (SSE2 only, no memory access).
+        let lower = unsafe { _mm_or_si128(x, _mm_set1_epi8(0x20)) };
+        let alpha = in_range(lower, b'a', b'z');
         // `0`-`9` and `:` are adjacent (0x30-0x3a).
         let digits = in_range(x, b'0', if colon { b':' } else { b'9' });
-        _mm_or_si128(_mm_or_si128(alpha, digits), eq(x, b'_'))
+        or(or(alpha, digits), eq(x, b'_'))
     }
 
-    /// The [`SetMasks`] of a 32-byte window.
-    #[inline]
-    #[target_feature(enable = "sse2")]
+    /// The [`super::SetMasks`] of a 32-byte window.
+    #[inline(always)]
     pub(super) fn set_masks(window: &[u8; 32]) -> super::SetMasks {
-        // SAFETY: `window` is a reference to 32 initialised bytes, read as
-        // two unaligned 16-byte loads (see `stop_mask`).
-        let (lo, hi) = unsafe {
-            (
-                _mm_loadu_si128(window.as_ptr().cast::<__m128i>()),
-                _mm_loadu_si128(window.as_ptr().add(16).cast::<__m128i>()),
-            )
+        let (lo, hi) = window.split_at(16);
+        let (Ok(lo), Ok(hi)) = (<&[u8; 16]>::try_from(lo), <&[u8; 16]>::try_from(hi)) else {
+            // Not reached: a 32-byte array splits into two 16-byte halves.
+            return super::SetMasks {
+                quote: 0,
+                backslash: u32::MAX,
+                close: 0,
+                newline: 0,
+            };
         };
-        let bits = |c: u8| {
-            let l = _mm_movemask_epi8(eq(lo, c)) as u32;
-            let h = _mm_movemask_epi8(eq(hi, c)) as u32;
-            l | (h << 16)
-        };
+        let (lo, hi) = (load(lo), load(hi));
+        let both = |c: u8| bits(eq(lo, c)) | (bits(eq(hi, c)) << 16);
         super::SetMasks {
-            quote: bits(b'"'),
-            backslash: bits(b'\\'),
-            close: bits(b'}'),
-            newline: bits(b'\n'),
+            quote: both(b'"'),
+            backslash: both(b'\\'),
+            close: both(b'}'),
+            newline: both(b'\n'),
         }
     }
 
     /// One bit per byte of `block` (bit k for byte k) that `stop` stops at.
-    #[inline]
-    #[target_feature(enable = "sse2")]
+    #[inline(always)]
     pub(super) fn stop_mask(block: &[u8; 16], stop: Stop) -> u32 {
-        // SAFETY: `block` is a reference to 16 initialised bytes, exactly
-        // what `_mm_loadu_si128` reads; it has no alignment requirement. The
-        // caller took `block` from the input with a checked `get`, so no
-        // bound is assumed. (There is no safe load of a `__m128i` from bytes
-        // on stable Rust; two `u64` loads and `_mm_set_epi64x` cost two more
-        // instructions per block.)
-        let x = unsafe { _mm_loadu_si128(block.as_ptr().cast::<__m128i>()) };
+        let x = load(block);
         let hits = match stop {
-            Stop::NotName => return !(_mm_movemask_epi8(word(x, true)) as u32) & 0xffff,
-            Stop::NotLabel => return !(_mm_movemask_epi8(word(x, false)) as u32) & 0xffff,
+            Stop::NotName => return !bits(word(x, true)) & 0xffff,
+            Stop::NotLabel => return !bits(word(x, false)) & 0xffff,
             // The top bit of each byte is the non-ASCII flag itself.
-            Stop::Quote => _mm_or_si128(
-                _mm_or_si128(eq(x, b'"'), eq(x, b'\\')),
-                _mm_or_si128(eq(x, b'\n'), x),
-            ),
-            Stop::QuoteAscii => _mm_or_si128(_mm_or_si128(eq(x, b'"'), eq(x, b'\\')), eq(x, b'\n')),
-            Stop::SetStop => _mm_or_si128(_mm_or_si128(eq(x, b'"'), eq(x, b'}')), eq(x, b'\n')),
-            Stop::ValueEnd => _mm_or_si128(
-                _mm_or_si128(eq(x, b' '), eq(x, b'\t')),
-                _mm_or_si128(eq(x, b'\n'), eq(x, b'{')),
-            ),
-            Stop::NotPlain => _mm_or_si128(_mm_or_si128(eq(x, b'\\'), eq(x, b'\n')), x),
+            Stop::Quote => or(or(eq(x, b'"'), eq(x, b'\\')), or(eq(x, b'\n'), x)),
+            Stop::QuoteAscii => or(or(eq(x, b'"'), eq(x, b'\\')), eq(x, b'\n')),
+            Stop::SetStop => or(or(eq(x, b'"'), eq(x, b'}')), eq(x, b'\n')),
+            Stop::ValueEnd => or(or(eq(x, b' '), eq(x, b'\t')), or(eq(x, b'\n'), eq(x, b'{'))),
+            Stop::NotPlain => or(or(eq(x, b'\\'), eq(x, b'\n')), x),
         };
-        _mm_movemask_epi8(hits) as u32
+        bits(hits)
     }
 }
 
