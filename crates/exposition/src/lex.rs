@@ -367,7 +367,8 @@ pub(crate) fn quoted_name<'a>(q: &Quoted<'a>, off: usize, what: &str) -> PResult
 
 /// Prometheus 3.x rewrites `le` of histograms and `quantile` of summaries to
 /// the canonical float form (`1` → `1.0`) when the value parses as a float.
-#[inline]
+/// The check whether it applies is inlined; the rest is not.
+#[inline(always)]
 pub(crate) fn normalize_bound<'a>(
     mtype: MetricType,
     name: &str,
@@ -378,7 +379,17 @@ pub(crate) fn normalize_bound<'a>(
         MetricType::Summary => name == "quantile",
         _ => false,
     };
-    if !applies || value == "+Inf" {
+    if !applies {
+        return value;
+    }
+    canonical_bound(value)
+}
+
+/// The canonical form of a bound, `value` itself when it already is one
+/// or is not a float.
+#[inline(never)]
+fn canonical_bound(value: Cow<'_, str>) -> Cow<'_, str> {
+    if value == "+Inf" {
         return value;
     }
     match canonical_shape(value.as_bytes()) {
