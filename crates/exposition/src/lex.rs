@@ -289,23 +289,27 @@ pub(crate) fn quoted_str<'a>(q: &Quoted<'a>, off: usize, what: &str) -> PResult<
     }
 }
 
-/// Help (or unit) text as `&str`, unescaped: borrowed without any further
-/// pass when a block scan finds neither a backslash nor a non-ASCII byte
-/// (the usual case), else UTF-8 checked (an error names `what` and points
-/// into the text, which starts at byte `off`) and unescaped.
+/// The help text `b[start..end]` (`end` at a newline or the end of the
+/// body) as `&str`, unescaped: borrowed without any further pass when a
+/// block scan from `start` meets neither a backslash nor a non-ASCII byte
+/// before the line ends (the usual case), else UTF-8 checked (an error
+/// names `what` and points into the text) and unescaped.
 #[inline]
 pub(crate) fn help_text<'a>(
-    text: &'a [u8],
-    off: usize,
+    b: &'a [u8],
+    start: usize,
+    end: usize,
     quote: bool,
     what: &str,
 ) -> PResult<Cow<'a, str>> {
-    if find(text, 0, Stop::NotPlain) == text.len() {
+    let text = b.get(start..end).unwrap_or_default();
+    // The newline at `end` stops the scan, so it never runs past the line.
+    if find(b, start, Stop::NotPlain) >= end {
         return Ok(Cow::Borrowed(ascii_str(text)));
     }
     let t = std::str::from_utf8(text).map_err(|e| {
         Box::new(Fail {
-            off: off + e.valid_up_to(),
+            off: start + e.valid_up_to(),
             msg: format!("{what} is not valid UTF-8"),
         })
     })?;

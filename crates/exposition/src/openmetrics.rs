@@ -109,7 +109,7 @@ impl<'a> Parser<'a> {
         };
         match kind {
             0 => {
-                let help = help_text(text, name_end + 1, true, "help text")?;
+                let help = help_text(b, name_end + 1, eol, true, "help text")?;
                 Ok(Step::Meta(Meta::Help { name, help }))
             }
             1 => {

@@ -77,14 +77,15 @@ impl<'a> Parser<'a> {
         let rest = b.get(name_end..eol).unwrap_or(&[]);
         // Prometheus drops exactly one character after the name; a rest made
         // only of blanks is no text at all.
-        let text = if rest.iter().all(|&c| c == b' ' || c == b'\t') {
-            &[][..]
+        let text_start = if rest.iter().all(|&c| c == b' ' || c == b'\t') {
+            eol
         } else {
-            rest.get(1..).unwrap_or(&[])
+            name_end + 1
         };
+        let text = b.get(text_start..eol).unwrap_or(&[]);
         self.i = eol + 1;
         if is_help {
-            let help = help_text(text, name_end + 1, false, "help text")?;
+            let help = help_text(b, text_start, eol, false, "help text")?;
             return Ok(Step::Meta(Meta::Help { name, help }));
         }
         let metric_type = match text {
