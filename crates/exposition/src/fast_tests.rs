@@ -1,6 +1,6 @@
 //! The fast path against the general parser: same entries, samples, series
 //! bytes, lazy label sets and errors (with line and column), eager and
-//! lazy, on valid, mutated and random text-format bodies. Bodies are also
+//! lazy, on valid, mutated and random bodies in both formats. Bodies are also
 //! tried with a long comment line appended, so that every line has whole
 //! 16- and 32-byte blocks after it and the block scans run, not only their
 //! byte-by-byte tails.
@@ -30,12 +30,27 @@ tabbed\t4\n\
 glued{a=\"b\"}5\n\
 dup{a=\"1\",a=\"2\"} 1\n";
 
+const OM_SEED: &str = "# HELP foo Foo.\n# TYPE foo counter\n\
+foo_total{a=\"b\"} 17.0 1520879607.789 # {id=\"c\"} 5 1520879607.1\n\
+foo_total{a=\"c\"} 17 1520879607.789\n\
+foo_created{a=\"b\"} 1520872607.123\n\
+# TYPE h histogram\nh_bucket{le=\"1\"} 2 # {t=\"x\"} 0.5\n\
+h_bucket{le=\"1e+06\",path=\"/a/very/long/path/that/spans/blocks\"} 3\n\
+h_bucket{le=\"+Inf\",} 4 -1.5e3\n\
+{\"my.m\",\"q.r\"=\"v}\"} NaN\nnum 1\t2\nbrace 1{2\nts 1 Inf\nts 1 NaN\nts 1 1e30\n\
+esc{a=\"x\\\"y\"} 1\ndup{a=\"1\",a=\"2\"} 1\n# EOF\n";
+
 /// Everything a parse yields, rendered, in two forms: with what lazy
 /// skimming leaves before `labels_into` (`pending`, empty labels), and
 /// without it (comparable between lazy and eager parses). `general_only`
 /// skips the fast path.
-fn outcomes(body: &[u8], lazy: bool, general_only: bool) -> (Vec<String>, Vec<String>) {
-    let mut p = Parser::new(body, Format::PrometheusText);
+fn outcomes(
+    body: &[u8],
+    format: Format,
+    lazy: bool,
+    general_only: bool,
+) -> (Vec<String>, Vec<String>) {
+    let mut p = Parser::new(body, format);
     p.set_lazy_labels(lazy);
     p.general_only = general_only;
     let mut s = SampleEntry::default();
@@ -73,23 +88,35 @@ fn outcomes(body: &[u8], lazy: bool, general_only: bool) -> (Vec<String>, Vec<St
 }
 
 /// The fast path against the general parser, eager and lazy; and lazy
-/// against eager (the skim's series end against the parse's).
+/// against eager (the skim's series end against the parse's); in both
+/// formats.
 fn same_with_and_without_fast_path(body: &[u8]) {
-    let mut padded = body.to_vec();
-    padded.extend_from_slice(b"\n# ");
-    padded.extend(std::iter::repeat_n(b'x', 70));
-    for b in [body, &padded[..]] {
-        let shown = String::from_utf8_lossy(b);
-        let eager_general = outcomes(b, false, true);
-        let eager_fast = outcomes(b, false, false);
-        let lazy_general = outcomes(b, true, true);
-        let lazy_fast = outcomes(b, true, false);
-        assert_eq!(eager_fast, eager_general, "eager, body {shown:?}");
-        assert_eq!(lazy_fast, lazy_general, "lazy, body {shown:?}");
-        assert_eq!(
-            lazy_fast.1, eager_general.1,
-            "lazy against eager, body {shown:?}"
-        );
+    for format in [Format::PrometheusText, Format::OpenMetrics] {
+        let mut padded = body.to_vec();
+        padded.extend_from_slice(match format {
+            Format::PrometheusText => b"\n# ",
+            Format::OpenMetrics => b"\npadding_series_name{label=\"",
+        });
+        padded.extend(std::iter::repeat_n(b'x', 70));
+        if format == Format::OpenMetrics {
+            padded.extend_from_slice(b"\"} 1\n# EOF\n");
+        }
+        for b in [body, &padded[..]] {
+            let shown = String::from_utf8_lossy(b);
+            let eager_general = outcomes(b, format, false, true);
+            let eager_fast = outcomes(b, format, false, false);
+            let lazy_general = outcomes(b, format, true, true);
+            let lazy_fast = outcomes(b, format, true, false);
+            assert_eq!(
+                eager_fast, eager_general,
+                "{format:?} eager, body {shown:?}"
+            );
+            assert_eq!(lazy_fast, lazy_general, "{format:?} lazy, body {shown:?}");
+            assert_eq!(
+                lazy_fast.1, eager_general.1,
+                "{format:?} lazy against eager, body {shown:?}"
+            );
+        }
     }
 }
 
@@ -112,7 +139,11 @@ fn mutate(seed: &str, edits: &[(usize, u8, u8)]) -> Vec<u8> {
 #[test]
 fn seed_lines_match_one_by_one_and_together() {
     same_with_and_without_fast_path(SEED.as_bytes());
-    for line in SEED.split_inclusive('\n') {
+    same_with_and_without_fast_path(OM_SEED.as_bytes());
+    for line in SEED
+        .split_inclusive('\n')
+        .chain(OM_SEED.split_inclusive('\n'))
+    {
         same_with_and_without_fast_path(line.as_bytes());
         same_with_and_without_fast_path(line.trim_end_matches('\n').as_bytes());
     }
@@ -124,16 +155,16 @@ fn the_fast_path_takes_the_common_lines() {
     // running (then the comparisons above would compare the general parser
     // with itself).
     let body = b"a_metric_name_of_some_length{label=\"value\",le=\"0.5\"} 1.5e+06 123\nb 2\n";
-    for lazy in [false, true] {
-        let mut p = Parser::new(body, Format::PrometheusText);
-        p.set_lazy_labels(lazy);
-        let mut s = SampleEntry::default();
-        for _ in 0..2 {
-            let start = p.i;
-            let end = crate::lex::scan_name(body, start + 1);
-            assert!(p.text_sample_fast(start, end, &mut s), "lazy {lazy}");
+    for format in [Format::PrometheusText, Format::OpenMetrics] {
+        for lazy in [false, true] {
+            let mut p = Parser::new(body, format);
+            p.set_lazy_labels(lazy);
+            let mut s = SampleEntry::default();
+            for _ in 0..2 {
+                assert!(p.next_sample_fast(&mut s), "{format:?} lazy {lazy}");
+            }
+            assert_eq!((s.name, s.value, s.timestamp_ms), ("b", 2.0, None));
         }
-        assert_eq!((s.name, s.value, s.timestamp_ms), ("b", 2.0, None));
     }
 }
 
@@ -197,6 +228,7 @@ proptest! {
     #[test]
     fn mutated_bodies_match(edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..6)) {
         same_with_and_without_fast_path(&mutate(SEED, &edits));
+        same_with_and_without_fast_path(&mutate(OM_SEED, &edits));
     }
 
     #[test]
