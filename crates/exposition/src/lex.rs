@@ -248,7 +248,7 @@ pub(crate) fn skim_label_set(b: &[u8], i: usize, newline_ok: bool) -> Option<usi
 /// end of the body).
 pub(crate) fn skim_label_set_bytewise(b: &[u8], mut i: usize, newline_ok: bool) -> Option<usize> {
     loop {
-        i = find(b, i, Stop::SetStop);
+        i = find(b, i, Stop::LabelSet);
         match *b.get(i)? {
             b'}' => return Some(i + 1),
             b'"' => {

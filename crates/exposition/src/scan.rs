@@ -19,7 +19,7 @@ pub(crate) enum Stop {
     /// `"`, `\` or `\n` (inside a quoted string, when skimming).
     QuoteAscii,
     /// `"`, `}` or `\n` (between the quoted values of a label set).
-    SetStop,
+    LabelSet,
     /// ` `, `\t`, `\n` or `{` (the end of a text-format value).
     ValueEnd,
     /// `\`, `\n` or a non-ASCII byte (help text that is not plain ASCII
@@ -36,7 +36,7 @@ impl Stop {
             Stop::NotLabel => !(c.is_ascii_alphanumeric() || c == b'_'),
             Stop::Quote => matches!(c, b'"' | b'\\' | b'\n') || c >= 0x80,
             Stop::QuoteAscii => matches!(c, b'"' | b'\\' | b'\n'),
-            Stop::SetStop => matches!(c, b'"' | b'}' | b'\n'),
+            Stop::LabelSet => matches!(c, b'"' | b'}' | b'\n'),
             Stop::ValueEnd => matches!(c, b' ' | b'\t' | b'\n' | b'{'),
             Stop::NotPlain => matches!(c, b'\\' | b'\n') || c >= 0x80,
         }
@@ -259,7 +259,7 @@ mod sse2 {
             // The top bit of each byte is the non-ASCII flag itself.
             Stop::Quote => or(or(eq(x, b'"'), eq(x, b'\\')), or(eq(x, b'\n'), x)),
             Stop::QuoteAscii => or(or(eq(x, b'"'), eq(x, b'\\')), eq(x, b'\n')),
-            Stop::SetStop => or(or(eq(x, b'"'), eq(x, b'}')), eq(x, b'\n')),
+            Stop::LabelSet => or(or(eq(x, b'"'), eq(x, b'}')), eq(x, b'\n')),
             Stop::ValueEnd => or(or(eq(x, b' '), eq(x, b'\t')), or(eq(x, b'\n'), eq(x, b'{'))),
             Stop::NotPlain => or(or(eq(x, b'\\'), eq(x, b'\n')), x),
         };
@@ -276,7 +276,7 @@ mod tests {
         Stop::NotLabel,
         Stop::Quote,
         Stop::QuoteAscii,
-        Stop::SetStop,
+        Stop::LabelSet,
         Stop::ValueEnd,
         Stop::NotPlain,
     ];
@@ -377,6 +377,6 @@ mod tests {
     fn past_the_end_returns_the_start() {
         assert_eq!(find(b"abc", 5, Stop::NotName), 5);
         assert_eq!(find(b"abc", 3, Stop::NotName), 3);
-        assert_eq!(find(b"abc", 0, Stop::SetStop), 3);
+        assert_eq!(find(b"abc", 0, Stop::LabelSet), 3);
     }
 }
