@@ -238,7 +238,7 @@ pub(crate) fn scan_quoted(b: &[u8], i: usize, newline_ok: bool) -> PResult<Quote
 /// then parses the set fully, which reports the error.
 #[inline]
 pub(crate) fn skim_label_set(b: &[u8], i: usize, newline_ok: bool) -> Option<usize> {
-    if let Some(end) = skim_set_blocks(b, i, newline_ok) {
+    if let Some(end) = skim_set_blocks(b, i) {
         return Some(end);
     }
     skim_label_set_bytewise(b, i, newline_ok)

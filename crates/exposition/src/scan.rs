@@ -80,14 +80,14 @@ pub(crate) fn find_bytewise(b: &[u8], i: usize, stop: Stop) -> usize {
 
 /// Index just after the `}` closing the label set whose inside starts at
 /// `i`, like [`crate::lex::skim_label_set`], found 32 bytes per step: with
-/// no `\` in a window, the bytes inside quotes are the running parity of
+/// no `\\` in a window, the bytes inside quotes are the running parity of
 /// the `"` positions, so the closing brace is the first `}` outside them.
-/// `None` means "use the byte-by-byte skim": a backslash in the window, a
-/// newline outside quotes (or inside when `!newline_ok`), fewer than 32
-/// bytes left, or no SSE2. When it returns an index, that is the index the
-/// byte-by-byte skim returns.
+/// `None` means "use the byte-by-byte skim": a backslash or a newline
+/// before the closing brace (those need its rules), fewer than 32 bytes
+/// left, or no SSE2. When it returns an index, that is the index the
+/// byte-by-byte skim returns, in either format.
 #[inline(always)]
-pub(crate) fn skim_set_blocks(b: &[u8], i: usize, newline_ok: bool) -> Option<usize> {
+pub(crate) fn skim_set_blocks(b: &[u8], i: usize) -> Option<usize> {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         let mut i = i;
@@ -96,28 +96,19 @@ pub(crate) fn skim_set_blocks(b: &[u8], i: usize, newline_ok: bool) -> Option<us
         loop {
             let window = b.get(i..)?.first_chunk::<32>()?;
             let m = sse2::set_masks(window);
-            if m.backslash != 0 {
-                return None;
-            }
             let inside = prefix_xor(m.quote) ^ carry;
-            let outside = !inside;
-            let close = m.close & outside;
-            let bad_newline = if newline_ok {
-                m.newline & outside
+            let close = m.close & !inside;
+            // The bits up to and including the first closing brace, or all.
+            let upto = if close != 0 {
+                close ^ (close - 1)
             } else {
-                m.newline
+                u32::MAX
             };
-            if close != 0 {
-                let at = close.trailing_zeros();
-                // Bits below the first closing brace.
-                let before = (1u32 << at) - 1;
-                if bad_newline & before != 0 {
-                    return None;
-                }
-                return Some(i + at as usize + 1);
-            }
-            if bad_newline != 0 {
+            if m.special & upto != 0 {
                 return None;
+            }
+            if close != 0 {
+                return Some(i + close.trailing_zeros() as usize + 1);
             }
             carry = 0u32.wrapping_sub(inside >> 31);
             i += 32;
@@ -125,7 +116,7 @@ pub(crate) fn skim_set_blocks(b: &[u8], i: usize, newline_ok: bool) -> Option<us
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
-        let _ = (b, i, newline_ok);
+        let _ = (b, i);
         None
     }
 }
@@ -153,9 +144,9 @@ fn prefix_xor(mut x: u32) -> u32 {
 )]
 struct SetMasks {
     quote: u32,
-    backslash: u32,
     close: u32,
-    newline: u32,
+    /// A backslash or a newline.
+    special: u32,
 }
 
 /// The SSE2 block classifiers.
@@ -234,18 +225,17 @@ mod sse2 {
             // Not reached: a 32-byte array splits into two 16-byte halves.
             return super::SetMasks {
                 quote: 0,
-                backslash: u32::MAX,
                 close: 0,
-                newline: 0,
+                special: u32::MAX,
             };
         };
         let (lo, hi) = (load(lo), load(hi));
-        let both = |c: u8| bits(eq(lo, c)) | (bits(eq(hi, c)) << 16);
+        let both = |l: __m128i, h: __m128i| bits(l) | (bits(h) << 16);
+        let special = |x: __m128i| or(eq(x, b'\\'), eq(x, b'\n'));
         super::SetMasks {
-            quote: both(b'"'),
-            backslash: both(b'\\'),
-            close: both(b'}'),
-            newline: both(b'\n'),
+            quote: both(eq(lo, b'"'), eq(hi, b'"')),
+            close: both(eq(lo, b'}'), eq(hi, b'}')),
+            special: both(special(lo), special(hi)),
         }
     }
 
@@ -351,7 +341,7 @@ mod tests {
                 .collect();
             let newline_ok = round % 2 == 0;
             for start in [0, 1, 5] {
-                if let Some(got) = skim_set_blocks(&body, start, newline_ok) {
+                if let Some(got) = skim_set_blocks(&body, start) {
                     answered += 1;
                     assert_eq!(
                         Some(got),
