@@ -217,8 +217,9 @@ fn bench(c: &mut Criterion<CpuTime>) {
 /// `model/textparse/testdata/`), `promtestdata.txt` and
 /// `promtestdata.nometa.txt` (the files its benchmark used until 2025).
 /// Missing files are skipped. One iteration parses the whole file, as
-/// Prometheus's `BenchmarkParsePromText` does; `with_labels` also builds
-/// each sample's sorted label set, the counterpart of its `p.Labels(&res)`.
+/// Prometheus's `BenchmarkParsePromText` does; `lazy_skim` is the scraper's
+/// path with lazy label sets; `with_labels` also builds each sample's sorted
+/// label set, the counterpart of its `p.Labels(&res)`.
 fn prometheus_testdata(c: &mut Criterion<CpuTime>) {
     let Some(dir) = std::env::var_os("PROMLITE_PROM_TESTDATA") else {
         return;
@@ -252,6 +253,25 @@ fn prometheus_testdata(c: &mut Criterion<CpuTime>) {
                 while let Some(r) = p.next_into(&mut s) {
                     if let Ok(Parsed::Sample) = r {
                         sum += s.value + s.labels.len() as f64;
+                    }
+                }
+                sum
+            })
+        });
+        // The scraper's path for series its cache knows: label sets are
+        // skimmed; only the raw series text, the value and the timestamp are used.
+        g.bench_function("lazy_skim", |bch| {
+            bch.iter(|| {
+                let mut p = Parser::new(black_box(&body), Format::PrometheusText);
+                p.set_lazy_labels(true);
+                let mut s = SampleEntry::default();
+                let mut sum = 0.0;
+                while let Some(r) = p.next_into(&mut s) {
+                    if let Ok(Parsed::Sample) = r {
+                        sum += s.value + p.series_bytes().len() as f64;
+                        if let Some(t) = s.timestamp_ms {
+                            sum += t as f64;
+                        }
                     }
                 }
                 sum

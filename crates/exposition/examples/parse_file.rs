@@ -3,8 +3,13 @@
 //!
 //! ```text
 //! cargo build --release -p promlite-exposition --example parse_file
-//! valgrind --tool=cachegrind target/release/examples/parse_file FILE [ROUNDS] [text|openmetrics]
+//! valgrind --tool=cachegrind target/release/examples/parse_file FILE [ROUNDS] [text|openmetrics] [eager|lazy|labels]
 //! ```
+//!
+//! Modes: `eager` (default) is `next_into` with label sets parsed; `lazy` is
+//! the scraper's skim path (`set_lazy_labels(true)`, only `series_bytes()`,
+//! the value and the timestamp are used); `labels` is `next_into` plus a
+//! built, sorted `Labels` per sample (`sample_labels`).
 //!
 //! Prints the samples per round, the mean CPU time per sample over all
 //! rounds (the thread's CPU time, so other processes count less) and the
@@ -12,7 +17,7 @@
 
 use std::time::Instant;
 
-use promlite_exposition::{Format, Parsed, Parser, SampleEntry};
+use promlite_exposition::{sample_labels, Format, Parsed, Parser, SampleEntry};
 
 fn thread_cpu_ns() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
@@ -22,7 +27,7 @@ fn thread_cpu_ns() -> Option<u64> {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let Some(path) = args.get(1) else {
-        eprintln!("usage: parse_file FILE [ROUNDS] [text|openmetrics]");
+        eprintln!("usage: parse_file FILE [ROUNDS] [text|openmetrics] [eager|lazy|labels]");
         std::process::exit(2);
     };
     let rounds: u32 = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(10);
@@ -30,6 +35,13 @@ fn main() {
         Some("openmetrics") => Format::OpenMetrics,
         _ => Format::PrometheusText,
     };
+    let mode = args.get(4).map_or("eager", String::as_str);
+    if !matches!(mode, "eager" | "lazy" | "labels") {
+        eprintln!("unknown mode {mode:?}: expected eager, lazy or labels");
+        std::process::exit(2);
+    }
+    let lazy = mode == "lazy";
+    let labels = mode == "labels";
     let body = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
@@ -44,6 +56,7 @@ fn main() {
     for _ in 0..rounds {
         let start = Instant::now();
         let mut p = Parser::new(&body, format);
+        p.set_lazy_labels(lazy);
         let mut s = SampleEntry::default();
         samples = 0;
         while let Some(r) = p.next_into(&mut s) {
@@ -51,6 +64,15 @@ fn main() {
                 Ok(Parsed::Sample) => {
                     samples += 1;
                     sum += s.value + s.labels.len() as f64;
+                    if lazy {
+                        sum += p.series_bytes().len() as f64;
+                        if let Some(t) = s.timestamp_ms {
+                            sum += t as f64;
+                        }
+                    }
+                    if labels {
+                        sum += sample_labels(&s).len() as f64;
+                    }
                 }
                 Ok(Parsed::Other(_)) => {}
                 Err(e) => {

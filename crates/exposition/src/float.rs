@@ -33,11 +33,58 @@ pub(crate) fn parse_go_float(s: &[u8]) -> Result<f64, FloatError> {
     if let Some(v) = fast_decimal(s) {
         return Ok(v);
     }
-    slow_parse(s)
+    match s {
+        b"NaN" => Ok(f64::from_bits(NORMAL_NAN_BITS)),
+        b"+Inf" => Ok(f64::INFINITY),
+        _ => slow_parse(s),
+    }
 }
 
-/// Exact result for `[-+]?digits[.digits]` with at most 15 significant
-/// digits in total and a short fraction (Clinger's fast path), else `None`.
+/// The value token at `b[i..]` when it is 1 to 7 ASCII digits followed by
+/// a byte that ends a text-format value (space, tab, newline or `{`): the
+/// value (exact, below 10^7) and the index of that byte. Eight bytes are
+/// read at once; `None` for anything else, or with fewer than eight bytes
+/// left, and the caller scans and parses the token the general way.
+#[inline(always)]
+pub(crate) fn small_int_at(b: &[u8], i: usize) -> Option<(f64, usize)> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let w = u64::from_le_bytes(*b.get(i..)?.first_chunk::<8>()?);
+    // A byte is a digit iff its high nibble is 3 and adding 6 keeps it 3.
+    // Carries out of a byte only come from non-digits and only reach later
+    // bytes, so the first non-digit is found exactly.
+    let hi = 0xf0 * ONES;
+    let not_digit = ((w & hi) ^ (0x30 * ONES)) | ((w.wrapping_add(6 * ONES) & hi) ^ (0x30 * ONES));
+    // High bit of each non-zero byte of `not_digit`.
+    let flags = (not_digit | ((not_digit & (0x7f * ONES)) + 0x7f * ONES)) & (0x80 * ONES);
+    let len = (flags.trailing_zeros() / 8) as usize;
+    if len == 0 || len == 8 {
+        return None;
+    }
+    if !matches!(b.get(i + len), Some(b' ' | b'\t' | b'\n' | b'{')) {
+        return None;
+    }
+    // Keep the `len` digits, moved to the top bytes, with '0's below them.
+    let shift = 8 * (8 - len as u32);
+    let digits = (w << shift) | ((0x30 * ONES) >> (64 - shift));
+    // Pairs, then quads, then all eight digits (first digit in the lowest byte).
+    let d = digits & (0x0f * ONES);
+    let d = (d.wrapping_mul(10 * 256 + 1) >> 8) & 0x00ff_00ff_00ff_00ff;
+    let d = (d.wrapping_mul(100 * 65536 + 1) >> 16) & 0x0000_ffff_0000_ffff;
+    let d = d.wrapping_mul(10000 * (1 << 32) + 1) >> 32;
+    Some((d as f64, i + len))
+}
+
+/// 2^53: every integer up to it is exact in an `f64`.
+const MAX_EXACT_INT: u64 = 1 << 53;
+
+/// Exact result for `[-+]?digits[.digits][(e|E)[-+]?digits]` when the
+/// digits, read as one integer `m`, are at most 2^53 and the value is
+/// `m × 10^e` with a power `10^|e|` that is itself exact (|e| ≤ 22, or
+/// `m × 10^(e-22)` still at most 2^53): then one multiplication or
+/// division of two exact operands is the correctly rounded result
+/// (Clinger's fast path), bit-identical to a correctly rounded parse.
+/// Anything else (more digits, larger exponents, other syntax) is `None`
+/// and goes to the general parser.
 #[inline(always)]
 fn fast_decimal(s: &[u8]) -> Option<f64> {
     let (neg, digits) = match s.first() {
@@ -45,9 +92,6 @@ fn fast_decimal(s: &[u8]) -> Option<f64> {
         Some(b'+') => (false, s.get(1..)?),
         _ => (false, s),
     };
-    if digits.is_empty() || digits.len() > 16 {
-        return None;
-    }
     let mut mant: u64 = 0;
     let mut k = 0;
     while let Some(&c) = digits.get(k) {
@@ -55,38 +99,100 @@ fn fast_decimal(s: &[u8]) -> Option<f64> {
         if d > 9 {
             break;
         }
-        mant = mant * 10 + u64::from(d);
+        mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
         k += 1;
     }
-    let int_digits = k;
-    let mut frac_digits = 0;
-    if k < digits.len() {
-        if digits.get(k) != Some(&b'.') {
-            return None;
-        }
+    let mut ndigits = k;
+    let mut frac_digits = 0i32;
+    if digits.get(k) == Some(&b'.') {
         k += 1;
+        let frac_start = k;
         while let Some(&c) = digits.get(k) {
             let d = c.wrapping_sub(b'0');
             if d > 9 {
-                return None;
+                break;
             }
-            mant = mant * 10 + u64::from(d);
+            mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
             k += 1;
-            frac_digits += 1;
         }
+        ndigits += k - frac_start;
+        frac_digits = (k - frac_start) as i32;
     }
-    let ndigits = int_digits + frac_digits;
-    if ndigits == 0 || ndigits > 15 {
+    // 19 digits cannot overflow a u64; beyond that `mant` may have wrapped.
+    if ndigits == 0 || ndigits > 19 || mant > MAX_EXACT_INT {
         return None;
     }
-    // mant < 10^15 < 2^53, so it and the power of ten are exact and one
-    // correctly rounded division gives the correctly rounded result.
-    let mut v = mant as f64;
-    if frac_digits > 0 {
-        v /= *POW10.get(frac_digits)?;
+    let mut exp = 0i32;
+    if let Some(b'e' | b'E') = digits.get(k) {
+        k += 1;
+        let exp_neg = match digits.get(k) {
+            Some(b'-') => {
+                k += 1;
+                true
+            }
+            Some(b'+') => {
+                k += 1;
+                false
+            }
+            _ => false,
+        };
+        let exp_start = k;
+        while let Some(&c) = digits.get(k) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            exp = exp * 10 + i32::from(d);
+            k += 1;
+            if k - exp_start > 3 {
+                return None;
+            }
+        }
+        if k == exp_start {
+            return None;
+        }
+        if exp_neg {
+            exp = -exp;
+        }
     }
+    if k != digits.len() {
+        return None;
+    }
+    let e = exp - frac_digits;
+    let v = if e < 0 {
+        mant as f64 / *POW10.get(usize::try_from(-e).ok()?)?
+    } else if e <= 22 {
+        mant as f64 * *POW10.get(usize::try_from(e).ok()?)?
+    } else {
+        // m × 10^(e-22) may still be an exact integer; then × 1e22 is one rounding.
+        let shifted = mant.checked_mul(*POW10_INT.get(usize::try_from(e - 22).ok()?)?)?;
+        if shifted > MAX_EXACT_INT {
+            return None;
+        }
+        shifted as f64 * 1e22
+    };
     Some(if neg { -v } else { v })
 }
+
+/// Powers of ten as integers, for the extended fast path.
+const POW10_INT: [u64; 16] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+    10_000_000_000,
+    100_000_000_000,
+    1_000_000_000_000,
+    10_000_000_000_000,
+    100_000_000_000_000,
+    1_000_000_000_000_000,
+];
 
 #[cold]
 fn slow_parse(s: &[u8]) -> Result<f64, FloatError> {
@@ -137,38 +243,95 @@ fn slow_parse(s: &[u8]) -> Result<f64, FloatError> {
 /// shortest `%g` form, with `.0` appended when it has neither a point nor an
 /// exponent (`1` → `1.0`, `1e+06` stays, `0.25` stays, `+Inf`).
 pub fn format_openmetrics_float(f: f64) -> String {
+    let mut out = StackStr::new();
+    write_openmetrics_float(f, &mut out);
+    out.as_str().to_string()
+}
+
+/// A string of up to [`StackStr::CAP`] bytes on the stack: room for any
+/// [`write_openmetrics_float`] output (at most 17 digits, a sign, a point
+/// and a 5-character exponent, or 22 characters for `%f` forms with
+/// leading zeros), so formatting a bound to compare it allocates nothing.
+pub(crate) struct StackStr {
+    buf: [u8; StackStr::CAP],
+    len: usize,
+}
+
+impl StackStr {
+    const CAP: usize = 48;
+
+    pub(crate) fn new() -> StackStr {
+        StackStr {
+            buf: [0; StackStr::CAP],
+            len: 0,
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only whole `&str`s are appended (see `write_str`), so the prefix is
+        // valid UTF-8; the fallback is never taken.
+        std::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
+    }
+
+    fn push_str(&mut self, s: &str) {
+        let end = self.len + s.len();
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            dst.copy_from_slice(s.as_bytes());
+            self.len = end;
+        }
+    }
+
+    fn push(&mut self, c: char) {
+        self.push_str(c.encode_utf8(&mut [0; 4]));
+    }
+}
+
+impl std::fmt::Write for StackStr {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.len + s.len() > StackStr::CAP {
+            return Err(std::fmt::Error);
+        }
+        self.push_str(s);
+        Ok(())
+    }
+}
+
+/// [`format_openmetrics_float`] into a [`StackStr`].
+pub(crate) fn write_openmetrics_float(f: f64, out: &mut StackStr) {
+    use std::fmt::Write;
     if f.is_nan() {
-        return "NaN".to_string();
+        return out.push_str("NaN");
     }
     if f.is_infinite() {
-        return if f > 0.0 {
-            "+Inf".to_string()
-        } else {
-            "-Inf".to_string()
-        };
+        return out.push_str(if f > 0.0 { "+Inf" } else { "-Inf" });
     }
     if f == 0.0 {
-        return "0.0".to_string();
+        return out.push_str("0.0");
     }
     // Shortest round-trip digits and the decimal exponent, e.g. "-1.25e-7".
-    let sci = format!("{:e}", f);
+    let mut sci = StackStr::new();
+    let _ = write!(sci, "{:e}", f);
+    let sci = sci.as_str();
     let (mantissa, exp) = match sci.split_once('e') {
         Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-        None => (sci.as_str(), 0),
+        None => (sci, 0),
     };
     let neg = mantissa.starts_with('-');
-    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    let mut digits = StackStr::new();
+    for c in mantissa.chars().filter(|c| c.is_ascii_digit()) {
+        digits.push(c);
+    }
+    let digits = digits.as_str();
     let nd = digits.len() as i32;
-    let mut out = String::with_capacity(24);
     if neg {
         out.push('-');
     }
     if !(-4..6).contains(&exp) {
         // Go's %e with the shortest digits and a two-digit minimum exponent.
-        out.push_str(&digits[..1]);
+        out.push_str(digits.get(..1).unwrap_or_default());
         if nd > 1 {
             out.push('.');
-            out.push_str(&digits[1..]);
+            out.push_str(digits.get(1..).unwrap_or_default());
         }
         out.push('e');
         out.push(if exp < 0 { '-' } else { '+' });
@@ -176,8 +339,8 @@ pub fn format_openmetrics_float(f: f64) -> String {
         if a < 10 {
             out.push('0');
         }
-        out.push_str(&a.to_string());
-        return out;
+        let _ = write!(out, "{a}");
+        return;
     }
     // %f with exactly the significant digits.
     let dp = exp + 1; // digits before the decimal point
@@ -186,9 +349,9 @@ pub fn format_openmetrics_float(f: f64) -> String {
         for _ in 0..(-dp) {
             out.push('0');
         }
-        out.push_str(&digits);
+        out.push_str(digits);
     } else if dp >= nd {
-        out.push_str(&digits);
+        out.push_str(digits);
         for _ in 0..(dp - nd) {
             out.push('0');
         }
@@ -199,7 +362,6 @@ pub fn format_openmetrics_float(f: f64) -> String {
         out.push('.');
         out.push_str(frac);
     }
-    out
 }
 
 #[cfg(test)]
@@ -222,6 +384,123 @@ mod tests {
         assert_eq!(p("1.7976931348623157e308"), Ok(f64::MAX));
         assert_eq!(p("12345678901234567890"), Ok(12345678901234567890.0));
         assert_eq!(p("0.30000000000000004"), Ok(0.30000000000000004));
+    }
+
+    /// The fast path must give exactly what a correctly rounded parse gives
+    /// (Rust's `str::parse`, as Go's `ParseFloat`), for every shape it takes.
+    #[test]
+    fn fast_path_is_bit_identical_to_the_general_parse() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut taken = 0;
+        for _ in 0..400_000 {
+            let r = next();
+            let ndigits = 1 + (r % 19) as usize;
+            let mut digits: String = (0..ndigits)
+                .map(|k| char::from(b'0' + ((next() >> (k % 8)) % 10) as u8))
+                .collect();
+            if r & (1 << 20) != 0 {
+                let dot = (next() as usize) % (ndigits + 1);
+                digits.insert(dot, '.');
+            }
+            let sign = ["", "-", "+"][((r >> 24) % 3) as usize];
+            let exp = match (r >> 28) % 4 {
+                0 => String::new(),
+                1 => format!("e{}", (next() % 50) as i64 - 25),
+                2 => format!("e+{:02}", next() % 40),
+                _ => format!("E-{:03}", next() % 40),
+            };
+            let text = format!("{sign}{digits}{exp}");
+            let want: f64 = match text.parse() {
+                Ok(v) => v,
+                Err(e) => panic!("{text}: {e}"),
+            };
+            if let Some(got) = fast_decimal(text.as_bytes()) {
+                taken += 1;
+                assert_eq!(got.to_bits(), want.to_bits(), "{text}");
+            }
+            assert_eq!(p(&text).map(f64::to_bits), Ok(want.to_bits()), "{text}");
+        }
+        // The generator must exercise the fast path, not only the fallback.
+        assert!(taken > 100_000, "fast path taken {taken} times");
+    }
+
+    #[test]
+    fn small_integers_read_eight_bytes_at_a_time() {
+        for n in (0..100_000u32).chain([999_999, 1_000_000, 9_999_999, 1_234_567]) {
+            for pad in ["", "0", "00"] {
+                for end in [" ", "\t", "\n", "{"] {
+                    let text = format!("{pad}{n}{end}xxxxxxxx");
+                    let len = pad.len() + n.to_string().len();
+                    let got = small_int_at(text.as_bytes(), 0);
+                    if len <= 7 {
+                        assert_eq!(got, Some((f64::from(n), len)), "{text:?}");
+                    } else {
+                        assert_eq!(got, None, "{text:?}");
+                    }
+                }
+            }
+        }
+        for text in [
+            "",
+            "1",
+            "1234567",
+            "12 ",
+            "x1 ......",
+            "1x ......",
+            "1.5 .....",
+            "-1 ......",
+            "12345678 ",
+            "1:  .....",
+            "1/ ......",
+            "1\r\n......",
+            "1} ......",
+            " 1 ......",
+            "1\u{e9} .....",
+        ] {
+            let got = small_int_at(text.as_bytes(), 0);
+            assert_eq!(got, None, "{text:?}");
+        }
+        assert_eq!(small_int_at(b"ab 42 xxxxxxx", 3), Some((42.0, 5)));
+    }
+
+    #[test]
+    fn fast_path_edges() {
+        for (text, want) in [
+            ("9007199254740992", Some(9007199254740992.0)),
+            ("9007199254740993", None),
+            ("1e22", Some(1e22)),
+            ("1e23", Some(1e23)),
+            ("123e30", Some(123e30)),
+            ("9007199254740992e22", Some(9007199254740992e22)),
+            ("1e38", None),
+            ("1e-22", Some(1e-22)),
+            ("1e-23", None),
+            ("4.4007501305e+10", Some(4.4007501305e10)),
+            ("2.0522e-05", Some(2.0522e-05)),
+            ("-0", Some(-0.0)),
+            ("0e999", None),
+            ("1e0001", None),
+            ("1e", None),
+            ("1e+", None),
+            (".", None),
+            ("5.", Some(5.0)),
+            (".5", Some(0.5)),
+            ("1_0", None),
+            ("0x1", None),
+        ] {
+            assert_eq!(
+                fast_decimal(text.as_bytes()).map(f64::to_bits),
+                want.map(f64::to_bits),
+                "{text}"
+            );
+        }
+        assert!(fast_decimal(b"-0").is_some_and(|v| v.is_sign_negative()));
     }
 
     #[test]
@@ -271,6 +550,11 @@ mod tests {
             (f64::INFINITY, "+Inf"),
             (f64::NEG_INFINITY, "-Inf"),
             (f64::NAN, "NaN"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (-f64::MIN_POSITIVE, "-2.2250738585072014e-308"),
+            (-5e-324, "-5e-324"),
+            (-0.00012345678901234567, "-0.00012345678901234567"),
+            (-123456.78901234567, "-123456.78901234567"),
         ];
         for (f, want) in cases {
             assert_eq!(format_openmetrics_float(f), want, "{f}");

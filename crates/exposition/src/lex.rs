@@ -6,7 +6,10 @@ use std::borrow::Cow;
 use promlite_model::MetricType;
 
 use crate::entry::describe;
-use crate::float::{format_openmetrics_float, parse_go_float};
+#[cfg(test)]
+use crate::float::format_openmetrics_float;
+use crate::float::{parse_go_float, write_openmetrics_float, StackStr};
+use crate::scan::{find, skim_set_blocks, Stop};
 
 /// An error at a byte offset; turned into a [`crate::ParseError`] (with line
 /// and column) only when it leaves the parser.
@@ -40,7 +43,6 @@ const NAME: u8 = 2;
 const LABEL_START: u8 = 4;
 const LABEL: u8 = 8;
 const BLANK: u8 = 16;
-const VALUE_END: u8 = 32;
 
 /// Character classes of every byte value, so each scanning step is one load
 /// and one test.
@@ -61,9 +63,6 @@ static CLASS: [u8; 256] = {
         }
         if b == b' ' || b == b'\t' {
             t[c] |= BLANK;
-        }
-        if b == b' ' || b == b'\t' || b == b'\n' || b == b'{' {
-            t[c] |= VALUE_END;
         }
         c += 1;
     }
@@ -87,40 +86,21 @@ pub(crate) fn is_label_start(c: u8) -> bool {
     CLASS[usize::from(c)] & LABEL_START != 0
 }
 
-#[inline(always)]
+#[cfg(test)]
 pub(crate) fn is_label_char(c: u8) -> bool {
     CLASS[usize::from(c)] & LABEL != 0
-}
-
-/// Index of the first byte at or after `i` that is not in class `mask`;
-/// eight bytes per step while they all are.
-#[inline(always)]
-fn scan_class(b: &[u8], i: usize, mask: u8) -> usize {
-    let mut off = i;
-    while let Some(c) = b.get(off..off + 8) {
-        let Ok(c) = <&[u8; 8]>::try_from(c) else {
-            break;
-        };
-        let t = |k: usize| CLASS[usize::from(c[k])];
-        if t(0) & t(1) & t(2) & t(3) & t(4) & t(5) & t(6) & t(7) & mask == 0 {
-            break;
-        }
-        off += 8;
-    }
-    scan_while(b, off, |c| CLASS[usize::from(c)] & mask != 0)
 }
 
 /// End of a metric name whose rest starts at `i`.
 #[inline(always)]
 pub(crate) fn scan_name(b: &[u8], i: usize) -> usize {
-    scan_class(b, i, NAME)
+    find(b, i, Stop::NotName)
 }
 
-/// End of a label name whose rest starts at `i`. Byte by byte: label names
-/// are usually shorter than the eight-byte step.
+/// End of a label name whose rest starts at `i`.
 #[inline(always)]
 pub(crate) fn scan_label(b: &[u8], i: usize) -> usize {
-    scan_while(b, i, is_label_char)
+    find(b, i, Stop::NotLabel)
 }
 
 /// Index of the first byte at or after `i` for which `keep` is false
@@ -139,7 +119,7 @@ pub(crate) fn scan_while(b: &[u8], i: usize, keep: impl Fn(u8) -> bool) -> usize
 /// End of a text-format value token (`[^{ \t\n]*`) starting at `i`.
 #[inline(always)]
 pub(crate) fn scan_text_value(b: &[u8], i: usize) -> usize {
-    scan_while(b, i, |c| CLASS[usize::from(c)] & VALUE_END == 0)
+    find(b, i, Stop::ValueEnd)
 }
 
 /// Skips spaces and tabs.
@@ -175,21 +155,6 @@ pub(crate) fn ascii_str(b: &[u8]) -> &str {
     // SAFETY: callers guarantee `b` is ASCII (see above), hence UTF-8.
     unsafe { std::str::from_utf8_unchecked(b) }
 }
-
-/// Bytes that end the fast scan inside a quoted string: `"`, `\`, `\n`
-/// and every non-ASCII byte.
-static QUOTE_STOP: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t[b'\n' as usize] = true;
-    let mut c = 0x80;
-    while c < 256 {
-        t[c] = true;
-        c += 1;
-    }
-    t
-};
 
 /// A quoted string found by [`scan_quoted`].
 pub(crate) struct Quoted<'a> {
@@ -228,7 +193,7 @@ pub(crate) fn scan_quoted(b: &[u8], i: usize, newline_ok: bool) -> PResult<Quote
     let mut flags = 0usize;
     loop {
         // Fast path: plain ASCII runs.
-        j = scan_while(b, j, |c| !QUOTE_STOP[usize::from(c)]);
+        j = find(b, j, Stop::Quote);
         let Some(&c) = b.get(j) else {
             return fail(i, "unterminated quoted string (missing closing '\"')");
         };
@@ -264,15 +229,6 @@ pub(crate) fn scan_quoted(b: &[u8], i: usize, newline_ok: bool) -> PResult<Quote
     })
 }
 
-/// Bytes that stop the skim of a label set outside quotes: `"`, `}`, `\n`.
-static SET_STOP: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'"' as usize] = true;
-    t[b'}' as usize] = true;
-    t[b'\n' as usize] = true;
-    t
-};
-
 /// Index just after the `}` that closes the label set whose inside starts
 /// at `i`, found *without validating* the set: quoted strings are skipped
 /// (honouring `\` escapes), so a `}` inside a value does not end the set.
@@ -281,15 +237,24 @@ static SET_STOP: [bool; 256] = {
 /// quoted string holds a raw newline and `newline_ok` is false; the caller
 /// then parses the set fully, which reports the error.
 #[inline]
-pub(crate) fn skim_label_set(b: &[u8], mut i: usize, newline_ok: bool) -> Option<usize> {
+pub(crate) fn skim_label_set(b: &[u8], i: usize, newline_ok: bool) -> Option<usize> {
+    if let Some(end) = skim_set_blocks(b, i) {
+        return Some(end);
+    }
+    skim_label_set_bytewise(b, i, newline_ok)
+}
+
+/// [`skim_label_set`] one stop byte at a time (backslashes, newlines, the
+/// end of the body).
+pub(crate) fn skim_label_set_bytewise(b: &[u8], mut i: usize, newline_ok: bool) -> Option<usize> {
     loop {
-        i = scan_while(b, i, |c| !SET_STOP[usize::from(c)]);
+        i = find(b, i, Stop::LabelSet);
         match *b.get(i)? {
             b'}' => return Some(i + 1),
             b'"' => {
                 i += 1;
                 loop {
-                    i = scan_while(b, i, |c| !QUOTE_STOP[usize::from(c)]);
+                    i = find(b, i, Stop::QuoteAscii);
                     match *b.get(i)? {
                         b'"' => break,
                         b'\\' => {
@@ -322,6 +287,33 @@ pub(crate) fn quoted_str<'a>(q: &Quoted<'a>, off: usize, what: &str) -> PResult<
     } else {
         Ok(ascii_str(q.raw))
     }
+}
+
+/// The help text `b[start..end]` (`end` at a newline or the end of the
+/// body) as `&str`, unescaped: borrowed without any further pass when a
+/// block scan from `start` meets neither a backslash nor a non-ASCII byte
+/// before the line ends (the usual case), else UTF-8 checked (an error
+/// names `what` and points into the text) and unescaped.
+#[inline]
+pub(crate) fn help_text<'a>(
+    b: &'a [u8],
+    start: usize,
+    end: usize,
+    quote: bool,
+    what: &str,
+) -> PResult<Cow<'a, str>> {
+    let text = b.get(start..end).unwrap_or_default();
+    // The newline at `end` stops the scan, so it never runs past the line.
+    if find(b, start, Stop::NotPlain) >= end {
+        return Ok(Cow::Borrowed(ascii_str(text)));
+    }
+    let t = std::str::from_utf8(text).map_err(|e| {
+        Box::new(Fail {
+            off: start + e.valid_up_to(),
+            msg: format!("{what} is not valid UTF-8"),
+        })
+    })?;
+    Ok(unescape(t, quote))
 }
 
 /// Replaces `\\`, `\n` and, if `quote`, `\"`; any other escape stays as
@@ -379,7 +371,8 @@ pub(crate) fn quoted_name<'a>(q: &Quoted<'a>, off: usize, what: &str) -> PResult
 
 /// Prometheus 3.x rewrites `le` of histograms and `quantile` of summaries to
 /// the canonical float form (`1` → `1.0`) when the value parses as a float.
-#[inline]
+/// The check whether it applies is inlined; the rest is not.
+#[inline(always)]
 pub(crate) fn normalize_bound<'a>(
     mtype: MetricType,
     name: &str,
@@ -390,7 +383,17 @@ pub(crate) fn normalize_bound<'a>(
         MetricType::Summary => name == "quantile",
         _ => false,
     };
-    if !applies || value == "+Inf" {
+    if !applies {
+        return value;
+    }
+    canonical_bound(value)
+}
+
+/// The canonical form of a bound, `value` itself when it already is one
+/// or is not a float.
+#[inline(never)]
+fn canonical_bound(value: Cow<'_, str>) -> Cow<'_, str> {
+    if value == "+Inf" {
         return value;
     }
     match canonical_shape(value.as_bytes()) {
@@ -405,11 +408,12 @@ pub(crate) fn normalize_bound<'a>(
     }
     match parse_go_float(value.as_bytes()) {
         Ok(f) => {
-            let canon = format_openmetrics_float(f);
-            if canon == value.as_ref() {
+            let mut canon = StackStr::new();
+            write_openmetrics_float(f, &mut canon);
+            if canon.as_str() == value.as_ref() {
                 value
             } else {
-                Cow::Owned(canon)
+                Cow::Owned(canon.as_str().to_string())
             }
         }
         Err(_) => value,
@@ -546,10 +550,13 @@ fn canonical_exponent_form(s: &[u8]) -> bool {
 /// the metric name already occupies).
 #[inline(always)]
 pub(crate) fn check_duplicates(labels: &[(&str, Cow<'_, str>)], off: usize) -> PResult<()> {
-    if labels.is_empty() {
-        return Ok(());
+    let is_reserved = |n: &str| n.len() == 8 && n == promlite_model::METRIC_NAME;
+    match labels {
+        [] => Ok(()),
+        [(a, _)] if !is_reserved(a) => Ok(()),
+        [(a, _), (b, _)] if !is_reserved(a) && !is_reserved(b) && a != b => Ok(()),
+        _ => check_duplicates_slow(labels, off),
     }
-    check_duplicates_slow(labels, off)
 }
 
 fn check_duplicates_slow(labels: &[(&str, Cow<'_, str>)], off: usize) -> PResult<()> {
@@ -596,6 +603,11 @@ mod tests {
                 assert_eq!(
                     scan_name(input, i),
                     scan_while(input, i, is_name_char),
+                    "{input:?} {i}"
+                );
+                assert_eq!(
+                    scan_label(input, i),
+                    scan_while(input, i, is_label_char),
                     "{input:?} {i}"
                 );
             }

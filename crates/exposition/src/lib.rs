@@ -44,12 +44,14 @@
 #![deny(missing_docs)]
 
 mod entry;
+mod fast;
 mod float;
 mod format;
 mod import;
 mod lex;
 mod openmetrics;
 mod parser;
+mod scan;
 mod text;
 
 pub use entry::{Entry, Exemplar, LabelPair, ParseError, SampleEntry};

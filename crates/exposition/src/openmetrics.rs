@@ -109,11 +109,8 @@ impl<'a> Parser<'a> {
         };
         match kind {
             0 => {
-                let t = utf8("help text")?;
-                Ok(Step::Meta(Meta::Help {
-                    name,
-                    help: unescape(t, true),
-                }))
+                let help = help_text(b, name_end + 1, eol, true, "help text")?;
+                Ok(Step::Meta(Meta::Help { name, help }))
             }
             1 => {
                 let metric_type = match text {

@@ -86,6 +86,10 @@ pub struct Parser<'a> {
     /// Index of the `{` of the last sample's label set when it was skimmed
     /// and not parsed yet.
     pub(crate) pending: Option<usize>,
+    /// Tests only: skip the fast path of `fast.rs`, so its results can be
+    /// compared with the general parser's.
+    #[cfg(test)]
+    pub(crate) general_only: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -103,6 +107,8 @@ impl<'a> Parser<'a> {
             series: (0, 0),
             lazy: false,
             pending: None,
+            #[cfg(test)]
+            general_only: false,
         }
     }
 
@@ -172,7 +178,24 @@ impl<'a> Parser<'a> {
     /// Like [`Parser::next_entry`], but writes a sample into `sample`,
     /// reusing its label `Vec` (the fast path for scraping: no allocation
     /// per sample unless a value needs unescaping).
+    #[inline]
     pub fn next_into(
+        &mut self,
+        sample: &mut SampleEntry<'a>,
+    ) -> Option<Result<Parsed<'a>, ParseError>> {
+        // Inlined into the caller, so that for the common sample line the
+        // caller sees a constant result: the wide `Option<Result<…>>` is
+        // then never written to memory by the parser and read back by the
+        // caller, which stalled store forwarding on every sample.
+        if self.next_sample_fast(sample) {
+            return Some(Ok(Parsed::Sample));
+        }
+        self.next_into_general(sample)
+    }
+
+    /// Everything [`Parser::next_into`] does when the fast path does not apply.
+    #[inline(never)]
+    fn next_into_general(
         &mut self,
         sample: &mut SampleEntry<'a>,
     ) -> Option<Result<Parsed<'a>, ParseError>> {
@@ -220,21 +243,51 @@ impl<'a> Parser<'a> {
 /// empty values dropped, as Prometheus does when it stores the sample).
 pub fn sample_labels(s: &SampleEntry<'_>) -> Labels {
     // Borrowed pairs, sorted once, encoded in one allocation: no owned
-    // `String` per name and value. Same result as a `LabelsBuilder` (empty
-    // values drop the label; of repeated names, the last one set wins).
+    // `String` per name and value, and for up to `STACK` labels no
+    // allocation but the `Labels` itself. Same result as a `LabelsBuilder`
+    // (empty values drop the label; of repeated names, the last one set wins).
+    const STACK: usize = 16;
+    if s.labels.len() < STACK {
+        let mut buf = [("", ""); STACK];
+        let n = s.labels.len() + 1;
+        if let Some((first, rest)) = buf.split_first_mut() {
+            *first = (METRIC_NAME, s.name);
+            for (slot, (name, value)) in rest.iter_mut().zip(&s.labels) {
+                *slot = (*name, value.as_ref());
+            }
+        }
+        let pairs = buf.get_mut(..n).unwrap_or_default();
+        let kept = sort_dedup(pairs);
+        return Labels::from_sorted_refs(pairs.get(..kept).unwrap_or_default());
+    }
     let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(s.labels.len() + 1);
     pairs.push((METRIC_NAME, s.name));
     pairs.extend(s.labels.iter().map(|(n, v)| (*n, v.as_ref())));
+    let kept = sort_dedup(&mut pairs);
+    pairs.truncate(kept);
+    Labels::from_sorted_refs(&pairs)
+}
+
+/// Sorts `pairs` by name (stably, so of equal names the last written stays
+/// last), keeps the last of each run of equal names, drops empty values,
+/// and returns how many pairs remain at the front.
+fn sort_dedup(pairs: &mut [(&str, &str)]) -> usize {
     pairs.sort_by(|a, b| a.0.cmp(b.0));
-    let mut out: Vec<(&str, &str)> = Vec::with_capacity(pairs.len());
-    for (n, v) in pairs {
-        match out.last_mut() {
-            Some(last) if last.0 == n => last.1 = v,
-            _ => out.push((n, v)),
+    let mut kept = 0;
+    for k in 0..pairs.len() {
+        let Some(&(name, value)) = pairs.get(k) else {
+            break;
+        };
+        // A later pair with the same name overrides this one.
+        if pairs.get(k + 1).is_some_and(|next| next.0 == name) || value.is_empty() {
+            continue;
         }
+        if let Some(slot) = pairs.get_mut(kept) {
+            *slot = (name, value);
+        }
+        kept += 1;
     }
-    out.retain(|(_, v)| !v.is_empty());
-    Labels::from_sorted_refs(&out)
+    kept
 }
 
 /// Convenience: parse the whole body and build sorted `Labels` per sample
@@ -291,7 +344,19 @@ mod tests {
             ("m", vec![("a", ""), ("a", "1")]),
             ("", vec![("z", "1"), ("__a", "2")]),
             ("up", vec![("__name__", "other")]),
+            ("m", vec![("x", "1"); 15]),
+            ("m", vec![("x", "1"); 16]),
+            ("m", vec![("x", "1"); 40]),
+            ("m", vec![("b", "1"), ("a", ""), ("b", "2"), ("b", "")]),
         ];
+        let many: Vec<String> = (0..40).rev().map(|k| format!("l{k:02}")).collect();
+        let mut cases = cases;
+        for n in [14, 15, 16, 17, 40] {
+            cases.push((
+                "m",
+                many.iter().take(n).map(|l| (l.as_str(), "v")).collect(),
+            ));
+        }
         for (name, labels) in cases {
             let s = SampleEntry {
                 name,

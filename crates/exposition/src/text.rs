@@ -12,6 +12,7 @@ use crate::entry::{describe, SampleEntry};
 use crate::float::{parse_go_float, FloatError};
 use crate::lex::*;
 use crate::parser::{Meta, Parser, Step};
+use crate::scan::{find, Stop};
 
 impl<'a> Parser<'a> {
     /// Parses the next text-format entry; `Ok(None)` at the end.
@@ -73,27 +74,31 @@ impl<'a> Parser<'a> {
             }
             _ => return expected(b, i, &format!("a metric name after {kw}")),
         };
-        let eol = line_end(b, name_end);
+        // One block scan finds the end of a plain line (no backslash, no
+        // non-ASCII byte), whose text then needs neither unescaping nor a
+        // UTF-8 check; other lines are searched for their end again.
+        let stop = find(b, name_end, Stop::NotPlain);
+        let (eol, plain) = match b.get(stop) {
+            None | Some(b'\n') => (stop, true),
+            Some(_) => (line_end(b, stop), false),
+        };
         let rest = b.get(name_end..eol).unwrap_or(&[]);
         // Prometheus drops exactly one character after the name; a rest made
         // only of blanks is no text at all.
-        let text = if rest.iter().all(|&c| c == b' ' || c == b'\t') {
-            &[][..]
+        let text_start = if rest.iter().all(|&c| c == b' ' || c == b'\t') {
+            eol
         } else {
-            rest.get(1..).unwrap_or(&[])
+            name_end + 1
         };
+        let text = b.get(text_start..eol).unwrap_or(&[]);
         self.i = eol + 1;
         if is_help {
-            let t = std::str::from_utf8(text).map_err(|e| {
-                Box::new(Fail {
-                    off: name_end + 1 + e.valid_up_to(),
-                    msg: "help text is not valid UTF-8".into(),
-                })
-            })?;
-            return Ok(Step::Meta(Meta::Help {
-                name,
-                help: unescape(t, false),
-            }));
+            let help = if plain {
+                std::borrow::Cow::Borrowed(ascii_str(text))
+            } else {
+                help_text(b, text_start, eol, false, "help text")?
+            };
+            return Ok(Step::Meta(Meta::Help { name, help }));
         }
         let metric_type = match text {
             b"counter" => MetricType::Counter,
@@ -219,7 +224,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The inside of `{…}`; returns the index after `}`.
-    fn text_labels(
+    pub(crate) fn text_labels(
         &self,
         mut i: usize,
         name: &mut Option<&'a str>,
