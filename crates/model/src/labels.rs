@@ -56,6 +56,17 @@ fn put_len(buf: &mut String, mut n: usize) {
     }
 }
 
+/// Bytes [`put_len`] writes for `n`.
+fn len_size(mut n: usize) -> usize {
+    let mut k = 1;
+    n >>= 6;
+    while n > 0 {
+        k += 1;
+        n >>= 6;
+    }
+    k
+}
+
 /// Reads a length written by [`put_len`] at `*pos`, advancing `*pos`.
 /// `None` only for a truncated buffer, which [`Labels`] never holds.
 fn get_len(b: &[u8], pos: &mut usize) -> Option<usize> {
@@ -74,7 +85,16 @@ fn get_len(b: &[u8], pos: &mut usize) -> Option<usize> {
 
 /// Encodes labels that are already sorted by name, unique and non-empty.
 fn encode<'a>(count: usize, labels: impl Iterator<Item = (&'a str, &'a str)>) -> Labels {
-    let mut buf = String::with_capacity(8 + count * 24);
+    encode_sized(8 + count * 24, count, labels)
+}
+
+/// [`encode`] into a buffer of `capacity` bytes to start with.
+fn encode_sized<'a>(
+    capacity: usize,
+    count: usize,
+    labels: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Labels {
+    let mut buf = String::with_capacity(capacity);
     put_len(&mut buf, count);
     for (n, v) in labels {
         put_len(&mut buf, n.len());
@@ -124,7 +144,14 @@ impl Labels {
     /// Like [`Labels::from_sorted`], from borrowed `(name, value)` pairs.
     pub fn from_sorted_refs(pairs: &[(&str, &str)]) -> Labels {
         debug_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0));
-        encode(pairs.len(), pairs.iter().copied())
+        // Sized exactly, so the buffer never grows; the scraper builds one
+        // of these per new series.
+        let size = len_size(pairs.len())
+            + pairs
+                .iter()
+                .map(|(n, v)| len_size(n.len()) + n.len() + len_size(v.len()) + v.len())
+                .sum::<usize>();
+        encode_sized(size, pairs.len(), pairs.iter().copied())
     }
 
     /// The value of `name`, if present.
@@ -326,6 +353,35 @@ macro_rules! labels {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn sorted_refs_are_sized_exactly_for_any_length() {
+        let long = "x".repeat(5000);
+        let mid = "y".repeat(100);
+        for pairs in [
+            vec![],
+            vec![("a", "1")],
+            vec![
+                ("a", mid.as_str()),
+                ("b", long.as_str()),
+                (mid.as_str(), ""),
+            ],
+        ] {
+            let l = Labels::from_sorted_refs(&pairs);
+            let got: Vec<(&str, &str)> = l.iter().map(|x| (x.name, x.value)).collect();
+            assert_eq!(got, pairs);
+            let size: usize = len_size(pairs.len())
+                + pairs
+                    .iter()
+                    .map(|(n, v)| len_size(n.len()) + n.len() + len_size(v.len()) + v.len())
+                    .sum::<usize>();
+            assert_eq!(l.0.len(), size);
+        }
+        assert_eq!(
+            (len_size(63), len_size(64), len_size(4095), len_size(4096)),
+            (1, 2, 2, 3)
+        );
+    }
     use super::*;
 
     #[test]
