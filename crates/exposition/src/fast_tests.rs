@@ -7,6 +7,7 @@
 
 use proptest::prelude::*;
 
+use crate::testing::mutate;
 use crate::{Format, Parsed, Parser, SampleEntry};
 
 const SEED: &str = "# HELP go_gc_heap_allocs_by_size_bytes Distribution of heap allocations.\n\
@@ -118,22 +119,6 @@ fn same_with_and_without_fast_path(body: &[u8]) {
             );
         }
     }
-}
-
-fn mutate(seed: &str, edits: &[(usize, u8, u8)]) -> Vec<u8> {
-    let mut b = seed.as_bytes().to_vec();
-    for &(pos, kind, byte) in edits {
-        let at = pos % (b.len() + 1);
-        match kind % 3 {
-            0 => b.insert(at, byte),
-            1 if at < b.len() => {
-                b.remove(at);
-            }
-            _ if at < b.len() => b[at] = byte,
-            _ => b.push(byte),
-        }
-    }
-    b
 }
 
 #[test]

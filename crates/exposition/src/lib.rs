@@ -54,6 +54,9 @@ mod parser;
 mod scan;
 mod text;
 
+#[doc(hidden)]
+pub mod testing;
+
 pub use entry::{Entry, Exemplar, LabelPair, ParseError, SampleEntry};
 pub use float::{format_openmetrics_float, NORMAL_NAN_BITS};
 pub use format::{Format, SCRAPE_ACCEPT_HEADER};

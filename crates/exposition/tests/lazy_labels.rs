@@ -2,6 +2,7 @@
 //! with `labels_into` gives exactly the entries, series bytes and errors of
 //! the eager parse, on valid, mutated and random bodies in both formats.
 
+use promlite_exposition::testing::mutate;
 use promlite_exposition::{Format, Parsed, Parser, SampleEntry};
 use proptest::prelude::*;
 
@@ -57,22 +58,6 @@ fn same_both_ways(body: &[u8]) {
             String::from_utf8_lossy(body)
         );
     }
-}
-
-fn mutate(seed: &str, edits: &[(usize, u8, u8)]) -> Vec<u8> {
-    let mut b = seed.as_bytes().to_vec();
-    for &(pos, kind, byte) in edits {
-        let at = pos % (b.len() + 1);
-        match kind % 3 {
-            0 => b.insert(at, byte),
-            1 if at < b.len() => {
-                b.remove(at);
-            }
-            _ if at < b.len() => b[at] = byte,
-            _ => b.push(byte),
-        }
-    }
-    b
 }
 
 #[test]

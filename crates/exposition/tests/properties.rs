@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use promlite_exposition::testing::mutate;
 use promlite_exposition::{openmetrics_import, Entry, Format, Parsed, Parser, SampleEntry};
 use proptest::prelude::*;
 
@@ -31,22 +32,6 @@ fn drain(body: &[u8], format: Format) -> usize {
         }
     }
     n
-}
-
-fn mutate(seed: &str, edits: &[(usize, u8, u8)]) -> Vec<u8> {
-    let mut b = seed.as_bytes().to_vec();
-    for &(pos, kind, byte) in edits {
-        let at = pos % (b.len() + 1);
-        match kind % 3 {
-            0 => b.insert(at, byte),
-            1 if at < b.len() => {
-                b.remove(at);
-            }
-            _ if at < b.len() => b[at] = byte,
-            _ => b.push(byte),
-        }
-    }
-    b
 }
 
 fn escape(s: &str) -> String {
