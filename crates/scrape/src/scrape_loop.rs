@@ -12,15 +12,15 @@ use promlite_model::{
 use tokio::sync::watch;
 
 use crate::cache::{SeriesCache, SeriesSet};
-
-/// How many samples ahead the scrape asks storage to prefetch a series.
-const PREFETCH_AHEAD: usize = 8;
 use crate::cardinality::CardinalityStats;
 use crate::config::ScrapeConfig;
 use crate::fetch::Fetcher;
 use crate::metadata::{self, MetaLine};
 use crate::relabel::{self, RelabelConfig};
 use crate::target::{Health, TargetShared};
+
+/// How many samples ahead the scrape asks storage to prefetch a series.
+const PREFETCH_AHEAD: usize = 8;
 
 /// Options that apply to every scrape loop.
 #[derive(Clone, Debug)]

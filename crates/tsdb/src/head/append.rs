@@ -95,8 +95,8 @@ struct Staged {
     series: Arc<MemSeries>,
     t: i64,
     v: f64,
-    /// Where the series' open chunk ended at staging time: a prefetch
-    /// address for commit (an integer, never dereferenced).
+    /// Where the series' open chunk was to take its next bytes at staging
+    /// time: a prefetch address for commit (an integer, never dereferenced).
     tail: usize,
 }
 
