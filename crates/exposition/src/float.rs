@@ -390,13 +390,7 @@ mod tests {
     /// (Rust's `str::parse`, as Go's `ParseFloat`), for every shape it takes.
     #[test]
     fn fast_path_is_bit_identical_to_the_general_parse() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15u64);
         let mut taken = 0;
         for _ in 0..400_000 {
             let r = next();

@@ -317,13 +317,7 @@ mod tests {
     /// The block skim, when it answers, answers what the byte skim does.
     #[test]
     fn block_skim_matches_the_byte_skim() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testing::xorshift(0x2545_f491_4f6c_dd1du64);
         let alphabet = b"ab=\",}{\n\\ x\xc3";
         let mut answered = 0;
         for round in 0..200_000 {

@@ -19,3 +19,15 @@ pub fn mutate(seed: &str, edits: &[(usize, u8, u8)]) -> Vec<u8> {
     }
     b
 }
+
+/// A xorshift64 generator from `seed` (non-zero): cheap, repeatable inputs
+/// for the tests that compare a fast path with a slow one.
+pub fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}

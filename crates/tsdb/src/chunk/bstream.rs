@@ -204,7 +204,7 @@ mod tests {
         let mut used = 0usize;
         for &(v, n) in fields {
             for k in (0..n).rev() {
-                if used.is_multiple_of(8) {
+                if used % 8 == 0 {
                     out.push(0u8);
                 }
                 if (v >> k) & 1 == 1 {
