@@ -272,7 +272,7 @@ pub async fn metrics_handler(State(state): State<ApiState>) -> Response {
     let mut out = String::new();
     state.metrics.write(&mut out);
     write_engine_metrics(&state.engine.metrics().snapshot(), &mut out);
-    for s in &state.metrics_sources {
+    for s in state.metrics_sources.iter() {
         s.write_metrics(&mut out);
     }
     let mut r = out.into_response();

@@ -81,7 +81,9 @@ impl Default for BuildInfo {
     }
 }
 
-/// Shared state of the router. Cheap to clone.
+/// Shared state of the router. Cheap to clone: it is cloned for every
+/// request (by each middleware and the handler), so every field is a
+/// handle, a `Copy` value or an `Arc`.
 #[derive(Clone)]
 pub struct ApiState {
     /// The data.
@@ -91,9 +93,9 @@ pub struct ApiState {
     /// Where "now" comes from.
     pub clock: Arc<dyn Clock>,
     /// Flags.
-    pub options: ApiOptions,
+    pub options: Arc<ApiOptions>,
     /// Build information.
-    pub build_info: BuildInfo,
+    pub build_info: Arc<BuildInfo>,
     /// Scrape targets and metadata.
     pub targets: Option<Arc<dyn TargetsProvider>>,
     /// Rules and alerts.
@@ -109,7 +111,7 @@ pub struct ApiState {
     /// Admin operations.
     pub admin: Option<Arc<dyn AdminProvider>>,
     /// Extra metrics for `/metrics`.
-    pub metrics_sources: Vec<Arc<dyn MetricsSource>>,
+    pub metrics_sources: Arc<Vec<Arc<dyn MetricsSource>>>,
     /// The API's own metrics.
     pub metrics: Arc<HttpMetrics>,
     /// Readiness: until set, `/-/ready` and the API answer 503.
@@ -130,8 +132,8 @@ impl ApiState {
             clock: Arc::new(SystemClock),
             query_slots: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
             query_costs: Arc::default(),
-            options,
-            build_info: BuildInfo::default(),
+            options: Arc::new(options),
+            build_info: Arc::default(),
             targets: None,
             rules: None,
             alertmanagers: None,
@@ -139,7 +141,7 @@ impl ApiState {
             server_info: None,
             lifecycle: None,
             admin: None,
-            metrics_sources: Vec::new(),
+            metrics_sources: Arc::default(),
             metrics: Arc::new(HttpMetrics::default()),
             ready: Arc::new(AtomicBool::new(true)),
         }
@@ -148,7 +150,7 @@ impl ApiState {
     /// Replaces the options (and resizes the query concurrency limit).
     pub fn with_options(mut self, options: ApiOptions) -> Self {
         self.query_slots = Arc::new(Semaphore::new(options.max_concurrency.max(1)));
-        self.options = options;
+        self.options = Arc::new(options);
         self
     }
 
@@ -202,7 +204,7 @@ impl ApiState {
 
     /// Adds a metrics source to `/metrics`.
     pub fn with_metrics_source(mut self, s: Arc<dyn MetricsSource>) -> Self {
-        self.metrics_sources.push(s);
+        Arc::make_mut(&mut self.metrics_sources).push(s);
         self
     }
 

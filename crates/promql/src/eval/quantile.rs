@@ -1,7 +1,7 @@
 //! Quantiles: of plain values (`quantile`, `quantile_over_time`) and of
 //! classic `le` buckets (`histogram_quantile`), as Prometheus computes them.
 
-/// The φ-quantile of `values` (sorted in place), interpolating linearly
+/// The φ-quantile of `values` (reordered in place), interpolating linearly
 /// between closest ranks. φ outside [0, 1] gives ∓Inf, NaN gives NaN.
 pub(crate) fn quantile(phi: f64, values: &mut [f64]) -> f64 {
     if values.is_empty() || phi.is_nan() {
@@ -13,21 +13,37 @@ pub(crate) fn quantile(phi: f64, values: &mut [f64]) -> f64 {
     if phi > 1.0 {
         return f64::INFINITY;
     }
-    // NaN sorts as the smallest value, as Go's sort.Float64s does.
-    values.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Less,
-        (false, true) => std::cmp::Ordering::Greater,
-        _ => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
-    });
     let n = values.len() as f64;
     let rank = phi * (n - 1.0);
     let lower = rank.floor().max(0.0);
     let upper = (lower + 1.0).min(n - 1.0);
     let weight = rank - rank.floor();
-    let lv = values.get(lower as usize).copied().unwrap_or(f64::NAN);
-    let uv = values.get(upper as usize).copied().unwrap_or(f64::NAN);
+    // Only the values at ranks `lower` and `upper` of the sorted order are
+    // needed: select the first, then the smallest of what sorts after it
+    // (O(n) instead of sorting).
+    let lo = (lower as usize).min(values.len() - 1);
+    let (_, lv, after) = values.select_nth_unstable_by(lo, go_float_order);
+    let lv = *lv;
+    let uv = if upper > lower {
+        after
+            .iter()
+            .copied()
+            .min_by(go_float_order)
+            .unwrap_or(f64::NAN)
+    } else {
+        lv
+    };
     lv * (1.0 - weight) + uv * weight
+}
+
+/// The order of Go's `sort.Float64s`: NaN before every number.
+fn go_float_order(a: &f64, b: &f64) -> std::cmp::Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        _ => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
+    }
 }
 
 /// One classic histogram bucket: upper bound and cumulative count.
@@ -258,6 +274,54 @@ mod tests {
         assert_eq!(quantile(2.0, &mut v), f64::INFINITY);
         assert!(quantile(f64::NAN, &mut v).is_nan());
         assert!(quantile(0.5, &mut []).is_nan());
+    }
+
+    /// The selection must give exactly what sorting gives: the same two
+    /// ranks, NaN sorting first, duplicates and infinities included.
+    #[test]
+    fn plain_quantile_matches_sorting() {
+        let reference = |phi: f64, values: &[f64]| {
+            let mut v = values.to_vec();
+            v.sort_by(go_float_order);
+            let rank = phi * (v.len() as f64 - 1.0);
+            let lower = rank.floor().max(0.0);
+            let upper = (lower + 1.0).min(v.len() as f64 - 1.0);
+            let w = rank - rank.floor();
+            v[lower as usize] * (1.0 - w) + v[upper as usize] * w
+        };
+        let pool = [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.5,
+            1.0,
+            1.0,
+            2.5,
+            1e300,
+            -7.25,
+        ];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for len in 1..40usize {
+            for _ in 0..20 {
+                let values: Vec<f64> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        pool[(x % pool.len() as u64) as usize]
+                    })
+                    .collect();
+                for phi in [0.0, 0.1, 0.25, 0.5, 0.9, 0.99, 1.0] {
+                    let want = reference(phi, &values);
+                    let got = quantile(phi, &mut values.clone());
+                    assert!(
+                        want.to_bits() == got.to_bits() || (want.is_nan() && got.is_nan()),
+                        "phi {phi} of {values:?}: {got} != {want}"
+                    );
+                }
+            }
+        }
     }
 
     fn b(upper: f64, count: f64) -> Bucket {
