@@ -125,13 +125,20 @@ pub trait Series: Send + Sync {
 
     /// The newest of its samples in the querier's range (the last one
     /// [`Series::iter`] yields), or `None` if it has none there. An instant
-    /// selector needs only this sample. The default reads every sample;
-    /// storages override it to find the newest sample without decoding
-    /// the older ones.
+    /// selector needs only this sample. The default walks [`Series::iter`]
+    /// to the end, keeping only the current sample (no buffer); storages
+    /// override it to find the newest sample without decoding the older
+    /// ones.
     fn last_sample(&self) -> Result<Option<(i64, f64)>, StorageError> {
-        let mut all = Vec::new();
-        self.append_samples(&mut all)?;
-        Ok(all.last().copied())
+        let mut it = self.iter();
+        let mut last = None;
+        while it.next() == ValueType::Float {
+            last = Some(it.at());
+        }
+        match it.err() {
+            Some(e) => Err(e),
+            None => Ok(last),
+        }
     }
 }
 
