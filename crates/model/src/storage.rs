@@ -122,6 +122,24 @@ pub trait Series: Send + Sync {
             None => Ok(()),
         }
     }
+
+    /// The newest of its samples in the querier's range (the last one
+    /// [`Series::iter`] yields), or `None` if it has none there. An instant
+    /// selector needs only this sample. The default walks [`Series::iter`]
+    /// to the end, keeping only the current sample (no buffer); storages
+    /// override it to find the newest sample without decoding the older
+    /// ones.
+    fn last_sample(&self) -> Result<Option<(i64, f64)>, StorageError> {
+        let mut it = self.iter();
+        let mut last = None;
+        while it.next() == ValueType::Float {
+            last = Some(it.at());
+        }
+        match it.err() {
+            Some(e) => Err(e),
+            None => Ok(last),
+        }
+    }
 }
 
 /// What kind of value the iterator is positioned on. Native histograms will
@@ -213,6 +231,31 @@ impl SampleIterator for VecSampleIterator<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{labels, MemStorage, Queryable};
+
+    #[test]
+    fn default_last_sample_is_the_newest_in_range() {
+        let storage = MemStorage::new();
+        let stale = f64::from_bits(crate::STALE_NAN_BITS);
+        storage.insert(
+            labels!("__name__" => "m"),
+            &[(10, 1.0), (20, 2.0), (30, stale)],
+        );
+        let newest = |mint, maxt| {
+            let q = storage.querier(mint, maxt).unwrap();
+            let series = q
+                .select(&SelectHints::default(), &[Matcher::equal("__name__", "m")])
+                .unwrap();
+            series.first().map(|s| s.last_sample().unwrap())
+        };
+        assert_eq!(newest(0, 25), Some(Some((20, 2.0))));
+        assert_eq!(newest(20, 20), Some(Some((20, 2.0))));
+        assert_eq!(newest(0, 10), Some(Some((10, 1.0))));
+        // A staleness marker is a sample like any other here.
+        let last = newest(0, 100).flatten().unwrap();
+        assert_eq!((last.0, last.1.to_bits()), (30, crate::STALE_NAN_BITS));
+        assert_eq!(newest(31, 100), None, "no series without samples in range");
+    }
 
     #[test]
     fn vec_iterator_next_and_seek() {

@@ -122,6 +122,20 @@ impl Series for MergedSeries<'_> {
         }
         Ok(())
     }
+
+    /// The newest of the parts' newest samples; on equal timestamps the
+    /// part listed last wins, as in iteration.
+    fn last_sample(&self) -> Result<Option<(i64, f64)>, StorageError> {
+        let mut best: Option<(i64, f64)> = None;
+        for p in &self.parts {
+            if let Some(s) = p.last_sample()? {
+                if best.is_none_or(|b| s.0 >= b.0) {
+                    best = Some(s);
+                }
+            }
+        }
+        Ok(best)
+    }
 }
 
 impl Querier for MergeQuerier<'_> {

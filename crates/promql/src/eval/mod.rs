@@ -535,6 +535,9 @@ pub(crate) fn line_col(query: &str, pos: usize) -> Option<(usize, usize)> {
 }
 
 #[cfg(test)]
+mod newest_tests;
+
+#[cfg(test)]
 mod position_tests {
     use super::line_col;
 

@@ -83,20 +83,64 @@ fn threads_for(n: usize) -> usize {
 /// What [`run_part`] gives for a run of series.
 type PartResult<T> = Result<Vec<Option<T>>, QueryError>;
 
-/// Decodes each series of `part` (samples with `mint < t <= maxt`, staleness
-/// markers only with `keep_stale`) into one reused buffer and maps it;
-/// `None` for series without such samples.
+/// Which samples of a selected series (those with `mint < t <= maxt`) are
+/// handed to the per-series function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Read {
+    /// All of them; staleness markers only with `keep_stale`.
+    All {
+        /// Keep staleness markers.
+        keep_stale: bool,
+    },
+    /// Only the newest, staleness marker or not: all an instant selector
+    /// at a single time needs. Storage finds it without decoding the
+    /// older samples ([`Series::last_sample`]).
+    Newest,
+}
+
+/// Reads each series of `part` (see [`Read`]) into one reused buffer and
+/// maps it; `None` for series without such samples.
 fn run_part<T>(
     part: &[Box<dyn Series + '_>],
     mint: i64,
     maxt: i64,
-    keep_stale: bool,
+    read: Read,
     stop: &StopSignal,
     map: &(impl Fn(&[(i64, f64)]) -> Option<T> + Sync),
 ) -> PartResult<T> {
     let mut out = Vec::with_capacity(part.len());
-    run_until(part, mint, maxt, keep_stale, stop, map, None, &mut out)?;
+    run_until(part, mint, maxt, read, stop, map, None, &mut out)?;
     Ok(out)
+}
+
+/// Replaces `buf` with the samples of `s` that `read` asks for.
+pub(super) fn read_series(
+    s: &dyn Series,
+    mint: i64,
+    maxt: i64,
+    read: Read,
+    buf: &mut Vec<(i64, f64)>,
+) -> Result<(), QueryError> {
+    buf.clear();
+    match read {
+        Read::Newest => {
+            if let Some(x) = s.last_sample()? {
+                if x.0 > mint && x.0 <= maxt {
+                    buf.push(x);
+                }
+            }
+        }
+        Read::All { keep_stale } => {
+            s.append_samples(buf)?;
+            let in_bounds =
+                buf.first().is_none_or(|x| x.0 > mint) && buf.last().is_none_or(|x| x.0 <= maxt);
+            let has_stale = !keep_stale && buf.iter().any(|x| is_stale_nan(x.1));
+            if !in_bounds || has_stale {
+                buf.retain(|x| x.0 > mint && x.0 <= maxt && (keep_stale || !is_stale_nan(x.1)));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// [`run_part`] into `out`, stopping before the next series once `until`
@@ -107,7 +151,7 @@ fn run_until<T>(
     part: &[Box<dyn Series + '_>],
     mint: i64,
     maxt: i64,
-    keep_stale: bool,
+    read: Read,
     stop: &StopSignal,
     map: &(impl Fn(&[(i64, f64)]) -> Option<T> + Sync),
     until: Option<Instant>,
@@ -120,14 +164,7 @@ fn run_until<T>(
             return Ok(done);
         }
         stop.check()?;
-        buf.clear();
-        s.append_samples(&mut buf)?;
-        let in_bounds =
-            buf.first().is_none_or(|x| x.0 > mint) && buf.last().is_none_or(|x| x.0 <= maxt);
-        let has_stale = !keep_stale && buf.iter().any(|x| is_stale_nan(x.1));
-        if !in_bounds || has_stale {
-            buf.retain(|x| x.0 > mint && x.0 <= maxt && (keep_stale || !is_stale_nan(x.1)));
-        }
+        read_series(s.as_ref(), mint, maxt, read, &mut buf)?;
         out.push(if buf.is_empty() { None } else { map(&buf) });
     }
     Ok(part.len())
@@ -156,6 +193,20 @@ impl Evaluator<'_> {
         maxt: i64,
         keep_stale: bool,
         map: impl Fn(&[(i64, f64)]) -> Option<T> + Sync,
+        sink: impl FnMut(&mut Self, &Labels, T) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
+        self.map_selected_read(vs, mint, maxt, Read::All { keep_stale }, map, sink)
+    }
+
+    /// [`Evaluator::map_selected`] with the samples of each series chosen
+    /// by `read`.
+    pub(crate) fn map_selected_read<T: Send>(
+        &mut self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+        read: Read,
+        map: impl Fn(&[(i64, f64)]) -> Option<T> + Sync,
         mut sink: impl FnMut(&mut Self, &Labels, T) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
         if maxt <= mint {
@@ -179,16 +230,7 @@ impl Evaluator<'_> {
         let started = Instant::now();
         let until = pool.map(|_| started + SPLIT_AFTER);
         let mut results = Vec::with_capacity(sets.len());
-        let done = run_until(
-            &sets,
-            mint,
-            maxt,
-            keep_stale,
-            &stop,
-            &map,
-            until,
-            &mut results,
-        )?;
+        let done = run_until(&sets, mint, maxt, read, &stop, &map, until, &mut results)?;
         let rest = sets.get(done..).unwrap_or(&[]);
         match pool {
             Some(pool) if worth_splitting(done, rest.len(), started.elapsed()) => {
@@ -202,7 +244,7 @@ impl Evaluator<'_> {
                     for (part, out) in parts.iter().zip(outs.iter_mut()) {
                         let (stop, map) = (&stop, &map);
                         scope.spawn(move |_| {
-                            let run = || run_part(part, mint, maxt, keep_stale, stop, map);
+                            let run = || run_part(part, mint, maxt, read, stop, map);
                             *out = Some(
                                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
                                     .unwrap_or_else(|_| {
@@ -213,7 +255,7 @@ impl Evaluator<'_> {
                             );
                         });
                     }
-                    all = run_part(first, mint, maxt, keep_stale, &stop, &map);
+                    all = run_part(first, mint, maxt, read, &stop, &map);
                 });
                 results.extend(all?);
                 for part in outs {
@@ -224,16 +266,7 @@ impl Evaluator<'_> {
                 }
             }
             _ => {
-                run_until(
-                    rest,
-                    mint,
-                    maxt,
-                    keep_stale,
-                    &stop,
-                    &map,
-                    None,
-                    &mut results,
-                )?;
+                run_until(rest, mint, maxt, read, &stop, &map, None, &mut results)?;
             }
         }
         for (s, t) in sets.iter().zip(results) {

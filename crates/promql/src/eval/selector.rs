@@ -6,6 +6,7 @@
 use promlite_model::{is_stale_nan, Labels, SelectHints};
 
 use super::functions::extended::{extend_floats, smoothed_value};
+use super::parallel::{read_series, Read};
 use super::{Evaluator, Range, Val};
 use crate::ast::{Boundary, MatrixSelector, SubqueryExpr, VectorSelector};
 use crate::error::QueryError;
@@ -147,14 +148,7 @@ impl Evaluator<'_> {
         let mut buf: Samples = Vec::new();
         for s in sets.iter() {
             self.check()?;
-            buf.clear();
-            s.append_samples(&mut buf)?;
-            let in_bounds =
-                buf.first().is_none_or(|x| x.0 > mint) && buf.last().is_none_or(|x| x.0 <= maxt);
-            let has_stale = !keep_stale && buf.iter().any(|x| is_stale_nan(x.1));
-            if !in_bounds || has_stale {
-                buf.retain(|x| x.0 > mint && x.0 <= maxt && (keep_stale || !is_stale_nan(x.1)));
-            }
+            read_series(s.as_ref(), mint, maxt, Read::All { keep_stale }, &mut buf)?;
             // Raw samples are not counted (as in Prometheus): what a node
             // produces is, and so is each window a range function holds.
             if !buf.is_empty() {
@@ -312,11 +306,20 @@ impl Evaluator<'_> {
             }
             (!floats.is_empty()).then_some(floats)
         };
-        self.map_selected(
+        // At a single time (an instant query, a range query of one step, or
+        // an `@` time) only each series' newest sample in the lookback
+        // window matters, whether a staleness marker or not: storage finds
+        // it without decoding the others.
+        let read = if first == last {
+            Read::Newest
+        } else {
+            Read::All { keep_stale: true }
+        };
+        self.map_selected_read(
             vs,
             first.saturating_sub(lookback),
             last,
-            true,
+            read,
             points,
             |ev, metric, floats| {
                 ev.add_samples(floats.len())?;

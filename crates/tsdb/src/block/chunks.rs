@@ -5,8 +5,10 @@
 //! zero bytes) followed by records `kind | len (uvarint) | payload |
 //! CRC32(kind, len, payload)`. Kind 1 is a timestamp column, kind 2 a chunk
 //! whose payload is the offset of its timestamp record (same segment) and its
-//! value column. Identical timestamp columns (series scraped together) are
-//! written once per segment and shared.
+//! value column, kind 3 the same with the chunk's last value stored between
+//! the two (so the newest sample is read without decoding; written for every
+//! value column that is not constant). Identical timestamp columns (series
+//! scraped together) are written once per segment and shared.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -30,6 +32,9 @@ pub const MAX_SEGMENT_BYTES: u64 = 512 << 20;
 pub const KIND_TIMESTAMPS: u8 = 1;
 /// Record kind: chunk (timestamp reference + value column).
 pub const KIND_CHUNK: u8 = 2;
+/// Record kind: chunk with its last value (timestamp reference + the last
+/// value's 8 raw bytes + value column).
+pub const KIND_CHUNK_LAST: u8 = 3;
 /// Cap on the bytes of timestamp columns remembered for sharing.
 const TS_DEDUP_BYTES: usize = 64 << 20;
 
@@ -133,10 +138,21 @@ impl ChunkWriter {
                 off
             }
         };
-        let mut payload = Vec::with_capacity(enc.values.len() + 5);
+        let mut payload = Vec::with_capacity(enc.values.len() + 13);
         put_uvarint(&mut payload, ts_off);
+        // A constant column gives its value without decoding already.
+        let last = samples
+            .last()
+            .filter(|_| codec::constant_value(&enc.values).is_none());
+        let kind = match last {
+            Some(&(_, v)) => {
+                payload.extend_from_slice(&v.to_bits().to_be_bytes());
+                KIND_CHUNK_LAST
+            }
+            None => KIND_CHUNK,
+        };
         payload.extend_from_slice(&enc.values);
-        let off = self.write_rec(&record(KIND_CHUNK, &payload))?;
+        let off = self.write_rec(&record(kind, &payload))?;
         Ok((u64::from(self.seq) << 32) | off)
     }
 
@@ -267,28 +283,66 @@ impl ChunkReader {
         r: ChunkRef,
         cache: &TimestampCache,
     ) -> Result<Arc<[i64]>, StorageError> {
-        self.locate(r, Some(cache)).map(|(ts, _, _, _)| ts)
+        let rec = self.chunk_record(r)?;
+        self.timestamps(&rec, Some(cache))
     }
 
-    fn read_with(
+    /// The value of the newest sample of the chunk at `r`: stored beside
+    /// the value column (kind 3) or the constant of a constant column, so
+    /// usually read without decoding anything; otherwise the chunk's value
+    /// column is decoded (its length comes from the timestamp column, shared
+    /// through `cache` like [`ChunkReader::read_columns`]).
+    pub fn read_last_value(
+        &self,
+        r: ChunkRef,
+        cache: Option<&TimestampCache>,
+    ) -> Result<f64, StorageError> {
+        let rec = self.chunk_record(r)?;
+        if let Some(v) = rec.last {
+            return Ok(v);
+        }
+        if let Some(v) = codec::constant_value(rec.values) {
+            return Ok(v);
+        }
+        let ts = self.timestamps(&rec, cache)?;
+        let vals = codec::decode_chunk_values(rec.values, ts.len()).map_err(|e| {
+            corrupt(
+                &rec.seg.path,
+                rec.off as u64,
+                format!("undecodable chunk: {e}"),
+            )
+        })?;
+        vals.last()
+            .copied()
+            .ok_or_else(|| corrupt(&rec.seg.path, rec.off as u64, "chunk without samples"))
+    }
+
+    /// [`ChunkReader::read_columns`] with the cache optional.
+    pub(crate) fn read_with(
         &self,
         r: ChunkRef,
         cache: Option<&TimestampCache>,
     ) -> Result<(Arc<[i64]>, Vec<f64>), StorageError> {
-        let (ts, values, seg, off) = self.locate(r, cache)?;
-        let vals = codec::decode_chunk_values(values, ts.len())
-            .map_err(|e| corrupt(&seg.path, off as u64, format!("undecodable chunk: {e}")))?;
+        let rec = self.chunk_record(r)?;
+        let ts = self.timestamps(&rec, cache)?;
+        let err = |m: String| corrupt(&rec.seg.path, rec.off as u64, m);
+        let vals = codec::decode_chunk_values(rec.values, ts.len())
+            .map_err(|e| err(format!("undecodable chunk: {e}")))?;
+        if let Some(want) = rec.last {
+            let got = vals.last().map(|v| v.to_bits());
+            if got != Some(want.to_bits()) {
+                return Err(err(format!(
+                    "stored last value {:#018x} differs from the value column's ({})",
+                    want.to_bits(),
+                    got.map_or("none".into(), |g| format!("{g:#018x}"))
+                )));
+            }
+        }
         Ok((ts, vals))
     }
 
-    /// The decoded timestamp column of the chunk at `r`, its encoded value
-    /// column, its segment and its offset there.
-    #[allow(clippy::type_complexity)]
-    fn locate(
-        &self,
-        r: ChunkRef,
-        cache: Option<&TimestampCache>,
-    ) -> Result<(Arc<[i64]>, &[u8], &Segment, usize), StorageError> {
+    /// The chunk record at `r`, parsed but not decoded.
+    fn chunk_record(&self, r: ChunkRef) -> Result<ChunkRecord<'_>, StorageError> {
         let seq = (r >> 32) as usize;
         let off = (r & 0xffff_ffff) as usize;
         let seg = seq
@@ -302,47 +356,92 @@ impl ChunkReader {
         let data: &[u8] = &seg.data;
         let (kind, payload, _) =
             parse_record(data, off).map_err(|m| corrupt(&seg.path, off as u64, m))?;
-        if kind != KIND_CHUNK {
+        if kind != KIND_CHUNK && kind != KIND_CHUNK_LAST {
             return Err(corrupt(
                 &seg.path,
                 off as u64,
                 "chunk reference does not point to a chunk record",
             ));
         }
-        let mut pr = Reader::new(&data[payload.clone()]);
-        let ts_off = pr
-            .uvarint()
-            .map_err(|e| corrupt(&seg.path, off as u64, e.message))? as usize;
-        let values = pr.rest();
-        let key = ((seq as u64) << 32) | (ts_off as u64 & 0xffff_ffff);
-        let cached = cache.and_then(|c| c.map.lock().get(&key).cloned());
-        let ts = match cached {
-            Some(ts) => ts,
-            None => {
-                let (tkind, tpayload, _) =
-                    parse_record(data, ts_off).map_err(|m| corrupt(&seg.path, ts_off as u64, m))?;
-                if tkind != KIND_TIMESTAMPS {
-                    return Err(corrupt(
-                        &seg.path,
-                        ts_off as u64,
-                        "timestamp reference does not point to a timestamp record",
-                    ));
-                }
-                let ts: Arc<[i64]> = codec::decode_chunk_timestamps(&data[tpayload])
-                    .map_err(|e| corrupt(&seg.path, off as u64, format!("undecodable chunk: {e}")))?
-                    .into();
-                if let Some(c) = cache {
-                    let mut m = c.map.lock();
-                    if m.len() >= TIMESTAMP_CACHE_ENTRIES {
-                        m.clear();
-                    }
-                    m.insert(key, ts.clone());
-                }
-                ts
-            }
-        };
-        Ok((ts, values, seg, off))
+        let (ts_off, last, values) = parse_chunk_payload(kind, &data[payload])
+            .map_err(|m| corrupt(&seg.path, off as u64, m))?;
+        Ok(ChunkRecord {
+            seg,
+            seq: seq as u64,
+            off,
+            ts_off,
+            last,
+            values,
+        })
     }
+
+    /// The decoded timestamp column of chunk record `rec`, from `cache` when
+    /// it holds it (and added to it otherwise).
+    fn timestamps(
+        &self,
+        rec: &ChunkRecord<'_>,
+        cache: Option<&TimestampCache>,
+    ) -> Result<Arc<[i64]>, StorageError> {
+        let (seg, ts_off) = (rec.seg, rec.ts_off);
+        let key = (rec.seq << 32) | (ts_off as u64 & 0xffff_ffff);
+        if let Some(ts) = cache.and_then(|c| c.map.lock().get(&key).cloned()) {
+            return Ok(ts);
+        }
+        let data: &[u8] = &seg.data;
+        let (tkind, tpayload, _) =
+            parse_record(data, ts_off).map_err(|m| corrupt(&seg.path, ts_off as u64, m))?;
+        if tkind != KIND_TIMESTAMPS {
+            return Err(corrupt(
+                &seg.path,
+                ts_off as u64,
+                "timestamp reference does not point to a timestamp record",
+            ));
+        }
+        let ts: Arc<[i64]> = codec::decode_chunk_timestamps(&data[tpayload])
+            .map_err(|e| corrupt(&seg.path, rec.off as u64, format!("undecodable chunk: {e}")))?
+            .into();
+        if let Some(c) = cache {
+            let mut m = c.map.lock();
+            if m.len() >= TIMESTAMP_CACHE_ENTRIES {
+                m.clear();
+            }
+            m.insert(key, ts.clone());
+        }
+        Ok(ts)
+    }
+}
+
+/// A chunk record found by its reference, not yet decoded.
+struct ChunkRecord<'a> {
+    seg: &'a Segment,
+    /// Segment number (from 1).
+    seq: u64,
+    /// Offset of the record in its segment.
+    off: usize,
+    /// Offset of its timestamp record.
+    ts_off: usize,
+    /// The stored last value (kind 3).
+    last: Option<f64>,
+    /// The encoded value column.
+    values: &'a [u8],
+}
+
+/// Splits the payload of a chunk record of `kind` (2 or 3) into the offset
+/// of its timestamp record, its stored last value (kind 3) and its value
+/// column.
+fn parse_chunk_payload(kind: u8, payload: &[u8]) -> Result<(usize, Option<f64>, &[u8]), String> {
+    let mut pr = Reader::new(payload);
+    let ts_off = usize::try_from(pr.uvarint().map_err(|e| e.message)?)
+        .map_err(|_| "timestamp reference out of range".to_string())?;
+    let last = if kind == KIND_CHUNK_LAST {
+        let bits = pr
+            .be_u64()
+            .map_err(|_| "chunk record too short for its last value".to_string())?;
+        Some(f64::from_bits(bits))
+    } else {
+        None
+    };
+    Ok((ts_off, last, pr.rest()))
 }
 
 /// Most timestamp columns a [`TimestampCache`] holds (about 1 KiB each for
@@ -420,11 +519,13 @@ fn verify_segment(path: &Path, data: &[u8]) -> Result<(), StorageError> {
         }
         match kind {
             KIND_TIMESTAMPS => ts_offsets.push(off),
-            KIND_CHUNK => {
-                let ts = Reader::new(&data[payload])
-                    .uvarint()
-                    .map_err(|e| corrupt(path, off as u64, e.message))?;
-                if ts_offsets.binary_search(&(ts as usize)).is_err() {
+            KIND_CHUNK | KIND_CHUNK_LAST => {
+                let (ts, _, values) = parse_chunk_payload(kind, &data[payload])
+                    .map_err(|m| corrupt(path, off as u64, m))?;
+                if values.is_empty() {
+                    return Err(corrupt(path, off as u64, "chunk without a value column"));
+                }
+                if ts_offsets.binary_search(&ts).is_err() {
                     return Err(corrupt(
                         path,
                         off as u64,
@@ -493,6 +594,124 @@ mod tests {
             KIND_CHUNK, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
         ];
         assert_eq!(parse_record(&bad, 0), parse_slow(&bad, 0));
+    }
+
+    /// The kind of the record at chunk reference `r` in `dir`'s segment 1.
+    fn kind_at(dir: &Path, r: ChunkRef) -> u8 {
+        let data = std::fs::read(dir.join(segment_name(1))).unwrap();
+        data[(r & 0xffff_ffff) as usize]
+    }
+
+    #[test]
+    fn newest_value_is_stored_beside_non_constant_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = f64::from_bits(promlite_model::STALE_NAN_BITS);
+        let chunks: Vec<Vec<(i64, f64)>> = vec![
+            (0..120).map(|i| (i * 15_000, 2.5)).collect(),
+            (0..120).map(|i| (i * 15_000, i as f64 * 0.1)).collect(),
+            (0..120)
+                .map(|i| (i * 15_000, if i == 119 { stale } else { 1.0 }))
+                .collect(),
+            (0..7).map(|i| (i * 15_000, (i as f64).sqrt())).collect(),
+            vec![(5, -0.0)],
+        ];
+        let mut w = ChunkWriter::new(dir.path());
+        let refs: Vec<ChunkRef> = chunks.iter().map(|c| w.write_chunk(c).unwrap()).collect();
+        w.finish().unwrap();
+        let kinds: Vec<u8> = refs.iter().map(|&r| kind_at(dir.path(), r)).collect();
+        assert_eq!(
+            kinds,
+            [
+                KIND_CHUNK,
+                KIND_CHUNK_LAST,
+                KIND_CHUNK_LAST,
+                KIND_CHUNK_LAST,
+                KIND_CHUNK
+            ]
+        );
+        let reader = ChunkReader::open(dir.path()).unwrap();
+        let cache = TimestampCache::default();
+        for (c, &r) in chunks.iter().zip(&refs) {
+            let want = c.last().unwrap().1.to_bits();
+            let got = reader.read_last_value(r, None).unwrap();
+            assert_eq!(got.to_bits(), want);
+            assert_eq!(
+                reader.read_last_value(r, Some(&cache)).unwrap().to_bits(),
+                want
+            );
+            let back = reader.read(r).unwrap();
+            let bits = |v: &[(i64, f64)]| -> Vec<(i64, u64)> {
+                v.iter().map(|&(t, v)| (t, v.to_bits())).collect()
+            };
+            assert_eq!(bits(&back), bits(c));
+        }
+        assert_eq!(
+            codec::constant_value(&[0, 0x40, 4, 0, 0, 0, 0, 0, 0]),
+            Some(2.5)
+        );
+        assert_eq!(codec::constant_value(&[0, 0x40, 4, 0, 0, 0, 0, 0]), None);
+        assert_eq!(codec::constant_value(&[2, 0x40, 4, 0, 0, 0, 0, 0, 0]), None);
+    }
+
+    /// A segment holding one timestamp column and one kind-3 chunk record
+    /// whose payload after the timestamp reference is `rest`.
+    fn segment_with_last_record(rest: &[u8]) -> (tempfile::TempDir, ChunkRef) {
+        let dir = tempfile::tempdir().unwrap();
+        let enc = codec::encode_chunk(&[(0, 1.0), (15, 2.0)]);
+        let mut data = SEGMENT_MAGIC.to_be_bytes().to_vec();
+        data.extend_from_slice(&[1, 0, 0, 0]);
+        let ts_off = data.len() as u64;
+        data.extend_from_slice(&record(KIND_TIMESTAMPS, &enc.timestamps));
+        let off = data.len() as u64;
+        let mut payload = Vec::new();
+        put_uvarint(&mut payload, ts_off);
+        payload.extend_from_slice(rest);
+        data.extend_from_slice(&record(KIND_CHUNK_LAST, &payload));
+        std::fs::write(dir.path().join(segment_name(1)), data).unwrap();
+        (dir, (1 << 32) | off)
+    }
+
+    #[test]
+    fn a_wrong_stored_newest_value_is_corruption_not_a_panic() {
+        let enc = codec::encode_chunk(&[(0, 1.0), (15, 2.0)]);
+        // Stored 3.0, but the column ends with 2.0 (checksums all valid).
+        let mut rest = 3.0f64.to_bits().to_be_bytes().to_vec();
+        rest.extend_from_slice(&enc.values);
+        let (dir, r) = segment_with_last_record(&rest);
+        let reader = ChunkReader::open(dir.path()).unwrap();
+        // Read without decoding, the stored value is all there is.
+        assert_eq!(reader.read_last_value(r, None).unwrap(), 3.0);
+        // Decoding the chunk finds the contradiction.
+        for res in [
+            reader.read(r).map(|_| ()),
+            reader
+                .read_columns(r, &TimestampCache::default())
+                .map(|_| ()),
+        ] {
+            match res {
+                Err(StorageError::Corruption { message, .. }) => {
+                    assert!(message.contains("last value"), "{message}")
+                }
+                other => panic!("expected corruption, got {other:?}"),
+            }
+        }
+        // The right value decodes.
+        let mut rest = 2.0f64.to_bits().to_be_bytes().to_vec();
+        rest.extend_from_slice(&enc.values);
+        let (dir, r) = segment_with_last_record(&rest);
+        let reader = ChunkReader::open(dir.path()).unwrap();
+        assert_eq!(reader.read(r).unwrap(), vec![(0, 1.0), (15, 2.0)]);
+    }
+
+    #[test]
+    fn a_truncated_newest_value_fails_verification() {
+        for rest in [&[0x40u8, 0, 0][..], &2.0f64.to_bits().to_be_bytes()[..]] {
+            let (dir, _) = segment_with_last_record(rest);
+            match ChunkReader::open(dir.path()) {
+                Err(StorageError::Corruption { offset, .. }) => assert!(offset > 8),
+                other => panic!("expected corruption, got {:?}", other.map(|_| ())),
+            }
+        }
     }
 
     #[test]

@@ -246,6 +246,12 @@ impl Series for BlockSeries<'_> {
             maxt: self.maxt,
         })
     }
+
+    /// The newest chunk's stored last value, see [`Block::last_sample_in`].
+    fn last_sample(&self) -> Result<Option<(i64, f64)>, StorageError> {
+        self.block
+            .last_sample_in(&self.chunks, self.mint, self.maxt, None)
+    }
 }
 
 /// Iterates a series' samples within the querier range.

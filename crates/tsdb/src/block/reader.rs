@@ -133,6 +133,70 @@ impl Block {
         self.chunks.read_timestamps(c.chunk_ref, cache)
     }
 
+    /// The newest sample with a timestamp in `[mint, maxt]` of a series
+    /// whose chunks are `chunks` (in time order and not overlapping, as the
+    /// index reader returns them; tombstones are not applied).
+    ///
+    /// When the newest chunk that starts by `maxt` also ends by it, its
+    /// newest sample is the index's `max_time` (the writer records the last
+    /// sample's timestamp) and the value stored beside its value column
+    /// (or a constant column's value): nothing is decoded. When `maxt`
+    /// falls inside that chunk, the chunk is decoded, its timestamp column
+    /// shared through `cache`.
+    ///
+    /// `Ok(None)` if no sample lies in the range. `Err` for damage, and
+    /// also when a decoded chunk contradicts its index entry (timestamps
+    /// out of order, or its first or last one not the entry's); such a
+    /// chunk is damaged too.
+    pub fn last_sample_in(
+        &self,
+        chunks: &[ChunkMeta],
+        mint: i64,
+        maxt: i64,
+        cache: Option<&TimestampCache>,
+    ) -> Result<Option<(i64, f64)>, StorageError> {
+        if mint > maxt {
+            return Ok(None);
+        }
+        for c in chunks.iter().rev() {
+            if c.min_time > maxt {
+                continue;
+            }
+            if c.max_time < mint {
+                return Ok(None);
+            }
+            if c.max_time <= maxt {
+                let v = self.chunks.read_last_value(c.chunk_ref, cache)?;
+                return Ok(Some((c.max_time, v)));
+            }
+            // The range ends inside this chunk.
+            let (ts, vals) = self.chunks.read_with(c.chunk_ref, cache)?;
+            let consistent = ts.len() == vals.len()
+                && ts.first() == Some(&c.min_time)
+                && ts.last() == Some(&c.max_time)
+                && ts.windows(2).all(|w| w[0] < w[1]);
+            if !consistent {
+                return Err(StorageError::Corruption {
+                    file: self.dir.join("chunks").display().to_string(),
+                    offset: c.chunk_ref & 0xffff_ffff,
+                    message: format!(
+                        "chunk {:#x} does not match its index entry [{}, {}]",
+                        c.chunk_ref, c.min_time, c.max_time
+                    ),
+                });
+            }
+            // `ts[0] = min_time <= maxt`, so `hi >= 1`.
+            let hi = ts.partition_point(|&t| t <= maxt);
+            return Ok(
+                match (ts.get(hi.wrapping_sub(1)), vals.get(hi.wrapping_sub(1))) {
+                    (Some(&t), Some(&v)) if t >= mint => Some((t, v)),
+                    _ => None,
+                },
+            );
+        }
+        Ok(None)
+    }
+
     /// Labels and all samples of series `id` (`0..index().num_series()`,
     /// label order).
     pub fn read_series(&self, id: u32) -> Result<(Labels, Vec<(i64, f64)>), StorageError> {

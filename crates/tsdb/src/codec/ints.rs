@@ -440,27 +440,53 @@ fn unpack(r: &mut Reader<'_>, n: usize, out: &mut Vec<i64>) -> Result<(), Decode
 }
 
 /// Unpacks `len <= BLOCK` fields of `1..=64` bits from `bytes` (which holds
-/// exactly `len * width` bits, rounded up to a byte): one unaligned 128-bit
-/// load per field from a copy padded so every load is in bounds.
+/// exactly `len * width` bits, rounded up to a byte): one unaligned load
+/// per field, 64 bits wide for fields of up to 56 bits (a field then fits
+/// in the eight bytes from its first one), 128 bits wide otherwise. The
+/// last fields, whose load would run past `bytes`, are read from a
+/// zero-padded copy of the end; the values are written in place (no
+/// capacity check per value).
 fn unpack_fixed(bytes: &[u8], width: u32, len: usize, min: i64, g: u64, out: &mut Vec<i64>) {
-    let mut padded = [0u8; BLOCK * 8 + 16];
-    let n = bytes.len().min(BLOCK * 8);
-    if let (Some(dst), Some(src)) = (padded.get_mut(..n), bytes.get(..n)) {
-        dst.copy_from_slice(src);
-    }
-    let shift = 128 - width;
-    out.reserve(len);
+    let start = out.len();
+    out.resize(start + len, 0);
+    let Some(dst) = out.get_mut(start..) else {
+        return;
+    };
+    let w = width as usize;
     let mut bitpos = 0usize;
-    for _ in 0..len {
-        let byte = bitpos / 8;
-        let mut a = [0u8; 16];
-        if let Some(w) = padded.get(byte..byte + 16) {
-            a.copy_from_slice(w);
+    if width <= 56 {
+        let shift = 64 - width;
+        for slot in dst.iter_mut() {
+            let a = window::<8>(bytes, bitpos / 8);
+            let v = (u64::from_be_bytes(a) << (bitpos % 8)) >> shift;
+            *slot = min.wrapping_add(v.wrapping_mul(g) as i64);
+            bitpos += w;
         }
-        let v = ((u128::from_be_bytes(a) << (bitpos % 8)) >> shift) as u64;
-        out.push(min.wrapping_add(v.wrapping_mul(g) as i64));
-        bitpos += width as usize;
+    } else {
+        let shift = 128 - width;
+        for slot in dst.iter_mut() {
+            let a = window::<16>(bytes, bitpos / 8);
+            let v = ((u128::from_be_bytes(a) << (bitpos % 8)) >> shift) as u64;
+            *slot = min.wrapping_add(v.wrapping_mul(g) as i64);
+            bitpos += w;
+        }
     }
+}
+
+/// The `N` bytes of `bytes` from `at`, zero-padded past its end.
+#[inline(always)]
+fn window<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+    let mut a = [0u8; N];
+    match bytes.get(at..at + N) {
+        Some(w) => a.copy_from_slice(w),
+        None => {
+            let tail = bytes.get(at..).unwrap_or(&[]);
+            if let Some(d) = a.get_mut(..tail.len()) {
+                d.copy_from_slice(tail);
+            }
+        }
+    }
+    a
 }
 
 /// Appends `v` in the smallest of the three modes (the lowest mode on a

@@ -86,6 +86,17 @@ pub fn decode_chunk_values(vals: &[u8], n: usize) -> Result<Vec<f64>, DecodeErro
     Ok(v)
 }
 
+/// The value of a constant value column (every value the same, so known
+/// without decoding), or `None` for any other column, well-formed or not.
+pub fn constant_value(vals: &[u8]) -> Option<f64> {
+    match *vals {
+        [0, b0, b1, b2, b3, b4, b5, b6, b7] => Some(f64::from_bits(u64::from_be_bytes([
+            b0, b1, b2, b3, b4, b5, b6, b7,
+        ]))),
+        _ => None,
+    }
+}
+
 /// Encodes samples as one self-contained byte string: the timestamp column
 /// length (uvarint), the timestamp column, the value column.
 pub fn encode(samples: &[(i64, f64)]) -> Vec<u8> {

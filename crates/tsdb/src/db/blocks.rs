@@ -381,6 +381,20 @@ impl Series for OwnedBlockSeries {
         }
         Ok(())
     }
+
+    /// Without tombstones, the newest chunk's stored last value (see
+    /// [`Block::last_sample_in`]): an instant selector decodes nothing
+    /// unless its time falls inside a chunk. With tombstones, the newest
+    /// of all samples left.
+    fn last_sample(&self) -> Result<Option<(i64, f64)>, StorageError> {
+        if self.deleted.is_some() {
+            let mut all = Vec::new();
+            self.append_samples(&mut all)?;
+            return Ok(all.last().copied());
+        }
+        self.block
+            .last_sample_in(&self.chunks, self.mint, self.maxt, Some(&self.ts_cache))
+    }
 }
 
 /// Decodes a block series chunk by chunk, restricted to `[mint, maxt]`.

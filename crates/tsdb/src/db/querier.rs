@@ -91,3 +91,195 @@ impl Querier for DbQuerier<'_> {
         Ok(set.into_iter().collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! `Series::last_sample` of the Db's series (block, head, merged) gives
+    //! the last sample that iteration gives, for every query range.
+
+    use promlite_model::{labels, Labels, Matcher, SelectHints, ValueType, STALE_NAN};
+
+    use crate::block::write_block;
+    use crate::{Db, DbOptions};
+
+    const BLOCK: i64 = 7_200_000;
+
+    fn opts() -> DbOptions {
+        DbOptions {
+            background: false,
+            ..Default::default()
+        }
+    }
+
+    /// For every `[mint, maxt]` from `ranges`: each series' `last_sample`
+    /// equals the last sample its iterator yields (bit for bit).
+    fn check(db: &Db, ranges: &[(i64, i64)]) -> usize {
+        let mut checked = 0;
+        for &(mint, maxt) in ranges {
+            let q = db.querier(mint, maxt).unwrap();
+            let m = Matcher::new(promlite_model::MatchOp::Regex, "__name__", ".+").unwrap();
+            for s in q.select(&SelectHints::default(), &[m]).unwrap() {
+                let mut it = s.iter();
+                let mut last = None;
+                while it.next() == ValueType::Float {
+                    last = Some(it.at());
+                }
+                assert!(it.err().is_none());
+                let got = s.last_sample().unwrap();
+                assert_eq!(
+                    got.map(|(t, v)| (t, v.to_bits())),
+                    last.map(|(t, v)| (t, v.to_bits())),
+                    "{} in [{mint}, {maxt}]",
+                    s.labels()
+                );
+                checked += 1;
+            }
+        }
+        checked
+    }
+
+    /// Query ranges ending everywhere around `[lo, hi]`: on, just before
+    /// and just after sample times and chunk edges, 5-minute lookbacks.
+    fn ranges(lo: i64, hi: i64) -> Vec<(i64, i64)> {
+        let mut out = Vec::new();
+        for maxt in (lo..=hi).step_by(7_499) {
+            for d in [-1, 0, 1] {
+                out.push((maxt + d - 300_000, maxt + d));
+            }
+        }
+        out.push((i64::MIN, i64::MAX));
+        out
+    }
+
+    /// `n` samples every 15 s from `start` with values from `f`.
+    fn samples(start: i64, n: i64, f: impl Fn(i64) -> f64) -> Vec<(i64, f64)> {
+        (0..n).map(|i| (start + i * 15_000, f(i))).collect()
+    }
+
+    fn series() -> Vec<(Labels, Vec<(i64, f64)>)> {
+        // 300 samples: chunks of 120, 120 and 60.
+        let mut stale_end = samples(0, 300, |i| i as f64 * 0.5);
+        if let Some(last) = stale_end.last_mut() {
+            last.1 = STALE_NAN;
+        }
+        let mut stale_mid = samples(0, 300, |i| (i % 7) as f64 + 0.25);
+        stale_mid[119].1 = STALE_NAN; // the last sample of the first chunk
+        stale_mid[150].1 = STALE_NAN;
+        let mut all = vec![
+            (labels!("__name__" => "const"), samples(0, 300, |_| 3.0)),
+            (
+                labels!("__name__" => "float"),
+                samples(7, 300, |i| (i as f64).sin()),
+            ),
+            (labels!("__name__" => "stale_end"), stale_end),
+            (labels!("__name__" => "stale_mid"), stale_mid),
+            (
+                labels!("__name__" => "sparse"),
+                samples(1_000, 20, |i| i as f64)
+                    .into_iter()
+                    .step_by(3)
+                    .collect(),
+            ),
+        ];
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    #[test]
+    fn block_series_newest_sample_matches_iteration() {
+        let dir = tempfile::tempdir().unwrap();
+        write_block(dir.path(), 0, BLOCK, &mut series().into_iter())
+            .unwrap()
+            .unwrap();
+        let db = Db::open(dir.path(), opts()).unwrap();
+        assert!(check(&db, &ranges(-20_000, 4_600_000)) > 1000);
+        // A stale marker as a chunk's newest sample is returned as such.
+        let q = db.querier(0, 299 * 15_000).unwrap();
+        let s = q
+            .select(
+                &SelectHints::default(),
+                &[Matcher::equal("__name__", "stale_end")],
+            )
+            .unwrap();
+        let (t, v) = s[0].last_sample().unwrap().unwrap();
+        assert_eq!((t, v.to_bits()), (299 * 15_000, STALE_NAN.to_bits()));
+        // Inside a chunk: decoded.
+        let q = db.querier(0, 7 + 130 * 15_000 + 1).unwrap();
+        let s = q
+            .select(
+                &SelectHints::default(),
+                &[Matcher::equal("__name__", "float")],
+            )
+            .unwrap();
+        assert_eq!(
+            s[0].last_sample().unwrap(),
+            Some((7 + 130 * 15_000, 130f64.sin()))
+        );
+        // With tombstones, the newest sample left.
+        db.delete_series(
+            &[vec![Matcher::equal("__name__", "float")]],
+            200 * 15_000,
+            i64::MAX,
+        )
+        .unwrap();
+        let q = db.querier(0, i64::MAX).unwrap();
+        let s = q
+            .select(
+                &SelectHints::default(),
+                &[Matcher::equal("__name__", "float")],
+            )
+            .unwrap();
+        assert_eq!(
+            s[0].last_sample().unwrap(),
+            Some((7 + 199 * 15_000, 199f64.sin()))
+        );
+        check(&db, &ranges(2_900_000, 3_100_000));
+    }
+
+    #[test]
+    fn merged_series_newest_sample_matches_iteration() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two overlapping blocks (the later one wins equal timestamps) ...
+        let old: Vec<_> = series()
+            .into_iter()
+            .map(|(l, s)| (l, s.into_iter().map(|(t, v)| (t, v + 100.0)).collect()))
+            .collect();
+        write_block(dir.path(), 0, BLOCK, &mut old.into_iter())
+            .unwrap()
+            .unwrap();
+        let shifted: Vec<_> = series()
+            .into_iter()
+            .map(|(l, s)| {
+                let s: Vec<_> = s.into_iter().map(|(t, v)| (t + 900_000, v)).collect();
+                (l, s)
+            })
+            .collect();
+        write_block(
+            dir.path(),
+            900_000,
+            BLOCK + 900_000,
+            &mut shifted.into_iter(),
+        )
+        .unwrap()
+        .unwrap();
+        let db = Db::open(dir.path(), opts()).unwrap();
+        // ... and the head after them.
+        let mut app = db.appender();
+        for (l, s) in series() {
+            for (t, v) in s.into_iter().take(40) {
+                app.append(None, &l, BLOCK + 900_000 + t, v - 1.0).unwrap();
+            }
+        }
+        app.commit().unwrap();
+        assert!(check(&db, &ranges(-20_000, BLOCK + 900_000 + 700_000)) > 1000);
+        // Equal timestamps in both blocks: the later block's value.
+        let q = db.querier(0, 900_007).unwrap();
+        let s = q
+            .select(
+                &SelectHints::default(),
+                &[Matcher::equal("__name__", "float")],
+            )
+            .unwrap();
+        assert_eq!(s[0].last_sample().unwrap(), Some((900_007, 0f64.sin())));
+    }
+}
