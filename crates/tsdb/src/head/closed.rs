@@ -235,6 +235,14 @@ impl ClosedChunks {
         }
     }
 
+    /// Byte length of the newest chunk.
+    pub(crate) fn newest_len(&self) -> Option<usize> {
+        match self.newest_on_heap() {
+            Some(c) => Some(c.data.as_ref().len()),
+            None => self.mapped.last().map(|r| usize::from(r.len)),
+        }
+    }
+
     /// Adds a chunk newer than all others (a chunk just closed) on the heap.
     pub(crate) fn push(&mut self, c: ChunkData) {
         let at = self.heap.partition_point(|x| x.mint < c.mint);

@@ -17,6 +17,7 @@
 mod append;
 mod closed;
 mod delete;
+mod open;
 mod postings;
 mod prefetch;
 mod read;

@@ -7,6 +7,7 @@ use parking_lot::Mutex;
 use promlite_model::{is_stale_nan, AppendError, Labels};
 
 use super::closed::{ClosedChunks, SegTable};
+use super::open::Region;
 use crate::chunk::{ChunkBytes, ChunkData, Segment, XorAppender, SAMPLES_PER_CHUNK};
 
 /// A series held in memory.
@@ -25,9 +26,12 @@ pub struct MemSeries {
 #[derive(Debug, Default)]
 pub(crate) struct SeriesData {
     /// Full chunks, oldest first.
-    closed: ClosedChunks,
+    pub(super) closed: ClosedChunks,
     /// The chunk being appended to, with its first timestamp.
-    open: Option<(XorAppender, i64)>,
+    pub(super) open: Option<(XorAppender, i64)>,
+    /// Where the open chunk's first bytes are, if they left the heap
+    /// (`open.rs`); the appender then holds only what follows them.
+    pub(super) region: Option<Region>,
 }
 
 /// What appending a sample would do.
@@ -144,12 +148,15 @@ impl SeriesData {
     }
 
     fn close_open(&mut self) {
+        let mut bytes = self.region_prefix();
+        self.region = None;
         if let Some((a, mint)) = self.open.take() {
             if a.num_samples() > 0 {
                 let maxt = a.last_t();
                 let num = a.num_samples();
+                bytes.extend_from_slice(&a.into_bytes());
                 self.closed.push(ChunkData {
-                    data: ChunkBytes::from(a.into_bytes()),
+                    data: ChunkBytes::from(bytes),
                     num,
                     mint,
                     maxt,
@@ -166,13 +173,20 @@ impl SeriesData {
         if let Some((a, cmint)) = &self.open {
             if a.num_samples() > 0 && a.last_t() >= mint && *cmint <= maxt {
                 out.push(ChunkData {
-                    data: ChunkBytes::from(a.to_bytes()),
+                    data: ChunkBytes::from(self.open_bytes(a)),
                     num: a.num_samples(),
                     mint: *cmint,
                     maxt: a.last_t(),
                 });
             }
         }
+        out
+    }
+
+    /// All the bytes of the open chunk `a`: its region's, then its own.
+    fn open_bytes(&self, a: &XorAppender) -> Vec<u8> {
+        let mut out = self.region_prefix();
+        out.extend_from_slice(&a.to_bytes());
         out
     }
 
@@ -183,13 +197,14 @@ impl SeriesData {
         if let Some((a, cmint)) = &self.open {
             if a.num_samples() > 0 && *cmint < mint {
                 let all = ChunkData {
-                    data: ChunkBytes::from(a.to_bytes()),
+                    data: ChunkBytes::from(self.open_bytes(a)),
                     num: a.num_samples(),
                     mint: *cmint,
                     maxt: a.last_t(),
                 };
                 let kept: Vec<(i64, f64)> =
                     all.samples().into_iter().filter(|s| s.0 >= mint).collect();
+                self.region = None;
                 if kept.is_empty() {
                     self.open = None;
                 } else {
