@@ -75,14 +75,21 @@ impl SeriesData {
         spill: &mut SpillDir,
         threshold: usize,
     ) -> io::Result<OpenSpill> {
-        let prev_len = self.closed.newest_len();
-        let Some((a, _)) = &mut self.open else {
-            return Ok(OpenSpill::Nothing);
+        let n = match &self.open {
+            Some((a, _)) => a.complete_bytes().len(),
+            None => 0,
         };
-        let n = a.complete_bytes().len();
         if n < threshold.max(1) {
             return Ok(OpenSpill::Nothing);
         }
+        let prev_len = if self.region.is_none() {
+            self.closed.newest_len()
+        } else {
+            None
+        };
+        let Some((a, _)) = &mut self.open else {
+            return Ok(OpenSpill::Nothing);
+        };
         if self.region.is_none() {
             let cap = region_size(prev_len, n, a.num_samples());
             let (seg, off) = spill.reserve(cap)?;
