@@ -175,3 +175,133 @@ fn full_chunks_leave_the_heap_at_tick() {
     assert_eq!(sum(&db), after_spill);
     assert_eq!(db.head_stats().spilled_chunks, 0, "reopened on the heap");
 }
+
+/// What a spilled chunk keeps on the heap: the growth of the process's
+/// allocations from one round of full chunks (spilled at the tick) to the
+/// next, with the open chunks the same size at both points.
+#[test]
+fn bytes_kept_per_spilled_chunk() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    const N: usize = 2_000;
+    const ROUND: i64 = 120;
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let labels: Vec<Labels> = (0..N)
+        .map(|i| {
+            Labels::from_pairs([
+                ("__name__", "model_latency_seconds".to_string()),
+                ("instance", format!("10.0.{}.{}:9100", i / 250, i % 250)),
+            ])
+        })
+        .collect();
+    let mut refs = vec![None; N];
+    // Aligned to the 2 h block range, so no chunk is cut early.
+    let t0 = 1_700_006_400_000;
+    let mut next = 0i64;
+    let mut fill_to = |db: &Db, end: i64| {
+        while next < end {
+            let mut app = db.appender();
+            for (i, l) in labels.iter().enumerate() {
+                // Full-precision gauges repeating every chunk, so every
+                // chunk (and the open one at a given fill) has the same size.
+                let v = (((next % ROUND) as f64) * 0.37 + i as f64).sin() * 1.234_567;
+                refs[i] = Some(app.append(refs[i], l, t0 + next * 5_000, v).unwrap());
+            }
+            app.commit().unwrap();
+            next += 1;
+        }
+    };
+    // Six full chunks and a half-full open one per series, all spilled.
+    fill_to(&db, 6 * ROUND + ROUND / 2);
+    db.tick().unwrap();
+    let spilled_a = db.head_stats().spilled_chunks;
+    let a = ALLOCATED.load(Ordering::Relaxed);
+    // Four more rounds: four more spilled chunks per series.
+    fill_to(&db, 10 * ROUND + ROUND / 2);
+    db.tick().unwrap();
+    let spilled_b = db.head_stats().spilled_chunks;
+    let b = ALLOCATED.load(Ordering::Relaxed);
+    assert_eq!(spilled_a, (N * 6) as u64);
+    assert_eq!(spilled_b, (N * 10) as u64);
+    let per_chunk = (b - a) as f64 / (spilled_b - spilled_a) as f64;
+    println!(
+        "spilled chunk reference: {per_chunk:.1} bytes kept on the heap per spilled chunk \
+         ({} -> {} spilled chunks, {} bytes more)",
+        spilled_a,
+        spilled_b,
+        b - a
+    );
+    assert!(per_chunk <= 20.0, "{per_chunk} bytes per spilled chunk");
+}
+
+/// The complete bytes of open chunks leave the heap at the tick too: what
+/// stays per open chunk is its unwritten tail and the encoder's state.
+#[test]
+fn open_chunk_bytes_leave_the_heap_at_tick() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    const N: usize = 2_000;
+    const SAMPLES: i64 = 100; // one open chunk of noisy floats per series
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let labels: Vec<Labels> = (0..N)
+        .map(|i| {
+            Labels::from_pairs([
+                ("__name__", "model_latency_seconds".to_string()),
+                ("instance", format!("10.0.{}.{}:9100", i / 250, i % 250)),
+            ])
+        })
+        .collect();
+    let mut refs = vec![None; N];
+    let t0 = 1_700_006_400_000;
+    for t in 0..SAMPLES {
+        let mut app = db.appender();
+        for (i, l) in labels.iter().enumerate() {
+            let v = ((t as f64) * 0.37 + i as f64).sin() * 1.234_567;
+            refs[i] = Some(app.append(refs[i], l, t0 + t * 5_000, v).unwrap());
+        }
+        app.commit().unwrap();
+    }
+    let sum = |db: &Db| -> (usize, f64) {
+        let q = db.querier(i64::MIN, i64::MAX).unwrap();
+        let m = promlite_model::Matcher::equal("__name__", "model_latency_seconds");
+        let mut n = 0;
+        let mut s = 0.0;
+        for series in q.select(&Default::default(), &[m]).unwrap() {
+            let mut it = series.iter();
+            while it.next() == promlite_model::ValueType::Float {
+                n += 1;
+                s += it.at().1;
+            }
+        }
+        (n, s)
+    };
+    let before_answers = sum(&db);
+    let heap_before = db.head_stats().chunk_bytes;
+    let before = ALLOCATED.load(Ordering::Relaxed);
+    db.tick().unwrap();
+    let freed = before - ALLOCATED.load(Ordering::Relaxed);
+    let heap_after = db.head_stats().chunk_bytes;
+    println!(
+        "open chunks: {:.0} bytes freed per series at the tick; open chunk heap {:.0} -> {:.0} bytes per series",
+        freed as f64 / N as f64,
+        heap_before as f64 / N as f64,
+        heap_after as f64 / N as f64,
+    );
+    assert_eq!(db.head_stats().spilled_chunks, 0, "no chunk is full");
+    // About 850 bytes of noisy floats per chunk: most must go.
+    assert!(freed as f64 / N as f64 > 600.0, "{freed} bytes freed");
+    assert_eq!(sum(&db), before_answers);
+    // More samples after the spill append to the tail; a reopen rebuilds
+    // everything from the WAL.
+    let mut app = db.appender();
+    for (i, l) in labels.iter().enumerate() {
+        refs[i] = Some(app.append(refs[i], l, t0 + SAMPLES * 5_000, 0.5).unwrap());
+    }
+    app.commit().unwrap();
+    let after_append = sum(&db);
+    assert_eq!(after_append.0, before_answers.0 + N);
+    db.close().unwrap();
+    drop(db);
+    let db = open(dir.path());
+    assert_eq!(sum(&db), after_append);
+}

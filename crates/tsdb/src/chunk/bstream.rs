@@ -87,6 +87,23 @@ impl BitWriter {
         self.bytes.len() + (self.pending as usize).div_ceil(8)
     }
 
+    /// The whole bytes held (the pending bits excluded).
+    pub(crate) fn complete(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Forgets the first `n` whole bytes held (stored elsewhere by the
+    /// caller) and gives back their room, keeping a little for the next
+    /// bits. Later bits are unaffected: they depend only on the pending ones.
+    pub(crate) fn drop_front(&mut self, n: usize) {
+        let n = n.min(self.bytes.len());
+        self.bytes.drain(..n);
+        let keep = self.bytes.len() + 16;
+        if self.bytes.capacity() > keep {
+            self.bytes.shrink_to(keep);
+        }
+    }
+
     /// Bytes allocated.
     pub(crate) fn capacity(&self) -> usize {
         self.bytes.capacity()

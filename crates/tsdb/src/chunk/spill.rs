@@ -31,14 +31,33 @@ use memmap2::Mmap;
 /// Size of one spill segment file (sparse: only written bytes take disk).
 pub const SEGMENT_SIZE: u64 = 64 << 20;
 
-/// One spill segment: a read-only map of its file. The file is deleted
-/// when the last handle (the writer's or a chunk's) is dropped.
+/// One spill segment: its file (for writes into reserved regions and
+/// reads that should not map pages) and a read-only map of it. The file is
+/// deleted when the last handle (the writer's or a chunk's) is dropped.
 pub struct Segment {
     path: PathBuf,
+    file: File,
     map: Mmap,
 }
 
 impl Segment {
+    /// Writes `bytes` at `off` (inside a region [`SpillDir::reserve`] handed
+    /// out; nothing reads those bytes before the write returns).
+    pub fn write_at(&self, bytes: &[u8], off: u64) -> io::Result<()> {
+        self.file.write_all_at(bytes, off)
+    }
+
+    /// The `len` bytes at `off`, read with `pread` so the pages do not
+    /// become part of the process's resident set; through the map if that
+    /// read fails (empty if out of range).
+    pub fn read_copy(&self, off: u32, len: u32) -> Vec<u8> {
+        let mut out = vec![0u8; len as usize];
+        match self.file.read_exact_at(&mut out, u64::from(off)) {
+            Ok(()) => out,
+            Err(_) => self.slice(off, len).to_vec(),
+        }
+    }
+
     /// The bytes at `[off, off + len)`, or an empty slice if out of range
     /// (which the chunk decoder reports as a damaged chunk).
     fn slice(&self, off: u32, len: u32) -> &[u8] {
@@ -116,8 +135,8 @@ pub struct SpillDir {
     dir: PathBuf,
     segment_size: u64,
     next_id: u64,
-    /// The segment being filled, its file, and the next free offset.
-    current: Option<(Arc<Segment>, File, u64)>,
+    /// The segment being filled and the next free offset.
+    current: Option<(Arc<Segment>, u64)>,
 }
 
 impl SpillDir {
@@ -161,8 +180,40 @@ impl SpillDir {
                 "spill batch larger than a segment",
             ));
         }
+        let (seg, off) = self.room(len)?;
+        seg.write_at(bytes, off)?;
+        self.advance(len);
+        // Offsets are below the segment size, which fits in u32.
+        Ok((seg, off as u32))
+    }
+
+    /// Sets aside `len` bytes (at most a segment's size) in a segment for
+    /// later [`Segment::write_at`] calls, without writing (the file stays
+    /// sparse there). Returns the segment and the region's offset.
+    pub fn reserve(&mut self, len: u32) -> io::Result<(Arc<Segment>, u32)> {
+        let len = u64::from(len);
+        if len > self.segment_size {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "spill region larger than a segment",
+            ));
+        }
+        let (seg, off) = self.room(len)?;
+        self.advance(len);
+        Ok((seg, off as u32))
+    }
+
+    /// The current segment and its next free offset, starting a new
+    /// segment when the current one lacks `len` bytes of room.
+    fn room(&mut self, len: u64) -> io::Result<(Arc<Segment>, u64)> {
+        if len > self.segment_size {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "spill batch larger than a segment",
+            ));
+        }
         let full = match &self.current {
-            Some((_, _, at)) => at.saturating_add(len) > self.segment_size,
+            Some((_, at)) => at.saturating_add(len) > self.segment_size,
             None => true,
         };
         if full {
@@ -170,17 +221,19 @@ impl SpillDir {
             self.current = None;
             self.current = Some(self.new_segment()?);
         }
-        let Some((seg, file, at)) = &mut self.current else {
-            return Err(io::Error::other("no spill segment"));
-        };
-        let off = *at;
-        file.write_all_at(bytes, off)?;
-        *at = off.saturating_add(len);
-        // Offsets are below the segment size, which fits in u32.
-        Ok((seg.clone(), off as u32))
+        match &self.current {
+            Some((seg, at)) => Ok((seg.clone(), *at)),
+            None => Err(io::Error::other("no spill segment")),
+        }
     }
 
-    fn new_segment(&mut self) -> io::Result<(Arc<Segment>, File, u64)> {
+    fn advance(&mut self, len: u64) {
+        if let Some((_, at)) = &mut self.current {
+            *at = at.saturating_add(len);
+        }
+    }
+
+    fn new_segment(&mut self) -> io::Result<(Arc<Segment>, u64)> {
         let path = self.dir.join(format!("{:08}", self.next_id));
         self.next_id += 1;
         let file = std::fs::OpenOptions::new()
@@ -202,7 +255,7 @@ impl SpillDir {
                 return Err(e);
             }
         };
-        Ok((Arc::new(Segment { path, map }), file, 0))
+        Ok((Arc::new(Segment { path, file, map }), 0))
     }
 }
 

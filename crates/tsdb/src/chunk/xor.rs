@@ -65,6 +65,18 @@ impl XorAppender {
         self.v
     }
 
+    /// The whole encoded bytes held (a chunk's complete prefix, after any
+    /// dropped with [`Self::drop_front`]; the last partial byte excluded).
+    pub fn complete_bytes(&self) -> &[u8] {
+        self.w.complete()
+    }
+
+    /// Forgets the first `n` bytes of [`Self::complete_bytes`] (the caller
+    /// stored them); [`Self::to_bytes`] then returns only what follows them.
+    pub fn drop_front(&mut self, n: usize) {
+        self.w.drop_front(n);
+    }
+
     /// Bytes allocated for the encoding.
     pub fn capacity(&self) -> usize {
         self.w.capacity()

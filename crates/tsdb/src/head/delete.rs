@@ -10,25 +10,41 @@ use std::sync::Arc;
 
 use promlite_model::Matcher;
 
+use super::closed::SegTable;
 use super::series::SeriesData;
 use super::{Head, MemSeries};
 
 impl SeriesData {
-    /// Removes the samples in `[mint, maxt]` (inclusive), re-encoding the
-    /// chunks (cut by the same rules as appends). Returns how many went.
+    /// [`Self::delete_range_in`] for WAL replay, which runs before any
+    /// chunk is spilled (so no segment table is needed).
     pub(crate) fn delete_range(&mut self, mint: i64, maxt: i64, chunk_range: i64) -> usize {
+        self.delete_range_in(mint, maxt, chunk_range, &SegTable::default())
+    }
+
+    /// Removes the samples in `[mint, maxt]` (inclusive), re-encoding the
+    /// chunks (cut by the same rules as appends) on the heap. Spilled
+    /// chunks are read through `segs`; if a chunk cannot be read in full,
+    /// nothing is changed. Returns how many went.
+    pub(crate) fn delete_range_in(
+        &mut self,
+        mint: i64,
+        maxt: i64,
+        chunk_range: i64,
+        segs: &SegTable,
+    ) -> usize {
         let Some((lo, hi)) = self.time_range() else {
             return 0;
         };
         if mint > maxt || hi < mint || lo > maxt {
             return 0;
         }
-        let all: Vec<(i64, f64)> = self
-            .snapshot(i64::MIN, i64::MAX)
-            .iter()
-            .flat_map(|c| c.samples())
-            .collect();
+        let chunks = self.snapshot(i64::MIN, i64::MAX, segs);
+        let all: Vec<(i64, f64)> = chunks.iter().flat_map(|c| c.samples()).collect();
         let before = all.len();
+        if before != chunks.iter().map(|c| usize::from(c.num)).sum::<usize>() {
+            tracing::warn!(target: "promlite_tsdb", "head deletion skipped a series with an unreadable chunk");
+            return 0;
+        }
         let kept: Vec<(i64, f64)> = all
             .into_iter()
             .filter(|s| s.0 < mint || s.0 > maxt)
@@ -71,13 +87,25 @@ impl Head {
 
     /// Deletes `[mint, maxt]` from each series, atomically for queries.
     /// Returns the number of samples removed. The caller holds the commit
-    /// lock and has logged the deletion to the WAL.
+    /// lock and has logged the deletion to the WAL. Segments left without
+    /// chunks are let go.
     pub(crate) fn delete_from(&self, series: &[Arc<MemSeries>], mint: i64, maxt: i64) -> usize {
-        let _isolation = self.isolation.write();
-        series
+        let isolation = self.isolation.write();
+        let segs = self.segments.read();
+        let removed = series
             .iter()
-            .map(|s| s.data.lock().delete_range(mint, maxt, self.chunk_range))
-            .sum()
+            .map(|s| {
+                s.data
+                    .lock()
+                    .delete_range_in(mint, maxt, self.chunk_range, &segs)
+            })
+            .sum();
+        drop(segs);
+        drop(isolation);
+        if removed > 0 {
+            self.sweep_segments();
+        }
+        removed
     }
 }
 
@@ -95,7 +123,7 @@ mod tests {
         assert_eq!(d.delete_range(3000, 9000, 1000), 0, "after the data");
         assert_eq!(d.delete_range(995, 2005, 1000), 101);
         let got: Vec<(i64, f64)> = d
-            .snapshot(i64::MIN, i64::MAX)
+            .snapshot(i64::MIN, i64::MAX, &SegTable::default())
             .iter()
             .flat_map(|c| c.samples())
             .collect();

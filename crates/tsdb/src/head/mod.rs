@@ -7,10 +7,17 @@
 //! * [`HeadQuerier`] (`read.rs`) — the head as a [`promlite_model::Querier`].
 //! * [`HeadStats`] (`stats.rs`) — numbers for `/api/v1/status/tsdb`.
 //! * [`Head::spill_closed_chunks`] (`spill.rs`) — full chunks out of the
-//!   heap into spill segments ([`crate::chunk::SpillDir`]).
+//!   heap into spill segments ([`crate::chunk::SpillDir`]); `closed.rs`
+//!   keeps a series' full chunks as 16-byte references into them.
+//!
+//! Lock order: the segment table's lock is taken before any series lock
+//! (never while one is held); its write side is taken only by the spill
+//! pass and the segment sweep, which hold no series lock then.
 
 mod append;
+mod closed;
 mod delete;
+mod open;
 mod postings;
 mod prefetch;
 mod read;
@@ -28,6 +35,7 @@ use promlite_model::{AppendError, Labels};
 
 use append::SpareBuffers;
 pub use append::{AppendCounters, HeadAppender};
+use closed::SegTable;
 pub(crate) use read::check_matchers;
 pub use read::{HeadQuerier, HeadSeries};
 pub use series::MemSeries;
@@ -110,6 +118,11 @@ pub struct Head {
     pub(crate) isolation: RwLock<()>,
     /// Buffers of finished appenders, for the next ones.
     spare: Mutex<Vec<SpareBuffers>>,
+    /// The spill segments spilled chunks refer to (by slot).
+    segments: RwLock<SegTable>,
+    /// Held by a spill pass and by the segment sweep: a sweep must not
+    /// drop a segment a pass is pointing chunks at.
+    spill_pass: Mutex<()>,
 }
 
 impl Head {
@@ -131,6 +144,8 @@ impl Head {
             commit_lock: Mutex::new(()),
             isolation: RwLock::new(()),
             spare: Mutex::new(Vec::new()),
+            segments: RwLock::new(SegTable::default()),
+            spill_pass: Mutex::new(()),
         }
     }
 
@@ -198,7 +213,9 @@ impl Head {
         self.for_each_series(|s| all.push(s.clone()));
         all.sort_by(|a, b| a.labels.cmp(&b.labels));
         all.into_iter().filter_map(move |s| {
-            let chunks = s.data.lock().snapshot(mint, maxt.saturating_sub(1));
+            let segs = self.segments.read();
+            let chunks = s.data.lock().snapshot(mint, maxt.saturating_sub(1), &segs);
+            drop(segs);
             let samples: Vec<(i64, f64)> = chunks
                 .iter()
                 .flat_map(|c| c.samples())
@@ -294,12 +311,13 @@ impl Head {
         self.min_valid_time.fetch_max(mint, Ordering::AcqRel);
         let mut gone: Vec<(u64, Labels)> = Vec::new();
         let mut new_min = i64::MAX;
+        let segs = self.segments.read();
         for stripe in self.by_hash.iter() {
             let mut st = stripe.write();
             st.retain(|_, list| {
                 list.retain(|s| {
                     let mut d = s.data.lock();
-                    let empty = d.truncate_before(mint);
+                    let empty = d.truncate_before(mint, &segs);
                     if let Some((min, _)) = d.time_range() {
                         new_min = new_min.min(min);
                     }
@@ -319,11 +337,31 @@ impl Head {
                 })
             });
         }
+        drop(segs);
         self.postings.write().remove(&gone);
         self.num_series.fetch_sub(gone.len(), Ordering::AcqRel);
         // i64::MAX when empty: min > max reads as "no data".
         self.min_time.store(new_min, Ordering::Release);
+        self.sweep_segments();
         gone.len()
+    }
+
+    /// Drops the head's handle on every spill segment no chunk refers to
+    /// any more; a segment's file is deleted with its last handle (a
+    /// query's snapshot may still hold one). Returns how many were dropped.
+    pub(crate) fn sweep_segments(&self) -> usize {
+        let _pass = self.spill_pass.lock();
+        let mut used = self.segments.read().unused_flags();
+        if used.is_empty() {
+            return 0;
+        }
+        self.for_each_series(|s| s.data.lock().mark_used(&mut used));
+        self.segments.write().retain_used(&used)
+    }
+
+    /// Number of spill segments the head's chunks refer to.
+    pub fn live_segments(&self) -> usize {
+        self.segments.read().live()
     }
 
     /// Calls `f` for every series (in no particular order).

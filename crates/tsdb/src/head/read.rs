@@ -68,11 +68,12 @@ impl<'a> HeadQuerier<'a> {
         // Taken before the postings lookup: a batch's series exist (they are
         // created at append time) before the batch is applied.
         let _isolation = self.head.isolation.read();
+        let segs = self.head.segments.read();
         for r in self.head.select_refs(matchers) {
             let Some(s) = self.head.series_by_ref(r) else {
                 continue;
             };
-            let chunks = s.data.lock().snapshot(mint, maxt);
+            let chunks = s.data.lock().snapshot(mint, maxt, &segs);
             if chunks.is_empty() {
                 continue;
             }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use promlite_model::{is_stale_nan, AppendError, Labels};
 
-use crate::chunk::{ChunkBytes, ChunkData, XorAppender, SAMPLES_PER_CHUNK};
+use super::closed::{ClosedChunks, SegTable};
+use super::open::Region;
+use crate::chunk::{ChunkBytes, ChunkData, Segment, XorAppender, SAMPLES_PER_CHUNK};
 
 /// A series held in memory.
 #[derive(Debug)]
@@ -24,9 +26,12 @@ pub struct MemSeries {
 #[derive(Debug, Default)]
 pub(crate) struct SeriesData {
     /// Full chunks, oldest first.
-    closed: Vec<ChunkData>,
+    pub(super) closed: ClosedChunks,
     /// The chunk being appended to, with its first timestamp.
-    open: Option<(XorAppender, i64)>,
+    pub(super) open: Option<(XorAppender, i64)>,
+    /// Where the open chunk's first bytes are, if they left the heap
+    /// (`open.rs`); the appender then holds only what follows them.
+    pub(super) region: Option<Region>,
 }
 
 /// What appending a sample would do.
@@ -72,14 +77,27 @@ pub(crate) fn check_append(
 
 impl SeriesData {
     /// The newest sample `(t, value bits)`.
+    ///
+    /// The open chunk holds it whenever a full chunk exists (a chunk is
+    /// closed only to open the next one with a sample; truncation that
+    /// empties the open chunk drops every older chunk; deletion re-appends).
+    /// Should the newest sample ever be in a full chunk, that chunk is on
+    /// the heap: the spill pass leaves the newest full chunk of a series
+    /// without open samples alone. So no spill segment is read here.
     pub(crate) fn last(&self) -> Option<(i64, u64)> {
         match &self.open {
             Some((a, _)) if a.num_samples() > 0 => Some((a.last_t(), a.last_v_bits())),
-            _ => self
-                .closed
-                .last()
-                .and_then(|c| c.samples().last().map(|&(t, v)| (t, v.to_bits()))),
+            _ => match self.closed.newest_on_heap() {
+                Some(c) => c.samples().last().map(|&(t, v)| (t, v.to_bits())),
+                // Unreachable by the above; the time alone keeps the order.
+                None => self.closed.last_maxt().map(|t| (t, f64::NAN.to_bits())),
+            },
         }
+    }
+
+    /// True if the open chunk holds a sample.
+    fn open_has_samples(&self) -> bool {
+        self.open.as_ref().is_some_and(|(a, _)| a.num_samples() > 0)
     }
 
     /// Where the open chunk's next bytes go, as a prefetch hint; null
@@ -93,22 +111,21 @@ impl SeriesData {
 
     /// Oldest and newest timestamps, if any sample is held.
     pub(crate) fn time_range(&self) -> Option<(i64, i64)> {
-        let min = self.closed.first().map(|c| c.mint).or(self
+        let min = self.closed.first_mint().or(self
             .open
             .as_ref()
             .filter(|(a, _)| a.num_samples() > 0)
             .map(|(_, m)| *m))?;
         let max = match &self.open {
             Some((a, _)) if a.num_samples() > 0 => a.last_t(),
-            _ => self.closed.last()?.maxt,
+            _ => self.closed.last_maxt()?,
         };
         Some((min, max))
     }
 
     /// Number of chunks (closed plus the open one).
     pub(crate) fn num_chunks(&self) -> usize {
-        self.closed.len()
-            + usize::from(self.open.as_ref().is_some_and(|(a, _)| a.num_samples() > 0))
+        self.closed.len() + usize::from(self.open_has_samples())
     }
 
     /// Appends a sample already checked with [`check_append`]. A new chunk is
@@ -131,15 +148,15 @@ impl SeriesData {
     }
 
     fn close_open(&mut self) {
+        let mut bytes = self.region_prefix();
+        self.region = None;
         if let Some((a, mint)) = self.open.take() {
             if a.num_samples() > 0 {
                 let maxt = a.last_t();
                 let num = a.num_samples();
-                // Grown by one: a series holds 10-20 closed chunks, and the
-                // slack of a doubling `Vec` would cost more than its bytes.
-                self.closed.reserve_exact(1);
+                bytes.extend_from_slice(&a.into_bytes());
                 self.closed.push(ChunkData {
-                    data: ChunkBytes::from(a.into_bytes()),
+                    data: ChunkBytes::from(bytes),
                     num,
                     mint,
                     maxt,
@@ -148,18 +165,15 @@ impl SeriesData {
         }
     }
 
-    /// The chunks overlapping `[mint, maxt]`; the open chunk is copied.
-    pub(crate) fn snapshot(&self, mint: i64, maxt: i64) -> Vec<ChunkData> {
-        let mut out: Vec<ChunkData> = self
-            .closed
-            .iter()
-            .filter(|c| c.maxt >= mint && c.mint <= maxt)
-            .cloned()
-            .collect();
+    /// The chunks overlapping `[mint, maxt]`; the open chunk is copied,
+    /// spilled chunks resolved through `segs`.
+    pub(crate) fn snapshot(&self, mint: i64, maxt: i64, segs: &SegTable) -> Vec<ChunkData> {
+        let mut out = Vec::new();
+        self.closed.snapshot(mint, maxt, segs, &mut out);
         if let Some((a, cmint)) = &self.open {
             if a.num_samples() > 0 && a.last_t() >= mint && *cmint <= maxt {
                 out.push(ChunkData {
-                    data: ChunkBytes::from(a.to_bytes()),
+                    data: ChunkBytes::from(self.open_bytes(a)),
                     num: a.num_samples(),
                     mint: *cmint,
                     maxt: a.last_t(),
@@ -169,29 +183,28 @@ impl SeriesData {
         out
     }
 
-    /// Drops samples older than `mint`. Returns true if nothing is left.
-    pub(crate) fn truncate_before(&mut self, mint: i64) -> bool {
-        self.closed.retain(|c| c.maxt >= mint);
-        if let Some(first) = self.closed.first() {
-            if first.mint < mint {
-                let kept: Vec<(i64, f64)> = first
-                    .samples()
-                    .into_iter()
-                    .filter(|s| s.0 >= mint)
-                    .collect();
-                self.closed[0] = encode(&kept);
-            }
-        }
+    /// All the bytes of the open chunk `a`: its region's, then its own.
+    fn open_bytes(&self, a: &XorAppender) -> Vec<u8> {
+        let mut out = self.region_prefix();
+        out.extend_from_slice(&a.to_bytes());
+        out
+    }
+
+    /// Drops samples older than `mint` (spilled chunks read through
+    /// `segs`). Returns true if nothing is left.
+    pub(crate) fn truncate_before(&mut self, mint: i64, segs: &SegTable) -> bool {
+        self.closed.truncate_before(mint, segs);
         if let Some((a, cmint)) = &self.open {
             if a.num_samples() > 0 && *cmint < mint {
                 let all = ChunkData {
-                    data: ChunkBytes::from(a.to_bytes()),
+                    data: ChunkBytes::from(self.open_bytes(a)),
                     num: a.num_samples(),
                     mint: *cmint,
                     maxt: a.last_t(),
                 };
                 let kept: Vec<(i64, f64)> =
                     all.samples().into_iter().filter(|s| s.0 >= mint).collect();
+                self.region = None;
                 if kept.is_empty() {
                     self.open = None;
                 } else {
@@ -203,61 +216,49 @@ impl SeriesData {
                 }
             }
         }
-        self.closed.is_empty() && self.open.as_ref().is_none_or(|(a, _)| a.num_samples() == 0)
+        self.closed.is_empty() && !self.open_has_samples()
     }
 
-    /// The closed chunks whose bytes are still on the heap.
+    /// The closed chunks whose bytes are still on the heap, except the
+    /// newest one while the open chunk is empty (see [`Self::last`]).
     pub(crate) fn heap_closed(&self) -> impl Iterator<Item = &Arc<[u8]>> {
-        self.closed.iter().filter_map(|c| match &c.data {
-            ChunkBytes::Heap(b) => Some(b),
-            ChunkBytes::Mapped { .. } => None,
-        })
+        self.closed.unspilled(!self.open_has_samples())
     }
 
     /// Number of closed chunks whose bytes are in a spill segment.
     pub(crate) fn num_spilled(&self) -> usize {
-        self.closed.iter().filter(|c| !c.data.is_heap()).count()
+        self.closed.num_spilled()
     }
 
-    /// Points the closed chunk whose heap bytes are `heap` at `spilled` (a
-    /// copy of them), releasing the heap copy once no query holds it.
-    /// False if the chunk is gone (truncated or rewritten meanwhile).
-    pub(crate) fn replace_heap(&mut self, heap: &Arc<[u8]>, spilled: ChunkBytes) -> bool {
-        let found = self
-            .closed
-            .iter_mut()
-            .rev()
-            .find(|c| matches!(&c.data, ChunkBytes::Heap(b) if Arc::ptr_eq(b, heap)));
-        match found {
-            Some(c) => {
-                c.data = spilled;
-                true
-            }
-            None => false,
-        }
+    /// Points the closed chunk whose heap bytes are `heap` at their copy at
+    /// `off` in `seg` (table slot `slot`), releasing the heap copy once no
+    /// query holds it. False if the chunk is gone (truncated or rewritten
+    /// meanwhile).
+    pub(crate) fn replace_heap(
+        &mut self,
+        heap: &Arc<[u8]>,
+        slot: Option<u16>,
+        seg: &Arc<Segment>,
+        off: u32,
+    ) -> bool {
+        self.closed.replace_heap(heap, slot, seg, off)
+    }
+
+    /// Sets the flag of every segment table slot a chunk refers to.
+    pub(crate) fn mark_used(&self, used: &mut [bool]) {
+        self.closed.mark_used(used);
     }
 
     /// Approximate heap bytes of the chunk data (spilled chunks count only
     /// their reference).
     pub(crate) fn heap_bytes(&self) -> usize {
-        let closed: usize = self
-            .closed
-            .iter()
-            .map(|c| match &c.data {
-                ChunkBytes::Heap(b) => b.len() + 16 + std::mem::size_of::<ChunkData>(),
-                ChunkBytes::Mapped { .. } => std::mem::size_of::<ChunkData>(),
-            })
-            .sum();
         let open = self.open.as_ref().map(|(a, _)| a.capacity()).unwrap_or(0);
-        closed
-            + self.closed.capacity().saturating_sub(self.closed.len())
-                * std::mem::size_of::<ChunkData>()
-            + open
+        self.closed.heap_bytes() + open
     }
 }
 
 /// A closed chunk holding `samples` (non-empty, sorted).
-fn encode(samples: &[(i64, f64)]) -> ChunkData {
+pub(super) fn encode(samples: &[(i64, f64)]) -> ChunkData {
     let mut a = XorAppender::new();
     for &(t, v) in samples {
         a.append(t, v);
@@ -288,7 +289,7 @@ mod tests {
     use super::*;
 
     fn all(d: &SeriesData) -> Vec<(i64, f64)> {
-        d.snapshot(i64::MIN, i64::MAX)
+        d.snapshot(i64::MIN, i64::MAX, &SegTable::default())
             .iter()
             .flat_map(|c| c.samples())
             .collect()
@@ -318,13 +319,14 @@ mod tests {
         for i in 0..250 {
             d.append(i * 10, i as f64, 1_000_000);
         }
-        assert!(!d.truncate_before(1205));
+        let segs = SegTable::default();
+        assert!(!d.truncate_before(1205, &segs));
         let got = all(&d);
         assert_eq!(got.first(), Some(&(1210, 121.0)));
         assert_eq!(got.len(), 250 - 121);
-        assert!(!d.truncate_before(2485));
+        assert!(!d.truncate_before(2485, &segs));
         assert_eq!(all(&d), vec![(2490, 249.0)]);
-        assert!(d.truncate_before(5000));
+        assert!(d.truncate_before(5000, &segs));
         assert_eq!(d.time_range(), None);
     }
 

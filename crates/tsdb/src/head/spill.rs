@@ -1,9 +1,11 @@
-//! Moving the head's closed chunks out of the heap (see [`crate::chunk::SpillDir`]).
+//! Moving the head's closed chunks, and the complete bytes of open ones
+//! (`open.rs`), out of the heap (see [`crate::chunk::SpillDir`]).
 
 use std::sync::Arc;
 
+use super::open::{OpenSpill, OPEN_SPILL_THRESHOLD};
 use super::{Head, MemSeries};
-use crate::chunk::{ChunkBytes, SpillDir};
+use crate::chunk::SpillDir;
 
 /// Chunk bytes gathered before one write to a spill segment.
 const BATCH_BYTES: usize = 1 << 20;
@@ -15,6 +17,11 @@ pub struct SpillReport {
     pub chunks: usize,
     /// Their bytes.
     pub bytes: usize,
+    /// Bytes of open chunks written to their regions.
+    pub open_bytes: usize,
+    /// Open chunks that outgrew their region in this pass (their further
+    /// bytes stay on the heap).
+    pub open_overflows: usize,
 }
 
 /// Closed chunks waiting for one write: their series, heap bytes and
@@ -38,6 +45,7 @@ impl Head {
         &self,
         spill: &mut SpillDir,
     ) -> Result<SpillReport, (SpillReport, std::io::Error)> {
+        let _pass = self.spill_pass.lock();
         let mut all: Vec<Arc<MemSeries>> = Vec::with_capacity(self.num_series());
         self.for_each_series(|s| all.push(s.clone()));
         let limit = BATCH_BYTES.min(spill.segment_size());
@@ -46,45 +54,59 @@ impl Head {
         let mut found: Vec<Arc<[u8]>> = Vec::new();
         for s in all {
             // Gathered first: a flush locks series, this one among them.
-            found.extend(s.data.lock().heap_closed().cloned());
+            let mut d = s.data.lock();
+            found.extend(d.heap_closed().cloned());
+            match d.spill_open(spill, OPEN_SPILL_THRESHOLD) {
+                Ok(OpenSpill::Written(n)) => report.open_bytes += n,
+                Ok(OpenSpill::Overflowed) => report.open_overflows += 1,
+                Ok(OpenSpill::Nothing | OpenSpill::StillFull) => {}
+                Err(e) => return Err((report, e)),
+            }
+            drop(d);
             for b in found.drain(..) {
                 if b.len() > limit {
                     continue; // cannot happen with 120-sample chunks; stays on the heap
                 }
                 if batch.buf.len() + b.len() > limit {
-                    flush(&mut batch, spill, &mut report).map_err(|e| (report, e))?;
+                    self.flush(&mut batch, spill, &mut report)
+                        .map_err(|e| (report, e))?;
                 }
                 batch.items.push((s.clone(), b.clone(), batch.buf.len()));
                 batch.buf.extend_from_slice(&b);
             }
         }
-        flush(&mut batch, spill, &mut report).map_err(|e| (report, e))?;
+        self.flush(&mut batch, spill, &mut report)
+            .map_err(|e| (report, e))?;
         Ok(report)
     }
-}
 
-/// Writes the batch in one call and swaps each chunk to its written copy.
-fn flush(batch: &mut Batch, spill: &mut SpillDir, report: &mut SpillReport) -> std::io::Result<()> {
-    if batch.items.is_empty() {
-        return Ok(());
-    }
-    let written = spill.append(&batch.buf);
-    batch.buf.clear();
-    let items = std::mem::take(&mut batch.items);
-    let (seg, base) = written?;
-    for (s, heap, at) in items {
-        let mapped = ChunkBytes::Mapped {
-            seg: seg.clone(),
-            // Both below the segment size, which fits in u32.
-            off: base + at as u32,
-            len: heap.len() as u32,
-        };
-        if s.data.lock().replace_heap(&heap, mapped) {
-            report.chunks += 1;
-            report.bytes += heap.len();
+    /// Writes the batch in one call and swaps each chunk to its written
+    /// copy. The caller holds `spill_pass`, so the segment stays in the
+    /// table while chunks are pointed at it.
+    fn flush(
+        &self,
+        batch: &mut Batch,
+        spill: &mut SpillDir,
+        report: &mut SpillReport,
+    ) -> std::io::Result<()> {
+        if batch.items.is_empty() {
+            return Ok(());
         }
+        let written = spill.append(&batch.buf);
+        batch.buf.clear();
+        let items = std::mem::take(&mut batch.items);
+        let (seg, base) = written?;
+        let slot = self.segments.write().register(&seg);
+        for (s, heap, at) in items {
+            // Below the segment size, which fits in u32.
+            let off = base + at as u32;
+            if s.data.lock().replace_heap(&heap, slot, &seg, off) {
+                report.chunks += 1;
+                report.bytes += heap.len();
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -141,11 +163,63 @@ mod tests {
         assert_eq!(after.len(), 50);
         assert_eq!(after[0].1.first(), Some(&(480_000, 48.0)));
         assert_eq!(after[0].1.last(), Some(&(500_000, 1.0)));
-        // Only the writer's current segment is left.
+        // Segments left: the writer's, those of the chunks after 480 s,
+        // and the regions of the open chunks. Once all is gone, the
+        // writer's alone.
+        assert_eq!(head.truncate(600_000), 50);
         assert_eq!(
             std::fs::read_dir(tmp.path().join("spill")).unwrap().count(),
             1
         );
+    }
+
+    #[test]
+    fn segments_go_when_their_chunks_do_but_not_under_a_query() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("spill");
+        let mut spill = SpillDir::open_sized(&dir, 16 << 10).unwrap();
+        let head = Head::new(i64::MAX, 0);
+        fill(&head, 20, 500);
+        let before = dump(&head);
+        head.spill_closed_chunks(&mut spill).unwrap();
+        let files = || std::fs::read_dir(&dir).unwrap().count();
+        assert!(head.live_segments() > 2);
+        let head_segments_before = head.live_segments();
+        // Files also hold the open chunks' regions.
+        let files_before = files();
+        assert!(files_before >= head_segments_before);
+
+        // A query's snapshot keeps reading its chunks after they leave the head.
+        let q = crate::head::HeadQuerier::new(&head, i64::MIN, i64::MAX);
+        let m = promlite_model::Matcher::equal("i", "3");
+        let held = q.select_series(&Default::default(), &[m]).unwrap();
+        // Deleting every sample frees every segment but the writer's.
+        let all: Vec<Arc<MemSeries>> = (0..20)
+            .filter_map(|i| head.series_by_labels(&labels(i)))
+            .collect();
+        assert_eq!(head.delete_from(&all, i64::MIN, i64::MAX), 20 * 500);
+        assert_eq!(head.live_segments(), 0);
+        // Left: the writer's segment and those the query holds.
+        assert!(files() < files_before);
+        let mut it = promlite_model::Series::iter(&held[0]);
+        let mut got = Vec::new();
+        while it.next() == promlite_model::ValueType::Float {
+            got.push(it.at());
+        }
+        let want = before
+            .iter()
+            .find(|(l, _)| l.get("i") == Some("3"))
+            .unwrap();
+        assert_eq!(got, want.1);
+        drop(it);
+        drop(held);
+        assert_eq!(
+            files(),
+            1,
+            "only the writer's segment once the query is done"
+        );
+        drop(spill);
+        assert_eq!(files(), 0);
     }
 
     #[test]

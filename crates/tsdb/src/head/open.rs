@@ -1,0 +1,249 @@
+//! The open chunk's complete bytes out of the heap.
+//!
+//! An open chunk of noisy floats grows to about 1 KB over its 120 samples,
+//! and every series has one. Its bytes before the last partial one never
+//! change, so the spill pass writes them to a *region* of a spill segment
+//! reserved for the chunk (sized from the series' previous chunk, or
+//! projected from the bytes so far, plus a quarter) and drops them from the
+//! appender's buffer; the heap keeps the unwritten tail and the encoder's
+//! state. A read concatenates the region's bytes (read with `pread`, so
+//! they do not join the process's resident set) and the tail. When the
+//! chunk is closed the whole chunk is assembled on the heap again and
+//! leaves it through the closed-chunk spill at the next pass, so a closed
+//! chunk is always one contiguous run in a segment.
+//!
+//! A chunk that outgrows its region keeps its further bytes on the heap; a
+//! failed reservation or write leaves them there too. Nothing fails an
+//! append: the segments stay a cache (the WAL holds every sample).
+
+use std::io;
+use std::sync::Arc;
+
+use super::series::SeriesData;
+use crate::chunk::{Segment, SpillDir, SAMPLES_PER_CHUNK};
+
+/// Complete bytes an open chunk accumulates before they are written out.
+pub(crate) const OPEN_SPILL_THRESHOLD: usize = 64;
+
+/// The largest region reserved for one open chunk.
+const MAX_REGION: u32 = 8 << 10;
+
+/// Where an open chunk's complete bytes go.
+#[derive(Debug)]
+pub(crate) struct Region {
+    seg: Arc<Segment>,
+    off: u32,
+    cap: u32,
+    /// Bytes written to the region (and dropped from the appender).
+    written: u32,
+    /// True once the chunk outgrew the region.
+    full: bool,
+}
+
+/// What [`SeriesData::spill_open`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OpenSpill {
+    /// Below the threshold, or no open chunk.
+    Nothing,
+    /// This many bytes went to the region.
+    Written(usize),
+    /// The chunk outgrew its region just now; its bytes stay on the heap.
+    Overflowed,
+    /// It had outgrown it before.
+    StillFull,
+}
+
+impl Region {
+    /// The bytes written so far.
+    fn read(&self) -> Vec<u8> {
+        self.seg.read_copy(self.off, self.written)
+    }
+}
+
+impl SeriesData {
+    /// The open chunk's bytes held in its region (empty without one).
+    pub(super) fn region_prefix(&self) -> Vec<u8> {
+        self.region.as_ref().map(Region::read).unwrap_or_default()
+    }
+
+    /// Writes the open chunk's complete bytes to its region once there are
+    /// at least `threshold` of them, reserving the region in `spill` first
+    /// if the chunk has none. The bytes leave the heap only after their
+    /// write returned; on an error they stay (and the error is returned).
+    pub(crate) fn spill_open(
+        &mut self,
+        spill: &mut SpillDir,
+        threshold: usize,
+    ) -> io::Result<OpenSpill> {
+        let n = match &self.open {
+            Some((a, _)) => a.complete_bytes().len(),
+            None => 0,
+        };
+        if n < threshold.max(1) {
+            return Ok(OpenSpill::Nothing);
+        }
+        let prev_len = if self.region.is_none() {
+            self.closed.newest_len()
+        } else {
+            None
+        };
+        let Some((a, _)) = &mut self.open else {
+            return Ok(OpenSpill::Nothing);
+        };
+        if self.region.is_none() {
+            let cap = region_size(prev_len, n, a.num_samples());
+            let (seg, off) = spill.reserve(cap)?;
+            self.region = Some(Region {
+                seg,
+                off,
+                cap,
+                written: 0,
+                full: false,
+            });
+        }
+        let Some(r) = self.region.as_mut() else {
+            return Ok(OpenSpill::Nothing);
+        };
+        if r.full {
+            return Ok(OpenSpill::StillFull);
+        }
+        let end = r.written as usize + n;
+        if end > r.cap as usize {
+            r.full = true;
+            return Ok(OpenSpill::Overflowed);
+        }
+        r.seg
+            .write_at(a.complete_bytes(), u64::from(r.off) + u64::from(r.written))?;
+        r.written = end as u32;
+        a.drop_front(n);
+        Ok(OpenSpill::Written(n))
+    }
+
+    /// Bytes of the open chunk held in a region.
+    #[cfg(test)]
+    pub(crate) fn open_spilled_bytes(&self) -> usize {
+        self.region.as_ref().map_or(0, |r| r.written as usize)
+    }
+}
+
+/// The region for a chunk: a quarter more than the previous chunk of the
+/// series, or than the chunk's own size projected from its first `n` bytes
+/// of `num` samples, whichever is larger.
+fn region_size(prev_len: Option<usize>, n: usize, num: u16) -> u32 {
+    let projected = n * usize::from(SAMPLES_PER_CHUNK) / usize::from(num.max(1));
+    let base = prev_len.unwrap_or(0).max(projected);
+    let with_slack = base + base / 4 + 16;
+    (with_slack.min(MAX_REGION as usize) as u32).max(threshold_floor())
+}
+
+fn threshold_floor() -> u32 {
+    (OPEN_SPILL_THRESHOLD * 2) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::head::closed::SegTable;
+
+    fn samples(d: &SeriesData) -> Vec<(i64, f64)> {
+        d.snapshot(i64::MIN, i64::MAX, &SegTable::default())
+            .iter()
+            .flat_map(|c| c.samples())
+            .collect()
+    }
+
+    #[test]
+    fn region_sizes() {
+        assert_eq!(region_size(Some(1000), 80, 10), 1266);
+        assert_eq!(region_size(None, 80, 10), 1216);
+        assert_eq!(region_size(None, 1, 120), 128);
+        assert_eq!(region_size(Some(1 << 20), 80, 10), MAX_REGION);
+    }
+
+    #[test]
+    fn open_bytes_leave_the_heap_and_read_the_same() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut sd = SpillDir::open_sized(&tmp.path().join("s"), 1 << 16).unwrap();
+        let mut with = SeriesData::default();
+        let mut without = SeriesData::default();
+        let mut written = 0;
+        for i in 0..400i64 {
+            let v = (i as f64 * 0.37).sin() * 1.234_567;
+            with.append(i * 5_000, v, i64::MAX);
+            without.append(i * 5_000, v, i64::MAX);
+            if i % 3 == 0 {
+                if let OpenSpill::Written(n) = with.spill_open(&mut sd, 64).unwrap() {
+                    written += n;
+                }
+                assert_eq!(samples(&with), samples(&without), "after sample {i}");
+            }
+        }
+        assert!(written > 2_000, "{written} bytes written");
+        assert!(with.heap_bytes() < without.heap_bytes());
+        assert!(with.open_spilled_bytes() > 0);
+        assert_eq!(with.last(), without.last());
+        // Truncation inside the open chunk rewrites it on the heap.
+        let segs = SegTable::default();
+        assert!(!with.truncate_before(1_950_000, &segs));
+        assert!(!without.truncate_before(1_950_000, &segs));
+        assert_eq!(with.open_spilled_bytes(), 0);
+        assert_eq!(samples(&with), samples(&without));
+    }
+
+    #[test]
+    fn a_chunk_outgrowing_its_region_keeps_the_rest_on_the_heap() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut sd = SpillDir::open_sized(&tmp.path().join("s"), 1 << 16).unwrap();
+        let mut d = SeriesData::default();
+        let mut reference = SeriesData::default();
+        // A counter first (a small projection), then noise.
+        let mut outcomes = Vec::new();
+        for i in 0..120i64 {
+            let v = if i < 60 {
+                i as f64
+            } else {
+                (i as f64 * 0.77).cos() * 9.876_543
+            };
+            d.append(i * 1_000, v, i64::MAX);
+            reference.append(i * 1_000, v, i64::MAX);
+            outcomes.push(d.spill_open(&mut sd, 64).unwrap());
+        }
+        assert!(outcomes.iter().any(|o| matches!(o, OpenSpill::Written(_))));
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|o| **o == OpenSpill::Overflowed)
+                .count(),
+            1
+        );
+        assert!(outcomes.contains(&OpenSpill::StillFull));
+        assert_eq!(samples(&d), samples(&reference));
+        // Closing the chunk assembles it whole on the heap.
+        d.append(200_000, 1.0, i64::MAX);
+        reference.append(200_000, 1.0, i64::MAX);
+        assert_eq!(d.open_spilled_bytes(), 0);
+        assert_eq!(samples(&d), samples(&reference));
+    }
+
+    #[test]
+    fn a_failed_reservation_keeps_the_bytes_on_the_heap() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s");
+        let mut sd = SpillDir::open_sized(&dir, 1 << 16).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let mut d = SeriesData::default();
+        for i in 0..100i64 {
+            d.append(i * 1_000, (i as f64).sqrt(), i64::MAX);
+        }
+        let before = samples(&d);
+        assert!(d.spill_open(&mut sd, 64).is_err());
+        assert_eq!(d.open_spilled_bytes(), 0);
+        assert_eq!(samples(&d), before);
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(matches!(
+            d.spill_open(&mut sd, 64).unwrap(),
+            OpenSpill::Written(_)
+        ));
+        assert_eq!(samples(&d), before);
+    }
+}
