@@ -328,18 +328,7 @@ impl ClosedChunks {
         else {
             return false;
         };
-        let c = &self.heap[at];
-        let times = Times {
-            num: c.num,
-            mint: c.mint,
-            maxt: c.maxt,
-        };
-        if let Some(r) = slot.and_then(|s| self.compact(s, off, heap.len(), times)) {
-            remove_exact(&mut self.heap, at);
-            let base = self.base;
-            let pos = self.mapped.partition_point(|x| x.mint(base) < r.mint(base));
-            insert_exact(&mut self.mapped, pos, r);
-        } else {
+        if !slot.is_some_and(|s| self.to_compact(at, s, off, heap.len())) {
             // The wide form: the chunk holds its segment itself.
             self.heap[at].data = ChunkBytes::Mapped {
                 seg: seg.clone(),
@@ -348,6 +337,75 @@ impl ClosedChunks {
             };
         }
         true
+    }
+
+    /// Moves `heap[at]`, whose `len` bytes are at `off` in the segment of
+    /// table slot `slot`, to the compact list; false (nothing changed) if
+    /// its reference does not fit the compact form.
+    fn to_compact(&mut self, at: usize, slot: u16, off: u32, len: usize) -> bool {
+        let Some(c) = self.heap.get(at) else {
+            return false;
+        };
+        let times = Times {
+            num: c.num,
+            mint: c.mint,
+            maxt: c.maxt,
+        };
+        let Some(r) = self.compact(slot, off, len, times) else {
+            return false;
+        };
+        remove_exact(&mut self.heap, at);
+        let base = self.base;
+        let pos = self.mapped.partition_point(|x| x.mint(base) < r.mint(base));
+        insert_exact(&mut self.mapped, pos, r);
+        true
+    }
+
+    /// Segments holding heap-list chunks in the wide form (chunks closed
+    /// straight into their open chunk's region, see `open.rs`), for the
+    /// spill pass to register before [`Self::compact_wide`]. With
+    /// `keep_newest`, the newest chunk is left out (see
+    /// [`super::series::SeriesData::last`]).
+    pub(crate) fn wide_segments(&self, keep_newest: bool) -> Vec<Arc<Segment>> {
+        let n = self.heap.len() - usize::from(keep_newest && self.newest_on_heap().is_some());
+        let mut out: Vec<Arc<Segment>> = Vec::new();
+        for c in &self.heap[..n] {
+            if let ChunkBytes::Mapped { seg, .. } = &c.data {
+                if !out.iter().any(|s| Arc::ptr_eq(s, seg)) {
+                    out.push(seg.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Moves the wide-form chunks whose segment is in `slots` (with its
+    /// table slot) to the compact list, keeping the newest with
+    /// `keep_newest`. Returns how many moved; a chunk whose reference does
+    /// not fit stays wide.
+    pub(crate) fn compact_wide(
+        &mut self,
+        slots: &[(Arc<Segment>, u16)],
+        keep_newest: bool,
+    ) -> usize {
+        let mut moved = 0;
+        let mut at = self.heap.len() - usize::from(keep_newest && self.newest_on_heap().is_some());
+        while at > 0 {
+            at -= 1;
+            let found = match &self.heap[at].data {
+                ChunkBytes::Mapped { seg, off, len } => slots
+                    .iter()
+                    .find(|(s, _)| Arc::ptr_eq(s, seg))
+                    .map(|&(_, slot)| (slot, *off, *len as usize)),
+                ChunkBytes::Heap(_) => None,
+            };
+            if let Some((slot, off, len)) = found {
+                if self.to_compact(at, slot, off, len) {
+                    moved += 1;
+                }
+            }
+        }
+        moved
     }
 
     /// The compact reference for `c`, rebasing the list if that makes it
@@ -434,6 +492,48 @@ mod tests {
         let mut out = Vec::new();
         cc.snapshot(i64::MIN, i64::MAX, segs, &mut out);
         out.iter().flat_map(|c| c.samples()).collect()
+    }
+
+    /// Chunks pushed already in a segment (closed into their region) move
+    /// to the compact list, the newest one only when asked to.
+    #[test]
+    fn wide_chunks_move_to_the_compact_list() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut sd = SpillDir::open_sized(&tmp.path().join("s"), 1 << 16).unwrap();
+        let mut segs = SegTable::default();
+        let mut cc = ClosedChunks::default();
+        let mut want = Vec::new();
+        for k in 0..3 {
+            let c = chunk(k * 600_000, 5_000, 120);
+            want.extend(c.samples());
+            let b = heap_of(&c);
+            let (seg, off) = sd.append(&b).unwrap();
+            cc.push(ChunkData {
+                data: ChunkBytes::Mapped {
+                    seg,
+                    off,
+                    len: b.len() as u32,
+                },
+                ..c
+            });
+        }
+        let wide = cc.wide_segments(true);
+        assert_eq!(wide.len(), 1);
+        let slots: Vec<_> = wide
+            .into_iter()
+            .map(|seg| {
+                let slot = segs.register(&seg).unwrap();
+                (seg, slot)
+            })
+            .collect();
+        assert_eq!(cc.compact_wide(&slots, true), 2, "the newest stays");
+        assert_eq!(all(&cc, &segs), want);
+        assert!(cc.newest_on_heap().is_some());
+        assert_eq!(cc.compact_wide(&slots, false), 1);
+        assert!(cc.newest_on_heap().is_none());
+        assert!(cc.wide_segments(false).is_empty());
+        assert_eq!(all(&cc, &segs), want);
+        assert_eq!(cc.len(), 3);
     }
 
     #[test]

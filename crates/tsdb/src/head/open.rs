@@ -8,9 +8,12 @@
 //! appender's buffer; the heap keeps the unwritten tail and the encoder's
 //! state. A read concatenates the region's bytes (read with `pread`, so
 //! they do not join the process's resident set) and the tail. When the
-//! chunk is closed the whole chunk is assembled on the heap again and
-//! leaves it through the closed-chunk spill at the next pass, so a closed
-//! chunk is always one contiguous run in a segment.
+//! chunk is closed, its tail is written behind those bytes if it fits the
+//! region, and the chunk becomes a reference to that run of the segment at
+//! once (moved to the compact list by the next pass); otherwise the whole
+//! chunk is assembled on the heap again and leaves it through the
+//! closed-chunk spill at the next pass. Either way a closed chunk is one
+//! contiguous run in a segment.
 //!
 //! A chunk that outgrows its region keeps its further bytes on the heap; a
 //! failed reservation or write leaves them there too. Nothing fails an
@@ -20,7 +23,7 @@ use std::io;
 use std::sync::Arc;
 
 use super::series::SeriesData;
-use crate::chunk::{Segment, SpillDir, SAMPLES_PER_CHUNK};
+use crate::chunk::{ChunkBytes, Segment, SpillDir, SAMPLES_PER_CHUNK};
 
 /// Complete bytes an open chunk accumulates before they are written out.
 pub(crate) const OPEN_SPILL_THRESHOLD: usize = 64;
@@ -55,8 +58,31 @@ pub(crate) enum OpenSpill {
 
 impl Region {
     /// The bytes written so far.
-    fn read(&self) -> Vec<u8> {
+    pub(super) fn read(&self) -> Vec<u8> {
         self.seg.read_copy(self.off, self.written)
+    }
+
+    /// Closes the chunk in the region: writes `tail` (the chunk's bytes
+    /// after those already written) behind them and returns the whole
+    /// chunk as bytes in the segment. `None` when the tail does not fit,
+    /// the chunk had outgrown the region, or the write failed: the caller
+    /// then assembles the chunk on the heap.
+    pub(super) fn close_with(&self, tail: &[u8]) -> Option<ChunkBytes> {
+        if self.full {
+            return None;
+        }
+        let end = self.written as usize + tail.len();
+        if end > self.cap as usize {
+            return None;
+        }
+        self.seg
+            .write_at(tail, u64::from(self.off) + u64::from(self.written))
+            .ok()?;
+        Some(ChunkBytes::Mapped {
+            seg: self.seg.clone(),
+            off: self.off,
+            len: end as u32,
+        })
     }
 }
 
@@ -188,6 +214,48 @@ mod tests {
         assert!(!without.truncate_before(1_950_000, &segs));
         assert_eq!(with.open_spilled_bytes(), 0);
         assert_eq!(samples(&with), samples(&without));
+    }
+
+    #[test]
+    fn a_chunk_closes_straight_into_its_region() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut sd = SpillDir::open_sized(&tmp.path().join("s"), 1 << 16).unwrap();
+        let mut d = SeriesData::default();
+        let mut reference = SeriesData::default();
+        // Two full chunks and a few samples of a third; the open bytes are
+        // written every fourth sample.
+        for i in 0..250i64 {
+            let v = (i as f64 * 0.53).cos() * 7.654_321;
+            d.append(i * 5_000, v, i64::MAX);
+            reference.append(i * 5_000, v, i64::MAX);
+            if i % 4 == 0 {
+                d.spill_open(&mut sd, 64).unwrap();
+            }
+        }
+        // Both closed chunks went into their regions: no heap bytes, the
+        // wide form until the pass registers their segment.
+        let wide = d.wide_segments();
+        assert_eq!(wide.len(), 1, "one segment holds both");
+        assert_eq!(samples(&d), samples(&reference));
+        let mut segs = SegTable::default();
+        let slots: Vec<_> = wide
+            .into_iter()
+            .map(|seg| {
+                let slot = segs.register(&seg).unwrap();
+                (seg, slot)
+            })
+            .collect();
+        assert_eq!(d.compact_wide(&slots), 2);
+        assert!(d.wide_segments().is_empty());
+        assert_eq!(d.num_spilled(), 2);
+        let read = |d: &SeriesData| -> Vec<(i64, f64)> {
+            d.snapshot(i64::MIN, i64::MAX, &segs)
+                .iter()
+                .flat_map(|c| c.samples())
+                .collect()
+        };
+        assert_eq!(read(&d), samples(&reference));
+        assert_eq!(d.last(), reference.last());
     }
 
     #[test]

@@ -148,15 +148,24 @@ impl SeriesData {
     }
 
     fn close_open(&mut self) {
-        let mut bytes = self.region_prefix();
-        self.region = None;
+        let region = self.region.take();
         if let Some((a, mint)) = self.open.take() {
             if a.num_samples() > 0 {
                 let maxt = a.last_t();
                 let num = a.num_samples();
-                bytes.extend_from_slice(&a.into_bytes());
+                let tail = a.into_bytes();
+                // Straight into its region when the rest fits; else the
+                // whole chunk on the heap, for the closed-chunk spill.
+                let data = match region.as_ref().and_then(|r| r.close_with(&tail)) {
+                    Some(mapped) => mapped,
+                    None => {
+                        let mut bytes = region.as_ref().map(Region::read).unwrap_or_default();
+                        bytes.extend_from_slice(&tail);
+                        ChunkBytes::from(bytes)
+                    }
+                };
                 self.closed.push(ChunkData {
-                    data: ChunkBytes::from(bytes),
+                    data,
                     num,
                     mint,
                     maxt,
@@ -223,6 +232,19 @@ impl SeriesData {
     /// newest one while the open chunk is empty (see [`Self::last`]).
     pub(crate) fn heap_closed(&self) -> impl Iterator<Item = &Arc<[u8]>> {
         self.closed.unspilled(!self.open_has_samples())
+    }
+
+    /// Segments of closed chunks that went straight into their region and
+    /// are not in the compact list yet (see [`ClosedChunks::wide_segments`]).
+    pub(crate) fn wide_segments(&self) -> Vec<Arc<Segment>> {
+        self.closed.wide_segments(!self.open_has_samples())
+    }
+
+    /// Moves those chunks to the compact list (see
+    /// [`ClosedChunks::compact_wide`]).
+    pub(crate) fn compact_wide(&mut self, slots: &[(Arc<Segment>, u16)]) -> usize {
+        let keep_newest = !self.open_has_samples();
+        self.closed.compact_wide(slots, keep_newest)
     }
 
     /// Number of closed chunks whose bytes are in a spill segment.

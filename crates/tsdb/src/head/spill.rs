@@ -22,6 +22,9 @@ pub struct SpillReport {
     /// Open chunks that outgrew their region in this pass (their further
     /// bytes stay on the heap).
     pub open_overflows: usize,
+    /// Chunks that were closed straight into their region and moved to
+    /// the compact list in this pass.
+    pub closed_in_region: usize,
 }
 
 /// Closed chunks waiting for one write: their series, heap bytes and
@@ -62,7 +65,19 @@ impl Head {
                 Ok(OpenSpill::Nothing | OpenSpill::StillFull) => {}
                 Err(e) => return Err((report, e)),
             }
+            let wide = d.wide_segments();
             drop(d);
+            if !wide.is_empty() {
+                // The table is locked without the series' lock held, as
+                // queries take them in the other order.
+                let slots: Vec<_> = {
+                    let mut t = self.segments.write();
+                    wide.into_iter()
+                        .filter_map(|seg| t.register(&seg).map(|slot| (seg, slot)))
+                        .collect()
+                };
+                report.closed_in_region += s.data.lock().compact_wide(&slots);
+            }
             for b in found.drain(..) {
                 if b.len() > limit {
                     continue; // cannot happen with 120-sample chunks; stays on the heap
