@@ -3,7 +3,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-use promlite_model::Labels;
+use promlite_model::{Labels, SeriesRef};
 use promlite_tsdb::{Db, DbOptions};
 
 struct Counting;
@@ -97,6 +97,55 @@ fn bytes_per_active_series() {
     );
 }
 
+/// A Db in `dir` with `n` series of full-precision gauges (about 8 bytes
+/// a sample), `samples` each at 5 s from a time aligned to the 2 h block
+/// range, so no chunk is cut early.
+/// Returns the Db, the label sets and their references.
+fn noisy_db(
+    dir: &std::path::Path,
+    n: usize,
+    samples: i64,
+) -> (Db, Vec<Labels>, Vec<Option<SeriesRef>>) {
+    let db = open(dir);
+    let labels: Vec<Labels> = (0..n)
+        .map(|i| {
+            Labels::from_pairs([
+                ("__name__", "model_latency_seconds".to_string()),
+                ("instance", format!("10.0.{}.{}:9100", i / 250, i % 250)),
+            ])
+        })
+        .collect();
+    let mut refs = vec![None; n];
+    for t in 0..samples {
+        let mut app = db.appender();
+        for (i, l) in labels.iter().enumerate() {
+            let v = ((t as f64) * 0.37 + i as f64).sin() * 1.234_567;
+            refs[i] = Some(app.append(refs[i], l, T0 + t * 5_000, v).unwrap());
+        }
+        app.commit().unwrap();
+    }
+    (db, labels, refs)
+}
+
+/// Number and sum of the samples of [`noisy_db`]'s series.
+fn sample_sum(db: &Db) -> (usize, f64) {
+    let q = db.querier(i64::MIN, i64::MAX).unwrap();
+    let m = promlite_model::Matcher::equal("__name__", "model_latency_seconds");
+    let mut n = 0;
+    let mut s = 0.0;
+    for series in q.select(&Default::default(), &[m]).unwrap() {
+        let mut it = series.iter();
+        while it.next() == promlite_model::ValueType::Float {
+            n += 1;
+            s += it.at().1;
+        }
+    }
+    (n, s)
+}
+
+/// First timestamp of [`noisy_db`]'s samples.
+const T0: i64 = 1_700_006_400_000;
+
 /// Full head chunks leave the heap at the next maintenance tick: what stays
 /// per closed chunk is its reference, not its bytes.
 #[test]
@@ -105,27 +154,7 @@ fn full_chunks_leave_the_heap_at_tick() {
     const N: usize = 2_000;
     const SAMPLES: i64 = 1_200; // ten full chunks per series at 5 s
     let dir = tempfile::tempdir().unwrap();
-    let db = open(dir.path());
-    let labels: Vec<Labels> = (0..N)
-        .map(|i| {
-            Labels::from_pairs([
-                ("__name__", "model_latency_seconds".to_string()),
-                ("instance", format!("10.0.{}.{}:9100", i / 250, i % 250)),
-            ])
-        })
-        .collect();
-    let mut refs = vec![None; N];
-    // Aligned to the 2 h block range, so no chunk is cut early.
-    let t0 = 1_700_006_400_000;
-    for t in 0..SAMPLES {
-        let mut app = db.appender();
-        for (i, l) in labels.iter().enumerate() {
-            // Full-precision gauges: about 8 bytes a sample.
-            let v = ((t as f64) * 0.37 + i as f64).sin() * 1.234_567;
-            refs[i] = Some(app.append(refs[i], l, t0 + t * 5_000, v).unwrap());
-        }
-        app.commit().unwrap();
-    }
+    let (db, _, _) = noisy_db(dir.path(), N, SAMPLES);
     let stats_before = db.head_stats();
     let before = ALLOCATED.load(Ordering::Relaxed);
     let report = db.tick().unwrap();
@@ -148,31 +177,12 @@ fn full_chunks_leave_the_heap_at_tick() {
     assert!(db.metrics().head_chunks_spilled >= (N * 9) as u64);
 
     // The answers are the same, and the WAL still rebuilds everything.
-    let sum = |db: &Db| -> (usize, f64) {
-        let q = db.querier(i64::MIN, i64::MAX).unwrap();
-        let m = promlite_model::Matcher::new(
-            promlite_model::MatchOp::Equal,
-            "__name__",
-            "model_latency_seconds",
-        )
-        .unwrap();
-        let mut n = 0;
-        let mut s = 0.0;
-        for series in q.select(&Default::default(), &[m]).unwrap() {
-            let mut it = series.iter();
-            while it.next() == promlite_model::ValueType::Float {
-                n += 1;
-                s += it.at().1;
-            }
-        }
-        (n, s)
-    };
-    let after_spill = sum(&db);
+    let after_spill = sample_sum(&db);
     assert_eq!(after_spill.0, N * SAMPLES as usize);
     db.close().unwrap();
     drop(db);
     let db = open(dir.path());
-    assert_eq!(sum(&db), after_spill);
+    assert_eq!(sample_sum(&db), after_spill);
     assert_eq!(db.head_stats().spilled_chunks, 0, "reopened on the heap");
 }
 
@@ -242,40 +252,8 @@ fn open_chunk_bytes_leave_the_heap_at_tick() {
     const N: usize = 2_000;
     const SAMPLES: i64 = 100; // one open chunk of noisy floats per series
     let dir = tempfile::tempdir().unwrap();
-    let db = open(dir.path());
-    let labels: Vec<Labels> = (0..N)
-        .map(|i| {
-            Labels::from_pairs([
-                ("__name__", "model_latency_seconds".to_string()),
-                ("instance", format!("10.0.{}.{}:9100", i / 250, i % 250)),
-            ])
-        })
-        .collect();
-    let mut refs = vec![None; N];
-    let t0 = 1_700_006_400_000;
-    for t in 0..SAMPLES {
-        let mut app = db.appender();
-        for (i, l) in labels.iter().enumerate() {
-            let v = ((t as f64) * 0.37 + i as f64).sin() * 1.234_567;
-            refs[i] = Some(app.append(refs[i], l, t0 + t * 5_000, v).unwrap());
-        }
-        app.commit().unwrap();
-    }
-    let sum = |db: &Db| -> (usize, f64) {
-        let q = db.querier(i64::MIN, i64::MAX).unwrap();
-        let m = promlite_model::Matcher::equal("__name__", "model_latency_seconds");
-        let mut n = 0;
-        let mut s = 0.0;
-        for series in q.select(&Default::default(), &[m]).unwrap() {
-            let mut it = series.iter();
-            while it.next() == promlite_model::ValueType::Float {
-                n += 1;
-                s += it.at().1;
-            }
-        }
-        (n, s)
-    };
-    let before_answers = sum(&db);
+    let (db, labels, mut refs) = noisy_db(dir.path(), N, SAMPLES);
+    let before_answers = sample_sum(&db);
     let heap_before = db.head_stats().chunk_bytes;
     let before = ALLOCATED.load(Ordering::Relaxed);
     db.tick().unwrap();
@@ -290,18 +268,18 @@ fn open_chunk_bytes_leave_the_heap_at_tick() {
     assert_eq!(db.head_stats().spilled_chunks, 0, "no chunk is full");
     // About 850 bytes of noisy floats per chunk: most must go.
     assert!(freed as f64 / N as f64 > 600.0, "{freed} bytes freed");
-    assert_eq!(sum(&db), before_answers);
+    assert_eq!(sample_sum(&db), before_answers);
     // More samples after the spill append to the tail; a reopen rebuilds
     // everything from the WAL.
     let mut app = db.appender();
     for (i, l) in labels.iter().enumerate() {
-        refs[i] = Some(app.append(refs[i], l, t0 + SAMPLES * 5_000, 0.5).unwrap());
+        refs[i] = Some(app.append(refs[i], l, T0 + SAMPLES * 5_000, 0.5).unwrap());
     }
     app.commit().unwrap();
-    let after_append = sum(&db);
+    let after_append = sample_sum(&db);
     assert_eq!(after_append.0, before_answers.0 + N);
     db.close().unwrap();
     drop(db);
     let db = open(dir.path());
-    assert_eq!(sum(&db), after_append);
+    assert_eq!(sample_sum(&db), after_append);
 }

@@ -185,6 +185,15 @@ mod tests {
         all
     }
 
+    /// The newest sample of the series named `name` in `[mint, maxt]`.
+    fn newest(db: &Db, mint: i64, maxt: i64, name: &str) -> Option<(i64, f64)> {
+        let q = db.querier(mint, maxt).unwrap();
+        let s = q
+            .select(&SelectHints::default(), &[Matcher::equal("__name__", name)])
+            .unwrap();
+        s[0].last_sample().unwrap()
+    }
+
     #[test]
     fn block_series_newest_sample_matches_iteration() {
         let dir = tempfile::tempdir().unwrap();
@@ -194,27 +203,12 @@ mod tests {
         let db = Db::open(dir.path(), opts()).unwrap();
         assert!(check(&db, &ranges(-20_000, 4_600_000)) > 1000);
         // A stale marker as a chunk's newest sample is returned as such.
-        let q = db.querier(0, 299 * 15_000).unwrap();
-        let s = q
-            .select(
-                &SelectHints::default(),
-                &[Matcher::equal("__name__", "stale_end")],
-            )
-            .unwrap();
-        let (t, v) = s[0].last_sample().unwrap().unwrap();
+        let s = newest(&db, 0, 299 * 15_000, "stale_end");
+        let (t, v) = s.unwrap();
         assert_eq!((t, v.to_bits()), (299 * 15_000, STALE_NAN.to_bits()));
         // Inside a chunk: decoded.
-        let q = db.querier(0, 7 + 130 * 15_000 + 1).unwrap();
-        let s = q
-            .select(
-                &SelectHints::default(),
-                &[Matcher::equal("__name__", "float")],
-            )
-            .unwrap();
-        assert_eq!(
-            s[0].last_sample().unwrap(),
-            Some((7 + 130 * 15_000, 130f64.sin()))
-        );
+        let s = newest(&db, 0, 7 + 130 * 15_000 + 1, "float");
+        assert_eq!(s, Some((7 + 130 * 15_000, 130f64.sin())));
         // With tombstones, the newest sample left.
         db.delete_series(
             &[vec![Matcher::equal("__name__", "float")]],
@@ -222,17 +216,8 @@ mod tests {
             i64::MAX,
         )
         .unwrap();
-        let q = db.querier(0, i64::MAX).unwrap();
-        let s = q
-            .select(
-                &SelectHints::default(),
-                &[Matcher::equal("__name__", "float")],
-            )
-            .unwrap();
-        assert_eq!(
-            s[0].last_sample().unwrap(),
-            Some((7 + 199 * 15_000, 199f64.sin()))
-        );
+        let s = newest(&db, 0, i64::MAX, "float");
+        assert_eq!(s, Some((7 + 199 * 15_000, 199f64.sin())));
         check(&db, &ranges(2_900_000, 3_100_000));
     }
 
@@ -273,13 +258,7 @@ mod tests {
         app.commit().unwrap();
         assert!(check(&db, &ranges(-20_000, BLOCK + 900_000 + 700_000)) > 1000);
         // Equal timestamps in both blocks: the later block's value.
-        let q = db.querier(0, 900_007).unwrap();
-        let s = q
-            .select(
-                &SelectHints::default(),
-                &[Matcher::equal("__name__", "float")],
-            )
-            .unwrap();
-        assert_eq!(s[0].last_sample().unwrap(), Some((900_007, 0f64.sin())));
+        let s = newest(&db, 0, 900_007, "float");
+        assert_eq!(s, Some((900_007, 0f64.sin())));
     }
 }

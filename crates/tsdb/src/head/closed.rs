@@ -27,6 +27,19 @@ pub(crate) struct SegTable {
     slots: Vec<Option<Arc<Segment>>>,
 }
 
+#[cfg(test)]
+impl SegTable {
+    /// Registers every segment of `segs` (test helper; there are slots).
+    pub(crate) fn register_all(&mut self, segs: Vec<Arc<Segment>>) -> Vec<(Arc<Segment>, u16)> {
+        segs.into_iter()
+            .map(|seg| {
+                let slot = self.register(&seg).expect("a free slot");
+                (seg, slot)
+            })
+            .collect()
+    }
+}
+
 impl SegTable {
     /// The slot of `seg`, adding it if new; `None` when all 65,536 slots
     /// are taken (the chunk then keeps the wide form).
@@ -519,13 +532,7 @@ mod tests {
         }
         let wide = cc.wide_segments(true);
         assert_eq!(wide.len(), 1);
-        let slots: Vec<_> = wide
-            .into_iter()
-            .map(|seg| {
-                let slot = segs.register(&seg).unwrap();
-                (seg, slot)
-            })
-            .collect();
+        let slots = segs.register_all(wide);
         assert_eq!(cc.compact_wide(&slots, true), 2, "the newest stays");
         assert_eq!(all(&cc, &segs), want);
         assert!(cc.newest_on_heap().is_some());

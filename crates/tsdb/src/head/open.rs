@@ -238,13 +238,7 @@ mod tests {
         assert_eq!(wide.len(), 1, "one segment holds both");
         assert_eq!(samples(&d), samples(&reference));
         let mut segs = SegTable::default();
-        let slots: Vec<_> = wide
-            .into_iter()
-            .map(|seg| {
-                let slot = segs.register(&seg).unwrap();
-                (seg, slot)
-            })
-            .collect();
+        let slots = segs.register_all(wide);
         assert_eq!(d.compact_wide(&slots), 2);
         assert!(d.wide_segments().is_empty());
         assert_eq!(d.num_spilled(), 2);
