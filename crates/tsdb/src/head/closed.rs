@@ -341,7 +341,7 @@ impl ClosedChunks {
         else {
             return false;
         };
-        if !slot.is_some_and(|s| self.to_compact(at, s, off, heap.len())) {
+        if !slot.is_some_and(|s| self.move_to_compact(at, s, off, heap.len())) {
             // The wide form: the chunk holds its segment itself.
             self.heap[at].data = ChunkBytes::Mapped {
                 seg: seg.clone(),
@@ -355,7 +355,7 @@ impl ClosedChunks {
     /// Moves `heap[at]`, whose `len` bytes are at `off` in the segment of
     /// table slot `slot`, to the compact list; false (nothing changed) if
     /// its reference does not fit the compact form.
-    fn to_compact(&mut self, at: usize, slot: u16, off: u32, len: usize) -> bool {
+    fn move_to_compact(&mut self, at: usize, slot: u16, off: u32, len: usize) -> bool {
         let Some(c) = self.heap.get(at) else {
             return false;
         };
@@ -413,7 +413,7 @@ impl ClosedChunks {
                 ChunkBytes::Heap(_) => None,
             };
             if let Some((slot, off, len)) = found {
-                if self.to_compact(at, slot, off, len) {
+                if self.move_to_compact(at, slot, off, len) {
                     moved += 1;
                 }
             }

@@ -87,11 +87,6 @@ impl Region {
 }
 
 impl SeriesData {
-    /// The open chunk's bytes held in its region (empty without one).
-    pub(super) fn region_prefix(&self) -> Vec<u8> {
-        self.region.as_ref().map(Region::read).unwrap_or_default()
-    }
-
     /// Writes the open chunk's complete bytes to its region once there are
     /// at least `threshold` of them, reserving the region in `spill` first
     /// if the chunk has none. The bytes leave the heap only after their

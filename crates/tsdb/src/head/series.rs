@@ -81,9 +81,10 @@ impl SeriesData {
     /// The open chunk holds it whenever a full chunk exists (a chunk is
     /// closed only to open the next one with a sample; truncation that
     /// empties the open chunk drops every older chunk; deletion re-appends).
-    /// Should the newest sample ever be in a full chunk, that chunk is on
-    /// the heap: the spill pass leaves the newest full chunk of a series
-    /// without open samples alone. So no spill segment is read here.
+    /// Should the newest sample ever be in a full chunk, that chunk is in
+    /// the heap list: the spill pass leaves the newest full chunk of a
+    /// series without open samples alone. Its bytes are on the heap, or in
+    /// the region it closed into (`open.rs`), read through the map.
     pub(crate) fn last(&self) -> Option<(i64, u64)> {
         match &self.open {
             Some((a, _)) if a.num_samples() > 0 => Some((a.last_t(), a.last_v_bits())),
@@ -194,7 +195,7 @@ impl SeriesData {
 
     /// All the bytes of the open chunk `a`: its region's, then its own.
     fn open_bytes(&self, a: &XorAppender) -> Vec<u8> {
-        let mut out = self.region_prefix();
+        let mut out = self.region.as_ref().map(Region::read).unwrap_or_default();
         out.extend_from_slice(&a.to_bytes());
         out
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::open::{OpenSpill, OPEN_SPILL_THRESHOLD};
 use super::{Head, MemSeries};
-use crate::chunk::SpillDir;
+use crate::chunk::{Segment, SpillDir};
 
 /// Chunk bytes gathered before one write to a spill segment.
 const BATCH_BYTES: usize = 1 << 20;
@@ -55,6 +55,8 @@ impl Head {
         let mut report = SpillReport::default();
         let mut batch = Batch::default();
         let mut found: Vec<Arc<[u8]>> = Vec::new();
+        // Segment slots registered in this pass (see below).
+        let mut slots: Vec<(Arc<Segment>, u16)> = Vec::new();
         for s in all {
             // Gathered first: a flush locks series, this one among them.
             let mut d = s.data.lock();
@@ -68,14 +70,23 @@ impl Head {
             let wide = d.wide_segments();
             drop(d);
             if !wide.is_empty() {
-                // The table is locked without the series' lock held, as
-                // queries take them in the other order.
-                let slots: Vec<_> = {
+                // Chunks closed in a round share a few segments: the table
+                // is locked only for one not seen yet in this pass, and
+                // without the series' lock held, as queries take them in
+                // the other order. Slots stay valid for the pass (the sweep
+                // that frees them waits for `spill_pass`).
+                let unseen: Vec<_> = wide
+                    .into_iter()
+                    .filter(|seg| !slots.iter().any(|(x, _)| Arc::ptr_eq(x, seg)))
+                    .collect();
+                if !unseen.is_empty() {
                     let mut t = self.segments.write();
-                    wide.into_iter()
-                        .filter_map(|seg| t.register(&seg).map(|slot| (seg, slot)))
-                        .collect()
-                };
+                    slots.extend(
+                        unseen
+                            .into_iter()
+                            .filter_map(|seg| t.register(&seg).map(|slot| (seg, slot))),
+                    );
+                }
                 report.closed_in_region += s.data.lock().compact_wide(&slots);
             }
             for b in found.drain(..) {
@@ -86,8 +97,9 @@ impl Head {
                     self.flush(&mut batch, spill, &mut report)
                         .map_err(|e| (report, e))?;
                 }
-                batch.items.push((s.clone(), b.clone(), batch.buf.len()));
+                let at = batch.buf.len();
                 batch.buf.extend_from_slice(&b);
+                batch.items.push((s.clone(), b, at));
             }
         }
         self.flush(&mut batch, spill, &mut report)
