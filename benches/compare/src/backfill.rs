@@ -102,7 +102,7 @@ pub async fn run_one(
         let step = 60.0;
         let start_s = ((ds.min_ms / 1000 + 600) as f64 / step).ceil() * step;
         let range = (start_s, (end_s / step).floor() * step, step);
-        let queries = run_set(http, &server.url, s.queries, end_s, range, s.reps).await;
+        let queries = run_set(&server.url, s.queries, end_s, range, s.reps).await;
         Ok::<_, anyhow::Error>(LoadResult {
             wall_s,
             cpu_s,
