@@ -22,7 +22,7 @@ use promlite_promql::ast::{
 };
 use serde_json::{json, Map, Value as Json};
 
-use crate::json::write_float;
+use promlite_promql::value::write_float;
 
 /// A float as Go's `strconv.FormatFloat(v, 'f', -1, 64)`.
 fn go_float(v: f64) -> String {

@@ -3,7 +3,7 @@
 //! and the `parse_query` syntax tree (see `ast_json.rs`).
 
 use promlite_model::Labels;
-use promlite_promql::value::{format_float, Value};
+use promlite_promql::value::{write_float, Value};
 use serde_json::{Map, Value as Json};
 
 pub use crate::ast_json::ast_json;
@@ -149,64 +149,6 @@ fn put_timestamp(buf: &mut [u8], at: usize, t: i64) -> usize {
         n += 4;
     }
     n
-}
-
-/// Appends [`format_float`]'s text without allocating.
-pub(crate) fn write_float(out: &mut String, f: f64) {
-    if f.is_finite() {
-        write_finite(out, f);
-    } else {
-        out.push_str(&format_float(f));
-    }
-}
-
-/// Appends finite `f` as Go's `strconv.FormatFloat(f, 'f', -1, 64)` (and
-/// Rust's `{}`) do: the shortest digits that read back as `f`, never an
-/// exponent. Ryu finds the digits; its exponent form is expanded here.
-fn write_finite(out: &mut String, f: f64) {
-    let mut buf = ryu::Buffer::new();
-    let s = buf.format_finite(f);
-    // An exponent, if any, is among the last five bytes (`e-308`).
-    let tail = s.len().saturating_sub(5);
-    let exp_at = s
-        .as_bytes()
-        .get(tail..)
-        .and_then(|t| t.iter().position(|&b| b == b'e'));
-    let Some(e) = exp_at.map(|p| tail + p) else {
-        out.push_str(s.strip_suffix(".0").unwrap_or(s));
-        return;
-    };
-    let (mantissa, exp) = (&s[..e], &s[e + 1..]);
-    let exp: i64 = exp.parse().unwrap_or(0);
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => ("-", m),
-        None => ("", mantissa),
-    };
-    let int_len = mantissa.find('.').unwrap_or(mantissa.len()) as i64;
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let digits = digits.trim_end_matches('0');
-    let digits = if digits.is_empty() { "0" } else { digits };
-    // Position of the decimal point within `digits`.
-    let point = int_len + exp;
-    out.push_str(sign);
-    let n = digits.len() as i64;
-    if point <= 0 {
-        out.push_str("0.");
-        for _ in 0..-point {
-            out.push('0');
-        }
-        out.push_str(digits);
-    } else if point >= n {
-        out.push_str(digits);
-        for _ in 0..point - n {
-            out.push('0');
-        }
-    } else {
-        let p = point as usize;
-        out.push_str(&digits[..p]);
-        out.push('.');
-        out.push_str(&digits[p..]);
-    }
 }
 
 /// The `data` member of a query answer: `{"resultType":…,"result":…}`.
@@ -382,28 +324,6 @@ mod tests {
     }
 
     #[test]
-    fn floats_written_in_place_match_format_float() {
-        for v in [
-            0.0,
-            -0.0,
-            1.5,
-            0.1,
-            1e21,
-            1e-7,
-            -123.456,
-            f64::MAX,
-            f64::MIN_POSITIVE,
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-        ] {
-            let mut s = String::new();
-            write_float(&mut s, v);
-            assert_eq!(s, format_float(v), "{v:?}");
-        }
-    }
-
-    #[test]
     fn strings_are_escaped_as_serde_json_does() {
         let mut cases: Vec<String> = (0u8..0x80).map(|b| char::from(b).to_string()).collect();
         cases.extend(
@@ -466,82 +386,5 @@ mod tests {
             query_data(&Value::Vector(vec![])),
             r#"{"resultType":"vector","result":[]}"#
         );
-    }
-}
-
-#[cfg(test)]
-mod float_tests {
-    use super::*;
-
-    fn ours(f: f64) -> String {
-        let mut s = String::new();
-        write_float(&mut s, f);
-        s
-    }
-
-    /// Shortest digits that read back as `f`, as Go prints them; where
-    /// two shortest candidates are equally near (a tie), Go and Ryu take
-    /// the even digit while Rust's `{}` rounds up.
-    fn check(f: f64) {
-        let s = ours(f);
-        let std = format_float(f);
-        assert!(!s.contains(['e', 'E']), "{s}");
-        assert_eq!(s.parse::<f64>().ok(), Some(f), "{s} reads back");
-        assert_eq!(s.len(), std.len(), "{s} vs {std}: same digit count");
-        if s != std {
-            // Only the last digit may differ, by one, at a tie.
-            let (a, b) = (s.as_bytes(), std.as_bytes());
-            let n = a.len();
-            assert_eq!(a[..n - 1], b[..n - 1], "{s} vs {std}");
-            assert_eq!(b[n - 1], a[n - 1] + 1, "{s} vs {std}");
-            assert_eq!((a[n - 1] - b'0') % 2, 0, "{s}: the even digit");
-        }
-    }
-
-    #[test]
-    fn floats_match_go_formatting() {
-        let fixed = [
-            0.0,
-            -0.0,
-            1.0,
-            0.1,
-            -2.5,
-            1e21,
-            1e22,
-            1.5e300,
-            1e-7,
-            1.2345e-7,
-            5e-324,
-            f64::MAX,
-            f64::MIN_POSITIVE,
-            123456789.125,
-            0.377889953435423,
-            1793491860.0,
-        ];
-        for f in fixed {
-            assert_eq!(ours(f), format_float(f), "{f:e}");
-        }
-        // Printed by Prometheus 2.42 (Go) for `vector(…)` of these values.
-        assert_eq!(ours(165_793_407_361_858.125), "165793407361858.12");
-        assert_eq!(ours(1_152_921_504_606_846_976.5), "1152921504606847000");
-        assert_eq!(ours(9_007_199_254_740_993.0), "9007199254740992");
-        // Random bit patterns cover every exponent; random "nice" values
-        // cover the common short decimals.
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        for i in 0..200_000u32 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let f = if i % 2 == 0 {
-                f64::from_bits(x)
-            } else {
-                (x % 1_000_000_007) as f64 / 10f64.powi((x % 23) as i32 - 8)
-            };
-            if f.is_finite() {
-                check(f);
-            }
-        }
-        assert_eq!(ours(f64::NAN), "NaN");
-        assert_eq!(ours(f64::NEG_INFINITY), "-Inf");
     }
 }

@@ -42,6 +42,7 @@ pub mod duration_expr;
 pub mod engine;
 pub mod error;
 mod eval;
+mod float_format;
 pub mod functions;
 pub mod metrics;
 pub mod parser;

@@ -70,26 +70,7 @@ impl Value {
     }
 }
 
-/// Formats a float the way Prometheus's API and test scripts print it
-/// (`strconv.FormatFloat(f, 'f', -1, 64)` style with `NaN`, `+Inf`, `-Inf`).
-pub fn format_float(f: f64) -> String {
-    if f.is_nan() {
-        "NaN".to_string()
-    } else if f == f64::INFINITY {
-        "+Inf".to_string()
-    } else if f == f64::NEG_INFINITY {
-        "-Inf".to_string()
-    } else {
-        // Rust's Display prints the shortest representation that round-trips,
-        // which is what Go's 'f', -1 does; exponents are expanded as in Go.
-        let s = format!("{f}");
-        if s == "-0" {
-            "-0".to_string()
-        } else {
-            s
-        }
-    }
-}
+pub use crate::float_format::{format_float, write_float};
 
 #[cfg(test)]
 mod tests {
