@@ -67,9 +67,9 @@ pub fn write_labels(out: &mut String, l: &Labels) {
         if i > 0 {
             out.push(',');
         }
-        write_str(out, &lab.name);
+        write_str(out, lab.name);
         out.push(':');
-        write_str(out, &lab.value);
+        write_str(out, lab.value);
     }
     out.push('}');
 }

@@ -82,9 +82,9 @@ fn write_line(
             out.push(',');
         }
         first = false;
-        write_name(&lab.name, out);
+        write_name(lab.name, out);
         out.push_str("=\"");
-        escape_value(&lab.value, out);
+        escape_value(lab.value, out);
         out.push('"');
     }
     for (n, val) in added.iter().filter(|(n, _)| !l.has(n)) {
