@@ -192,7 +192,31 @@ pub async fn run_set(
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(300))
             .build()?;
-        Ok::<_, anyhow::Error>(rt.block_on(run_set_here(&http, &url, &set, instant_s, range, reps)))
+        let (http, url) = (&http, url.as_str());
+        Ok::<_, anyhow::Error>(rt.block_on(async move {
+            let mut out = Vec::new();
+            for q in set {
+                let r = if q.range { Some(range) } else { None };
+                let first = query(http, url, q.expr, instant_s, r).await;
+                let run = async {
+                    let (_, json) = first?;
+                    let mut times = Vec::with_capacity(reps);
+                    for _ in 0..reps.max(1) {
+                        times.push(query(http, url, q.expr, instant_s, r).await?.0);
+                    }
+                    times.sort();
+                    let answer = normalize(&json);
+                    Ok(QueryRun {
+                        median: times.get(times.len() / 2).copied().unwrap_or_default(),
+                        series: answer.len(),
+                        answer,
+                    })
+                }
+                .await;
+                out.push(run);
+            }
+            out
+        }))
     })
     .await;
     match timed {
@@ -204,38 +228,6 @@ pub async fn run_set(
             .map(|_| Err(anyhow::anyhow!("query thread: {e}")))
             .collect(),
     }
-}
-
-async fn run_set_here(
-    http: &reqwest::Client,
-    url: &str,
-    set: &[QueryDef],
-    instant_s: f64,
-    range: (f64, f64, f64),
-    reps: usize,
-) -> Vec<anyhow::Result<QueryRun>> {
-    let mut out = Vec::new();
-    for q in set {
-        let r = if q.range { Some(range) } else { None };
-        let first = query(http, url, q.expr, instant_s, r).await;
-        let run = async {
-            let (_, json) = first?;
-            let mut times = Vec::with_capacity(reps);
-            for _ in 0..reps.max(1) {
-                times.push(query(http, url, q.expr, instant_s, r).await?.0);
-            }
-            times.sort();
-            let answer = normalize(&json);
-            Ok(QueryRun {
-                median: times.get(times.len() / 2).copied().unwrap_or_default(),
-                series: answer.len(),
-                answer,
-            })
-        }
-        .await;
-        out.push(run);
-    }
-    out
 }
 
 #[cfg(test)]
