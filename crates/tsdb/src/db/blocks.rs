@@ -275,6 +275,17 @@ pub(crate) fn select_block(
     Ok(out)
 }
 
+/// Whether every timestamp is greater than the one before. Checked
+/// without stopping early, so the comparisons are vectorised (a chunk's
+/// column is checked whole on every read; stopping at the first
+/// out-of-order pair only helps damaged data).
+pub(crate) fn strictly_increasing(ts: &[i64]) -> bool {
+    match (ts.get(..ts.len().saturating_sub(1)), ts.get(1..)) {
+        (Some(a), Some(b)) => a.iter().zip(b).fold(true, |ok, (x, y)| ok & (x < y)),
+        _ => true,
+    }
+}
+
 struct OwnedBlockSeries {
     block: Arc<Block>,
     /// Timestamp columns decoded for the series of the same selection.
@@ -347,10 +358,7 @@ impl Series for OwnedBlockSeries {
             // the loop below would keep one contiguous run of samples (all
             // of them, or the tail an instant query's lookback needs):
             // found by two binary searches and copied at once.
-            if self.deleted.is_none()
-                && ts.len() == vals.len()
-                && ts.windows(2).all(|w| w[0] < w[1])
-            {
+            if self.deleted.is_none() && ts.len() == vals.len() && strictly_increasing(&ts) {
                 let lo = ts.partition_point(|&t| t < next_t);
                 let hi = ts.partition_point(|&t| t <= self.maxt);
                 if let (Some(t), Some(v)) = (ts.get(lo..hi), vals.get(lo..hi)) {
@@ -504,6 +512,21 @@ impl SampleIterator for BlockChunksIter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strictly_increasing_checks_every_pair() {
+        assert!(strictly_increasing(&[]));
+        assert!(strictly_increasing(&[5]));
+        let ts: Vec<i64> = (0..130).map(|i| i * 15_000 + i % 7).collect();
+        assert!(strictly_increasing(&ts));
+        for at in [1, 2, 63, 64, 65, 129] {
+            let mut bad = ts.clone();
+            bad[at] = bad[at - 1];
+            assert!(!strictly_increasing(&bad), "equal pair at {at}");
+            bad[at] = bad[at - 1] - 1;
+            assert!(!strictly_increasing(&bad), "decrease at {at}");
+        }
+    }
 
     #[test]
     fn timestamp_caches_are_kept_for_the_blocks_read_last() {
