@@ -41,6 +41,9 @@ pub fn merge_series<'a>(
         }
         return out;
     }
+    if aligned(&lists) {
+        return merge_aligned(lists, limit);
+    }
     let mut all: Vec<(usize, Box<dyn Series + 'a>)> = Vec::new();
     for (i, l) in lists.into_iter().enumerate() {
         all.extend(l.into_iter().map(|s| (i, s)));
@@ -61,6 +64,48 @@ pub fn merge_series<'a>(
     flush(&mut group, &mut out);
     if limit > 0 {
         out.truncate(limit);
+    }
+    out
+}
+
+/// Whether the non-empty lists hold the same series in the same order
+/// (the usual case: consecutive blocks of the same targets), checked by
+/// comparing label sets for equality, which is a byte comparison and much
+/// cheaper than ordering them.
+fn aligned(lists: &[Vec<Box<dyn Series + '_>>]) -> bool {
+    let mut full = lists.iter().filter(|l| !l.is_empty());
+    let Some(first) = full.next() else {
+        return false;
+    };
+    full.all(|l| {
+        l.len() == first.len()
+            && l.iter()
+                .zip(first.iter())
+                .all(|(a, b)| a.labels() == b.labels())
+    })
+}
+
+/// [`merge_series`] of lists that are [`aligned`]: the series at the same
+/// position form a group (parts in list order, as the sort keeps them), so
+/// nothing needs sorting.
+fn merge_aligned<'a>(
+    lists: Vec<Vec<Box<dyn Series + 'a>>>,
+    limit: usize,
+) -> Vec<Box<dyn Series + 'a>> {
+    let n = lists.iter().map(Vec::len).max().unwrap_or(0);
+    let mut columns: Vec<_> = lists
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .map(Vec::into_iter)
+        .collect();
+    let mut out: Vec<Box<dyn Series + 'a>> = Vec::with_capacity(n);
+    let mut group: Vec<Box<dyn Series + 'a>> = Vec::with_capacity(columns.len());
+    for _ in 0..n {
+        group.extend(columns.iter_mut().filter_map(Iterator::next));
+        flush(&mut group, &mut out);
+        if limit > 0 && out.len() >= limit {
+            break;
+        }
     }
     out
 }
@@ -321,6 +366,59 @@ mod tests {
             vec![(-1, -1.0), (1, 1.0), (2, 2.0), (5, 5.0), (6, 6.0)]
         );
         assert_eq!(drain(series[0].iter().as_mut()), bulk[1..].to_vec());
+    }
+
+    /// Parts holding the same series (the aligned path, no sort) and parts
+    /// that do not (the sorted path) merge alike: labels in order, each
+    /// series' parts in priority order (the later part wins equal
+    /// timestamps), the limit applied, empty parts ignored.
+    #[test]
+    fn aligned_and_unaligned_parts_merge_alike() {
+        let ids = ["1", "2", "3", "4", "5"];
+        for (skip, limit) in [(None, 0), (None, 2), (Some("3"), 0), (Some("1"), 3)] {
+            let parts: Vec<MemStorage> = (0..4).map(|_| MemStorage::new()).collect();
+            for (p, part) in parts.iter().enumerate().take(3) {
+                for (k, id) in ids.iter().enumerate() {
+                    if p == 1 && skip == Some(*id) {
+                        continue;
+                    }
+                    let t0 = p as i64 * 10;
+                    let v = (p * 100 + k) as f64;
+                    // Parts overlap at one timestamp each.
+                    part.insert(
+                        labels!("__name__" => "m", "i" => *id),
+                        &[(t0, v), (t0 + 5, v), (t0 + 10, v + 0.5)],
+                    );
+                }
+            }
+            let q = MergeQuerier::new(parts.iter().map(|p| p.querier(0, 100).unwrap()).collect());
+            let hints = SelectHints {
+                limit,
+                ..Default::default()
+            };
+            let series = q
+                .select(&hints, &[Matcher::equal("__name__", "m")])
+                .unwrap();
+            let want_n = if limit > 0 { limit } else { ids.len() };
+            assert_eq!(series.len(), want_n, "skip {skip:?} limit {limit}");
+            for (s, id) in series.iter().zip(ids) {
+                assert_eq!(s.labels().get_or_empty("i"), id);
+                let k = ids.iter().position(|x| *x == id).unwrap_or(0);
+                let mut want: Vec<(i64, f64)> = Vec::new();
+                for p in 0..3usize {
+                    if p == 1 && skip == Some(id) {
+                        continue;
+                    }
+                    let (t0, v) = (p as i64 * 10, (p * 100 + k) as f64);
+                    want.retain(|x| x.0 < t0);
+                    want.extend([(t0, v), (t0 + 5, v), (t0 + 10, v + 0.5)]);
+                }
+                assert_eq!(drain(s.iter().as_mut()), want, "series {id}");
+                let mut bulk = Vec::new();
+                s.append_samples(&mut bulk).unwrap();
+                assert_eq!(bulk, want, "series {id}, bulk");
+            }
+        }
     }
 
     #[test]

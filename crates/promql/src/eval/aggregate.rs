@@ -136,13 +136,15 @@ pub(crate) fn mean(values: impl Iterator<Item = f64>) -> f64 {
 
 /// The labels of the group a series belongs to.
 pub(super) fn group_labels(m: &Labels, a: &AggregateExpr) -> Labels {
-    let mut b = m.builder();
     if a.without {
-        b.retain(|l| !super::binary::is_name_label(&l.name) && !a.grouping.contains(&l.name));
+        super::retain_labels(m, |n| {
+            !super::binary::is_name_label(n) && !a.grouping.iter().any(|g| g == n)
+        })
+    } else if a.grouping.is_empty() {
+        super::empty_labels()
     } else {
-        b.retain(|l| a.grouping.contains(&l.name));
+        super::retain_labels(m, |n| a.grouping.iter().any(|g| g == n))
     }
-    b.build()
 }
 
 impl Evaluator<'_> {

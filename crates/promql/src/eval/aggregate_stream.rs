@@ -129,6 +129,10 @@ impl Folder<'_> {
         if !self.by_values() {
             return None;
         }
+        if self.a.grouping.is_empty() {
+            // `sum(x)`, `by ()`: one group, the empty label set.
+            return (!self.glabels.is_empty()).then_some(0);
+        }
         let h = metric.hash_for(&self.a.grouping);
         self.by_hash.get(&h)?.iter().copied().find(|&g| {
             self.glabels

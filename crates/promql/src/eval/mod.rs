@@ -507,15 +507,57 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 /// Labels with the metric name removed. The type and unit labels
 /// (`__type__`, `__unit__`) describe the name, so they go with it.
 pub(crate) fn drop_name(l: &promlite_model::Labels) -> promlite_model::Labels {
-    if !l
-        .iter()
-        .any(|x| matches!(x.name, "__name__" | "__type__" | "__unit__"))
-    {
+    retain_labels(l, |name| {
+        !matches!(name, "__name__" | "__type__" | "__unit__")
+    })
+}
+
+/// `l` with only the labels whose name `keep` accepts. Built straight from
+/// borrowed names and values (one allocation, none when every label is
+/// kept or none is), not through a builder of owned strings: result series
+/// and group labels get one of these per series.
+pub(crate) fn retain_labels(
+    l: &promlite_model::Labels,
+    keep: impl Fn(&str) -> bool,
+) -> promlite_model::Labels {
+    /// Label sets up to this size are gathered on the stack.
+    const INLINE: usize = 16;
+    let mut inline = [("", ""); INLINE];
+    let mut spilled: Vec<(&str, &str)> = Vec::new();
+    let (mut kept, mut total) = (0usize, 0usize);
+    for x in l.iter() {
+        total += 1;
+        if !keep(x.name) {
+            continue;
+        }
+        match inline.get_mut(kept) {
+            Some(slot) if spilled.is_empty() => *slot = (x.name, x.value),
+            _ => {
+                if spilled.is_empty() {
+                    spilled.extend_from_slice(&inline);
+                }
+                spilled.push((x.name, x.value));
+            }
+        }
+        kept += 1;
+    }
+    if kept == total {
         return l.clone();
     }
-    let mut b = l.builder();
-    b.retain(|x| !matches!(x.name.as_str(), "__name__" | "__type__" | "__unit__"));
-    b.build()
+    if kept == 0 {
+        return empty_labels();
+    }
+    if spilled.is_empty() {
+        promlite_model::Labels::from_sorted_refs(inline.get(..kept).unwrap_or(&[]))
+    } else {
+        promlite_model::Labels::from_sorted_refs(&spilled)
+    }
+}
+
+/// The empty label set, shared (a clone is a reference count increment).
+pub(crate) fn empty_labels() -> promlite_model::Labels {
+    static EMPTY: std::sync::OnceLock<promlite_model::Labels> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(promlite_model::Labels::empty).clone()
 }
 
 /// Prometheus's `(line:col)` of byte offset `pos` in `query`: 1-based line,

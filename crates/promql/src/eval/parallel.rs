@@ -134,7 +134,8 @@ pub(super) fn read_series(
             s.append_samples(buf)?;
             let in_bounds =
                 buf.first().is_none_or(|x| x.0 > mint) && buf.last().is_none_or(|x| x.0 <= maxt);
-            let has_stale = !keep_stale && buf.iter().any(|x| is_stale_nan(x.1));
+            // Not stopping at the first marker keeps the scan vectorised.
+            let has_stale = !keep_stale && buf.iter().fold(false, |any, x| any | is_stale_nan(x.1));
             if !in_bounds || has_stale {
                 buf.retain(|x| x.0 > mint && x.0 <= maxt && (keep_stale || !is_stale_nan(x.1)));
             }

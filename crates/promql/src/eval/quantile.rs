@@ -36,6 +36,95 @@ pub(crate) fn quantile(phi: f64, values: &mut [f64]) -> f64 {
     lv * (1.0 - weight) + uv * weight
 }
 
+/// Most ranks [`quantile_of_values`] keeps in its one-pass buffer.
+const SMALL_RANKS: usize = 8;
+
+/// The φ-quantile of the `n` values `values` yields, exactly as
+/// [`quantile`] computes it from a copy of them. When both ranks needed lie
+/// among the [`SMALL_RANKS`] largest or smallest values (φ near 1 or 0, as
+/// in `quantile_over_time(0.99, …)` over a few hundred samples) they are
+/// found in one pass that keeps only those ranks, sorted, in a small
+/// buffer: no copy of the values and no partitioning. Otherwise the values
+/// are copied and selected by [`quantile`].
+pub(crate) fn quantile_of_values(phi: f64, values: impl Iterator<Item = f64>, n: usize) -> f64 {
+    // The same answers as `quantile` for these, whatever the values.
+    if n == 0 || phi.is_nan() {
+        return f64::NAN;
+    }
+    if phi < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if phi > 1.0 {
+        return f64::INFINITY;
+    }
+    let nf = n as f64;
+    let rank = phi * (nf - 1.0);
+    let lower = rank.floor().max(0.0);
+    let upper = (lower + 1.0).min(nf - 1.0);
+    let weight = rank - rank.floor();
+    let lo = (lower as usize).min(n - 1);
+    let up = (upper as usize).min(n - 1).max(lo);
+    let mut kept = [0.0f64; SMALL_RANKS];
+    let (lv, uv) = if n - lo <= SMALL_RANKS {
+        // The `n - lo` largest, largest first: rank `lo` is the last kept.
+        let m = n - lo;
+        if keep_first(values, m, &mut kept, |a, b| go_less(b, a)) < m {
+            return f64::NAN;
+        }
+        (kept[m - 1], kept[m - 1 - (up - lo)])
+    } else if up < SMALL_RANKS {
+        // The `up + 1` smallest, smallest first: ranks as they are.
+        if keep_first(values, up + 1, &mut kept, go_less) <= up {
+            return f64::NAN;
+        }
+        (kept[lo], kept[up])
+    } else {
+        let mut v: Vec<f64> = values.collect();
+        return quantile(phi, &mut v);
+    };
+    let uv = if upper > lower { uv } else { lv };
+    lv * (1.0 - weight) + uv * weight
+}
+
+/// Keeps in `buf` the `m` values of `values` that come first in the order
+/// `before` (at most `buf.len()`), sorted by it; returns how many were
+/// kept (fewer than `m` only if `values` has fewer). A value that does not
+/// make the cut costs one comparison.
+fn keep_first(
+    values: impl Iterator<Item = f64>,
+    m: usize,
+    buf: &mut [f64],
+    before: impl Fn(f64, f64) -> bool,
+) -> usize {
+    let m = m.min(buf.len());
+    let mut k = 0usize;
+    for v in values {
+        let mut j = if k < m {
+            k += 1;
+            k - 1
+        } else if m > 0 && before(v, buf[m - 1]) {
+            m - 1
+        } else {
+            continue;
+        };
+        while j > 0 && before(v, buf[j - 1]) {
+            buf[j] = buf[j - 1];
+            j -= 1;
+        }
+        buf[j] = v;
+    }
+    k
+}
+
+/// `a` sorts before `b` in Go's `sort.Float64s` order (NaN first).
+fn go_less(a: f64, b: f64) -> bool {
+    if a.is_nan() {
+        !b.is_nan()
+    } else {
+        a < b
+    }
+}
+
 /// The order of Go's `sort.Float64s`: NaN before every number.
 fn go_float_order(a: &f64, b: &f64) -> std::cmp::Ordering {
     match (a.is_nan(), b.is_nan()) {
@@ -315,6 +404,70 @@ mod tests {
                 for phi in [0.0, 0.1, 0.25, 0.5, 0.9, 0.99, 1.0] {
                     let want = reference(phi, &values);
                     let got = quantile(phi, &mut values.clone());
+                    assert!(
+                        want.to_bits() == got.to_bits() || (want.is_nan() && got.is_nan()),
+                        "phi {phi} of {values:?}: {got} != {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The one-pass selection near the ends gives bit for bit what copying
+    /// and selecting gives, for every length (both buffers, the fallback),
+    /// with NaNs, infinities and duplicates.
+    #[test]
+    fn quantile_of_values_matches_quantile() {
+        let pool = [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.5,
+            1.0,
+            1.0,
+            2.5,
+            1e300,
+            -7.25,
+            3.0,
+            4.5,
+        ];
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut lens: Vec<usize> = (0..45).collect();
+        lens.extend([119, 120, 121, 240, 360]);
+        for len in lens {
+            for round in 0..12 {
+                let values: Vec<f64> = (0..len)
+                    .map(|i| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        // Some rounds without NaN and with distinct values.
+                        if round % 3 == 0 {
+                            (x % 1000) as f64 * 0.25 - i as f64
+                        } else {
+                            pool[(x % pool.len() as u64) as usize]
+                        }
+                    })
+                    .collect();
+                for phi in [
+                    0.0,
+                    0.001,
+                    0.01,
+                    0.05,
+                    0.1,
+                    0.5,
+                    0.9,
+                    0.95,
+                    0.99,
+                    0.999,
+                    1.0,
+                    -0.5,
+                    1.5,
+                    f64::NAN,
+                ] {
+                    let want = quantile(phi, &mut values.clone());
+                    let got = quantile_of_values(phi, values.iter().copied(), values.len());
                     assert!(
                         want.to_bits() == got.to_bits() || (want.is_nan() && got.is_nan()),
                         "phi {phi} of {values:?}: {got} != {want}"

@@ -279,7 +279,9 @@ impl Evaluator<'_> {
             );
         }
         let points = |samples: &[(i64, f64)]| -> Option<Vec<FPoint>> {
-            let mut floats = Vec::new();
+            // At most one point per step and per sample: sized once, not
+            // grown step by step.
+            let mut floats = Vec::with_capacity(refs.len().min(samples.len()));
             let mut hi = 0usize;
             for (i, &rt) in refs.iter().enumerate() {
                 // Reference times only grow (one `@` time, or the steps).

@@ -228,15 +228,16 @@ pub(crate) fn select_block(
     let ix = block.index();
     let tombstones = block.tombstones();
     for id in postings_for_matchers(ix, matchers)? {
-        let (labels, mut chunks) = ix.series_in_range(id, mint, maxt)?;
         let deleted = tombstones.get(u64::from(id)).cloned();
-        chunks.retain(|c| {
-            c.max_time >= mint
-                && c.min_time <= maxt
-                && !deleted
-                    .as_ref()
-                    .is_some_and(|d| d.covers(c.min_time, c.max_time))
-        });
+        let mut chunks = ChunkList::default();
+        let labels = ix.series_in_range_each(id, mint, maxt, |c| {
+            let hidden = deleted
+                .as_ref()
+                .is_some_and(|d| d.covers(c.min_time, c.max_time));
+            if c.max_time >= mint && c.min_time <= maxt && !hidden {
+                chunks.push(c);
+            }
+        })?;
         if chunks.is_empty() {
             continue;
         }
@@ -261,7 +262,7 @@ pub(crate) fn select_block(
         }
         let series = if hints.labels_only {
             OwnedBlockSeries {
-                chunks: Vec::new(),
+                chunks: ChunkList::default(),
                 ..series
             }
         } else {
@@ -275,12 +276,78 @@ pub(crate) fn select_block(
     Ok(out)
 }
 
+/// Whether every timestamp is greater than the one before. Checked
+/// without stopping early, so the comparisons are vectorised (a chunk's
+/// column is checked whole on every read; stopping at the first
+/// out-of-order pair only helps damaged data).
+pub(crate) fn strictly_increasing(ts: &[i64]) -> bool {
+    match (ts.get(..ts.len().saturating_sub(1)), ts.get(1..)) {
+        (Some(a), Some(b)) => a.iter().zip(b).fold(true, |ok, (x, y)| ok & (x < y)),
+        _ => true,
+    }
+}
+
+/// Chunks a series keeps inline: a 2-hour block of 30-minute chunks has
+/// four.
+const INLINE_CHUNKS: usize = 4;
+
+/// A selected series' chunks in one block, inline up to [`INLINE_CHUNKS`]
+/// (more on the heap). A selection makes one list per series and drops
+/// them all at its end; past a handful of blocks of one size glibc serves
+/// those from its slower bins, so a vector each cost several hundred
+/// instructions per series.
+enum ChunkList {
+    Inline(usize, [ChunkMeta; INLINE_CHUNKS]),
+    Heap(Vec<ChunkMeta>),
+}
+
+impl Default for ChunkList {
+    fn default() -> Self {
+        let none = ChunkMeta {
+            min_time: 0,
+            max_time: 0,
+            chunk_ref: 0,
+        };
+        ChunkList::Inline(0, [none; INLINE_CHUNKS])
+    }
+}
+
+impl ChunkList {
+    fn push(&mut self, c: ChunkMeta) {
+        match self {
+            ChunkList::Inline(len, items) => {
+                if let Some(slot) = items.get_mut(*len) {
+                    *slot = c;
+                    *len += 1;
+                } else {
+                    let mut v = Vec::with_capacity(2 * INLINE_CHUNKS);
+                    v.extend_from_slice(items);
+                    v.push(c);
+                    *self = ChunkList::Heap(v);
+                }
+            }
+            ChunkList::Heap(v) => v.push(c),
+        }
+    }
+}
+
+impl std::ops::Deref for ChunkList {
+    type Target = [ChunkMeta];
+
+    fn deref(&self) -> &[ChunkMeta] {
+        match self {
+            ChunkList::Inline(len, items) => items.get(..*len).unwrap_or(&[]),
+            ChunkList::Heap(v) => v,
+        }
+    }
+}
+
 struct OwnedBlockSeries {
     block: Arc<Block>,
     /// Timestamp columns decoded for the series of the same selection.
     ts_cache: Arc<TimestampCache>,
     labels: Labels,
-    chunks: Vec<ChunkMeta>,
+    chunks: ChunkList,
     /// Deleted intervals (tombstones) of this series.
     deleted: Option<Intervals>,
     mint: i64,
@@ -302,7 +369,7 @@ impl OwnedBlockSeries {
         }
         // As the iterator decides: the first sample at or after `mint`, in
         // column order, must not be past `maxt`.
-        for c in &self.chunks {
+        for c in self.chunks.iter() {
             let ts = self.block.read_chunk_timestamps(c, &self.ts_cache)?;
             if let Some(&t) = ts.iter().find(|&&t| t >= self.mint) {
                 return Ok(t <= self.maxt);
@@ -338,7 +405,7 @@ impl Series for OwnedBlockSeries {
     /// later than the one before.
     fn append_samples(&self, out: &mut Vec<(i64, f64)>) -> Result<(), StorageError> {
         let mut next_t = self.mint;
-        for c in &self.chunks {
+        for c in self.chunks.iter() {
             if c.max_time < next_t {
                 continue;
             }
@@ -347,10 +414,7 @@ impl Series for OwnedBlockSeries {
             // the loop below would keep one contiguous run of samples (all
             // of them, or the tail an instant query's lookback needs):
             // found by two binary searches and copied at once.
-            if self.deleted.is_none()
-                && ts.len() == vals.len()
-                && ts.windows(2).all(|w| w[0] < w[1])
-            {
+            if self.deleted.is_none() && ts.len() == vals.len() && strictly_increasing(&ts) {
                 let lo = ts.partition_point(|&t| t < next_t);
                 let hi = ts.partition_point(|&t| t <= self.maxt);
                 if let (Some(t), Some(v)) = (ts.get(lo..hi), vals.get(lo..hi)) {
@@ -504,6 +568,43 @@ impl SampleIterator for BlockChunksIter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunk_lists_keep_every_chunk_in_order() {
+        for n in 0..11u64 {
+            let mut list = ChunkList::default();
+            let want: Vec<ChunkMeta> = (0..n)
+                .map(|i| ChunkMeta {
+                    min_time: i as i64 * 100,
+                    max_time: i as i64 * 100 + 99,
+                    chunk_ref: i << 3,
+                })
+                .collect();
+            for &c in &want {
+                list.push(c);
+            }
+            assert_eq!(&*list, want.as_slice(), "{n} chunks");
+            assert_eq!(
+                matches!(list, ChunkList::Inline(..)),
+                n as usize <= INLINE_CHUNKS
+            );
+        }
+    }
+
+    #[test]
+    fn strictly_increasing_checks_every_pair() {
+        assert!(strictly_increasing(&[]));
+        assert!(strictly_increasing(&[5]));
+        let ts: Vec<i64> = (0..130).map(|i| i * 15_000 + i % 7).collect();
+        assert!(strictly_increasing(&ts));
+        for at in [1, 2, 63, 64, 65, 129] {
+            let mut bad = ts.clone();
+            bad[at] = bad[at - 1];
+            assert!(!strictly_increasing(&bad), "equal pair at {at}");
+            bad[at] = bad[at - 1] - 1;
+            assert!(!strictly_increasing(&bad), "decrease at {at}");
+        }
+    }
 
     #[test]
     fn timestamp_caches_are_kept_for_the_blocks_read_last() {

@@ -92,6 +92,19 @@ impl<'a> Entry<'a> {
     ) -> Result<Vec<ChunkMeta>, DecodeError> {
         let whole = mint == i64::MIN && maxt == i64::MAX;
         let mut out = Vec::with_capacity(if whole { n } else { n.min(4) });
+        self.chunk_metas_each(n, mint, maxt, |c| out.push(c))?;
+        Ok(out)
+    }
+
+    /// [`Entry::chunk_metas`] handing each chunk to `push` instead of
+    /// collecting them.
+    pub(super) fn chunk_metas_each(
+        &mut self,
+        n: usize,
+        mint: i64,
+        maxt: i64,
+        mut push: impl FnMut(ChunkMeta),
+    ) -> Result<(), DecodeError> {
         let mut prev: Option<ChunkMeta> = None;
         for _ in 0..n {
             let at = self.pos;
@@ -124,11 +137,11 @@ impl<'a> Entry<'a> {
                 break;
             }
             if c.max_time >= mint {
-                out.push(c);
+                push(c);
             }
             prev = Some(c);
         }
-        Ok(out)
+        Ok(())
     }
 }
 

@@ -298,12 +298,7 @@ impl IndexReader {
         mint: i64,
         maxt: i64,
     ) -> Result<(Labels, Vec<ChunkMeta>), StorageError> {
-        let off = self.series_offset(id)?;
-        let (s, e) = self.verified_entry(off)?;
-        let body = self
-            .data
-            .get(s..e)
-            .ok_or_else(|| self.corrupt(off, "entry runs past end of file"))?;
+        let (body, off, s) = self.entry_body(id)?;
         let mut cur = Entry::new(body);
         let labels = self.entry_labels(&mut cur, off, s)?;
         let nc = cur.count().map_err(|x| self.dec(s, x))?;
@@ -311,6 +306,36 @@ impl IndexReader {
             .chunk_metas(nc, mint, maxt)
             .map_err(|x| self.dec(s, x))?;
         Ok((labels, chunks))
+    }
+
+    /// Like [`IndexReader::series_in_range`], handing each chunk to `push`
+    /// instead of collecting them into a new vector (a selection keeps them
+    /// in a small inline list).
+    pub fn series_in_range_each(
+        &self,
+        id: u32,
+        mint: i64,
+        maxt: i64,
+        push: impl FnMut(ChunkMeta),
+    ) -> Result<Labels, StorageError> {
+        let (body, off, s) = self.entry_body(id)?;
+        let mut cur = Entry::new(body);
+        let labels = self.entry_labels(&mut cur, off, s)?;
+        let nc = cur.count().map_err(|x| self.dec(s, x))?;
+        cur.chunk_metas_each(nc, mint, maxt, push)
+            .map_err(|x| self.dec(s, x))?;
+        Ok(labels)
+    }
+
+    /// The body of series `id`'s entry, the entry's offset and the body's.
+    fn entry_body(&self, id: u32) -> Result<(&[u8], usize, usize), StorageError> {
+        let off = self.series_offset(id)?;
+        let (s, e) = self.verified_entry(off)?;
+        let body = self
+            .data
+            .get(s..e)
+            .ok_or_else(|| self.corrupt(off, "entry runs past end of file"))?;
+        Ok((body, off, s))
     }
 
     /// The label set at the start of a series entry (`off`: the entry,
