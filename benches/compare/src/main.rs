@@ -43,8 +43,9 @@ struct Args {
     /// realistic scrape data; no query set).
     #[arg(long, value_enum, default_value_t = dataset::Profile::Noisy)]
     profile: dataset::Profile,
-    /// Timed repetitions per query.
-    #[arg(long, default_value_t = 5)]
+    /// Timed repetitions per query (the median is reported; sub-millisecond
+    /// queries need more than a handful for a stable one).
+    #[arg(long, default_value_t = 11)]
     reps: usize,
     /// Synthetic targets of the scrape run (0: skip the scrape run).
     #[arg(long, default_value_t = 50)]

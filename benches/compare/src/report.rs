@@ -301,7 +301,10 @@ fn backfill_section(o: &mut String, r: &ReportInput<'_>, ds: &Dataset) {
                 Ok(Some(Ok(run))) => {
                     let ms = run.median.as_secs_f64() * 1e3;
                     let base = ref_run.map(|p| p.median.as_secs_f64() * 1e3);
-                    format!("{ms:.1} ms{}", ratio(ms, base))
+                    // Sub-10 ms medians to 0.01 ms: at 0.1 ms a 0.3 ms
+                    // query's ratio moves by a third between two runs.
+                    let prec = if ms < 10.0 { 2 } else { 1 };
+                    format!("{ms:.prec$} ms{}", ratio(ms, base))
                 }
                 Ok(Some(Err(e))) => format!("error: {}", short(&format!("{e:#}"))),
                 _ => "—".into(),
