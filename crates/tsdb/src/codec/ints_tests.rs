@@ -1,6 +1,15 @@
 //! Tests of the integer codec (`ints.rs`), kept apart so that file stays
 //! about its code.
 use super::*;
+use crate::codec::varint::unzigzag;
+
+/// The residual blocks of `n` values at `r` (no mode byte), appended to
+/// `out` by the decoder in use.
+fn unpack(r: &mut Reader<'_>, n: usize, out: &mut Vec<i64>) -> Result<(), DecodeError> {
+    let base = out.len();
+    out.resize(base + n, 0);
+    super::super::ints_decode::unpack_raw(r, out.get_mut(base..).unwrap_or(&mut []))
+}
 
 /// The residual blocks of `r` as [`encode_ints`] writes them (mode 0
 /// without its mode byte).

@@ -24,11 +24,17 @@
 
 pub mod bits;
 pub mod ints;
+mod ints_decode;
 pub mod testdata;
 pub mod timestamps;
 pub mod values;
 pub mod varint;
 pub mod xor;
+
+#[cfg(test)]
+mod decode_bench;
+#[cfg(test)]
+mod decode_tests;
 
 pub use varint::{DecodeError, Reader};
 

@@ -13,7 +13,7 @@
 //! difference of two jitters and needs one bit more. Missed scrapes make the
 //! grid worse, so the encoder writes both and keeps the smaller.
 
-use super::ints::{decode_ints, encode_ints};
+use super::ints::{decode_ints, decode_ints_map, encode_ints};
 use super::varint::{put_uvarint, put_varint, DecodeError, Reader};
 
 /// Upper bound on samples per column accepted by the decoder.
@@ -48,11 +48,12 @@ fn add_grid(col: &mut [i64], first: i64, span: i64) {
     for v in col.iter_mut() {
         *v = first.wrapping_add(q).wrapping_add(*v);
         q = q.wrapping_add(step_q);
+        // Branch-free carry (0 or 1): the branch mispredicts about as
+        // often as the fraction step_r / den is hard to guess.
         rem += step_r;
-        if rem >= den {
-            q = q.wrapping_add(1);
-            rem -= den;
-        }
+        let carry = i64::from(rem >= den);
+        q = q.wrapping_add(carry);
+        rem -= carry * den;
     }
 }
 
@@ -95,9 +96,26 @@ pub fn decode_timestamps(r: &mut Reader<'_>) -> Result<Vec<i64>, DecodeError> {
         1 => {
             let first = r.varint()?;
             let span = r.varint()?;
-            let mut resid = decode_ints(r, n)?;
-            add_grid(&mut resid, first, span);
-            Ok(resid)
+            let mut out = vec![0i64; n];
+            if n < 2 || span < 0 {
+                decode_ints_map(r, &mut out, |x| x)?;
+                add_grid(&mut out, first, span);
+            } else {
+                // `add_grid` fused into the integer decoder.
+                let den = (n - 1) as i64;
+                let (step_q, step_r) = (span / den, span % den);
+                let (mut q, mut rem) = (0i64, 0i64);
+                decode_ints_map(r, &mut out, |x| {
+                    let t = first.wrapping_add(q).wrapping_add(x);
+                    q = q.wrapping_add(step_q);
+                    rem += step_r;
+                    let carry = i64::from(rem >= den);
+                    q = q.wrapping_add(carry);
+                    rem -= carry * den;
+                    t
+                })?;
+            }
+            Ok(out)
         }
         k => Err(DecodeError::new(
             kpos,

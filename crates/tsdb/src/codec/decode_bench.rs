@@ -1,0 +1,76 @@
+//! A micro driver for profiling the column decoders (run under callgrind):
+//! `cargo test --release -p promlite-tsdb --lib decode_driver -- --ignored`
+//! with `DECODE_CHUNK` (samples per chunk, default 120) and `DECODE_REPS`
+//! (default 20). It decodes the value and timestamp columns of the realistic
+//! test data (`testdata.rs`) `DECODE_REPS` times in
+//! [`decode_value_columns`] and [`decode_timestamp_columns`], so callgrind's
+//! inclusive cost of those functions divided by the values printed is the
+//! cost per value.
+use super::testdata::{generate, DatasetSpec};
+use super::{decode_chunk_timestamps, decode_chunk_values, encode_chunk, EncodedChunk};
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn chunks(chunk: usize) -> Vec<(EncodedChunk, usize)> {
+    let spec = DatasetSpec {
+        targets: 2,
+        scrapes: 2880,
+        ..Default::default()
+    };
+    generate(&spec)
+        .iter()
+        .flat_map(|(_, s)| s.chunks(chunk).map(|c| (encode_chunk(c), c.len())))
+        .collect()
+}
+
+/// Decodes every value column `reps` times; returns the values decoded.
+#[inline(never)]
+pub fn decode_value_columns(cols: &[(EncodedChunk, usize)], reps: usize) -> usize {
+    let mut total = 0;
+    for _ in 0..reps {
+        for (c, n) in cols {
+            let v = decode_chunk_values(&c.values, *n).map(|v| v.len());
+            total += std::hint::black_box(v).unwrap_or(0);
+        }
+    }
+    total
+}
+
+/// Decodes every timestamp column `reps` times; returns the values decoded.
+#[inline(never)]
+pub fn decode_timestamp_columns(cols: &[(EncodedChunk, usize)], reps: usize) -> usize {
+    let mut total = 0;
+    for _ in 0..reps {
+        for (c, _) in cols {
+            let v = decode_chunk_timestamps(&c.timestamps).map(|v| v.len());
+            total += std::hint::black_box(v).unwrap_or(0);
+        }
+    }
+    total
+}
+
+#[test]
+#[ignore = "profiling driver, run under callgrind"]
+fn decode_driver() {
+    let cols = chunks(env("DECODE_CHUNK", 120));
+    let reps = env("DECODE_REPS", 20);
+    let mut kinds = [0usize; 4];
+    for (c, n) in &cols {
+        if let Some(&k) = c.values.first() {
+            if let Some(slot) = kinds.get_mut(usize::from(k)) {
+                *slot += n;
+            }
+        }
+    }
+    eprintln!("values by kind (constant, decimal, xor, ordered): {kinds:?}");
+    let v = decode_value_columns(&cols, reps);
+    let t = decode_timestamp_columns(&cols, reps);
+    eprintln!("decoded {v} values, {t} timestamps");
+    assert_eq!(v, t);
+    assert!(v > 0);
+}

@@ -1,0 +1,365 @@
+//! Decoding integer columns (the layout is in [`super::ints`] and
+//! `docs/format/chunks.md`), straight into the caller's slice.
+//!
+//! The column's transform (raw, delta, delta of delta) is undone while the
+//! residuals are unpacked, and the caller's conversion (`k as f64 / 10^e`
+//! for decimal values, the ordered-bits inverse, or none) is applied to each
+//! value as it is stored, so a column costs one pass and no intermediate
+//! vector. Rice codes are read from a 64-bit register that one unaligned
+//! load refills: the quotient is a count of leading ones, and several codes
+//! are taken per refill. Reads past the end of the buffer see zero bits;
+//! whether a block's codes really ended inside the buffer is checked once
+//! per block, so truncated or corrupt input is a [`DecodeError`], never a
+//! panic or an out-of-bounds read.
+
+use super::ints::{BLOCK, GCD_FLAG, RICE_BASE, RICE_ESC};
+use super::varint::{unzigzag, DecodeError, Reader};
+
+/// Undoes a column transform one residual at a time.
+pub(crate) trait Undo: Copy {
+    /// The value whose residual is `x`.
+    fn step(&mut self, x: i64) -> i64;
+}
+
+/// Mode 0: the residuals are the values.
+#[derive(Clone, Copy)]
+struct Raw;
+
+impl Undo for Raw {
+    #[inline(always)]
+    fn step(&mut self, x: i64) -> i64 {
+        x
+    }
+}
+
+/// Mode 1: running sum of the residuals.
+#[derive(Clone, Copy)]
+struct Delta {
+    cur: i64,
+}
+
+impl Undo for Delta {
+    #[inline(always)]
+    fn step(&mut self, x: i64) -> i64 {
+        self.cur = self.cur.wrapping_add(x);
+        self.cur
+    }
+}
+
+/// Mode 2: running sum of the running sum.
+#[derive(Clone, Copy)]
+struct DeltaOfDelta {
+    cur: i64,
+    delta: i64,
+}
+
+impl Undo for DeltaOfDelta {
+    #[inline(always)]
+    fn step(&mut self, x: i64) -> i64 {
+        self.delta = self.delta.wrapping_add(x);
+        self.cur = self.cur.wrapping_add(self.delta);
+        self.cur
+    }
+}
+
+/// Decodes an integer column of `out.len()` values written by
+/// [`super::ints::encode_ints`], storing `f(value)` in `out`.
+pub fn decode_ints_map<T, F: FnMut(i64) -> T>(
+    r: &mut Reader<'_>,
+    out: &mut [T],
+    mut f: F,
+) -> Result<(), DecodeError> {
+    let mpos = r.pos();
+    let mode = r.u8()?;
+    match mode {
+        0 => unpack_blocks(r, out, Raw, &mut f),
+        1 => {
+            let Some((first, rest)) = out.split_first_mut() else {
+                return Ok(());
+            };
+            let cur = r.varint()?;
+            *first = f(cur);
+            unpack_blocks(r, rest, Delta { cur }, &mut f)
+        }
+        2 => {
+            let Some((first, rest)) = out.split_first_mut() else {
+                return Ok(());
+            };
+            let cur = r.varint()?;
+            *first = f(cur);
+            let Some((second, rest)) = rest.split_first_mut() else {
+                return Ok(());
+            };
+            let delta = r.varint()?;
+            let cur = cur.wrapping_add(delta);
+            *second = f(cur);
+            unpack_blocks(r, rest, DeltaOfDelta { cur, delta }, &mut f)
+        }
+        m => Err(DecodeError::new(mpos, format!("unknown integer mode {m}"))),
+    }
+}
+
+/// Unpacks the residual blocks that fill `out`, undoing the transform with
+/// `undo` (its state carries from block to block).
+fn unpack_blocks<T, U: Undo, F: FnMut(i64) -> T>(
+    r: &mut Reader<'_>,
+    out: &mut [T],
+    mut undo: U,
+    f: &mut F,
+) -> Result<(), DecodeError> {
+    for block in out.chunks_mut(BLOCK) {
+        let min = r.varint()?;
+        let wpos = r.pos();
+        let wbyte = r.u8()?;
+        if wbyte & GCD_FLAG == 0 && wbyte >= RICE_BASE {
+            let k = u32::from(wbyte - RICE_BASE);
+            let start = r.pos();
+            let rest = r.rest();
+            let bits = rice_block(rest, min, k, block, &mut undo, f);
+            if bits > rest.len() * 8 {
+                return Err(DecodeError::new(
+                    start + rest.len(),
+                    "bit stream ends early",
+                ));
+            }
+            r.bytes(bits.div_ceil(8))?;
+            continue;
+        }
+        let g = if wbyte & GCD_FLAG != 0 {
+            r.uvarint()?
+        } else {
+            1
+        };
+        let width = u32::from(wbyte & !GCD_FLAG);
+        if width > 64 {
+            return Err(DecodeError::new(wpos, format!("bit width {width} > 64")));
+        }
+        if width == 0 {
+            for slot in block.iter_mut() {
+                *slot = f(undo.step(min));
+            }
+            continue;
+        }
+        let nbytes = (block.len() * width as usize).div_ceil(8);
+        let bytes = r.bytes(nbytes)?;
+        fixed_block(bytes, width, min, g, block, &mut undo, f);
+    }
+    Ok(())
+}
+
+/// The eight bytes of `bytes` from `at` as a big-endian integer, zero bytes
+/// standing in for those past its end.
+#[inline(always)]
+fn load_be64(bytes: &[u8], at: usize) -> u64 {
+    match bytes.get(at..at.saturating_add(8)) {
+        Some(w) => {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(w);
+            u64::from_be_bytes(a)
+        }
+        None => u64::from_be_bytes(window::<8>(bytes, at)),
+    }
+}
+
+/// The `N` bytes of `bytes` from `at`, zero-padded past its end.
+#[inline(always)]
+fn window<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+    let mut a = [0u8; N];
+    match bytes.get(at..at.saturating_add(N)) {
+        Some(w) => a.copy_from_slice(w),
+        None => {
+            let tail = bytes.get(at..).unwrap_or(&[]);
+            if let Some(d) = a.get_mut(..tail.len()) {
+                d.copy_from_slice(tail);
+            }
+        }
+    }
+    a
+}
+
+/// One Rice code (or escaped 64-bit value) at the top of `w`, a 128-bit
+/// window starting at the code's first bit: the zigzagged value and the
+/// bits it used. The window always holds a whole code (at most
+/// `RICE_ESC + 64` bits).
+#[inline(always)]
+fn rice_from_window(w: u128, k: u32) -> (u64, usize) {
+    let q = w.leading_ones().min(RICE_ESC as u32);
+    if q < RICE_ESC as u32 {
+        let low = if k == 0 {
+            0
+        } else {
+            ((w << (q + 1)) >> (128 - k)) as u64
+        };
+        ((u64::from(q) << k) | low, (q + 1 + k) as usize)
+    } else {
+        (((w << RICE_ESC) >> 64) as u64, RICE_ESC as usize + 64)
+    }
+}
+
+/// Bits a Rice table looks at.
+const PEEK: u32 = 10;
+/// Largest Rice parameter with a table.
+const TABLE_K: u32 = 7;
+
+/// Per Rice parameter `k <= TABLE_K`, per value of the next [`PEEK`] bits:
+/// `(unzigzag(u) << 8) | length` of the code they start with, or 0 when
+/// that code is longer than [`PEEK`] bits (or an escape).
+type RiceTables = [[i32; 1 << PEEK]; TABLE_K as usize + 1];
+
+fn rice_tables() -> &'static RiceTables {
+    static TABLES: std::sync::OnceLock<Box<RiceTables>> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut t = Box::new([[0i32; 1 << PEEK]; TABLE_K as usize + 1]);
+        for (k, table) in (0u32..).zip(t.iter_mut()) {
+            for (bits, entry) in (0u64..).zip(table.iter_mut()) {
+                let w = bits << (64 - PEEK);
+                let q = w.leading_ones();
+                let len = q + 1 + k;
+                if len <= PEEK {
+                    let low = ((w << q) << 1 >> (63 - k)) >> 1;
+                    let u = (u64::from(q) << k) | low;
+                    *entry = ((unzigzag(u) as i32) << 8) | len as i32;
+                }
+            }
+        }
+        t
+    })
+}
+
+/// Decodes one Rice-coded block (`out.len()` codes with parameter `k <= 62`
+/// around `center`) from the start of `bytes` and returns the bits it used,
+/// which may exceed `bytes.len() * 8` on truncated input (the caller's
+/// check): past the end, zero bits are read.
+///
+/// `reg` holds the next `avail` bits at its top and zeros below them. For
+/// `k <= TABLE_K`, a code of at most [`PEEK`] bits within those bits is
+/// decoded by one table lookup. Any other code goes through
+/// [`rice_code`], which refills the register.
+#[inline(always)]
+fn rice_block<T, U: Undo, F: FnMut(i64) -> T>(
+    bytes: &[u8],
+    center: i64,
+    k: u32,
+    out: &mut [T],
+    undo: &mut U,
+    f: &mut F,
+) -> usize {
+    let mut u = *undo;
+    let mut rd = RiceReader {
+        reg: 0,
+        avail: 0,
+        end: 0,
+    };
+    match rice_tables().get(k as usize) {
+        Some(table) => {
+            for slot in out.iter_mut() {
+                let e = table[(rd.reg >> (64 - PEEK)) as usize];
+                let len = (e & 0xff) as u32;
+                let v = if len.wrapping_sub(1) < rd.avail {
+                    rd.reg <<= len;
+                    rd.avail -= len;
+                    i64::from(e >> 8)
+                } else {
+                    unzigzag(rd.code(bytes, k))
+                };
+                *slot = f(u.step(center.wrapping_add(v)));
+            }
+        }
+        None => {
+            for slot in out.iter_mut() {
+                let z = rd.code(bytes, k.min(62));
+                *slot = f(u.step(center.wrapping_add(unzigzag(z))));
+            }
+        }
+    }
+    *undo = u;
+    rd.end - rd.avail as usize
+}
+
+/// The bit register of [`rice_block`]: the next `avail` bits at the top of
+/// `reg` (zeros below them), which end at bit `end` of the block's bytes.
+struct RiceReader {
+    reg: u64,
+    avail: u32,
+    end: usize,
+}
+
+impl RiceReader {
+    /// Reads one code (`k <= 62`): from the register when it holds the
+    /// whole code (a count of leading ones and three shifts), else after a
+    /// refill from the code's byte (at least 57 bits), else (an escape, or
+    /// a quotient plus `k` beyond 56 bits) from a 128-bit window.
+    #[inline(always)]
+    fn code(&mut self, bytes: &[u8], k: u32) -> u64 {
+        let mut q = self.reg.leading_ones();
+        let mut used = q + 1 + k;
+        if used > self.avail || q >= RICE_ESC as u32 {
+            let pos = self.end - self.avail as usize;
+            let off = (pos % 8) as u32;
+            self.reg = load_be64(bytes, pos / 8) << off;
+            self.avail = 64 - off;
+            self.end = pos + self.avail as usize;
+            q = self.reg.leading_ones();
+            used = q + 1 + k;
+            if used > self.avail || q >= RICE_ESC as u32 {
+                let w = u128::from_be_bytes(window::<16>(bytes, pos / 8)) << off;
+                let (z, bits) = rice_from_window(w, k);
+                // Empty register: the next code refills it.
+                self.end = pos + bits;
+                self.reg = 0;
+                self.avail = 0;
+                return z;
+            }
+        }
+        // `(t >> (63 - k)) >> 1` is `t >> (64 - k)` for every k, 0 too.
+        let t = (self.reg << q) << 1;
+        let low = (t >> (63 - k)) >> 1;
+        self.reg = t << k;
+        self.avail -= used;
+        (u64::from(q) << k) | low
+    }
+}
+
+/// Unpacks a frame-of-reference block: `out.len()` fields of `width`
+/// (1..=64) bits in `bytes` (which holds exactly their bits, rounded up to
+/// a byte), each `min + field * g`. One load per field: 64 bits wide for
+/// fields of up to 56 bits (a field then lies within the eight bytes from
+/// its first one), 128 bits otherwise; loads past the end see zero bytes.
+#[inline(always)]
+fn fixed_block<T, U: Undo, F: FnMut(i64) -> T>(
+    bytes: &[u8],
+    width: u32,
+    min: i64,
+    g: u64,
+    out: &mut [T],
+    undo: &mut U,
+    f: &mut F,
+) {
+    let mut u = *undo;
+    let w = width as usize;
+    let mut bitpos = 0usize;
+    if width <= 56 {
+        let shift = 64 - width.max(1);
+        for slot in out.iter_mut() {
+            let v = (load_be64(bytes, bitpos / 8) << (bitpos % 8)) >> shift;
+            *slot = f(u.step(min.wrapping_add(v.wrapping_mul(g) as i64)));
+            bitpos += w;
+        }
+    } else {
+        let shift = 128 - width.min(64);
+        for slot in out.iter_mut() {
+            let a = window::<16>(bytes, bitpos / 8);
+            let v = ((u128::from_be_bytes(a) << (bitpos % 8)) >> shift) as u64;
+            *slot = f(u.step(min.wrapping_add(v.wrapping_mul(g) as i64)));
+            bitpos += w;
+        }
+    }
+    *undo = u;
+}
+
+/// The residual blocks of a mode-0 column without its mode byte, for the
+/// block-level tests.
+#[cfg(test)]
+pub(super) fn unpack_raw(r: &mut Reader<'_>, out: &mut [i64]) -> Result<(), DecodeError> {
+    unpack_blocks(r, out, Raw, &mut |x| x)
+}
