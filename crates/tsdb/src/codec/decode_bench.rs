@@ -1,7 +1,9 @@
 //! A micro driver for profiling the column decoders (run under callgrind):
 //! `cargo test --release -p promlite-tsdb --lib decode_driver -- --ignored`
 //! with `DECODE_CHUNK` (samples per chunk, default 120) and `DECODE_REPS`
-//! (default 20). It decodes the value and timestamp columns of the realistic
+//! (default 20), and optionally `DECODE_KIND` (only value columns of that
+//! kind byte: 0 constant, 1 decimal, 2 XOR, 3 ordered) and `DECODE_REF=1`
+//! (value columns by the reference decoder, as before session 11). It decodes the value and timestamp columns of the realistic
 //! test data (`testdata.rs`) `DECODE_REPS` times in
 //! [`decode_value_columns`] and [`decode_timestamp_columns`], so callgrind's
 //! inclusive cost of those functions divided by the values printed is the
@@ -28,13 +30,24 @@ fn chunks(chunk: usize) -> Vec<(EncodedChunk, usize)> {
         .collect()
 }
 
+/// `DECODE_REF=1`: value columns by the decoder before session 11.
+fn reference() -> bool {
+    std::env::var("DECODE_REF").is_ok_and(|v| v == "1")
+}
+
 /// Decodes every value column `reps` times; returns the values decoded.
 #[inline(never)]
 pub fn decode_value_columns(cols: &[(EncodedChunk, usize)], reps: usize) -> usize {
+    let use_ref = reference();
     let mut total = 0;
     for _ in 0..reps {
         for (c, n) in cols {
-            let v = decode_chunk_values(&c.values, *n).map(|v| v.len());
+            let v = if use_ref {
+                let mut r = super::Reader::new(&c.values);
+                super::values::decode_values_reference(&mut r, *n).map(|v| v.len())
+            } else {
+                decode_chunk_values(&c.values, *n).map(|v| v.len())
+            };
             total += std::hint::black_box(v).unwrap_or(0);
         }
     }
@@ -57,7 +70,10 @@ pub fn decode_timestamp_columns(cols: &[(EncodedChunk, usize)], reps: usize) -> 
 #[test]
 #[ignore = "profiling driver, run under callgrind"]
 fn decode_driver() {
-    let cols = chunks(env("DECODE_CHUNK", 120));
+    let mut cols = chunks(env("DECODE_CHUNK", 120));
+    if let Ok(k) = std::env::var("DECODE_KIND") {
+        cols.retain(|(c, _)| c.values.first().map(|b| b.to_string()) == Some(k.clone()));
+    }
     let reps = env("DECODE_REPS", 20);
     let mut kinds = [0usize; 4];
     for (c, n) in &cols {

@@ -234,7 +234,7 @@ pub fn encode_ints(v: &[i64], out: &mut Vec<u8>) {
 
 /// Reads `n` integers written by [`encode_ints`].
 pub fn decode_ints(r: &mut Reader<'_>, n: usize) -> Result<Vec<i64>, DecodeError> {
-    let mut out = vec![0i64; n];
+    let mut out = super::ints_decode::filled(n, 0i64);
     decode_ints_map(r, &mut out, |x| x)?;
     Ok(out)
 }

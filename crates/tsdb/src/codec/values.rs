@@ -20,6 +20,7 @@
 //! including NaN payloads.
 
 use super::ints::{decode_ints_map, encode_ints};
+use super::ints_decode::filled;
 use super::varint::{put_uvarint, DecodeError, Reader};
 use super::xor::{decode_xor, encode_xor};
 
@@ -176,7 +177,7 @@ pub fn decode_values(r: &mut Reader<'_>, n: usize) -> Result<Vec<f64>, DecodeErr
                     .ok_or_else(|| DecodeError::new(gpos, "exception position out of range"))?;
                 r.be_u64()?;
             }
-            let mut out = vec![0.0f64; n];
+            let mut out = filled(n, 0.0f64);
             // Integer columns (counters, integer gauges) have `e == 0`:
             // dividing by 1 changes nothing and costs a division per value.
             if e == 0 {
@@ -202,7 +203,7 @@ pub fn decode_values(r: &mut Reader<'_>, n: usize) -> Result<Vec<f64>, DecodeErr
             Ok(vals)
         }
         3 => {
-            let mut out = vec![0.0f64; n];
+            let mut out = filled(n, 0.0f64);
             decode_ints_map(r, &mut out, unordered)?;
             Ok(out)
         }
