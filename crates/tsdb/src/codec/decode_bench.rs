@@ -84,9 +84,18 @@ fn decode_driver() {
         }
     }
     eprintln!("values by kind (constant, decimal, xor, ordered): {kinds:?}");
+    let start = std::time::Instant::now();
     let v = decode_value_columns(&cols, reps);
+    let tv = start.elapsed().as_secs_f64();
+    let start = std::time::Instant::now();
     let t = decode_timestamp_columns(&cols, reps);
-    eprintln!("decoded {v} values, {t} timestamps");
+    let tt = start.elapsed().as_secs_f64();
+    let per = |secs: f64, n: usize| secs * 1e9 / n.max(1) as f64;
+    eprintln!(
+        "decoded {v} values ({:.2} ns each), {t} timestamps ({:.2} ns each)",
+        per(tv, v),
+        per(tt, t)
+    );
     assert_eq!(v, t);
     assert!(v > 0);
 }

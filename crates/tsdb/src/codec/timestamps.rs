@@ -47,13 +47,13 @@ fn add_grid(col: &mut [i64], first: i64, span: i64) {
     let (mut q, mut rem) = (0i64, 0i64);
     for v in col.iter_mut() {
         *v = first.wrapping_add(q).wrapping_add(*v);
-        q = q.wrapping_add(step_q);
-        // Branch-free carry (0 or 1): the branch mispredicts about as
-        // often as the fraction step_r / den is hard to guess.
-        rem += step_r;
-        let carry = i64::from(rem >= den);
-        q = q.wrapping_add(carry);
-        rem -= carry * den;
+        // Branch-free carry: the branch would mispredict about as often as
+        // step_r / den is hard to guess; both candidates for the next
+        // remainder are computed from the current one, then one is picked.
+        let (r1, r2) = (rem + step_r, rem + (step_r - den));
+        let carry = r2 >= 0;
+        rem = if carry { r2 } else { r1 };
+        q = q.wrapping_add(step_q).wrapping_add(i64::from(carry));
     }
 }
 
