@@ -212,24 +212,40 @@ const PEEK: u32 = 10;
 const TABLE_K: u32 = 7;
 
 /// Per Rice parameter `k <= TABLE_K`, per value of the next [`PEEK`] bits:
-/// `(unzigzag(u) << 8) | length` of the code they start with, or 0 when
-/// that code is longer than [`PEEK`] bits (or an escape).
-type RiceTables = [[i32; 1 << PEEK]; TABLE_K as usize + 1];
+/// the codes they hold whole (one or two), as `length | two << 8 |
+/// (first value as i16) << 16 | (second value as i16) << 32` (the values
+/// unzigzagged, the length that of both codes), or 0 when the first code is
+/// longer than [`PEEK`] bits (or an escape).
+type RiceTables = [[u64; 1 << PEEK]; TABLE_K as usize + 1];
+
+/// The first Rice code (parameter `k`) at the top of `w`, if it lies in the
+/// top `bits` bits: its unzigzagged value and length.
+fn short_code(w: u64, k: u32, bits: u32) -> Option<(i64, u32)> {
+    let q = w.leading_ones();
+    let len = q + 1 + k;
+    (len <= bits).then(|| {
+        let low = ((w << q) << 1 >> (63 - k)) >> 1;
+        (unzigzag((u64::from(q) << k) | low), len)
+    })
+}
 
 fn rice_tables() -> &'static RiceTables {
     static TABLES: std::sync::OnceLock<Box<RiceTables>> = std::sync::OnceLock::new();
     TABLES.get_or_init(|| {
-        let mut t = Box::new([[0i32; 1 << PEEK]; TABLE_K as usize + 1]);
+        let mut t = Box::new([[0u64; 1 << PEEK]; TABLE_K as usize + 1]);
         for (k, table) in (0u32..).zip(t.iter_mut()) {
             for (bits, entry) in (0u64..).zip(table.iter_mut()) {
                 let w = bits << (64 - PEEK);
-                let q = w.leading_ones();
-                let len = q + 1 + k;
-                if len <= PEEK {
-                    let low = ((w << q) << 1 >> (63 - k)) >> 1;
-                    let u = (u64::from(q) << k) | low;
-                    *entry = ((unzigzag(u) as i32) << 8) | len as i32;
-                }
+                let Some((v1, len1)) = short_code(w, k, PEEK) else {
+                    continue;
+                };
+                let first = u64::from(v1 as i16 as u16) << 16;
+                *entry = match short_code(w << len1, k, PEEK - len1) {
+                    Some((v2, len2)) => {
+                        u64::from(len1 + len2) | 1 << 8 | first | u64::from(v2 as i16 as u16) << 32
+                    }
+                    None => u64::from(len1) | first,
+                };
             }
         }
         t
@@ -262,17 +278,32 @@ fn rice_block<T, U: Undo, F: FnMut(i64) -> T>(
     };
     match rice_tables().get(k as usize) {
         Some(table) => {
-            for slot in out.iter_mut() {
+            // Two codes per lookup when the table entry holds two; the
+            // second slot is written either way (a one-code entry's value
+            // there is overwritten next), and the transform state after
+            // one or two values picked without a branch.
+            let mut i = 0usize;
+            while let Some([s0, s1]) = out.get_mut(i..i + 2) {
                 let e = table[(rd.reg >> (64 - PEEK)) as usize];
                 let len = (e & 0xff) as u32;
-                let v = if len.wrapping_sub(1) < rd.avail {
+                if len.wrapping_sub(1) < rd.avail {
                     rd.reg <<= len;
                     rd.avail -= len;
-                    i64::from(e >> 8)
+                    let two = e & (1 << 8) != 0;
+                    *s0 = f(u.step(center.wrapping_add(i64::from((e >> 16) as i16))));
+                    let mut u2 = u;
+                    *s1 = f(u2.step(center.wrapping_add(i64::from((e >> 32) as i16))));
+                    if two {
+                        u = u2;
+                    }
+                    i += 1 + usize::from(two);
                 } else {
-                    unzigzag(rd.code(bytes, k))
-                };
-                *slot = f(u.step(center.wrapping_add(v)));
+                    *s0 = f(u.step(center.wrapping_add(unzigzag(rd.code(bytes, k)))));
+                    i += 1;
+                }
+            }
+            if let Some(slot) = out.get_mut(i) {
+                *slot = f(u.step(center.wrapping_add(unzigzag(rd.code(bytes, k)))));
             }
         }
         None => {
