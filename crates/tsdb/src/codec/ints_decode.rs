@@ -259,8 +259,9 @@ fn rice_tables() -> &'static RiceTables {
 ///
 /// `reg` holds the next `avail` bits at its top and zeros below them. For
 /// `k <= TABLE_K`, a code of at most [`PEEK`] bits within those bits is
-/// decoded by one table lookup. Any other code goes through
-/// [`rice_code`], which refills the register.
+/// decoded by one table lookup, often together with the next one. Any other
+/// code goes through
+/// [`RiceReader::code`], which refills the register.
 #[inline(always)]
 fn rice_block<T, U: Undo, F: FnMut(i64) -> T>(
     bytes: &[u8],
