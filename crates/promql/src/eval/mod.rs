@@ -579,6 +579,15 @@ pub(crate) fn line_col(query: &str, pos: usize) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod newest_tests;
 
+/// Test inputs: advances the xorshift state `x` and picks from `pool`.
+#[cfg(test)]
+pub(crate) fn pick(x: &mut u64, pool: &[f64]) -> f64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    pool[(*x % pool.len() as u64) as usize]
+}
+
 #[cfg(test)]
 mod position_tests {
     use super::line_col;

@@ -365,6 +365,22 @@ mod tests {
         assert!(quantile(0.5, &mut []).is_nan());
     }
 
+    /// Test values: NaN, infinities, zero, duplicates, extremes.
+    const POOL: [f64; 12] = [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        0.0,
+        -0.5,
+        1.0,
+        1.0,
+        2.5,
+        1e300,
+        -7.25,
+        3.0,
+        4.5,
+    ];
+
     /// The selection must give exactly what sorting gives: the same two
     /// ranks, NaN sorting first, duplicates and infinities included.
     #[test]
@@ -378,29 +394,11 @@ mod tests {
             let w = rank - rank.floor();
             v[lower as usize] * (1.0 - w) + v[upper as usize] * w
         };
-        let pool = [
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            0.0,
-            -0.5,
-            1.0,
-            1.0,
-            2.5,
-            1e300,
-            -7.25,
-        ];
+        let pool = &POOL[..10];
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         for len in 1..40usize {
             for _ in 0..20 {
-                let values: Vec<f64> = (0..len)
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        pool[(x % pool.len() as u64) as usize]
-                    })
-                    .collect();
+                let values: Vec<f64> = (0..len).map(|_| crate::eval::pick(&mut x, pool)).collect();
                 for phi in [0.0, 0.1, 0.25, 0.5, 0.9, 0.99, 1.0] {
                     let want = reference(phi, &values);
                     let got = quantile(phi, &mut values.clone());
@@ -418,20 +416,7 @@ mod tests {
     /// with NaNs, infinities and duplicates.
     #[test]
     fn quantile_of_values_matches_quantile() {
-        let pool = [
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            0.0,
-            -0.5,
-            1.0,
-            1.0,
-            2.5,
-            1e300,
-            -7.25,
-            3.0,
-            4.5,
-        ];
+        let pool = &POOL;
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;
         let mut lens: Vec<usize> = (0..45).collect();
         lens.extend([119, 120, 121, 240, 360]);

@@ -200,14 +200,7 @@ mod tests {
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         for len in 0..24usize {
             for _ in 0..200 {
-                let v: Vec<f64> = (0..len)
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        pool[(x % pool.len() as u64) as usize]
-                    })
-                    .collect();
+                let v: Vec<f64> = (0..len).map(|_| crate::eval::pick(&mut x, &pool)).collect();
                 let s = pts(&v);
                 for want_max in [true, false] {
                     let want = seq(&s, want_max);
