@@ -32,7 +32,7 @@ impl BitWriter {
     #[cold]
     #[inline(never)]
     fn grow(&mut self) {
-        self.bytes.reserve_exact((self.bytes.len() / 4).max(16));
+        self.bytes.reserve_exact((self.bytes.len() / 4).max(32));
     }
 
     /// Writes one bit.

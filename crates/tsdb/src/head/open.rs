@@ -26,7 +26,7 @@ use super::series::SeriesData;
 use crate::chunk::{ChunkBytes, Segment, SpillDir, SAMPLES_PER_CHUNK};
 
 /// Complete bytes an open chunk accumulates before they are written out.
-pub(crate) const OPEN_SPILL_THRESHOLD: usize = 64;
+pub(crate) const OPEN_SPILL_THRESHOLD: usize = 128;
 
 /// The largest region reserved for one open chunk.
 const MAX_REGION: u32 = 8 << 10;
@@ -57,6 +57,11 @@ pub(crate) enum OpenSpill {
 }
 
 impl Region {
+    /// True once the chunk outgrew the region.
+    pub(super) fn is_full(&self) -> bool {
+        self.full
+    }
+
     /// The bytes written so far.
     pub(super) fn read(&self) -> Vec<u8> {
         self.seg.read_copy(self.off, self.written)
@@ -177,7 +182,8 @@ mod tests {
     fn region_sizes() {
         assert_eq!(region_size(Some(1000), 80, 10), 1266);
         assert_eq!(region_size(None, 80, 10), 1216);
-        assert_eq!(region_size(None, 1, 120), 128);
+        assert_eq!(region_size(None, 1, 120), threshold_floor());
+        assert_eq!(threshold_floor(), 256);
         assert_eq!(region_size(Some(1 << 20), 80, 10), MAX_REGION);
     }
 
