@@ -11,21 +11,31 @@ struct Counting;
 static ALLOCATED: AtomicIsize = AtomicIsize::new(0);
 /// Calls to `alloc` and `realloc`.
 static CALLS: AtomicIsize = AtomicIsize::new(0);
+/// Bytes of the malloc chunks glibc uses for those allocations (16-byte
+/// granules, an 8-byte header, 32 bytes at least): what the RSS sees.
+static CHUNKS: AtomicIsize = AtomicIsize::new(0);
+
+fn chunk(n: usize) -> isize {
+    ((n + 8 + 15) & !15).max(32) as isize
+}
 
 // SAFETY: delegates to the system allocator and only counts sizes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         ALLOCATED.fetch_add(l.size() as isize, Ordering::Relaxed);
         CALLS.fetch_add(1, Ordering::Relaxed);
+        CHUNKS.fetch_add(chunk(l.size()), Ordering::Relaxed);
         System.alloc(l)
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         ALLOCATED.fetch_sub(l.size() as isize, Ordering::Relaxed);
+        CHUNKS.fetch_sub(chunk(l.size()), Ordering::Relaxed);
         System.dealloc(p, l)
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
         ALLOCATED.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
         CALLS.fetch_add(1, Ordering::Relaxed);
+        CHUNKS.fetch_add(chunk(new) - chunk(l.size()), Ordering::Relaxed);
         System.realloc(p, l, new)
     }
 }
@@ -322,6 +332,8 @@ fn open_chunk_writes_and_heap_at_scrape_cadence() {
     let (mut writes, mut written, mut passes) = (0usize, 0usize, 0usize);
     let (mut heap_sum, mut heap_samples) = (0usize, 0usize);
     let mut calls = 0;
+    let chunks_start = CHUNKS.load(Ordering::Relaxed);
+    let mut chunks_sum = 0;
     for t in 0..SAMPLES {
         let calls_before = CALLS.load(Ordering::Relaxed);
         let mut app = db.appender();
@@ -340,6 +352,7 @@ fn open_chunk_writes_and_heap_at_scrape_cadence() {
         // after every scrape.
         if t > 120 {
             calls += calls_here;
+            chunks_sum += CHUNKS.load(Ordering::Relaxed) - chunks_start;
             heap_sum += db.head_stats().chunk_bytes as usize;
             heap_samples += 1;
         }
@@ -347,11 +360,13 @@ fn open_chunk_writes_and_heap_at_scrape_cadence() {
     let heavy = N / 2; // the noisy gauges write almost all of it
     println!(
         "scrape cadence: {writes} open-chunk writes in {passes} passes ({:.1} per noisy series per chunk, {:.0} bytes each); \
-         chunk heap {:.0} bytes per series on average over the second chunk; {:.3} allocations per sample (scrape and pass)",
+         chunk heap {:.0} bytes per series on average over the second chunk; {:.3} allocations per sample (scrape and pass); \
+         {:.0} bytes of malloc chunks per series (the whole Db) on average",
         writes as f64 / heavy as f64 / 2.0,
         written as f64 / writes.max(1) as f64,
         heap_sum as f64 / heap_samples.max(1) as f64 / N as f64,
         calls as f64 / heap_samples.max(1) as f64 / N as f64,
+        chunks_sum as f64 / heap_samples.max(1) as f64 / N as f64,
     );
     // The noisy gauges' chunks are about 1 KB: a handful of writes each,
     // not one per pass (60 passes per chunk).

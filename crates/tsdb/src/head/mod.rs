@@ -148,7 +148,7 @@ impl Head {
             isolation: RwLock::new(()),
             spare: Mutex::new(Vec::new()),
             segments: RwLock::new(SegTable::default()),
-            spill_pass: Mutex::new(Vec::new()),
+            spill_pass: Mutex::new(spill::due_vec()),
             spill_due: Mutex::new(spill::DueList::default()),
         }
     }
@@ -316,8 +316,11 @@ impl Head {
         // Out of the spill queue meanwhile (by reference): a queued handle
         // would keep an emptied series from being removed. Commits, which
         // queue, wait for the commit lock.
-        let queued: Vec<u64> = std::mem::take(&mut self.spill_due.lock().series)
-            .iter()
+        let queued: Vec<u64> = self
+            .spill_due
+            .lock()
+            .series
+            .drain(..)
             .map(|s| s.series_ref)
             .collect();
         let mut gone: Vec<(u64, Labels)> = Vec::new();
