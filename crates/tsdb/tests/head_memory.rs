@@ -368,11 +368,11 @@ fn open_chunk_writes_and_heap_at_scrape_cadence() {
         calls as f64 / heap_samples.max(1) as f64 / N as f64,
         chunks_sum as f64 / heap_samples.max(1) as f64 / N as f64,
     );
-    // The noisy gauges' chunks are about 1 KB: a handful of writes each,
-    // not one per pass (60 passes per chunk).
+    // The noisy gauges' chunks are about 1 KB: a write per 64 bytes or
+    // more, not one per pass (60 passes per chunk).
     assert!(writes > 0);
     assert!(
-        (writes as f64 / heavy as f64 / 2.0) < 12.0,
+        (writes as f64 / heavy as f64 / 2.0) < 20.0,
         "{writes} writes for {heavy} noisy series"
     );
     // The first round of chunks closed into their regions or was spilled;

@@ -32,7 +32,7 @@ impl BitWriter {
     #[cold]
     #[inline(never)]
     fn grow(&mut self) {
-        self.bytes.reserve_exact((self.bytes.len() / 4).max(32));
+        self.bytes.reserve_exact((self.bytes.len() / 4).max(16));
     }
 
     /// Writes one bit.

@@ -26,7 +26,7 @@ use super::series::SeriesData;
 use crate::chunk::{ChunkBytes, Segment, SpillDir, SAMPLES_PER_CHUNK};
 
 /// Complete bytes an open chunk accumulates before they are written out.
-pub(crate) const OPEN_SPILL_THRESHOLD: usize = 128;
+pub(crate) const OPEN_SPILL_THRESHOLD: usize = 64;
 
 /// The largest region reserved for one open chunk.
 const MAX_REGION: u32 = 8 << 10;
@@ -183,7 +183,7 @@ mod tests {
         assert_eq!(region_size(Some(1000), 80, 10), 1266);
         assert_eq!(region_size(None, 80, 10), 1216);
         assert_eq!(region_size(None, 1, 120), threshold_floor());
-        assert_eq!(threshold_floor(), 256);
+        assert_eq!(threshold_floor() as usize, 2 * OPEN_SPILL_THRESHOLD);
         assert_eq!(region_size(Some(1 << 20), 80, 10), MAX_REGION);
     }
 
