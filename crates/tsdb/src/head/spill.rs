@@ -45,10 +45,10 @@ pub(crate) const MAX_DUE: usize = 1 << 14;
 /// Series whose chunks a pass should look at, queued by commits.
 ///
 /// The list and the pass's spare (swapped at each pass) are allocated at
-/// their full size once and never grow or shrink: vectors of tens of KB
-/// regrown by doubling every 10 s left holes in the heap that the RSS kept
-/// (1–3 MiB more after 10 minutes in A/B runs). At 128 KiB each they are
-/// mapped apart from the heap, and only the pages written are resident.
+/// their full size once and never grow or shrink, so commits never
+/// reallocate them and the heap does not see vectors of tens of KB come
+/// and go every 10 s. At 128 KiB each, glibc maps them apart from the
+/// heap, and only the pages written are resident.
 #[derive(Debug)]
 pub(crate) struct DueList {
     pub(super) series: Vec<Arc<MemSeries>>,
