@@ -17,6 +17,9 @@ pub(crate) struct BitWriter {
     pending: u8,
 }
 
+/// Room [`BitWriter::drop_front`] leaves alone (bytes).
+const KEEP_AFTER_DROP: usize = 96;
+
 impl BitWriter {
     /// Appends the full accumulator. The buffer grows by a quarter of its
     /// size (at least 16 bytes) rather than doubling: every series has one
@@ -95,11 +98,16 @@ impl BitWriter {
     /// Forgets the first `n` whole bytes held (stored elsewhere by the
     /// caller) and gives back their room, keeping a little for the next
     /// bits. Later bits are unaffected: they depend only on the pending ones.
+    ///
+    /// Up to [`KEEP_AFTER_DROP`] bytes of room are kept as they are: the
+    /// next bits refill them before the bytes are written out again, and
+    /// shrinking and regrowing them each time cost a `realloc` per 16 bytes
+    /// of samples and left holes in the heap.
     pub(crate) fn drop_front(&mut self, n: usize) {
         let n = n.min(self.bytes.len());
         self.bytes.drain(..n);
         let keep = self.bytes.len() + 16;
-        if self.bytes.capacity() > keep {
+        if self.bytes.capacity() > keep.max(KEEP_AFTER_DROP) {
             self.bytes.shrink_to(keep);
         }
     }

@@ -13,7 +13,7 @@ use crate::options::FsyncPolicy;
 const TICK_INTERVAL_MS: i64 = 60_000;
 
 /// How often (ms) full head chunks are moved to spill segments between
-/// ticks. A pass only visits the series (a lock each) when nothing is due,
+/// ticks. Such a pass visits only the series commits queued for it,
 /// and targets scraped together fill their chunks together: a minute's
 /// wait would hold a whole round of full chunks on the heap beside the new
 /// open ones.
@@ -60,7 +60,7 @@ pub(super) fn spawn_background(shared: Arc<Shared>) -> Background {
                     }
                 } else if now.saturating_sub(last_spill) >= SPILL_INTERVAL_MS {
                     last_spill = now;
-                    shared.spill_between_ticks();
+                    let _ = shared.spill_between_ticks();
                 }
             }
         });

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use promlite_model::StorageError;
 
 use super::{Shared, TickReport};
+use crate::head::SpillReport;
 use crate::metrics::DbCounters;
 use crate::wal;
 
@@ -56,24 +57,34 @@ impl Shared {
         Ok(report)
     }
 
-    /// Moves the head's full chunks to spill segments. A write error (a full
-    /// disk, say) is counted and logged; those chunks stay on the heap and
-    /// the next tick tries again.
-    /// [`Self::spill_head_chunks`] between ticks: skipped while other
-    /// maintenance runs (a head cut must not meet a pass holding every
-    /// series, or truncation would keep the empty ones).
-    pub(super) fn spill_between_ticks(&self) {
-        if let Some(_m) = self.maintenance.try_lock() {
-            self.spill_head_chunks();
-        }
+    /// The spill pass between ticks: skipped while other maintenance runs
+    /// (a head cut must not meet a pass holding series, or truncation
+    /// would keep the empty ones). Visits only the series commits queued
+    /// since the last pass ([`crate::head::Head::spill_queued_chunks`]);
+    /// the tick's pass visits them all. `None` when skipped or spilling is
+    /// off.
+    pub(super) fn spill_between_ticks(&self) -> Option<SpillReport> {
+        let _m = self.maintenance.try_lock()?;
+        self.spill_head_chunks_with(false)
     }
 
+    /// Moves the head's full chunks (and open chunks' complete bytes) to
+    /// spill segments, visiting every series.
     fn spill_head_chunks(&self) {
+        self.spill_head_chunks_with(true);
+    }
+
+    /// A write error (a full disk, say) is counted and logged; those chunks
+    /// stay on the heap and a later pass tries again.
+    fn spill_head_chunks_with(&self, all: bool) -> Option<SpillReport> {
         let mut spill = self.spill.lock();
-        let Some(spill) = spill.as_mut() else {
-            return;
+        let spill = spill.as_mut()?;
+        let res = if all {
+            self.head.spill_closed_chunks(spill)
+        } else {
+            self.head.spill_queued_chunks(spill)
         };
-        let (report, err) = match self.head.spill_closed_chunks(spill) {
+        let (report, err) = match res {
             Ok(r) => (r, None),
             Err((r, e)) => (r, Some(e)),
         };
@@ -84,6 +95,7 @@ impl Shared {
             DbCounters::inc(&self.counters.head_spill_failures);
             tracing::warn!(target: "promlite_tsdb", "moving head chunks to disk failed after {} chunks: {e}; the rest stay in memory", report.chunks);
         }
+        Some(report)
     }
 
     /// Compaction ranges: 1×, 3×, 9× the block range, capped at a tenth of

@@ -250,6 +250,13 @@ impl Db {
         self.shared.tick()
     }
 
+    /// The spill pass the background thread runs every 10 s between ticks
+    /// (only the series commits queued for it; see `docs/storage.md`),
+    /// now. `None` when maintenance is running or spilling is off.
+    pub fn spill_between_ticks(&self) -> Option<crate::head::SpillReport> {
+        self.shared.spill_between_ticks()
+    }
+
     /// Flushes the WAL to disk now (whatever the fsync policy).
     pub fn sync_wal(&self) -> Result<(), StorageError> {
         self.shared.wal.lock().sync()

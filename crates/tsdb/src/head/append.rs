@@ -301,7 +301,9 @@ impl HeadAppender {
             let mut d = s.data.lock();
             match check_append(d.last(), *t, *v) {
                 Ok(Appendable::Append) => {
-                    d.append(*t, *v, self.head.chunk_range);
+                    if d.append(*t, *v, self.head.chunk_range) {
+                        self.head.queue_for_spill(s, &mut d);
+                    }
                     mint = mint.min(*t);
                     maxt = maxt.max(*t);
                     applied += 1;

@@ -121,8 +121,11 @@ pub struct Head {
     /// The spill segments spilled chunks refer to (by slot).
     segments: RwLock<SegTable>,
     /// Held by a spill pass and by the segment sweep: a sweep must not
-    /// drop a segment a pass is pointing chunks at.
-    spill_pass: Mutex<()>,
+    /// drop a segment a pass is pointing chunks at. Holds the pass's spare
+    /// list for swapping with `spill_due`.
+    spill_pass: Mutex<Vec<Arc<MemSeries>>>,
+    /// Series commits queued for the next spill pass (`spill.rs`).
+    spill_due: Mutex<spill::DueList>,
 }
 
 impl Head {
@@ -145,7 +148,8 @@ impl Head {
             isolation: RwLock::new(()),
             spare: Mutex::new(Vec::new()),
             segments: RwLock::new(SegTable::default()),
-            spill_pass: Mutex::new(()),
+            spill_pass: Mutex::new(spill::due_vec()),
+            spill_due: Mutex::new(spill::DueList::default()),
         }
     }
 
@@ -309,6 +313,16 @@ impl Head {
     pub fn truncate(&self, mint: i64) -> usize {
         let _commits = self.commit_lock.lock();
         self.min_valid_time.fetch_max(mint, Ordering::AcqRel);
+        // Out of the spill queue meanwhile (by reference): a queued handle
+        // would keep an emptied series from being removed. Commits, which
+        // queue, wait for the commit lock.
+        let queued: Vec<u64> = self
+            .spill_due
+            .lock()
+            .series
+            .drain(..)
+            .map(|s| s.series_ref)
+            .collect();
         let mut gone: Vec<(u64, Labels)> = Vec::new();
         let mut new_min = i64::MAX;
         let segs = self.segments.read();
@@ -338,6 +352,10 @@ impl Head {
             });
         }
         drop(segs);
+        if !queued.is_empty() {
+            let back = queued.iter().filter_map(|&r| self.by_ref.get(r));
+            self.spill_due.lock().series.extend(back);
+        }
         self.postings.write().remove(&gone);
         self.num_series.fetch_sub(gone.len(), Ordering::AcqRel);
         // i64::MAX when empty: min > max reads as "no data".

@@ -57,6 +57,11 @@ pub(crate) enum OpenSpill {
 }
 
 impl Region {
+    /// True once the chunk outgrew the region.
+    pub(super) fn is_full(&self) -> bool {
+        self.full
+    }
+
     /// The bytes written so far.
     pub(super) fn read(&self) -> Vec<u8> {
         self.seg.read_copy(self.off, self.written)
@@ -177,7 +182,8 @@ mod tests {
     fn region_sizes() {
         assert_eq!(region_size(Some(1000), 80, 10), 1266);
         assert_eq!(region_size(None, 80, 10), 1216);
-        assert_eq!(region_size(None, 1, 120), 128);
+        assert_eq!(region_size(None, 1, 120), threshold_floor());
+        assert_eq!(threshold_floor() as usize, 2 * OPEN_SPILL_THRESHOLD);
         assert_eq!(region_size(Some(1 << 20), 80, 10), MAX_REGION);
     }
 

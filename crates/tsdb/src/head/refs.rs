@@ -36,10 +36,25 @@ struct Stripe {
     overflow: HashMap<u64, Arc<MemSeries>>,
 }
 
+/// A stripe on cache lines of its own. A read lock writes the lock word, so
+/// stripes sharing a line would make the scrape threads (each appending
+/// its own targets' series, in different stripes) take that line from each
+/// other on every lookup.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Padded(RwLock<Stripe>);
+
+impl std::ops::Deref for Padded {
+    type Target = RwLock<Stripe>;
+    fn deref(&self) -> &RwLock<Stripe> {
+        &self.0
+    }
+}
+
 /// Series by reference, lock-striped.
 #[derive(Debug)]
 pub(crate) struct RefIndex {
-    stripes: Box<[RwLock<Stripe>]>,
+    stripes: Box<[Padded]>,
 }
 
 /// The stripe of `r` and its slot number inside the stripe.
@@ -52,7 +67,7 @@ fn locate(r: u64) -> (usize, u64) {
 impl Default for RefIndex {
     fn default() -> Self {
         RefIndex {
-            stripes: (0..STRIPES).map(|_| RwLock::default()).collect(),
+            stripes: (0..STRIPES).map(|_| Padded::default()).collect(),
         }
     }
 }
@@ -203,6 +218,17 @@ mod tests {
         let mut n = 0;
         idx.for_each(|_| n += 1);
         assert_eq!(n, 10_000);
+    }
+
+    #[test]
+    fn stripes_do_not_share_cache_lines() {
+        assert!(std::mem::size_of::<RwLock<Stripe>>() <= 128);
+        assert_eq!(std::mem::size_of::<Padded>(), 128);
+        let idx = RefIndex::default();
+        let a = &idx.stripes[0] as *const Padded as usize;
+        let b = &idx.stripes[1] as *const Padded as usize;
+        assert_eq!(b - a, 128);
+        assert_eq!(a % 128, 0);
     }
 
     #[test]

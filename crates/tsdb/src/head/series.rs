@@ -7,7 +7,7 @@ use parking_lot::Mutex;
 use promlite_model::{is_stale_nan, AppendError, Labels};
 
 use super::closed::{ClosedChunks, SegTable};
-use super::open::Region;
+use super::open::{Region, OPEN_SPILL_THRESHOLD};
 use crate::chunk::{ChunkBytes, ChunkData, Segment, XorAppender, SAMPLES_PER_CHUNK};
 
 /// A series held in memory.
@@ -32,6 +32,9 @@ pub(crate) struct SeriesData {
     /// Where the open chunk's first bytes are, if they left the heap
     /// (`open.rs`); the appender then holds only what follows them.
     pub(super) region: Option<Region>,
+    /// True while the series is in the head's queue for the next spill
+    /// pass (`spill.rs`).
+    pub(super) spill_queued: bool,
 }
 
 /// What appending a sample would do.
@@ -132,20 +135,30 @@ impl SeriesData {
     /// Appends a sample already checked with [`check_append`]. A new chunk is
     /// cut after [`SAMPLES_PER_CHUNK`] samples or when `t` crosses the next
     /// multiple of `chunk_range`, so chunks never straddle block boundaries.
-    pub(crate) fn append(&mut self, t: i64, v: f64, chunk_range: i64) {
+    ///
+    /// Returns true when a spill pass has work for the series now: a chunk
+    /// was closed, or the open chunk holds enough complete bytes to write
+    /// to its region ([`OPEN_SPILL_THRESHOLD`]).
+    pub(crate) fn append(&mut self, t: i64, v: f64, chunk_range: i64) -> bool {
         let cut = match &self.open {
             None => true,
             Some((a, mint)) => {
                 a.num_samples() >= SAMPLES_PER_CHUNK || t >= range_end(*mint, chunk_range)
             }
         };
+        let mut closed = false;
         if cut {
+            closed = self.open_has_samples();
             self.close_open();
             self.open = Some((XorAppender::new(), t));
         }
-        if let Some((a, _)) = &mut self.open {
-            a.append(t, v);
-        }
+        let Some((a, _)) = &mut self.open else {
+            return closed;
+        };
+        a.append(t, v);
+        closed
+            || (a.complete_bytes().len() >= OPEN_SPILL_THRESHOLD
+                && !self.region.as_ref().is_some_and(Region::is_full))
     }
 
     fn close_open(&mut self) {

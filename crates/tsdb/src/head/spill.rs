@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::open::{OpenSpill, OPEN_SPILL_THRESHOLD};
+use super::series::SeriesData;
 use super::{Head, MemSeries};
 use crate::chunk::{Segment, SpillDir};
 
@@ -19,6 +20,8 @@ pub struct SpillReport {
     pub bytes: usize,
     /// Bytes of open chunks written to their regions.
     pub open_bytes: usize,
+    /// Writes of those bytes (one per series that had enough of them).
+    pub open_writes: usize,
     /// Open chunks that outgrew their region in this pass (their further
     /// bytes stay on the heap).
     pub open_overflows: usize,
@@ -35,11 +38,123 @@ struct Batch {
     items: Vec<(Arc<MemSeries>, Arc<[u8]>, usize)>,
 }
 
+/// Most series a commit queues for the next pass (see
+/// [`Head::queue_for_spill`]); beyond it the pass visits every series.
+pub(crate) const MAX_DUE: usize = 1 << 14;
+
+/// Series whose chunks a pass should look at, queued by commits.
+///
+/// The list and the pass's spare (swapped at each pass) are allocated at
+/// their full size once and never grow or shrink, so commits never
+/// reallocate them and the heap does not see vectors of tens of KB come
+/// and go every 10 s. At 128 KiB each, glibc maps them apart from the
+/// heap, and only the pages written are resident.
+#[derive(Debug)]
+pub(crate) struct DueList {
+    pub(super) series: Vec<Arc<MemSeries>>,
+    /// Set when a commit found the list full: the next pass visits all.
+    overflowed: bool,
+}
+
+impl Default for DueList {
+    fn default() -> Self {
+        DueList {
+            series: due_vec(),
+            overflowed: false,
+        }
+    }
+}
+
+/// An empty list with room for [`MAX_DUE`] series.
+pub(super) fn due_vec() -> Vec<Arc<MemSeries>> {
+    Vec::with_capacity(MAX_DUE)
+}
+
+/// State of one pass.
+struct Pass {
+    report: SpillReport,
+    batch: Batch,
+    limit: usize,
+    found: Vec<Arc<[u8]>>,
+    /// Segment slots registered in this pass (see `spill_series`).
+    slots: Vec<(Arc<Segment>, u16)>,
+}
+
+impl Pass {
+    fn new(spill: &SpillDir) -> Pass {
+        Pass {
+            report: SpillReport::default(),
+            batch: Batch::default(),
+            limit: BATCH_BYTES.min(spill.segment_size()),
+            found: Vec::new(),
+            slots: Vec::new(),
+        }
+    }
+}
+
 impl Head {
+    /// Queues `s` (whose lock the caller holds, as `d`) for the next
+    /// between-ticks pass, once: a commit calls this when an append says the
+    /// series has work for a pass (a chunk closed, or its open chunk has
+    /// bytes to write out), so that pass visits only such series.
+    pub(crate) fn queue_for_spill(&self, s: &Arc<MemSeries>, d: &mut SeriesData) {
+        if d.spill_queued {
+            return;
+        }
+        let mut due = self.spill_due.lock();
+        if due.series.len() < MAX_DUE {
+            due.series.push(s.clone());
+            d.spill_queued = true;
+        } else {
+            due.overflowed = true;
+        }
+    }
+
+    /// The pass between ticks: visits only the series commits queued
+    /// (see [`Self::queue_for_spill`]), or every series when the queue
+    /// overflowed. Same result and errors as [`Self::spill_closed_chunks`]
+    /// for those series; series appended to by other paths (WAL replay,
+    /// deletion) wait for the next full pass at a tick.
+    pub fn spill_queued_chunks(
+        &self,
+        spill: &mut SpillDir,
+    ) -> Result<SpillReport, (SpillReport, std::io::Error)> {
+        let mut work = self.spill_pass.lock();
+        let overflowed = {
+            let mut due = self.spill_due.lock();
+            std::mem::swap(&mut due.series, &mut *work);
+            std::mem::take(&mut due.overflowed)
+        };
+        if overflowed {
+            for s in work.drain(..) {
+                s.data.lock().spill_queued = false;
+            }
+            drop(work);
+            return self.spill_closed_chunks(spill);
+        }
+        let mut pass = Pass::new(spill);
+        let mut res = Ok(());
+        for s in work.drain(..) {
+            if res.is_ok() {
+                res = self.spill_series(&s, true, spill, &mut pass);
+            } else {
+                // After a failed write the rest stay due: queue them again.
+                let mut d = s.data.lock();
+                d.spill_queued = false;
+                self.queue_for_spill(&s, &mut d);
+            }
+        }
+        drop(work);
+        res.and_then(|()| self.flush(&mut pass.batch, spill, &mut pass.report))
+            .map(|()| pass.report)
+            .map_err(|e| (pass.report, e))
+    }
+
     /// Writes every closed chunk still on the heap to `spill` and points the
     /// series at the written copy, so the heap copy is freed (at once, or
     /// when the last query reading it finishes). Appends and queries go on
-    /// meanwhile: each series is locked only to gather and to swap.
+    /// meanwhile: each series is locked only to gather and to swap. Visits
+    /// every series (the queue of [`Self::spill_queued_chunks`] is emptied).
     ///
     /// On a write error (a full disk, say) the pass stops and returns the
     /// error with what it moved so far; the chunks not moved stay on the
@@ -48,63 +163,90 @@ impl Head {
         &self,
         spill: &mut SpillDir,
     ) -> Result<SpillReport, (SpillReport, std::io::Error)> {
-        let _pass = self.spill_pass.lock();
+        let mut work = self.spill_pass.lock();
+        {
+            let mut due = self.spill_due.lock();
+            std::mem::swap(&mut due.series, &mut *work);
+            due.overflowed = false;
+        }
+        for s in work.drain(..) {
+            s.data.lock().spill_queued = false;
+        }
         let mut all: Vec<Arc<MemSeries>> = Vec::with_capacity(self.num_series());
         self.for_each_series(|s| all.push(s.clone()));
-        let limit = BATCH_BYTES.min(spill.segment_size());
-        let mut report = SpillReport::default();
-        let mut batch = Batch::default();
-        let mut found: Vec<Arc<[u8]>> = Vec::new();
-        // Segment slots registered in this pass (see below).
-        let mut slots: Vec<(Arc<Segment>, u16)> = Vec::new();
+        let mut pass = Pass::new(spill);
         for s in all {
-            // Gathered first: a flush locks series, this one among them.
-            let mut d = s.data.lock();
-            found.extend(d.heap_closed().cloned());
-            match d.spill_open(spill, OPEN_SPILL_THRESHOLD) {
-                Ok(OpenSpill::Written(n)) => report.open_bytes += n,
-                Ok(OpenSpill::Overflowed) => report.open_overflows += 1,
-                Ok(OpenSpill::Nothing | OpenSpill::StillFull) => {}
-                Err(e) => return Err((report, e)),
-            }
-            let wide = d.wide_segments();
-            drop(d);
-            if !wide.is_empty() {
-                // Chunks closed in a round share a few segments: the table
-                // is locked only for one not seen yet in this pass, and
-                // without the series' lock held, as queries take them in
-                // the other order. Slots stay valid for the pass (the sweep
-                // that frees them waits for `spill_pass`).
-                let unseen: Vec<_> = wide
-                    .into_iter()
-                    .filter(|seg| !slots.iter().any(|(x, _)| Arc::ptr_eq(x, seg)))
-                    .collect();
-                if !unseen.is_empty() {
-                    let mut t = self.segments.write();
-                    slots.extend(
-                        unseen
-                            .into_iter()
-                            .filter_map(|seg| t.register(&seg).map(|slot| (seg, slot))),
-                    );
-                }
-                report.closed_in_region += s.data.lock().compact_wide(&slots);
-            }
-            for b in found.drain(..) {
-                if b.len() > limit {
-                    continue; // cannot happen with 120-sample chunks; stays on the heap
-                }
-                if batch.buf.len() + b.len() > limit {
-                    self.flush(&mut batch, spill, &mut report)
-                        .map_err(|e| (report, e))?;
-                }
-                let at = batch.buf.len();
-                batch.buf.extend_from_slice(&b);
-                batch.items.push((s.clone(), b, at));
-            }
+            self.spill_series(&s, false, spill, &mut pass)
+                .map_err(|e| (pass.report, e))?;
         }
-        self.flush(&mut batch, spill, &mut report)
-            .map_err(|e| (report, e))?;
-        Ok(report)
+        self.flush(&mut pass.batch, spill, &mut pass.report)
+            .map_err(|e| (pass.report, e))?;
+        drop(work);
+        Ok(pass.report)
+    }
+
+    /// One series of a pass: gathers its closed chunks on the heap into
+    /// the batch (flushing it when full), writes its open chunk's complete
+    /// bytes to their region, and moves chunks closed into their region to
+    /// the compact list. `queued`: it came from the queue (its flag is
+    /// cleared).
+    fn spill_series(
+        &self,
+        s: &Arc<MemSeries>,
+        queued: bool,
+        spill: &mut SpillDir,
+        pass: &mut Pass,
+    ) -> std::io::Result<()> {
+        // Gathered first: a flush locks series, this one among them.
+        let mut d = s.data.lock();
+        if queued {
+            d.spill_queued = false;
+        }
+        pass.found.extend(d.heap_closed().cloned());
+        match d.spill_open(spill, OPEN_SPILL_THRESHOLD)? {
+            OpenSpill::Written(n) => {
+                pass.report.open_bytes += n;
+                pass.report.open_writes += 1;
+            }
+            OpenSpill::Overflowed => pass.report.open_overflows += 1,
+            OpenSpill::Nothing | OpenSpill::StillFull => {}
+        }
+        let wide = d.wide_segments();
+        drop(d);
+        if !wide.is_empty() {
+            // Chunks closed in a round share a few segments: the table
+            // is locked only for one not seen yet in this pass, and
+            // without the series' lock held, as queries take them in
+            // the other order. Slots stay valid for the pass (the sweep
+            // that frees them waits for `spill_pass`).
+            let unseen: Vec<_> = wide
+                .into_iter()
+                .filter(|seg| !pass.slots.iter().any(|(x, _)| Arc::ptr_eq(x, seg)))
+                .collect();
+            if !unseen.is_empty() {
+                let mut t = self.segments.write();
+                pass.slots.extend(
+                    unseen
+                        .into_iter()
+                        .filter_map(|seg| t.register(&seg).map(|slot| (seg, slot))),
+                );
+            }
+            pass.report.closed_in_region += s.data.lock().compact_wide(&pass.slots);
+        }
+        let mut found = std::mem::take(&mut pass.found);
+        for b in found.drain(..) {
+            if b.len() > pass.limit {
+                continue; // cannot happen with 120-sample chunks; stays on the heap
+            }
+            if pass.batch.buf.len() + b.len() > pass.limit {
+                self.flush(&mut pass.batch, spill, &mut pass.report)?;
+            }
+            let at = pass.batch.buf.len();
+            pass.batch.buf.extend_from_slice(&b);
+            pass.batch.items.push((s.clone(), b, at));
+        }
+        pass.found = found;
+        Ok(())
     }
 
     /// Writes the batch in one call and swaps each chunk to its written
@@ -265,6 +407,126 @@ mod tests {
         // Once writable again, the next pass moves them.
         std::fs::create_dir_all(&dir).unwrap();
         assert_eq!(head.spill_closed_chunks(&mut spill).unwrap().chunks, 10);
+        assert_eq!(dump(&head), before);
+    }
+
+    fn queue(head: &Head, i: usize) {
+        let s = head.series_by_labels(&labels(i)).unwrap();
+        let mut d = s.data.lock();
+        head.queue_for_spill(&s, &mut d);
+    }
+
+    fn queued(head: &Head) -> usize {
+        head.spill_due.lock().series.len()
+    }
+
+    #[test]
+    fn the_queued_pass_visits_only_queued_series() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut spill = SpillDir::open_sized(&tmp.path().join("spill"), 64 << 10).unwrap();
+        let head = Head::new(i64::MAX, 0);
+        fill(&head, 10, 500);
+        let before = dump(&head);
+        // Nothing queued: nothing moves.
+        assert_eq!(head.spill_queued_chunks(&mut spill).unwrap().chunks, 0);
+        // Three queued (each once, however often): their 4 closed chunks each.
+        for i in [1, 4, 7, 4, 1] {
+            queue(&head, i);
+        }
+        assert_eq!(queued(&head), 3);
+        let r = head.spill_queued_chunks(&mut spill).unwrap();
+        assert_eq!(r.chunks, 3 * 4);
+        assert_eq!(queued(&head), 0);
+        assert_eq!(dump(&head), before);
+        // Flags were cleared: they can be queued again.
+        queue(&head, 1);
+        assert_eq!(queued(&head), 1);
+        // The full pass takes the rest and empties the queue.
+        let r = head.spill_closed_chunks(&mut spill).unwrap();
+        assert_eq!(r.chunks, 7 * 4);
+        assert_eq!(queued(&head), 0);
+        queue(&head, 1);
+        assert_eq!(queued(&head), 1, "the full pass cleared the flags");
+        assert_eq!(dump(&head), before);
+    }
+
+    #[test]
+    fn a_full_queue_makes_the_next_pass_visit_every_series() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut spill = SpillDir::open_sized(&tmp.path().join("spill"), 64 << 10).unwrap();
+        let head = Head::new(i64::MAX, 0);
+        fill(&head, 2, 300);
+        // One sample each: nothing to spill, but they fill the queue.
+        for i in 2..MAX_DUE + 3 {
+            let (s, _) = head.get_or_create(&labels(i), None).unwrap();
+            let mut d = s.data.lock();
+            d.append(0, 1.0, head.chunk_range());
+            head.queue_for_spill(&s, &mut d);
+        }
+        assert_eq!(queued(&head), MAX_DUE);
+        assert!(head.spill_due.lock().overflowed);
+        // The two series never queued are visited anyway.
+        let r = head.spill_queued_chunks(&mut spill).unwrap();
+        assert_eq!(r.chunks, 2 * 2);
+        assert_eq!(queued(&head), 0);
+        assert!(!head.spill_due.lock().overflowed);
+        let s = head.series_by_labels(&labels(5)).unwrap();
+        assert!(!s.data.lock().spill_queued);
+    }
+
+    #[test]
+    fn queued_series_can_still_be_truncated_away() {
+        let head = Head::new(i64::MAX, 0);
+        fill(&head, 3, 10);
+        let (s, _) = head.get_or_create(&labels(9), None).unwrap();
+        s.data.lock().append(50_000, 1.0, head.chunk_range());
+        drop(s);
+        for i in [0, 9] {
+            queue(&head, i);
+        }
+        // Everything but series 9 is older than 20 s.
+        assert_eq!(head.truncate(20_000), 3);
+        assert!(head.series_by_labels(&labels(0)).is_none());
+        assert_eq!(queued(&head), 1, "series 9 stays queued");
+        let q = head.spill_due.lock().series[0].clone();
+        assert_eq!(q.labels, labels(9));
+    }
+
+    #[test]
+    fn commits_queue_series_when_a_chunk_closes_or_open_bytes_are_due() {
+        use promlite_model::Appender;
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Arc::new(crate::wal::Wal::open(dir.path(), 1 << 20).unwrap());
+        let head = Arc::new(Head::new(i64::MAX, 0));
+        let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (noisy, flat) = (labels(0), labels(1));
+        let mut first_queued = None;
+        for t in 0..150i64 {
+            let mut app =
+                super::super::HeadAppender::new(head.clone(), wal.clone(), false, closed.clone());
+            let v = (t as f64 * 0.71).sin() * 3.210_987;
+            app.append(None, &noisy, t * 5_000, v).unwrap();
+            app.append(None, &flat, t * 5_000, 2.0).unwrap();
+            app.commit().unwrap();
+            let q = head.spill_due.lock();
+            assert!(q.series.len() <= 2, "queued once at most");
+            if first_queued.is_none() && !q.series.is_empty() {
+                first_queued = Some((t, q.series[0].labels.clone()));
+            }
+        }
+        // The noisy series' open chunk reached the threshold (about 9
+        // bytes a sample) long before its chunk closed at sample 120; the
+        // constant one only queued when its chunk closed. 30 samples of the
+        // next chunk are due for writing out again.
+        let (t, who) = first_queued.unwrap();
+        assert!(t < 30 && who == noisy, "{t} {who}");
+        assert_eq!(queued(&head), 2);
+        let tmp = tempfile::tempdir().unwrap();
+        let mut spill = SpillDir::open_sized(&tmp.path().join("spill"), 64 << 10).unwrap();
+        let before = dump(&head);
+        let r = head.spill_queued_chunks(&mut spill).unwrap();
+        assert!(r.open_writes >= 1);
+        assert_eq!(r.chunks + r.closed_in_region, 2);
         assert_eq!(dump(&head), before);
     }
 }
