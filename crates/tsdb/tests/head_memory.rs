@@ -368,7 +368,7 @@ fn open_chunk_writes_and_heap_at_scrape_cadence() {
         calls as f64 / heap_samples.max(1) as f64 / N as f64,
         chunks_sum as f64 / heap_samples.max(1) as f64 / N as f64,
     );
-    // The noisy gauges' chunks are about 1 KB: a write per 64 bytes or
+    // The noisy gauges' chunks are about 1 KB: a write per 128 bytes or
     // more, not one per pass (60 passes per chunk).
     assert!(writes > 0);
     assert!(

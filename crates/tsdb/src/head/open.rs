@@ -26,7 +26,7 @@ use super::series::SeriesData;
 use crate::chunk::{ChunkBytes, Segment, SpillDir, SAMPLES_PER_CHUNK};
 
 /// Complete bytes an open chunk accumulates before they are written out.
-pub(crate) const OPEN_SPILL_THRESHOLD: usize = 64;
+pub(crate) const OPEN_SPILL_THRESHOLD: usize = 128;
 
 /// The largest region reserved for one open chunk.
 const MAX_REGION: u32 = 8 << 10;
