@@ -141,7 +141,7 @@ fn noisy_db(
     (db, labels, refs)
 }
 
-/// Number and sum of the samples of [`noisy_db`]'s series.
+/// Number and sum of the samples of the `model_latency_seconds` series.
 fn sample_sum(db: &Db) -> (usize, f64) {
     let q = db.querier(i64::MIN, i64::MAX).unwrap();
     let m = promlite_model::Matcher::equal("__name__", "model_latency_seconds");
@@ -210,14 +210,7 @@ fn bytes_kept_per_spilled_chunk() {
     const ROUND: i64 = 120;
     let dir = tempfile::tempdir().unwrap();
     let db = open(dir.path());
-    let labels: Vec<Labels> = (0..N)
-        .map(|i| {
-            Labels::from_pairs([
-                ("__name__", "model_latency_seconds".to_string()),
-                ("instance", format!("10.0.{}.{}:9100", i / 250, i % 250)),
-            ])
-        })
-        .collect();
+    let labels = latency_labels(N);
     let mut refs = vec![None; N];
     // Aligned to the 2 h block range, so no chunk is cut early.
     let t0 = 1_700_006_400_000;
@@ -313,14 +306,7 @@ fn open_chunk_writes_and_heap_at_scrape_cadence() {
     const SAMPLES: i64 = 240;
     let dir = tempfile::tempdir().unwrap();
     let db = open(dir.path());
-    let labels: Vec<Labels> = (0..N)
-        .map(|i| {
-            Labels::from_pairs([
-                ("__name__", "model_latency_seconds".to_string()),
-                ("instance", format!("10.0.{}.{}:9100", i / 250, i % 250)),
-            ])
-        })
-        .collect();
+    let labels = latency_labels(N);
     let value = |i: usize, t: i64| -> f64 {
         match i % 4 {
             0 | 1 => ((t as f64) * 0.37 + i as f64).sin() * 1.234_567,
@@ -390,20 +376,7 @@ fn open_chunk_writes_and_heap_at_scrape_cadence() {
         (heap_sum as f64 / heap_samples.max(1) as f64 / N as f64) < 160.0,
         "chunk heap per series"
     );
-    let sum = |db: &Db| -> (usize, f64) {
-        let q = db.querier(i64::MIN, i64::MAX).unwrap();
-        let m = promlite_model::Matcher::equal("__name__", "model_latency_seconds");
-        let mut n = 0;
-        let mut s = 0.0;
-        for series in q.select(&Default::default(), &[m]).unwrap() {
-            let mut it = series.iter();
-            while it.next() == promlite_model::ValueType::Float {
-                n += 1;
-                s += it.at().1;
-            }
-        }
-        (n, s)
-    };
+    let sum = sample_sum;
     let want: f64 = (0..N)
         .flat_map(|i| (0..SAMPLES).map(move |t| value(i, t)))
         .sum();
@@ -417,4 +390,16 @@ fn open_chunk_writes_and_heap_at_scrape_cadence() {
     drop(db);
     let db = open(dir.path());
     assert_eq!(sum(&db), got, "the WAL rebuilds the same head");
+}
+
+/// `n` series of one metric on different instances.
+fn latency_labels(n: usize) -> Vec<Labels> {
+    (0..n)
+        .map(|i| {
+            Labels::from_pairs([
+                ("__name__", "model_latency_seconds".to_string()),
+                ("instance", format!("10.0.{}.{}:9100", i / 250, i % 250)),
+            ])
+        })
+        .collect()
 }
