@@ -11,18 +11,9 @@ pub use crate::ast_json::ast_json;
 /// Appends a ms timestamp as Prometheus's `MarshalTimestamp` does: seconds,
 /// then `.` and three digits when the ms part is non-zero.
 pub fn write_timestamp(out: &mut String, t: i64) {
-    if t < 0 {
-        out.push('-');
-    }
-    let a = t.unsigned_abs();
-    out.push_str(itoa::Buffer::new().format(a / 1000));
-    let frac = a % 1000;
-    if frac != 0 {
-        out.push('.');
-        for c in [frac / 100, frac / 10 % 10, frac % 10] {
-            out.push(char::from(b'0' + c as u8));
-        }
-    }
+    let mut buf = [0u8; 32];
+    let n = put_timestamp(&mut buf, 0, t);
+    push_ascii(out, &buf[..n]);
 }
 
 /// Appends a JSON string, escaped as `serde_json` does: `"` and `\\`, the

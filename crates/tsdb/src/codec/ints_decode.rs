@@ -173,7 +173,7 @@ fn load_be64(bytes: &[u8], at: usize) -> u64 {
 
 /// The `N` bytes of `bytes` from `at`, zero-padded past its end.
 #[inline(always)]
-fn window<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+pub(super) fn window<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
     let mut a = [0u8; N];
     match bytes.get(at..at.saturating_add(N)) {
         Some(w) => a.copy_from_slice(w),

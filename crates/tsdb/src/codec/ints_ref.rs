@@ -2,6 +2,7 @@
 //! column, transforms undone in a second pass), kept as the reference the
 //! faster decoder in `ints_decode.rs` is tested against.
 use super::super::bits::BitReader;
+use super::super::ints_decode::window;
 use super::super::varint::{unzigzag, DecodeError, Reader};
 use super::{BLOCK, GCD_FLAG, RICE_BASE, RICE_ESC};
 
@@ -290,22 +291,6 @@ fn unpack_fixed(bytes: &[u8], width: u32, len: usize, min: i64, g: u64, out: &mu
             bitpos += w;
         }
     }
-}
-
-/// The `N` bytes of `bytes` from `at`, zero-padded past its end.
-#[inline(always)]
-fn window<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
-    let mut a = [0u8; N];
-    match bytes.get(at..at + N) {
-        Some(w) => a.copy_from_slice(w),
-        None => {
-            let tail = bytes.get(at..).unwrap_or(&[]);
-            if let Some(d) = a.get_mut(..tail.len()) {
-                d.copy_from_slice(tail);
-            }
-        }
-    }
-    a
 }
 
 /// Reads `n` integers written by [`encode_ints`].
