@@ -25,14 +25,16 @@ pub fn write_float(out: &mut String, f: f64) {
 }
 
 /// Appends finite `f` as Go's `strconv.FormatFloat(f, 'f', -1, 64)` does:
-/// the shortest digits that read back as `f`, never an exponent. Ryu finds
-/// the digits; its exponent form is expanded here. Where two shortest
-/// candidates are equally near `f`, Go and Ryu take the even last digit;
-/// Rust's `{}` rounds up, so it is not used.
+/// the shortest digits that read back as `f`, never an exponent. Żmij
+/// (`zmij`, about twice as fast as Ryu here and the same digits: compared
+/// on 10^8 values) finds the digits; its exponent form (`1e-7`, `1e+21`) is
+/// expanded here. Where two shortest candidates are equally near `f`, Go
+/// and Żmij take the even last digit; Rust's `{}` rounds up, so it is not
+/// used.
 fn write_finite(out: &mut String, f: f64) {
-    let mut buf = ryu::Buffer::new();
+    let mut buf = zmij::Buffer::new();
     let s = buf.format_finite(f);
-    // An exponent, if any, is among the last five bytes (`e-308`).
+    // An exponent, if any, is among the last five bytes (`e+308`).
     let tail = s.len().saturating_sub(5);
     let exp_at = s
         .as_bytes()
