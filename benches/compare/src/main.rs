@@ -4,6 +4,7 @@
 //! targets; writes a Markdown report. See `benches/compare/README.md`.
 
 mod backfill;
+mod client;
 mod dataset;
 mod measure;
 mod queries;
