@@ -3,7 +3,7 @@
 //! and the `parse_query` syntax tree (see `ast_json.rs`).
 
 use promlite_model::Labels;
-use promlite_promql::value::{write_float, Value};
+use promlite_promql::value::{put_plain, write_float, Value};
 use serde_json::{Map, Value as Json};
 
 pub use crate::ast_json::ast_json;
@@ -65,13 +65,15 @@ pub fn write_labels(out: &mut String, l: &Labels) {
     out.push('}');
 }
 
+/// Appends one `[t,"v"]` point of a range answer.
 ///
-/// A range answer is mostly points, so the `[`, the timestamp and `,"` are
-/// put together in a stack buffer and appended at once, and a whole value
-/// below 2^53 (counters, byte gauges) is written as the integer it is, which
-/// is what the shortest-digits form expands to, without running Ryu.
+/// A range answer is mostly points, so a point is built in a stack buffer
+/// and appended at once: the `[`, the timestamp, `,"`, the value and `"]`.
+/// A whole value below 2^53 (counters, byte gauges) is written as the
+/// integer it is, which is what the shortest-digits form expands to,
+/// without running the float formatter.
 fn write_point(out: &mut String, t: i64, v: f64) {
-    let mut buf = [0u8; 48];
+    let mut buf = [0u8; 64];
     buf[0] = b'[';
     let mut n = put_timestamp(&mut buf, 1, t);
     buf[n] = b',';
@@ -89,6 +91,14 @@ fn write_point(out: &mut String, t: i64, v: f64) {
         buf[n + 1] = b']';
         n += 2;
         push_ascii(out, &buf[..n]);
+        return;
+    }
+    // Finite values without an exponent: formatted into the buffer too,
+    // so the point is one append.
+    if let Some(end) = v.is_finite().then(|| put_plain(&mut buf, n, v)).flatten() {
+        buf[end] = b'"';
+        buf[end + 1] = b']';
+        push_ascii(out, &buf[..end + 2]);
         return;
     }
     push_ascii(out, &buf[..n]);
@@ -293,6 +303,9 @@ mod tests {
             values.push(f64::from_bits(x));
             values.push((x % 1_000_000_000_000) as f64 - 5e11);
             values.push((x >> 11) as f64);
+            // Fractions of every length with and without an exponent.
+            values.push((x % 1_000_000_007) as f64 / 10f64.powi((x % 29) as i32 - 8));
+            values.push(-((x % 100_000) as f64) / 60.0);
         }
         let times = [
             0,

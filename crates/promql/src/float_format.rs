@@ -24,6 +24,24 @@ pub fn write_float(out: &mut String, f: f64) {
     }
 }
 
+/// Writes finite `f` into `buf` from `at` as [`write_float`] would, when its
+/// shortest form needs no exponent (every value from 1e-5 up to 1e16, which
+/// is nearly every value a query answers); returns the end. Returns `None`,
+/// having written nothing, when the form has an exponent or `buf` has
+/// fewer than 24 bytes after `at`. The JSON point writer uses it to build a
+/// whole point on the stack.
+pub fn put_plain(buf: &mut [u8], at: usize, f: f64) -> Option<usize> {
+    let mut zb = zmij::Buffer::new();
+    let s = zb.format_finite(f).as_bytes();
+    let s = s.strip_suffix(b".0").unwrap_or(s);
+    let room = buf.get_mut(at..at.checked_add(24)?)?;
+    if s.len() > room.len() || s.contains(&b'e') {
+        return None;
+    }
+    room[..s.len()].copy_from_slice(s);
+    Some(at + s.len())
+}
+
 /// Appends finite `f` as Go's `strconv.FormatFloat(f, 'f', -1, 64)` does:
 /// the shortest digits that read back as `f`, never an exponent. Żmij
 /// (`zmij`, about twice as fast as Ryu here and the same digits: compared
@@ -153,6 +171,20 @@ mod tests {
             }
         }
         assert_eq!(ours(f64::NAN), "NaN");
+        // The plain writer agrees wherever it writes, and declines exactly
+        // the exponent forms.
+        let mut buf = [0u8; 40];
+        for f in [
+            0.1, -2.5, 1e-5, 1e-6, 1e15, 1e16, 1e21, 123.0, -0.0, 0.0, 5e-324,
+        ] {
+            let (plain, general) = (put_plain(&mut buf, 3, f), ours(f));
+            let z = zmij::Buffer::new().format_finite(f).contains('e');
+            match plain {
+                Some(end) => assert_eq!(&buf[3..end], general.as_bytes(), "{f:e}"),
+                None => assert!(z, "{f:e} declined without an exponent"),
+            }
+        }
+        assert_eq!(put_plain(&mut buf, 20, 0.5), None, "short buffer");
         assert_eq!(ours(f64::INFINITY), "+Inf");
         assert_eq!(ours(f64::NEG_INFINITY), "-Inf");
         // A tie: Go prints the even digit, Rust's `{}` the odd one.

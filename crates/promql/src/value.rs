@@ -70,7 +70,7 @@ impl Value {
     }
 }
 
-pub use crate::float_format::{format_float, write_float};
+pub use crate::float_format::{format_float, put_plain, write_float};
 
 #[cfg(test)]
 mod tests {
