@@ -79,9 +79,10 @@ fn write_point(out: &mut String, t: i64, v: f64) {
     buf[n] = b',';
     buf[n + 1] = b'"';
     n += 2;
-    if v.fract() == 0.0 && v.abs() < MAX_EXACT_INT && !(v == 0.0 && v.is_sign_negative()) {
-        // `v` is whole and below 2^53 in magnitude: the cast is exact.
-        let i = v as i64;
+    // `as` saturates (and maps NaN to 0), so the round trip holds exactly
+    // for whole values in i64's range; below 2^53 the integer is exact.
+    let i = v as i64;
+    if i as f64 == v && v.abs() < MAX_EXACT_INT && !(v == 0.0 && v.is_sign_negative()) {
         if i < 0 {
             buf[n] = b'-';
             n += 1;
