@@ -96,6 +96,11 @@ pub(crate) enum Read {
     /// at a single time needs. Storage finds it without decoding the
     /// older samples ([`Series::last_sample`]).
     Newest,
+    /// All of them but staleness markers, where storage may leave out the
+    /// middle of runs that never fall ([`Series::append_samples_thin`]):
+    /// enough for `rate` and `increase` of a window that holds them all.
+    /// The per-series function gets the number left out.
+    Thin,
 }
 
 /// Reads each series of `part` (see [`Read`]) into one reused buffer and
@@ -106,22 +111,24 @@ fn run_part<T>(
     maxt: i64,
     read: Read,
     stop: &StopSignal,
-    map: &(impl Fn(&[(i64, f64)]) -> Option<T> + Sync),
+    map: &(impl Fn(&[(i64, f64)], usize) -> Option<T> + Sync),
 ) -> PartResult<T> {
     let mut out = Vec::with_capacity(part.len());
     run_until(part, mint, maxt, read, stop, map, None, &mut out)?;
     Ok(out)
 }
 
-/// Replaces `buf` with the samples of `s` that `read` asks for.
+/// Replaces `buf` with the samples of `s` that `read` asks for; returns
+/// how many samples storage left out ([`Read::Thin`] only).
 pub(super) fn read_series(
     s: &dyn Series,
     mint: i64,
     maxt: i64,
     read: Read,
     buf: &mut Vec<(i64, f64)>,
-) -> Result<(), QueryError> {
+) -> Result<usize, QueryError> {
     buf.clear();
+    let mut hidden = 0;
     match read {
         Read::Newest => {
             if let Some(x) = s.last_sample()? {
@@ -130,8 +137,13 @@ pub(super) fn read_series(
                 }
             }
         }
-        Read::All { keep_stale } => {
-            s.append_samples(buf)?;
+        Read::All { .. } | Read::Thin => {
+            let keep_stale = matches!(read, Read::All { keep_stale: true });
+            if read == Read::Thin {
+                hidden = s.append_samples_thin(buf)?;
+            } else {
+                s.append_samples(buf)?;
+            }
             let in_bounds =
                 buf.first().is_none_or(|x| x.0 > mint) && buf.last().is_none_or(|x| x.0 <= maxt);
             // Not stopping at the first marker keeps the scan vectorised.
@@ -141,7 +153,7 @@ pub(super) fn read_series(
             }
         }
     }
-    Ok(())
+    Ok(hidden)
 }
 
 /// [`run_part`] into `out`, stopping before the next series once `until`
@@ -154,7 +166,7 @@ fn run_until<T>(
     maxt: i64,
     read: Read,
     stop: &StopSignal,
-    map: &(impl Fn(&[(i64, f64)]) -> Option<T> + Sync),
+    map: &(impl Fn(&[(i64, f64)], usize) -> Option<T> + Sync),
     until: Option<Instant>,
     out: &mut Vec<Option<T>>,
 ) -> Result<usize, QueryError> {
@@ -165,8 +177,12 @@ fn run_until<T>(
             return Ok(done);
         }
         stop.check()?;
-        read_series(s.as_ref(), mint, maxt, read, &mut buf)?;
-        out.push(if buf.is_empty() { None } else { map(&buf) });
+        let hidden = read_series(s.as_ref(), mint, maxt, read, &mut buf)?;
+        out.push(if buf.is_empty() {
+            None
+        } else {
+            map(&buf, hidden)
+        });
     }
     Ok(part.len())
 }
@@ -208,6 +224,20 @@ impl Evaluator<'_> {
         maxt: i64,
         read: Read,
         map: impl Fn(&[(i64, f64)]) -> Option<T> + Sync,
+        sink: impl FnMut(&mut Self, &Labels, T) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
+        self.map_selected_counted(vs, mint, maxt, read, |s, _| map(s), sink)
+    }
+
+    /// [`Evaluator::map_selected_read`] with `map` also given the number of
+    /// samples storage left out of the series ([`Read::Thin`]; 0 otherwise).
+    pub(crate) fn map_selected_counted<T: Send>(
+        &mut self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+        read: Read,
+        map: impl Fn(&[(i64, f64)], usize) -> Option<T> + Sync,
         mut sink: impl FnMut(&mut Self, &Labels, T) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
         if maxt <= mint {

@@ -90,6 +90,26 @@ impl RangeInput<'_> {
         }
     }
 
+    /// Whether the input is a plain matrix selector at a single step whose
+    /// window `(end - range, end]` is exactly the selected range, so every
+    /// sample read is in the window.
+    pub fn whole_selection(&self) -> bool {
+        let [end] = self.ends[..] else {
+            return false;
+        };
+        match self.source {
+            Source::Select { mint, maxt, .. } => {
+                self.boundary == Boundary::Plain
+                    && self.pre == 0
+                    && self.post == 0
+                    && maxt == end
+                    && mint == end.saturating_sub(self.range)
+                    && mint < maxt
+            }
+            Source::Loaded(_) => false,
+        }
+    }
+
     /// The range vector at a single step (instant queries).
     pub fn into_matrix(self, ev: &mut Evaluator, r: Range) -> Result<Val, QueryError> {
         if r.len() != 1 {
@@ -182,6 +202,29 @@ impl Evaluator<'_> {
                 mint,
                 maxt,
             } => self.map_selected(selector, *mint, *maxt, false, map, sink),
+        }
+    }
+
+    /// [`Evaluator::map_range_series`] for `rate`/`increase` at a single
+    /// step whose window is the whole selection: storage may leave out the
+    /// middle of runs that never fall ([`Read::Thin`]), and `map` gets the
+    /// number of samples left out. Any other input is read whole (0 left
+    /// out).
+    pub(crate) fn map_range_series_thin<T: Send>(
+        &mut self,
+        input: &RangeInput,
+        map: impl Fn(&[(i64, f64)], usize) -> Option<T> + Sync,
+        sink: impl FnMut(&mut Self, &Labels, T) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
+        match &input.source {
+            Source::Select {
+                selector,
+                mint,
+                maxt,
+            } if input.whole_selection() => {
+                self.map_selected_counted(selector, *mint, *maxt, Read::Thin, map, sink)
+            }
+            _ => self.map_range_series(input, |s| map(s, 0), sink),
         }
     }
 
