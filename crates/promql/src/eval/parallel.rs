@@ -80,6 +80,28 @@ fn threads_for(n: usize) -> usize {
     cores().min(MAX_THREADS).min(n / SERIES_PER_THREAD).max(1)
 }
 
+/// The labels of a series handed to a sink. A selected series' labels are
+/// asked for only when the sink needs them: block storage builds them on
+/// first use, and an aggregation that drops every label (`avg(x)`) never
+/// needs them.
+#[derive(Clone, Copy)]
+pub(crate) enum Metric<'a> {
+    /// Labels already at hand.
+    Labels(&'a Labels),
+    /// A selected series.
+    Series(&'a (dyn Series + 'a)),
+}
+
+impl<'a> Metric<'a> {
+    /// The labels (built now if the storage builds them lazily).
+    pub(crate) fn labels(self) -> &'a Labels {
+        match self {
+            Metric::Labels(l) => l,
+            Metric::Series(s) => s.labels(),
+        }
+    }
+}
+
 /// What [`run_part`] gives for a run of series.
 type PartResult<T> = Result<Vec<Option<T>>, QueryError>;
 
@@ -210,7 +232,7 @@ impl Evaluator<'_> {
         maxt: i64,
         keep_stale: bool,
         map: impl Fn(&[(i64, f64)]) -> Option<T> + Sync,
-        sink: impl FnMut(&mut Self, &Labels, T) -> Result<(), QueryError>,
+        sink: impl FnMut(&mut Self, Metric<'_>, T) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
         self.map_selected_read(vs, mint, maxt, Read::All { keep_stale }, map, sink)
     }
@@ -224,7 +246,7 @@ impl Evaluator<'_> {
         maxt: i64,
         read: Read,
         map: impl Fn(&[(i64, f64)]) -> Option<T> + Sync,
-        sink: impl FnMut(&mut Self, &Labels, T) -> Result<(), QueryError>,
+        sink: impl FnMut(&mut Self, Metric<'_>, T) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
         self.map_selected_counted(vs, mint, maxt, read, |s, _| map(s), sink)
     }
@@ -238,7 +260,7 @@ impl Evaluator<'_> {
         maxt: i64,
         read: Read,
         map: impl Fn(&[(i64, f64)], usize) -> Option<T> + Sync,
-        mut sink: impl FnMut(&mut Self, &Labels, T) -> Result<(), QueryError>,
+        mut sink: impl FnMut(&mut Self, Metric<'_>, T) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
         if maxt <= mint {
             return Ok(());
@@ -303,7 +325,7 @@ impl Evaluator<'_> {
         for (s, t) in sets.iter().zip(results) {
             self.check()?;
             if let Some(t) = t {
-                sink(self, s.labels(), t)?;
+                sink(self, Metric::Series(s.as_ref()), t)?;
             }
         }
         Ok(())

@@ -6,7 +6,7 @@
 use promlite_model::{is_stale_nan, Labels, SelectHints};
 
 use super::functions::extended::{extend_floats, smoothed_value};
-use super::parallel::{read_series, Read};
+use super::parallel::{read_series, Metric, Read};
 use super::{Evaluator, Range, Val};
 use crate::ast::{Boundary, MatrixSelector, SubqueryExpr, VectorSelector};
 use crate::error::QueryError;
@@ -185,14 +185,14 @@ impl Evaluator<'_> {
         &mut self,
         input: &RangeInput,
         map: impl Fn(&[(i64, f64)]) -> Option<T> + Sync,
-        mut sink: impl FnMut(&mut Self, &Labels, T) -> Result<(), QueryError>,
+        mut sink: impl FnMut(&mut Self, Metric<'_>, T) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
         match &input.source {
             Source::Loaded(series) => {
                 for (l, s) in series {
                     self.check()?;
                     if let Some(t) = map(s) {
-                        sink(self, l, t)?;
+                        sink(self, Metric::Labels(l), t)?;
                     }
                 }
                 Ok(())
@@ -214,7 +214,7 @@ impl Evaluator<'_> {
         &mut self,
         input: &RangeInput,
         map: impl Fn(&[(i64, f64)], usize) -> Option<T> + Sync,
-        sink: impl FnMut(&mut Self, &Labels, T) -> Result<(), QueryError>,
+        sink: impl FnMut(&mut Self, Metric<'_>, T) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
         match &input.source {
             Source::Select {
@@ -270,7 +270,7 @@ impl Evaluator<'_> {
         let mut out = Vec::new();
         self.selector_points_each(vs, r, timestamps, &mut |_, metric, floats| {
             out.push(Series {
-                metric: metric.clone(),
+                metric: metric.labels().clone(),
                 floats,
             });
             Ok(())
@@ -285,7 +285,7 @@ impl Evaluator<'_> {
         vs: &VectorSelector,
         r: Range,
         timestamps: bool,
-        sink: &mut dyn FnMut(&mut Self, &Labels, Vec<FPoint>) -> Result<(), QueryError>,
+        sink: &mut dyn FnMut(&mut Self, Metric<'_>, Vec<FPoint>) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
         let refs = self.ref_times(&vs.at, vs.offset, r);
         let (Some(&first), Some(&last)) = (refs.iter().min(), refs.iter().max()) else {

@@ -4,6 +4,10 @@
 //! the same answers, bit for bit, as one that does not, with resets inside
 //! and at the edges of runs, NaN, staleness markers, negative values,
 //! offsets, `@`, range queries and aggregations around them.
+//!
+//! The same wrapper counts `Series::labels` calls: an aggregation that
+//! drops every label must not ask for them (block storage builds them
+//! lazily).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -23,6 +27,8 @@ struct Thinning {
     min_run: usize,
     /// Samples left out so far.
     hidden: AtomicUsize,
+    /// `Series::labels` calls so far.
+    labels: AtomicUsize,
 }
 
 struct ThinQuerier<'a> {
@@ -98,11 +104,20 @@ fn thin(all: &[(i64, f64)], min_run: usize) -> (Vec<(i64, f64)>, usize) {
 
 impl Series for ThinSeries<'_> {
     fn labels(&self) -> &Labels {
+        self.owner.labels.fetch_add(1, Ordering::Relaxed);
         self.inner.labels()
     }
 
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
         self.inner.iter()
+    }
+
+    fn append_samples(&self, out: &mut Vec<(i64, f64)>) -> Result<(), StorageError> {
+        self.inner.append_samples(out)
+    }
+
+    fn last_sample(&self) -> Result<Option<(i64, f64)>, StorageError> {
+        self.inner.last_sample()
     }
 
     fn append_samples_thin(&self, out: &mut Vec<(i64, f64)>) -> Result<usize, StorageError> {
@@ -185,6 +200,7 @@ fn thin_reads_give_the_same_answers_bit_for_bit() {
         inner: MemStorage::new(),
         min_run: 3,
         hidden: AtomicUsize::new(0),
+        labels: AtomicUsize::new(0),
     };
     data(&thinning.inner);
     let engine = Engine::default();
@@ -240,4 +256,49 @@ fn thinning_keeps_edges_and_falls() {
     let ts: Vec<i64> = kept.iter().map(|x| x.0).collect();
     assert_eq!(ts, vec![0, 3, 4, 5, 6, 7, 10]);
     assert_eq!(hidden, 4);
+}
+
+/// `avg(x)`, `sum(x)` never ask a selected series for its labels; a
+/// grouping, a plain selector, or a function that drops the metric name
+/// (whose result labels must be checked for `__type__`/`__unit__`
+/// collisions) does. Answers as without the wrapper.
+#[test]
+fn aggregations_that_drop_every_label_do_not_ask_for_labels() {
+    let full = MemStorage::new();
+    data(&full);
+    let counting = Thinning {
+        inner: MemStorage::new(),
+        min_run: usize::MAX,
+        hidden: AtomicUsize::new(0),
+        labels: AtomicUsize::new(0),
+    };
+    data(&counting.inner);
+    let engine = Engine::default();
+    let q = QueryOptions::default();
+    for (query, asks) in [
+        ("avg(c)", false),
+        ("sum(c)", false),
+        ("max by () (c)", false),
+        ("count(rate(c[5m]))", true),
+        ("sum(increase(c[1h]))", true),
+        ("sum by (instance) (c)", true),
+        ("c", true),
+        ("rate(c[5m])", true),
+    ] {
+        counting.labels.store(0, Ordering::Relaxed);
+        for t in [900_000, 3_600_000] {
+            let a = engine.instant_query(&full, query, t, &q).unwrap();
+            let b = engine.instant_query(&counting, query, t, &q).unwrap();
+            assert_eq!(bits(&a.value), bits(&b.value), "{query} at {t}");
+        }
+        let a = engine
+            .range_query(&full, query, 600_000, 7_200_000, 60_000, &q)
+            .unwrap();
+        let b = engine
+            .range_query(&counting, query, 600_000, 7_200_000, 60_000, &q)
+            .unwrap();
+        assert_eq!(bits(&a.value), bits(&b.value), "{query} as a range query");
+        let calls = counting.labels.load(Ordering::Relaxed);
+        assert_eq!(calls > 0, asks, "{query}: {calls} labels calls");
+    }
 }

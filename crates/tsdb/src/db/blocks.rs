@@ -5,7 +5,7 @@
 //! (`crate::block`, `crate::compact`, `crate::retention`, `crate::quarantine`).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::RwLock;
 use promlite_model::{
@@ -15,7 +15,7 @@ use promlite_model::{
 use crate::block::{
     postings_for_matchers, Block, BlockMeta, TimestampCache, META_FILE, TMP_SUFFIX,
 };
-use crate::index::ChunkMeta;
+use crate::index::{ChunkMeta, LabelRefs};
 use crate::tombstones::Intervals;
 
 /// Blocks in the data directory, sorted by `min_time`.
@@ -230,7 +230,7 @@ pub(crate) fn select_block(
     for id in postings_for_matchers(ix, matchers)? {
         let deleted = tombstones.get(u64::from(id)).cloned();
         let mut chunks = ChunkList::default();
-        let labels = ix.series_in_range_each(id, mint, maxt, |c| {
+        let label_refs = ix.series_chunks_in_range_each(id, mint, maxt, |c| {
             let hidden = deleted
                 .as_ref()
                 .is_some_and(|d| d.covers(c.min_time, c.max_time));
@@ -244,7 +244,8 @@ pub(crate) fn select_block(
         let series = OwnedBlockSeries {
             block: block.clone(),
             ts_cache: ts_cache.clone(),
-            labels,
+            label_refs,
+            labels: OnceLock::new(),
             chunks,
             deleted,
             mint,
@@ -346,7 +347,13 @@ struct OwnedBlockSeries {
     block: Arc<Block>,
     /// Timestamp columns decoded for the series of the same selection.
     ts_cache: Arc<TimestampCache>,
-    labels: Labels,
+    /// Its label set as checked symbol references.
+    label_refs: LabelRefs,
+    /// Its labels, built from the index when first asked for: an
+    /// aggregation that drops them all (`avg(x)`) never asks, and building
+    /// a label set (symbol lookups, an allocation, a copy) was a tenth of
+    /// such a query.
+    labels: OnceLock<Labels>,
     chunks: ChunkList,
     /// Deleted intervals (tombstones) of this series.
     deleted: Option<Intervals>,
@@ -430,8 +437,18 @@ impl OwnedBlockSeries {
 }
 
 impl Series for OwnedBlockSeries {
+    /// Built on first use. The selection checked the entry's label
+    /// references as building checks them
+    /// ([`crate::index::IndexReader::series_chunks_in_range_each`]), and
+    /// block files do not change, so building cannot fail; were it to, the
+    /// series would have no labels rather than take the process down.
     fn labels(&self) -> &Labels {
-        &self.labels
+        self.labels.get_or_init(|| {
+            self.block
+                .index()
+                .labels_from_refs(&self.label_refs)
+                .unwrap_or_else(|_| Labels::empty())
+        })
     }
 
     fn iter(&self) -> Box<dyn SampleIterator + '_> {

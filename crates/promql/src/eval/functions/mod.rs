@@ -14,6 +14,7 @@ mod time;
 
 use promlite_model::{Labels, MatchOp, METRIC_NAME};
 
+use super::parallel::Metric;
 use super::selector::RangeInput;
 use super::{Evaluator, Range, SeriesSet, Val};
 use crate::ast::{Boundary, Call, Expr, StringLiteral, ValueType};
@@ -487,9 +488,9 @@ impl Evaluator<'_> {
         let mut out = SeriesSet::new(r);
         let whole = self.range_call_each(c, r, &mut |_, metric, pts| {
             let metric = if keep_name {
-                metric.clone()
+                metric.labels().clone()
             } else {
-                crate::eval::drop_name(metric)
+                crate::eval::drop_name(metric.labels())
             };
             out.push(metric, pts)
         })?;
@@ -507,7 +508,7 @@ impl Evaluator<'_> {
         &mut self,
         c: &Call,
         r: Range,
-        sink: &mut dyn FnMut(&mut Self, &Labels, Vec<FPoint>) -> Result<(), QueryError>,
+        sink: &mut dyn FnMut(&mut Self, Metric<'_>, Vec<FPoint>) -> Result<(), QueryError>,
     ) -> Result<Option<Val>, QueryError> {
         let name = c.func.as_str();
         let n = r.len();
@@ -685,7 +686,7 @@ impl Evaluator<'_> {
             });
             Some((pts, widest))
         };
-        let sink = |ev: &mut Self, metric: &Labels, (pts, widest): (Vec<FPoint>, usize)| {
+        let sink = |ev: &mut Self, metric: Metric<'_>, (pts, widest): (Vec<FPoint>, usize)| {
             ev.check()?;
             ev.check_transient(widest)?;
             ev.add_samples(pts.len())?;
