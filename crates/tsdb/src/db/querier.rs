@@ -333,6 +333,36 @@ mod tests {
         check_thin(&db, &rs);
     }
 
+    /// Compaction re-encodes chunks and sets the flag on its own longer
+    /// chunks: one 300-sample chunk per series here, monotone or not.
+    #[test]
+    fn compacted_chunks_carry_the_monotone_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = write_block(dir.path(), 0, BLOCK, &mut counters().into_iter())
+            .unwrap()
+            .unwrap();
+        let block = crate::block::Block::open(&dir.path().join(&meta.id)).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        crate::compact::compact(out.path(), &[std::sync::Arc::new(block)])
+            .unwrap()
+            .unwrap();
+        let db = Db::open(out.path(), opts()).unwrap();
+        let q = db.querier(i64::MIN, i64::MAX).unwrap();
+        let thin_len = |name: &str| {
+            let s = q
+                .select(&SelectHints::default(), &[Matcher::equal("__name__", name)])
+                .unwrap();
+            let mut out = Vec::new();
+            let hidden = s[0].append_samples_thin(&mut out).unwrap();
+            (out.len(), hidden)
+        };
+        assert_eq!(thin_len("ctr"), (2, 298));
+        assert_eq!(thin_len("ctr_float"), (2, 298));
+        assert_eq!(thin_len("ctr_reset_edge"), (300, 0));
+        assert_eq!(thin_len("ctr_nan"), (300, 0));
+        assert!(check_thin(&db, &ranges(-20_000, 4_600_000)) > 0);
+    }
+
     #[test]
     fn merged_series_newest_sample_matches_iteration() {
         let dir = tempfile::tempdir().unwrap();
