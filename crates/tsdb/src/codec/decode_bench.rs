@@ -113,6 +113,8 @@ fn decode_driver() {
         }
     }
     eprintln!("values by kind (constant, decimal, xor, ordered): {kinds:?}");
+    let bytes: usize = cols.iter().map(|(c, _)| c.values.len()).sum();
+    eprintln!("value column bytes: {bytes}");
     let start = std::time::Instant::now();
     let v = decode_value_columns(&cols, reps);
     let tv = start.elapsed().as_secs_f64();
