@@ -15,6 +15,11 @@ use crate::value::{FPoint, Series};
 /// Raw samples of one series.
 pub(crate) type Samples = Vec<(i64, f64)>;
 
+/// Where per-series results go, in series order: the evaluator, the
+/// series' labels (asked for only if needed) and its points.
+pub(crate) type PointSink<'s, E> =
+    dyn FnMut(&mut E, Metric<'_>, Vec<FPoint>) -> Result<(), QueryError> + 's;
+
 /// Where the series of a range vector come from.
 pub(crate) enum Source<'e> {
     /// Already evaluated (subqueries): series with samples in time order.
@@ -285,7 +290,7 @@ impl Evaluator<'_> {
         vs: &VectorSelector,
         r: Range,
         timestamps: bool,
-        sink: &mut dyn FnMut(&mut Self, Metric<'_>, Vec<FPoint>) -> Result<(), QueryError>,
+        sink: &mut PointSink<'_, Self>,
     ) -> Result<(), QueryError> {
         let refs = self.ref_times(&vs.at, vs.offset, r);
         let (Some(&first), Some(&last)) = (refs.iter().min(), refs.iter().max()) else {
@@ -469,6 +474,49 @@ impl Evaluator<'_> {
     }
 }
 
+/// The points of an instant vector selector over the reference times
+/// `refs` (one per step of `r`): per step, the newest sample at or before
+/// it within the lookback, unless that is a staleness marker; its value,
+/// or with `TS` its timestamp in seconds. A function of its own with the
+/// choice between value and timestamp made at compile time: in the
+/// selector's closure the timestamp's division was computed for every
+/// step, whether used or not.
+fn step_points<const TS: bool>(
+    samples: &[(i64, f64)],
+    refs: &[i64],
+    lookback: i64,
+    r: Range,
+) -> Vec<FPoint> {
+    // At most one point per step and per sample: sized once, not grown
+    // step by step.
+    let mut floats = Vec::with_capacity(refs.len().min(samples.len()));
+    let mut hi = 0usize;
+    for (i, &rt) in refs.iter().enumerate() {
+        // Reference times only grow (one `@` time, or the steps).
+        if hi > 0 && samples.get(hi - 1).is_some_and(|x| x.0 > rt) {
+            hi = 0;
+        }
+        if hi == 0 {
+            // First reference time: a binary search (an instant query's
+            // lookback window may hold many samples).
+            hi = samples.partition_point(|x| x.0 <= rt);
+        }
+        while samples.get(hi).is_some_and(|x| x.0 <= rt) {
+            hi += 1;
+        }
+        if hi == 0 {
+            continue;
+        }
+        if let Some(&(t, v)) = samples.get(hi - 1) {
+            if t > rt.saturating_sub(lookback) && !is_stale_nan(v) {
+                let f = if TS { t as f64 / 1000.0 } else { v };
+                floats.push(FPoint { t: r.ts(i), f });
+            }
+        }
+    }
+    floats
+}
+
 #[cfg(test)]
 mod tests {
     use super::{RangeInput, Source};
@@ -519,47 +567,4 @@ mod tests {
             }
         }
     }
-}
-
-/// The points of an instant vector selector over the reference times
-/// `refs` (one per step of `r`): per step, the newest sample at or before
-/// it within the lookback, unless that is a staleness marker; its value,
-/// or with `TS` its timestamp in seconds. A function of its own with the
-/// choice between value and timestamp made at compile time: in the
-/// selector's closure the timestamp's division was computed for every
-/// step, whether used or not.
-fn step_points<const TS: bool>(
-    samples: &[(i64, f64)],
-    refs: &[i64],
-    lookback: i64,
-    r: Range,
-) -> Vec<FPoint> {
-    // At most one point per step and per sample: sized once, not grown
-    // step by step.
-    let mut floats = Vec::with_capacity(refs.len().min(samples.len()));
-    let mut hi = 0usize;
-    for (i, &rt) in refs.iter().enumerate() {
-        // Reference times only grow (one `@` time, or the steps).
-        if hi > 0 && samples.get(hi - 1).is_some_and(|x| x.0 > rt) {
-            hi = 0;
-        }
-        if hi == 0 {
-            // First reference time: a binary search (an instant query's
-            // lookback window may hold many samples).
-            hi = samples.partition_point(|x| x.0 <= rt);
-        }
-        while samples.get(hi).is_some_and(|x| x.0 <= rt) {
-            hi += 1;
-        }
-        if hi == 0 {
-            continue;
-        }
-        if let Some(&(t, v)) = samples.get(hi - 1) {
-            if t > rt.saturating_sub(lookback) && !is_stale_nan(v) {
-                let f = if TS { t as f64 / 1000.0 } else { v };
-                floats.push(FPoint { t: r.ts(i), f });
-            }
-        }
-    }
-    floats
 }

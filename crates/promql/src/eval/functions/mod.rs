@@ -15,7 +15,7 @@ mod time;
 use promlite_model::{Labels, MatchOp, METRIC_NAME};
 
 use super::parallel::Metric;
-use super::selector::RangeInput;
+use super::selector::{PointSink, RangeInput};
 use super::{Evaluator, Range, SeriesSet, Val};
 use crate::ast::{Boundary, Call, Expr, StringLiteral, ValueType};
 use crate::error::QueryError;
@@ -508,7 +508,7 @@ impl Evaluator<'_> {
         &mut self,
         c: &Call,
         r: Range,
-        sink: &mut dyn FnMut(&mut Self, Metric<'_>, Vec<FPoint>) -> Result<(), QueryError>,
+        sink: &mut PointSink<'_, Self>,
     ) -> Result<Option<Val>, QueryError> {
         let name = c.func.as_str();
         let n = r.len();
