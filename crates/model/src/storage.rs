@@ -123,6 +123,21 @@ pub trait Series: Send + Sync {
         }
     }
 
+    /// [`Series::append_samples`], except that of a run of consecutive
+    /// samples in which no value is NaN and none is below its predecessor
+    /// only the first and the last may be appended (the run's other
+    /// samples are left out, and not decoded); returns how many samples
+    /// were left out in all. What `out` gets is the series' samples minus
+    /// some samples that each lie between two kept ones of the same run,
+    /// so the first and last samples, the sample count (with the return
+    /// value) and every point where a value falls below its predecessor
+    /// are the same as in the full list: all that `rate` and `increase`
+    /// of a window holding all of the samples need. The default leaves
+    /// nothing out; block storage uses the chunks flagged monotone.
+    fn append_samples_thin(&self, out: &mut Vec<(i64, f64)>) -> Result<usize, StorageError> {
+        self.append_samples(out).map(|()| 0)
+    }
+
     /// The newest of its samples in the querier's range (the last one
     /// [`Series::iter`] yields), or `None` if it has none there. An instant
     /// selector needs only this sample. The default walks [`Series::iter`]

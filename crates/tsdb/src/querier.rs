@@ -168,6 +168,29 @@ impl Series for MergedSeries<'_> {
         Ok(())
     }
 
+    /// Parts that follow each other in time are concatenated, each thin
+    /// (see [`Series::append_samples_thin`]); when parts overlap, every
+    /// sample is merged as in [`Series::append_samples`].
+    fn append_samples_thin(&self, out: &mut Vec<(i64, f64)>) -> Result<usize, StorageError> {
+        let base = out.len();
+        let mut hidden = 0usize;
+        for p in &self.parts {
+            let before = out.len();
+            hidden += p.append_samples_thin(out)?;
+            let overlaps = before > base
+                && match (out.get(before - 1), out.get(before)) {
+                    (Some(prev), Some(first)) => first.0 <= prev.0,
+                    _ => false,
+                };
+            if overlaps {
+                out.truncate(base);
+                self.append_samples(out)?;
+                return Ok(0);
+            }
+        }
+        Ok(hidden)
+    }
+
     /// The newest of the parts' newest samples; on equal timestamps the
     /// part listed last wins, as in iteration.
     fn last_sample(&self) -> Result<Option<(i64, f64)>, StorageError> {

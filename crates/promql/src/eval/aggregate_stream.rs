@@ -20,6 +20,7 @@ use promlite_model::{Labels, MatchOp, METRIC_NAME};
 
 use super::aggregate::{group_labels, Acc};
 use super::binary::is_name_label;
+use super::parallel::Metric;
 use super::{group_index, Evaluator, Range, SeriesSet, Val};
 use crate::ast::{AggregateExpr, AggregateOp, Expr};
 use crate::error::QueryError;
@@ -124,8 +125,9 @@ impl Folder<'_> {
 
     /// The group of `metric` if it is already known, found without building
     /// its group label set: by the hash of its grouping labels, checked
-    /// label by label against the group's labels.
-    fn known_by_group(&self, metric: &Labels) -> Option<usize> {
+    /// label by label against the group's labels. `sum(x)` and `by ()`
+    /// have one group and need no labels at all.
+    fn known_by_group(&self, metric: Metric<'_>) -> Option<usize> {
         if !self.by_values() {
             return None;
         }
@@ -133,6 +135,7 @@ impl Folder<'_> {
             // `sum(x)`, `by ()`: one group, the empty label set.
             return (!self.glabels.is_empty()).then_some(0);
         }
+        let metric = metric.labels();
         let h = metric.hash_for(&self.a.grouping);
         self.by_hash.get(&h)?.iter().copied().find(|&g| {
             self.glabels
@@ -141,13 +144,14 @@ impl Folder<'_> {
         })
     }
 
-    fn fold(&mut self, metric: &Labels, points: &[FPoint]) -> bool {
+    fn fold(&mut self, metric: Metric<'_>, points: &[FPoint]) -> bool {
         // A series without points does not make its group seen.
         if points.is_empty() {
             return true;
         }
         if self.drops_name
             && metric
+                .labels()
                 .iter()
                 .any(|l| l.name == "__type__" || l.name == "__unit__")
         {
@@ -157,10 +161,14 @@ impl Folder<'_> {
         let g = match self.known_by_group(metric) {
             Some(g) => g,
             None => {
-                let gl = if self.drops_name && self.by_name_label {
-                    group_labels(&super::drop_name(metric), self.a)
+                // `sum(x)`, `by ()`: the empty label set, no labels needed.
+                let one_group = !self.a.without && self.a.grouping.is_empty();
+                let gl = if one_group {
+                    super::empty_labels()
+                } else if self.drops_name && self.by_name_label {
+                    group_labels(&super::drop_name(metric.labels()), self.a)
                 } else {
-                    group_labels(metric, self.a)
+                    group_labels(metric.labels(), self.a)
                 };
                 let mut next = self.glabels.len();
                 let g = group_index(&mut self.gmap, gl.clone(), &mut next);
@@ -169,8 +177,8 @@ impl Folder<'_> {
                         self.give_up = true;
                         return false;
                     }
-                    if self.by_values() {
-                        let h = metric.hash_for(&self.a.grouping);
+                    if self.by_values() && !one_group {
+                        let h = metric.labels().hash_for(&self.a.grouping);
                         self.by_hash.entry(h).or_default().push(g);
                     }
                     self.glabels.push(gl);
@@ -229,7 +237,7 @@ impl Evaluator<'_> {
             give_up: false,
         };
         let samples_before = self.samples;
-        let mut sink = |_: &mut Self, metric: &Labels, points: Vec<FPoint>| {
+        let mut sink = |_: &mut Self, metric: Metric<'_>, points: Vec<FPoint>| {
             if folder.fold(metric, &points) {
                 Ok(())
             } else {

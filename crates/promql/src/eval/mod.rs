@@ -578,6 +578,8 @@ pub(crate) fn line_col(query: &str, pos: usize) -> Option<(usize, usize)> {
 
 #[cfg(test)]
 mod newest_tests;
+#[cfg(test)]
+mod thin_tests;
 
 /// Test inputs: advances the xorshift state `x` and picks from `pool`.
 #[cfg(test)]

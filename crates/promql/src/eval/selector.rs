@@ -6,7 +6,7 @@
 use promlite_model::{is_stale_nan, Labels, SelectHints};
 
 use super::functions::extended::{extend_floats, smoothed_value};
-use super::parallel::{read_series, Read};
+use super::parallel::{read_series, Metric, Read};
 use super::{Evaluator, Range, Val};
 use crate::ast::{Boundary, MatrixSelector, SubqueryExpr, VectorSelector};
 use crate::error::QueryError;
@@ -14,6 +14,11 @@ use crate::value::{FPoint, Series};
 
 /// Raw samples of one series.
 pub(crate) type Samples = Vec<(i64, f64)>;
+
+/// Where per-series results go, in series order: the evaluator, the
+/// series' labels (asked for only if needed) and its points.
+pub(crate) type PointSink<'s, E> =
+    dyn FnMut(&mut E, Metric<'_>, Vec<FPoint>) -> Result<(), QueryError> + 's;
 
 /// Where the series of a range vector come from.
 pub(crate) enum Source<'e> {
@@ -87,6 +92,26 @@ impl RangeInput<'_> {
                     f(i, w);
                 }
             }
+        }
+    }
+
+    /// Whether the input is a plain matrix selector at a single step whose
+    /// window `(end - range, end]` is exactly the selected range, so every
+    /// sample read is in the window.
+    pub fn whole_selection(&self) -> bool {
+        let [end] = self.ends[..] else {
+            return false;
+        };
+        match self.source {
+            Source::Select { mint, maxt, .. } => {
+                self.boundary == Boundary::Plain
+                    && self.pre == 0
+                    && self.post == 0
+                    && maxt == end
+                    && mint == end.saturating_sub(self.range)
+                    && mint < maxt
+            }
+            Source::Loaded(_) => false,
         }
     }
 
@@ -165,14 +190,14 @@ impl Evaluator<'_> {
         &mut self,
         input: &RangeInput,
         map: impl Fn(&[(i64, f64)]) -> Option<T> + Sync,
-        mut sink: impl FnMut(&mut Self, &Labels, T) -> Result<(), QueryError>,
+        mut sink: impl FnMut(&mut Self, Metric<'_>, T) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
         match &input.source {
             Source::Loaded(series) => {
                 for (l, s) in series {
                     self.check()?;
                     if let Some(t) = map(s) {
-                        sink(self, l, t)?;
+                        sink(self, Metric::Labels(l), t)?;
                     }
                 }
                 Ok(())
@@ -182,6 +207,29 @@ impl Evaluator<'_> {
                 mint,
                 maxt,
             } => self.map_selected(selector, *mint, *maxt, false, map, sink),
+        }
+    }
+
+    /// [`Evaluator::map_range_series`] for `rate`/`increase` at a single
+    /// step whose window is the whole selection: storage may leave out the
+    /// middle of runs that never fall ([`Read::Thin`]), and `map` gets the
+    /// number of samples left out. Any other input is read whole (0 left
+    /// out).
+    pub(crate) fn map_range_series_thin<T: Send>(
+        &mut self,
+        input: &RangeInput,
+        map: impl Fn(&[(i64, f64)], usize) -> Option<T> + Sync,
+        sink: impl FnMut(&mut Self, Metric<'_>, T) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
+        match &input.source {
+            Source::Select {
+                selector,
+                mint,
+                maxt,
+            } if input.whole_selection() => {
+                self.map_selected_counted(selector, *mint, *maxt, Read::Thin, map, sink)
+            }
+            _ => self.map_range_series(input, |s| map(s, 0), sink),
         }
     }
 
@@ -227,7 +275,7 @@ impl Evaluator<'_> {
         let mut out = Vec::new();
         self.selector_points_each(vs, r, timestamps, &mut |_, metric, floats| {
             out.push(Series {
-                metric: metric.clone(),
+                metric: metric.labels().clone(),
                 floats,
             });
             Ok(())
@@ -242,7 +290,7 @@ impl Evaluator<'_> {
         vs: &VectorSelector,
         r: Range,
         timestamps: bool,
-        sink: &mut dyn FnMut(&mut Self, &Labels, Vec<FPoint>) -> Result<(), QueryError>,
+        sink: &mut PointSink<'_, Self>,
     ) -> Result<(), QueryError> {
         let refs = self.ref_times(&vs.at, vs.offset, r);
         let (Some(&first), Some(&last)) = (refs.iter().min(), refs.iter().max()) else {
@@ -279,33 +327,11 @@ impl Evaluator<'_> {
             );
         }
         let points = |samples: &[(i64, f64)]| -> Option<Vec<FPoint>> {
-            // At most one point per step and per sample: sized once, not
-            // grown step by step.
-            let mut floats = Vec::with_capacity(refs.len().min(samples.len()));
-            let mut hi = 0usize;
-            for (i, &rt) in refs.iter().enumerate() {
-                // Reference times only grow (one `@` time, or the steps).
-                if hi > 0 && samples.get(hi - 1).is_some_and(|x| x.0 > rt) {
-                    hi = 0;
-                }
-                if hi == 0 {
-                    // First reference time: a binary search (an instant
-                    // query's lookback window may hold many samples).
-                    hi = samples.partition_point(|x| x.0 <= rt);
-                }
-                while samples.get(hi).is_some_and(|x| x.0 <= rt) {
-                    hi += 1;
-                }
-                if hi == 0 {
-                    continue;
-                }
-                if let Some(&(t, v)) = samples.get(hi - 1) {
-                    if t > rt.saturating_sub(lookback) && !is_stale_nan(v) {
-                        let f = if timestamps { t as f64 / 1000.0 } else { v };
-                        floats.push(FPoint { t: r.ts(i), f });
-                    }
-                }
-            }
+            let floats = if timestamps {
+                step_points::<true>(samples, refs, lookback, r)
+            } else {
+                step_points::<false>(samples, refs, lookback, r)
+            };
             (!floats.is_empty()).then_some(floats)
         };
         // At a single time (an instant query, a range query of one step, or
@@ -446,6 +472,49 @@ impl Evaluator<'_> {
             post: 0,
         })
     }
+}
+
+/// The points of an instant vector selector over the reference times
+/// `refs` (one per step of `r`): per step, the newest sample at or before
+/// it within the lookback, unless that is a staleness marker; its value,
+/// or with `TS` its timestamp in seconds. A function of its own with the
+/// choice between value and timestamp made at compile time: in the
+/// selector's closure the timestamp's division was computed for every
+/// step, whether used or not.
+fn step_points<const TS: bool>(
+    samples: &[(i64, f64)],
+    refs: &[i64],
+    lookback: i64,
+    r: Range,
+) -> Vec<FPoint> {
+    // At most one point per step and per sample: sized once, not grown
+    // step by step.
+    let mut floats = Vec::with_capacity(refs.len().min(samples.len()));
+    let mut hi = 0usize;
+    for (i, &rt) in refs.iter().enumerate() {
+        // Reference times only grow (one `@` time, or the steps).
+        if hi > 0 && samples.get(hi - 1).is_some_and(|x| x.0 > rt) {
+            hi = 0;
+        }
+        if hi == 0 {
+            // First reference time: a binary search (an instant query's
+            // lookback window may hold many samples).
+            hi = samples.partition_point(|x| x.0 <= rt);
+        }
+        while samples.get(hi).is_some_and(|x| x.0 <= rt) {
+            hi += 1;
+        }
+        if hi == 0 {
+            continue;
+        }
+        if let Some(&(t, v)) = samples.get(hi - 1) {
+            if t > rt.saturating_sub(lookback) && !is_stale_nan(v) {
+                let f = if TS { t as f64 / 1000.0 } else { v };
+                floats.push(FPoint { t: r.ts(i), f });
+            }
+        }
+    }
+    floats
 }
 
 #[cfg(test)]

@@ -22,6 +22,9 @@ use promlite_model::StorageError;
 
 use crate::codec::{self, varint::put_uvarint, Reader};
 
+mod runs;
+pub use runs::MonotoneChunk;
+
 /// Magic number at the start of every segment file.
 pub const SEGMENT_MAGIC: u32 = 0x504C_434B; // "PLCK"
 /// Segment header size.

@@ -124,6 +124,17 @@ impl Block {
         self.chunks.read_columns(c.chunk_ref, cache)
     }
 
+    /// One chunk as a monotone run (timestamps, first and last value; the
+    /// other values not decoded) when it is flagged as one, see
+    /// [`super::chunks::ChunkReader::read_monotone`].
+    pub fn read_chunk_monotone(
+        &self,
+        c: &ChunkMeta,
+        cache: &TimestampCache,
+    ) -> Result<Option<super::chunks::MonotoneChunk>, StorageError> {
+        self.chunks.read_monotone(c.chunk_ref, cache)
+    }
+
     /// Only the timestamp column of one chunk, shared through `cache`.
     pub fn read_chunk_timestamps(
         &self,

@@ -67,23 +67,54 @@ pub fn decode_timestamp_columns(cols: &[(EncodedChunk, usize)], reps: usize) -> 
     total
 }
 
+/// `DECODE_NOISY=1`: integer gauges of about 3.4e9 with noise of about
+/// 1e8 (the harness's `process_resident_memory_bytes`), whose residuals
+/// are Rice-coded with a parameter above the tables' (`k > 7`).
+fn noisy_gauges(chunk: usize) -> Vec<(EncodedChunk, usize)> {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut out = Vec::new();
+    for _ in 0..200 {
+        let samples: Vec<(i64, f64)> = (0..chunk as i64)
+            .map(|i| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let noise = (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                let wave = (i as f64 * 0.01).sin();
+                (
+                    i * 15_000,
+                    (3.4e9 + 2e8 * (0.7 * wave + 0.6 * noise)).round(),
+                )
+            })
+            .collect();
+        out.push((encode_chunk(&samples), samples.len()));
+    }
+    out
+}
+
 #[test]
 #[ignore = "profiling driver, run under callgrind"]
 fn decode_driver() {
     let mut cols = chunks(env("DECODE_CHUNK", 120));
+    if std::env::var("DECODE_NOISY").is_ok_and(|v| v == "1") {
+        cols = noisy_gauges(env("DECODE_CHUNK", 120));
+    }
     if let Ok(k) = std::env::var("DECODE_KIND") {
-        cols.retain(|(c, _)| c.values.first().map(|b| b.to_string()) == Some(k.clone()));
+        // Bit 7 of the kind byte is the monotone flag.
+        cols.retain(|(c, _)| c.values.first().map(|b| (b & 0x7f).to_string()) == Some(k.clone()));
     }
     let reps = env("DECODE_REPS", 20);
     let mut kinds = [0usize; 4];
     for (c, n) in &cols {
         if let Some(&k) = c.values.first() {
-            if let Some(slot) = kinds.get_mut(usize::from(k)) {
+            if let Some(slot) = kinds.get_mut(usize::from(k & 0x7f)) {
                 *slot += n;
             }
         }
     }
     eprintln!("values by kind (constant, decimal, xor, ordered): {kinds:?}");
+    let bytes: usize = cols.iter().map(|(c, _)| c.values.len()).sum();
+    eprintln!("value column bytes: {bytes}");
     let start = std::time::Instant::now();
     let v = decode_value_columns(&cols, reps);
     let tv = start.elapsed().as_secs_f64();

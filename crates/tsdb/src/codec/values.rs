@@ -18,11 +18,33 @@
 //! writes decimal (when at most one value in eight is an exception), XOR
 //! and ordered bits, and keeps the smallest. Decoding is bit-exact,
 //! including NaN payloads.
+//!
+//! Bit 7 of the kind byte ([`MONOTONE`]) says that no value is NaN and none
+//! is below its predecessor (a counter without a reset in the chunk); the
+//! encoder sets it on every such non-constant column, and readers accept
+//! columns written with or without it. [`monotone_first`] reads the first
+//! value of such a column without decoding the others.
 
 use super::ints::{decode_ints_map, encode_ints};
 use super::ints_decode::filled;
 use super::varint::{put_uvarint, DecodeError, Reader};
 use super::xor::{decode_xor, encode_xor};
+
+/// Bit of the kind byte set when no value is NaN and every value is at
+/// least its predecessor.
+pub const MONOTONE: u8 = 0x80;
+
+/// Whether no value is NaN and none is below the one before (branch-free,
+/// so the loop vectorises).
+pub fn is_monotone(vals: &[f64]) -> bool {
+    let mut prev = f64::NEG_INFINITY;
+    let mut ok = true;
+    for &v in vals {
+        ok &= v >= prev;
+        prev = v;
+    }
+    ok
+}
 
 const MAX_EXP: i32 = 18;
 const POW10: [f64; 19] = [
@@ -143,7 +165,67 @@ pub fn encode_values(vals: &[f64], out: &mut Vec<u8>) {
     if !dec.is_empty() && dec.len() < best.len() {
         best = dec;
     }
+    if is_monotone(vals) {
+        if let Some(kind) = best.first_mut() {
+            *kind |= MONOTONE;
+        }
+    }
     out.extend_from_slice(&best);
+}
+
+/// The first value of a column of `n` values flagged [`MONOTONE`] (or of a
+/// constant column whose value is not NaN, monotone as well), read without
+/// decoding the other values; `None` for every other column (and for
+/// `n == 0`). Bit-identical to the first value [`decode_values`] gives.
+pub fn monotone_first(vals: &[u8], n: usize) -> Result<Option<f64>, DecodeError> {
+    let mut r = Reader::new(vals);
+    let kind = r.u8()?;
+    if n == 0 || (kind != 0 && kind & MONOTONE == 0) {
+        return Ok(None);
+    }
+    match kind & !MONOTONE {
+        0 => {
+            let v = f64::from_bits(r.be_u64()?);
+            Ok((!v.is_nan()).then_some(v))
+        }
+        1 => {
+            let epos = r.pos();
+            let e = r.u8()? as usize;
+            let p = *POW10
+                .get(e)
+                .ok_or_else(|| DecodeError::new(epos, format!("decimal exponent {e} too large")))?;
+            let nexc = r.len(n)?;
+            for i in 0..nexc {
+                let gap = r.len(n)?;
+                let bits = r.be_u64()?;
+                if i == 0 && gap == 0 {
+                    return Ok(Some(f64::from_bits(bits)));
+                }
+            }
+            let k = first_int(&mut r, n)?;
+            Ok(Some(if e == 0 { k as f64 } else { k as f64 / p }))
+        }
+        2 => Ok(Some(f64::from_bits(r.be_u64()?))),
+        3 => Ok(Some(unordered(first_int(&mut r, n)?))),
+        k => Err(DecodeError::new(0, format!("unknown value encoding {k}"))),
+    }
+}
+
+/// The first of the `n > 0` integers of the integer column at `r`: the
+/// prefix of a delta or delta-of-delta column, or (raw columns) the column
+/// decoded.
+fn first_int(r: &mut Reader<'_>, n: usize) -> Result<i64, DecodeError> {
+    let mut probe = r.clone();
+    match probe.u8()? {
+        1 | 2 => probe.varint(),
+        _ => {
+            let mut out = filled(n, 0i64);
+            decode_ints_map(r, &mut out, |k| k)?;
+            out.first()
+                .copied()
+                .ok_or_else(|| DecodeError::new(r.pos(), "integer column without values"))
+        }
+    }
 }
 
 /// Decodes `n` values written by [`encode_values`].
@@ -155,7 +237,7 @@ pub fn encode_values(vals: &[f64], out: &mut Vec<u8>) {
 /// of being collected.
 pub fn decode_values(r: &mut Reader<'_>, n: usize) -> Result<Vec<f64>, DecodeError> {
     let kpos = r.pos();
-    match r.u8()? {
+    match r.u8()? & !MONOTONE {
         0 => {
             let v = f64::from_bits(r.be_u64()?);
             Ok(vec![v; n])
@@ -223,7 +305,7 @@ pub(crate) fn decode_values_reference(
     n: usize,
 ) -> Result<Vec<f64>, DecodeError> {
     let kpos = r.pos();
-    match r.u8()? {
+    match r.u8()? & !MONOTONE {
         0 => {
             let v = f64::from_bits(r.be_u64()?);
             Ok(vec![v; n])
@@ -317,7 +399,7 @@ mod tests {
             .map(|i| (1u64 << 40) as f64 + (i * 1500) as f64)
             .collect();
         let buf = rt(&counter);
-        assert_eq!((buf[0], buf[1]), (1, 0));
+        assert_eq!((buf[0], buf[1]), (1 | MONOTONE, 0), "a counter is flagged");
     }
 
     #[test]
@@ -333,6 +415,8 @@ mod tests {
             1e300,
         ]);
         let buf = rt(&[0.1f64.sqrt(), 0.2f64.sqrt(), 0.3f64.sqrt()]);
+        assert_eq!(buf[0], 2 | MONOTONE);
+        let buf = rt(&[0.3f64.sqrt(), 0.2f64.sqrt(), 0.1f64.sqrt()]);
         assert_eq!(buf[0], 2);
         // A float counter with irrational increments picks ordered bits.
         let mut acc = 100.0f64;
@@ -343,8 +427,101 @@ mod tests {
             })
             .collect();
         let buf = rt(&counter);
-        assert_eq!(buf[0], 3, "{}", buf.len());
+        assert_eq!(buf[0], 3 | MONOTONE, "{}", buf.len());
         rt(&[-1.0, -0.0, 0.0, 1e-300, -1e-300, f64::NAN, -f64::NAN]);
         rt(&[]);
+    }
+
+    /// Columns of every kind, monotone or not: the flag is set exactly when
+    /// no value is NaN and none falls, and then [`monotone_first`] gives
+    /// the decoder's first value bit for bit (without the flag: `None`).
+    #[test]
+    fn monotone_flag_and_first_value() {
+        let stale = f64::from_bits(promlite_model::STALE_NAN_BITS);
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut columns: Vec<Vec<f64>> = vec![
+            vec![5.0; 7],
+            vec![f64::NAN; 3],
+            vec![-0.0, 0.0, 0.0, 1.0],
+            vec![f64::NEG_INFINITY, -1.0, 2.0, f64::INFINITY],
+            vec![1.0, 2.0, stale],
+            vec![1.0, f64::NAN, 3.0],
+            vec![1e300, 1e301, 1e302],
+            vec![0.5],
+            vec![3.0, 2.0],
+        ];
+        for len in [2usize, 3, 17, 120, 300] {
+            // Integer counters (delta columns), 2-decimal counters, float
+            // counters (ordered bits or XOR), random jumps (raw integer
+            // columns), each also with a reset, with -0.0 or an exception
+            // first, and with a NaN inside.
+            let mut acc = 0.0f64;
+            let int: Vec<f64> = (0..len).map(|i| (i * 1500 + (i * i) % 7) as f64).collect();
+            let dec: Vec<f64> = (0..len).map(|i| (i * 437) as f64 / 100.0).collect();
+            let float: Vec<f64> = (0..len)
+                .map(|_| {
+                    acc += (rnd() % 1000) as f64 * std::f64::consts::SQRT_2;
+                    acc
+                })
+                .collect();
+            let mut jumps: Vec<f64> = (0..len).map(|_| (rnd() >> 12) as f64).collect();
+            jumps.sort_by(f64::total_cmp);
+            for base in [int, dec, float, jumps] {
+                let mut reset = base.clone();
+                reset[len / 2] = 0.0;
+                let mut first_exc = base.clone();
+                first_exc[0] = 1.0 / 3.0 - 1e9;
+                let mut neg_zero = base.clone();
+                neg_zero[0] = -0.0;
+                let mut nan = base.clone();
+                nan[len - 1] = stale;
+                columns.extend([base, reset, first_exc, neg_zero, nan]);
+            }
+        }
+        for vals in &columns {
+            let mut buf = Vec::new();
+            encode_values(vals, &mut buf);
+            let constant = buf[0] == 0;
+            let mono = is_monotone(vals);
+            assert_eq!(
+                !constant && buf[0] & MONOTONE != 0,
+                mono && !constant,
+                "{vals:?}"
+            );
+            let all = decode_values(&mut Reader::new(&buf), vals.len()).unwrap();
+            let first = monotone_first(&buf, vals.len()).unwrap();
+            if mono {
+                assert_eq!(first.map(f64::to_bits), Some(all[0].to_bits()), "{vals:?}");
+            } else {
+                assert_eq!(first, None, "{vals:?}");
+            }
+            // Columns written before the flag existed read the same, and
+            // give no first value.
+            let mut old = buf.clone();
+            old[0] &= !MONOTONE;
+            let again = decode_values(&mut Reader::new(&old), vals.len()).unwrap();
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&again), bits(&all));
+            if !constant {
+                assert_eq!(monotone_first(&old, vals.len()).unwrap(), None);
+            }
+        }
+        // Truncated flagged columns are errors, not panics.
+        let mut buf = Vec::new();
+        encode_values(
+            &(0..50).map(|i| i as f64 * 1.5).collect::<Vec<_>>(),
+            &mut buf,
+        );
+        for cut in 0..buf.len().min(12) {
+            let _ = monotone_first(&buf[..cut], 50);
+        }
+        assert!(monotone_first(&[], 5).is_err());
+        assert!(monotone_first(&[MONOTONE | 1], 5).is_err());
     }
 }

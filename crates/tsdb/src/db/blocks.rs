@@ -5,7 +5,7 @@
 //! (`crate::block`, `crate::compact`, `crate::retention`, `crate::quarantine`).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::RwLock;
 use promlite_model::{
@@ -15,7 +15,7 @@ use promlite_model::{
 use crate::block::{
     postings_for_matchers, Block, BlockMeta, TimestampCache, META_FILE, TMP_SUFFIX,
 };
-use crate::index::ChunkMeta;
+use crate::index::{ChunkMeta, LabelRefs};
 use crate::tombstones::Intervals;
 
 /// Blocks in the data directory, sorted by `min_time`.
@@ -230,7 +230,7 @@ pub(crate) fn select_block(
     for id in postings_for_matchers(ix, matchers)? {
         let deleted = tombstones.get(u64::from(id)).cloned();
         let mut chunks = ChunkList::default();
-        let labels = ix.series_in_range_each(id, mint, maxt, |c| {
+        let label_refs = ix.series_chunks_in_range_each(id, mint, maxt, |c| {
             let hidden = deleted
                 .as_ref()
                 .is_some_and(|d| d.covers(c.min_time, c.max_time));
@@ -244,7 +244,8 @@ pub(crate) fn select_block(
         let series = OwnedBlockSeries {
             block: block.clone(),
             ts_cache: ts_cache.clone(),
-            labels,
+            label_refs,
+            labels: OnceLock::new(),
             chunks,
             deleted,
             mint,
@@ -346,7 +347,13 @@ struct OwnedBlockSeries {
     block: Arc<Block>,
     /// Timestamp columns decoded for the series of the same selection.
     ts_cache: Arc<TimestampCache>,
-    labels: Labels,
+    /// Its label set as checked symbol references.
+    label_refs: LabelRefs,
+    /// Its labels, built from the index when first asked for: an
+    /// aggregation that drops them all (`avg(x)`) never asks, and building
+    /// a label set (symbol lookups, an allocation, a copy) was a tenth of
+    /// such a query.
+    labels: OnceLock<Labels>,
     chunks: ChunkList,
     /// Deleted intervals (tombstones) of this series.
     deleted: Option<Intervals>,
@@ -377,11 +384,71 @@ impl OwnedBlockSeries {
         }
         Ok(false)
     }
+
+    /// [`Series::append_samples`] of the chunks `chunks` (a part of the
+    /// series' list), keeping samples from `*next_t` on (moved past every
+    /// sample appended); true once a sample past `maxt` ended the series.
+    fn append_from(
+        &self,
+        chunks: &[ChunkMeta],
+        next_t: &mut i64,
+        out: &mut Vec<(i64, f64)>,
+    ) -> Result<bool, StorageError> {
+        for c in chunks.iter() {
+            if c.max_time < *next_t {
+                continue;
+            }
+            let (ts, vals) = self.block.read_chunk_columns(c, &self.ts_cache)?;
+            // Usual case: nothing deleted and the timestamps in order, so
+            // the loop below would keep one contiguous run of samples (all
+            // of them, or the tail an instant query's lookback needs):
+            // found by two binary searches and copied at once.
+            if self.deleted.is_none() && ts.len() == vals.len() && strictly_increasing(&ts) {
+                let lo = ts.partition_point(|&t| t < *next_t);
+                let hi = ts.partition_point(|&t| t <= self.maxt);
+                if let (Some(t), Some(v)) = (ts.get(lo..hi), vals.get(lo..hi)) {
+                    out.extend(t.iter().copied().zip(v.iter().copied()));
+                    if let Some(&last) = t.last() {
+                        *next_t = last.saturating_add(1);
+                    }
+                }
+                if hi < ts.len() {
+                    return Ok(true);
+                }
+                continue;
+            }
+            out.reserve(ts.len());
+            for (&t, v) in ts.iter().zip(vals) {
+                if self.deleted.as_ref().is_some_and(|d| d.contains(t)) {
+                    continue;
+                }
+                if t < *next_t {
+                    continue;
+                }
+                if t > self.maxt {
+                    return Ok(true);
+                }
+                out.push((t, v));
+                *next_t = t.saturating_add(1);
+            }
+        }
+        Ok(false)
+    }
 }
 
 impl Series for OwnedBlockSeries {
+    /// Built on first use. The selection checked the entry's label
+    /// references as building checks them
+    /// ([`crate::index::IndexReader::series_chunks_in_range_each`]), and
+    /// block files do not change, so building cannot fail; were it to, the
+    /// series would have no labels rather than take the process down.
     fn labels(&self) -> &Labels {
-        &self.labels
+        self.labels.get_or_init(|| {
+            self.block
+                .index()
+                .labels_from_refs(&self.label_refs)
+                .unwrap_or_else(|_| Labels::empty())
+        })
     }
 
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
@@ -405,45 +472,47 @@ impl Series for OwnedBlockSeries {
     /// later than the one before.
     fn append_samples(&self, out: &mut Vec<(i64, f64)>) -> Result<(), StorageError> {
         let mut next_t = self.mint;
+        self.append_from(&self.chunks, &mut next_t, out).map(|_| ())
+    }
+
+    /// Without tombstones, a chunk inside `[mint, maxt]` whose value column
+    /// is flagged monotone (no NaN, no value below its predecessor) gives
+    /// only its first and last samples, from its timestamp column (shared
+    /// through the cache) and its first and stored last value, without
+    /// decoding the values between; every other chunk is read as
+    /// [`Series::append_samples`] reads it.
+    fn append_samples_thin(&self, out: &mut Vec<(i64, f64)>) -> Result<usize, StorageError> {
+        if self.deleted.is_some() {
+            return self.append_samples(out).map(|()| 0);
+        }
+        let mut hidden = 0usize;
+        let mut next_t = self.mint;
         for c in self.chunks.iter() {
             if c.max_time < next_t {
                 continue;
             }
-            let (ts, vals) = self.block.read_chunk_columns(c, &self.ts_cache)?;
-            // Usual case: nothing deleted and the timestamps in order, so
-            // the loop below would keep one contiguous run of samples (all
-            // of them, or the tail an instant query's lookback needs):
-            // found by two binary searches and copied at once.
-            if self.deleted.is_none() && ts.len() == vals.len() && strictly_increasing(&ts) {
-                let lo = ts.partition_point(|&t| t < next_t);
-                let hi = ts.partition_point(|&t| t <= self.maxt);
-                if let (Some(t), Some(v)) = (ts.get(lo..hi), vals.get(lo..hi)) {
-                    out.extend(t.iter().copied().zip(v.iter().copied()));
-                    if let Some(&last) = t.last() {
-                        next_t = last.saturating_add(1);
+            if c.min_time >= next_t && c.max_time <= self.maxt {
+                if let Some(m) = self.block.read_chunk_monotone(c, &self.ts_cache)? {
+                    let ts = &m.timestamps;
+                    if let (Some(&first_t), Some(&last_t)) = (ts.first(), ts.last()) {
+                        if first_t >= next_t && last_t <= self.maxt && strictly_increasing(ts) {
+                            out.push((first_t, m.first));
+                            if ts.len() > 1 {
+                                out.push((last_t, m.last));
+                            }
+                            hidden += ts.len().saturating_sub(2);
+                            next_t = last_t.saturating_add(1);
+                            continue;
+                        }
                     }
                 }
-                if hi < ts.len() {
-                    return Ok(());
-                }
-                continue;
             }
-            out.reserve(ts.len());
-            for (&t, v) in ts.iter().zip(vals) {
-                if self.deleted.as_ref().is_some_and(|d| d.contains(t)) {
-                    continue;
-                }
-                if t < next_t {
-                    continue;
-                }
-                if t > self.maxt {
-                    return Ok(());
-                }
-                out.push((t, v));
-                next_t = t.saturating_add(1);
+            // Any other chunk: decoded.
+            if self.append_from(std::slice::from_ref(c), &mut next_t, out)? {
+                break;
             }
         }
-        Ok(())
+        Ok(hidden)
     }
 
     /// Without tombstones, the newest chunk's stored last value (see

@@ -138,6 +138,45 @@ mod tests {
         checked
     }
 
+    /// For every `[mint, maxt]` from `ranges`: each series' thin read
+    /// ([`Series::append_samples_thin`]) is its full read with some samples
+    /// left out, each of which lies inside a run that never falls and holds
+    /// no NaN, between two kept samples: the same first and last samples,
+    /// count, and falls. Returns the samples left out in all.
+    fn check_thin(db: &Db, ranges: &[(i64, i64)]) -> usize {
+        let mut hidden_all = 0;
+        for &(mint, maxt) in ranges {
+            let q = db.querier(mint, maxt).unwrap();
+            let m = Matcher::new(promlite_model::MatchOp::Regex, "__name__", ".+").unwrap();
+            for s in q.select(&SelectHints::default(), &[m]).unwrap() {
+                let mut full = Vec::new();
+                s.append_samples(&mut full).unwrap();
+                let mut thin = Vec::new();
+                let hidden = s.append_samples_thin(&mut thin).unwrap();
+                let at = format!("{} in [{mint}, {maxt}]", s.labels());
+                assert_eq!(thin.len() + hidden, full.len(), "{at}");
+                let b = |x: &(i64, f64)| (x.0, x.1.to_bits());
+                assert_eq!(thin.first().map(b), full.first().map(b), "{at}");
+                assert_eq!(thin.last().map(b), full.last().map(b), "{at}");
+                // Walk both: every left-out sample sits in a non-falling,
+                // NaN-free stretch between the kept samples around it.
+                let mut k = 0;
+                for (i, x) in full.iter().enumerate() {
+                    if thin.get(k).map(b) == Some(b(x)) {
+                        k += 1;
+                        continue;
+                    }
+                    let (prev, next) = (full[i - 1].1, full[i + 1].1);
+                    assert!(x.1 >= prev && next >= x.1, "{at}: sample {i} left out");
+                    assert!(k > 0 && k < thin.len(), "{at}");
+                }
+                assert_eq!(k, thin.len(), "{at}: thin read not a subsequence");
+                hidden_all += hidden;
+            }
+        }
+        hidden_all
+    }
+
     /// Query ranges ending everywhere around `[lo, hi]`: on, just before
     /// and just after sample times and chunk edges, 5-minute lookbacks.
     fn ranges(lo: i64, hi: i64) -> Vec<(i64, i64)> {
@@ -221,6 +260,109 @@ mod tests {
         check(&db, &ranges(2_900_000, 3_100_000));
     }
 
+    /// Counters with resets inside chunks and at chunk edges, NaN and
+    /// staleness markers (chunks of 120 samples).
+    fn counters() -> Vec<(Labels, Vec<(i64, f64)>)> {
+        let mut nan = samples(0, 300, |i| i as f64);
+        nan[200].1 = f64::NAN;
+        let mut stale = samples(0, 300, |i| i as f64 * 3.0);
+        stale[130].1 = STALE_NAN;
+        let mut all = vec![
+            (
+                labels!("__name__" => "ctr"),
+                samples(0, 300, |i| (i * 1500 + i % 7) as f64),
+            ),
+            (
+                labels!("__name__" => "ctr_float"),
+                samples(3, 300, |i| 10.0 + i as f64 * std::f64::consts::SQRT_2),
+            ),
+            (
+                labels!("__name__" => "ctr_reset_edge"),
+                samples(0, 300, |i| ((i % 120) * 4) as f64),
+            ),
+            (
+                labels!("__name__" => "ctr_reset_inside"),
+                samples(0, 300, |i| ((i % 50) * 4) as f64),
+            ),
+            (labels!("__name__" => "ctr_nan"), nan),
+            (labels!("__name__" => "ctr_stale"), stale),
+        ];
+        all.extend(series());
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    #[test]
+    fn block_series_thin_reads_keep_what_rate_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        write_block(dir.path(), 0, BLOCK, &mut counters().into_iter())
+            .unwrap()
+            .unwrap();
+        let db = Db::open(dir.path(), opts()).unwrap();
+        let mut rs = ranges(-20_000, 4_600_000);
+        for maxt in (0..4_600_000).step_by(450_000) {
+            rs.push((maxt - 3_600_000, maxt));
+            rs.push((maxt - 1_800_000 + 1, maxt));
+        }
+        assert!(check_thin(&db, &rs) > 5_000);
+        // A whole-range read of the plain counter leaves out all but the
+        // ends of its three chunks; the reset-inside counter's chunks are
+        // read whole.
+        let q = db.querier(i64::MIN, i64::MAX).unwrap();
+        let thin_len = |name: &str| {
+            let s = q
+                .select(&SelectHints::default(), &[Matcher::equal("__name__", name)])
+                .unwrap();
+            let mut out = Vec::new();
+            let hidden = s[0].append_samples_thin(&mut out).unwrap();
+            (out.len(), hidden)
+        };
+        assert_eq!(thin_len("ctr"), (6, 294));
+        assert_eq!(thin_len("ctr_reset_edge"), (6, 294));
+        assert_eq!(thin_len("ctr_reset_inside"), (300, 0));
+        assert_eq!(thin_len("ctr_nan").1, 118 + 58);
+        assert_eq!(thin_len("ctr_stale").1, 118 + 58);
+        // With tombstones, nothing is left out.
+        db.delete_series(
+            &[vec![Matcher::equal("__name__", "ctr")]],
+            200 * 15_000,
+            210 * 15_000,
+        )
+        .unwrap();
+        assert_eq!(thin_len("ctr"), (289, 0));
+        check_thin(&db, &rs);
+    }
+
+    /// Compaction re-encodes chunks and sets the flag on its own longer
+    /// chunks: one 300-sample chunk per series here, monotone or not.
+    #[test]
+    fn compacted_chunks_carry_the_monotone_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = write_block(dir.path(), 0, BLOCK, &mut counters().into_iter())
+            .unwrap()
+            .unwrap();
+        let block = crate::block::Block::open(&dir.path().join(&meta.id)).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        crate::compact::compact(out.path(), &[std::sync::Arc::new(block)])
+            .unwrap()
+            .unwrap();
+        let db = Db::open(out.path(), opts()).unwrap();
+        let q = db.querier(i64::MIN, i64::MAX).unwrap();
+        let thin_len = |name: &str| {
+            let s = q
+                .select(&SelectHints::default(), &[Matcher::equal("__name__", name)])
+                .unwrap();
+            let mut out = Vec::new();
+            let hidden = s[0].append_samples_thin(&mut out).unwrap();
+            (out.len(), hidden)
+        };
+        assert_eq!(thin_len("ctr"), (2, 298));
+        assert_eq!(thin_len("ctr_float"), (2, 298));
+        assert_eq!(thin_len("ctr_reset_edge"), (300, 0));
+        assert_eq!(thin_len("ctr_nan"), (300, 0));
+        assert!(check_thin(&db, &ranges(-20_000, 4_600_000)) > 0);
+    }
+
     #[test]
     fn merged_series_newest_sample_matches_iteration() {
         let dir = tempfile::tempdir().unwrap();
@@ -257,6 +399,7 @@ mod tests {
         }
         app.commit().unwrap();
         assert!(check(&db, &ranges(-20_000, BLOCK + 900_000 + 700_000)) > 1000);
+        check_thin(&db, &ranges(-20_000, BLOCK + 900_000 + 700_000));
         // Equal timestamps in both blocks: the later block's value.
         let s = newest(&db, 0, 900_007, "float");
         assert_eq!(s, Some((900_007, 0f64.sin())));

@@ -16,7 +16,9 @@ mod reader;
 mod tests;
 mod writer;
 
-pub use reader::{intersect_postings, merge_postings, subtract_postings, IndexReader};
+pub use reader::{
+    intersect_postings, merge_postings, subtract_postings, IndexReader, LabelRefs, LABEL_REFS,
+};
 pub use writer::write_index;
 
 /// Magic number at the start of the index file.

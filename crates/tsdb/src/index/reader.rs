@@ -13,6 +13,21 @@ use crate::codec::{DecodeError, Reader};
 /// Label pairs of a series decoded without a heap allocation.
 const INLINE_LABELS: usize = 16;
 
+/// Label pairs a [`LabelRefs`] holds (more are read from the entry again).
+pub const LABEL_REFS: usize = 8;
+
+/// A series' label set as checked symbol references, to be built only if
+/// asked for ([`IndexReader::labels_from_refs`]).
+#[derive(Clone, Copy, Debug)]
+pub struct LabelRefs {
+    /// The series.
+    id: u32,
+    /// Number of labels.
+    len: usize,
+    /// (name, value) symbol ids of the first [`LABEL_REFS`] labels.
+    pairs: [(u32, u32); LABEL_REFS],
+}
+
 /// An opened index file. Symbols and the postings offset table are held in
 /// memory (as offsets / ids); series and postings are read from the map.
 pub struct IndexReader {
@@ -325,6 +340,83 @@ impl IndexReader {
         cur.chunk_metas_each(nc, mint, maxt, push)
             .map_err(|x| self.dec(s, x))?;
         Ok(labels)
+    }
+
+    /// Like [`IndexReader::series_in_range_each`] without building the
+    /// label set: its symbol references are returned instead, to build it
+    /// with [`IndexReader::labels_from_refs`] if the query asks for it.
+    /// They are checked as building checks them — known symbols, no empty
+    /// value, names strictly increasing (by id, which is the same: the
+    /// symbol table is sorted and unique, checked at open) — so building
+    /// cannot fail.
+    pub fn series_chunks_in_range_each(
+        &self,
+        id: u32,
+        mint: i64,
+        maxt: i64,
+        push: impl FnMut(ChunkMeta),
+    ) -> Result<LabelRefs, StorageError> {
+        let (body, off, s) = self.entry_body(id)?;
+        let mut cur = Entry::new(body);
+        let nl = cur.count().map_err(|x| self.dec(s, x))?;
+        let mut refs = LabelRefs {
+            id,
+            len: nl,
+            pairs: [(0, 0); LABEL_REFS],
+        };
+        let mut prev: Option<u32> = None;
+        for i in 0..nl {
+            let n = cur.uvarint().map_err(|x| self.dec(s, x))?;
+            let v = cur.uvarint().map_err(|x| self.dec(s, x))?;
+            let known = |x: u64| {
+                u32::try_from(x)
+                    .ok()
+                    .filter(|&i| (i as usize) < self.symbols.len())
+            };
+            let (Some(n), Some(v)) = (known(n), known(v)) else {
+                let bad = if known(n).is_none() { n } else { v };
+                return Err(self.corrupt(0, format!("unknown symbol {bad}")));
+            };
+            let empty = self
+                .symbols
+                .get(v as usize)
+                .is_none_or(|&(_, len)| len == 0);
+            if empty || prev.is_some_and(|p| p >= n) {
+                return Err(self.corrupt(off, "series labels not sorted, duplicated or empty"));
+            }
+            prev = Some(n);
+            if let Some(slot) = refs.pairs.get_mut(i) {
+                *slot = (n, v);
+            }
+        }
+        let nc = cur.count().map_err(|x| self.dec(s, x))?;
+        cur.chunk_metas_each(nc, mint, maxt, push)
+            .map_err(|x| self.dec(s, x))?;
+        Ok(refs)
+    }
+
+    /// The label set that `refs` (from
+    /// [`IndexReader::series_chunks_in_range_each`]) stands for, packed
+    /// from the symbol table; series with more than [`LABEL_REFS`] labels
+    /// are read from their entry again.
+    pub fn labels_from_refs(&self, refs: &LabelRefs) -> Result<Labels, StorageError> {
+        let Some(pairs) = refs.pairs.get(..refs.len) else {
+            return self.series_labels(refs.id);
+        };
+        let mut named = [("", ""); LABEL_REFS];
+        for (slot, &(n, v)) in named.iter_mut().zip(pairs) {
+            *slot = (self.symbol(n)?, self.symbol(v)?);
+        }
+        Ok(Labels::from_sorted_refs(
+            named.get(..refs.len).unwrap_or(&[]),
+        ))
+    }
+
+    /// The label set of series `id`, packed from the symbol table.
+    pub fn series_labels(&self, id: u32) -> Result<Labels, StorageError> {
+        let (body, off, s) = self.entry_body(id)?;
+        let mut cur = Entry::new(body);
+        self.entry_labels(&mut cur, off, s)
     }
 
     /// The body of series `id`'s entry, the entry's offset and the body's.

@@ -61,10 +61,20 @@ fn series_in_range_agrees_with_series() {
                 .copied()
                 .collect();
             let got = ix.series_in_range(id, mint, maxt).expect("series_in_range");
-            assert_eq!(got, (labels.clone(), want), "[{mint}, {maxt}]");
+            assert_eq!(got, (labels.clone(), want.clone()), "[{mint}, {maxt}]");
+            // Chunks without the label set, and the label set alone.
+            let mut each = Vec::new();
+            let refs = ix
+                .series_chunks_in_range_each(id, mint, maxt, |c| each.push(c))
+                .expect("series_chunks_in_range_each");
+            assert_eq!(each, want, "[{mint}, {maxt}]");
+            assert_eq!(&ix.labels_from_refs(&refs).expect("labels"), labels);
         }
+        assert_eq!(&ix.series_labels(id).expect("series_labels"), labels);
     }
     assert!(ix.series(2).is_err());
+    assert!(ix.series_labels(2).is_err());
+    assert!(ix.series_chunks_in_range_each(2, 0, 1, |_| {}).is_err());
 }
 
 #[test]
@@ -90,3 +100,28 @@ fn a_symbol_that_is_not_utf8_fails_at_open_even_with_a_valid_checksum() {
         Ok(_) => panic!("an index with a non-UTF-8 symbol opened"),
     }
 }
+
+/// Label sets of more than `LABEL_REFS` labels are built from the entry
+/// again; smaller ones from the references kept at selection.
+#[test]
+fn label_refs_build_every_label_set() {
+    let mut series = Vec::new();
+    for n in [1usize, 7, 8, 9, 20] {
+        let pairs: Vec<(String, String)> = (0..n)
+            .map(|i| (format!("l{i:02}"), format!("v{n}-{i}")))
+            .collect();
+        series.push((Labels::from_pairs(pairs), vec![chunk(0, 10, 8)]));
+    }
+    series.sort_by(|a, b| a.0.cmp(&b.0));
+    let (_dir, ix) = open(&write_index(&series).expect("index"));
+    let ix = ix.expect("valid index opens");
+    for (id, (labels, _)) in series.iter().enumerate() {
+        let refs = ix
+            .series_chunks_in_range_each(id as u32, 0, 10, |_| {})
+            .expect("chunks");
+        assert_eq!(&ix.labels_from_refs(&refs).expect("labels"), labels);
+    }
+}
+
+/// The label counts above straddle the references kept inline.
+const _: () = assert!(super::LABEL_REFS >= 7 && super::LABEL_REFS < 9);

@@ -14,7 +14,8 @@ mod time;
 
 use promlite_model::{Labels, MatchOp, METRIC_NAME};
 
-use super::selector::RangeInput;
+use super::parallel::Metric;
+use super::selector::{PointSink, RangeInput};
 use super::{Evaluator, Range, SeriesSet, Val};
 use crate::ast::{Boundary, Call, Expr, StringLiteral, ValueType};
 use crate::error::QueryError;
@@ -487,9 +488,9 @@ impl Evaluator<'_> {
         let mut out = SeriesSet::new(r);
         let whole = self.range_call_each(c, r, &mut |_, metric, pts| {
             let metric = if keep_name {
-                metric.clone()
+                metric.labels().clone()
             } else {
-                crate::eval::drop_name(metric)
+                crate::eval::drop_name(metric.labels())
             };
             out.push(metric, pts)
         })?;
@@ -507,7 +508,7 @@ impl Evaluator<'_> {
         &mut self,
         c: &Call,
         r: Range,
-        sink: &mut dyn FnMut(&mut Self, &Labels, Vec<FPoint>) -> Result<(), QueryError>,
+        sink: &mut PointSink<'_, Self>,
     ) -> Result<Option<Val>, QueryError> {
         let name = c.func.as_str();
         let n = r.len();
@@ -587,56 +588,62 @@ impl Evaluator<'_> {
             )));
         };
         let smoothed = boundary == Boundary::Smoothed;
-        let func = |s: &[(i64, f64)], w: &Window, i: usize, resets: bool| -> Option<f64> {
-            if boundary != Boundary::Plain {
-                let (a, b) = (w.start, w.end);
-                return match kind {
-                    RangeFn::Rate => {
-                        extended::extended_rate(s, a, b, w.range_s, true, true, smoothed)
-                    }
-                    RangeFn::Increase => {
-                        extended::extended_rate(s, a, b, w.range_s, true, false, smoothed)
-                    }
-                    RangeFn::Delta => {
-                        extended::extended_rate(s, a, b, w.range_s, false, false, smoothed)
-                    }
-                    RangeFn::Changes => rate::changes(extended::anchored_samples(s, a)?),
-                    RangeFn::Resets => rate::resets(extended::anchored_samples(s, a)?),
-                    // Refused by `check_boundary`.
-                    _ => None,
-                };
-            }
-            match kind {
-                RangeFn::Rate => rate::extrapolated_rate(s, w, true, true, resets),
-                RangeFn::Increase => rate::extrapolated_rate(s, w, true, false, resets),
-                RangeFn::Delta => rate::extrapolated_rate(s, w, false, false, resets),
-                RangeFn::Irate => rate::instant_value(s, true),
-                RangeFn::Idelta => rate::instant_value(s, false),
-                RangeFn::Deriv => rate::deriv(s),
-                RangeFn::PredictLinear => rate::predict_linear(s, w.eval_t, p(0, i)),
-                RangeFn::Changes => rate::changes(s),
-                RangeFn::Resets => rate::resets(s),
-                RangeFn::Avg => Some(over_time::avg(s)),
-                RangeFn::Sum => Some(over_time::sum(s)),
-                RangeFn::Min => Some(over_time::min(s)),
-                RangeFn::Max => Some(over_time::max(s)),
-                RangeFn::Count => Some(s.len() as f64),
-                RangeFn::Last => s.last().map(|x| x.1),
-                RangeFn::First => s.first().map(|x| x.1),
-                RangeFn::Present => Some(1.0),
-                RangeFn::Stdvar => Some(over_time::stdvar(s)),
-                RangeFn::Stddev => Some(over_time::stdvar(s).sqrt()),
-                RangeFn::Quantile => Some(over_time::quantile_of(p(0, i), s)),
-                RangeFn::Mad => Some(over_time::mad(s)),
-                RangeFn::TsOfLast => s.last().map(|x| x.0 as f64 / 1000.0),
-                RangeFn::TsOfFirst => s.first().map(|x| x.0 as f64 / 1000.0),
-                RangeFn::TsOfMax => Some(over_time::ts_of_extreme(s, true)),
-                RangeFn::TsOfMin => Some(over_time::ts_of_extreme(s, false)),
-                RangeFn::DoubleExponentialSmoothing => {
-                    over_time::double_exponential_smoothing(s, p(0, i), p(1, i))
+        // `count` is the number of samples in the window: `s.len()`, or more
+        // when storage left out the middle of runs that never fall (only
+        // for `rate` and `increase` over a whole selection, see below).
+        let func =
+            |s: &[(i64, f64)], w: &Window, i: usize, resets: bool, count: usize| -> Option<f64> {
+                if boundary != Boundary::Plain {
+                    let (a, b) = (w.start, w.end);
+                    return match kind {
+                        RangeFn::Rate => {
+                            extended::extended_rate(s, a, b, w.range_s, true, true, smoothed)
+                        }
+                        RangeFn::Increase => {
+                            extended::extended_rate(s, a, b, w.range_s, true, false, smoothed)
+                        }
+                        RangeFn::Delta => {
+                            extended::extended_rate(s, a, b, w.range_s, false, false, smoothed)
+                        }
+                        RangeFn::Changes => rate::changes(extended::anchored_samples(s, a)?),
+                        RangeFn::Resets => rate::resets(extended::anchored_samples(s, a)?),
+                        // Refused by `check_boundary`.
+                        _ => None,
+                    };
                 }
-            }
-        };
+                match kind {
+                    RangeFn::Rate => rate::extrapolated_rate_n(s, count, w, true, true, resets),
+                    RangeFn::Increase => {
+                        rate::extrapolated_rate_n(s, count, w, true, false, resets)
+                    }
+                    RangeFn::Delta => rate::extrapolated_rate(s, w, false, false, resets),
+                    RangeFn::Irate => rate::instant_value(s, true),
+                    RangeFn::Idelta => rate::instant_value(s, false),
+                    RangeFn::Deriv => rate::deriv(s),
+                    RangeFn::PredictLinear => rate::predict_linear(s, w.eval_t, p(0, i)),
+                    RangeFn::Changes => rate::changes(s),
+                    RangeFn::Resets => rate::resets(s),
+                    RangeFn::Avg => Some(over_time::avg(s)),
+                    RangeFn::Sum => Some(over_time::sum(s)),
+                    RangeFn::Min => Some(over_time::min(s)),
+                    RangeFn::Max => Some(over_time::max(s)),
+                    RangeFn::Count => Some(s.len() as f64),
+                    RangeFn::Last => s.last().map(|x| x.1),
+                    RangeFn::First => s.first().map(|x| x.1),
+                    RangeFn::Present => Some(1.0),
+                    RangeFn::Stdvar => Some(over_time::stdvar(s)),
+                    RangeFn::Stddev => Some(over_time::stdvar(s).sqrt()),
+                    RangeFn::Quantile => Some(over_time::quantile_of(p(0, i), s)),
+                    RangeFn::Mad => Some(over_time::mad(s)),
+                    RangeFn::TsOfLast => s.last().map(|x| x.0 as f64 / 1000.0),
+                    RangeFn::TsOfFirst => s.first().map(|x| x.0 as f64 / 1000.0),
+                    RangeFn::TsOfMax => Some(over_time::ts_of_extreme(s, true)),
+                    RangeFn::TsOfMin => Some(over_time::ts_of_extreme(s, false)),
+                    RangeFn::DoubleExponentialSmoothing => {
+                        over_time::double_exponential_smoothing(s, p(0, i), p(1, i))
+                    }
+                }
+            };
         let counter = matches!(kind, RangeFn::Rate | RangeFn::Increase);
         let input = &input;
         let stop_base = self.stop_signal();
@@ -644,7 +651,9 @@ impl Evaluator<'_> {
         // the widest window. A canceled or timed-out query skips the rest of
         // the steps; the sink's `check` then reports it.
         let range_s = input.range as f64 / 1000.0;
-        let compute = |samples: &[(i64, f64)]| -> Option<(Vec<FPoint>, usize)> {
+        // `hidden` samples left out by storage (see `count` above): only
+        // with a single window holding every sample read.
+        let compute = |samples: &[(i64, f64)], hidden: usize| -> Option<(Vec<FPoint>, usize)> {
             let mut stop = stop_base.clone();
             let resets = counter && rate::may_reset(samples);
             let mut pts = Vec::with_capacity(n.min(samples.len()));
@@ -658,7 +667,12 @@ impl Evaluator<'_> {
                 if stopped {
                     return;
                 }
-                widest = widest.max(w.len());
+                let count = if w.len() == samples.len() {
+                    w.len() + hidden
+                } else {
+                    w.len()
+                };
+                widest = widest.max(count);
                 let end = input.ends.get(i).copied().unwrap_or(0);
                 let win = Window {
                     start: end.saturating_sub(input.range),
@@ -666,18 +680,27 @@ impl Evaluator<'_> {
                     range_s,
                     eval_t: r.ts(i),
                 };
-                if let Some(v) = func(w, &win, i, resets) {
+                if let Some(v) = func(w, &win, i, resets, count) {
                     pts.push(FPoint { t: r.ts(i), f: v });
                 }
             });
             Some((pts, widest))
         };
-        self.map_range_series(input, compute, |ev, metric, (pts, widest)| {
+        let sink = |ev: &mut Self, metric: Metric<'_>, (pts, widest): (Vec<FPoint>, usize)| {
             ev.check()?;
             ev.check_transient(widest)?;
             ev.add_samples(pts.len())?;
             sink(ev, metric, pts)
-        })?;
+        };
+        // `rate`/`increase` at a single step need only the first and last
+        // samples, the count and the falls of each window: storage may
+        // leave out the middle of runs that never fall (chunks flagged
+        // monotone), which it then need not decode.
+        if counter && boundary == Boundary::Plain && input.whole_selection() {
+            self.map_range_series_thin(input, compute, sink)?;
+        } else {
+            self.map_range_series(input, |s| compute(s, 0), sink)?;
+        }
         Ok(None)
     }
 }

@@ -35,6 +35,23 @@ pub(crate) fn extrapolated_rate(
     is_rate: bool,
     resets: bool,
 ) -> Option<f64> {
+    extrapolated_rate_n(s, s.len(), w, is_counter, is_rate, resets)
+}
+
+/// [`extrapolated_rate`] of a window of `count >= s.len()` samples of which
+/// `s` holds the first and the last and every sample below its predecessor
+/// together with that predecessor (the samples left out lie inside runs
+/// that never fall, so no reset correction is lost): the same result as
+/// over all `count` samples, bit for bit.
+pub(crate) fn extrapolated_rate_n(
+    s: &[(i64, f64)],
+    count: usize,
+    w: &Window,
+    is_counter: bool,
+    is_rate: bool,
+    resets: bool,
+) -> Option<f64> {
+    let count = count.max(s.len());
     if s.len() < 2 {
         return None;
     }
@@ -53,7 +70,7 @@ pub(crate) fn extrapolated_rate(
     let mut to_start = first_t.saturating_sub(w.start) as f64 / 1000.0;
     let mut to_end = w.end.saturating_sub(last_t) as f64 / 1000.0;
     let sampled = (last_t - first_t) as f64 / 1000.0;
-    let avg_step = sampled / (s.len() - 1) as f64;
+    let avg_step = sampled / (count - 1) as f64;
     let threshold = avg_step * 1.1;
     if to_start >= threshold {
         to_start = avg_step / 2.0;
