@@ -94,15 +94,36 @@ fn encode_sized<'a>(
     count: usize,
     labels: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> Labels {
-    let mut buf = String::with_capacity(capacity);
-    put_len(&mut buf, count);
-    for (n, v) in labels {
-        put_len(&mut buf, n.len());
-        buf.push_str(n);
-        put_len(&mut buf, v.len());
-        buf.push_str(v);
+    // The text is assembled in a per-thread scratch buffer and copied once
+    // into the `Arc` (one allocation per label set instead of a `String`
+    // and then the `Arc`).
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
-    Labels(Arc::from(buf))
+    let fill = |buf: &mut String| {
+        buf.clear();
+        buf.reserve(capacity);
+        put_len(buf, count);
+        for (n, v) in labels {
+            put_len(buf, n.len());
+            buf.push_str(n);
+            put_len(buf, v.len());
+            buf.push_str(v);
+        }
+        Labels(Arc::from(buf.as_str()))
+    };
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            let labels = fill(&mut buf);
+            // A very large set's buffer is not kept for the thread's life.
+            if buf.capacity() > 64 << 10 {
+                *buf = String::new();
+            }
+            labels
+        }
+        // Re-entered from inside `labels` (not done today): a buffer of its own.
+        Err(_) => fill(&mut String::new()),
+    })
 }
 
 impl Default for Labels {
