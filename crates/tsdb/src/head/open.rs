@@ -2,13 +2,19 @@
 //!
 //! An open chunk of noisy floats grows to about 1 KB over its 120 samples,
 //! and every series has one. Its bytes before the last partial one never
-//! change, so the spill pass writes them to a *region* of a spill segment
+//! change, so the spill passes write them to a *region* of a spill segment
 //! reserved for the chunk (sized from the series' previous chunk, or
-//! projected from the bytes so far, plus a quarter) and drops them from the
+//! projected from the bytes so far, plus a quarter) and drop them from the
 //! appender's buffer; the heap keeps the unwritten tail and the encoder's
-//! state. A read concatenates the region's bytes (read with `pread`, so
-//! they do not join the process's resident set) and the tail. When the
-//! chunk is closed, its tail is written behind those bytes if it fits the
+//! state. The tick's pass, once a minute, writes every chunk's bytes this
+//! way in a few read-patch-write runs of the segments
+//! ([`SeriesData::pending_open`], `write_runs` in `spill.rs`); the passes
+//! between ticks write a chunk's bytes with a `pwrite` of its own only
+//! once it holds [`OPEN_SPILL_THRESHOLD`] of them.
+//!
+//! A read concatenates the region's bytes (read with `pread`, so they do
+//! not join the process's resident set) and the tail. When the chunk is
+//! closed, its tail is written behind those bytes if it fits the
 //! region, and the chunk becomes a reference to that run of the segment at
 //! once (moved to the compact list by the next pass); otherwise the whole
 //! chunk is assembled on the heap again and leaves it through the
@@ -26,7 +32,10 @@ use super::series::SeriesData;
 use crate::chunk::{ChunkBytes, Segment, SpillDir, SAMPLES_PER_CHUNK};
 
 /// Complete bytes an open chunk accumulates before they are written out.
-pub(crate) const OPEN_SPILL_THRESHOLD: usize = 128;
+pub(crate) const OPEN_SPILL_THRESHOLD: usize = 256;
+
+/// The smallest region reserved for one open chunk.
+const MIN_REGION: u32 = 256;
 
 /// The largest region reserved for one open chunk.
 const MAX_REGION: u32 = 8 << 10;
@@ -82,8 +91,9 @@ impl Region {
     /// Closes the chunk in the region: writes `tail` (the chunk's bytes
     /// after those already written) behind them and returns the whole
     /// chunk as bytes in the segment. `None` when the tail does not fit,
-    /// the chunk had outgrown the region, or the write failed: the caller
-    /// then assembles the chunk on the heap.
+    /// the chunk had outgrown the region, the spill pass is rewriting part
+    /// of the segment, or the write failed: the caller then assembles the
+    /// chunk on the heap.
     pub(super) fn close_with(&self, tail: &[u8]) -> Option<ChunkBytes> {
         if self.full {
             return None;
@@ -274,7 +284,7 @@ fn region_size(prev_len: Option<usize>, n: usize, num: u16) -> u32 {
 }
 
 fn threshold_floor() -> u32 {
-    (OPEN_SPILL_THRESHOLD * 2) as u32
+    MIN_REGION
 }
 
 #[cfg(test)]
@@ -294,7 +304,6 @@ mod tests {
         assert_eq!(region_size(Some(1000), 80, 10), 1266);
         assert_eq!(region_size(None, 80, 10), 1216);
         assert_eq!(region_size(None, 1, 120), threshold_floor());
-        assert_eq!(threshold_floor() as usize, 2 * OPEN_SPILL_THRESHOLD);
         assert_eq!(region_size(Some(1 << 20), 80, 10), MAX_REGION);
     }
 

@@ -1,5 +1,6 @@
 //! Moving the head's closed chunks, and the complete bytes of open ones
-//! (`open.rs`), out of the heap (see [`crate::chunk::SpillDir`]).
+//! (`open.rs`; at ticks in runs, [`write_runs`]), out of the heap (see
+//! [`crate::chunk::SpillDir`]).
 
 use std::sync::Arc;
 
