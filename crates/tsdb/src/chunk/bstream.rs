@@ -20,7 +20,7 @@ pub(crate) struct BitWriter {
 /// Room [`BitWriter::drop_front`] leaves alone (bytes): above the head's
 /// 128-byte write threshold for open chunks, so that a buffer grown to
 /// reach it is kept across writes instead of shrunk and regrown each time.
-const KEEP_AFTER_DROP: usize = 160;
+const KEEP_AFTER_DROP: usize = 288;
 
 impl BitWriter {
     /// Appends the full accumulator. The buffer grows by a quarter of its

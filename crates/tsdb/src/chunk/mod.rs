@@ -7,6 +7,8 @@ mod xor;
 
 use promlite_model::{SampleIterator, StorageError, ValueType};
 
+#[cfg(test)]
+pub(crate) use spill::FAIL_SEGMENT_IO;
 pub use spill::{ChunkBytes, Segment, SpillDir, SEGMENT_SIZE};
 pub use xor::{XorAppender, XorDecoder};
 

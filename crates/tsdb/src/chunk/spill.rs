@@ -27,9 +27,32 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use memmap2::Mmap;
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Size of one spill segment file (sparse: only written bytes take disk).
 pub const SEGMENT_SIZE: u64 = 64 << 20;
+
+#[cfg(test)]
+thread_local! {
+    /// Test failpoints: when set, [`Segment::read_at`] (reads) or
+    /// [`Segment::write_at`] (writes) on this thread fail with EIO.
+    pub(crate) static FAIL_SEGMENT_IO: std::cell::Cell<(bool, bool)> =
+        const { std::cell::Cell::new((false, false)) };
+}
+
+/// EIO if the test failpoint for reads (`write == false`) or writes is set.
+#[inline]
+fn failpoint(write: bool) -> io::Result<()> {
+    #[cfg(test)]
+    {
+        let (reads, writes) = FAIL_SEGMENT_IO.with(|f| f.get());
+        if (write && writes) || (!write && reads) {
+            return Err(io::Error::from_raw_os_error(5));
+        }
+    }
+    let _ = write;
+    Ok(())
+}
 
 /// One spill segment: its file (for writes into reserved regions and
 /// reads that should not map pages) and a read-only map of it. The file is
@@ -38,12 +61,36 @@ pub struct Segment {
     path: PathBuf,
     file: File,
     map: Mmap,
+    /// Excludes writes from appends (shared) while the spill pass rewrites
+    /// a run of the segment (exclusive): the run is read, patched and
+    /// written back, so a write landing in it meanwhile would be undone.
+    rewrite: RwLock<()>,
 }
 
 impl Segment {
+    /// Leave to write into the segment from outside the spill pass, or
+    /// `None` while the pass is rewriting part of it (the caller then
+    /// keeps its bytes elsewhere; it must not wait, as the pass may need
+    /// the caller's series lock).
+    pub(crate) fn try_share(&self) -> Option<RwLockReadGuard<'_, ()>> {
+        self.rewrite.try_read()
+    }
+
+    /// Exclusive use for a read-patch-write of a run (the spill pass).
+    pub(crate) fn exclusive(&self) -> RwLockWriteGuard<'_, ()> {
+        self.rewrite.write()
+    }
+
+    /// Reads exactly `buf.len()` bytes at `off` with `pread`.
+    pub fn read_at(&self, buf: &mut [u8], off: u64) -> io::Result<()> {
+        failpoint(false)?;
+        self.file.read_exact_at(buf, off)
+    }
+
     /// Writes `bytes` at `off` (inside a region [`SpillDir::reserve`] handed
     /// out; nothing reads those bytes before the write returns).
     pub fn write_at(&self, bytes: &[u8], off: u64) -> io::Result<()> {
+        failpoint(true)?;
         self.file.write_all_at(bytes, off)
     }
 
@@ -255,7 +302,15 @@ impl SpillDir {
                 return Err(e);
             }
         };
-        Ok((Arc::new(Segment { path, file, map }), 0))
+        Ok((
+            Arc::new(Segment {
+                path,
+                file,
+                map,
+                rewrite: RwLock::new(()),
+            }),
+            0,
+        ))
     }
 }
 

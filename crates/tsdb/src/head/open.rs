@@ -2,13 +2,19 @@
 //!
 //! An open chunk of noisy floats grows to about 1 KB over its 120 samples,
 //! and every series has one. Its bytes before the last partial one never
-//! change, so the spill pass writes them to a *region* of a spill segment
+//! change, so the spill passes write them to a *region* of a spill segment
 //! reserved for the chunk (sized from the series' previous chunk, or
-//! projected from the bytes so far, plus a quarter) and drops them from the
+//! projected from the bytes so far, plus a quarter) and drop them from the
 //! appender's buffer; the heap keeps the unwritten tail and the encoder's
-//! state. A read concatenates the region's bytes (read with `pread`, so
-//! they do not join the process's resident set) and the tail. When the
-//! chunk is closed, its tail is written behind those bytes if it fits the
+//! state. The tick's pass, once a minute, writes every chunk's bytes this
+//! way in a few read-patch-write runs of the segments
+//! ([`SeriesData::pending_open`], `write_runs` in `spill.rs`); the passes
+//! between ticks write a chunk's bytes with a `pwrite` of its own only
+//! once it holds [`OPEN_SPILL_THRESHOLD`] of them.
+//!
+//! A read concatenates the region's bytes (read with `pread`, so they do
+//! not join the process's resident set) and the tail. When the chunk is
+//! closed, its tail is written behind those bytes if it fits the
 //! region, and the chunk becomes a reference to that run of the segment at
 //! once (moved to the compact list by the next pass); otherwise the whole
 //! chunk is assembled on the heap again and leaves it through the
@@ -26,7 +32,10 @@ use super::series::SeriesData;
 use crate::chunk::{ChunkBytes, Segment, SpillDir, SAMPLES_PER_CHUNK};
 
 /// Complete bytes an open chunk accumulates before they are written out.
-pub(crate) const OPEN_SPILL_THRESHOLD: usize = 128;
+pub(crate) const OPEN_SPILL_THRESHOLD: usize = 256;
+
+/// The smallest region reserved for one open chunk.
+const MIN_REGION: u32 = 256;
 
 /// The largest region reserved for one open chunk.
 const MAX_REGION: u32 = 8 << 10;
@@ -41,6 +50,18 @@ pub(crate) struct Region {
     written: u32,
     /// True once the chunk outgrew the region.
     full: bool,
+}
+
+/// Where an open chunk's complete bytes go in the tick's combined write
+/// (see [`SeriesData::pending_open`]).
+#[derive(Debug)]
+pub(crate) struct PendingOpen {
+    /// The region's segment.
+    pub(crate) seg: Arc<Segment>,
+    /// Offset of the first byte in the segment.
+    pub(crate) at: u32,
+    /// The number of bytes.
+    pub(crate) n: u32,
 }
 
 /// What [`SeriesData::spill_open`] did.
@@ -70,8 +91,9 @@ impl Region {
     /// Closes the chunk in the region: writes `tail` (the chunk's bytes
     /// after those already written) behind them and returns the whole
     /// chunk as bytes in the segment. `None` when the tail does not fit,
-    /// the chunk had outgrown the region, or the write failed: the caller
-    /// then assembles the chunk on the heap.
+    /// the chunk had outgrown the region, the spill pass is rewriting part
+    /// of the segment, or the write failed: the caller then assembles the
+    /// chunk on the heap.
     pub(super) fn close_with(&self, tail: &[u8]) -> Option<ChunkBytes> {
         if self.full {
             return None;
@@ -80,6 +102,9 @@ impl Region {
         if end > self.cap as usize {
             return None;
         }
+        // Not while the spill pass rewrites part of the segment (it would
+        // write its earlier copy over these bytes): the heap path then.
+        let _shared = self.seg.try_share()?;
         self.seg
             .write_at(tail, u64::from(self.off) + u64::from(self.written))
             .ok()?;
@@ -92,6 +117,13 @@ impl Region {
 }
 
 impl SeriesData {
+    /// Complete bytes of the open chunk still on the heap.
+    fn open_complete(&self) -> usize {
+        self.open
+            .as_ref()
+            .map_or(0, |(a, _)| a.complete_bytes().len())
+    }
+
     /// Writes the open chunk's complete bytes to its region once there are
     /// at least `threshold` of them, reserving the region in `spill` first
     /// if the chunk has none. The bytes leave the heap only after their
@@ -101,20 +133,34 @@ impl SeriesData {
         spill: &mut SpillDir,
         threshold: usize,
     ) -> io::Result<OpenSpill> {
-        let n = match &self.open {
-            Some((a, _)) => a.complete_bytes().len(),
-            None => 0,
-        };
+        let n = self.open_complete();
         if n < threshold.max(1) {
             return Ok(OpenSpill::Nothing);
         }
+        if let Err(outcome) = self.make_room(spill, n)? {
+            return Ok(outcome);
+        }
+        let (Some((a, _)), Some(r)) = (&mut self.open, self.region.as_mut()) else {
+            return Ok(OpenSpill::Nothing);
+        };
+        r.seg
+            .write_at(a.complete_bytes(), u64::from(r.off) + u64::from(r.written))?;
+        r.written += n as u32;
+        a.drop_front(n);
+        Ok(OpenSpill::Written(n))
+    }
+
+    /// Reserves a region for the open chunk if it has none and checks that
+    /// `n` more bytes fit in it; `Err(outcome)` when they cannot be written
+    /// (no open chunk, or the chunk outgrew its region: marked so now).
+    fn make_room(&mut self, spill: &mut SpillDir, n: usize) -> io::Result<Result<(), OpenSpill>> {
         let prev_len = if self.region.is_none() {
             self.closed.newest_len()
         } else {
             None
         };
-        let Some((a, _)) = &mut self.open else {
-            return Ok(OpenSpill::Nothing);
+        let Some((a, _)) = &self.open else {
+            return Ok(Err(OpenSpill::Nothing));
         };
         if self.region.is_none() {
             let cap = region_size(prev_len, n, a.num_samples());
@@ -128,21 +174,96 @@ impl SeriesData {
             });
         }
         let Some(r) = self.region.as_mut() else {
-            return Ok(OpenSpill::Nothing);
+            return Ok(Err(OpenSpill::Nothing));
         };
         if r.full {
-            return Ok(OpenSpill::StillFull);
+            return Ok(Err(OpenSpill::StillFull));
         }
-        let end = r.written as usize + n;
-        if end > r.cap as usize {
+        if r.written as usize + n > r.cap as usize {
             r.full = true;
-            return Ok(OpenSpill::Overflowed);
+            return Ok(Err(OpenSpill::Overflowed));
         }
-        r.seg
-            .write_at(a.complete_bytes(), u64::from(r.off) + u64::from(r.written))?;
-        r.written = end as u32;
-        a.drop_front(n);
-        Ok(OpenSpill::Written(n))
+        Ok(Ok(()))
+    }
+
+    /// For the tick's combined write (`spill.rs`): where all the open
+    /// chunk's complete bytes go, reserving its region first if it has
+    /// none and holds at least `min_new` of them. Nothing is written or
+    /// dropped here: [`Self::copy_pending`] and [`Self::commit_pending`]
+    /// do that, each under a later lock of the series.
+    pub(crate) fn pending_open(
+        &mut self,
+        spill: &mut SpillDir,
+        min_new: usize,
+    ) -> io::Result<Result<PendingOpen, OpenSpill>> {
+        let n = self.open_complete();
+        let min = if self.region.is_some() {
+            1
+        } else {
+            min_new.max(1)
+        };
+        if n < min {
+            return Ok(Err(OpenSpill::Nothing));
+        }
+        if let Err(outcome) = self.make_room(spill, n)? {
+            return Ok(Err(outcome));
+        }
+        match &self.region {
+            Some(r) => Ok(Ok(PendingOpen {
+                seg: r.seg.clone(),
+                at: r.off + r.written,
+                n: n as u32,
+            })),
+            None => Ok(Err(OpenSpill::Nothing)),
+        }
+    }
+
+    /// True if the open chunk still has the `n` complete bytes that
+    /// [`Self::pending_open`] said go at `at` in `seg` (not closed,
+    /// truncated or written otherwise since).
+    fn still_pending(&self, seg: &Arc<Segment>, at: u32, n: u32) -> bool {
+        let Some(r) = &self.region else {
+            return false;
+        };
+        !r.full
+            && Arc::ptr_eq(&r.seg, seg)
+            && r.off.checked_add(r.written) == Some(at)
+            && r.written.saturating_add(n) <= r.cap
+            && self.open_complete() >= n as usize
+    }
+
+    /// Copies the pending bytes into `out` (of length `n`) if they are
+    /// still pending; false (and `out` untouched) otherwise.
+    pub(crate) fn copy_pending(&self, seg: &Arc<Segment>, at: u32, out: &mut [u8]) -> bool {
+        let n = out.len() as u32;
+        if !self.still_pending(seg, at, n) {
+            return false;
+        }
+        match &self.open {
+            Some((a, _)) => match a.complete_bytes().get(..out.len()) {
+                Some(b) => {
+                    out.copy_from_slice(b);
+                    true
+                }
+                None => false,
+            },
+            None => false,
+        }
+    }
+
+    /// After the write of bytes [`Self::copy_pending`] copied returned:
+    /// counts them as written and drops them from the heap. False if the
+    /// chunk changed in between (they then stay, and are not referred to).
+    pub(crate) fn commit_pending(&mut self, seg: &Arc<Segment>, at: u32, n: u32) -> bool {
+        if !self.still_pending(seg, at, n) {
+            return false;
+        }
+        let (Some((a, _)), Some(r)) = (&mut self.open, self.region.as_mut()) else {
+            return false;
+        };
+        r.written += n;
+        a.drop_front(n as usize);
+        true
     }
 
     /// Bytes of the open chunk held in a region.
@@ -163,7 +284,7 @@ fn region_size(prev_len: Option<usize>, n: usize, num: u16) -> u32 {
 }
 
 fn threshold_floor() -> u32 {
-    (OPEN_SPILL_THRESHOLD * 2) as u32
+    MIN_REGION
 }
 
 #[cfg(test)]
@@ -183,7 +304,6 @@ mod tests {
         assert_eq!(region_size(Some(1000), 80, 10), 1266);
         assert_eq!(region_size(None, 80, 10), 1216);
         assert_eq!(region_size(None, 1, 120), threshold_floor());
-        assert_eq!(threshold_floor() as usize, 2 * OPEN_SPILL_THRESHOLD);
         assert_eq!(region_size(Some(1 << 20), 80, 10), MAX_REGION);
     }
 
@@ -308,5 +428,102 @@ mod tests {
             OpenSpill::Written(_)
         ));
         assert_eq!(samples(&d), before);
+    }
+
+    fn noisy(i: i64) -> f64 {
+        (i as f64 * 0.61).sin() * 3.456_789
+    }
+
+    #[test]
+    fn pending_bytes_leave_the_heap_only_once_committed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut sd = SpillDir::open_sized(&tmp.path().join("s"), 1 << 16).unwrap();
+        let mut d = SeriesData::default();
+        let mut reference = SeriesData::default();
+        for i in 0..3i64 {
+            d.append(i * 5_000, noisy(i), i64::MAX);
+            reference.append(i * 5_000, noisy(i), i64::MAX);
+        }
+        // Too few bytes for a new region.
+        assert!(matches!(
+            d.pending_open(&mut sd, 1_000).unwrap(),
+            Err(OpenSpill::Nothing)
+        ));
+        for i in 3..60i64 {
+            d.append(i * 5_000, noisy(i), i64::MAX);
+            reference.append(i * 5_000, noisy(i), i64::MAX);
+        }
+        let heap_before = d.heap_bytes();
+        let p = d.pending_open(&mut sd, 32).unwrap().unwrap();
+        assert!(p.n >= 32 && p.n % 8 == 0, "{p:?}");
+        let mut buf = vec![0u8; p.n as usize];
+        assert!(d.copy_pending(&p.seg, p.at, &mut buf));
+        // Not yet written: nothing is dropped, and a wrong place is refused.
+        assert!(!d.copy_pending(&p.seg, p.at + 8, &mut buf));
+        assert!(!d.commit_pending(&p.seg, p.at + 8, p.n));
+        assert_eq!(d.open_spilled_bytes(), 0);
+        assert_eq!(samples(&d), samples(&reference));
+        p.seg.write_at(&buf, u64::from(p.at)).unwrap();
+        assert!(d.commit_pending(&p.seg, p.at, p.n));
+        assert_eq!(d.open_spilled_bytes(), p.n as usize);
+        assert!(d.heap_bytes() <= heap_before);
+        assert_eq!(samples(&d), samples(&reference));
+        // Committing twice is refused (the bytes are no longer pending).
+        assert!(!d.commit_pending(&p.seg, p.at, p.n));
+
+        // Pending bytes of a chunk that closes before the commit stay
+        // where the close put them.
+        for i in 60..100i64 {
+            d.append(i * 5_000, noisy(i), i64::MAX);
+            reference.append(i * 5_000, noisy(i), i64::MAX);
+        }
+        let p = d.pending_open(&mut sd, 32).unwrap().unwrap();
+        let mut buf = vec![0u8; p.n as usize];
+        assert!(d.copy_pending(&p.seg, p.at, &mut buf));
+        for i in 100..130i64 {
+            d.append(i * 5_000, noisy(i), i64::MAX);
+            reference.append(i * 5_000, noisy(i), i64::MAX);
+        }
+        p.seg.write_at(&buf, u64::from(p.at)).unwrap();
+        assert!(!d.commit_pending(&p.seg, p.at, p.n));
+        assert!(!d.copy_pending(&p.seg, p.at, &mut buf));
+        assert_eq!(samples(&d), samples(&reference));
+    }
+
+    #[test]
+    fn a_chunk_closing_while_its_segment_is_rewritten_goes_to_the_heap() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut sd = SpillDir::open_sized(&tmp.path().join("s"), 1 << 16).unwrap();
+        let mut d = SeriesData::default();
+        let mut reference = SeriesData::default();
+        for i in 0..120i64 {
+            d.append(i * 5_000, noisy(i), i64::MAX);
+            reference.append(i * 5_000, noisy(i), i64::MAX);
+            if i % 10 == 9 {
+                d.spill_open(&mut sd, 64).unwrap();
+            }
+        }
+        assert!(d.open_spilled_bytes() > 0);
+        let seg = d.region.as_ref().map(|r| r.seg.clone()).unwrap();
+        {
+            let _rewriting = seg.exclusive();
+            // The close cannot write into the region now: the whole chunk
+            // is assembled on the heap instead.
+            d.append(120 * 5_000, 1.0, i64::MAX);
+            reference.append(120 * 5_000, 1.0, i64::MAX);
+        }
+        assert!(d.wide_segments().is_empty());
+        assert_eq!(d.heap_closed().count(), 1);
+        assert_eq!(samples(&d), samples(&reference));
+        // Without the rewrite the next chunk closes into its region again.
+        for i in 121..241i64 {
+            d.append(i * 5_000, noisy(i), i64::MAX);
+            reference.append(i * 5_000, noisy(i), i64::MAX);
+            if i % 10 == 9 {
+                d.spill_open(&mut sd, 64).unwrap();
+            }
+        }
+        assert_eq!(d.wide_segments().len(), 1);
+        assert_eq!(samples(&d), samples(&reference));
     }
 }

@@ -1,15 +1,30 @@
 //! Moving the head's closed chunks, and the complete bytes of open ones
-//! (`open.rs`), out of the heap (see [`crate::chunk::SpillDir`]).
+//! (`open.rs`; at ticks in runs, [`write_runs`]), out of the heap (see
+//! [`crate::chunk::SpillDir`]).
 
 use std::sync::Arc;
 
-use super::open::{OpenSpill, OPEN_SPILL_THRESHOLD};
+use super::open::{OpenSpill, PendingOpen, OPEN_SPILL_THRESHOLD};
 use super::series::SeriesData;
 use super::{Head, MemSeries};
 use crate::chunk::{Segment, SpillDir};
 
 /// Chunk bytes gathered before one write to a spill segment.
 const BATCH_BYTES: usize = 1 << 20;
+
+/// The longest run of a segment the tick's combined write of open-chunk
+/// bytes reads, patches and writes back in one `pread` and one `pwrite`.
+const RUN_BYTES: usize = 1 << 20;
+
+/// The largest gap between two open chunks' pending bytes that one run
+/// covers (rewriting the bytes in between unchanged): a page costs less
+/// to copy twice than a further pair of system calls.
+const RUN_GAP: u32 = 4 << 10;
+
+/// Fewest complete bytes for which the tick's pass reserves a region for
+/// an open chunk that has none (chunks smaller than that, of constants
+/// for instance, close on the heap and leave it as closed chunks).
+const MIN_NEW_REGION: usize = 32;
 
 /// What one [`Head::spill_closed_chunks`] pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -28,6 +43,12 @@ pub struct SpillReport {
     /// Chunks that were closed straight into their region and moved to
     /// the compact list in this pass.
     pub closed_in_region: usize,
+    /// Runs of segments read, patched with open chunks' bytes and written
+    /// back (the tick's pass writes every open chunk's complete bytes
+    /// this way, sorted by offset, instead of one `pwrite` per series).
+    pub open_runs: usize,
+    /// Open chunks whose bytes went out in those runs.
+    pub open_in_runs: usize,
 }
 
 /// Closed chunks waiting for one write: their series, heap bytes and
@@ -70,6 +91,17 @@ pub(super) fn due_vec() -> Vec<Arc<MemSeries>> {
     Vec::with_capacity(MAX_DUE)
 }
 
+/// An open chunk's complete bytes for the tick's combined write: where
+/// they go (a segment of [`Pass::run_segs`], an offset), how many, and
+/// the series (an index in the tick's list of series).
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    seg: u32,
+    at: u32,
+    n: u32,
+    series: u32,
+}
+
 /// State of one pass.
 struct Pass {
     report: SpillReport,
@@ -78,6 +110,10 @@ struct Pass {
     found: Vec<Arc<[u8]>>,
     /// Segment slots registered in this pass (see `spill_series`).
     slots: Vec<(Arc<Segment>, u16)>,
+    /// The tick's pass: open chunks' bytes to write in runs.
+    pending: Vec<Pending>,
+    /// The segments those bytes go to.
+    run_segs: Vec<Arc<Segment>>,
 }
 
 impl Pass {
@@ -88,7 +124,26 @@ impl Pass {
             limit: BATCH_BYTES.min(spill.segment_size()),
             found: Vec::new(),
             slots: Vec::new(),
+            pending: Vec::new(),
+            run_segs: Vec::new(),
         }
+    }
+
+    /// Notes `p` (of series `series`) for the combined write.
+    fn add_pending(&mut self, p: PendingOpen, series: u32) {
+        let seg = match self.run_segs.iter().position(|x| Arc::ptr_eq(x, &p.seg)) {
+            Some(i) => i,
+            None => {
+                self.run_segs.push(p.seg);
+                self.run_segs.len() - 1
+            }
+        };
+        self.pending.push(Pending {
+            seg: seg as u32,
+            at: p.at,
+            n: p.n,
+            series,
+        });
     }
 }
 
@@ -136,7 +191,7 @@ impl Head {
         let mut res = Ok(());
         for s in work.drain(..) {
             if res.is_ok() {
-                res = self.spill_series(&s, true, spill, &mut pass);
+                res = self.spill_series(&s, true, None, spill, &mut pass);
             } else {
                 // After a failed write the rest stay due: queue them again.
                 let mut d = s.data.lock();
@@ -175,12 +230,14 @@ impl Head {
         let mut all: Vec<Arc<MemSeries>> = Vec::with_capacity(self.num_series());
         self.for_each_series(|s| all.push(s.clone()));
         let mut pass = Pass::new(spill);
-        for s in all {
-            self.spill_series(&s, false, spill, &mut pass)
+        pass.pending.reserve_exact(all.len());
+        for (i, s) in all.iter().enumerate() {
+            self.spill_series(s, false, u32::try_from(i).ok(), spill, &mut pass)
                 .map_err(|e| (pass.report, e))?;
         }
         self.flush(&mut pass.batch, spill, &mut pass.report)
             .map_err(|e| (pass.report, e))?;
+        write_runs(&all, &mut pass).map_err(|e| (pass.report, e))?;
         drop(work);
         Ok(pass.report)
     }
@@ -189,11 +246,14 @@ impl Head {
     /// the batch (flushing it when full), writes its open chunk's complete
     /// bytes to their region, and moves chunks closed into their region to
     /// the compact list. `queued`: it came from the queue (its flag is
-    /// cleared).
+    /// cleared). `tick`: the series' index in the tick's list; its open
+    /// chunk's complete bytes, however few, are then noted for the
+    /// combined write ([`write_runs`]) instead of written here.
     fn spill_series(
         &self,
         s: &Arc<MemSeries>,
         queued: bool,
+        tick: Option<u32>,
         spill: &mut SpillDir,
         pass: &mut Pass,
     ) -> std::io::Result<()> {
@@ -203,7 +263,17 @@ impl Head {
             d.spill_queued = false;
         }
         pass.found.extend(d.heap_closed().cloned());
-        match d.spill_open(spill, OPEN_SPILL_THRESHOLD)? {
+        let outcome = match tick {
+            Some(i) => match d.pending_open(spill, MIN_NEW_REGION)? {
+                Ok(p) => {
+                    pass.add_pending(p, i);
+                    OpenSpill::Nothing
+                }
+                Err(outcome) => outcome,
+            },
+            None => d.spill_open(spill, OPEN_SPILL_THRESHOLD)?,
+        };
+        match outcome {
             OpenSpill::Written(n) => {
                 pass.report.open_bytes += n;
                 pass.report.open_writes += 1;
@@ -276,6 +346,91 @@ impl Head {
         }
         Ok(())
     }
+}
+
+/// The tick's combined write of open chunks' bytes: sorted by segment and
+/// offset, the pending bytes are grouped into runs of at most
+/// [`RUN_BYTES`] whose gaps are at most [`RUN_GAP`]; each run is read with
+/// one `pread`, patched with the bytes of each series (copied under its
+/// lock), written back with one `pwrite`, and only then are the bytes
+/// dropped from the series (under a second lock, if the chunk did not
+/// change meanwhile). The rest of a run is rewritten unchanged: regions'
+/// written bytes and closed chunks never change, the pass is the only
+/// writer besides appends that close a chunk into its region, and those
+/// are kept out of the segment while a run is rewritten
+/// ([`Segment::try_share`]; they take the heap path instead). Rewriting
+/// a page costs less than the `pwrite` per series it replaces, and the
+/// open chunks of about six series share a page.
+///
+/// On an error the bytes not yet committed stay on the heap.
+fn write_runs(all: &[Arc<MemSeries>], pass: &mut Pass) -> std::io::Result<()> {
+    let mut pending = std::mem::take(&mut pass.pending);
+    if pending.is_empty() {
+        return Ok(());
+    }
+    pending.sort_unstable_by_key(|p| (p.seg, p.at));
+    // Mapped apart from the heap, so that it goes back to the system
+    // after the pass instead of staying in the heap's free lists.
+    let mut buf = memmap2::MmapMut::map_anon(RUN_BYTES)?;
+    let mut copied: Vec<bool> = Vec::new();
+    let mut i = 0;
+    while i < pending.len() {
+        let first = pending[i];
+        let start = first.at;
+        let mut end = start.saturating_add(first.n);
+        let mut j = i + 1;
+        while let Some(p) = pending.get(j) {
+            let p_end = p.at.saturating_add(p.n);
+            if p.seg != first.seg
+                || p.at < end
+                || p.at - end > RUN_GAP
+                || (p_end - start) as usize > RUN_BYTES
+            {
+                break;
+            }
+            end = p_end;
+            j += 1;
+        }
+        let run = &pending[i..j];
+        i = j;
+        let (Some(seg), Some(bytes)) = (
+            pass.run_segs.get(first.seg as usize),
+            buf.get_mut(..(end - start) as usize),
+        ) else {
+            continue; // an entry larger than a run: stays on the heap
+        };
+        copied.clear();
+        {
+            let _alone = seg.exclusive();
+            seg.read_at(bytes, u64::from(start))?;
+            for p in run {
+                let at = (p.at - start) as usize;
+                let ok = match (
+                    all.get(p.series as usize),
+                    bytes.get_mut(at..at + p.n as usize),
+                ) {
+                    (Some(s), Some(out)) => s.data.lock().copy_pending(seg, p.at, out),
+                    _ => false,
+                };
+                copied.push(ok);
+            }
+            if !copied.contains(&true) {
+                continue;
+            }
+            seg.write_at(bytes, u64::from(start))?;
+        }
+        pass.report.open_runs += 1;
+        for (p, _) in run.iter().zip(&copied).filter(|(_, ok)| **ok) {
+            let Some(s) = all.get(p.series as usize) else {
+                continue;
+            };
+            if s.data.lock().commit_pending(seg, p.at, p.n) {
+                pass.report.open_bytes += p.n as usize;
+                pass.report.open_in_runs += 1;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -527,6 +682,82 @@ mod tests {
         let r = head.spill_queued_chunks(&mut spill).unwrap();
         assert!(r.open_writes >= 1);
         assert_eq!(r.chunks + r.closed_in_region, 2);
+        assert_eq!(dump(&head), before);
+    }
+
+    fn fill_noisy(head: &Head, series: usize, from: i64, to: i64) {
+        for i in 0..series {
+            let (s, _) = head.get_or_create(&labels(i), None).unwrap();
+            let mut d = s.data.lock();
+            for t in from..to {
+                let v = ((t * 7 + i as i64) as f64 * 0.29).sin() * 5.432_1;
+                d.append(t * 5_000, v, head.chunk_range());
+            }
+        }
+        head.update_time_range(0, (to - 1) * 5_000);
+    }
+
+    #[test]
+    fn the_tick_writes_every_open_chunk_in_a_few_runs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut spill = SpillDir::open_sized(&tmp.path().join("spill"), 1 << 20).unwrap();
+        let head = Head::new(i64::MAX, 0);
+        fill_noisy(&head, 300, 0, 50);
+        let before = dump(&head);
+        let heap_before = head.stats(1).chunk_bytes;
+        let r = head.spill_closed_chunks(&mut spill).unwrap();
+        assert_eq!(r.open_in_runs, 300, "{r:?}");
+        assert_eq!(r.open_writes, 0, "no write per series");
+        // Regions were reserved back to back: a run per 1 MiB at most.
+        assert!(r.open_runs >= 1 && r.open_runs <= 2, "{r:?}");
+        assert!(head.stats(1).chunk_bytes < heap_before / 4);
+        assert_eq!(dump(&head), before);
+        // Nothing new: nothing to write.
+        let r = head.spill_closed_chunks(&mut spill).unwrap();
+        assert_eq!((r.open_in_runs, r.open_runs), (0, 0));
+        // More samples: written behind the earlier ones, and the chunks
+        // that close go straight from their regions to the compact list.
+        for round in 0..4 {
+            fill_noisy(&head, 300, 50 + round * 30, 80 + round * 30);
+            let r = head.spill_closed_chunks(&mut spill).unwrap();
+            assert!(r.open_in_runs > 0, "{r:?}");
+            assert_eq!(r.chunks, 0, "no closed chunk went to the heap: {r:?}");
+            assert_eq!(
+                head.series_in_range(i64::MIN, i64::MAX)
+                    .map(|(_, v)| v.len())
+                    .sum::<usize>(),
+                300 * (80 + round as usize * 30)
+            );
+        }
+        assert_eq!(head.stats(1).spilled_chunks, 300);
+        let want: Vec<_> = {
+            let fresh = Head::new(i64::MAX, 0);
+            fill_noisy(&fresh, 300, 0, 170);
+            dump(&fresh)
+        };
+        assert_eq!(dump(&head), want);
+    }
+
+    #[test]
+    fn a_failed_run_keeps_the_open_bytes_on_the_heap() {
+        use crate::chunk::FAIL_SEGMENT_IO;
+        let tmp = tempfile::tempdir().unwrap();
+        let mut spill = SpillDir::open_sized(&tmp.path().join("spill"), 1 << 20).unwrap();
+        let head = Head::new(i64::MAX, 0);
+        fill_noisy(&head, 50, 0, 40);
+        let before = dump(&head);
+        let heap_before = head.stats(1).chunk_bytes;
+        for fail in [(true, false), (false, true)] {
+            FAIL_SEGMENT_IO.with(|f| f.set(fail));
+            let (r, _e) = head.spill_closed_chunks(&mut spill).unwrap_err();
+            FAIL_SEGMENT_IO.with(|f| f.set((false, false)));
+            assert_eq!((r.open_in_runs, r.open_bytes), (0, 0), "{fail:?}");
+            assert_eq!(head.stats(1).chunk_bytes, heap_before, "{fail:?}");
+            assert_eq!(dump(&head), before, "{fail:?}");
+        }
+        let r = head.spill_closed_chunks(&mut spill).unwrap();
+        assert_eq!(r.open_in_runs, 50);
+        assert!(head.stats(1).chunk_bytes < heap_before / 4);
         assert_eq!(dump(&head), before);
     }
 }
