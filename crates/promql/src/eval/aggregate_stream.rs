@@ -193,22 +193,48 @@ impl Folder<'_> {
         let Some(accs) = self.accs.get_mut(base..base + self.steps) else {
             return true;
         };
-        let mut guess = 0usize;
-        for p in points {
-            let i = if self.r.ts(guess) == p.t {
-                guess
-            } else {
-                self.r.index(p.t)
-            };
-            guess = i.wrapping_add(1);
-            let Some(acc) = accs.get_mut(i) else { continue };
-            if acc.seen {
-                acc.add(op, p.f);
-            } else {
-                acc.first(op, p.f);
+        // The operator is matched once per series, not once per point:
+        // each arm is the walk with its accumulator step inlined.
+        let r = self.r;
+        match op {
+            AggregateOp::Sum => fold_points(accs, points, r, op, |a, f| a.add(AggregateOp::Sum, f)),
+            AggregateOp::Avg => fold_points(accs, points, r, op, |a, f| a.add(AggregateOp::Avg, f)),
+            AggregateOp::Count => {
+                fold_points(accs, points, r, op, |a, f| a.add(AggregateOp::Count, f))
             }
+            AggregateOp::Min => fold_points(accs, points, r, op, |a, f| a.add(AggregateOp::Min, f)),
+            AggregateOp::Max => fold_points(accs, points, r, op, |a, f| a.add(AggregateOp::Max, f)),
+            _ => fold_points(accs, points, r, op, |a, f| a.add(op, f)),
         }
         true
+    }
+}
+
+/// Folds one series' points into its group's per-step accumulators `accs`
+/// (one per step of `r`): the first value of a step starts its
+/// accumulator (`Acc::first` with `op`), later ones go through `add`.
+#[inline(always)]
+fn fold_points(
+    accs: &mut [Acc],
+    points: &[FPoint],
+    r: Range,
+    op: AggregateOp,
+    add: impl Fn(&mut Acc, f64),
+) {
+    let mut guess = 0usize;
+    for p in points {
+        let i = if r.ts(guess) == p.t {
+            guess
+        } else {
+            r.index(p.t)
+        };
+        guess = i.wrapping_add(1);
+        let Some(acc) = accs.get_mut(i) else { continue };
+        if acc.seen {
+            add(acc, p.f);
+        } else {
+            acc.first(op, p.f);
+        }
     }
 }
 
