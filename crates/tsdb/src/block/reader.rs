@@ -132,7 +132,7 @@ impl Block {
         c: &ChunkMeta,
         cache: &TimestampCache,
         out: &mut Vec<(i64, f64)>,
-        range: impl FnOnce(&[i64]) -> Option<(usize, usize)>,
+        range: impl FnOnce(&[i64], bool) -> Option<(usize, usize)>,
     ) -> Result<bool, StorageError> {
         self.chunks.append_range(c.chunk_ref, cache, out, range)
     }

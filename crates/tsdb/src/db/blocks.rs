@@ -406,20 +406,25 @@ impl OwnedBlockSeries {
             if self.deleted.is_none() {
                 let (from, maxt) = (*next_t, self.maxt);
                 let mut run = None;
-                let appended =
-                    self.block
-                        .append_chunk_range(c, &self.ts_cache, out, |ts: &[i64]| {
-                            if !strictly_increasing(ts) {
-                                return None;
-                            }
-                            let lo = ts.partition_point(|&t| t < from);
-                            let hi = ts.partition_point(|&t| t <= maxt);
-                            run = Some((
-                                ts.get(lo..hi).and_then(|t| t.last()).copied(),
-                                hi < ts.len(),
-                            ));
-                            Some((lo, hi))
-                        })?;
+                let appended = self.block.append_chunk_range(
+                    c,
+                    &self.ts_cache,
+                    out,
+                    |ts: &[i64], ordered| {
+                        // `ordered`: strictly increasing, checked once
+                        // per cached column.
+                        if !ordered {
+                            return None;
+                        }
+                        let lo = ts.partition_point(|&t| t < from);
+                        let hi = ts.partition_point(|&t| t <= maxt);
+                        run = Some((
+                            ts.get(lo..hi).and_then(|t| t.last()).copied(),
+                            hi < ts.len(),
+                        ));
+                        Some((lo, hi))
+                    },
+                )?;
                 if let (true, Some((last, ended))) = (appended, run) {
                     if let Some(last) = last {
                         *next_t = last.saturating_add(1);

@@ -66,7 +66,7 @@ impl ChunkReader {
 
 impl ChunkReader {
     /// Appends samples `lo..hi` of the chunk at `r` to `out`, where
-    /// `Some((lo, hi)) = range(timestamps)` (nothing is decoded or appended
+    /// `Some((lo, hi)) = range(timestamps, whether they strictly increase)` (nothing is decoded or appended
     /// when it gives `None`; `lo >= hi` appends nothing): the timestamps from `cache` (see
     /// [`ChunkReader::read_columns`]), the values decoded straight into the
     /// appended pairs, with no value vector between. The whole value column
@@ -78,11 +78,11 @@ impl ChunkReader {
         r: ChunkRef,
         cache: &TimestampCache,
         out: &mut Vec<(i64, f64)>,
-        range: impl FnOnce(&[i64]) -> Option<(usize, usize)>,
+        range: impl FnOnce(&[i64], bool) -> Option<(usize, usize)>,
     ) -> Result<bool, StorageError> {
         let rec = self.chunk_record(r)?;
-        let ts = self.timestamps(&rec, Some(cache))?;
-        let Some((lo, hi)) = range(&ts) else {
+        let (ts, ordered) = self.timestamps_ordered(&rec, Some(cache))?;
+        let Some((lo, hi)) = range(&ts, ordered) else {
             return Ok(false);
         };
         let base = out.len();
@@ -264,7 +264,8 @@ mod tests {
         ] {
             let mut out = vec![(-1, 0.5)];
             assert!(reader
-                .append_range(r, &cache, &mut out, |got| {
+                .append_range(r, &cache, &mut out, |got, ordered| {
+                    assert!(ordered);
                     assert_eq!(got, &ts[..]);
                     Some((lo, hi))
                 })
@@ -277,12 +278,14 @@ mod tests {
             assert_eq!(bits(&out), bits(&want), "{lo}..{hi}");
         }
         let mut out = vec![(-1, 0.5)];
-        assert!(!reader.append_range(r, &cache, &mut out, |_| None).unwrap());
+        assert!(!reader
+            .append_range(r, &cache, &mut out, |_, _| None)
+            .unwrap());
         assert_eq!(out, vec![(-1, 0.5)]);
         // One value short: an error, `out` unchanged.
         let (dir, r) = segment(&ts, &vals[..199]);
         let reader = ChunkReader::open(dir.path()).unwrap();
-        let res = reader.append_range(r, &cache, &mut out, |_| Some((0, 200)));
+        let res = reader.append_range(r, &cache, &mut out, |_, _| Some((0, 200)));
         assert!(
             matches!(res, Err(StorageError::Corruption { .. })),
             "{res:?}"
