@@ -233,6 +233,36 @@ mod tests {
         }
     }
 
+    /// The order flag handed to `append_range`'s `range` says whether the
+    /// column strictly increases, the same from a fresh decode and from
+    /// the cache.
+    #[test]
+    fn append_range_reports_whether_timestamps_increase() {
+        for (ts, want) in [
+            (vec![0i64, 15, 30], true),
+            (vec![0, 30, 15], false),
+            (vec![0, 15, 15], false),
+            (vec![7], true),
+        ] {
+            let vals: Vec<f64> = (0..ts.len()).map(|i| i as f64).collect();
+            let (dir, r) = segment(&ts, &vals);
+            let reader = ChunkReader::open(dir.path()).unwrap();
+            let cache = TimestampCache::default();
+            for _ in 0..2 {
+                let mut seen = None;
+                let mut out = Vec::new();
+                let appended = reader
+                    .append_range(r, &cache, &mut out, |_, ordered| {
+                        seen = Some(ordered);
+                        None
+                    })
+                    .unwrap();
+                assert!(!appended && out.is_empty());
+                assert_eq!(seen, Some(want), "{ts:?}");
+            }
+        }
+    }
+
     /// Appending a part of a chunk gives the same samples as its decoded
     /// columns cut to that part, for every part (empty ones too), after
     /// what `out` held; a damaged chunk leaves `out` as it was.
