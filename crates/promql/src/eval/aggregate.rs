@@ -40,6 +40,7 @@ impl Acc {
         }
     }
 
+    #[inline(always)]
     pub(super) fn add(&mut self, op: AggregateOp, f: f64) {
         match op {
             AggregateOp::Sum => {

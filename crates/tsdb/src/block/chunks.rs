@@ -385,10 +385,22 @@ impl ChunkReader {
         rec: &ChunkRecord<'_>,
         cache: Option<&TimestampCache>,
     ) -> Result<Arc<[i64]>, StorageError> {
+        self.timestamps_ordered(rec, cache).map(|(ts, _)| ts)
+    }
+
+    /// [`ChunkReader::timestamps`] and whether they strictly increase,
+    /// checked once per decoded column and kept beside it in `cache` (the
+    /// series scraped together share a column; checking it per series and
+    /// chunk was 4.7 % of a range query over 98 series).
+    fn timestamps_ordered(
+        &self,
+        rec: &ChunkRecord<'_>,
+        cache: Option<&TimestampCache>,
+    ) -> Result<(Arc<[i64]>, bool), StorageError> {
         let (seg, ts_off) = (rec.seg, rec.ts_off);
         let key = (rec.seq << 32) | (ts_off as u64 & 0xffff_ffff);
-        if let Some(ts) = cache.and_then(|c| c.map.lock().get(&key).cloned()) {
-            return Ok(ts);
+        if let Some(hit) = cache.and_then(|c| c.map.lock().get(&key).cloned()) {
+            return Ok(hit);
         }
         let data: &[u8] = &seg.data;
         let (tkind, tpayload, _) =
@@ -403,14 +415,15 @@ impl ChunkReader {
         let ts: Arc<[i64]> = codec::decode_chunk_timestamps(&data[tpayload])
             .map_err(|e| corrupt(&seg.path, rec.off as u64, format!("undecodable chunk: {e}")))?
             .into();
+        let ordered = ts.windows(2).all(|w| w[0] < w[1]);
         if let Some(c) = cache {
             let mut m = c.map.lock();
             if m.len() >= TIMESTAMP_CACHE_ENTRIES {
                 m.clear();
             }
-            m.insert(key, ts.clone());
+            m.insert(key, (ts.clone(), ordered));
         }
-        Ok(ts)
+        Ok((ts, ordered))
     }
 }
 
@@ -455,7 +468,9 @@ const TIMESTAMP_CACHE_ENTRIES: usize = 4096;
 /// one selection (and dropped with it).
 #[derive(Default)]
 pub struct TimestampCache {
-    map: parking_lot::Mutex<HashMap<u64, Arc<[i64]>, BuildHasherDefault<PositionHasher>>>,
+    /// Each column with whether its timestamps strictly increase.
+    #[allow(clippy::type_complexity)]
+    map: parking_lot::Mutex<HashMap<u64, (Arc<[i64]>, bool), BuildHasherDefault<PositionHasher>>>,
 }
 
 /// Hashes the cache's keys, record positions in the block's own files
@@ -724,12 +739,12 @@ mod tests {
         for seg in 1..4u64 {
             for off in (8..20_000u64).step_by(97) {
                 let ts: Arc<[i64]> = vec![(seg * off) as i64].into();
-                m.insert((seg << 32) | off, ts);
+                m.insert((seg << 32) | off, (ts, true));
             }
         }
         for seg in 1..4u64 {
             for off in (8..20_000u64).step_by(97) {
-                let got = m.get(&((seg << 32) | off)).map(|t| t[0]);
+                let got = m.get(&((seg << 32) | off)).map(|t| t.0[0]);
                 assert_eq!(got, Some((seg * off) as i64));
             }
         }

@@ -124,6 +124,19 @@ impl Block {
         self.chunks.read_columns(c.chunk_ref, cache)
     }
 
+    /// Appends part of one chunk to `out`, its values decoded straight
+    /// into the appended pairs, see
+    /// [`super::chunks::ChunkReader::append_range`].
+    pub fn append_chunk_range(
+        &self,
+        c: &ChunkMeta,
+        cache: &TimestampCache,
+        out: &mut Vec<(i64, f64)>,
+        range: impl FnOnce(&[i64], bool) -> Option<(usize, usize)>,
+    ) -> Result<bool, StorageError> {
+        self.chunks.append_range(c.chunk_ref, cache, out, range)
+    }
+
     /// One chunk as a monotone run (timestamps, first and last value; the
     /// other values not decoded) when it is flagged as one, see
     /// [`super::chunks::ChunkReader::read_monotone`].

@@ -18,7 +18,7 @@
 //! smallest output. All arithmetic wraps, so any `i64` sequence round-trips.
 
 use super::bits::BitWriter;
-pub use super::ints_decode::decode_ints_map;
+pub use super::ints_decode::{decode_ints_map, decode_ints_with};
 use super::varint::{put_uvarint, put_varint, DecodeError, Reader};
 
 /// Residuals per bit-packed block.

@@ -79,6 +79,18 @@ pub fn decode_ints_map<T, F: FnMut(i64) -> T>(
     out: &mut [T],
     mut f: F,
 ) -> Result<(), DecodeError> {
+    decode_ints_with(r, out, |slot, v| *slot = f(v))
+}
+
+/// [`decode_ints_map`] with the store left to `f(slot, value)`, so a value
+/// can be written into part of a slot (the value half of a sample pair,
+/// its timestamp already there).
+#[inline]
+pub fn decode_ints_with<T, F: FnMut(&mut T, i64)>(
+    r: &mut Reader<'_>,
+    out: &mut [T],
+    mut f: F,
+) -> Result<(), DecodeError> {
     let mpos = r.pos();
     let mode = r.u8()?;
     match mode {
@@ -88,7 +100,7 @@ pub fn decode_ints_map<T, F: FnMut(i64) -> T>(
                 return Ok(());
             };
             let cur = r.varint()?;
-            *first = f(cur);
+            f(first, cur);
             unpack_blocks(r, rest, Delta { cur }, &mut f)
         }
         2 => {
@@ -96,13 +108,13 @@ pub fn decode_ints_map<T, F: FnMut(i64) -> T>(
                 return Ok(());
             };
             let cur = r.varint()?;
-            *first = f(cur);
+            f(first, cur);
             let Some((second, rest)) = rest.split_first_mut() else {
                 return Ok(());
             };
             let delta = r.varint()?;
             let cur = cur.wrapping_add(delta);
-            *second = f(cur);
+            f(second, cur);
             unpack_blocks(r, rest, DeltaOfDelta { cur, delta }, &mut f)
         }
         m => Err(DecodeError::new(mpos, format!("unknown integer mode {m}"))),
@@ -111,7 +123,7 @@ pub fn decode_ints_map<T, F: FnMut(i64) -> T>(
 
 /// Unpacks the residual blocks that fill `out`, undoing the transform with
 /// `undo` (its state carries from block to block).
-fn unpack_blocks<T, U: Undo, F: FnMut(i64) -> T>(
+fn unpack_blocks<T, U: Undo, F: FnMut(&mut T, i64)>(
     r: &mut Reader<'_>,
     out: &mut [T],
     mut undo: U,
@@ -146,7 +158,7 @@ fn unpack_blocks<T, U: Undo, F: FnMut(i64) -> T>(
         }
         if width == 0 {
             for slot in block.iter_mut() {
-                *slot = f(undo.step(min));
+                f(slot, undo.step(min));
             }
             continue;
         }
@@ -263,7 +275,7 @@ fn rice_tables() -> &'static RiceTables {
 /// code goes through
 /// [`RiceReader::code`], which refills the register.
 #[inline(always)]
-fn rice_block<T, U: Undo, F: FnMut(i64) -> T>(
+fn rice_block<T, U: Undo, F: FnMut(&mut T, i64)>(
     bytes: &[u8],
     center: i64,
     k: u32,
@@ -291,20 +303,26 @@ fn rice_block<T, U: Undo, F: FnMut(i64) -> T>(
                     rd.reg <<= len;
                     rd.avail -= len;
                     let two = e & (1 << 8) != 0;
-                    *s0 = f(u.step(center.wrapping_add(i64::from((e >> 16) as i16))));
+                    f(s0, u.step(center.wrapping_add(i64::from((e >> 16) as i16))));
                     let mut u2 = u;
-                    *s1 = f(u2.step(center.wrapping_add(i64::from((e >> 32) as i16))));
+                    f(
+                        s1,
+                        u2.step(center.wrapping_add(i64::from((e >> 32) as i16))),
+                    );
                     if two {
                         u = u2;
                     }
                     i += 1 + usize::from(two);
                 } else {
-                    *s0 = f(u.step(center.wrapping_add(unzigzag(rd.code(bytes, k)))));
+                    f(s0, u.step(center.wrapping_add(unzigzag(rd.code(bytes, k)))));
                     i += 1;
                 }
             }
             if let Some(slot) = out.get_mut(i) {
-                *slot = f(u.step(center.wrapping_add(unzigzag(rd.code(bytes, k)))));
+                f(
+                    slot,
+                    u.step(center.wrapping_add(unzigzag(rd.code(bytes, k)))),
+                );
             }
         }
         None => {
@@ -327,7 +345,7 @@ fn rice_block<T, U: Undo, F: FnMut(i64) -> T>(
                     pos += bits;
                     z
                 };
-                *slot = f(u.step(center.wrapping_add(unzigzag(z))));
+                f(slot, u.step(center.wrapping_add(unzigzag(z))));
             }
             *undo = u;
             return pos;
@@ -387,7 +405,7 @@ impl RiceReader {
 /// fields of up to 56 bits (a field then lies within the eight bytes from
 /// its first one), 128 bits otherwise; loads past the end see zero bytes.
 #[inline(always)]
-fn fixed_block<T, U: Undo, F: FnMut(i64) -> T>(
+fn fixed_block<T, U: Undo, F: FnMut(&mut T, i64)>(
     bytes: &[u8],
     width: u32,
     min: i64,
@@ -403,7 +421,7 @@ fn fixed_block<T, U: Undo, F: FnMut(i64) -> T>(
         let shift = 64 - width.max(1);
         for slot in out.iter_mut() {
             let v = (load_be64(bytes, bitpos / 8) << (bitpos % 8)) >> shift;
-            *slot = f(u.step(min.wrapping_add(v.wrapping_mul(g) as i64)));
+            f(slot, u.step(min.wrapping_add(v.wrapping_mul(g) as i64)));
             bitpos += w;
         }
     } else {
@@ -411,7 +429,7 @@ fn fixed_block<T, U: Undo, F: FnMut(i64) -> T>(
         for slot in out.iter_mut() {
             let a = window::<16>(bytes, bitpos / 8);
             let v = ((u128::from_be_bytes(a) << (bitpos % 8)) >> shift) as u64;
-            *slot = f(u.step(min.wrapping_add(v.wrapping_mul(g) as i64)));
+            f(slot, u.step(min.wrapping_add(v.wrapping_mul(g) as i64)));
             bitpos += w;
         }
     }
@@ -422,5 +440,5 @@ fn fixed_block<T, U: Undo, F: FnMut(i64) -> T>(
 /// block-level tests.
 #[cfg(test)]
 pub(super) fn unpack_raw(r: &mut Reader<'_>, out: &mut [i64]) -> Result<(), DecodeError> {
-    unpack_blocks(r, out, Raw, &mut |x| x)
+    unpack_blocks(r, out, Raw, &mut |s: &mut i64, x| *s = x)
 }

@@ -92,6 +92,20 @@ pub fn decode_chunk_values(vals: &[u8], n: usize) -> Result<Vec<f64>, DecodeErro
     Ok(v)
 }
 
+/// [`decode_chunk_values`] of `out.len()` values straight into the value
+/// half of `out`'s `(timestamp, value)` pairs.
+pub fn decode_chunk_values_into(vals: &[u8], out: &mut [(i64, f64)]) -> Result<(), DecodeError> {
+    let mut r = Reader::new(vals);
+    values::decode_values_into(&mut r, out, |slot, v| slot.1 = v)?;
+    if r.remaining() != 0 {
+        return Err(DecodeError::new(
+            r.pos(),
+            "trailing bytes after value column",
+        ));
+    }
+    Ok(())
+}
+
 /// The value of a constant value column (every value the same, so known
 /// without decoding), or `None` for any other column, well-formed or not.
 pub fn constant_value(vals: &[u8]) -> Option<f64> {

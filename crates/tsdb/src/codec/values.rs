@@ -25,7 +25,7 @@
 //! columns written with or without it. [`monotone_first`] reads the first
 //! value of such a column without decoding the others.
 
-use super::ints::{decode_ints_map, encode_ints};
+use super::ints::{decode_ints_map, decode_ints_with, encode_ints};
 use super::ints_decode::filled;
 use super::varint::{put_uvarint, DecodeError, Reader};
 use super::xor::{decode_xor, encode_xor};
@@ -211,6 +211,26 @@ pub fn monotone_first(vals: &[u8], n: usize) -> Result<Option<f64>, DecodeError>
     }
 }
 
+/// Checks that the value column `vals` holds exactly `n` values, as
+/// [`super::decode_chunk_values`] checks it (the same walk over the
+/// column, errors and trailing-bytes check), without storing or converting
+/// the values: for readers that take only some values from a column (a
+/// [`MONOTONE`] column's first, the stored last) and would otherwise miss
+/// a value column whose length differs from its timestamp column's.
+pub fn check_value_count(vals: &[u8], n: usize) -> Result<(), DecodeError> {
+    let mut r = Reader::new(vals);
+    // Slots of a zero-sized type: nothing is allocated or stored.
+    let mut slots = vec![(); n];
+    decode_values_into(&mut r, &mut slots, |_, _| ())?;
+    if r.remaining() != 0 {
+        return Err(DecodeError::new(
+            r.pos(),
+            "trailing bytes after value column",
+        ));
+    }
+    Ok(())
+}
+
 /// The first of the `n > 0` integers of the integer column at `r`: the
 /// prefix of a delta or delta-of-delta column, or (raw columns) the column
 /// decoded.
@@ -236,11 +256,30 @@ fn first_int(r: &mut Reader<'_>, n: usize) -> Result<i64, DecodeError> {
 /// (checked and skipped before the integers, stored after them) instead
 /// of being collected.
 pub fn decode_values(r: &mut Reader<'_>, n: usize) -> Result<Vec<f64>, DecodeError> {
+    let mut out = filled(n, 0.0f64);
+    decode_values_into(r, &mut out, |slot, v| *slot = v)?;
+    Ok(out)
+}
+
+/// [`decode_values`] of `out.len()` values, each stored by `set(slot, v)`:
+/// straight into the value half of `(timestamp, value)` pairs, for one,
+/// without a value vector and a second pass that pairs it with the
+/// timestamps.
+#[inline]
+pub fn decode_values_into<T, S: Fn(&mut T, f64) + Copy>(
+    r: &mut Reader<'_>,
+    out: &mut [T],
+    set: S,
+) -> Result<(), DecodeError> {
+    let n = out.len();
     let kpos = r.pos();
     match r.u8()? & !MONOTONE {
         0 => {
             let v = f64::from_bits(r.be_u64()?);
-            Ok(vec![v; n])
+            for slot in out.iter_mut() {
+                set(slot, v);
+            }
+            Ok(())
         }
         1 => {
             let epos = r.pos();
@@ -259,13 +298,12 @@ pub fn decode_values(r: &mut Reader<'_>, n: usize) -> Result<Vec<f64>, DecodeErr
                     .ok_or_else(|| DecodeError::new(gpos, "exception position out of range"))?;
                 r.be_u64()?;
             }
-            let mut out = filled(n, 0.0f64);
             // Integer columns (counters, integer gauges) have `e == 0`:
             // dividing by 1 changes nothing and costs a division per value.
             if e == 0 {
-                decode_ints_map(r, &mut out, |k| k as f64)?;
+                decode_ints_with(r, out, |slot, k| set(slot, k as f64))?;
             } else {
-                decode_ints_map(r, &mut out, |k| k as f64 / p)?;
+                decode_ints_with(r, out, |slot, k| set(slot, k as f64 / p))?;
             }
             let mut x = exceptions;
             let mut pos = 0usize;
@@ -273,22 +311,21 @@ pub fn decode_values(r: &mut Reader<'_>, n: usize) -> Result<Vec<f64>, DecodeErr
                 pos = pos.saturating_add(x.len(n)?);
                 let v = f64::from_bits(x.be_u64()?);
                 if let Some(slot) = out.get_mut(pos) {
-                    *slot = v;
+                    set(slot, v);
                 }
             }
-            Ok(out)
+            Ok(())
         }
         2 => {
             let (vals, used) = decode_xor(r.rest(), n)
                 .map_err(|e| DecodeError::new(r.pos() + e.offset, e.message))?;
             r.bytes(used)?;
-            Ok(vals)
+            for (slot, v) in out.iter_mut().zip(vals) {
+                set(slot, v);
+            }
+            Ok(())
         }
-        3 => {
-            let mut out = filled(n, 0.0f64);
-            decode_ints_map(r, &mut out, unordered)?;
-            Ok(out)
-        }
+        3 => decode_ints_with(r, out, |slot, k| set(slot, unordered(k))),
         k => Err(DecodeError::new(
             kpos,
             format!("unknown value encoding {k}"),
@@ -430,6 +467,54 @@ mod tests {
         assert_eq!(buf[0], 3 | MONOTONE, "{}", buf.len());
         rt(&[-1.0, -0.0, 0.0, 1e-300, -1e-300, f64::NAN, -f64::NAN]);
         rt(&[]);
+    }
+
+    /// Decoding into pairs gives the values [`decode_values`] gives, bit
+    /// for bit, leaving the timestamps alone; [`check_value_count`] accepts
+    /// a column's own length and rejects one more or one less exactly when
+    /// the full decoder does (always for the noisy column).
+    #[test]
+    fn decoding_into_pairs_and_checking_the_count() {
+        let stale = f64::from_bits(promlite_model::STALE_NAN_BITS);
+        let mut x = 7u64;
+        let columns: Vec<Vec<f64>> = vec![
+            vec![5.0; 9],
+            (0..300).map(|i| (i * 3) as f64 / 10.0).collect(),
+            (0..300)
+                .map(|i| {
+                    x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    if i % 50 == 7 {
+                        stale
+                    } else {
+                        ((x >> 20) % 90_000_000) as f64
+                    }
+                })
+                .collect(),
+            (0..140).map(|i| (i as f64).sqrt() * -3.3).collect(),
+            vec![1.5, f64::NAN, -0.0, f64::INFINITY, 1e300],
+        ];
+        for col in &columns {
+            let n = col.len();
+            let mut buf = Vec::new();
+            encode_values(col, &mut buf);
+            let want = decode_values(&mut Reader::new(&buf), n).unwrap();
+            let mut pairs: Vec<(i64, f64)> = (0..n as i64).map(|i| (i * 10, 0.0)).collect();
+            decode_values_into(&mut Reader::new(&buf), &mut pairs, |s, v| s.1 = v).unwrap();
+            for (i, (p, w)) in pairs.iter().zip(&want).enumerate() {
+                assert_eq!((p.0, p.1.to_bits()), (i as i64 * 10, w.to_bits()));
+            }
+            check_value_count(&buf, n).unwrap();
+            for m in [n - 1, n + 1] {
+                let full = super::super::decode_chunk_values(&buf, m).map(|_| ());
+                let check = check_value_count(&buf, m);
+                assert_eq!(full.is_err(), check.is_err(), "{m} of {n}");
+                // Noisy integers leave bits that tell (a constant column
+                // or constant steps may not).
+                if col.len() == 300 && col[1] != 0.3 {
+                    assert!(check.is_err(), "{m} of {n}, kind {}", buf[0]);
+                }
+            }
+        }
     }
 
     /// Columns of every kind, monotone or not: the flag is set exactly when

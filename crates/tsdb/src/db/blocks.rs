@@ -398,25 +398,44 @@ impl OwnedBlockSeries {
             if c.max_time < *next_t {
                 continue;
             }
-            let (ts, vals) = self.block.read_chunk_columns(c, &self.ts_cache)?;
             // Usual case: nothing deleted and the timestamps in order, so
             // the loop below would keep one contiguous run of samples (all
             // of them, or the tail an instant query's lookback needs):
-            // found by two binary searches and copied at once.
-            if self.deleted.is_none() && ts.len() == vals.len() && strictly_increasing(&ts) {
-                let lo = ts.partition_point(|&t| t < *next_t);
-                let hi = ts.partition_point(|&t| t <= self.maxt);
-                if let (Some(t), Some(v)) = (ts.get(lo..hi), vals.get(lo..hi)) {
-                    out.extend(t.iter().copied().zip(v.iter().copied()));
-                    if let Some(&last) = t.last() {
+            // found by two binary searches, the values decoded straight
+            // into `out`.
+            if self.deleted.is_none() {
+                let (from, maxt) = (*next_t, self.maxt);
+                let mut run = None;
+                let appended = self.block.append_chunk_range(
+                    c,
+                    &self.ts_cache,
+                    out,
+                    |ts: &[i64], ordered| {
+                        // `ordered`: strictly increasing, checked once
+                        // per cached column.
+                        if !ordered {
+                            return None;
+                        }
+                        let lo = ts.partition_point(|&t| t < from);
+                        let hi = ts.partition_point(|&t| t <= maxt);
+                        run = Some((
+                            ts.get(lo..hi).and_then(|t| t.last()).copied(),
+                            hi < ts.len(),
+                        ));
+                        Some((lo, hi))
+                    },
+                )?;
+                if let (true, Some((last, ended))) = (appended, run) {
+                    if let Some(last) = last {
                         *next_t = last.saturating_add(1);
                     }
+                    if ended {
+                        return Ok(true);
+                    }
+                    continue;
                 }
-                if hi < ts.len() {
-                    return Ok(true);
-                }
-                continue;
             }
+            let (ts, vals) = self.block.read_chunk_columns(c, &self.ts_cache)?;
             out.reserve(ts.len());
             for (&t, v) in ts.iter().zip(vals) {
                 if self.deleted.as_ref().is_some_and(|d| d.contains(t)) {

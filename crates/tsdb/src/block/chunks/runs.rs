@@ -27,7 +27,10 @@ impl ChunkReader {
     /// value is known without decoding (stored in a kind-3 record, or the
     /// constant); `None` otherwise (older blocks, chunks with a reset or a
     /// NaN), and the caller decodes the chunk whole. The values between the
-    /// first and the last are not decoded.
+    /// first and the last are not converted or stored; the column is
+    /// walked once to check that it holds as many values as the timestamp
+    /// column ([`codec::values::check_value_count`]), so a damaged chunk
+    /// is an error here as it is for a full decode.
     pub fn read_monotone(
         &self,
         r: ChunkRef,
@@ -39,17 +42,284 @@ impl ChunkReader {
             None => return Ok(None),
         };
         let timestamps = self.timestamps(&rec, Some(cache))?;
-        let first = codec::values::monotone_first(rec.values, timestamps.len()).map_err(|e| {
+        let err = |e: codec::DecodeError| {
             corrupt(
                 &rec.seg.path,
                 rec.off as u64,
                 format!("undecodable chunk: {e}"),
             )
-        })?;
+        };
+        let first = codec::values::monotone_first(rec.values, timestamps.len()).map_err(err)?;
+        if first.is_some() {
+            // A full decode finds a value column longer or shorter than
+            // the timestamp column; so must a read that takes only its
+            // first and last values.
+            codec::values::check_value_count(rec.values, timestamps.len()).map_err(err)?;
+        }
         Ok(first.map(|first| MonotoneChunk {
             timestamps,
             first,
             last,
         }))
+    }
+}
+
+impl ChunkReader {
+    /// Appends samples `lo..hi` of the chunk at `r` to `out`, where
+    /// `Some((lo, hi)) = range(timestamps, whether they strictly increase)` (nothing is decoded or appended
+    /// when it gives `None`; `lo >= hi` appends nothing): the timestamps from `cache` (see
+    /// [`ChunkReader::read_columns`]), the values decoded straight into the
+    /// appended pairs, with no value vector between. The whole value column
+    /// is decoded and checked as [`ChunkReader::read_columns`] checks it
+    /// (length, stored last value); on an error `out` is left as it was.
+    /// Returns whether `range` gave `Some`.
+    pub fn append_range(
+        &self,
+        r: ChunkRef,
+        cache: &TimestampCache,
+        out: &mut Vec<(i64, f64)>,
+        range: impl FnOnce(&[i64], bool) -> Option<(usize, usize)>,
+    ) -> Result<bool, StorageError> {
+        let rec = self.chunk_record(r)?;
+        let (ts, ordered) = self.timestamps_ordered(&rec, Some(cache))?;
+        let Some((lo, hi)) = range(&ts, ordered) else {
+            return Ok(false);
+        };
+        let base = out.len();
+        out.extend(ts.iter().map(|&t| (t, 0.0)));
+        let decoded = out.get_mut(base..).unwrap_or(&mut []);
+        let res = codec::decode_chunk_values_into(rec.values, decoded)
+            .map_err(|e| format!("undecodable chunk: {e}"))
+            .and_then(|()| match rec.last {
+                Some(want) => {
+                    let got = decoded.last().map(|p| p.1.to_bits());
+                    if got == Some(want.to_bits()) {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "stored last value {:#018x} differs from the value column's ({})",
+                            want.to_bits(),
+                            got.map_or("none".into(), |g| format!("{g:#018x}"))
+                        ))
+                    }
+                }
+                None => Ok(()),
+            });
+        if let Err(m) = res {
+            out.truncate(base);
+            return Err(corrupt(&rec.seg.path, rec.off as u64, m));
+        }
+        let hi = hi.min(ts.len());
+        out.truncate(base + hi);
+        if lo > 0 {
+            out.drain(base..base + lo.min(hi));
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use promlite_model::StorageError;
+
+    use super::super::{
+        record, segment_name, ChunkReader, ChunkRef, TimestampCache, KIND_CHUNK_LAST,
+        KIND_TIMESTAMPS, SEGMENT_MAGIC,
+    };
+    use crate::codec::{self, varint::put_uvarint};
+
+    /// A segment holding the timestamp column of `ts` and a kind-3 chunk
+    /// record with the value column of `vals` (and its last value), which
+    /// may hold more or fewer values than `ts` has timestamps.
+    fn segment(ts: &[i64], vals: &[f64]) -> (tempfile::TempDir, ChunkRef) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tcol = Vec::new();
+        codec::timestamps::encode_timestamps(ts, &mut tcol);
+        let mut vcol = Vec::new();
+        codec::values::encode_values(vals, &mut vcol);
+        let mut data = SEGMENT_MAGIC.to_be_bytes().to_vec();
+        data.extend_from_slice(&[1, 0, 0, 0]);
+        let ts_off = data.len() as u64;
+        data.extend_from_slice(&record(KIND_TIMESTAMPS, &tcol));
+        let off = data.len() as u64;
+        let mut payload = Vec::new();
+        put_uvarint(&mut payload, ts_off);
+        let last = vals.last().copied().unwrap_or(0.0);
+        payload.extend_from_slice(&last.to_bits().to_be_bytes());
+        payload.extend_from_slice(&vcol);
+        data.extend_from_slice(&record(KIND_CHUNK_LAST, &payload));
+        std::fs::write(dir.path().join(segment_name(1)), data).unwrap();
+        (dir, (1 << 32) | off)
+    }
+
+    /// Noisy counters (Rice-coded), a decimal counter with a fraction, a
+    /// float counter (ordered bits): a value column one value shorter or
+    /// longer than the timestamp column is corruption for the monotone
+    /// read exactly when it is for decoding the column (always for the noisy
+    /// columns of a block or more); a column of the right length reads as
+    /// before.
+    #[test]
+    fn a_value_column_of_another_length_is_corruption_for_monotone_reads() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for n in [3usize, 120, 129, 300] {
+            let (mut a, mut b, mut c) = (1e9f64, 10.0f64, 100.0f64);
+            let columns: Vec<Vec<f64>> = vec![
+                (0..n + 1)
+                    .map(|_| {
+                        a += (rnd() % 50_000_000) as f64;
+                        a
+                    })
+                    .collect(),
+                (0..n + 1)
+                    .map(|_| {
+                        b += (rnd() % 1000) as f64 / 100.0;
+                        b
+                    })
+                    .collect(),
+                (0..n + 1)
+                    .map(|_| {
+                        c += std::f64::consts::SQRT_2 * (rnd() % 7) as f64;
+                        c
+                    })
+                    .collect(),
+            ];
+            let ts: Vec<i64> = (0..n as i64).map(|i| 1_000 + i * 15_000).collect();
+            for (ci, col) in columns.iter().enumerate() {
+                for len in [n - 1, n, n + 1] {
+                    let vals = &col[..len];
+                    let (dir, r) = segment(&ts, vals);
+                    let reader = ChunkReader::open(dir.path()).unwrap();
+                    let cache = TimestampCache::default();
+                    let full = reader.read_columns(r, &cache);
+                    let thin = reader.read_monotone(r, &cache);
+                    if len == n {
+                        let (t, v) = full.unwrap();
+                        assert_eq!(&t[..], &ts[..]);
+                        let m = thin.unwrap().expect("a monotone column");
+                        assert_eq!(m.first.to_bits(), v[0].to_bits());
+                        assert_eq!(m.last.to_bits(), v[n - 1].to_bits());
+                        assert_eq!(&m.timestamps[..], &ts[..]);
+                        continue;
+                    }
+                    // The monotone read fails exactly when decoding the
+                    // column to the timestamps' length does (a short
+                    // column may have no bits that could tell); a full
+                    // read then fails too (it may also fail on the stored
+                    // last value, which a monotone read takes on trust).
+                    let mut vcol = Vec::new();
+                    codec::values::encode_values(vals, &mut vcol);
+                    let count_err = codec::decode_chunk_values(&vcol, n).is_err();
+                    assert_eq!(thin.is_err(), count_err, "n {n} len {len}");
+                    assert!(full.is_err() || !count_err, "n {n} len {len}");
+                    if ci == 0 && n >= 120 {
+                        assert!(thin.is_err(), "n {n} len {len}: a noisy column");
+                    }
+                    if let Err(e) = thin {
+                        match e {
+                            StorageError::Corruption { message, .. } => {
+                                assert!(message.contains("undecodable chunk"), "{message}")
+                            }
+                            other => panic!("n {n} len {len}: expected corruption, got {other:?}"),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The order flag handed to `append_range`'s `range` says whether the
+    /// column strictly increases, the same from a fresh decode and from
+    /// the cache.
+    #[test]
+    fn append_range_reports_whether_timestamps_increase() {
+        for (ts, want) in [
+            (vec![0i64, 15, 30], true),
+            (vec![0, 30, 15], false),
+            (vec![0, 15, 15], false),
+            (vec![7], true),
+        ] {
+            let vals: Vec<f64> = (0..ts.len()).map(|i| i as f64).collect();
+            let (dir, r) = segment(&ts, &vals);
+            let reader = ChunkReader::open(dir.path()).unwrap();
+            let cache = TimestampCache::default();
+            for _ in 0..2 {
+                let mut seen = None;
+                let mut out = Vec::new();
+                let appended = reader
+                    .append_range(r, &cache, &mut out, |_, ordered| {
+                        seen = Some(ordered);
+                        None
+                    })
+                    .unwrap();
+                assert!(!appended && out.is_empty());
+                assert_eq!(seen, Some(want), "{ts:?}");
+            }
+        }
+    }
+
+    /// Appending a part of a chunk gives the same samples as its decoded
+    /// columns cut to that part, for every part (empty ones too), after
+    /// what `out` held; a damaged chunk leaves `out` as it was.
+    #[test]
+    fn append_range_equals_the_columns_cut() {
+        let ts: Vec<i64> = (0..200).map(|i| i * 15_000).collect();
+        let vals: Vec<f64> = (0..200)
+            .map(|i| match i % 37 {
+                5 => f64::NAN,
+                9 => f64::from_bits(promlite_model::STALE_NAN_BITS),
+                _ => ((i * 7919) % 1013) as f64 * 1e6,
+            })
+            .collect();
+        let (dir, r) = segment(&ts, &vals);
+        let reader = ChunkReader::open(dir.path()).unwrap();
+        let cache = TimestampCache::default();
+        let (t, v) = reader.read_columns(r, &cache).unwrap();
+        let bits = |s: &[(i64, f64)]| -> Vec<(i64, u64)> {
+            s.iter().map(|&(t, v)| (t, v.to_bits())).collect()
+        };
+        for (lo, hi) in [
+            (0, 200),
+            (0, 0),
+            (3, 4),
+            (10, 150),
+            (199, 200),
+            (150, 10),
+            (0, 500),
+        ] {
+            let mut out = vec![(-1, 0.5)];
+            assert!(reader
+                .append_range(r, &cache, &mut out, |got, ordered| {
+                    assert!(ordered);
+                    assert_eq!(got, &ts[..]);
+                    Some((lo, hi))
+                })
+                .unwrap());
+            let mut want = vec![(-1, 0.5)];
+            let hi = hi.min(200);
+            if lo < hi {
+                want.extend(t[lo..hi].iter().copied().zip(v[lo..hi].iter().copied()));
+            }
+            assert_eq!(bits(&out), bits(&want), "{lo}..{hi}");
+        }
+        let mut out = vec![(-1, 0.5)];
+        assert!(!reader
+            .append_range(r, &cache, &mut out, |_, _| None)
+            .unwrap());
+        assert_eq!(out, vec![(-1, 0.5)]);
+        // One value short: an error, `out` unchanged.
+        let (dir, r) = segment(&ts, &vals[..199]);
+        let reader = ChunkReader::open(dir.path()).unwrap();
+        let res = reader.append_range(r, &cache, &mut out, |_, _| Some((0, 200)));
+        assert!(
+            matches!(res, Err(StorageError::Corruption { .. })),
+            "{res:?}"
+        );
+        assert_eq!(out, vec![(-1, 0.5)]);
     }
 }
