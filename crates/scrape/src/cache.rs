@@ -72,8 +72,6 @@ pub(crate) struct CacheEntry {
     check: u64,
     /// Final labels; `None` when metric relabeling drops the series.
     pub labels: Option<Labels>,
-    /// `labels.stable_hash()` (0 when dropped), for the staleness checks.
-    pub hash: u64,
     /// The storage's handle on the series, once a sample was appended
     /// (the tsdb head's series itself, so appending needs no lookup).
     pub handle: SeriesHandle,
@@ -167,7 +165,7 @@ impl SeriesCache {
         let mut out = self.carry.clone();
         for e in self.entries.iter().filter(|e| self.in_prev(e)) {
             if let Some(l) = &e.labels {
-                out.insert(e.hash, l.clone());
+                out.insert(l.stable_hash(), l.clone());
             }
         }
         out
@@ -193,7 +191,7 @@ impl SeriesCache {
             .filter(|e| e.written != iter && self.in_prev(e))
             .filter_map(|e| {
                 let l = e.labels.as_ref()?;
-                Some((e.hash, l.clone(), e.handle.clone()))
+                Some((l.stable_hash(), l.clone(), e.handle.clone()))
             })
             .collect();
         out.extend(
@@ -210,7 +208,7 @@ impl SeriesCache {
             .entries
             .iter()
             .filter(|e| e.written == iter)
-            .map(|e| e.hash)
+            .filter_map(|e| e.labels.as_ref().map(Labels::stable_hash))
             .collect();
         let mut seen: HashSet<u64> = HashSet::new();
         out.into_iter()
@@ -327,12 +325,10 @@ fn key_hash(key: &[u8], seed: u64) -> (u64, u64) {
 
 impl CacheEntry {
     fn new(key: u64, check: u64, labels: Option<Labels>) -> CacheEntry {
-        let hash = labels.as_ref().map_or(0, Labels::stable_hash);
         CacheEntry {
             key,
             check,
             labels,
-            hash,
             handle: SeriesHandle::default(),
             last_iter: 0,
             written: 0,
@@ -373,7 +369,7 @@ mod tests {
                 Ok(Some(labels!("__name__" => "a", "x" => "1")))
             })
             .unwrap();
-        assert_eq!(e.hash, labels!("__name__" => "a", "x" => "1").stable_hash());
+        assert_eq!(e.labels, Some(labels!("__name__" => "a", "x" => "1")));
         set_ref(e, 7);
         let d = c.entry(b"dropped", || Ok(None)).unwrap();
         assert!(d.labels.is_none());
@@ -505,10 +501,8 @@ mod tests {
 
     #[test]
     fn entries_stay_small() {
-        // The cache holds one per series of every target. 64 bytes with a
-        // `SeriesRef`; the handle (a pointer and a vtable pointer) takes 16
-        // where the reference and its flag took 9.
-        assert!(std::mem::size_of::<CacheEntry>() <= 72);
+        // The cache holds one per series of every target.
+        assert!(std::mem::size_of::<CacheEntry>() <= 64);
     }
 
     #[test]
