@@ -58,6 +58,6 @@ pub use memory::MemStorage;
 pub use metadata::{Metadata, MetricType};
 pub use sample::{is_stale_nan, Sample, STALE_NAN, STALE_NAN_BITS};
 pub use storage::{
-    Appendable, Appender, Querier, Queryable, SampleIterator, SelectHints, Series, SeriesHandle,
-    SeriesRef, ValueType, VecSampleIterator,
+    Appendable, Appender, Querier, Queryable, SampleIterator, SelectHints, Series, SeriesRef,
+    ValueType, VecSampleIterator,
 };

@@ -11,9 +11,6 @@
 //! memory. `promlite-promql`, `promlite-scrape` and `promlite-rules` only ever
 //! see the traits.
 
-use std::any::Any;
-use std::sync::Arc;
-
 use crate::{AppendError, Labels, Matcher, StorageError};
 
 /// An opaque reference to a series inside one storage, returned by
@@ -21,54 +18,6 @@ use crate::{AppendError, Labels, Matcher, StorageError};
 /// label lookup next time. Only meaningful to the storage that issued it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SeriesRef(pub u64);
-
-/// A storage's own handle on one of its series, kept by a caller that
-/// appends to the same series batch after batch (the scraper's cache), so
-/// that the next [`Appender::append_cached`] finds the series without a
-/// lookup. Opaque: only appenders of the storage that filled it understand
-/// it, and they check it is still good (else they look the series up by its
-/// labels and refill the handle). An empty handle is the default. Callers
-/// must only pass a handle to appenders of the storage that filled it.
-#[derive(Clone, Default)]
-pub struct SeriesHandle(Option<Arc<dyn Any + Send + Sync>>);
-
-impl SeriesHandle {
-    /// A handle holding `obj` (for storages).
-    pub fn new(obj: Arc<dyn Any + Send + Sync>) -> SeriesHandle {
-        SeriesHandle(Some(obj))
-    }
-
-    /// True when the handle was filled.
-    pub fn is_set(&self) -> bool {
-        self.0.is_some()
-    }
-
-    /// The object inside, if it is a `T` (for storages).
-    pub fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
-        self.0.as_deref().and_then(|o| o.downcast_ref::<T>())
-    }
-
-    /// The shared object inside, if it is a `T` (for storages).
-    pub fn get_arc<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        self.0.as_ref()?.clone().downcast::<T>().ok()
-    }
-
-    /// The address of the object inside (null when empty), whatever its
-    /// type: for cache prefetch hints, never to be dereferenced.
-    pub fn addr(&self) -> *const u8 {
-        match &self.0 {
-            Some(o) => Arc::as_ptr(o).cast::<u8>(),
-            None => std::ptr::null(),
-        }
-    }
-}
-
-impl std::fmt::Debug for SeriesHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = if self.is_set() { "set" } else { "empty" };
-        f.debug_tuple("SeriesHandle").field(&state).finish()
-    }
-}
 
 /// Something that accepts samples.
 pub trait Appendable: Send + Sync {
@@ -99,34 +48,6 @@ pub trait Appender: Send {
     /// repeating the last body's order) call it a few samples ahead.
     fn prefetch(&self, series: SeriesRef) {
         let _ = series;
-    }
-
-    /// [`Appender::append`] with a handle instead of a reference: the
-    /// series in `handle` if it is still good and has `labels`, else the
-    /// series of `labels` (created if needed), which is then put in
-    /// `handle`. The handle may be filled even when the sample is rejected.
-    /// The default keeps the [`SeriesRef`] `append` returns in the handle.
-    fn append_cached(
-        &mut self,
-        handle: &mut SeriesHandle,
-        labels: &Labels,
-        t: i64,
-        v: f64,
-    ) -> Result<(), AppendError> {
-        let hint = handle.get::<SeriesRef>().copied();
-        let got = self.append(hint, labels, t, v)?;
-        if hint != Some(got) {
-            *handle = SeriesHandle::new(Arc::new(got));
-        }
-        Ok(())
-    }
-
-    /// [`Appender::prefetch`] for a series given by handle (filled by
-    /// `append_cached`). The default passes on a [`SeriesRef`] inside.
-    fn prefetch_cached(&self, handle: &SeriesHandle) {
-        if let Some(r) = handle.get::<SeriesRef>() {
-            self.prefetch(*r);
-        }
     }
 
     /// Makes the staged samples durable (as the implementation's durability

@@ -34,7 +34,7 @@ use std::collections::HashSet;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use promlite_exposition::Format;
-use promlite_model::{Labels, SeriesHandle};
+use promlite_model::{Labels, SeriesRef};
 
 /// A hasher for keys that already are well-mixed 64-bit hashes.
 #[derive(Default, Clone, Copy, Debug)]
@@ -72,9 +72,13 @@ pub(crate) struct CacheEntry {
     check: u64,
     /// Final labels; `None` when metric relabeling drops the series.
     pub labels: Option<Labels>,
-    /// The storage's handle on the series, once a sample was appended
-    /// (the tsdb head's series itself, so appending needs no lookup).
-    pub handle: SeriesHandle,
+    /// `labels.stable_hash()` (0 when dropped).
+    pub hash: u64,
+    /// The storage's reference (valid when `has_ref`), once a sample was
+    /// appended. Kept as two fields rather than an `Option<SeriesRef>` so
+    /// the entry packs into 64 bytes.
+    sref: u64,
+    has_ref: bool,
     /// Iterations are stored in 32 bits (compared for equality only; they
     /// would have to wrap past 2^32 scrapes of one loop to be confused).
     last_iter: u32,
@@ -165,7 +169,7 @@ impl SeriesCache {
         let mut out = self.carry.clone();
         for e in self.entries.iter().filter(|e| self.in_prev(e)) {
             if let Some(l) = &e.labels {
-                out.insert(l.stable_hash(), l.clone());
+                out.insert(e.hash, l.clone());
             }
         }
         out
@@ -183,22 +187,15 @@ impl SeriesCache {
     /// Series the last successful scrape wrote and the current one did not
     /// (by label set), with their storage references: they get staleness
     /// markers.
-    pub fn stale(&self) -> Vec<(Labels, SeriesHandle)> {
+    pub fn stale(&self) -> Vec<(Labels, Option<SeriesRef>)> {
         let iter = self.iter as u32;
-        let mut out: Vec<(u64, Labels, SeriesHandle)> = self
+        let mut out: Vec<(u64, Labels, Option<SeriesRef>)> = self
             .entries
             .iter()
             .filter(|e| e.written != iter && self.in_prev(e))
-            .filter_map(|e| {
-                let l = e.labels.as_ref()?;
-                Some((l.stable_hash(), l.clone(), e.handle.clone()))
-            })
+            .filter_map(|e| e.labels.clone().map(|l| (e.hash, l, e.sref())))
             .collect();
-        out.extend(
-            self.carry
-                .iter()
-                .map(|(h, l)| (*h, l.clone(), SeriesHandle::default())),
-        );
+        out.extend(self.carry.iter().map(|(h, l)| (*h, l.clone(), None)));
         if out.is_empty() {
             return Vec::new();
         }
@@ -208,7 +205,7 @@ impl SeriesCache {
             .entries
             .iter()
             .filter(|e| e.written == iter)
-            .filter_map(|e| e.labels.as_ref().map(Labels::stable_hash))
+            .map(|e| e.hash)
             .collect();
         let mut seen: HashSet<u64> = HashSet::new();
         out.into_iter()
@@ -277,14 +274,13 @@ impl SeriesCache {
         }
     }
 
-    /// The storage handle of the entry `ahead` places past the last one
+    /// The storage reference of the entry `ahead` places past the last one
     /// looked up, if the body repeats the last scrape's order (for
-    /// [`promlite_model::Appender::prefetch_cached`]).
-    pub fn upcoming(&self, ahead: usize) -> Option<&SeriesHandle> {
+    /// [`promlite_model::Appender::prefetch`]).
+    pub fn upcoming(&self, ahead: usize) -> Option<SeriesRef> {
         self.entries
             .get(self.cursor.wrapping_add(ahead))
-            .map(|e| &e.handle)
-            .filter(|h| h.is_set())
+            .and_then(|e| e.sref())
     }
 
     /// Evicts every entry the current scrape did not see, and rebuilds the
@@ -306,13 +302,12 @@ impl SeriesCache {
         self.entries.len()
     }
 
-    /// Distinct storage references held (for tests whose handles hold a
-    /// `SeriesRef`).
+    /// Distinct storage references held (for tests).
     #[cfg(test)]
     fn refs(&self) -> HashSet<u64> {
         self.entries
             .iter()
-            .filter_map(|e| e.handle.get::<promlite_model::SeriesRef>().map(|r| r.0))
+            .filter_map(|e| e.sref().map(|r| r.0))
             .collect()
     }
 }
@@ -325,15 +320,29 @@ fn key_hash(key: &[u8], seed: u64) -> (u64, u64) {
 
 impl CacheEntry {
     fn new(key: u64, check: u64, labels: Option<Labels>) -> CacheEntry {
+        let hash = labels.as_ref().map_or(0, Labels::stable_hash);
         CacheEntry {
             key,
             check,
             labels,
-            handle: SeriesHandle::default(),
+            hash,
+            sref: 0,
+            has_ref: false,
             last_iter: 0,
             written: 0,
             before: 0,
         }
+    }
+
+    /// The storage's reference, once a sample was appended.
+    pub fn sref(&self) -> Option<SeriesRef> {
+        self.has_ref.then_some(SeriesRef(self.sref))
+    }
+
+    /// Remembers the storage's reference.
+    pub fn set_sref(&mut self, r: SeriesRef) {
+        self.sref = r.0;
+        self.has_ref = true;
     }
 
     /// Records that the scrape `iter` wrote this series.
@@ -349,16 +358,7 @@ impl CacheEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use promlite_model::{labels, SeriesRef};
-    use std::sync::Arc;
-
-    fn set_ref(e: &mut CacheEntry, r: u64) {
-        e.handle = SeriesHandle::new(Arc::new(SeriesRef(r)));
-    }
-
-    fn get_ref(e: &CacheEntry) -> Option<SeriesRef> {
-        e.handle.get::<SeriesRef>().copied()
-    }
+    use promlite_model::labels;
 
     #[test]
     fn hit_skips_make_and_unseen_entries_are_evicted() {
@@ -369,8 +369,8 @@ mod tests {
                 Ok(Some(labels!("__name__" => "a", "x" => "1")))
             })
             .unwrap();
-        assert_eq!(e.labels, Some(labels!("__name__" => "a", "x" => "1")));
-        set_ref(e, 7);
+        assert_eq!(e.hash, labels!("__name__" => "a", "x" => "1").stable_hash());
+        e.set_sref(SeriesRef(7));
         let d = c.entry(b"dropped", || Ok(None)).unwrap();
         assert!(d.labels.is_none());
         assert_eq!(c.len(), 2);
@@ -379,7 +379,7 @@ mod tests {
         let e = c
             .entry(b"a{x=\"1\"}", || panic!("cached: make is not called"))
             .unwrap();
-        assert_eq!(get_ref(e), Some(SeriesRef(7)));
+        assert_eq!(e.sref(), Some(SeriesRef(7)));
         c.end_scrape_ok();
         assert_eq!(c.len(), 1, "`dropped` was not seen in the second scrape");
         assert_eq!(c.refs(), HashSet::from([7]));
@@ -480,10 +480,9 @@ mod tests {
     fn a_hash_collision_replaces_the_entry_instead_of_returning_it() {
         let mut c = SeriesCache::default();
         c.begin_scrape(Format::PrometheusText);
-        let e = c
-            .entry(b"one", || Ok(Some(labels!("__name__" => "one"))))
-            .unwrap();
-        set_ref(e, 1);
+        c.entry(b"one", || Ok(Some(labels!("__name__" => "one"))))
+            .unwrap()
+            .set_sref(SeriesRef(1));
         // Force a collision: move the entry under the hash of "two".
         let h_one = key_hash(b"one", c.seed).0;
         let h_two = key_hash(b"two", c.seed).0;
@@ -496,7 +495,7 @@ mod tests {
             .entry(b"two", || Ok(Some(labels!("__name__" => "two"))))
             .unwrap();
         assert_eq!(e.labels, Some(labels!("__name__" => "two")));
-        assert_eq!(get_ref(e), None);
+        assert_eq!(e.sref(), None);
     }
 
     #[test]
@@ -519,8 +518,8 @@ mod tests {
                     })
                     .unwrap();
                 assert_eq!(e.labels, Some(labels!("__name__" => *t)));
-                if get_ref(e).is_none() {
-                    set_ref(e, i as u64 + 100 * u64::from(t.as_bytes()[0]));
+                if e.sref().is_none() {
+                    e.set_sref(SeriesRef(i as u64 + 100 * u64::from(t.as_bytes()[0])));
                 }
                 assert_eq!(made, expect_new.contains(t), "{t} in {texts:?}");
             }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use promlite_exposition::{Entry, Format, Parsed, Parser, SampleEntry};
 use promlite_model::{
-    AppendError, Appendable, Appender, Clock, Labels, LabelsBuilder, SeriesHandle, METRIC_NAME,
+    AppendError, Appendable, Appender, Clock, Labels, LabelsBuilder, SeriesRef, METRIC_NAME,
     STALE_NAN,
 };
 use tokio::sync::watch;
@@ -121,8 +121,8 @@ pub struct ScrapeLoop {
     /// Report series written so far (for staleness at stop).
     report_written: bool,
     /// Labels of the report series ([`REPORT_NAMES`] order) with the
-    /// storage's handles once known.
-    report_series: Vec<(Labels, SeriesHandle)>,
+    /// storage's references once known.
+    report_series: Vec<(Labels, Option<SeriesRef>)>,
     last_ts: Option<i64>,
     /// Size of the last body fetched, so the next body's buffer is
     /// allocated once at about the right size even when the target sends
@@ -157,7 +157,7 @@ impl ScrapeLoop {
             .map(|name| {
                 let mut b = t.labels.builder();
                 b.set(METRIC_NAME, *name);
-                (b.build(), SeriesHandle::default())
+                (b.build(), None)
             })
             .collect();
         Ok(ScrapeLoop {
@@ -266,8 +266,8 @@ impl ScrapeLoop {
                 return self.ingest_failure(e, ts_ms, start, report);
             }
         }
-        for (l, mut handle) in self.cache.stale() {
-            let _ = app.append_cached(&mut handle, &l, ts_ms, STALE_NAN);
+        for (l, sref) in self.cache.stale() {
+            let _ = app.append(sref, &l, ts_ms, STALE_NAN);
         }
         report.health = Health::Up;
         report.duration = start.elapsed();
@@ -349,9 +349,10 @@ impl ScrapeLoop {
             r.samples_post_relabel as f64,
             r.series_added as f64,
         ];
-        for ((l, handle), v) in self.report_series.iter_mut().zip(values) {
-            if let Err(e) = app.append_cached(handle, l, r.timestamp_ms, v) {
-                tracing::debug!("appending {l}: {e}");
+        for ((l, sref), v) in self.report_series.iter_mut().zip(values) {
+            match app.append(*sref, l, r.timestamp_ms, v) {
+                Ok(got) => *sref = Some(got),
+                Err(e) => tracing::debug!("appending {l}: {e}"),
             }
         }
         self.report_written = true;
@@ -365,8 +366,8 @@ impl ScrapeLoop {
             let _ = app.append(None, l, ts_ms, STALE_NAN);
         }
         if self.report_written {
-            for (l, handle) in &mut self.report_series {
-                let _ = app.append_cached(handle, l, ts_ms, STALE_NAN);
+            for (l, sref) in &self.report_series {
+                let _ = app.append(*sref, l, ts_ms, STALE_NAN);
             }
         }
         if let Err(e) = app.commit() {
@@ -475,7 +476,7 @@ impl ScrapeLoop {
                     report.samples_scraped += 1;
                     // The series a few lines on, if the body keeps its order.
                     if let Some(next) = self.cache.upcoming(PREFETCH_AHEAD) {
-                        app.prefetch_cached(next);
+                        app.prefetch(next);
                     }
                     let (target, honor, relabel, limits) = (
                         &self.shared.target.labels,
@@ -517,12 +518,12 @@ impl ScrapeLoop {
                     } else {
                         ts
                     };
-                    let known = entry.handle.is_set();
-                    match app.append_cached(&mut entry.handle, labels, t, s.value) {
-                        Ok(()) => {
-                            if !known {
+                    match app.append(entry.sref(), labels, t, s.value) {
+                        Ok(r) => {
+                            if entry.sref().is_none() {
                                 report.series_added += 1;
                             }
+                            entry.set_sref(r);
                         }
                         Err(AppendError::OutOfOrder) => report.out_of_order += 1,
                         Err(AppendError::Duplicate) => report.duplicates += 1,

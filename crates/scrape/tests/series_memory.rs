@@ -17,13 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use promlite_exposition::Format;
-use promlite_model::{
-    AppendError, Appendable, Appender, Labels, SeriesHandle, SeriesRef, StorageError,
-};
-
-thread_local! {
-    static SHARED: SeriesHandle = SeriesHandle::new(Arc::new(0u64));
-}
+use promlite_model::{AppendError, Appendable, Appender, Labels, SeriesRef, StorageError};
 use promlite_scrape::{Health, ScrapeLoop};
 
 struct Counting;
@@ -109,20 +103,6 @@ impl Appender for RefsAppender {
         _v: f64,
     ) -> Result<SeriesRef, AppendError> {
         Ok(hint.unwrap_or_else(|| SeriesRef(self.0.fetch_add(1, Ordering::Relaxed) + 1)))
-    }
-    /// Fills a handle without allocating, as the tsdb head does (its
-    /// handle is the series itself): every handle shares one object.
-    fn append_cached(
-        &mut self,
-        handle: &mut SeriesHandle,
-        _labels: &Labels,
-        _t: i64,
-        _v: f64,
-    ) -> Result<(), AppendError> {
-        if !handle.is_set() {
-            *handle = SHARED.with(|h| h.clone());
-        }
-        Ok(())
     }
     fn commit(&mut self) -> Result<(), StorageError> {
         Ok(())

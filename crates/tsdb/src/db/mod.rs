@@ -408,7 +408,7 @@ mod tests {
     }
 
     #[test]
-    fn a_staged_sample_of_a_truncated_series_is_kept() {
+    fn a_staged_series_survives_truncation() {
         let dir = tempfile::tempdir().unwrap();
         let x = labels!("__name__" => "x");
         {
@@ -418,13 +418,11 @@ mod tests {
             app.commit().unwrap();
             let mut staged = db.appender();
             staged.append(None, &x, 5000, 2.0).unwrap();
-            // X holds no data at or after 3000: it goes, although a batch
-            // has it staged; the commit puts the sample in a new series.
-            assert_eq!(db.truncate_head(3000).unwrap(), 1);
-            assert_eq!(db.head().num_series(), 0);
+            // X holds no data at or after 3000, but a batch has it staged.
+            assert_eq!(db.truncate_head(3000).unwrap(), 0);
             staged.commit().unwrap();
-            assert_eq!(db.head().num_series(), 1);
             assert_eq!(dump(&db), vec![(x.to_string(), vec![(5000, 2.0)])]);
+            // Without a staged batch it is collected.
             assert_eq!(db.truncate_head(6000).unwrap(), 1);
             let mut app = db.appender();
             app.append(None, &x, 7000, 3.0).unwrap();
@@ -432,70 +430,6 @@ mod tests {
         }
         let db = Db::open(dir.path(), opts()).unwrap();
         assert_eq!(dump(&db), vec![(x.to_string(), vec![(7000, 3.0)])]);
-    }
-
-    #[test]
-    fn a_cached_handle_follows_truncation_and_replays() {
-        use promlite_model::SeriesHandle;
-        let dir = tempfile::tempdir().unwrap();
-        let x = labels!("__name__" => "x", "job" => "a");
-        let y = labels!("__name__" => "y", "job" => "a");
-        let mut hx = SeriesHandle::default();
-        let mut hy = SeriesHandle::default();
-        {
-            let db = Db::open(dir.path(), opts()).unwrap();
-            let mut app = db.appender();
-            app.append_cached(&mut hx, &x, 0, 1.0).unwrap();
-            app.append_cached(&mut hy, &y, 0, 10.0).unwrap();
-            app.commit().unwrap();
-            let first = hx.get_arc::<crate::head::MemSeries>().unwrap();
-            // A filled handle is used as it is: no new series.
-            let mut app = db.appender();
-            app.append_cached(&mut hx, &x, 1000, 2.0).unwrap();
-            app.commit().unwrap();
-            assert_eq!(db.head().num_series(), 2);
-            let same = hx.get_arc::<crate::head::MemSeries>().unwrap();
-            assert!(Arc::ptr_eq(&first, &same));
-            // Only y gets samples from 2000 on; x is truncated away while
-            // its handle is still cached.
-            let mut app = db.appender();
-            app.append_cached(&mut hy, &y, 2500, 11.0).unwrap();
-            app.commit().unwrap();
-            assert_eq!(db.truncate_head(2000).unwrap(), 1);
-            assert!(first.is_removed());
-            assert!(db.head().series_by_labels(&x).is_none());
-            // The stale handle leads to a new series of the same labels.
-            let mut app = db.appender();
-            app.append_cached(&mut hx, &x, 3000, 3.0).unwrap();
-            app.append_cached(&mut hy, &y, 3000, 12.0).unwrap();
-            app.commit().unwrap();
-            let now = hx.get_arc::<crate::head::MemSeries>().unwrap();
-            assert!(!Arc::ptr_eq(&first, &now), "the handle was refilled");
-            assert_ne!(now.series_ref, first.series_ref);
-            assert_eq!(
-                db.head().series_by_labels(&x).unwrap().series_ref,
-                now.series_ref
-            );
-            // A handle whose labels differ from the caller's is not used.
-            let mut wrong = hy.clone();
-            let z = labels!("__name__" => "z");
-            let mut app = db.appender();
-            app.append_cached(&mut wrong, &z, 3000, 7.0).unwrap();
-            app.commit().unwrap();
-            assert_eq!(wrong.get_arc::<crate::head::MemSeries>().unwrap().labels, z);
-            db.close().unwrap();
-        }
-        let expect = vec![
-            (x.to_string(), vec![(3000, 3.0)]),
-            (y.to_string(), vec![(2500, 11.0), (3000, 12.0)]),
-            (labels!("__name__" => "z").to_string(), vec![(3000, 7.0)]),
-        ];
-        let mut got = {
-            let db = Db::open(dir.path(), opts()).unwrap();
-            dump(&db)
-        };
-        got.sort_by(|a, b| a.0.cmp(&b.0));
-        assert_eq!(got, expect);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use promlite_model::{AppendError, Appender, Labels, SeriesHandle, SeriesRef, StorageError};
+use promlite_model::{AppendError, Appender, Labels, SeriesRef, StorageError};
 
 use super::series::{check_append, Appendable, MemSeries};
 use super::Head;
@@ -177,40 +177,6 @@ impl HeadAppender {
             None => self.head.get_or_create(labels, None)?.0,
         };
         let r = series.series_ref;
-        self.stage(series, t, v)?;
-        Ok(SeriesRef(r))
-    }
-
-    /// `append` with the series from `handle` when it is still in the head
-    /// and has `labels` (no lookup at all), else by labels, refilling the
-    /// handle.
-    fn append_cached_inner(
-        &mut self,
-        handle: &mut SeriesHandle,
-        labels: &Labels,
-        t: i64,
-        v: f64,
-    ) -> Result<(), AppendError> {
-        if t < self.head.min_valid_time() {
-            return Err(AppendError::OutOfBounds);
-        }
-        let cached = handle
-            .get_arc::<MemSeries>()
-            .filter(|s| !s.is_removed() && same_labels(&s.labels, labels));
-        let series = match cached {
-            Some(s) => s,
-            None => {
-                let s = self.head.get_or_create(labels, None)?.0;
-                *handle = SeriesHandle::new(s.clone());
-                s
-            }
-        };
-        self.stage(series, t, v)
-    }
-
-    /// Checks `(t, v)` against the series and the batch so far, and stages it.
-    fn stage(&mut self, series: Arc<MemSeries>, t: i64, v: f64) -> Result<(), AppendError> {
-        let r = series.series_ref;
         let (last, tail) = match self.latest.get(&r) {
             Some(&l) => (Some(l), 0),
             None => {
@@ -222,7 +188,7 @@ impl HeadAppender {
             self.latest.insert(r, (t, v.to_bits()));
             self.staged.push(Staged { series, t, v, tail });
         }
-        Ok(())
+        Ok(SeriesRef(r))
     }
 }
 
@@ -245,34 +211,10 @@ impl Appender for HeadAppender {
         self.head.by_ref.prefetch(series.0);
     }
 
-    fn append_cached(
-        &mut self,
-        handle: &mut SeriesHandle,
-        labels: &Labels,
-        t: i64,
-        v: f64,
-    ) -> Result<(), AppendError> {
-        let res = self.append_cached_inner(handle, labels, t, v);
-        if let Err(e) = &res {
-            self.head.counters.count(e);
-        }
-        res
-    }
-
-    fn prefetch_cached(&self, handle: &SeriesHandle) {
-        // No type check: a hint for any address is harmless, and a handle
-        // this head filled holds a series. The Arc's counts and the
-        // series' fields: three lines.
-        let p = handle.addr();
-        if !p.is_null() {
-            super::prefetch::prefetch_lines(p.wrapping_sub(16), 3);
-        }
-    }
-
     fn commit(&mut self) -> Result<(), StorageError> {
         let mut staged = std::mem::take(&mut self.staged);
         self.latest.clear();
-        let res = self.commit_staged(&mut staged);
+        let res = self.commit_staged(&staged);
         staged.clear();
         self.staged = staged;
         res
@@ -285,7 +227,7 @@ impl Appender for HeadAppender {
 }
 
 impl HeadAppender {
-    fn commit_staged(&mut self, staged: &mut Vec<Staged>) -> Result<(), StorageError> {
+    fn commit_staged(&mut self, staged: &[Staged]) -> Result<(), StorageError> {
         if staged.is_empty() {
             return Ok(());
         }
@@ -302,22 +244,12 @@ impl HeadAppender {
         }));
         self.samples_rec.clear();
         encode_samples(&self.samples, &mut self.samples_rec);
-        let head = Arc::clone(&self.head);
-        let commits = head.commit_lock.lock();
-        // Truncation (which holds the commit lock) may have taken series
-        // out of the head since they were staged: their samples go to the
-        // live series of the same labels.
-        if staged.iter().any(|s| s.series.is_removed()) {
-            self.replace_removed(staged);
-            if staged.is_empty() {
-                return Ok(());
-            }
-        }
+        let commits = self.head.commit_lock.lock();
         let mut wal = self.wal.lock();
         // Series records for series no commit has logged yet (whoever created them).
         let mut new_series: Vec<RefSeries> = Vec::new();
         let mut seen: HashSet<u64, BuildHasherDefault<RefHasher>> = HashSet::default();
-        for Staged { series: s, .. } in staged.iter() {
+        for Staged { series: s, .. } in staged {
             if !s.logged.load(Ordering::Acquire) && seen.insert(s.series_ref) {
                 new_series.push(RefSeries {
                     series_ref: s.series_ref,
@@ -333,7 +265,7 @@ impl HeadAppender {
             wal.log(&[&series_rec, &self.samples_rec])
         };
         let written = written.map_err(|e| StorageError::Io(format!("write to WAL: {e}")))?;
-        for Staged { series: s, .. } in staged.iter() {
+        for Staged { series: s, .. } in staged {
             // Read first: a store to every series' line on every commit
             // would dirty cache lines that are otherwise only read.
             if !s.logged.load(Ordering::Relaxed) {
@@ -399,41 +331,6 @@ impl HeadAppender {
             .appended
             .fetch_add(applied, Ordering::Relaxed);
         Ok(())
-    }
-}
-
-impl HeadAppender {
-    /// Points staged samples of removed series at the live series of their
-    /// labels (created if needed; a sample whose series cannot be created
-    /// is dropped and counted) and encodes the samples record again. Runs
-    /// under the commit lock, so no truncation runs meanwhile.
-    fn replace_removed(&mut self, staged: &mut Vec<Staged>) {
-        staged.retain_mut(|st| {
-            if !st.series.is_removed() {
-                return true;
-            }
-            match self.head.get_or_create(&st.series.labels, None) {
-                Ok((s, _)) => {
-                    st.series = s;
-                    st.tail = 0;
-                    true
-                }
-                Err(e) => {
-                    self.head.counters.count(&e);
-                    false
-                }
-            }
-        });
-        self.samples.clear();
-        self.samples.extend(staged.iter().map(|s| RefSample {
-            series_ref: s.series.series_ref,
-            t: s.t,
-            v: s.v,
-        }));
-        self.samples_rec.clear();
-        if !self.samples.is_empty() {
-            encode_samples(&self.samples, &mut self.samples_rec);
-        }
     }
 }
 

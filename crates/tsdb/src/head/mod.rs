@@ -339,14 +339,12 @@ impl Head {
                     if !empty {
                         return true;
                     }
-                    // Others may still hold it (a scrape cache's handle, an
-                    // appender's staged sample): the flag, set under the
-                    // commit lock, sends them to the live series of the same
-                    // labels (`append.rs`). Nobody can find it by reference
-                    // or labels meanwhile (both map locks held).
-                    let removed = self.by_ref.remove_if(s.series_ref, |_| false);
+                    // Only the two maps hold it: no appender has it staged
+                    // and nobody can fetch it meanwhile (both map locks held).
+                    let removed = self
+                        .by_ref
+                        .remove_if(s.series_ref, |s| Arc::strong_count(s) > 2);
                     if removed {
-                        s.removed.store(true, Ordering::Release);
                         gone.push((s.series_ref, s.labels.clone()));
                     }
                     !removed

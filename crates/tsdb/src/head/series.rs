@@ -28,10 +28,6 @@ pub struct MemSeries {
     pub labels: Labels,
     /// True once a `Series` record for it is in the WAL.
     pub(crate) logged: AtomicBool,
-    /// True once truncation took it out of the head. Set under the commit
-    /// lock; someone holding a handle on it (a scrape cache, a staged
-    /// sample) then finds or creates the live series by its labels.
-    pub(crate) removed: AtomicBool,
     pub(crate) data: Mutex<SeriesData>,
 }
 
@@ -62,17 +58,11 @@ pub(crate) enum Appendable {
 }
 
 impl MemSeries {
-    /// True once truncation took the series out of the head.
-    pub(crate) fn is_removed(&self) -> bool {
-        self.removed.load(std::sync::atomic::Ordering::Acquire)
-    }
-
     pub(crate) fn new(series_ref: u64, labels: Labels) -> Arc<MemSeries> {
         Arc::new(MemSeries {
             series_ref,
             labels,
             logged: AtomicBool::new(false),
-            removed: AtomicBool::new(false),
             data: Mutex::new(SeriesData::default()),
         })
     }
@@ -390,14 +380,9 @@ mod tests {
     #[test]
     fn what_append_and_commit_read_is_in_the_first_144_bytes() {
         use std::mem::{offset_of, size_of};
-        // The reference, the labels, one word for both flags, the lock
-        // with the data: no larger than before the `removed` flag.
-        let fixed = 8 + size_of::<Labels>() + size_of::<Mutex<SeriesData>>();
-        assert_eq!(size_of::<MemSeries>(), fixed + 8);
         // The Arc's two counts come first in the allocation.
         let data = 16 + offset_of!(MemSeries, data);
         assert!(16 + offset_of!(MemSeries, logged) < 64);
-        assert!(16 + offset_of!(MemSeries, removed) < 64);
         assert!(data < 64, "the lock");
         let open_end =
             data + 8 + offset_of!(SeriesData, open) + size_of::<Option<(XorAppender, i64)>>();
