@@ -24,11 +24,13 @@ pub struct Fetched {
 pub struct Fetcher {
     client: reqwest::Client,
     url: String,
+    /// `url` parsed once (None if it does not parse: each scrape then
+    /// fails with reqwest's message, as before).
+    parsed: Option<reqwest::Url>,
     timeout: Duration,
     body_limit: u64,
     basic_auth: Option<BasicAuth>,
     authorization: Option<Authorization>,
-    compression: bool,
 }
 
 impl Fetcher {
@@ -75,9 +77,14 @@ impl Fetcher {
                 .map_err(|e| format!("client certificate: {e}"))?;
             b = b.identity(id);
         }
+        // The fixed request headers go to the client once (reqwest merges
+        // its defaults into every request) instead of a header map built
+        // per scrape; only `Authorization` can change between scrapes.
+        b = b.default_headers(fixed_headers(cfg.enable_compression, timeout));
         let client = b
             .build()
             .map_err(|e| format!("building HTTP client: {e}"))?;
+        let parsed = reqwest::Url::parse(&url).ok();
         let body_limit = if cfg.body_size_limit == 0 {
             crate::config::DEFAULT_BODY_SIZE_LIMIT
         } else {
@@ -86,11 +93,11 @@ impl Fetcher {
         Ok(Fetcher {
             client,
             url,
+            parsed,
             timeout,
             body_limit,
             basic_auth: cfg.basic_auth.clone(),
             authorization: cfg.authorization.clone(),
-            compression: cfg.enable_compression,
         })
     }
 
@@ -99,20 +106,9 @@ impl Fetcher {
         &self.url
     }
 
-    fn headers(&self) -> Result<HeaderMap, String> {
-        let mut h = HeaderMap::new();
-        h.insert(
-            ACCEPT,
-            HeaderValue::from_static(promlite_exposition::SCRAPE_ACCEPT_HEADER),
-        );
-        h.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        if !self.compression {
-            h.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-        }
-        let secs = format!("{}", self.timeout.as_secs_f64());
-        if let Ok(v) = HeaderValue::from_str(&secs) {
-            h.insert("X-Prometheus-Scrape-Timeout-Seconds", v);
-        }
+    /// The `Authorization` header, if configured (its file is re-read
+    /// every scrape).
+    fn authorization(&self) -> Result<Option<HeaderValue>, String> {
         if let Some(a) = &self.authorization {
             let cred = match (&a.credentials, &a.credentials_file) {
                 (Some(c), _) => c.clone(),
@@ -122,9 +118,9 @@ impl Fetcher {
             let v = HeaderValue::from_str(&format!("{} {}", a.auth_type, cred)).map_err(|_| {
                 "authorization credentials contain invalid header characters".to_string()
             })?;
-            h.insert(AUTHORIZATION, v);
+            return Ok(Some(v));
         }
-        Ok(h)
+        Ok(None)
     }
 
     /// GETs the URL and reads the body, failing when the status is not 200,
@@ -144,7 +140,13 @@ impl Fetcher {
     }
 
     async fn fetch_inner(&self, size_hint: usize) -> Result<Fetched, String> {
-        let mut req = self.client.get(&self.url).headers(self.headers()?);
+        let mut req = match &self.parsed {
+            Some(u) => self.client.get(u.clone()),
+            None => self.client.get(&self.url),
+        };
+        if let Some(v) = self.authorization()? {
+            req = req.header(AUTHORIZATION, v);
+        }
         if let Some(b) = &self.basic_auth {
             let pw = match (&b.password, &b.password_file) {
                 (Some(p), _) => Some(p.clone()),
@@ -194,6 +196,26 @@ impl Fetcher {
         }
         Ok(Fetched { body, content_type })
     }
+}
+
+/// The headers every scrape of a target sends: `Accept`, `User-Agent`,
+/// `Accept-Encoding: identity` without compression (reqwest adds `gzip`
+/// otherwise) and the scrape timeout.
+fn fixed_headers(compression: bool, timeout: Duration) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        ACCEPT,
+        HeaderValue::from_static(promlite_exposition::SCRAPE_ACCEPT_HEADER),
+    );
+    h.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    if !compression {
+        h.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    }
+    let secs = format!("{}", timeout.as_secs_f64());
+    if let Ok(v) = HeaderValue::from_str(&secs) {
+        h.insert("X-Prometheus-Scrape-Timeout-Seconds", v);
+    }
+    h
 }
 
 fn read_secret(path: &str) -> Result<String, String> {

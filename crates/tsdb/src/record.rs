@@ -56,21 +56,64 @@ const MAX_BODY: usize = 1 << 30;
 /// with the [`COMPRESSED`] flag when that makes it smaller.
 pub fn compress(raw: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    let Some((&typ, body)) = raw.split_first() else {
-        return;
-    };
-    if raw.len() >= MIN_COMPRESS && typ & COMPRESSED == 0 {
-        out.resize(1 + snap::raw::max_compress_len(body.len()), 0);
-        if let Ok(n) = snap::raw::Encoder::new().compress(body, &mut out[1..]) {
-            if n + 1 < raw.len() {
-                out[0] = typ | COMPRESSED;
-                out.truncate(n + 1);
-                return;
-            }
-        }
-        out.clear();
+    out.extend_from_slice(Compressor::default().compress(raw));
+}
+
+/// Snappy state kept between records (the WAL writer has one): the
+/// encoder's hash table (16,384 entries for a scrape's record, allocated
+/// and zeroed on every use by a new encoder) and an output buffer that is
+/// not cleared and refilled with zeros for every record.
+#[derive(Debug, Default)]
+pub struct Compressor {
+    enc: Box<Encoder>,
+    out: Vec<u8>,
+}
+
+/// `snap`'s raw encoder, with a `Default`.
+#[derive(Debug)]
+struct Encoder(snap::raw::Encoder);
+
+impl Default for Encoder {
+    fn default() -> Self {
+        Encoder(snap::raw::Encoder::new())
     }
-    out.extend_from_slice(raw);
+}
+
+impl Compressor {
+    /// `raw` (an encoded record) Snappy-compressed with the [`COMPRESSED`]
+    /// flag when that makes it smaller, else `raw` itself (as [`compress`]).
+    pub fn compress<'a>(&'a mut self, raw: &'a [u8]) -> &'a [u8] {
+        let Some((&typ, body)) = raw.split_first() else {
+            return raw;
+        };
+        if raw.len() < MIN_COMPRESS || typ & COMPRESSED != 0 {
+            return raw;
+        }
+        let need = 1 + snap::raw::max_compress_len(body.len());
+        if self.out.len() < need {
+            self.out.resize(need, 0);
+        }
+        let Some(dst) = self.out.get_mut(1..need) else {
+            return raw;
+        };
+        match self.enc.0.compress(body, dst) {
+            Ok(n) if n + 1 < raw.len() => match self.out.get_mut(..n + 1) {
+                Some(packed) => {
+                    packed[0] = typ | COMPRESSED;
+                    packed
+                }
+                None => raw,
+            },
+            _ => raw,
+        }
+    }
+
+    /// Drops the output buffer if a large record left it over `limit` bytes.
+    pub fn shrink_above(&mut self, limit: usize) {
+        if self.out.len() > limit {
+            self.out = Vec::new();
+        }
+    }
 }
 
 /// A series as the WAL knows it: its head reference and labels.
@@ -549,6 +592,49 @@ mod tests {
         }
         compress(&noise, &mut packed);
         assert_eq!(packed, noise);
+    }
+
+    #[test]
+    fn a_reused_compressor_writes_what_a_fresh_one_does() {
+        // Records of different sizes and kinds through one compressor (its
+        // hash table and buffer carry over), each compared with a fresh
+        // compression and decoded back.
+        let mut c = Compressor::default();
+        let mut fresh = Vec::new();
+        for (n, t) in [
+            (1000u64, 5_000i64),
+            (3, 10_000),
+            (20_000, 15_000),
+            (700, 20_000),
+        ] {
+            let samples: Vec<RefSample> = (0..n)
+                .map(|i| RefSample {
+                    series_ref: 1 + i * 3,
+                    t: t + (i % 7) as i64,
+                    v: ((i * 13) % 101) as f64 / 4.0,
+                })
+                .collect();
+            let mut raw = Vec::new();
+            encode_samples(&samples, &mut raw);
+            compress(&raw, &mut fresh);
+            let packed = c.compress(&raw).to_vec();
+            assert_eq!(packed, fresh, "{n} samples");
+            assert_eq!(decode(&packed), Ok(Record::Samples(samples)));
+            let series: Vec<RefSeries> = (0..n.min(50))
+                .map(|i| RefSeries {
+                    series_ref: i,
+                    labels: promlite_model::labels!("__name__" => "m", "i" => &i.to_string()),
+                })
+                .collect();
+            let mut raw = Vec::new();
+            encode_series(&series, &mut raw);
+            compress(&raw, &mut fresh);
+            assert_eq!(c.compress(&raw), &fresh[..]);
+            assert_eq!(decode(&fresh), Ok(Record::Series(series)));
+        }
+        c.shrink_above(1024);
+        assert!(c.out.is_empty(), "the large record's buffer was dropped");
+        assert_eq!(c.compress(&[]), &[] as &[u8]);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! What a small write into a spill segment costs, by the state of the page
-//! it lands in (session 12, `docs/scrape.md`). Ignored by default (it
+//! it lands in (session 12, `docs/scrape-performance.md`). Ignored by default (it
 //! measures the machine, not promlite); run with
 //! `cargo test -p promlite-tsdb --release --test spill_write_cost -- --ignored --nocapture`
 //! in a directory on the file system of the data directory (`TMPDIR`).

@@ -11,7 +11,16 @@ use super::open::{Region, OPEN_SPILL_THRESHOLD};
 use crate::chunk::{ChunkBytes, ChunkData, Segment, XorAppender, SAMPLES_PER_CHUNK};
 
 /// A series held in memory.
+///
+/// In this field order (`repr(C)`, and the open chunk first in
+/// [`SeriesData`]), everything a scrape's append and commit read (the
+/// Arc's counts, the reference, the labels' pointer, the flags, the lock
+/// and the open chunk's state) is in the first 144 bytes of the
+/// allocation, which the three lines the append path prefetches always
+/// cover (malloc aligns to 16 bytes). Rust's own order put the flags last,
+/// on a fourth line that commit read for every sample without a prefetch.
 #[derive(Debug)]
+#[repr(C)]
 pub struct MemSeries {
     /// The head's reference number (also used in the WAL).
     pub series_ref: u64,
@@ -22,13 +31,15 @@ pub struct MemSeries {
     pub(crate) data: Mutex<SeriesData>,
 }
 
-/// The mutable part of a series.
+/// The mutable part of a series. `repr(C)`: the open chunk first (see
+/// [`MemSeries`]).
 #[derive(Debug, Default)]
+#[repr(C)]
 pub(crate) struct SeriesData {
-    /// Full chunks, oldest first.
-    pub(super) closed: ClosedChunks,
     /// The chunk being appended to, with its first timestamp.
     pub(super) open: Option<(XorAppender, i64)>,
+    /// Full chunks, oldest first.
+    pub(super) closed: ClosedChunks,
     /// Where the open chunk's first bytes are, if they left the heap
     /// (`open.rs`); the appender then holds only what follows them.
     pub(super) region: Option<Region>,
@@ -364,6 +375,18 @@ mod tests {
         assert_eq!(all(&d), vec![(2490, 249.0)]);
         assert!(d.truncate_before(5000, &segs));
         assert_eq!(d.time_range(), None);
+    }
+
+    #[test]
+    fn what_append_and_commit_read_is_in_the_first_144_bytes() {
+        use std::mem::{offset_of, size_of};
+        // The Arc's two counts come first in the allocation.
+        let data = 16 + offset_of!(MemSeries, data);
+        assert!(16 + offset_of!(MemSeries, logged) < 64);
+        assert!(data < 64, "the lock");
+        let open_end =
+            data + 8 + offset_of!(SeriesData, open) + size_of::<Option<(XorAppender, i64)>>();
+        assert!(open_end <= 144, "the open chunk ends at {open_end}");
     }
 
     #[test]

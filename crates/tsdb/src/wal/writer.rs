@@ -41,8 +41,8 @@ pub struct WalWriter {
     synced: Arc<AtomicU64>,
     failed: Option<String>,
     buf: Vec<u8>,
-    /// One record, compressed, before framing.
-    packed: Vec<u8>,
+    /// Compresses records before framing (state kept between records).
+    packer: crate::record::Compressor,
     counters: Arc<DbCounters>,
 }
 
@@ -90,7 +90,7 @@ impl Wal {
                 synced,
                 failed: None,
                 buf: Vec::new(),
-                packed: Vec::new(),
+                packer: crate::record::Compressor::default(),
                 counters,
             }),
         })
@@ -188,8 +188,7 @@ impl WalWriter {
         }
         self.buf.clear();
         for p in payloads {
-            crate::record::compress(p, &mut self.packed);
-            frame(&self.packed, &mut self.buf);
+            frame(self.packer.compress(p), &mut self.buf);
         }
         if self.size > 0 && self.size + self.buf.len() as u64 > self.segment_size {
             self.next_segment()?;
@@ -208,8 +207,8 @@ impl WalWriter {
         self.written += self.buf.len() as u64;
         if self.buf.capacity() > 1 << 20 {
             self.buf = Vec::new();
-            self.packed = Vec::new();
         }
+        self.packer.shrink_above(1 << 20);
         Ok(self.written)
     }
 
