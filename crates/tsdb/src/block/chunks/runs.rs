@@ -27,10 +27,12 @@ impl ChunkReader {
     /// value is known without decoding (stored in a kind-3 record, or the
     /// constant); `None` otherwise (older blocks, chunks with a reset or a
     /// NaN), and the caller decodes the chunk whole. The values between the
-    /// first and the last are not converted or stored; the column is
-    /// walked once to check that it holds as many values as the timestamp
-    /// column ([`codec::values::check_value_count`]), so a damaged chunk
-    /// is an error here as it is for a full decode.
+    /// first and the last are not read at all. The record's CRC was checked
+    /// when the block opened, so the columns are as the writer wrote them;
+    /// a column whose length disagrees with the timestamp column (a writer
+    /// bug, not damage) is found by a full decode but not here: walking the
+    /// column to count its values (`codec::values::check_value_count`) cost
+    /// 17 % of the CPU of an instant `increase(…[1h])` over flagged chunks.
     pub fn read_monotone(
         &self,
         r: ChunkRef,
@@ -50,12 +52,6 @@ impl ChunkReader {
             )
         };
         let first = codec::values::monotone_first(rec.values, timestamps.len()).map_err(err)?;
-        if first.is_some() {
-            // A full decode finds a value column longer or shorter than
-            // the timestamp column; so must a read that takes only its
-            // first and last values.
-            codec::values::check_value_count(rec.values, timestamps.len()).map_err(err)?;
-        }
         Ok(first.map(|first| MonotoneChunk {
             timestamps,
             first,
@@ -154,12 +150,13 @@ mod tests {
 
     /// Noisy counters (Rice-coded), a decimal counter with a fraction, a
     /// float counter (ordered bits): a value column one value shorter or
-    /// longer than the timestamp column is corruption for the monotone
-    /// read exactly when it is for decoding the column (always for the noisy
-    /// columns of a block or more); a column of the right length reads as
-    /// before.
+    /// longer than the timestamp column is corruption for a full read
+    /// whenever decoding the column finds it (always for the noisy columns
+    /// of a block or more); the monotone read does not walk the column and
+    /// must not panic; a column of the right length reads the same both
+    /// ways.
     #[test]
-    fn a_value_column_of_another_length_is_corruption_for_monotone_reads() {
+    fn a_value_column_of_another_length_is_corruption_for_full_reads() {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut rnd = move || {
             seed ^= seed << 13;
@@ -207,26 +204,26 @@ mod tests {
                         assert_eq!(&m.timestamps[..], &ts[..]);
                         continue;
                     }
-                    // The monotone read fails exactly when decoding the
-                    // column to the timestamps' length does (a short
-                    // column may have no bits that could tell); a full
-                    // read then fails too (it may also fail on the stored
-                    // last value, which a monotone read takes on trust).
+                    // A full read fails whenever decoding the column to
+                    // the timestamps' length does (a short column may have
+                    // no bits that could tell), as corruption. The monotone
+                    // read does not walk the column (the CRC checked at
+                    // open guards against damage; a length mismatch is a
+                    // writer bug): it must not panic, and reports only
+                    // what it reads.
                     let mut vcol = Vec::new();
                     codec::values::encode_values(vals, &mut vcol);
                     let count_err = codec::decode_chunk_values(&vcol, n).is_err();
-                    assert_eq!(thin.is_err(), count_err, "n {n} len {len}");
-                    assert!(full.is_err() || !count_err, "n {n} len {len}");
                     if ci == 0 && n >= 120 {
-                        assert!(thin.is_err(), "n {n} len {len}: a noisy column");
+                        assert!(count_err, "n {n} len {len}: a noisy column");
                     }
-                    if let Err(e) = thin {
-                        match e {
-                            StorageError::Corruption { message, .. } => {
-                                assert!(message.contains("undecodable chunk"), "{message}")
-                            }
-                            other => panic!("n {n} len {len}: expected corruption, got {other:?}"),
-                        }
+                    match full {
+                        Err(StorageError::Corruption { .. }) => {}
+                        Err(other) => panic!("n {n} len {len}: expected corruption, got {other:?}"),
+                        Ok(_) => assert!(!count_err, "n {n} len {len}: full read accepted it"),
+                    }
+                    if let Ok(Some(m)) = thin {
+                        assert_eq!(&m.timestamps[..], &ts[..], "n {n} len {len}");
                     }
                 }
             }
