@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::Context;
-
 use crate::client::{path_with_params, TimedClient};
+use crate::systems::success_json;
 
 /// One query of the set.
 #[derive(Debug, Clone)]
@@ -253,13 +252,7 @@ async fn timed_query(
         ),
     };
     let (elapsed, status, body) = client.get(&path).await?;
-    let json: serde_json::Value = serde_json::from_slice(&body)
-        .with_context(|| format!("{status}: {}", String::from_utf8_lossy(&body)))?;
-    anyhow::ensure!(
-        json.get("status").and_then(|s| s.as_str()) == Some("success"),
-        "{expr}: {json}"
-    );
-    Ok((elapsed, json))
+    Ok((elapsed, success_json(expr, status, &body)?))
 }
 
 #[cfg(test)]

@@ -230,13 +230,19 @@ pub async fn query(
     let status = resp.status();
     let body = resp.bytes().await?;
     let elapsed = started.elapsed();
-    let json: serde_json::Value = serde_json::from_slice(&body)
-        .with_context(|| format!("{status}: {}", String::from_utf8_lossy(&body)))?;
+    Ok((elapsed, success_json(expr, status.as_u16(), &body)?))
+}
+
+/// A query API answer's JSON, which must be a success (`expr` and the
+/// status name the failure otherwise).
+pub fn success_json(expr: &str, status: u16, body: &[u8]) -> anyhow::Result<serde_json::Value> {
+    let json: serde_json::Value = serde_json::from_slice(body)
+        .with_context(|| format!("{status}: {}", String::from_utf8_lossy(body)))?;
     anyhow::ensure!(
         json.get("status").and_then(|s| s.as_str()) == Some("success"),
         "{expr}: {json}"
     );
-    Ok((elapsed, json))
+    Ok(json)
 }
 
 /// The single number of a one-element instant-vector answer.
