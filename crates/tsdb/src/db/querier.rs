@@ -309,14 +309,7 @@ mod tests {
         // ends of its three chunks; the reset-inside counter's chunks are
         // read whole.
         let q = db.querier(i64::MIN, i64::MAX).unwrap();
-        let thin_len = |name: &str| {
-            let s = q
-                .select(&SelectHints::default(), &[Matcher::equal("__name__", name)])
-                .unwrap();
-            let mut out = Vec::new();
-            let hidden = s[0].append_samples_thin(&mut out).unwrap();
-            (out.len(), hidden)
-        };
+        let thin_len = |name: &str| thin_len(q.as_ref(), name);
         assert_eq!(thin_len("ctr"), (6, 294));
         assert_eq!(thin_len("ctr_reset_edge"), (6, 294));
         assert_eq!(thin_len("ctr_reset_inside"), (300, 0));
@@ -331,6 +324,17 @@ mod tests {
         .unwrap();
         assert_eq!(thin_len("ctr"), (289, 0));
         check_thin(&db, &rs);
+    }
+
+    /// Samples a thin read of the series `name` keeps, and how many it
+    /// leaves out.
+    fn thin_len(q: &dyn promlite_model::storage::Querier, name: &str) -> (usize, usize) {
+        let s = q
+            .select(&SelectHints::default(), &[Matcher::equal("__name__", name)])
+            .unwrap();
+        let mut out = Vec::new();
+        let hidden = s[0].append_samples_thin(&mut out).unwrap();
+        (out.len(), hidden)
     }
 
     /// Compaction re-encodes chunks and sets the flag on its own longer
@@ -348,14 +352,7 @@ mod tests {
             .unwrap();
         let db = Db::open(out.path(), opts()).unwrap();
         let q = db.querier(i64::MIN, i64::MAX).unwrap();
-        let thin_len = |name: &str| {
-            let s = q
-                .select(&SelectHints::default(), &[Matcher::equal("__name__", name)])
-                .unwrap();
-            let mut out = Vec::new();
-            let hidden = s[0].append_samples_thin(&mut out).unwrap();
-            (out.len(), hidden)
-        };
+        let thin_len = |name: &str| thin_len(q.as_ref(), name);
         assert_eq!(thin_len("ctr"), (2, 298));
         assert_eq!(thin_len("ctr_float"), (2, 298));
         assert_eq!(thin_len("ctr_reset_edge"), (300, 0));
