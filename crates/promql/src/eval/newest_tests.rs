@@ -7,96 +7,36 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use promlite_model::{
-    labels, Labels, Matcher, MemStorage, Querier, Queryable, SampleIterator, SelectHints, Series,
-    StorageError, STALE_NAN,
-};
+use promlite_model::{labels, STALE_NAN};
 
+use super::hooked_storage::{Hooked, ReadHooks};
 use crate::engine::{Engine, QueryOptions};
 use crate::value::Value;
 
-/// A [`MemStorage`] that counts how its series are read.
+/// Hooks that count how a storage's series are read.
 #[derive(Default)]
 struct Counting {
-    inner: MemStorage,
     /// `append_samples` calls (every sample read).
     bulk: AtomicUsize,
     /// `last_sample` calls.
     newest: AtomicUsize,
 }
 
-struct CountingQuerier<'a> {
-    inner: Box<dyn Querier + 'a>,
-    counts: &'a Counting,
-}
-
-struct CountingSeries<'a> {
-    inner: Box<dyn Series + 'a>,
-    counts: &'a Counting,
-}
-
-impl Queryable for Counting {
-    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, StorageError> {
-        Ok(Box::new(CountingQuerier {
-            inner: self.inner.querier(mint, maxt)?,
-            counts: self,
-        }))
-    }
-}
-
-impl Querier for CountingQuerier<'_> {
-    fn select(
-        &self,
-        hints: &SelectHints,
-        matchers: &[Matcher],
-    ) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
-        Ok(self
-            .inner
-            .select(hints, matchers)?
-            .into_iter()
-            .map(|inner| {
-                Box::new(CountingSeries {
-                    inner,
-                    counts: self.counts,
-                }) as Box<dyn Series + '_>
-            })
-            .collect())
+impl ReadHooks for Counting {
+    fn on_bulk(&self) {
+        self.bulk.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
-        self.inner.label_values(name, matchers)
-    }
-
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
-        self.inner.label_names(matchers)
-    }
-}
-
-impl Series for CountingSeries<'_> {
-    fn labels(&self) -> &Labels {
-        self.inner.labels()
-    }
-
-    fn iter(&self) -> Box<dyn SampleIterator + '_> {
-        self.inner.iter()
-    }
-
-    fn append_samples(&self, out: &mut Vec<(i64, f64)>) -> Result<(), StorageError> {
-        self.counts.bulk.fetch_add(1, Ordering::Relaxed);
-        self.inner.append_samples(out)
-    }
-
-    fn last_sample(&self) -> Result<Option<(i64, f64)>, StorageError> {
-        self.counts.newest.fetch_add(1, Ordering::Relaxed);
-        self.inner.last_sample()
+    fn on_newest(&self) {
+        self.newest.fetch_add(1, Ordering::Relaxed);
     }
 }
 
 const MIN: i64 = 60_000;
 
 /// Series `m{i="…"}` and `other{job="x"}` around t = 20 minutes.
-fn storage() -> Counting {
-    let s = Counting::default();
+fn storage() -> Hooked<Counting> {
+    let s = Hooked::<Counting>::default();
     let t = 20 * MIN;
     let m = |i: &str| labels!("__name__" => "m", "i" => i, "job" => "x");
     // Newest sample exactly 5 minutes old: outside the left-open window.
@@ -143,7 +83,7 @@ fn vector(v: Value) -> Vec<(String, i64, f64)> {
         .collect()
 }
 
-fn instant(s: &Counting, q: &str, t: i64) -> Vec<(String, i64, f64)> {
+fn instant(s: &Hooked<Counting>, q: &str, t: i64) -> Vec<(String, i64, f64)> {
     let engine = Engine::default();
     let mut got = vector(
         engine
@@ -172,9 +112,13 @@ fn instant_selector_reads_only_the_newest_sample() {
             row("revived", t, 6.0)
         ]
     );
-    assert_eq!(s.bulk.load(Ordering::Relaxed), 0, "no series read whole");
+    assert_eq!(
+        s.hooks.bulk.load(Ordering::Relaxed),
+        0,
+        "no series read whole"
+    );
     // "edge" has no sample in the querier's range: storage leaves it out.
-    assert_eq!(s.newest.load(Ordering::Relaxed), 4);
+    assert_eq!(s.hooks.newest.load(Ordering::Relaxed), 4);
 }
 
 #[test]
@@ -195,11 +139,11 @@ fn offset_and_at_move_the_window() {
     // A range query whose steps all use one `@` time reads the newest
     // samples too, and gives the same value at every step.
     let engine = Engine::default();
-    let before = s.bulk.load(Ordering::Relaxed);
+    let before = s.hooks.bulk.load(Ordering::Relaxed);
     let res = engine
         .range_query(&s, &at, t, t + 2 * MIN, MIN, &QueryOptions::default())
         .unwrap();
-    assert_eq!(s.bulk.load(Ordering::Relaxed), before);
+    assert_eq!(s.hooks.bulk.load(Ordering::Relaxed), before);
     let Value::Matrix(m) = res.value else {
         panic!("matrix expected")
     };
@@ -238,7 +182,7 @@ fn timestamp_and_count_by_name_use_the_newest_sample() {
         instant(&s, "count by (__name__) ({job=\"x\"})", t),
         vec![row("m", t, 3.0), row("other", t, 1.0)]
     );
-    assert_eq!(s.bulk.load(Ordering::Relaxed), 0);
+    assert_eq!(s.hooks.bulk.load(Ordering::Relaxed), 0);
 }
 
 /// The single-time path against the general one: a range query's steps

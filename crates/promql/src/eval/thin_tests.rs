@@ -11,19 +11,18 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use promlite_model::{
-    labels, Labels, Matcher, MemStorage, Querier, Queryable, SampleIterator, SelectHints, Series,
-    StorageError, STALE_NAN,
-};
+use promlite_model::{labels, MemStorage, Series, StorageError, STALE_NAN};
 
+use super::hooked_storage::{Hooked, ReadHooks};
 use crate::engine::{Engine, QueryOptions};
 use crate::value::Value;
 
-/// A [`MemStorage`] whose series leave out the middle of every run of at
-/// least `min_run` samples that never falls (and holds no NaN), as block
-/// storage does for chunks flagged monotone.
+/// Hooks whose thin reads leave out the middle of every run of at least
+/// `min_run` samples that never falls (and holds no NaN), as block storage
+/// does for chunks flagged monotone; they also count `Series::labels`
+/// calls.
+#[derive(Default)]
 struct Thinning {
-    inner: MemStorage,
     min_run: usize,
     /// Samples left out so far.
     hidden: AtomicUsize,
@@ -31,50 +30,18 @@ struct Thinning {
     labels: AtomicUsize,
 }
 
-struct ThinQuerier<'a> {
-    inner: Box<dyn Querier + 'a>,
-    owner: &'a Thinning,
-}
-
-struct ThinSeries<'a> {
-    inner: Box<dyn Series + 'a>,
-    owner: &'a Thinning,
-}
-
-impl Queryable for Thinning {
-    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, StorageError> {
-        Ok(Box::new(ThinQuerier {
-            inner: self.inner.querier(mint, maxt)?,
-            owner: self,
-        }))
-    }
-}
-
-impl Querier for ThinQuerier<'_> {
-    fn select(
-        &self,
-        hints: &SelectHints,
-        matchers: &[Matcher],
-    ) -> Result<Vec<Box<dyn Series + '_>>, StorageError> {
-        Ok(self
-            .inner
-            .select(hints, matchers)?
-            .into_iter()
-            .map(|inner| {
-                Box::new(ThinSeries {
-                    inner,
-                    owner: self.owner,
-                }) as Box<dyn Series + '_>
-            })
-            .collect())
+impl ReadHooks for Thinning {
+    fn on_labels(&self) {
+        self.labels.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
-        self.inner.label_values(name, matchers)
-    }
-
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
-        self.inner.label_names(matchers)
+    fn thin(&self, inner: &dyn Series, out: &mut Vec<(i64, f64)>) -> Result<usize, StorageError> {
+        let mut all = Vec::new();
+        inner.append_samples(&mut all)?;
+        let (kept, hidden) = thin(&all, self.min_run);
+        out.extend(kept);
+        self.hidden.fetch_add(hidden, Ordering::Relaxed);
+        Ok(hidden)
     }
 }
 
@@ -100,34 +67,6 @@ fn thin(all: &[(i64, f64)], min_run: usize) -> (Vec<(i64, f64)>, usize) {
     }
     let hidden = all.len() - out.len();
     (out, hidden)
-}
-
-impl Series for ThinSeries<'_> {
-    fn labels(&self) -> &Labels {
-        self.owner.labels.fetch_add(1, Ordering::Relaxed);
-        self.inner.labels()
-    }
-
-    fn iter(&self) -> Box<dyn SampleIterator + '_> {
-        self.inner.iter()
-    }
-
-    fn append_samples(&self, out: &mut Vec<(i64, f64)>) -> Result<(), StorageError> {
-        self.inner.append_samples(out)
-    }
-
-    fn last_sample(&self) -> Result<Option<(i64, f64)>, StorageError> {
-        self.inner.last_sample()
-    }
-
-    fn append_samples_thin(&self, out: &mut Vec<(i64, f64)>) -> Result<usize, StorageError> {
-        let mut all = Vec::new();
-        self.inner.append_samples(&mut all)?;
-        let (kept, hidden) = thin(&all, self.owner.min_run);
-        out.extend(kept);
-        self.owner.hidden.fetch_add(hidden, Ordering::Relaxed);
-        Ok(hidden)
-    }
 }
 
 /// Counters every 15 s for 2 hours with resets inside and at the edges of
@@ -196,11 +135,12 @@ fn bits(v: &Value) -> Vec<(String, Vec<(i64, u64)>)> {
 fn thin_reads_give_the_same_answers_bit_for_bit() {
     let full = MemStorage::new();
     data(&full);
-    let thinning = Thinning {
+    let thinning = Hooked {
         inner: MemStorage::new(),
-        min_run: 3,
-        hidden: AtomicUsize::new(0),
-        labels: AtomicUsize::new(0),
+        hooks: Thinning {
+            min_run: 3,
+            ..Thinning::default()
+        },
     };
     data(&thinning.inner);
     let engine = Engine::default();
@@ -241,7 +181,7 @@ fn thin_reads_give_the_same_answers_bit_for_bit() {
     }
     assert!(checked > 500, "{checked}");
     // The thin path was taken, and left samples out.
-    assert!(thinning.hidden.load(Ordering::Relaxed) > 10_000);
+    assert!(thinning.hooks.hidden.load(Ordering::Relaxed) > 10_000);
 }
 
 /// The helper itself: it keeps first, last and every fall.
@@ -266,11 +206,12 @@ fn thinning_keeps_edges_and_falls() {
 fn aggregations_that_drop_every_label_do_not_ask_for_labels() {
     let full = MemStorage::new();
     data(&full);
-    let counting = Thinning {
+    let counting = Hooked {
         inner: MemStorage::new(),
-        min_run: usize::MAX,
-        hidden: AtomicUsize::new(0),
-        labels: AtomicUsize::new(0),
+        hooks: Thinning {
+            min_run: usize::MAX,
+            ..Thinning::default()
+        },
     };
     data(&counting.inner);
     let engine = Engine::default();
@@ -285,7 +226,7 @@ fn aggregations_that_drop_every_label_do_not_ask_for_labels() {
         ("c", true),
         ("rate(c[5m])", true),
     ] {
-        counting.labels.store(0, Ordering::Relaxed);
+        counting.hooks.labels.store(0, Ordering::Relaxed);
         for t in [900_000, 3_600_000] {
             let a = engine.instant_query(&full, query, t, &q).unwrap();
             let b = engine.instant_query(&counting, query, t, &q).unwrap();
@@ -298,7 +239,7 @@ fn aggregations_that_drop_every_label_do_not_ask_for_labels() {
             .range_query(&counting, query, 600_000, 7_200_000, 60_000, &q)
             .unwrap();
         assert_eq!(bits(&a.value), bits(&b.value), "{query} as a range query");
-        let calls = counting.labels.load(Ordering::Relaxed);
+        let calls = counting.hooks.labels.load(Ordering::Relaxed);
         assert_eq!(calls > 0, asks, "{query}: {calls} labels calls");
     }
 }
