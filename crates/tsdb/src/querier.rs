@@ -148,11 +148,7 @@ impl Series for MergedSeries<'_> {
         for p in &self.parts {
             let before = out.len();
             p.append_samples(out)?;
-            let overlaps = before > base
-                && match (out.get(before - 1), out.get(before)) {
-                    (Some(prev), Some(first)) => first.0 <= prev.0,
-                    _ => false,
-                };
+            let overlaps = starts_before_end(out, base, before);
             if overlaps {
                 out.truncate(base);
                 let mut it = self.iter();
@@ -177,11 +173,7 @@ impl Series for MergedSeries<'_> {
         for p in &self.parts {
             let before = out.len();
             hidden += p.append_samples_thin(out)?;
-            let overlaps = before > base
-                && match (out.get(before - 1), out.get(before)) {
-                    (Some(prev), Some(first)) => first.0 <= prev.0,
-                    _ => false,
-                };
+            let overlaps = starts_before_end(out, base, before);
             if overlaps {
                 out.truncate(base);
                 self.append_samples(out)?;
@@ -328,6 +320,17 @@ impl SampleIterator for MergedIterator<'_> {
     fn err(&self) -> Option<StorageError> {
         self.its.iter().find_map(|i| i.err())
     }
+}
+
+/// True when the samples a part appended at `out[before..]` start at or
+/// before the end of what earlier parts appended since `base` (the parts
+/// overlap in time and must be merged sample by sample).
+fn starts_before_end(out: &[(i64, f64)], base: usize, before: usize) -> bool {
+    before > base
+        && match (out.get(before - 1), out.get(before)) {
+            (Some(prev), Some(first)) => first.0 <= prev.0,
+            _ => false,
+        }
 }
 
 #[cfg(test)]

@@ -189,11 +189,7 @@ pub fn monotone_first(vals: &[u8], n: usize) -> Result<Option<f64>, DecodeError>
             Ok((!v.is_nan()).then_some(v))
         }
         1 => {
-            let epos = r.pos();
-            let e = r.u8()? as usize;
-            let p = *POW10
-                .get(e)
-                .ok_or_else(|| DecodeError::new(epos, format!("decimal exponent {e} too large")))?;
+            let p = decimal_scale(&mut r)?;
             let nexc = r.len(n)?;
             for i in 0..nexc {
                 let gap = r.len(n)?;
@@ -203,7 +199,7 @@ pub fn monotone_first(vals: &[u8], n: usize) -> Result<Option<f64>, DecodeError>
                 }
             }
             let k = first_int(&mut r, n)?;
-            Ok(Some(if e == 0 { k as f64 } else { k as f64 / p }))
+            Ok(Some(if p == 1.0 { k as f64 } else { k as f64 / p }))
         }
         2 => Ok(Some(f64::from_bits(r.be_u64()?))),
         3 => Ok(Some(unordered(first_int(&mut r, n)?))),
@@ -229,6 +225,17 @@ pub fn check_value_count(vals: &[u8], n: usize) -> Result<(), DecodeError> {
         ));
     }
     Ok(())
+}
+
+/// The power of ten a decimal column's integers are divided by, read from
+/// its exponent byte.
+fn decimal_scale(r: &mut Reader<'_>) -> Result<f64, DecodeError> {
+    let epos = r.pos();
+    let e = r.u8()? as usize;
+    POW10
+        .get(e)
+        .copied()
+        .ok_or_else(|| DecodeError::new(epos, format!("decimal exponent {e} too large")))
 }
 
 /// The first of the `n > 0` integers of the integer column at `r`: the
@@ -282,11 +289,7 @@ pub fn decode_values_into<T, S: Fn(&mut T, f64) + Copy>(
             Ok(())
         }
         1 => {
-            let epos = r.pos();
-            let e = r.u8()? as usize;
-            let p = *POW10
-                .get(e)
-                .ok_or_else(|| DecodeError::new(epos, format!("decimal exponent {e} too large")))?;
+            let p = decimal_scale(r)?;
             let nexc = r.len(n)?;
             let exceptions = r.clone();
             let mut pos = 0usize;
@@ -298,9 +301,9 @@ pub fn decode_values_into<T, S: Fn(&mut T, f64) + Copy>(
                     .ok_or_else(|| DecodeError::new(gpos, "exception position out of range"))?;
                 r.be_u64()?;
             }
-            // Integer columns (counters, integer gauges) have `e == 0`:
+            // Integer columns (counters, integer gauges) have exponent 0 (`p == 1`):
             // dividing by 1 changes nothing and costs a division per value.
-            if e == 0 {
+            if p == 1.0 {
                 decode_ints_with(r, out, |slot, k| set(slot, k as f64))?;
             } else {
                 decode_ints_with(r, out, |slot, k| set(slot, k as f64 / p))?;
@@ -348,11 +351,7 @@ pub(crate) fn decode_values_reference(
             Ok(vec![v; n])
         }
         1 => {
-            let epos = r.pos();
-            let e = r.u8()? as usize;
-            let p = *POW10
-                .get(e)
-                .ok_or_else(|| DecodeError::new(epos, format!("decimal exponent {e} too large")))?;
+            let p = decimal_scale(r)?;
             let nexc = r.len(n)?;
             let mut exc = Vec::with_capacity(nexc);
             let mut pos = 0usize;
@@ -365,9 +364,9 @@ pub(crate) fn decode_values_reference(
                 exc.push((pos, f64::from_bits(r.be_u64()?)));
             }
             let ints = super::ints::reference::decode_ints(r, n)?;
-            // Integer columns (counters, integer gauges) have `e == 0`:
+            // Integer columns (counters, integer gauges) have exponent 0 (`p == 1`):
             // dividing by 1 changes nothing and costs a division per value.
-            let mut out: Vec<f64> = if e == 0 {
+            let mut out: Vec<f64> = if p == 1.0 {
                 ints.into_iter().map(|k| k as f64).collect()
             } else {
                 ints.into_iter().map(|k| k as f64 / p).collect()
