@@ -6,8 +6,11 @@
 //! sub-millisecond queries that constant pulls the ratios towards 1. This
 //! client does what a server's latency needs and no more: it keeps one
 //! connection, sends `Accept-Encoding: gzip` as Grafana's Go client and
-//! reqwest do, reads the whole body and gunzips it (flate2), so a request is
-//! timed until its answer is readable, as before.
+//! reqwest do, and reads the whole body. A request is timed from sending it
+//! to the answer's last byte, as `wrk` and Prometheus's own request-duration
+//! histogram see it; gunzipping the answer (flate2) happens after the clock
+//! stops: it is the client's work, not the server's, and it added 20–100 µs
+//! (more for larger answers) to every system's median alike.
 
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -62,8 +65,8 @@ impl TimedClient {
             .context("no connection after connecting")
     }
 
-    /// GETs `path_and_query`; returns the time until the (decompressed) body
-    /// was read, the status and the body.
+    /// GETs `path_and_query`; returns the time until the body's last byte
+    /// arrived, the status and the (decompressed) body.
     pub async fn get(&mut self, path_and_query: &str) -> anyhow::Result<(Duration, u16, Vec<u8>)> {
         let started = Instant::now();
         let req = hyper::Request::get(path_and_query)
@@ -79,6 +82,7 @@ impl TimedClient {
             .get(hyper::header::CONTENT_ENCODING)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
         let raw = resp.into_body().collect().await?.to_bytes();
+        let elapsed = started.elapsed();
         let body = if gzipped {
             let mut out = Vec::with_capacity(raw.len() * 4);
             flate2::read::GzDecoder::new(&raw[..])
@@ -88,7 +92,7 @@ impl TimedClient {
         } else {
             raw.to_vec()
         };
-        Ok((started.elapsed(), status, body))
+        Ok((elapsed, status, body))
     }
 }
 

@@ -46,7 +46,7 @@ struct Args {
     profile: dataset::Profile,
     /// Timed repetitions per query (the median is reported; sub-millisecond
     /// queries need more than a handful for a stable one).
-    #[arg(long, default_value_t = 11)]
+    #[arg(long, default_value_t = 21)]
     reps: usize,
     /// Synthetic targets of the scrape run (0: skip the scrape run).
     #[arg(long, default_value_t = 50)]
