@@ -140,7 +140,7 @@ pub fn compare(want: &Answer, got: &Answer) -> Verdict {
             } else if !same_bits(a.1, b.1) {
                 let rel = (a.1 - b.1).abs() / a.1.abs().max(b.1.abs()).max(f64::MIN_POSITIVE);
                 max_rel = max_rel.max(rel);
-                if !(rel <= 1e-9) {
+                if rel.is_nan() || rel > 1e-9 {
                     bad_v += 1;
                 }
             }

@@ -255,8 +255,7 @@ impl GroupState {
                         .unwrap_or(bounds.len());
                     per_bucket[idx] += 1;
                 }
-                if draws > 0 {
-                    let scale = n / draws;
+                if let Some(scale) = n.checked_div(draws) {
                     for c in per_bucket.iter_mut() {
                         *c *= scale;
                     }
