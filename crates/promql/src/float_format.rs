@@ -35,10 +35,8 @@ pub fn put_plain(buf: &mut [u8], at: usize, f: f64) -> Option<usize> {
     let s = zb.format_finite(f).as_bytes();
     let s = s.strip_suffix(b".0").unwrap_or(s);
     let room = buf.get_mut(at..at.checked_add(24)?)?;
-    // An exponent, if any, is among the last five bytes (`e+308`); five
-    // comparisons, where `contains` calls `memchr`.
-    let tail = s.get(s.len().saturating_sub(5)..).unwrap_or_default();
-    if s.len() > room.len() || tail.iter().any(|&c| c == b'e') {
+    // An exponent, if any, is among the last five bytes (`e+308`).
+    if s.len() > room.len() || s[s.len().saturating_sub(5)..].contains(&b'e') {
         return None;
     }
     room[..s.len()].copy_from_slice(s);
