@@ -65,17 +65,59 @@ pub fn write_labels(out: &mut String, l: &Labels) {
     out.push('}');
 }
 
-/// Appends one `[t,"v"]` point of a range answer.
-///
-/// A range answer is mostly points, so a point is built in a stack buffer
-/// and appended at once: the `[`, the timestamp, `,"`, the value and `"]`.
-/// A whole value below 2^53 (counters, byte gauges) is written as the
-/// integer it is, which is what the shortest-digits form expands to,
-/// without running the float formatter.
+/// Appends one `[t,"v"]` point (an instant vector's sample).
 fn write_point(out: &mut String, t: i64, v: f64) {
-    let mut buf = [0u8; 64];
+    let mut buf = [0u8; POINT];
+    match point_into(&mut buf, t, v) {
+        Ok(n) => push_ascii(out, buf.get(..n).unwrap_or_default()),
+        Err(n) => {
+            push_ascii(out, buf.get(..n).unwrap_or_default());
+            write_float(out, v);
+            out.push_str("\"]");
+        }
+    }
+}
+
+/// Appends one `[t,"v"]` point of a range answer to the bytes of a
+/// series' points (ASCII only; the caller appends them to the answer
+/// with one UTF-8 check per series instead of one per point). The point
+/// is built in place: `out` grows by [`POINT`] zero bytes, which the
+/// point overwrites, and is cut back to the point's end (no copy).
+fn write_point_bytes(out: &mut Vec<u8>, t: i64, v: f64) {
+    let len = out.len();
+    out.resize(len + POINT, 0);
+    let Some(buf) = out
+        .get_mut(len..)
+        .and_then(<[u8]>::first_chunk_mut::<POINT>)
+    else {
+        return;
+    };
+    match point_into(buf, t, v) {
+        Ok(n) => out.truncate(len + n),
+        Err(n) => {
+            out.truncate(len + n);
+            let mut f = String::new();
+            write_float(&mut f, v);
+            out.extend_from_slice(f.as_bytes());
+            out.extend_from_slice(b"\"]");
+        }
+    }
+}
+
+/// Room for a point built by [`point_into`].
+const POINT: usize = 64;
+
+/// Builds a point in `buf`: the `[`, the timestamp, `,"`, the value and
+/// `"]`; returns its length, or (`Err`) the length of the part up to the
+/// value when the value needs [`write_float`] (an exponent, NaN, ±Inf).
+///
+/// A range answer is mostly points, so a point is built on the stack and
+/// appended at once. A whole value below 2^53 (counters, byte gauges) is
+/// written as the integer it is, which is what the shortest-digits form
+/// expands to, without running the float formatter.
+fn point_into(buf: &mut [u8; POINT], t: i64, v: f64) -> Result<usize, usize> {
     buf[0] = b'[';
-    let mut n = put_timestamp(&mut buf, 1, t);
+    let mut n = put_timestamp(buf, 1, t);
     buf[n] = b',';
     buf[n + 1] = b'"';
     n += 2;
@@ -87,24 +129,21 @@ fn write_point(out: &mut String, t: i64, v: f64) {
             buf[n] = b'-';
             n += 1;
         }
-        n = put_u64(&mut buf, n, i.unsigned_abs());
+        n = put_u64(buf, n, i.unsigned_abs());
         buf[n] = b'"';
         buf[n + 1] = b']';
-        n += 2;
-        push_ascii(out, &buf[..n]);
-        return;
+        return Ok(n + 2);
     }
     // Finite values without an exponent: formatted into the buffer too,
     // so the point is one append.
-    if let Some(end) = v.is_finite().then(|| put_plain(&mut buf, n, v)).flatten() {
-        buf[end] = b'"';
-        buf[end + 1] = b']';
-        push_ascii(out, &buf[..end + 2]);
-        return;
+    match v.is_finite().then(|| put_plain(buf, n, v)).flatten() {
+        Some(end) => {
+            buf[end] = b'"';
+            buf[end + 1] = b']';
+            Ok(end + 2)
+        }
+        None => Err(n),
     }
-    push_ascii(out, &buf[..n]);
-    write_float(out, v);
-    out.push_str("\"]");
 }
 
 /// 2^53: whole floats below it in magnitude are exact integers.
@@ -116,19 +155,53 @@ fn push_ascii(out: &mut String, b: &[u8]) {
     out.push_str(std::str::from_utf8(b).unwrap_or_default());
 }
 
+/// The two digits of each number below 100.
+const PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Writes the five decimal digits of `n < 100_000` at `buf[at..]`, with
+/// leading zeros.
+fn put_five(buf: &mut [u8], at: usize, n: u32) {
+    let (top, rest) = (n / 10_000, n % 10_000);
+    let (mid, low) = ((rest / 100) as usize * 2, (rest % 100) as usize * 2);
+    buf[at] = b'0' + (top % 10) as u8;
+    buf[at + 1..at + 3].copy_from_slice(&PAIRS[mid..mid + 2]);
+    buf[at + 3..at + 5].copy_from_slice(&PAIRS[low..low + 2]);
+}
+
 /// Writes the decimal digits of `x` at `buf[at..]`; returns the end.
-/// `buf` must have room for 20 digits after `at`.
+/// `buf` must have room for 20 digits after `at`. Ten-digit numbers (the
+/// seconds of every timestamp from 2001 to 2286, byte gauges of a few GB)
+/// as two halves of five digits in 32-bit arithmetic; others two digits
+/// per division.
 fn put_u64(buf: &mut [u8], at: usize, mut x: u64) -> usize {
+    if (1_000_000_000..10_000_000_000).contains(&x) {
+        put_five(buf, at, (x / 100_000) as u32);
+        put_five(buf, at + 5, (x % 100_000) as u32);
+        return at + 10;
+    }
     let len = x.checked_ilog10().map_or(1, |l| l as usize + 1);
     let end = at + len;
     let mut i = end;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (x % 10) as u8;
-        x /= 10;
-        if x == 0 {
-            break;
-        }
+    while x >= 100 {
+        let r = (x % 100) as usize * 2;
+        x /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[r..r + 2]);
+    }
+    if x >= 10 {
+        let r = x as usize * 2;
+        buf[i - 2..i].copy_from_slice(&PAIRS[r..r + 2]);
+    } else {
+        buf[i - 1] = b'0' + x as u8;
     }
     end
 }
@@ -201,6 +274,8 @@ pub fn write_query_data(out: &mut String, v: &Value) {
             out.push(']');
         }
         Value::Matrix(series) => {
+            // One series' points, then appended to `out` at once.
+            let mut points = Vec::new();
             out.push('[');
             for (i, s) in series.iter().enumerate() {
                 if i > 0 {
@@ -209,12 +284,17 @@ pub fn write_query_data(out: &mut String, v: &Value) {
                 out.push_str("{\"metric\":");
                 write_labels(out, &s.metric);
                 out.push_str(",\"values\":[");
+                points.clear();
+                // Points take 20–40 bytes, and the last one's buffer more.
+                points.reserve(s.floats.len() * 36 + POINT);
                 for (j, p) in s.floats.iter().enumerate() {
                     if j > 0 {
-                        out.push(',');
+                        points.push(b',');
                     }
-                    write_point(out, p.t, p.f);
+                    write_point_bytes(&mut points, p.t, p.f);
                 }
+                // The point writers produce ASCII only.
+                out.push_str(std::str::from_utf8(&points).unwrap_or_default());
                 out.push_str("]}");
             }
             out.push(']');
@@ -320,11 +400,26 @@ mod tests {
             i64::MIN,
             i64::MAX,
         ];
+        // Whole values and timestamps of every number of digits, at the
+        // edges where one more digit starts.
+        let mut times = times.to_vec();
+        let mut p = 1i64;
+        for _ in 0..16 {
+            values.extend([p as f64, (p - 1) as f64, (p + 1) as f64, -(p as f64)]);
+            times.extend([p * 1000, (p - 1) * 1000 + 7, -p * 1000 - 250]);
+            p *= 10;
+        }
         for (i, &v) in values.iter().enumerate() {
             let t = times[i % times.len()];
+            let want = general(t, v);
             let mut got = String::new();
             write_point(&mut got, t, v);
-            assert_eq!(got, general(t, v), "{v:e} at {t}");
+            assert_eq!(got, want, "{v:e} at {t}");
+            // The byte writer appends the same after what is there.
+            let mut bytes = b"[x,".to_vec();
+            write_point_bytes(&mut bytes, t, v);
+            assert_eq!(bytes.get(3..), Some(want.as_bytes()), "{v:e} at {t}");
+            assert_eq!(bytes.get(..3), Some(&b"[x,"[..]));
         }
     }
 

@@ -326,11 +326,13 @@ impl Evaluator<'_> {
                 },
             );
         }
+        // Checked once for all series.
+        let rising = refs.is_sorted();
         let points = |samples: &[(i64, f64)]| -> Option<Vec<FPoint>> {
             let floats = if timestamps {
-                step_points::<true>(samples, refs, lookback, r)
+                step_points::<true>(samples, refs, rising, lookback, r)
             } else {
-                step_points::<false>(samples, refs, lookback, r)
+                step_points::<false>(samples, refs, rising, lookback, r)
             };
             (!floats.is_empty()).then_some(floats)
         };
@@ -475,7 +477,8 @@ impl Evaluator<'_> {
 }
 
 /// The points of an instant vector selector over the reference times
-/// `refs` (one per step of `r`): per step, the newest sample at or before
+/// `refs` (one per step of `r`; `rising` when they do not fall, which
+/// the caller checks once for all series): per step, the newest sample at or before
 /// it within the lookback, unless that is a staleness marker; its value,
 /// or with `TS` its timestamp in seconds. A function of its own with the
 /// choice between value and timestamp made at compile time: in the
@@ -484,34 +487,59 @@ impl Evaluator<'_> {
 fn step_points<const TS: bool>(
     samples: &[(i64, f64)],
     refs: &[i64],
+    rising: bool,
     lookback: i64,
     r: Range,
 ) -> Vec<FPoint> {
     // At most one point per step and per sample: sized once, not grown
     // step by step.
     let mut floats = Vec::with_capacity(refs.len().min(samples.len()));
-    let mut hi = 0usize;
-    for (i, &rt) in refs.iter().enumerate() {
-        // Reference times only grow (one `@` time, or the steps).
-        if hi > 0 && samples.get(hi - 1).is_some_and(|x| x.0 > rt) {
-            hi = 0;
-        }
-        if hi == 0 {
-            // First reference time: a binary search (an instant query's
-            // lookback window may hold many samples).
-            hi = samples.partition_point(|x| x.0 <= rt);
-        }
-        while samples.get(hi).is_some_and(|x| x.0 <= rt) {
-            hi += 1;
-        }
-        if hi == 0 {
-            continue;
-        }
-        if let Some(&(t, v)) = samples.get(hi - 1) {
-            if t > rt.saturating_sub(lookback) && !is_stale_nan(v) {
+    let Some(&first) = refs.first() else {
+        return floats;
+    };
+    // A sample at or before the reference time is in its lookback window
+    // when it is less than `lookback` older (`rt - t` is exact as `u64`);
+    // a lookback of zero or less admits none.
+    let window = u64::try_from(lookback).unwrap_or(0);
+    let mut point = |i: usize, rt: i64, hi: usize| {
+        // `hi` is past the newest sample at or before `rt` (0: none).
+        if let Some(&(t, v)) = samples.get(hi.wrapping_sub(1)) {
+            if (rt.wrapping_sub(t) as u64) < window && !is_stale_nan(v) {
                 let f = if TS { t as f64 / 1000.0 } else { v };
                 floats.push(FPoint { t: r.ts(i), f });
             }
+        }
+    };
+    // Reference times are one `@` time or the steps, so they do not fall;
+    // checked once rather than at every step. Then each step's
+    // sample is found from the previous step's (a range query's steps are
+    // a few samples apart), after a binary search for the first (an
+    // instant query's lookback window may hold many): regular scrapes put
+    // as many samples in each step, so two comparisons check that this
+    // step advances as far as the last one did, and only where that fails
+    // are the samples walked one by one.
+    if rising {
+        let mut hi = samples.partition_point(|x| x.0 <= first);
+        let mut adv = 0usize;
+        for (i, &rt) in refs.iter().enumerate() {
+            let guess = hi + adv;
+            if adv > 0
+                && samples.get(guess - 1).is_some_and(|x| x.0 <= rt)
+                && samples.get(guess).is_none_or(|x| x.0 > rt)
+            {
+                hi = guess;
+            } else {
+                let from = hi;
+                while samples.get(hi).is_some_and(|x| x.0 <= rt) {
+                    hi += 1;
+                }
+                adv = hi - from;
+            }
+            point(i, rt, hi);
+        }
+    } else {
+        for (i, &rt) in refs.iter().enumerate() {
+            point(i, rt, samples.partition_point(|x| x.0 <= rt));
         }
     }
     floats
@@ -565,6 +593,90 @@ mod tests {
                 });
                 assert_eq!(got, naive(&input, &samples), "ends {ends:?} range {range}");
             }
+        }
+    }
+
+    /// `step_points` against a filter of all samples per step, for
+    /// reference times that rise (steps), stay (`@`) or fall, lookbacks
+    /// down to zero and below, staleness markers, and steps before the
+    /// first sample and after the last.
+    #[test]
+    fn step_points_match_a_filter_of_every_sample() {
+        use super::step_points;
+        use crate::eval::Range;
+        use promlite_model::STALE_NAN;
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for case in 0..400 {
+            let mut t = next(50) as i64 - 20;
+            // Every other case a regular scrape interval (a few samples
+            // per step, as many in each), sometimes with a gap.
+            let every = (case % 2 == 0).then(|| 1 + next(6) as i64);
+            let samples: Vec<(i64, f64)> = (0..next(80))
+                .map(|i| {
+                    t += match every {
+                        Some(e) if next(25) != 0 => e,
+                        _ => 1 + next(20) as i64,
+                    };
+                    let v = if next(7) == 0 { STALE_NAN } else { i as f64 };
+                    (t, v)
+                })
+                .collect();
+            let r = Range {
+                start: next(30) as i64 - 10,
+                end: 0,
+                interval: 1 + next(15) as i64,
+            };
+            let n = next(60) as usize;
+            let refs: Vec<i64> = match case % 3 {
+                0 => (0..n).map(|i| r.ts(i)).collect(),
+                1 => vec![next(400) as i64 - 20; n],
+                _ => (0..n).map(|_| next(400) as i64 - 20).collect(),
+            };
+            let lookback = next(40) as i64 - 3;
+            let want = |ts: bool| -> Vec<(i64, u64)> {
+                refs.iter()
+                    .enumerate()
+                    .filter_map(|(i, &rt)| {
+                        let &(t, v) = samples.iter().rev().find(|s| s.0 <= rt)?;
+                        (t > rt - lookback && v.to_bits() != STALE_NAN.to_bits()).then(|| {
+                            let f = if ts { t as f64 / 1000.0 } else { v };
+                            (r.ts(i), f.to_bits())
+                        })
+                    })
+                    .collect()
+            };
+            let got = |p: Vec<crate::value::FPoint>| -> Vec<(i64, u64)> {
+                p.iter().map(|p| (p.t, p.f.to_bits())).collect()
+            };
+            let what = format!("case {case}: {samples:?} {refs:?} lookback {lookback}");
+            assert_eq!(
+                got(step_points::<false>(
+                    &samples,
+                    &refs,
+                    refs.is_sorted(),
+                    lookback,
+                    r
+                )),
+                want(false),
+                "{what}"
+            );
+            assert_eq!(
+                got(step_points::<true>(
+                    &samples,
+                    &refs,
+                    refs.is_sorted(),
+                    lookback,
+                    r
+                )),
+                want(true),
+                "{what}"
+            );
         }
     }
 }

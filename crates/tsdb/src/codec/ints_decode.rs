@@ -173,12 +173,8 @@ fn unpack_blocks<T, U: Undo, F: FnMut(&mut T, i64)>(
 /// standing in for those past its end.
 #[inline(always)]
 fn load_be64(bytes: &[u8], at: usize) -> u64 {
-    match bytes.get(at..at.saturating_add(8)) {
-        Some(w) => {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(w);
-            u64::from_be_bytes(a)
-        }
+    match bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        Some(w) => u64::from_be_bytes(*w),
         None => u64::from_be_bytes(window::<8>(bytes, at)),
     }
 }
@@ -273,7 +269,8 @@ fn rice_tables() -> &'static RiceTables {
 /// `k <= TABLE_K`, a code of at most [`PEEK`] bits within those bits is
 /// decoded by one table lookup, often together with the next one. Any other
 /// code goes through
-/// [`RiceReader::code`], which refills the register.
+/// [`RiceReader::code`], which refills the register. Blocks with a larger
+/// `k` go to [`rice_long`].
 #[inline(always)]
 fn rice_block<T, U: Undo, F: FnMut(&mut T, i64)>(
     bytes: &[u8],
@@ -326,33 +323,108 @@ fn rice_block<T, U: Undo, F: FnMut(&mut T, i64)>(
             }
         }
         None => {
-            // Long codes (k > TABLE_K: a register holds one or two), so
-            // one load at each code's byte.
-            let k = k.min(62);
-            let mut pos = 0usize;
-            for slot in out.iter_mut() {
-                let off = (pos % 8) as u32;
-                let w = load_be64(bytes, pos / 8) << off;
-                let q = w.leading_ones();
-                let used = q + 1 + k;
-                let z = if q < RICE_ESC as u32 && used <= 64 - off {
-                    pos += used as usize;
-                    let t = (w << q) << 1;
-                    (u64::from(q) << k) | ((t >> (63 - k)) >> 1)
-                } else {
-                    let w = u128::from_be_bytes(window::<16>(bytes, pos / 8)) << off;
-                    let (z, bits) = rice_from_window(w, k);
-                    pos += bits;
-                    z
-                };
-                f(slot, u.step(center.wrapping_add(unzigzag(z))));
-            }
             *undo = u;
-            return pos;
+            return rice_long_dispatch(bytes, center, k.min(62), out, undo, f);
         }
     }
     *undo = u;
     rd.end - rd.avail as usize
+}
+
+/// [`rice_long`], compiled for `lzcnt` and BMI2 when the CPU has them (a
+/// one-instruction count of leading ones, shifts by a register without
+/// going through `cl`: about a fifth fewer instructions per code), else
+/// as built for the baseline.
+#[inline(always)]
+fn rice_long_dispatch<T, U: Undo, F: FnMut(&mut T, i64)>(
+    bytes: &[u8],
+    center: i64,
+    k: u32,
+    out: &mut [T],
+    undo: &mut U,
+    f: &mut F,
+) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("lzcnt") && std::arch::is_x86_feature_detected!("bmi2") {
+        // SAFETY: the CPU has the two features the function is built for.
+        return unsafe { rice_long_lzcnt(bytes, center, k, out, undo, f) };
+    }
+    rice_long(bytes, center, k, out, undo, f)
+}
+
+/// [`rice_long`] built for CPUs with `lzcnt` and BMI2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "lzcnt,bmi1,bmi2")]
+fn rice_long_lzcnt<T, U: Undo, F: FnMut(&mut T, i64)>(
+    bytes: &[u8],
+    center: i64,
+    k: u32,
+    out: &mut [T],
+    undo: &mut U,
+    f: &mut F,
+) -> usize {
+    rice_long(bytes, center, k, out, undo, f)
+}
+
+/// [`rice_block`] for long codes (`TABLE_K < k <= 62`; a register holds
+/// one or two).
+///
+/// The next `avail` bits of the stream are at the top of `reg`, and `byte`
+/// is the next byte to load, so `8 * byte - avail` bits are used. Before
+/// each code the register is topped up branch-free to 56..=63 bits: the
+/// eight bytes at `byte` are ORed in below the bits it holds (bits already
+/// there are the same bits, so the overlap is harmless), `byte` moves on by
+/// the whole bytes that fitted and `avail` becomes `56 + avail % 8`. The
+/// load's address depends on the code before the previous one, so it is
+/// off the chain from one code to the next, which is then a count of
+/// leading ones and one shift. A code that does not fit (an escape, or a
+/// quotient plus `k` beyond the bits held) is read from a 128-bit window
+/// and the register is reloaded after it.
+#[inline(always)]
+fn rice_long<T, U: Undo, F: FnMut(&mut T, i64)>(
+    bytes: &[u8],
+    center: i64,
+    k: u32,
+    out: &mut [T],
+    undo: &mut U,
+    f: &mut F,
+) -> usize {
+    let mut u = *undo;
+    let mut reg = 0u64;
+    let mut avail = 0u32;
+    let mut byte = 0usize;
+    for slot in out.iter_mut() {
+        // `avail < 64` here, so the shift is defined.
+        reg |= load_be64(bytes, byte) >> avail;
+        byte += ((63 - avail) >> 3) as usize;
+        avail |= 56;
+        let q = reg.leading_ones();
+        let used = q + 1 + k;
+        let z = if q < RICE_ESC as u32 && used <= avail {
+            // The code's zero bit is the top bit of `reg << q`, so its
+            // top `k + 1` bits are the low bits of `z`; `used < 64`.
+            let low = (reg << q) >> (63 - k);
+            reg <<= used;
+            avail -= used;
+            (u64::from(q) << k) | low
+        } else {
+            let pos = byte * 8 - avail as usize;
+            let off = (pos % 8) as u32;
+            let w = u128::from_be_bytes(window::<16>(bytes, pos / 8)) << off;
+            let (z, bits) = rice_from_window(w, k);
+            // Reload at the next code: its byte's eight bytes, of which
+            // the `56 - off` from the code's first bit count as held.
+            let pos = pos + bits;
+            let off = (pos % 8) as u32;
+            reg = load_be64(bytes, pos / 8) << off;
+            avail = 56 - off;
+            byte = pos / 8 + 7;
+            z
+        };
+        f(slot, u.step(center.wrapping_add(unzigzag(z))));
+    }
+    *undo = u;
+    byte * 8 - avail as usize
 }
 
 /// The bit register of [`rice_block`]: the next `avail` bits at the top of
@@ -442,3 +514,7 @@ fn fixed_block<T, U: Undo, F: FnMut(&mut T, i64)>(
 pub(super) fn unpack_raw(r: &mut Reader<'_>, out: &mut [i64]) -> Result<(), DecodeError> {
     unpack_blocks(r, out, Raw, &mut |s: &mut i64, x| *s = x)
 }
+
+#[cfg(test)]
+#[path = "rice_long_tests.rs"]
+mod rice_long_tests;
