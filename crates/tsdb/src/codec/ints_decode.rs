@@ -345,14 +345,17 @@ fn rice_long_dispatch<T, U: Undo, F: FnMut(&mut T, i64)>(
     f: &mut F,
 ) -> usize {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("lzcnt") && std::arch::is_x86_feature_detected!("bmi2") {
-        // SAFETY: the CPU has the two features the function is built for.
+    if std::arch::is_x86_feature_detected!("lzcnt")
+        && std::arch::is_x86_feature_detected!("bmi1")
+        && std::arch::is_x86_feature_detected!("bmi2")
+    {
+        // SAFETY: the CPU has the three features the function is built for.
         return unsafe { rice_long_lzcnt(bytes, center, k, out, undo, f) };
     }
     rice_long(bytes, center, k, out, undo, f)
 }
 
-/// [`rice_long`] built for CPUs with `lzcnt` and BMI2.
+/// [`rice_long`] built for CPUs with `lzcnt`, BMI1 and BMI2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "lzcnt,bmi1,bmi2")]
 fn rice_long_lzcnt<T, U: Undo, F: FnMut(&mut T, i64)>(
