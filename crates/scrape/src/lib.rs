@@ -57,6 +57,7 @@ mod cardinality;
 pub mod config;
 pub mod discovery;
 pub mod fetch;
+mod http1;
 pub mod manager;
 mod metadata;
 pub mod metrics;
