@@ -69,5 +69,5 @@ mod tls;
 pub use config::{Config, ConfigError, ScrapeConfig};
 pub use manager::{ActiveTarget, DroppedTarget, ScrapeManager, TargetMetadata, Targets};
 pub use metrics::ScrapeMetrics;
-pub use scrape_loop::{ScrapeLoop, ScrapeOptions, ScrapeReport};
+pub use scrape_loop::{ScrapeLoop, ScrapeOptions, ScrapeReport, ScrapeRuntime};
 pub use target::{Health, ScrapeCounters, Target, TargetGroup, TargetShared};
