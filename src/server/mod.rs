@@ -19,7 +19,7 @@ use promlite_http::{router, ApiOptions, ApiState, WebConfig};
 use promlite_model::duration::parse_duration;
 use promlite_model::{Appendable, Clock, Queryable, SystemClock};
 use promlite_promql::{Engine, EngineOptions};
-use promlite_scrape::{ScrapeManager, ScrapeOptions};
+use promlite_scrape::{ScrapeManager, ScrapeOptions, ScrapeRuntime};
 use promlite_tsdb::DbOptions;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -235,10 +235,17 @@ async fn serve_db(
         timeout: Duration::from_millis(timeout_ms.max(1) as u64),
         ..EngineOptions::default()
     });
+    // The scrape loops get a single-threaded runtime of their own (see
+    // `ScrapeRuntime`); it ends when `scrape_rt` is dropped, after
+    // `scrape.stop()` below.
+    let scrape_rt = ScrapeRuntime::start().context("starting the scrape thread")?;
     let scrape = ScrapeManager::new(
         db.clone() as Arc<dyn Appendable>,
         clock.clone(),
-        ScrapeOptions::default(),
+        ScrapeOptions {
+            runtime: Some(scrape_rt.handle()),
+            ..ScrapeOptions::default()
+        },
     );
     let resend_delay_ms = duration_ms("rules.alert.resend-delay", &opts.resend_delay)?;
     if resend_delay_ms <= 0 {
@@ -340,6 +347,7 @@ async fn serve_db(
     signals.abort();
     tracing::info!("stopping scrapes");
     scrape.stop().await;
+    drop(scrape_rt);
     tracing::info!("stopping rule evaluation and notifications");
     let _ = stop_rules.send(true);
     if let Err(e) = rules_task.await {

@@ -137,10 +137,14 @@ impl ScrapeManager {
 
     /// Applies a (valid) configuration: starts new jobs, restarts changed
     /// ones, stops removed ones (their series get staleness markers). Must
-    /// be called inside a Tokio runtime; returns an error otherwise.
+    /// be called inside a Tokio runtime unless [`ScrapeOptions::runtime`]
+    /// names one (the loops then run there); returns an error otherwise.
     pub fn apply_config(&self, cfg: &Config) -> Result<(), String> {
-        let handle = tokio::runtime::Handle::try_current()
-            .map_err(|_| "apply_config needs a Tokio runtime".to_string())?;
+        let handle = match &self.inner.options.runtime {
+            Some(h) => h.clone(),
+            None => tokio::runtime::Handle::try_current()
+                .map_err(|_| "apply_config needs a Tokio runtime".to_string())?,
+        };
         let mut st = self.inner.state.lock();
         let ext = Labels::from_pairs(
             cfg.global

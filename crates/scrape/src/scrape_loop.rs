@@ -32,6 +32,11 @@ pub struct ScrapeOptions {
     /// Seed mixed into each target's start offset (Prometheus derives it from
     /// the external labels so HA pairs do not scrape in lockstep).
     pub offset_seed: u64,
+    /// The runtime the scrape loops (and file discovery) run on; `None`:
+    /// the runtime `apply_config` is called in. The server gives them a
+    /// single-threaded runtime of their own ([`crate::ScrapeRuntime`]): a scrape
+    /// then wakes one thread, not a worker plus the one it hands off to.
+    pub runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Default for ScrapeOptions {
@@ -39,6 +44,7 @@ impl Default for ScrapeOptions {
         ScrapeOptions {
             timestamp_tolerance: Duration::from_millis(2),
             offset_seed: 0,
+            runtime: None,
         }
     }
 }

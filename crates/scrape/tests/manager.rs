@@ -298,3 +298,41 @@ async fn unusable_tls_files_mark_the_target_down() {
     assert!(t.scrape_url.starts_with("https://"));
     m.stop().await;
 }
+
+/// With `ScrapeOptions::runtime` the loops run on the scrape runtime's own
+/// thread, even when `apply_config` is called outside any runtime,
+/// and `stop` still waits for their staleness markers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loops_run_on_the_dedicated_scrape_runtime() {
+    let srv = serve(Reply::text("jobs_total 3\n")).await;
+    let db = MemStorage::new();
+    let rt = promlite_scrape::ScrapeRuntime::start().expect("scrape runtime");
+    let m = ScrapeManager::new(
+        Arc::new(db.clone()),
+        Arc::new(SystemClock),
+        ScrapeOptions {
+            runtime: Some(rt.handle()),
+            ..ScrapeOptions::default()
+        },
+    );
+    let yaml = format!(
+        "{FAST}scrape_configs:\n  - job_name: app\n    static_configs: [{{targets: ['ADDR']}}]\n"
+    );
+    let cfg = config(&yaml, &srv);
+    // From a thread outside any runtime: only the given runtime can run
+    // the loops.
+    let m2 = m.clone();
+    let applied = std::thread::spawn(move || m2.apply_config(&cfg))
+        .join()
+        .expect("apply thread");
+    assert_eq!(applied, Ok(()));
+    wait_for("two scrapes", || samples_len(&db, "jobs_total") >= 2).await;
+    assert_eq!(m.active_targets()[0].health, Health::Up);
+    m.stop().await;
+    let s = samples(&db, "jobs_total");
+    assert!(
+        s.last().is_some_and(|(_, v)| is_stale_nan(*v)),
+        "no staleness marker after stop: {s:?}"
+    );
+    drop(rt);
+}

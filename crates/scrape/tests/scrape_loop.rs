@@ -114,7 +114,7 @@ async fn body_buffer_is_sized_from_the_last_scrape() {
     let yaml = job("").replace("ADDR", &srv.addr.to_string());
     let cfg = promlite_scrape::Config::from_str(&yaml).unwrap();
     let url = format!("http://{}/metrics", srv.addr);
-    let f =
+    let mut f =
         promlite_scrape::fetch::Fetcher::new(&cfg.scrape_configs[0], url, Duration::from_secs(5))
             .unwrap();
     let first = f.fetch(0).await.unwrap();
