@@ -69,7 +69,19 @@ fn len_size(mut n: usize) -> usize {
 
 /// Reads a length written by [`put_len`] at `*pos`, advancing `*pos`.
 /// `None` only for a truncated buffer, which [`Labels`] never holds.
+#[inline]
 fn get_len(b: &[u8], pos: &mut usize) -> Option<usize> {
+    // One digit: names and values shorter than 64 bytes.
+    let byte = *b.get(*pos)?;
+    if byte < 0x40 {
+        *pos += 1;
+        return Some(usize::from(byte));
+    }
+    get_len_digits(b, pos)
+}
+
+/// [`get_len`] for a length of any number of digits.
+fn get_len_digits(b: &[u8], pos: &mut usize) -> Option<usize> {
     let mut n = 0usize;
     let mut shift = 0u32;
     loop {
@@ -94,15 +106,7 @@ fn encode_sized<'a>(
     count: usize,
     labels: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> Labels {
-    // The text is assembled in a per-thread scratch buffer and copied once
-    // into the `Arc` (one allocation per label set instead of a `String`
-    // and then the `Arc`).
-    thread_local! {
-        static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-    }
-    let fill = |buf: &mut String| {
-        buf.clear();
-        buf.reserve(capacity);
+    in_scratch(capacity, |buf| {
         put_len(buf, count);
         for (n, v) in labels {
             put_len(buf, n.len());
@@ -110,6 +114,21 @@ fn encode_sized<'a>(
             put_len(buf, v.len());
             buf.push_str(v);
         }
+    })
+}
+
+/// The label set whose encoded text `fill` writes into an empty buffer of
+/// `capacity` bytes. The text is assembled in a per-thread scratch buffer
+/// and copied once into the `Arc` (one allocation per label set instead of
+/// a `String` and then the `Arc`).
+fn in_scratch(capacity: usize, fill: impl FnOnce(&mut String)) -> Labels {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    let fill = |buf: &mut String| {
+        buf.clear();
+        buf.reserve(capacity);
+        fill(buf);
         Labels(Arc::from(buf.as_str()))
     };
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
@@ -234,6 +253,43 @@ impl Labels {
         LabelsBuilder::from_labels(self.to_vec())
     }
 
+    /// The labels whose name `keep` accepts, or `None` when it accepts
+    /// every one (the caller keeps `self`). The kept labels' encoded bytes
+    /// are copied as they are (each label's lengths and text), behind a new
+    /// count: no label is re-encoded.
+    pub fn retain_names(&self, keep: impl Fn(&str) -> bool) -> Option<Labels> {
+        /// Kept labels remembered from the first pass; a larger set is
+        /// walked a second time.
+        const INLINE: usize = 16;
+        let text = &*self.0;
+        let mut inline = [""; INLINE];
+        let (mut kept, mut bytes) = (0usize, 0usize);
+        let mut all = true;
+        for span in Spans::new(text) {
+            if keep(span.name) {
+                if let Some(slot) = inline.get_mut(kept) {
+                    *slot = span.encoded;
+                }
+                kept += 1;
+                bytes += span.encoded.len();
+            } else {
+                all = false;
+            }
+        }
+        if all {
+            return None;
+        }
+        Some(in_scratch(len_size(kept) + bytes, |buf| {
+            put_len(buf, kept);
+            match inline.get(..kept) {
+                Some(spans) => spans.iter().for_each(|e| buf.push_str(e)),
+                None => Spans::new(text)
+                    .filter(|span| keep(span.name))
+                    .for_each(|span| buf.push_str(span.encoded)),
+            }
+        }))
+    }
+
     /// A copy without `__name__`.
     pub fn without_metric_name(&self) -> Labels {
         if !self.has(METRIC_NAME) {
@@ -293,6 +349,51 @@ impl Labels {
     /// and its reference counts.
     pub fn heap_bytes(&self) -> usize {
         self.0.len() + 2 * std::mem::size_of::<usize>()
+    }
+}
+
+/// One label of an encoded set: its name and its whole encoding (name
+/// length, name, value length, value).
+struct Span<'a> {
+    name: &'a str,
+    encoded: &'a str,
+}
+
+/// The labels of an encoded set as [`Span`]s, in order; stops early on a
+/// truncated text (which a [`Labels`] never holds).
+struct Spans<'a> {
+    text: &'a str,
+    pos: usize,
+    left: usize,
+}
+
+impl<'a> Spans<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut pos = 0;
+        let left = get_len(text.as_bytes(), &mut pos).unwrap_or(0);
+        Spans { text, pos, left }
+    }
+}
+
+impl<'a> Iterator for Spans<'a> {
+    type Item = Span<'a>;
+
+    fn next(&mut self) -> Option<Span<'a>> {
+        if self.left == 0 {
+            return None;
+        }
+        let b = self.text.as_bytes();
+        let start = self.pos;
+        let mut pos = start;
+        let nlen = get_len(b, &mut pos)?;
+        let name = self.text.get(pos..pos.checked_add(nlen)?)?;
+        pos += nlen;
+        let vlen = get_len(b, &mut pos)?;
+        let end = pos.checked_add(vlen)?;
+        let encoded = self.text.get(start..end)?;
+        self.pos = end;
+        self.left -= 1;
+        Some(Span { name, encoded })
     }
 }
 
@@ -374,6 +475,67 @@ macro_rules! labels {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn retain_names_equals_rebuilding_the_kept_pairs() {
+        let long = "v".repeat(70);
+        let longer = "n".repeat(5000);
+        let sets: Vec<Vec<(&str, &str)>> = vec![
+            vec![],
+            vec![("__name__", "up")],
+            vec![("__name__", "up"), ("job", "a")],
+            vec![
+                ("Zone", "z"),
+                ("__name__", "up"),
+                ("__type__", "gauge"),
+                ("a", "1"),
+            ],
+            vec![
+                ("__name__", long.as_str()),
+                ("b", longer.as_str()),
+                ("c", long.as_str()),
+            ],
+            vec![("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")],
+        ];
+        let keeps: [fn(&str) -> bool; 5] = [
+            |_| true,
+            |_| false,
+            |n| !n.starts_with("__"),
+            |n| n != "b",
+            |n| n == "c" || n == "Zone",
+        ];
+        for pairs in &sets {
+            let l = super::Labels::from_sorted_refs(pairs);
+            for keep in keeps {
+                let want: Vec<(&str, &str)> =
+                    pairs.iter().copied().filter(|(n, _)| keep(n)).collect();
+                match l.retain_names(keep) {
+                    None => assert_eq!(want.len(), pairs.len(), "{pairs:?}"),
+                    Some(got) => {
+                        assert!(want.len() < pairs.len(), "{pairs:?}");
+                        assert_eq!(got, super::Labels::from_sorted_refs(&want), "{pairs:?}");
+                        assert_eq!(got.len(), want.len());
+                        let back: Vec<(&str, &str)> =
+                            got.iter().map(|x| (x.name, x.value)).collect();
+                        assert_eq!(back, want);
+                    }
+                }
+            }
+        }
+        // More than 63 labels: a two-digit count.
+        let names: Vec<String> = (0..70).map(|i| format!("l{i:03}")).collect();
+        let pairs: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "x")).collect();
+        let l = super::Labels::from_sorted_refs(&pairs);
+        for cut in [1, 6, 7, 64, 69] {
+            let got = l.retain_names(|n| n != names[cut - 1].as_str());
+            let want: Vec<(&str, &str)> = pairs
+                .iter()
+                .copied()
+                .filter(|(n, _)| *n != names[cut - 1])
+                .collect();
+            assert_eq!(got, Some(super::Labels::from_sorted_refs(&want)));
+        }
+    }
 
     #[test]
     fn sorted_refs_are_sized_exactly_for_any_length() {

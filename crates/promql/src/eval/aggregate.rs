@@ -178,6 +178,11 @@ impl Evaluator<'_> {
                 return Ok(v);
             }
         }
+        if let Some(params) = &param_scalar {
+            if let Some(v) = self.topk_streamed(a, r, params)? {
+                return Ok(v);
+            }
+        }
         let input = self.eval_vector(&a.expr, r)?;
         // Group membership is computed once per series.
         let mut gmap: HashMap<Labels, usize> = HashMap::new();

@@ -18,6 +18,7 @@ pub(crate) mod quantile;
 mod selector;
 mod series_set;
 mod topk_heap;
+mod topk_stream;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -512,45 +513,18 @@ pub(crate) fn drop_name(l: &promlite_model::Labels) -> promlite_model::Labels {
     })
 }
 
-/// `l` with only the labels whose name `keep` accepts. Built straight from
-/// borrowed names and values (one allocation, none when every label is
-/// kept or none is), not through a builder of owned strings: result series
-/// and group labels get one of these per series.
+/// `l` with only the labels whose name `keep` accepts: the kept labels'
+/// encoded bytes copied as they are into one new set (one allocation; none
+/// when every label is kept or none is). Result series and group labels get
+/// one of these per series.
 pub(crate) fn retain_labels(
     l: &promlite_model::Labels,
     keep: impl Fn(&str) -> bool,
 ) -> promlite_model::Labels {
-    /// Label sets up to this size are gathered on the stack.
-    const INLINE: usize = 16;
-    let mut inline = [("", ""); INLINE];
-    let mut spilled: Vec<(&str, &str)> = Vec::new();
-    let (mut kept, mut total) = (0usize, 0usize);
-    for x in l.iter() {
-        total += 1;
-        if !keep(x.name) {
-            continue;
-        }
-        match inline.get_mut(kept) {
-            Some(slot) if spilled.is_empty() => *slot = (x.name, x.value),
-            _ => {
-                if spilled.is_empty() {
-                    spilled.extend_from_slice(&inline);
-                }
-                spilled.push((x.name, x.value));
-            }
-        }
-        kept += 1;
-    }
-    if kept == total {
-        return l.clone();
-    }
-    if kept == 0 {
-        return empty_labels();
-    }
-    if spilled.is_empty() {
-        promlite_model::Labels::from_sorted_refs(inline.get(..kept).unwrap_or(&[]))
-    } else {
-        promlite_model::Labels::from_sorted_refs(&spilled)
+    match l.retain_names(keep) {
+        None => l.clone(),
+        Some(kept) if kept.is_empty() => empty_labels(),
+        Some(kept) => kept,
     }
 }
 

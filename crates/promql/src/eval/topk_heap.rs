@@ -64,36 +64,71 @@ fn down(h: &mut [(usize, f64)], i0: usize, top: bool) -> bool {
 /// as Prometheus's `topk` (`top`) or `bottomk` does, returned best first
 /// (NaN last).
 pub(super) fn select(members: &[(usize, f64)], k: usize, top: bool) -> Vec<(usize, f64)> {
-    let mut h: Vec<(usize, f64)> = Vec::with_capacity(k.min(members.len()));
+    let mut h = Heap::new(k.min(members.len()), k, top);
     for &(j, v) in members {
-        if h.len() < k {
+        h.offer(j, v);
+    }
+    h.finish()
+}
+
+/// [`select`] fed one member at a time, so a caller can keep what it needs
+/// of a member (its labels) only when the member enters the heap.
+pub(super) struct Heap {
+    h: Vec<(usize, f64)>,
+    k: usize,
+    top: bool,
+}
+
+impl Heap {
+    /// An empty heap for `k` members, room for `cap` reserved.
+    pub(super) fn new(cap: usize, k: usize, top: bool) -> Heap {
+        Heap {
+            h: Vec::with_capacity(cap),
+            k,
+            top,
+        }
+    }
+
+    /// Offers the next member (in input order); returns whether it entered
+    /// the heap (it may be evicted by a later one).
+    pub(super) fn offer(&mut self, j: usize, v: f64) -> bool {
+        let top = self.top;
+        let h = &mut self.h;
+        if h.len() < self.k {
             h.push((j, v));
             let last = h.len() - 1;
-            up(&mut h, last, top);
-            continue;
+            up(h, last, top);
+            return true;
         }
         let Some(&(_, root)) = h.first() else {
-            break;
+            return false;
         };
         let better = if top { root < v } else { root > v };
         if better || (root.is_nan() && !v.is_nan()) {
             h[0] = (j, v);
-            if !down(&mut h, 0, top) {
-                up(&mut h, 0, top);
+            if !down(h, 0, top) {
+                up(h, 0, top);
             }
+            return true;
         }
+        false
     }
-    h.sort_by(|a, b| {
-        use std::cmp::Ordering;
-        match (a.1.is_nan(), b.1.is_nan()) {
-            (true, true) => Ordering::Equal,
-            (true, false) => Ordering::Greater,
-            (false, true) => Ordering::Less,
-            _ if top => b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal),
-            _ => a.1.partial_cmp(&b.1).unwrap_or(Ordering::Equal),
-        }
-    });
-    h
+
+    /// The members kept, best first (NaN last).
+    pub(super) fn finish(mut self) -> Vec<(usize, f64)> {
+        let top = self.top;
+        self.h.sort_by(|a, b| {
+            use std::cmp::Ordering;
+            match (a.1.is_nan(), b.1.is_nan()) {
+                (true, true) => Ordering::Equal,
+                (true, false) => Ordering::Greater,
+                (false, true) => Ordering::Less,
+                _ if top => b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal),
+                _ => a.1.partial_cmp(&b.1).unwrap_or(Ordering::Equal),
+            }
+        });
+        self.h
+    }
 }
 
 #[cfg(test)]
