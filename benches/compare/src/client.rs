@@ -68,6 +68,36 @@ impl TimedClient {
     /// GETs `path_and_query`; returns the time until the body's last byte
     /// arrived, the status and the (decompressed) body.
     pub async fn get(&mut self, path_and_query: &str) -> anyhow::Result<(Duration, u16, Vec<u8>)> {
+        let (elapsed, status, gzipped, raw) = self.fetch(path_and_query).await?;
+        let body = if gzipped {
+            let mut out = Vec::with_capacity(raw.len() * 4);
+            flate2::read::GzDecoder::new(&raw[..])
+                .read_to_end(&mut out)
+                .context("gunzipping the answer")?;
+            out
+        } else {
+            raw.to_vec()
+        };
+        Ok((elapsed, status, body))
+    }
+
+    /// GETs `path_and_query` and reads the whole body, without gunzipping
+    /// it; returns the time until its last byte arrived and the status.
+    /// For timed repetitions whose answer was already checked: the less the
+    /// client does between two requests, the less the server sits idle
+    /// between them (on this VM an idle core takes ≈ 0.4 ms to wake, which
+    /// lands on the next request; `docs/benchmarks-compare.md`).
+    pub async fn time(&mut self, path_and_query: &str) -> anyhow::Result<(Duration, u16)> {
+        let (elapsed, status, _, _) = self.fetch(path_and_query).await?;
+        Ok((elapsed, status))
+    }
+
+    /// The request itself: time to the last byte, status, whether the body
+    /// is gzipped, and the raw body.
+    async fn fetch(
+        &mut self,
+        path_and_query: &str,
+    ) -> anyhow::Result<(Duration, u16, bool, Bytes)> {
         let started = Instant::now();
         let req = hyper::Request::get(path_and_query)
             .header(hyper::header::HOST, self.authority.as_str())
@@ -82,17 +112,7 @@ impl TimedClient {
             .get(hyper::header::CONTENT_ENCODING)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
         let raw = resp.into_body().collect().await?.to_bytes();
-        let elapsed = started.elapsed();
-        let body = if gzipped {
-            let mut out = Vec::with_capacity(raw.len() * 4);
-            flate2::read::GzDecoder::new(&raw[..])
-                .read_to_end(&mut out)
-                .context("gunzipping the answer")?;
-            out
-        } else {
-            raw.to_vec()
-        };
-        Ok((elapsed, status, body))
+        Ok((started.elapsed(), status, gzipped, raw))
     }
 }
 
