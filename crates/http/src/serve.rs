@@ -43,30 +43,18 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let s = s.trim().trim_end_matches('=');
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        acc = (acc << 6) | val(c)?;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
+/// The credentials of a `Basic` authorization header, decoded as Go's
+/// `Request.BasicAuth` does it: the scheme name in any case, then standard
+/// base64 with its padding.
+fn basic_credentials(value: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let scheme = value.get(..6)?;
+    if !scheme.eq_ignore_ascii_case("basic ") {
+        return None;
     }
-    Some(out)
+    base64::engine::general_purpose::STANDARD
+        .decode(&value[6..])
+        .ok()
 }
 
 fn unauthorized() -> Response {
@@ -81,8 +69,7 @@ async fn check_auth(State(auth): State<Arc<Auth>>, req: Request, next: Next) -> 
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(decode_base64)
+        .and_then(basic_credentials)
         .and_then(|b| String::from_utf8(b).ok());
     let Some((user, pass)) = creds.as_deref().and_then(|c| c.split_once(':')) else {
         return unauthorized();
@@ -321,10 +308,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_decodes() {
-        assert_eq!(decode_base64("YWxpY2U6c2VjcmV0").unwrap(), b"alice:secret");
-        assert_eq!(decode_base64("YQ==").unwrap(), b"a");
-        assert_eq!(decode_base64("YWI=").unwrap(), b"ab");
-        assert!(decode_base64("!!").is_none());
+    fn basic_credentials_decode() {
+        let creds = |v| basic_credentials(v).map(|b| String::from_utf8(b).unwrap());
+        assert_eq!(
+            creds("Basic YWxpY2U6c2VjcmV0").as_deref(),
+            Some("alice:secret")
+        );
+        assert_eq!(creds("basic YQ==").as_deref(), Some("a"));
+        assert_eq!(creds("BASIC YWI=").as_deref(), Some("ab"));
+        // Go's standard encoding wants the padding and nothing but the alphabet.
+        assert_eq!(creds("Basic YQ"), None);
+        assert_eq!(creds("Basic !!"), None);
+        assert_eq!(creds("Bearer YQ=="), None);
+        assert_eq!(creds("Basic"), None);
+        assert_eq!(creds("Bäsic YQ=="), None);
     }
 }
