@@ -221,13 +221,26 @@ impl Evaluator<'_> {
         map: impl Fn(&[(i64, f64)], usize) -> Option<T> + Sync,
         sink: impl FnMut(&mut Self, Metric<'_>, T) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
+        self.map_range_series_as(input, Read::Thin, map, sink)
+    }
+
+    /// [`Evaluator::map_range_series_thin`] with the read for a window that
+    /// is the whole selection chosen by the caller ([`Read::Thin`],
+    /// [`Read::Extreme`]).
+    pub(crate) fn map_range_series_as<T: Send>(
+        &mut self,
+        input: &RangeInput,
+        read: Read,
+        map: impl Fn(&[(i64, f64)], usize) -> Option<T> + Sync,
+        sink: impl FnMut(&mut Self, Metric<'_>, T) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
         match &input.source {
             Source::Select {
                 selector,
                 mint,
                 maxt,
             } if input.whole_selection() => {
-                self.map_selected_counted(selector, *mint, *maxt, Read::Thin, map, sink)
+                self.map_selected_counted(selector, *mint, *maxt, read, map, sink)
             }
             _ => self.map_range_series(input, |s| map(s, 0), sink),
         }
