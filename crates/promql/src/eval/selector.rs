@@ -210,23 +210,13 @@ impl Evaluator<'_> {
         }
     }
 
-    /// [`Evaluator::map_range_series`] for `rate`/`increase` at a single
-    /// step whose window is the whole selection: storage may leave out the
-    /// middle of runs that never fall ([`Read::Thin`]), and `map` gets the
-    /// number of samples left out. Any other input is read whole (0 left
-    /// out).
-    pub(crate) fn map_range_series_thin<T: Send>(
-        &mut self,
-        input: &RangeInput,
-        map: impl Fn(&[(i64, f64)], usize) -> Option<T> + Sync,
-        sink: impl FnMut(&mut Self, Metric<'_>, T) -> Result<(), QueryError>,
-    ) -> Result<(), QueryError> {
-        self.map_range_series_as(input, Read::Thin, map, sink)
-    }
-
-    /// [`Evaluator::map_range_series_thin`] with the read for a window that
-    /// is the whole selection chosen by the caller ([`Read::Thin`],
-    /// [`Read::Extreme`]).
+    /// [`Evaluator::map_range_series`] for a function at a single step
+    /// whose window is the whole selection, read as `read` says: storage
+    /// may leave out the middle of runs that never fall ([`Read::Thin`],
+    /// for `rate`/`increase`) or fold runs into their extreme
+    /// ([`Read::Extreme`], for `max_over_time`/`min_over_time`), and `map`
+    /// gets the number of samples left out. Any other input is read whole
+    /// (0 left out).
     pub(crate) fn map_range_series_as<T: Send>(
         &mut self,
         input: &RangeInput,

@@ -701,17 +701,17 @@ impl Evaluator<'_> {
         // extreme value (with its bits), the NaNs and `-0`s and the count:
         // storage may fold runs without NaN and `-0` into their extreme
         // without handing out (or storing) their values.
-        let extreme = match kind {
-            RangeFn::Max => Some(true),
-            RangeFn::Min => Some(false),
+        let read = match kind {
+            RangeFn::Max => Some(Read::Extreme { max: true }),
+            RangeFn::Min => Some(Read::Extreme { max: false }),
+            _ if counter => Some(Read::Thin),
             _ => None,
         };
-        if let (Some(max), Boundary::Plain, true) = (extreme, boundary, input.whole_selection()) {
-            self.map_range_series_as(input, Read::Extreme { max }, compute, sink)?;
-        } else if counter && boundary == Boundary::Plain && input.whole_selection() {
-            self.map_range_series_thin(input, compute, sink)?;
-        } else {
-            self.map_range_series(input, |s| compute(s, 0), sink)?;
+        match read {
+            Some(read) if boundary == Boundary::Plain && input.whole_selection() => {
+                self.map_range_series_as(input, read, compute, sink)?;
+            }
+            _ => self.map_range_series(input, |s| compute(s, 0), sink)?,
         }
         Ok(None)
     }
