@@ -138,6 +138,25 @@ pub trait Series: Send + Sync {
         self.append_samples(out).map(|()| 0)
     }
 
+    /// [`Series::append_samples`], except that a run of consecutive
+    /// samples whose values are neither NaN nor `-0` may be appended as
+    /// its first and last samples (one for a run of one), both holding
+    /// the run's greatest value (`max`) or its least; returns how many
+    /// samples were left out in all. The first and last timestamps, every
+    /// NaN (staleness markers included) and `-0`, and the greatest (least)
+    /// value with its bits are the same as in the full list: all that
+    /// `max_over_time` (`min_over_time`) of a window holding all of the
+    /// samples needs. The default leaves nothing out; block storage folds
+    /// the chunks whose value columns can hold neither.
+    fn append_samples_extreme(
+        &self,
+        out: &mut Vec<(i64, f64)>,
+        max: bool,
+    ) -> Result<usize, StorageError> {
+        let _ = max;
+        self.append_samples(out).map(|()| 0)
+    }
+
     /// The newest of its samples in the querier's range (the last one
     /// [`Series::iter`] yields), or `None` if it has none there. An instant
     /// selector needs only this sample. The default walks [`Series::iter`]

@@ -183,6 +183,31 @@ impl Series for MergedSeries<'_> {
         Ok(hidden)
     }
 
+    /// Parts that follow each other in time are concatenated, each read
+    /// with [`Series::append_samples_extreme`] (which keeps every part's
+    /// first and last timestamps, so overlaps are found as in
+    /// [`Series::append_samples`]); when parts overlap, every sample is
+    /// merged as there.
+    fn append_samples_extreme(
+        &self,
+        out: &mut Vec<(i64, f64)>,
+        max: bool,
+    ) -> Result<usize, StorageError> {
+        let base = out.len();
+        let mut hidden = 0usize;
+        for p in &self.parts {
+            let before = out.len();
+            hidden += p.append_samples_extreme(out, max)?;
+            let overlaps = starts_before_end(out, base, before);
+            if overlaps {
+                out.truncate(base);
+                self.append_samples(out)?;
+                return Ok(0);
+            }
+        }
+        Ok(hidden)
+    }
+
     /// The newest of the parts' newest samples; on equal timestamps the
     /// part listed last wins, as in iteration.
     fn last_sample(&self) -> Result<Option<(i64, f64)>, StorageError> {

@@ -136,7 +136,7 @@ impl Folder<'_> {
             return (!self.glabels.is_empty()).then_some(0);
         }
         let metric = metric.labels();
-        let h = metric.hash_for(&self.a.grouping);
+        let h = group_hash(metric, &self.a.grouping);
         self.by_hash.get(&h)?.iter().copied().find(|&g| {
             self.glabels
                 .get(g)
@@ -178,7 +178,7 @@ impl Folder<'_> {
                         return false;
                     }
                     if self.by_values() && !one_group {
-                        let h = metric.labels().hash_for(&self.a.grouping);
+                        let h = group_hash(metric.labels(), &self.a.grouping);
                         self.by_hash.entry(h).or_default().push(g);
                     }
                     self.glabels.push(gl);
@@ -214,6 +214,28 @@ impl Folder<'_> {
 /// (one per step of `r`): the first value of a step starts its
 /// accumulator (`Acc::first` with `op`), later ones go through `add`.
 #[inline(always)]
+/// The key under which a `by (…)` group is found: a hash of the grouping
+/// labels' values in `grouping`'s order (absent ones marked as such), so
+/// equal groups hash equally; a collision only costs the comparison of
+/// the candidates' labels that follows. Each value is looked up by name
+/// (`__name__`, the usual single grouping label of such queries, is a
+/// set's first label) and the bytes hashed in one call, instead of
+/// walking the whole set with a streaming hasher (`Labels::hash_for`:
+/// 860 instructions per series of `count by (__name__) ({job="node"})`,
+/// an eighth of the query).
+pub(super) fn group_hash(l: &Labels, grouping: &[String]) -> u64 {
+    use xxhash_rust::xxh3::xxh3_64_with_seed;
+    let mut h = 0u64;
+    for name in grouping {
+        h = match l.get(name) {
+            Some(v) => xxh3_64_with_seed(v.as_bytes(), h),
+            // An absent label differs from an empty value.
+            None => xxh3_64_with_seed(&[0xff], h ^ 0x9e37_79b9_7f4a_7c15),
+        };
+    }
+    h
+}
+
 fn fold_points(
     accs: &mut [Acc],
     points: &[FPoint],
@@ -505,5 +527,39 @@ mod tests {
             )
             .unwrap();
         assert_eq!(bits(&a.value), bits(&b.value));
+    }
+
+    /// The group key depends on the grouping labels' values only: equal
+    /// for sets that agree on them whatever their other labels, different
+    /// when a grouping label is absent or has another value, and
+    /// order-sensitive across grouping names.
+    #[test]
+    fn group_hash_depends_on_the_grouping_values_only() {
+        use super::group_hash;
+        let g = |names: &[&str]| -> Vec<String> { names.iter().map(|n| n.to_string()).collect() };
+        let a = labels!("__name__" => "up", "instance" => "a:1", "job" => "node");
+        let b = labels!("__name__" => "up", "instance" => "b:2", "job" => "node", "zone" => "z");
+        let c = labels!("__name__" => "down", "job" => "node");
+        let d = labels!("instance" => "a:1", "job" => "node");
+        let by_name = g(&["__name__"]);
+        assert_eq!(group_hash(&a, &by_name), group_hash(&b, &by_name));
+        assert_ne!(group_hash(&a, &by_name), group_hash(&c, &by_name));
+        assert_ne!(group_hash(&a, &by_name), group_hash(&d, &by_name));
+        let by_two = g(&["job", "__name__"]);
+        assert_eq!(group_hash(&a, &by_two), group_hash(&b, &by_two));
+        assert_ne!(group_hash(&a, &by_two), group_hash(&c, &by_two));
+        let by_inst = g(&["instance"]);
+        assert_ne!(group_hash(&a, &by_inst), group_hash(&b, &by_inst));
+        assert_eq!(group_hash(&a, &by_inst), group_hash(&d, &by_inst));
+        assert_eq!(
+            group_hash(&c, &by_inst),
+            group_hash(&Labels::empty(), &by_inst)
+        );
+        // `by (a, b)` with the values swapped is another group.
+        let x = labels!("p" => "1", "q" => "2");
+        let y = labels!("p" => "2", "q" => "1");
+        let pq = g(&["p", "q"]);
+        assert_ne!(group_hash(&x, &pq), group_hash(&y, &pq));
+        assert_eq!(group_hash(&Labels::empty(), &[]), group_hash(&x, &[]));
     }
 }

@@ -21,6 +21,15 @@ pub(crate) trait ReadHooks: Send + Sync {
     fn thin(&self, inner: &dyn Series, out: &mut Vec<(i64, f64)>) -> Result<usize, StorageError> {
         inner.append_samples_thin(out)
     }
+    /// `Series::append_samples_extreme`: by default the inner series' own.
+    fn extreme(
+        &self,
+        inner: &dyn Series,
+        out: &mut Vec<(i64, f64)>,
+        max: bool,
+    ) -> Result<usize, StorageError> {
+        inner.append_samples_extreme(out, max)
+    }
 }
 
 /// A [`MemStorage`] (`inner`, filled by the test) read through `hooks`.
@@ -99,5 +108,13 @@ impl<H: ReadHooks> Series for HookedSeries<'_, H> {
 
     fn append_samples_thin(&self, out: &mut Vec<(i64, f64)>) -> Result<usize, StorageError> {
         self.hooks.thin(self.inner.as_ref(), out)
+    }
+
+    fn append_samples_extreme(
+        &self,
+        out: &mut Vec<(i64, f64)>,
+        max: bool,
+    ) -> Result<usize, StorageError> {
+        self.hooks.extreme(self.inner.as_ref(), out, max)
     }
 }

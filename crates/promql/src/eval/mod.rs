@@ -551,6 +551,8 @@ pub(crate) fn line_col(query: &str, pos: usize) -> Option<(usize, usize)> {
 }
 
 #[cfg(test)]
+mod extreme_tests;
+#[cfg(test)]
 mod hooked_storage;
 #[cfg(test)]
 mod newest_tests;

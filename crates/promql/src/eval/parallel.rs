@@ -123,6 +123,16 @@ pub(crate) enum Read {
     /// enough for `rate` and `increase` of a window that holds them all.
     /// The per-series function gets the number left out.
     Thin,
+    /// All of them but staleness markers, where storage may replace a run
+    /// without NaN and `-0` by its first and last samples, both holding
+    /// the run's greatest value (`max`) or its least
+    /// ([`Series::append_samples_extreme`]): enough for `max_over_time`
+    /// (`min_over_time`) of a window that holds them all. The per-series
+    /// function gets the number left out.
+    Extreme {
+        /// The greatest value (else the least).
+        max: bool,
+    },
 }
 
 /// Reads each series of `part` (see [`Read`]) into one reused buffer and
@@ -141,7 +151,8 @@ fn run_part<T>(
 }
 
 /// Replaces `buf` with the samples of `s` that `read` asks for; returns
-/// how many samples storage left out ([`Read::Thin`] only).
+/// how many samples storage left out ([`Read::Thin`] and [`Read::Extreme`]
+/// only).
 pub(super) fn read_series(
     s: &dyn Series,
     mint: i64,
@@ -159,12 +170,12 @@ pub(super) fn read_series(
                 }
             }
         }
-        Read::All { .. } | Read::Thin => {
+        Read::All { .. } | Read::Thin | Read::Extreme { .. } => {
             let keep_stale = matches!(read, Read::All { keep_stale: true });
-            if read == Read::Thin {
-                hidden = s.append_samples_thin(buf)?;
-            } else {
-                s.append_samples(buf)?;
+            match read {
+                Read::Thin => hidden = s.append_samples_thin(buf)?,
+                Read::Extreme { max } => hidden = s.append_samples_extreme(buf, max)?,
+                _ => s.append_samples(buf)?,
             }
             let in_bounds =
                 buf.first().is_none_or(|x| x.0 > mint) && buf.last().is_none_or(|x| x.0 <= maxt);
@@ -257,7 +268,8 @@ impl Evaluator<'_> {
     }
 
     /// [`Evaluator::map_selected_read`] with `map` also given the number of
-    /// samples storage left out of the series ([`Read::Thin`]; 0 otherwise).
+    /// samples storage left out of the series ([`Read::Thin`],
+    /// [`Read::Extreme`]; 0 otherwise).
     pub(crate) fn map_selected_counted<T: Send>(
         &mut self,
         vs: &VectorSelector,

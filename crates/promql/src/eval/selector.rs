@@ -210,14 +210,17 @@ impl Evaluator<'_> {
         }
     }
 
-    /// [`Evaluator::map_range_series`] for `rate`/`increase` at a single
-    /// step whose window is the whole selection: storage may leave out the
-    /// middle of runs that never fall ([`Read::Thin`]), and `map` gets the
-    /// number of samples left out. Any other input is read whole (0 left
-    /// out).
-    pub(crate) fn map_range_series_thin<T: Send>(
+    /// [`Evaluator::map_range_series`] for a function at a single step
+    /// whose window is the whole selection, read as `read` says: storage
+    /// may leave out the middle of runs that never fall ([`Read::Thin`],
+    /// for `rate`/`increase`) or fold runs into their extreme
+    /// ([`Read::Extreme`], for `max_over_time`/`min_over_time`), and `map`
+    /// gets the number of samples left out. Any other input is read whole
+    /// (0 left out).
+    pub(crate) fn map_range_series_as<T: Send>(
         &mut self,
         input: &RangeInput,
+        read: Read,
         map: impl Fn(&[(i64, f64)], usize) -> Option<T> + Sync,
         sink: impl FnMut(&mut Self, Metric<'_>, T) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
@@ -227,7 +230,7 @@ impl Evaluator<'_> {
                 mint,
                 maxt,
             } if input.whole_selection() => {
-                self.map_selected_counted(selector, *mint, *maxt, Read::Thin, map, sink)
+                self.map_selected_counted(selector, *mint, *maxt, read, map, sink)
             }
             _ => self.map_range_series(input, |s| map(s, 0), sink),
         }

@@ -71,7 +71,7 @@ fn thin(all: &[(i64, f64)], min_run: usize) -> (Vec<(i64, f64)>, usize) {
 
 /// Counters every 15 s for 2 hours with resets inside and at the edges of
 /// monotone runs, NaN, staleness markers, negative values and gauges.
-fn data(storage: &MemStorage) {
+pub(super) fn data(storage: &MemStorage) {
     let n = 480i64;
     let ts = |i: i64| i * 15_000 + (i * 7919) % 13;
     let put = |name: &str, inst: &str, f: &dyn Fn(i64) -> f64| {
@@ -114,7 +114,7 @@ fn data(storage: &MemStorage) {
     });
 }
 
-fn bits(v: &Value) -> Vec<(String, Vec<(i64, u64)>)> {
+pub(super) fn bits(v: &Value) -> Vec<(String, Vec<(i64, u64)>)> {
     match v {
         Value::Vector(v) => v
             .iter()

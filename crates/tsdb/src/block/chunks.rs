@@ -22,6 +22,8 @@ use promlite_model::StorageError;
 
 use crate::codec::{self, varint::put_uvarint, Reader};
 
+#[cfg(test)]
+mod column_stats;
 mod runs;
 pub use runs::MonotoneChunk;
 

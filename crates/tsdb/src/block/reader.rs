@@ -137,6 +137,21 @@ impl Block {
         self.chunks.append_range(c.chunk_ref, cache, out, range)
     }
 
+    /// Part of one chunk for `max_over_time` / `min_over_time`, as at most
+    /// two samples holding its extreme when its values allow, see
+    /// [`super::chunks::ChunkReader::append_extreme`].
+    pub fn append_chunk_extreme(
+        &self,
+        c: &ChunkMeta,
+        cache: &TimestampCache,
+        out: &mut Vec<(i64, f64)>,
+        range: impl FnOnce(&[i64], bool) -> Option<(usize, usize)>,
+        max: bool,
+    ) -> Result<Option<usize>, StorageError> {
+        self.chunks
+            .append_extreme(c.chunk_ref, cache, out, range, max)
+    }
+
     /// One chunk as a monotone run (timestamps, first and last value; the
     /// other values not decoded) when it is flagged as one, see
     /// [`super::chunks::ChunkReader::read_monotone`].

@@ -17,15 +17,18 @@ use super::varint::{unzigzag, DecodeError, Reader};
 
 /// Undoes a column transform one residual at a time.
 pub(crate) trait Undo: Copy {
+    /// Whether the residuals are the values (mode 0).
+    const RAW: bool = false;
     /// The value whose residual is `x`.
     fn step(&mut self, x: i64) -> i64;
 }
 
 /// Mode 0: the residuals are the values.
 #[derive(Clone, Copy)]
-struct Raw;
+pub(super) struct Raw;
 
 impl Undo for Raw {
+    const RAW: bool = true;
     #[inline(always)]
     fn step(&mut self, x: i64) -> i64 {
         x
@@ -34,8 +37,8 @@ impl Undo for Raw {
 
 /// Mode 1: running sum of the residuals.
 #[derive(Clone, Copy)]
-struct Delta {
-    cur: i64,
+pub(super) struct Delta {
+    pub(super) cur: i64,
 }
 
 impl Undo for Delta {
@@ -48,9 +51,9 @@ impl Undo for Delta {
 
 /// Mode 2: running sum of the running sum.
 #[derive(Clone, Copy)]
-struct DeltaOfDelta {
-    cur: i64,
-    delta: i64,
+pub(super) struct DeltaOfDelta {
+    pub(super) cur: i64,
+    pub(super) delta: i64,
 }
 
 impl Undo for DeltaOfDelta {
@@ -172,7 +175,7 @@ fn unpack_blocks<T, U: Undo, F: FnMut(&mut T, i64)>(
 /// The eight bytes of `bytes` from `at` as a big-endian integer, zero bytes
 /// standing in for those past its end.
 #[inline(always)]
-fn load_be64(bytes: &[u8], at: usize) -> u64 {
+pub(super) fn load_be64(bytes: &[u8], at: usize) -> u64 {
     match bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
         Some(w) => u64::from_be_bytes(*w),
         None => u64::from_be_bytes(window::<8>(bytes, at)),
@@ -215,15 +218,17 @@ fn rice_from_window(w: u128, k: u32) -> (u64, usize) {
 }
 
 /// Bits a Rice table looks at.
-const PEEK: u32 = 10;
+pub(super) const PEEK: u32 = 10;
 /// Largest Rice parameter with a table.
 const TABLE_K: u32 = 7;
 
 /// Per Rice parameter `k <= TABLE_K`, per value of the next [`PEEK`] bits:
 /// the codes they hold whole (one or two), as `length | two << 8 |
-/// (first value as i16) << 16 | (second value as i16) << 32` (the values
-/// unzigzagged, the length that of both codes), or 0 when the first code is
-/// longer than [`PEEK`] bits (or an escape).
+/// (first value as i16) << 16 | (second value as i16) << 32 | (greater of
+/// the two as i16) << 48` (the values unzigzagged, the length that of both
+/// codes; an entry of one code repeats its value as the second and the
+/// greater), or 0 when the first code is longer than [`PEEK`] bits (or an
+/// escape).
 type RiceTables = [[u64; 1 << PEEK]; TABLE_K as usize + 1];
 
 /// The first Rice code (parameter `k`) at the top of `w`, if it lies in the
@@ -237,7 +242,7 @@ fn short_code(w: u64, k: u32, bits: u32) -> Option<(i64, u32)> {
     })
 }
 
-fn rice_tables() -> &'static RiceTables {
+pub(super) fn rice_tables() -> &'static RiceTables {
     static TABLES: std::sync::OnceLock<Box<RiceTables>> = std::sync::OnceLock::new();
     TABLES.get_or_init(|| {
         let mut t = Box::new([[0u64; 1 << PEEK]; TABLE_K as usize + 1]);
@@ -247,13 +252,16 @@ fn rice_tables() -> &'static RiceTables {
                 let Some((v1, len1)) = short_code(w, k, PEEK) else {
                     continue;
                 };
-                let first = u64::from(v1 as i16 as u16) << 16;
-                *entry = match short_code(w << len1, k, PEEK - len1) {
-                    Some((v2, len2)) => {
-                        u64::from(len1 + len2) | 1 << 8 | first | u64::from(v2 as i16 as u16) << 32
-                    }
-                    None => u64::from(len1) | first,
+                let (len, two, v2) = match short_code(w << len1, k, PEEK - len1) {
+                    Some((v2, len2)) => (len1 + len2, 1u64, v2),
+                    None => (len1, 0, v1),
                 };
+                let field = |v: i64| u64::from(v as i16 as u16);
+                *entry = u64::from(len)
+                    | two << 8
+                    | field(v1) << 16
+                    | field(v2) << 32
+                    | field(v1.max(v2)) << 48;
             }
         }
         t
@@ -272,7 +280,7 @@ fn rice_tables() -> &'static RiceTables {
 /// [`RiceReader::code`], which refills the register. Blocks with a larger
 /// `k` go to [`rice_long`].
 #[inline(always)]
-fn rice_block<T, U: Undo, F: FnMut(&mut T, i64)>(
+pub(super) fn rice_block<T, U: Undo, F: FnMut(&mut T, i64)>(
     bytes: &[u8],
     center: i64,
     k: u32,
@@ -432,10 +440,10 @@ fn rice_long<T, U: Undo, F: FnMut(&mut T, i64)>(
 
 /// The bit register of [`rice_block`]: the next `avail` bits at the top of
 /// `reg` (zeros below them), which end at bit `end` of the block's bytes.
-struct RiceReader {
-    reg: u64,
-    avail: u32,
-    end: usize,
+pub(super) struct RiceReader {
+    pub(super) reg: u64,
+    pub(super) avail: u32,
+    pub(super) end: usize,
 }
 
 impl RiceReader {
@@ -444,7 +452,7 @@ impl RiceReader {
     /// refill from the code's byte (at least 57 bits), else (an escape, or
     /// a quotient plus `k` beyond 56 bits) from a 128-bit window.
     #[inline(always)]
-    fn code(&mut self, bytes: &[u8], k: u32) -> u64 {
+    pub(super) fn code(&mut self, bytes: &[u8], k: u32) -> u64 {
         let mut q = self.reg.leading_ones();
         let mut used = q + 1 + k;
         if used > self.avail || q >= RICE_ESC as u32 {
@@ -480,7 +488,7 @@ impl RiceReader {
 /// fields of up to 56 bits (a field then lies within the eight bytes from
 /// its first one), 128 bits otherwise; loads past the end see zero bytes.
 #[inline(always)]
-fn fixed_block<T, U: Undo, F: FnMut(&mut T, i64)>(
+pub(super) fn fixed_block<T, U: Undo, F: FnMut(&mut T, i64)>(
     bytes: &[u8],
     width: u32,
     min: i64,
@@ -517,6 +525,9 @@ fn fixed_block<T, U: Undo, F: FnMut(&mut T, i64)>(
 pub(super) fn unpack_raw(r: &mut Reader<'_>, out: &mut [i64]) -> Result<(), DecodeError> {
     unpack_blocks(r, out, Raw, &mut |s: &mut i64, x| *s = x)
 }
+
+#[path = "ints_fold.rs"]
+pub(super) mod fold;
 
 #[cfg(test)]
 #[path = "rice_long_tests.rs"]

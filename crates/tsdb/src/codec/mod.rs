@@ -23,6 +23,7 @@
 //! ```
 
 pub mod bits;
+pub mod extreme;
 pub mod ints;
 mod ints_decode;
 pub mod testdata;

@@ -230,7 +230,7 @@ pub fn check_value_count(vals: &[u8], n: usize) -> Result<(), DecodeError> {
 
 /// The power of ten a decimal column's integers are divided by, read from
 /// its exponent byte.
-fn decimal_scale(r: &mut Reader<'_>) -> Result<f64, DecodeError> {
+pub(super) fn decimal_scale(r: &mut Reader<'_>) -> Result<f64, DecodeError> {
     let epos = r.pos();
     let e = r.u8()? as usize;
     POW10

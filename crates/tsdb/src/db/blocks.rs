@@ -394,6 +394,23 @@ impl OwnedBlockSeries {
         next_t: &mut i64,
         out: &mut Vec<(i64, f64)>,
     ) -> Result<bool, StorageError> {
+        self.append_from_as(chunks, next_t, out, None)
+            .map(|(ended, _)| ended)
+    }
+
+    /// [`OwnedBlockSeries::append_from`]; with `extreme = Some(max)`, the
+    /// run kept of each chunk whose values allow it is appended as at most
+    /// two samples holding its greatest (least) value (see
+    /// [`Block::append_chunk_extreme`]). Also returns the samples left
+    /// out.
+    fn append_from_as(
+        &self,
+        chunks: &[ChunkMeta],
+        next_t: &mut i64,
+        out: &mut Vec<(i64, f64)>,
+        extreme: Option<bool>,
+    ) -> Result<(bool, usize), StorageError> {
+        let mut hidden = 0usize;
         for c in chunks.iter() {
             if c.max_time < *next_t {
                 continue;
@@ -406,31 +423,43 @@ impl OwnedBlockSeries {
             if self.deleted.is_none() {
                 let (from, maxt) = (*next_t, self.maxt);
                 let mut run = None;
-                let appended = self.block.append_chunk_range(
-                    c,
-                    &self.ts_cache,
-                    out,
-                    |ts: &[i64], ordered| {
-                        // `ordered`: strictly increasing, checked once
-                        // per cached column.
-                        if !ordered {
-                            return None;
+                let range = |ts: &[i64], ordered: bool| {
+                    // `ordered`: strictly increasing, checked once
+                    // per cached column.
+                    if !ordered {
+                        return None;
+                    }
+                    let lo = ts.partition_point(|&t| t < from);
+                    let hi = ts.partition_point(|&t| t <= maxt);
+                    run = Some((
+                        ts.get(lo..hi).and_then(|t| t.last()).copied(),
+                        hi < ts.len(),
+                    ));
+                    Some((lo, hi))
+                };
+                let appended = match extreme {
+                    None => self
+                        .block
+                        .append_chunk_range(c, &self.ts_cache, out, range)?,
+                    Some(max) => {
+                        match self
+                            .block
+                            .append_chunk_extreme(c, &self.ts_cache, out, range, max)?
+                        {
+                            Some(left_out) => {
+                                hidden += left_out;
+                                true
+                            }
+                            None => false,
                         }
-                        let lo = ts.partition_point(|&t| t < from);
-                        let hi = ts.partition_point(|&t| t <= maxt);
-                        run = Some((
-                            ts.get(lo..hi).and_then(|t| t.last()).copied(),
-                            hi < ts.len(),
-                        ));
-                        Some((lo, hi))
-                    },
-                )?;
+                    }
+                };
                 if let (true, Some((last, ended))) = (appended, run) {
                     if let Some(last) = last {
                         *next_t = last.saturating_add(1);
                     }
                     if ended {
-                        return Ok(true);
+                        return Ok((true, hidden));
                     }
                     continue;
                 }
@@ -445,13 +474,13 @@ impl OwnedBlockSeries {
                     continue;
                 }
                 if t > self.maxt {
-                    return Ok(true);
+                    return Ok((true, hidden));
                 }
                 out.push((t, v));
                 *next_t = t.saturating_add(1);
             }
         }
-        Ok(false)
+        Ok((false, hidden))
     }
 }
 
@@ -532,6 +561,26 @@ impl Series for OwnedBlockSeries {
             }
         }
         Ok(hidden)
+    }
+
+    /// Without tombstones, each chunk's run of samples in range is
+    /// appended as two holding its greatest (`max`) or least value when
+    /// its value column can hold neither NaN nor `-0` (decimal columns
+    /// without exceptions, constants; see
+    /// [`crate::codec::extreme`]), without storing its values; every other
+    /// chunk, and every chunk of a series with tombstones, is read as
+    /// [`Series::append_samples`] reads it.
+    fn append_samples_extreme(
+        &self,
+        out: &mut Vec<(i64, f64)>,
+        max: bool,
+    ) -> Result<usize, StorageError> {
+        if self.deleted.is_some() {
+            return self.append_samples(out).map(|()| 0);
+        }
+        let mut next_t = self.mint;
+        self.append_from_as(&self.chunks, &mut next_t, out, Some(max))
+            .map(|(_, hidden)| hidden)
     }
 
     /// Without tombstones, the newest chunk's stored last value (see

@@ -177,6 +177,53 @@ mod tests {
         hidden_all
     }
 
+    /// For every `[mint, maxt]` from `ranges`, both directions: each
+    /// series' extreme read ([`Series::append_samples_extreme`]) keeps the
+    /// full read's first and last timestamps, count (with the samples left
+    /// out), every NaN and `-0` in place, and `max_over_time`'s
+    /// (`min_over_time`'s) answer bit for bit. Returns the samples left
+    /// out in all.
+    fn check_extreme(db: &Db, ranges: &[(i64, i64)]) -> usize {
+        let odd = |v: f64| v.is_nan() || (v == 0.0 && v.is_sign_negative());
+        let pick = |s: &[(i64, f64)], max: bool| {
+            let mut m = s.first().map(|x| x.1)?;
+            for &(_, v) in s {
+                if (max && v > m) || (!max && v < m) || m.is_nan() {
+                    m = v;
+                }
+            }
+            Some(m.to_bits())
+        };
+        let mut hidden_all = 0;
+        for &(mint, maxt) in ranges {
+            let q = db.querier(mint, maxt).unwrap();
+            let m = Matcher::new(promlite_model::MatchOp::Regex, "__name__", ".+").unwrap();
+            for s in q.select(&SelectHints::default(), &[m]).unwrap() {
+                let mut full = Vec::new();
+                s.append_samples(&mut full).unwrap();
+                for max in [true, false] {
+                    let mut ext = Vec::new();
+                    let hidden = s.append_samples_extreme(&mut ext, max).unwrap();
+                    let at = format!("{} in [{mint}, {maxt}] max {max}", s.labels());
+                    assert_eq!(ext.len() + hidden, full.len(), "{at}");
+                    assert_eq!(ext.first().map(|x| x.0), full.first().map(|x| x.0), "{at}");
+                    assert_eq!(ext.last().map(|x| x.0), full.last().map(|x| x.0), "{at}");
+                    assert_eq!(pick(&ext, max), pick(&full, max), "{at}");
+                    let odd_of = |v: &[(i64, f64)]| -> Vec<(i64, u64)> {
+                        v.iter()
+                            .filter(|x| odd(x.1))
+                            .map(|x| (x.0, x.1.to_bits()))
+                            .collect()
+                    };
+                    assert_eq!(odd_of(&ext), odd_of(&full), "{at}");
+                    assert!(ext.windows(2).all(|w| w[0].0 < w[1].0), "{at}");
+                    hidden_all += hidden;
+                }
+            }
+        }
+        hidden_all
+    }
+
     /// Query ranges ending everywhere around `[lo, hi]`: on, just before
     /// and just after sample times and chunk edges, 5-minute lookbacks.
     fn ranges(lo: i64, hi: i64) -> Vec<(i64, i64)> {
@@ -286,6 +333,14 @@ mod tests {
             ),
             (labels!("__name__" => "ctr_nan"), nan),
             (labels!("__name__" => "ctr_stale"), stale),
+            (
+                labels!("__name__" => "gauge_int"),
+                samples(0, 300, |i| ((i * 7919) % 23) as f64 - 4.0),
+            ),
+            (
+                labels!("__name__" => "gauge_neg_zero"),
+                samples(0, 300, |i| if i == 7 { -0.0 } else { (i % 3) as f64 }),
+            ),
         ];
         all.extend(series());
         all.sort_by(|a, b| a.0.cmp(&b.0));
@@ -305,6 +360,21 @@ mod tests {
             rs.push((maxt - 1_800_000 + 1, maxt));
         }
         assert!(check_thin(&db, &rs) > 5_000);
+        assert!(check_extreme(&db, &rs) > 5_000);
+        // A whole-range extreme read folds the integer gauge's three
+        // chunks; the chunk holding a -0 is read whole.
+        let q = db.querier(i64::MIN, i64::MAX).unwrap();
+        let ext_len = |name: &str| {
+            let s = q
+                .select(&SelectHints::default(), &[Matcher::equal("__name__", name)])
+                .unwrap();
+            let mut out = Vec::new();
+            let hidden = s[0].append_samples_extreme(&mut out, true).unwrap();
+            (out.len(), hidden)
+        };
+        assert_eq!(ext_len("gauge_int"), (6, 294));
+        assert_eq!(ext_len("gauge_neg_zero"), (120 + 2 + 2, 118 + 58));
+        drop(q);
         // A whole-range read of the plain counter leaves out all but the
         // ends of its three chunks; the reset-inside counter's chunks are
         // read whole.
@@ -324,6 +394,7 @@ mod tests {
         .unwrap();
         assert_eq!(thin_len("ctr"), (289, 0));
         check_thin(&db, &rs);
+        check_extreme(&db, &rs);
     }
 
     /// Samples a thin read of the series `name` keeps, and how many it
@@ -358,6 +429,7 @@ mod tests {
         assert_eq!(thin_len("ctr_reset_edge"), (300, 0));
         assert_eq!(thin_len("ctr_nan"), (300, 0));
         assert!(check_thin(&db, &ranges(-20_000, 4_600_000)) > 0);
+        assert!(check_extreme(&db, &ranges(-20_000, 4_600_000)) > 0);
     }
 
     #[test]
@@ -397,6 +469,7 @@ mod tests {
         app.commit().unwrap();
         assert!(check(&db, &ranges(-20_000, BLOCK + 900_000 + 700_000)) > 1000);
         check_thin(&db, &ranges(-20_000, BLOCK + 900_000 + 700_000));
+        check_extreme(&db, &ranges(-20_000, BLOCK + 900_000 + 700_000));
         // Equal timestamps in both blocks: the later block's value.
         let s = newest(&db, 0, 900_007, "float");
         assert_eq!(s, Some((900_007, 0f64.sin())));

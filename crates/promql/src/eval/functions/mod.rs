@@ -15,6 +15,7 @@ mod time;
 use promlite_model::{Labels, MatchOp, METRIC_NAME};
 
 use super::parallel::Metric;
+use super::parallel::Read;
 use super::selector::{PointSink, RangeInput};
 use super::{Evaluator, Range, SeriesSet, Val};
 use crate::ast::{Boundary, Call, Expr, StringLiteral, ValueType};
@@ -696,10 +697,21 @@ impl Evaluator<'_> {
         // samples, the count and the falls of each window: storage may
         // leave out the middle of runs that never fall (chunks flagged
         // monotone), which it then need not decode.
-        if counter && boundary == Boundary::Plain && input.whole_selection() {
-            self.map_range_series_thin(input, compute, sink)?;
-        } else {
-            self.map_range_series(input, |s| compute(s, 0), sink)?;
+        // `max_over_time`/`min_over_time` at a single step need only the
+        // extreme value (with its bits), the NaNs and `-0`s and the count:
+        // storage may fold runs without NaN and `-0` into their extreme
+        // without handing out (or storing) their values.
+        let read = match kind {
+            RangeFn::Max => Some(Read::Extreme { max: true }),
+            RangeFn::Min => Some(Read::Extreme { max: false }),
+            _ if counter => Some(Read::Thin),
+            _ => None,
+        };
+        match read {
+            Some(read) if boundary == Boundary::Plain && input.whole_selection() => {
+                self.map_range_series_as(input, read, compute, sink)?;
+            }
+            _ => self.map_range_series(input, |s| compute(s, 0), sink)?,
         }
         Ok(None)
     }

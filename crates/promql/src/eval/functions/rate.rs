@@ -43,6 +43,12 @@ pub(crate) fn extrapolated_rate(
 /// together with that predecessor (the samples left out lie inside runs
 /// that never fall, so no reset correction is lost): the same result as
 /// over all `count` samples, bit for bit.
+///
+/// `#[inline]`: with one more function reading series through
+/// `range_call_each` (session 14) the compiler stopped inlining it into
+/// the window walk of range queries, +2 % of the instructions of
+/// `sum by (model) (rate(…[5m]))`.
+#[inline]
 pub(crate) fn extrapolated_rate_n(
     s: &[(i64, f64)],
     count: usize,

@@ -114,6 +114,71 @@ impl ChunkReader {
     }
 }
 
+impl ChunkReader {
+    /// [`ChunkReader::append_range`] for `max_over_time` (`max`) and
+    /// `min_over_time`: when the chunk's value column can hold neither NaN
+    /// nor `-0` (see [`codec::extreme`]), samples `lo..hi` are appended as
+    /// at most two, the first and the last of them, both holding the
+    /// greatest (least) value of the run, and the values are folded
+    /// without being stored; returns `Some(samples left out)`. Any other
+    /// column is appended whole as `append_range` appends it
+    /// (`Some(0)`); `None` when `range` gives `None`. The column is read
+    /// to its end and checked as `append_range` checks it (length,
+    /// trailing bytes, stored last value).
+    pub fn append_extreme(
+        &self,
+        r: ChunkRef,
+        cache: &TimestampCache,
+        out: &mut Vec<(i64, f64)>,
+        range: impl FnOnce(&[i64], bool) -> Option<(usize, usize)>,
+        max: bool,
+    ) -> Result<Option<usize>, StorageError> {
+        let rec = self.chunk_record(r)?;
+        let (ts, ordered) = self.timestamps_ordered(&rec, Some(cache))?;
+        let Some((lo, hi)) = range(&ts, ordered) else {
+            return Ok(None);
+        };
+        let n = ts.len();
+        let folded = codec::extreme::value_extreme(rec.values, n, lo, hi, max).map_err(|e| {
+            corrupt(
+                &rec.seg.path,
+                rec.off as u64,
+                format!("undecodable chunk: {e}"),
+            )
+        })?;
+        let Some(ext) = folded else {
+            // Decoded whole; the timestamps come from the cache again.
+            return self
+                .append_range(r, cache, out, |_, _| Some((lo, hi)))
+                .map(|_| Some(0));
+        };
+        if let Some(want) = rec.last {
+            if want.to_bits() != ext.last.to_bits() {
+                return Err(corrupt(
+                    &rec.seg.path,
+                    rec.off as u64,
+                    format!(
+                        "stored last value {:#018x} differs from the value column's ({:#018x})",
+                        want.to_bits(),
+                        ext.last.to_bits()
+                    ),
+                ));
+            }
+        }
+        let hi = hi.min(n);
+        let lo = lo.min(hi);
+        if let (Some(v), Some(&first), Some(&last)) =
+            (ext.value, ts.get(lo), ts.get(hi.wrapping_sub(1)))
+        {
+            out.push((first, v));
+            if hi - lo > 1 {
+                out.push((last, v));
+            }
+        }
+        Ok(Some((hi - lo).saturating_sub(2)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use promlite_model::StorageError;
