@@ -17,6 +17,7 @@
 mod append;
 mod closed;
 mod delete;
+mod hot;
 mod open;
 mod postings;
 mod prefetch;
@@ -42,6 +43,7 @@ pub use series::MemSeries;
 pub use spill::SpillReport;
 pub use stats::{HeadStats, NameCount};
 
+use hot::{HotTable, Retired};
 use postings::Postings;
 use refs::RefIndex;
 
@@ -101,6 +103,8 @@ impl SameHash {
 pub struct Head {
     by_hash: Box<[HashStripe]>,
     by_ref: RefIndex,
+    /// What appends read per sample, dense by reference (`hot.rs`).
+    hot: HotTable,
     postings: RwLock<Postings>,
     next_ref: AtomicU64,
     num_series: AtomicUsize,
@@ -135,6 +139,7 @@ impl Head {
         Head {
             by_hash: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
             by_ref: RefIndex::default(),
+            hot: HotTable::default(),
             postings: RwLock::new(Postings::default()),
             next_ref: AtomicU64::new(1),
             num_series: AtomicUsize::new(0),
@@ -297,6 +302,7 @@ impl Head {
             }
         }
         self.by_ref.insert(s.clone());
+        self.hot.insert(&s, i64::MIN);
         self.postings.write().add(r, labels);
         Ok((s, true))
     }
@@ -324,6 +330,7 @@ impl Head {
             .map(|s| s.series_ref)
             .collect();
         let mut gone: Vec<(u64, Labels)> = Vec::new();
+        let mut retired: Vec<Retired> = Vec::new();
         let mut new_min = i64::MAX;
         let segs = self.segments.read();
         for stripe in self.by_hash.iter() {
@@ -339,12 +346,18 @@ impl Head {
                     if !empty {
                         return true;
                     }
-                    // Only the two maps hold it: no appender has it staged
-                    // and nobody can fetch it meanwhile (both map locks held).
+                    // Only the two maps hold it (no query or spill pass) and
+                    // nobody can fetch it meanwhile (both map locks held).
+                    // Appenders may have it staged by address: it is
+                    // retired, not freed, and their commits move those
+                    // samples to the live series of its labels.
                     let removed = self
                         .by_ref
                         .remove_if(s.series_ref, |s| Arc::strong_count(s) > 2);
                     if removed {
+                        s.set_removed();
+                        self.hot.remove(s, &mut retired);
+                        retired.push(Retired::Series(s.clone()));
                         gone.push((s.series_ref, s.labels.clone()));
                     }
                     !removed
@@ -352,6 +365,7 @@ impl Head {
             });
         }
         drop(segs);
+        self.hot.retire(retired);
         if !queued.is_empty() {
             let back = queued.iter().filter_map(|&r| self.by_ref.get(r));
             self.spill_due.lock().series.extend(back);
@@ -380,6 +394,43 @@ impl Head {
     /// Number of spill segments the head's chunks refer to.
     pub fn live_segments(&self) -> usize {
         self.segments.read().live()
+    }
+
+    /// Notes that the `Series` record of `s` is in the WAL (replay).
+    pub(crate) fn set_logged(&self, s: &MemSeries) {
+        s.set_logged();
+        // SAFETY: no era is needed to set a flag in a slot that holds `s`:
+        // removals (which retire pages) run under the commit lock, which
+        // replay precedes and commit holds.
+        if let Some(slot) = unsafe { self.hot.slot(s.series_ref) } {
+            if slot.holds(s).is_some() {
+                slot.set_logged();
+            }
+        }
+    }
+
+    /// Sets every series' newest timestamp in its slot from its data
+    /// (after replay or a deletion changed the data past the appenders).
+    pub(crate) fn resync_hot(&self, series: &[Arc<MemSeries>]) {
+        for s in series {
+            self.resync_one(s);
+        }
+    }
+
+    fn resync_one(&self, s: &MemSeries) {
+        // SAFETY: as in `set_logged`; callers hold the commit lock or run
+        // before any appender.
+        if let Some(slot) = unsafe { self.hot.slot(s.series_ref) } {
+            if slot.holds(s).is_some() {
+                let last = s.data.lock().last().map_or(i64::MIN, |(t, _)| t);
+                slot.last_t.store(last, Ordering::Release);
+            }
+        }
+    }
+
+    /// [`Self::resync_hot`] for every series.
+    pub(crate) fn resync_hot_all(&self) {
+        self.for_each_series(|s| self.resync_one(s));
     }
 
     /// Calls `f` for every series (in no particular order).

@@ -3,9 +3,9 @@
 //! References are handed out in increasing order, so instead of a hash map
 //! the index is an array per lock stripe: runs of [`RUN`] consecutive
 //! references share a stripe and sit next to each other in it. Looking a
-//! series up (once per appended sample, with the scraper's hint) is then a
-//! shift, a mask and an array read, and the references of one target's
-//! series, which were created together, share cache lines.
+//! series up is then a shift, a mask and an array read. (Appends with the
+//! scraper's hint do not come here: they read the lock-free slots of
+//! `hot.rs`.)
 //!
 //! Removed series leave holes; holes at the front of a stripe are trimmed, so
 //! the usual churn (old series go, new ones come with higher references)
@@ -134,18 +134,6 @@ impl RefIndex {
     pub(crate) fn get(&self, r: u64) -> Option<Arc<MemSeries>> {
         let (stripe, slot) = locate(r);
         self.stripes.get(stripe)?.read().get(slot, r).cloned()
-    }
-
-    /// Prefetches the series struct of reference `r` (see `prefetch.rs`),
-    /// without taking a reference count: nothing is dereferenced.
-    pub(crate) fn prefetch(&self, r: u64) {
-        let (stripe, slot) = locate(r);
-        if let Some(st) = self.stripes.get(stripe) {
-            if let Some(s) = st.read().get(slot, r) {
-                // The Arc's counts and the series' fields: three lines.
-                super::prefetch::prefetch_lines(Arc::as_ptr(s).cast::<u8>().wrapping_sub(16), 3);
-            }
-        }
     }
 
     /// Adds `s` under its reference.

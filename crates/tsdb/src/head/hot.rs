@@ -1,0 +1,501 @@
+//! The append path's view of the series, dense by reference.
+//!
+//! A scrape appends one sample to each of its target's series once an
+//! interval, and every series' memory has gone cold meanwhile. What
+//! `append` needs per sample — is the hint's series the one with these
+//! labels, and is the sample newer than the series' last — sits here in a
+//! 32-byte [`HotSlot`] per reference, two to a cache line, in pages of
+//! [`PAGE`] consecutive references (a target's series, created together,
+//! share pages and lines). `append` reads the slot without any lock and
+//! without touching the series itself; commit is the only place that does.
+//!
+//! The slots are read without locks, so nothing they point at may be freed
+//! while an appender may still use it: removed series, their slots' label
+//! sets and emptied pages are *retired* into the head's current [`Era`],
+//! and an appender holds the era it started in (taken at its first append
+//! of a batch, dropped at commit or rollback). An era keeps every later
+//! era alive, so what was retired after an appender started is freed only
+//! once that appender is done. References far past the table's end (a
+//! damaged WAL's) get no slot; their appends take the locked path.
+
+use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use promlite_model::Labels;
+
+use super::series::MemSeries;
+
+/// References per page; a power of two.
+const PAGE_BITS: u32 = 9;
+const PAGE: usize = 1 << PAGE_BITS;
+/// A reference whose page is more than this many pages past the table's
+/// end gets no slot.
+const MAX_PAGE_GAP: usize = 4096;
+
+/// Set in [`HotSlot::series`] once the series' `Series` record is in the WAL
+/// (a cache of [`MemSeries::is_logged`], which only ever goes false → true).
+pub(crate) const SLOT_LOGGED: usize = 1;
+
+/// One reference's slot.
+#[repr(C, align(32))]
+pub(crate) struct HotSlot {
+    /// The series' address | [`SLOT_LOGGED`]; 0 when empty.
+    series: AtomicUsize,
+    /// The series' label set (valid while `series` is not 0): compared by
+    /// pointer with the caller's, never dereferenced on the append path.
+    labels: UnsafeCell<MaybeUninit<Labels>>,
+    /// The newest sample's timestamp committed through an appender (or
+    /// found by replay); `i64::MIN` when none. It may be above the series'
+    /// real newest (after a deletion) but never below it except for
+    /// samples written past the appenders (tests), so "newer than this"
+    /// means "appendable"; anything else is checked under the series' lock.
+    pub(crate) last_t: AtomicI64,
+}
+
+impl HotSlot {
+    /// The series in the slot, if it is `s`, with the logged flag.
+    pub(crate) fn holds(&self, s: *const MemSeries) -> Option<bool> {
+        let v = self.series.load(Ordering::Acquire);
+        (v & !SLOT_LOGGED == s as usize && v != 0).then_some(v & SLOT_LOGGED != 0)
+    }
+
+    /// Marks the series logged (commit, under the commit lock).
+    pub(crate) fn set_logged(&self) {
+        self.series.fetch_or(SLOT_LOGGED, Ordering::AcqRel);
+    }
+
+    /// The series, if the slot holds one whose labels are `labels` (the
+    /// same allocation).
+    fn series_for(&self, labels: &Labels) -> Option<NonNull<MemSeries>> {
+        let v = self.series.load(Ordering::Acquire) & !SLOT_LOGGED;
+        let p = NonNull::new(v as *mut MemSeries)?;
+        // SAFETY: `labels` was written before `series` was published
+        // (Release/Acquire) and is not written again while the slot is in
+        // use; a removal moves it into the era without writing the slot.
+        let mine = unsafe { (*self.labels.get()).assume_init_ref() };
+        mine.ptr_eq(labels).then_some(p)
+    }
+}
+
+struct Page {
+    slots: [HotSlot; PAGE],
+}
+
+/// A page pointer owned by the table (or by an era once retired).
+pub(crate) struct PageBox(NonNull<Page>);
+
+// SAFETY: a page is plain memory of atomics and label sets (which are
+// Send + Sync); the box only frees it.
+unsafe impl Send for PageBox {}
+unsafe impl Sync for PageBox {}
+
+impl PageBox {
+    fn new() -> PageBox {
+        let layout = std::alloc::Layout::new::<Page>();
+        // SAFETY: the layout is not zero-sized; all-zero bytes are a valid
+        // page (zero atomics, uninitialised label sets).
+        let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Page>();
+        match NonNull::new(p) {
+            Some(p) => PageBox(p),
+            None => std::alloc::handle_alloc_error(layout),
+        }
+    }
+}
+
+impl Drop for PageBox {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `PageBox::new` with this layout; the label
+        // sets in it were moved out (or dropped) before.
+        unsafe { std::alloc::dealloc(self.0.as_ptr().cast(), std::alloc::Layout::new::<Page>()) }
+    }
+}
+
+/// Something the lock-free readers may still use, freed with its era.
+pub(crate) enum Retired {
+    Series(#[allow(dead_code)] Arc<MemSeries>),
+    Labels(#[allow(dead_code)] Labels),
+    Page(#[allow(dead_code)] PageBox),
+}
+
+/// A span of the head's life between two retirements (see the module docs).
+#[derive(Default)]
+pub(crate) struct Era {
+    retired: Mutex<Vec<Retired>>,
+    next: Mutex<Option<Arc<Era>>>,
+}
+
+impl std::fmt::Debug for Era {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Era")
+            .field("retired", &self.retired.lock().len())
+            .finish()
+    }
+}
+
+impl Drop for Era {
+    /// Frees a chain of eras nobody holds without recursing.
+    fn drop(&mut self) {
+        let mut next = self.next.get_mut().take();
+        while let Some(e) = next {
+            match Arc::try_unwrap(e) {
+                Ok(mut e) => next = e.next.get_mut().take(),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+/// The page directory: pointers to pages, null where none.
+struct Dir {
+    pages: Box<[AtomicPtr<Page>]>,
+}
+
+impl Dir {
+    fn new(len: usize) -> Box<Dir> {
+        Box::new(Dir {
+            pages: (0..len)
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect(),
+        })
+    }
+}
+
+/// The writers' side: replaced directories (freed with the table, so a
+/// reader holding an old one never reads freed memory; they at most double
+/// the directory's size) and the number of used slots per page.
+#[derive(Default)]
+struct Writer {
+    old_dirs: Vec<Box<Dir>>,
+    used: Vec<u32>,
+}
+
+/// Slots by reference (see the module docs).
+pub(crate) struct HotTable {
+    dir: AtomicPtr<Dir>,
+    w: Mutex<Writer>,
+    era: Mutex<Arc<Era>>,
+}
+
+// SAFETY: the slots' label sets are written only under `w` before their
+// slot is published and read only as described in `HotSlot::series_for`;
+// pages and directories are freed only as described in the module docs.
+unsafe impl Send for HotTable {}
+unsafe impl Sync for HotTable {}
+
+impl std::fmt::Debug for HotTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HotTable")
+            .field(
+                "pages",
+                &self.w.lock().used.iter().filter(|&&n| n > 0).count(),
+            )
+            .finish()
+    }
+}
+
+impl Default for HotTable {
+    fn default() -> Self {
+        HotTable {
+            dir: AtomicPtr::new(Box::into_raw(Dir::new(16))),
+            w: Mutex::new(Writer::default()),
+            era: Mutex::new(Arc::new(Era::default())),
+        }
+    }
+}
+
+fn split(r: u64) -> (usize, usize) {
+    ((r >> PAGE_BITS) as usize, (r as usize) & (PAGE - 1))
+}
+
+impl HotTable {
+    fn dir(&self) -> &Dir {
+        // SAFETY: the directory pointer is always valid; replaced
+        // directories live until the table is dropped.
+        unsafe { &*self.dir.load(Ordering::Acquire) }
+    }
+
+    fn page(&self, i: usize) -> *mut Page {
+        self.dir()
+            .pages
+            .get(i)
+            .map_or(std::ptr::null_mut(), |p| p.load(Ordering::Acquire))
+    }
+
+    /// The era appenders pin while they hold series addresses.
+    pub(crate) fn pin(&self) -> Arc<Era> {
+        self.era.lock().clone()
+    }
+
+    /// The slot of reference `r`, if it has one.
+    ///
+    /// # Safety
+    /// The caller holds an era taken before the call, and uses the slot
+    /// only while it holds that era.
+    pub(crate) unsafe fn slot(&self, r: u64) -> Option<&HotSlot> {
+        let (p, i) = split(r);
+        let page = self.page(p);
+        // SAFETY: a page is retired (not freed) when it leaves the
+        // directory, and freed only after every era pinned before that.
+        unsafe { page.as_ref() }.and_then(|pg| pg.slots.get(i))
+    }
+
+    /// The series of reference `r` if its labels are `labels`, with its slot.
+    ///
+    /// # Safety
+    /// As for [`Self::slot`]; the series lives as long as the era too.
+    pub(crate) unsafe fn find(
+        &self,
+        r: u64,
+        labels: &Labels,
+    ) -> Option<(NonNull<MemSeries>, &HotSlot)> {
+        // SAFETY: forwarded.
+        let slot = unsafe { self.slot(r) }?;
+        slot.series_for(labels).map(|s| (s, slot))
+    }
+
+    /// Asks the CPU for the slot of `r` (nothing is dereferenced).
+    pub(crate) fn prefetch(&self, r: u64) {
+        let (p, i) = split(r);
+        let page = self.page(p);
+        if !page.is_null() {
+            let at = page
+                .cast::<u8>()
+                .wrapping_add(i * std::mem::size_of::<HotSlot>());
+            super::prefetch::prefetch_lines(at, 1);
+        }
+    }
+
+    /// Gives `s` its slot (a new series); `last_t` as [`HotSlot::last_t`].
+    /// Does nothing if the reference is far past the table's end or its
+    /// slot is taken (a damaged WAL's duplicate reference).
+    pub(crate) fn insert(&self, s: &Arc<MemSeries>, last_t: i64) {
+        let (p, i) = split(s.series_ref);
+        let mut w = self.w.lock();
+        let len = self.dir().pages.len();
+        if p >= len {
+            if p - len > MAX_PAGE_GAP {
+                return;
+            }
+            let grown = Dir::new((len * 2).max(p + 1));
+            for (new, old) in grown.pages.iter().zip(self.dir().pages.iter()) {
+                new.store(old.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+            let old = self.dir.swap(Box::into_raw(grown), Ordering::AcqRel);
+            // SAFETY: from `Box::into_raw`; readers may still hold it, so
+            // it is kept until the table is dropped.
+            w.old_dirs.push(unsafe { Box::from_raw(old) });
+        }
+        let Some(entry) = self.dir().pages.get(p) else {
+            return;
+        };
+        let mut page = entry.load(Ordering::Acquire);
+        if page.is_null() {
+            // The directory owns it from here (freed by `remove` through
+            // an era, or by `Drop`).
+            page = std::mem::ManuallyDrop::new(PageBox::new()).0.as_ptr();
+            entry.store(page, Ordering::Release);
+        }
+        if w.used.len() <= p {
+            w.used.resize(p + 1, 0);
+        }
+        // SAFETY: pages in the directory are live; we hold the writer lock.
+        let Some(slot) = (unsafe { &*page }).slots.get(i) else {
+            return;
+        };
+        if slot.series.load(Ordering::Acquire) != 0 {
+            return;
+        }
+        // SAFETY: the slot is empty, so no reader looks at its labels
+        // (they check `series` first) and nothing else writes them.
+        unsafe { (*slot.labels.get()).write(s.labels.clone()) };
+        slot.last_t.store(last_t, Ordering::Relaxed);
+        let logged = if s.is_logged() { SLOT_LOGGED } else { 0 };
+        slot.series
+            .store(Arc::as_ptr(s) as usize | logged, Ordering::Release);
+        if let Some(n) = w.used.get_mut(p) {
+            *n += 1;
+        }
+    }
+
+    /// Empties the slot of `s` (if it holds `s`), putting what readers may
+    /// still use (its label set, the page if it was the page's last slot)
+    /// into `retired`.
+    pub(crate) fn remove(&self, s: &MemSeries, retired: &mut Vec<Retired>) {
+        let (p, i) = split(s.series_ref);
+        let mut w = self.w.lock();
+        let Some(entry) = self.dir().pages.get(p) else {
+            return;
+        };
+        let page = entry.load(Ordering::Acquire);
+        // SAFETY: pages in the directory are live; we hold the writer lock.
+        let Some(slot) = (unsafe { page.as_ref() }).and_then(|pg| pg.slots.get(i)) else {
+            return;
+        };
+        if slot.holds(s).is_none() {
+            return;
+        }
+        slot.series.store(0, Ordering::Release);
+        // SAFETY: the slot held a series, so its labels are initialised;
+        // they are moved out once (the slot is empty now) and freed with
+        // the era, after any reader that compared them.
+        retired.push(Retired::Labels(unsafe {
+            (*slot.labels.get()).assume_init_read()
+        }));
+        let Some(n) = w.used.get_mut(p) else {
+            return;
+        };
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            entry.store(std::ptr::null_mut(), Ordering::Release);
+            if let Some(b) = NonNull::new(page) {
+                retired.push(Retired::Page(PageBox(b)));
+            }
+        }
+    }
+
+    /// Puts `items` into the current era and starts a new one: they are
+    /// freed once every appender that started before now is done.
+    pub(crate) fn retire(&self, items: Vec<Retired>) {
+        if items.is_empty() {
+            return;
+        }
+        let mut cur = self.era.lock();
+        cur.retired.lock().extend(items);
+        let next = Arc::new(Era::default());
+        *cur.next.lock() = Some(next.clone());
+        *cur = next;
+    }
+
+    /// Number of pages allocated (for tests).
+    #[cfg(test)]
+    pub(crate) fn pages(&self) -> usize {
+        self.w.lock().used.iter().filter(|&&n| n > 0).count()
+    }
+}
+
+impl Drop for HotTable {
+    fn drop(&mut self) {
+        let dir = self.dir.load(Ordering::Acquire);
+        // SAFETY: the current directory, from `Box::into_raw`.
+        let dir = unsafe { Box::from_raw(dir) };
+        for entry in dir.pages.iter() {
+            let page = entry.load(Ordering::Acquire);
+            let Some(b) = NonNull::new(page) else {
+                continue;
+            };
+            let b = PageBox(b);
+            // SAFETY: nobody else holds the table; live slots' labels are
+            // initialised and dropped here, once.
+            for slot in unsafe { &b.0.as_ref().slots }.iter() {
+                if slot.series.load(Ordering::Acquire) != 0 {
+                    unsafe { (*slot.labels.get()).assume_init_drop() };
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promlite_model::labels;
+
+    fn series(r: u64) -> Arc<MemSeries> {
+        MemSeries::new(r, labels!("__name__" => "m", "r" => &r.to_string()))
+    }
+
+    #[test]
+    fn slots_are_32_bytes() {
+        assert_eq!(std::mem::size_of::<HotSlot>(), 32);
+        assert_eq!(std::mem::size_of::<Page>(), PAGE * 32);
+    }
+
+    #[test]
+    fn find_insert_remove_and_pages() {
+        let t = HotTable::default();
+        let all: Vec<_> = (1..=3000u64).map(series).collect();
+        for s in &all {
+            t.insert(s, 7);
+        }
+        let era = t.pin();
+        for s in &all {
+            // SAFETY: the era is held and the series are alive.
+            let (p, slot) = unsafe { t.find(s.series_ref, &s.labels) }.unwrap();
+            assert_eq!(p.as_ptr() as *const MemSeries, Arc::as_ptr(s));
+            assert_eq!(slot.last_t.load(Ordering::Relaxed), 7);
+            assert_eq!(slot.holds(Arc::as_ptr(s)), Some(false));
+            // Equal labels in another allocation do not match.
+            let other = labels!("__name__" => "m", "r" => &s.series_ref.to_string());
+            assert!(unsafe { t.find(s.series_ref, &other) }.is_none());
+        }
+        assert!(unsafe { t.find(5000, &all[0].labels) }.is_none());
+        assert_eq!(t.pages(), 6);
+        let mut retired = Vec::new();
+        for s in &all[..1000] {
+            t.remove(s, &mut retired);
+        }
+        // Refs 1..=1000: pages 0 (1..=511) and 1 (512..=1023, partly) →
+        // the first is empty now.
+        assert_eq!(t.pages(), 5);
+        assert_eq!(
+            retired
+                .iter()
+                .filter(|r| matches!(r, Retired::Page(_)))
+                .count(),
+            1
+        );
+        assert!(unsafe { t.find(1, &all[0].labels) }.is_none());
+        assert!(unsafe { t.find(999, &all[998].labels) }.is_none());
+        assert!(unsafe { t.find(1001, &all[1000].labels) }.is_some());
+        t.retire(retired);
+        drop(era);
+    }
+
+    #[test]
+    fn far_and_taken_references_get_no_slot() {
+        let t = HotTable::default();
+        let far = series(1 << 40);
+        t.insert(&far, 0);
+        let _era = t.pin();
+        assert!(unsafe { t.find(1 << 40, &far.labels) }.is_none());
+        let a = series(7);
+        let b = MemSeries::new(7, labels!("x" => "y"));
+        t.insert(&a, 0);
+        t.insert(&b, 0);
+        assert!(unsafe { t.find(7, &a.labels) }.is_some());
+        assert!(unsafe { t.find(7, &b.labels) }.is_none());
+        // A reference a few pages out grows the directory.
+        let grown = series(100_000);
+        t.insert(&grown, 0);
+        assert!(unsafe { t.find(100_000, &grown.labels) }.is_some());
+        assert!(unsafe { t.find(7, &a.labels) }.is_some());
+    }
+
+    #[test]
+    fn retired_things_live_as_long_as_an_earlier_era() {
+        let t = HotTable::default();
+        let s = series(3);
+        t.insert(&s, 0);
+        let early = t.pin();
+        let mut retired = vec![Retired::Series(s.clone())];
+        t.remove(&s, &mut retired);
+        t.retire(retired);
+        // A later retirement in a later era: still held by `early`.
+        let s2 = series(600);
+        t.insert(&s2, 0);
+        let mut retired = vec![Retired::Series(s2.clone())];
+        t.remove(&s2, &mut retired);
+        t.retire(retired);
+        assert_eq!(Arc::strong_count(&s), 2);
+        assert_eq!(Arc::strong_count(&s2), 2);
+        let late = t.pin();
+        drop(early);
+        assert_eq!(Arc::strong_count(&s), 1);
+        assert_eq!(Arc::strong_count(&s2), 1);
+        drop(late);
+    }
+}
