@@ -80,11 +80,11 @@ impl AppendCounters {
 /// returns; an fsync failure is returned as an error.
 ///
 /// Per sample, `append` reads only the series' slot in the head's hot
-/// table (`hot.rs`): no lock, no reference count, no line of the series
+/// table (`hot.rs`): no lock, no reference count, no load from the series
 /// itself. It stages the series by address, which the era it holds keeps
-/// valid; commit is where the series' memory is touched, with the
-/// addresses of the whole batch known, so its lines are prefetched well
-/// ahead.
+/// valid, and asks the CPU for the series' lines; commit is where the
+/// series' memory is touched, by then mostly in the cache (and the open
+/// chunks' tails are prefetched a few samples ahead).
 pub struct HeadAppender {
     head: Arc<Head>,
     wal: Arc<Wal>,
@@ -231,7 +231,12 @@ impl HeadAppender {
         // SAFETY: the era is held until the staged samples are gone.
         let found = hint.and_then(|r| unsafe { self.head.hot.find(r.0, labels) });
         let (series, slot, r) = match (found, hint) {
-            (Some((p, slot)), Some(r)) => (SeriesPtr(p), SlotPtr(slot), r.0),
+            (Some((p, slot)), Some(r)) => {
+                // Commit will touch the series: ask for its lines now, so
+                // they arrive while the rest of the scrape is parsed.
+                prefetch_series(p.as_ptr());
+                (SeriesPtr(p), SlotPtr(slot), r.0)
+            }
             _ => self.resolve(hint, labels)?,
         };
         let staged = Staged {

@@ -16,10 +16,16 @@
 //! of a batch, dropped at commit or rollback). An era keeps every later
 //! era alive, so what was retired after an appender started is freed only
 //! once that appender is done. References far past the table's end (a
-//! damaged WAL's) get no slot; their appends take the locked path.
+//! damaged WAL's) get no slot: they go to a small map, and their appends
+//! take the slower path.
+//!
+//! The table is also the head's index by reference: a slot owns one
+//! strong count of its series. Lookups for queries and maintenance pin an
+//! era too ([`HotTable::pinned`]), once per query rather than per series.
 
 use std::cell::UnsafeCell;
-use std::mem::MaybeUninit;
+use std::collections::HashMap;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -43,7 +49,8 @@ pub(crate) const SLOT_LOGGED: usize = 1;
 /// One reference's slot.
 #[repr(C, align(32))]
 pub(crate) struct HotSlot {
-    /// The series' address | [`SLOT_LOGGED`]; 0 when empty.
+    /// The series' address | [`SLOT_LOGGED`]; 0 when empty. The slot owns
+    /// one strong count of the series (`Arc::into_raw`).
     series: AtomicUsize,
     /// The series' label set (valid while `series` is not 0): compared by
     /// pointer with the caller's, never dereferenced on the append path.
@@ -66,6 +73,11 @@ impl HotSlot {
     /// Marks the series logged (commit, under the commit lock).
     pub(crate) fn set_logged(&self) {
         self.series.fetch_or(SLOT_LOGGED, Ordering::AcqRel);
+    }
+
+    /// The series' address, if any.
+    fn ptr(&self) -> Option<NonNull<MemSeries>> {
+        NonNull::new((self.series.load(Ordering::Acquire) & !SLOT_LOGGED) as *mut MemSeries)
     }
 
     /// The series, if the slot holds one whose labels are `labels` (the
@@ -169,6 +181,8 @@ impl Dir {
 /// the directory's size) and the number of used slots per page.
 #[derive(Default)]
 struct Writer {
+    // Boxed: readers hold `&Dir` into the box, which must not move.
+    #[allow(clippy::vec_box)]
     old_dirs: Vec<Box<Dir>>,
     used: Vec<u32>,
 }
@@ -177,7 +191,33 @@ struct Writer {
 pub(crate) struct HotTable {
     dir: AtomicPtr<Dir>,
     w: Mutex<Writer>,
+    /// Series without a slot (references far past the end, or a taken
+    /// slot's); removed ones are retired like the others.
+    overflow: Mutex<HashMap<u64, Arc<MemSeries>>>,
     era: Mutex<Arc<Era>>,
+}
+
+/// An era held for a series of lookups (see [`HotTable::pinned`]).
+pub(crate) struct Pinned<'a> {
+    table: &'a HotTable,
+    _era: Arc<Era>,
+}
+
+impl Pinned<'_> {
+    /// The series with reference `r`; valid while `self` is.
+    pub(crate) fn get(&self, r: u64) -> Option<&MemSeries> {
+        // SAFETY: the era is held for the lifetime of the result.
+        if let Some(p) = unsafe { self.table.slot(r) }.and_then(HotSlot::ptr) {
+            // SAFETY: the slot's series lives until retired and freed after
+            // this era.
+            return Some(unsafe { &*p.as_ptr() });
+        }
+        let over = self.table.overflow.lock();
+        let p = Arc::as_ptr(over.get(&r)?);
+        drop(over);
+        // SAFETY: removed from the map only into an era (as slots are).
+        Some(unsafe { &*p })
+    }
 }
 
 // SAFETY: the slots' label sets are written only under `w` before their
@@ -202,6 +242,7 @@ impl Default for HotTable {
         HotTable {
             dir: AtomicPtr::new(Box::into_raw(Dir::new(16))),
             w: Mutex::new(Writer::default()),
+            overflow: Mutex::new(HashMap::new()),
             era: Mutex::new(Arc::new(Era::default())),
         }
     }
@@ -228,6 +269,50 @@ impl HotTable {
     /// The era appenders pin while they hold series addresses.
     pub(crate) fn pin(&self) -> Arc<Era> {
         self.era.lock().clone()
+    }
+
+    /// An era held for lookups by reference.
+    pub(crate) fn pinned(&self) -> Pinned<'_> {
+        Pinned {
+            table: self,
+            _era: self.pin(),
+        }
+    }
+
+    /// The series with reference `r`.
+    pub(crate) fn get(&self, r: u64) -> Option<Arc<MemSeries>> {
+        let pin = self.pinned();
+        let s: *const MemSeries = pin.get(r)?;
+        // SAFETY: `s` lives in an `Arc` kept alive by the pin; one more
+        // strong count for the caller.
+        unsafe {
+            Arc::increment_strong_count(s);
+            Some(Arc::from_raw(s))
+        }
+    }
+
+    /// Calls `f` for every series (in no particular order; series added or
+    /// removed meanwhile may or may not be seen).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Arc<MemSeries>)) {
+        let _pin = self.pin();
+        for entry in self.dir().pages.iter() {
+            let page = entry.load(Ordering::Acquire);
+            // SAFETY: pages leave the directory only into an era, after
+            // the pin.
+            let Some(page) = (unsafe { page.as_ref() }) else {
+                continue;
+            };
+            for slot in page.slots.iter() {
+                if let Some(p) = slot.ptr() {
+                    // SAFETY: the slot's strong count, borrowed (never
+                    // dropped here); the pin keeps it alive.
+                    let s = ManuallyDrop::new(unsafe { Arc::from_raw(p.as_ptr()) });
+                    f(&s);
+                }
+            }
+        }
+        let over: Vec<Arc<MemSeries>> = self.overflow.lock().values().cloned().collect();
+        over.iter().for_each(f);
     }
 
     /// The slot of reference `r`, if it has one.
@@ -269,16 +354,22 @@ impl HotTable {
         }
     }
 
-    /// Gives `s` its slot (a new series); `last_t` as [`HotSlot::last_t`].
-    /// Does nothing if the reference is far past the table's end or its
-    /// slot is taken (a damaged WAL's duplicate reference).
+    /// Adds `s` (a new series) under its reference; `last_t` as
+    /// [`HotSlot::last_t`]. A reference far past the table's end, or whose
+    /// slot is taken (a damaged WAL's duplicate), goes to the overflow map.
     pub(crate) fn insert(&self, s: &Arc<MemSeries>, last_t: i64) {
+        if !self.insert_slot(s, last_t) {
+            self.overflow.lock().insert(s.series_ref, s.clone());
+        }
+    }
+
+    fn insert_slot(&self, s: &Arc<MemSeries>, last_t: i64) -> bool {
         let (p, i) = split(s.series_ref);
         let mut w = self.w.lock();
         let len = self.dir().pages.len();
         if p >= len {
             if p - len > MAX_PAGE_GAP {
-                return;
+                return false;
             }
             let grown = Dir::new((len * 2).max(p + 1));
             for (new, old) in grown.pages.iter().zip(self.dir().pages.iter()) {
@@ -290,13 +381,13 @@ impl HotTable {
             w.old_dirs.push(unsafe { Box::from_raw(old) });
         }
         let Some(entry) = self.dir().pages.get(p) else {
-            return;
+            return false;
         };
         let mut page = entry.load(Ordering::Acquire);
         if page.is_null() {
-            // The directory owns it from here (freed by `remove` through
-            // an era, or by `Drop`).
-            page = std::mem::ManuallyDrop::new(PageBox::new()).0.as_ptr();
+            // The directory owns it from here (freed through an era by
+            // `remove_if`, or by `Drop`).
+            page = ManuallyDrop::new(PageBox::new()).0.as_ptr();
             entry.store(page, Ordering::Release);
         }
         if w.used.len() <= p {
@@ -304,57 +395,81 @@ impl HotTable {
         }
         // SAFETY: pages in the directory are live; we hold the writer lock.
         let Some(slot) = (unsafe { &*page }).slots.get(i) else {
-            return;
+            return false;
         };
         if slot.series.load(Ordering::Acquire) != 0 {
-            return;
+            return false;
         }
         // SAFETY: the slot is empty, so no reader looks at its labels
         // (they check `series` first) and nothing else writes them.
         unsafe { (*slot.labels.get()).write(s.labels.clone()) };
         slot.last_t.store(last_t, Ordering::Relaxed);
         let logged = if s.is_logged() { SLOT_LOGGED } else { 0 };
+        let owned = Arc::into_raw(s.clone());
         slot.series
-            .store(Arc::as_ptr(s) as usize | logged, Ordering::Release);
+            .store(owned as usize | logged, Ordering::Release);
         if let Some(n) = w.used.get_mut(p) {
             *n += 1;
         }
+        true
     }
 
-    /// Empties the slot of `s` (if it holds `s`), putting what readers may
-    /// still use (its label set, the page if it was the page's last slot)
-    /// into `retired`.
-    pub(crate) fn remove(&self, s: &MemSeries, retired: &mut Vec<Retired>) {
-        let (p, i) = split(s.series_ref);
+    /// Removes reference `r` unless `keep` says otherwise for its series
+    /// (called under the writer lock, so nobody can look it up for
+    /// removal meanwhile), putting what lock-free readers may still use
+    /// (the series, its label set, the page if it was the page's last
+    /// slot) into `retired`. Returns whether it was removed.
+    pub(crate) fn remove_if(
+        &self,
+        r: u64,
+        keep: impl FnOnce(&Arc<MemSeries>) -> bool,
+        retired: &mut Vec<Retired>,
+    ) -> bool {
+        let (p, i) = split(r);
         let mut w = self.w.lock();
-        let Some(entry) = self.dir().pages.get(p) else {
-            return;
-        };
-        let page = entry.load(Ordering::Acquire);
+        let entry = self.dir().pages.get(p);
+        let page = entry.map_or(std::ptr::null_mut(), |e| e.load(Ordering::Acquire));
         // SAFETY: pages in the directory are live; we hold the writer lock.
-        let Some(slot) = (unsafe { page.as_ref() }).and_then(|pg| pg.slots.get(i)) else {
-            return;
+        let slot = unsafe { page.as_ref() }.and_then(|pg| pg.slots.get(i));
+        let Some((slot, s)) = slot.and_then(|slot| slot.ptr().map(|s| (slot, s))) else {
+            drop(w);
+            let mut over = self.overflow.lock();
+            return match over.get(&r) {
+                Some(s) if !keep(s) => {
+                    if let Some(s) = over.remove(&r) {
+                        retired.push(Retired::Series(s));
+                    }
+                    true
+                }
+                _ => false,
+            };
         };
-        if slot.holds(s).is_none() {
-            return;
+        // SAFETY: the slot's strong count, borrowed for `keep`.
+        let held = ManuallyDrop::new(unsafe { Arc::from_raw(s.as_ptr()) });
+        if keep(&held) {
+            return false;
         }
         slot.series.store(0, Ordering::Release);
-        // SAFETY: the slot held a series, so its labels are initialised;
-        // they are moved out once (the slot is empty now) and freed with
-        // the era, after any reader that compared them.
-        retired.push(Retired::Labels(unsafe {
-            (*slot.labels.get()).assume_init_read()
-        }));
+        // SAFETY: the slot's strong count and label set move to the era,
+        // once (the slot is empty now); readers that found them before
+        // use them until the era ends.
+        unsafe {
+            retired.push(Retired::Series(Arc::from_raw(s.as_ptr())));
+            retired.push(Retired::Labels((*slot.labels.get()).assume_init_read()));
+        }
         let Some(n) = w.used.get_mut(p) else {
-            return;
+            return true;
         };
         *n = n.saturating_sub(1);
         if *n == 0 {
-            entry.store(std::ptr::null_mut(), Ordering::Release);
+            if let Some(e) = entry {
+                e.store(std::ptr::null_mut(), Ordering::Release);
+            }
             if let Some(b) = NonNull::new(page) {
                 retired.push(Retired::Page(PageBox(b)));
             }
         }
+        true
     }
 
     /// Puts `items` into the current era and starts a new one: they are
@@ -388,11 +503,14 @@ impl Drop for HotTable {
                 continue;
             };
             let b = PageBox(b);
-            // SAFETY: nobody else holds the table; live slots' labels are
-            // initialised and dropped here, once.
+            // SAFETY: nobody else holds the table; live slots' labels and
+            // strong counts are dropped here, once.
             for slot in unsafe { &b.0.as_ref().slots }.iter() {
-                if slot.series.load(Ordering::Acquire) != 0 {
-                    unsafe { (*slot.labels.get()).assume_init_drop() };
+                if let Some(s) = slot.ptr() {
+                    unsafe {
+                        (*slot.labels.get()).assume_init_drop();
+                        drop(Arc::from_raw(s.as_ptr()));
+                    }
                 }
             }
         }
@@ -408,6 +526,12 @@ mod tests {
         MemSeries::new(r, labels!("__name__" => "m", "r" => &r.to_string()))
     }
 
+    fn count(t: &HotTable) -> usize {
+        let mut n = 0;
+        t.for_each(|_| n += 1);
+        n
+    }
+
     #[test]
     fn slots_are_32_bytes() {
         assert_eq!(std::mem::size_of::<HotSlot>(), 32);
@@ -415,12 +539,13 @@ mod tests {
     }
 
     #[test]
-    fn find_insert_remove_and_pages() {
+    fn find_get_insert_remove_and_pages() {
         let t = HotTable::default();
         let all: Vec<_> = (1..=3000u64).map(series).collect();
         for s in &all {
             t.insert(s, 7);
         }
+        assert_eq!(Arc::strong_count(&all[0]), 2, "the slot holds one");
         let era = t.pin();
         for s in &all {
             // SAFETY: the era is held and the series are alive.
@@ -428,18 +553,22 @@ mod tests {
             assert_eq!(p.as_ptr() as *const MemSeries, Arc::as_ptr(s));
             assert_eq!(slot.last_t.load(Ordering::Relaxed), 7);
             assert_eq!(slot.holds(Arc::as_ptr(s)), Some(false));
+            assert!(Arc::ptr_eq(&t.get(s.series_ref).unwrap(), s));
             // Equal labels in another allocation do not match.
             let other = labels!("__name__" => "m", "r" => &s.series_ref.to_string());
             assert!(unsafe { t.find(s.series_ref, &other) }.is_none());
         }
         assert!(unsafe { t.find(5000, &all[0].labels) }.is_none());
+        assert!(t.get(0).is_none() && t.get(3001).is_none());
         assert_eq!(t.pages(), 6);
+        assert_eq!(count(&t), 3000);
         let mut retired = Vec::new();
+        assert!(!t.remove_if(5, |_| true, &mut retired), "kept");
         for s in &all[..1000] {
-            t.remove(s, &mut retired);
+            assert!(t.remove_if(s.series_ref, |_| false, &mut retired));
         }
-        // Refs 1..=1000: pages 0 (1..=511) and 1 (512..=1023, partly) →
-        // the first is empty now.
+        assert!(!t.remove_if(5, |_| false, &mut retired), "already gone");
+        // Refs 1..=1000: page 0 (1..=511) is empty now, page 1 is not.
         assert_eq!(t.pages(), 5);
         assert_eq!(
             retired
@@ -449,19 +578,27 @@ mod tests {
             1
         );
         assert!(unsafe { t.find(1, &all[0].labels) }.is_none());
-        assert!(unsafe { t.find(999, &all[998].labels) }.is_none());
+        assert!(t.get(999).is_none());
         assert!(unsafe { t.find(1001, &all[1000].labels) }.is_some());
+        assert_eq!(count(&t), 2000);
+        // Retired, not freed, while the era is held.
         t.retire(retired);
+        assert_eq!(Arc::strong_count(&all[0]), 2);
         drop(era);
+        assert_eq!(Arc::strong_count(&all[0]), 1);
+        assert_eq!(Arc::strong_count(&all[1000]), 2);
+        drop(t);
+        assert_eq!(Arc::strong_count(&all[1000]), 1, "the table let go");
     }
 
     #[test]
-    fn far_and_taken_references_get_no_slot() {
+    fn far_and_taken_references_go_to_the_overflow_map() {
         let t = HotTable::default();
         let far = series(1 << 40);
         t.insert(&far, 0);
-        let _era = t.pin();
+        let pin = t.pinned();
         assert!(unsafe { t.find(1 << 40, &far.labels) }.is_none());
+        assert_eq!(pin.get(1 << 40).map(|s| s.series_ref), Some(1 << 40));
         let a = series(7);
         let b = MemSeries::new(7, labels!("x" => "y"));
         t.insert(&a, 0);
@@ -473,6 +610,13 @@ mod tests {
         t.insert(&grown, 0);
         assert!(unsafe { t.find(100_000, &grown.labels) }.is_some());
         assert!(unsafe { t.find(7, &a.labels) }.is_some());
+        assert_eq!(count(&t), 4, "the far one, a, b (overflow), grown");
+        drop(pin);
+        let mut retired = Vec::new();
+        assert!(t.remove_if(1 << 40, |_| false, &mut retired));
+        assert!(t.get(1 << 40).is_none());
+        t.retire(retired);
+        assert_eq!(Arc::strong_count(&far), 1);
     }
 
     #[test]
@@ -481,14 +625,14 @@ mod tests {
         let s = series(3);
         t.insert(&s, 0);
         let early = t.pin();
-        let mut retired = vec![Retired::Series(s.clone())];
-        t.remove(&s, &mut retired);
+        let mut retired = Vec::new();
+        t.remove_if(3, |_| false, &mut retired);
         t.retire(retired);
         // A later retirement in a later era: still held by `early`.
         let s2 = series(600);
         t.insert(&s2, 0);
-        let mut retired = vec![Retired::Series(s2.clone())];
-        t.remove(&s2, &mut retired);
+        let mut retired = Vec::new();
+        t.remove_if(600, |_| false, &mut retired);
         t.retire(retired);
         assert_eq!(Arc::strong_count(&s), 2);
         assert_eq!(Arc::strong_count(&s2), 2);

@@ -22,7 +22,6 @@ mod open;
 mod postings;
 mod prefetch;
 mod read;
-mod refs;
 mod series;
 mod spill;
 mod stats;
@@ -45,7 +44,6 @@ pub use stats::{HeadStats, NameCount};
 
 use hot::{HotTable, Retired};
 use postings::Postings;
-use refs::RefIndex;
 
 /// Number of lock stripes; a power of two.
 const STRIPES: usize = 128;
@@ -102,8 +100,7 @@ impl SameHash {
 #[derive(Debug)]
 pub struct Head {
     by_hash: Box<[HashStripe]>,
-    by_ref: RefIndex,
-    /// What appends read per sample, dense by reference (`hot.rs`).
+    /// Series by reference, with what appends read per sample (`hot.rs`).
     hot: HotTable,
     postings: RwLock<Postings>,
     next_ref: AtomicU64,
@@ -138,7 +135,6 @@ impl Head {
     pub fn new(chunk_range: i64, max_series: usize) -> Head {
         Head {
             by_hash: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
-            by_ref: RefIndex::default(),
             hot: HotTable::default(),
             postings: RwLock::new(Postings::default()),
             next_ref: AtomicU64::new(1),
@@ -250,7 +246,13 @@ impl Head {
 
     /// The series with reference `r`.
     pub fn series_by_ref(&self, r: u64) -> Option<Arc<MemSeries>> {
-        self.by_ref.get(r)
+        self.hot.get(r)
+    }
+
+    /// Lookups by reference without reference counts, for a loop over many
+    /// (see `hot.rs`).
+    pub(crate) fn pinned(&self) -> hot::Pinned<'_> {
+        self.hot.pinned()
     }
 
     /// The series with these labels.
@@ -301,7 +303,6 @@ impl Head {
                 v.insert(SameHash::One(s.clone()));
             }
         }
-        self.by_ref.insert(s.clone());
         self.hot.insert(&s, i64::MIN);
         self.postings.write().add(r, labels);
         Ok((s, true))
@@ -351,13 +352,13 @@ impl Head {
                     // Appenders may have it staged by address: it is
                     // retired, not freed, and their commits move those
                     // samples to the live series of its labels.
-                    let removed = self
-                        .by_ref
-                        .remove_if(s.series_ref, |s| Arc::strong_count(s) > 2);
+                    let removed = self.hot.remove_if(
+                        s.series_ref,
+                        |s| Arc::strong_count(s) > 2,
+                        &mut retired,
+                    );
                     if removed {
                         s.set_removed();
-                        self.hot.remove(s, &mut retired);
-                        retired.push(Retired::Series(s.clone()));
                         gone.push((s.series_ref, s.labels.clone()));
                     }
                     !removed
@@ -367,7 +368,7 @@ impl Head {
         drop(segs);
         self.hot.retire(retired);
         if !queued.is_empty() {
-            let back = queued.iter().filter_map(|&r| self.by_ref.get(r));
+            let back = queued.iter().filter_map(|&r| self.hot.get(r));
             self.spill_due.lock().series.extend(back);
         }
         self.postings.write().remove(&gone);
@@ -435,7 +436,7 @@ impl Head {
 
     /// Calls `f` for every series (in no particular order).
     pub(crate) fn for_each_series(&self, mut f: impl FnMut(&Arc<MemSeries>)) {
-        self.by_ref.for_each(|s| f(s));
+        self.hot.for_each(|s| f(s));
     }
 }
 
