@@ -1,5 +1,6 @@
 //! Appending to the head: validate and stage, then commit through the WAL.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ptr::NonNull;
@@ -246,17 +247,25 @@ impl HeadAppender {
             t,
             v,
         };
-        let verdict = match self.latest.get(&r) {
-            Some(&l) => check_append(Some(l), t, v)?,
-            None => match staged.slot() {
-                Some(slot) if t > slot.last_t.load(Ordering::Acquire) => Appendable::Append,
-                // Not newer than the slot says: the series' data decides.
-                _ => check_append(staged.series().data.lock().last(), t, v)?,
-            },
-        };
-        if verdict == Appendable::Append {
-            self.latest.insert(r, (t, v.to_bits()));
-            self.staged.push(staged);
+        // One probe of the batch's map: the entry is filled in place.
+        match self.latest.entry(r) {
+            Entry::Occupied(mut e) => {
+                if check_append(Some(*e.get()), t, v)? == Appendable::Append {
+                    e.insert((t, v.to_bits()));
+                    self.staged.push(staged);
+                }
+            }
+            Entry::Vacant(e) => {
+                let verdict = match staged.slot() {
+                    Some(slot) if t > slot.last_t.load(Ordering::Acquire) => Appendable::Append,
+                    // Not newer than the slot says: the series' data decides.
+                    _ => check_append(staged.series().data.lock().last(), t, v)?,
+                };
+                if verdict == Appendable::Append {
+                    e.insert((t, v.to_bits()));
+                    self.staged.push(staged);
+                }
+            }
         }
         Ok(SeriesRef(r))
     }

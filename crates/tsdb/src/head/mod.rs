@@ -1,7 +1,8 @@
 //! The head: the most recent data, in memory, compressed in XOR chunks.
 //!
-//! * [`Head`] — series stored in lock stripes (by label hash and by
-//!   reference), a postings index for selection, the time range held.
+//! * [`Head`] — series in lock stripes by label hash and in the hot table
+//!   by reference (`hot.rs`, also what appends read per sample), a
+//!   postings index for selection, the time range held.
 //! * [`HeadAppender`] (`append.rs`) — validates and stages samples; its
 //!   commit writes the WAL first, then makes the batch visible.
 //! * [`HeadQuerier`] (`read.rs`) — the head as a [`promlite_model::Querier`].
