@@ -53,7 +53,7 @@ pub(crate) struct HotSlot {
     /// one strong count of the series (`Arc::into_raw`).
     series: AtomicUsize,
     /// The series' label set (valid while `series` is not 0): compared by
-    /// pointer with the caller's, never dereferenced on the append path.
+    /// pointer with the caller's first, so usually never read.
     labels: UnsafeCell<MaybeUninit<Labels>>,
     /// The newest sample's timestamp committed through an appender (or
     /// found by replay); `i64::MIN` when none. It may be above the series'
@@ -80,8 +80,10 @@ impl HotSlot {
         NonNull::new((self.series.load(Ordering::Acquire) & !SLOT_LOGGED) as *mut MemSeries)
     }
 
-    /// The series, if the slot holds one whose labels are `labels` (the
-    /// same allocation).
+    /// The series, if the slot holds one whose labels are `labels`: the
+    /// same allocation (the scraper passes the label set the series was
+    /// created with; nothing is read then), or equal contents (after a
+    /// restart the series' label sets come from the WAL).
     fn series_for(&self, labels: &Labels) -> Option<NonNull<MemSeries>> {
         let v = self.series.load(Ordering::Acquire) & !SLOT_LOGGED;
         let p = NonNull::new(v as *mut MemSeries)?;
@@ -89,7 +91,7 @@ impl HotSlot {
         // (Release/Acquire) and is not written again while the slot is in
         // use; a removal moves it into the era without writing the slot.
         let mine = unsafe { (*self.labels.get()).assume_init_ref() };
-        mine.ptr_eq(labels).then_some(p)
+        (mine == labels).then_some(p)
     }
 }
 
@@ -554,8 +556,10 @@ mod tests {
             assert_eq!(slot.last_t.load(Ordering::Relaxed), 7);
             assert_eq!(slot.holds(Arc::as_ptr(s)), Some(false));
             assert!(Arc::ptr_eq(&t.get(s.series_ref).unwrap(), s));
-            // Equal labels in another allocation do not match.
-            let other = labels!("__name__" => "m", "r" => &s.series_ref.to_string());
+            // Equal labels in another allocation match; others do not.
+            let equal = labels!("__name__" => "m", "r" => &s.series_ref.to_string());
+            assert!(unsafe { t.find(s.series_ref, &equal) }.is_some());
+            let other = labels!("__name__" => "m", "r" => "x");
             assert!(unsafe { t.find(s.series_ref, &other) }.is_none());
         }
         assert!(unsafe { t.find(5000, &all[0].labels) }.is_none());
