@@ -15,9 +15,10 @@
 //! and an appender holds the era it started in (taken at its first append
 //! of a batch, dropped at commit or rollback). An era keeps every later
 //! era alive, so what was retired after an appender started is freed only
-//! once that appender is done. References far past the table's end (a
-//! damaged WAL's) get no slot: they go to a small map, and their appends
-//! take the slower path.
+//! once that appender is done. The page directory spans the pages in use
+//! (references start in the millions after a long uptime); a reference
+//! more than [`MAX_PAGE_GAP`] pages away from them (a damaged WAL's) gets
+//! no slot: it goes to a small map, and its appends take the slower path.
 //!
 //! The table is also the head's index by reference: a slot owns one
 //! strong count of its series. Lookups for queries and maintenance pin an
@@ -38,9 +39,12 @@ use super::series::MemSeries;
 /// References per page; a power of two.
 const PAGE_BITS: u32 = 9;
 const PAGE: usize = 1 << PAGE_BITS;
-/// A reference whose page is more than this many pages past the table's
-/// end gets no slot.
+/// A reference whose page is more than this many pages away from the
+/// pages in use gets no slot (a damaged WAL's far reference would
+/// otherwise size the directory).
 const MAX_PAGE_GAP: usize = 4096;
+/// Entries of a new table's directory.
+const MIN_DIR: usize = 16;
 
 /// Set in [`HotSlot::series`] once the series' `Series` record is in the WAL
 /// (a cache of [`MemSeries::is_logged`], which only ever goes false → true).
@@ -163,18 +167,27 @@ impl Drop for Era {
     }
 }
 
-/// The page directory: pointers to pages, null where none.
+/// The page directory: pointers to pages `base..base + len`, null where
+/// none. It spans the pages in use (and room to grow), not all pages from
+/// 0: after a long uptime references start in the millions.
 struct Dir {
+    base: usize,
     pages: Box<[AtomicPtr<Page>]>,
 }
 
 impl Dir {
-    fn new(len: usize) -> Box<Dir> {
+    fn new(base: usize, len: usize) -> Box<Dir> {
         Box::new(Dir {
+            base,
             pages: (0..len)
                 .map(|_| AtomicPtr::new(std::ptr::null_mut()))
                 .collect(),
         })
+    }
+
+    /// The entry of page `p`.
+    fn entry(&self, p: usize) -> Option<&AtomicPtr<Page>> {
+        p.checked_sub(self.base).and_then(|i| self.pages.get(i))
     }
 }
 
@@ -186,7 +199,8 @@ struct Writer {
     // Boxed: readers hold `&Dir` into the box, which must not move.
     #[allow(clippy::vec_box)]
     old_dirs: Vec<Box<Dir>>,
-    used: Vec<u32>,
+    /// Used slots by page, for the pages in the directory.
+    used: HashMap<usize, u32>,
 }
 
 /// Slots by reference (see the module docs).
@@ -231,10 +245,7 @@ unsafe impl Sync for HotTable {}
 impl std::fmt::Debug for HotTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HotTable")
-            .field(
-                "pages",
-                &self.w.lock().used.iter().filter(|&&n| n > 0).count(),
-            )
+            .field("pages", &self.w.lock().used.len())
             .finish()
     }
 }
@@ -242,7 +253,7 @@ impl std::fmt::Debug for HotTable {
 impl Default for HotTable {
     fn default() -> Self {
         HotTable {
-            dir: AtomicPtr::new(Box::into_raw(Dir::new(16))),
+            dir: AtomicPtr::new(Box::into_raw(Dir::new(0, MIN_DIR))),
             w: Mutex::new(Writer::default()),
             overflow: Mutex::new(HashMap::new()),
             era: Mutex::new(Arc::new(Era::default())),
@@ -261,11 +272,47 @@ impl HotTable {
         unsafe { &*self.dir.load(Ordering::Acquire) }
     }
 
-    fn page(&self, i: usize) -> *mut Page {
+    fn page(&self, p: usize) -> *mut Page {
         self.dir()
-            .pages
-            .get(i)
-            .map_or(std::ptr::null_mut(), |p| p.load(Ordering::Acquire))
+            .entry(p)
+            .map_or(std::ptr::null_mut(), |e| e.load(Ordering::Acquire))
+    }
+
+    /// Replaces the directory by one that also covers page `p` (the
+    /// caller holds the writer lock). False if `p` is too far from the
+    /// pages in use.
+    fn regrow(&self, w: &mut Writer, p: usize) -> bool {
+        let dir = self.dir();
+        let live = (0..dir.pages.len())
+            .filter(|&k| {
+                dir.pages
+                    .get(k)
+                    .is_some_and(|e| !e.load(Ordering::Acquire).is_null())
+            })
+            .map(|k| dir.base + k);
+        let (lo, hi) = match (live.clone().min(), live.max()) {
+            (Some(lo), Some(hi)) => {
+                let gap = if p < lo { lo - p } else { p.saturating_sub(hi) };
+                if gap > MAX_PAGE_GAP {
+                    return false;
+                }
+                (lo.min(p), hi.max(p) + 1)
+            }
+            _ => (p, p + 1),
+        };
+        // Room above: references only grow, except in a replay.
+        let grown = Dir::new(lo, ((hi - lo) * 2).max(MIN_DIR));
+        for (k, e) in dir.pages.iter().enumerate() {
+            let page = e.load(Ordering::Relaxed);
+            if let Some(to) = grown.entry(dir.base + k).filter(|_| !page.is_null()) {
+                to.store(page, Ordering::Relaxed);
+            }
+        }
+        let old = self.dir.swap(Box::into_raw(grown), Ordering::AcqRel);
+        // SAFETY: from `Box::into_raw`; readers may still hold it, so it
+        // is kept until the table is dropped.
+        w.old_dirs.push(unsafe { Box::from_raw(old) });
+        true
     }
 
     /// The era appenders pin while they hold series addresses.
@@ -357,7 +404,7 @@ impl HotTable {
     }
 
     /// Adds `s` (a new series) under its reference; `last_t` as
-    /// [`HotSlot::last_t`]. A reference far past the table's end, or whose
+    /// [`HotSlot::last_t`]. A reference far from the pages in use, or whose
     /// slot is taken (a damaged WAL's duplicate), goes to the overflow map.
     pub(crate) fn insert(&self, s: &Arc<MemSeries>, last_t: i64) {
         if !self.insert_slot(s, last_t) {
@@ -368,21 +415,10 @@ impl HotTable {
     fn insert_slot(&self, s: &Arc<MemSeries>, last_t: i64) -> bool {
         let (p, i) = split(s.series_ref);
         let mut w = self.w.lock();
-        let len = self.dir().pages.len();
-        if p >= len {
-            if p - len > MAX_PAGE_GAP {
-                return false;
-            }
-            let grown = Dir::new((len * 2).max(p + 1));
-            for (new, old) in grown.pages.iter().zip(self.dir().pages.iter()) {
-                new.store(old.load(Ordering::Relaxed), Ordering::Relaxed);
-            }
-            let old = self.dir.swap(Box::into_raw(grown), Ordering::AcqRel);
-            // SAFETY: from `Box::into_raw`; readers may still hold it, so
-            // it is kept until the table is dropped.
-            w.old_dirs.push(unsafe { Box::from_raw(old) });
+        if self.dir().entry(p).is_none() && !self.regrow(&mut w, p) {
+            return false;
         }
-        let Some(entry) = self.dir().pages.get(p) else {
+        let Some(entry) = self.dir().entry(p) else {
             return false;
         };
         let mut page = entry.load(Ordering::Acquire);
@@ -391,9 +427,6 @@ impl HotTable {
             // `remove_if`, or by `Drop`).
             page = ManuallyDrop::new(PageBox::new()).0.as_ptr();
             entry.store(page, Ordering::Release);
-        }
-        if w.used.len() <= p {
-            w.used.resize(p + 1, 0);
         }
         // SAFETY: pages in the directory are live; we hold the writer lock.
         let Some(slot) = (unsafe { &*page }).slots.get(i) else {
@@ -410,9 +443,7 @@ impl HotTable {
         let owned = Arc::into_raw(s.clone());
         slot.series
             .store(owned as usize | logged, Ordering::Release);
-        if let Some(n) = w.used.get_mut(p) {
-            *n += 1;
-        }
+        *w.used.entry(p).or_insert(0) += 1;
         true
     }
 
@@ -429,7 +460,7 @@ impl HotTable {
     ) -> bool {
         let (p, i) = split(r);
         let mut w = self.w.lock();
-        let entry = self.dir().pages.get(p);
+        let entry = self.dir().entry(p);
         let page = entry.map_or(std::ptr::null_mut(), |e| e.load(Ordering::Acquire));
         // SAFETY: pages in the directory are live; we hold the writer lock.
         let slot = unsafe { page.as_ref() }.and_then(|pg| pg.slots.get(i));
@@ -459,11 +490,12 @@ impl HotTable {
             retired.push(Retired::Series(Arc::from_raw(s.as_ptr())));
             retired.push(Retired::Labels((*slot.labels.get()).assume_init_read()));
         }
-        let Some(n) = w.used.get_mut(p) else {
+        let Some(n) = w.used.get_mut(&p) else {
             return true;
         };
         *n = n.saturating_sub(1);
         if *n == 0 {
+            w.used.remove(&p);
             if let Some(e) = entry {
                 e.store(std::ptr::null_mut(), Ordering::Release);
             }
@@ -490,7 +522,7 @@ impl HotTable {
     /// Number of pages allocated (for tests).
     #[cfg(test)]
     pub(crate) fn pages(&self) -> usize {
-        self.w.lock().used.iter().filter(|&&n| n > 0).count()
+        self.w.lock().used.len()
     }
 }
 
@@ -598,6 +630,8 @@ mod tests {
     #[test]
     fn far_and_taken_references_go_to_the_overflow_map() {
         let t = HotTable::default();
+        let first = series(3);
+        t.insert(&first, 0);
         let far = series(1 << 40);
         t.insert(&far, 0);
         let pin = t.pinned();
@@ -614,13 +648,57 @@ mod tests {
         t.insert(&grown, 0);
         assert!(unsafe { t.find(100_000, &grown.labels) }.is_some());
         assert!(unsafe { t.find(7, &a.labels) }.is_some());
-        assert_eq!(count(&t), 4, "the far one, a, b (overflow), grown");
+        assert_eq!(count(&t), 5, "first, the far one, a, b (overflow), grown");
         drop(pin);
         let mut retired = Vec::new();
         assert!(t.remove_if(1 << 40, |_| false, &mut retired));
         assert!(t.get(1 << 40).is_none());
         t.retire(retired);
         assert_eq!(Arc::strong_count(&far), 1);
+    }
+
+    #[test]
+    fn references_starting_in_the_millions_get_slots() {
+        let t = HotTable::default();
+        // As after a long uptime's restart: the first reference is high,
+        // the directory starts there.
+        let first = 5_000_000u64;
+        let all: Vec<_> = (first..first + 3000).map(series).collect();
+        for s in &all {
+            t.insert(s, 0);
+        }
+        // Somewhat lower ones (a replay's older series) fit too.
+        let lower = series(first - 100_000);
+        t.insert(&lower, 0);
+        let _pin = t.pin();
+        for s in all.iter().chain(std::iter::once(&lower)) {
+            assert!(
+                unsafe { t.find(s.series_ref, &s.labels) }.is_some(),
+                "{}",
+                s.series_ref
+            );
+        }
+        assert!(
+            t.dir().pages.len() < 1000,
+            "{} entries",
+            t.dir().pages.len()
+        );
+        assert!(t.overflow.lock().is_empty());
+        // Far below or above what is in use: the overflow map.
+        let far = series(1);
+        t.insert(&far, 0);
+        assert!(unsafe { t.find(1, &far.labels) }.is_none());
+        assert_eq!(t.get(1).map(|s| s.series_ref), Some(1));
+        // Emptied, the table starts again wherever the next one is.
+        let mut retired = Vec::new();
+        for s in all.iter().chain([&lower, &far]) {
+            assert!(t.remove_if(s.series_ref, |_| false, &mut retired));
+        }
+        assert_eq!(t.pages(), 0);
+        let again = series(90_000_000);
+        t.insert(&again, 0);
+        assert!(unsafe { t.find(90_000_000, &again.labels) }.is_some());
+        t.retire(retired);
     }
 
     #[test]
