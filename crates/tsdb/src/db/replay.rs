@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use promlite_model::StorageError;
@@ -27,7 +26,7 @@ pub(super) fn replay_into(
             for s in series {
                 match head.get_or_create(&s.labels, Some(s.series_ref)) {
                     Ok((m, _)) => {
-                        m.logged.store(true, Ordering::Release);
+                        head.set_logged(&m);
                         if m.series_ref != s.series_ref {
                             aliases.insert(s.series_ref, m.series_ref);
                         }
@@ -68,6 +67,7 @@ pub(super) fn replay_into(
     if mint <= maxt {
         head.update_time_range(mint, maxt);
     }
+    head.resync_hot_all();
     if unknown > 0 {
         tracing::warn!(target: "promlite_tsdb::wal", unknown, "replay: samples for unknown series skipped");
     }

@@ -1,12 +1,15 @@
 //! Appending to the head: validate and stage, then commit through the WAL.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use promlite_model::{AppendError, Appender, Labels, SeriesRef, StorageError};
 
+use super::hot::{Era, HotSlot};
 use super::series::{check_append, Appendable, MemSeries};
 use super::Head;
 use crate::record::{encode_samples, encode_series, RefSample, RefSeries};
@@ -76,11 +79,20 @@ impl AppendCounters {
 /// only then makes it visible. With `sync` set, commit then waits for an
 /// fsync covering the batch (shared with concurrent commits) before it
 /// returns; an fsync failure is returned as an error.
+///
+/// Per sample, `append` reads only the series' slot in the head's hot
+/// table (`hot.rs`): no lock, no reference count, no load from the series
+/// itself. It stages the series by address, which the era it holds keeps
+/// valid, and asks the CPU for the series' lines; commit is where the
+/// series' memory is touched, by then mostly in the cache (and the open
+/// chunks' tails are prefetched a few samples ahead).
 pub struct HeadAppender {
     head: Arc<Head>,
     wal: Arc<Wal>,
     sync: bool,
     closed: Arc<AtomicBool>,
+    /// Held while samples are staged (see `hot.rs`).
+    era: Option<Arc<Era>>,
     staged: Vec<Staged>,
     /// Newest staged sample per series ref.
     latest: RefMap<(i64, u64)>,
@@ -92,16 +104,61 @@ pub struct HeadAppender {
 /// A staged sample.
 #[derive(Debug)]
 struct Staged {
-    series: Arc<MemSeries>,
+    series: SeriesPtr,
+    /// The series' slot in the hot table, if it has one.
+    slot: SlotPtr,
+    series_ref: u64,
     t: i64,
     v: f64,
-    /// Where the series' open chunk was to take its next bytes at staging
-    /// time: a prefetch address for commit (an integer, never dereferenced).
-    tail: usize,
 }
 
-/// How many staged samples ahead commit prefetches chunk tails.
-const PREFETCH_AHEAD: usize = 8;
+/// A series by address: valid while the appender holds the era it was
+/// found in (removed series are retired into it or a later era).
+#[derive(Debug, Clone, Copy)]
+struct SeriesPtr(NonNull<MemSeries>);
+
+/// A slot by address (null: none), valid as [`SeriesPtr`].
+#[derive(Debug, Clone, Copy)]
+struct SlotPtr(*const HotSlot);
+
+// SAFETY: both point at `Sync` data (a `MemSeries`, a slot of atomics)
+// kept alive by the era the appender holds, whichever thread it is on.
+unsafe impl Send for SeriesPtr {}
+unsafe impl Send for SlotPtr {}
+
+impl Staged {
+    fn series(&self) -> &MemSeries {
+        // SAFETY: see `SeriesPtr`; only called while the era is held.
+        unsafe { self.series.0.as_ref() }
+    }
+
+    fn slot(&self) -> Option<&HotSlot> {
+        // SAFETY: as `series`.
+        unsafe { self.slot.0.as_ref() }
+    }
+
+    /// True if truncation removed the series since it was staged.
+    fn removed(&self) -> bool {
+        match self.slot() {
+            Some(slot) => slot.holds(self.series.0.as_ptr()).is_none(),
+            None => self.series().is_removed(),
+        }
+    }
+
+    /// True if the series' `Series` record is in the WAL.
+    fn logged(&self) -> bool {
+        let by_slot = self
+            .slot()
+            .and_then(|slot| slot.holds(self.series.0.as_ptr()))
+            .unwrap_or(false);
+        by_slot || self.series().is_logged()
+    }
+}
+
+/// How many staged samples ahead commit prefetches the series' lines, and
+/// (once those are in) the open chunk's tail.
+const SERIES_AHEAD: usize = 16;
+const TAIL_AHEAD: usize = 8;
 
 /// The buffers of a finished appender, kept by the head for the next one so
 /// a scrape's batch does not grow its vectors and maps from empty again.
@@ -120,12 +177,11 @@ const MAX_SPARE_SAMPLES: usize = 1 << 16;
 
 impl Drop for HeadAppender {
     fn drop(&mut self) {
+        self.staged.clear();
+        self.era = None;
         if self.staged.capacity() > MAX_SPARE_SAMPLES {
             return;
         }
-        // Staged series handles must go: truncation only removes series
-        // nobody holds.
-        self.staged.clear();
         self.latest.clear();
         self.samples.clear();
         self.samples_rec.clear();
@@ -152,6 +208,7 @@ impl HeadAppender {
             wal,
             sync,
             closed,
+            era: None,
             staged: b.staged,
             latest: b.latest,
             samples: b.samples,
@@ -169,26 +226,82 @@ impl HeadAppender {
         if t < self.head.min_valid_time() {
             return Err(AppendError::OutOfBounds);
         }
+        if self.era.is_none() {
+            self.era = Some(self.head.hot.pin());
+        }
+        // SAFETY: the era is held until the staged samples are gone.
+        let found = hint.and_then(|r| unsafe { self.head.hot.find(r.0, labels) });
+        let (series, slot, r) = match (found, hint) {
+            (Some((p, slot)), Some(r)) => {
+                // Commit will touch the series: ask for its lines now, so
+                // they arrive while the rest of the scrape is parsed.
+                prefetch_series(p.as_ptr());
+                (SeriesPtr(p), SlotPtr(slot), r.0)
+            }
+            _ => self.resolve(hint, labels)?,
+        };
+        let staged = Staged {
+            series,
+            slot,
+            series_ref: r,
+            t,
+            v,
+        };
+        // One probe of the batch's map: the entry is filled in place.
+        match self.latest.entry(r) {
+            Entry::Occupied(mut e) => {
+                if check_append(Some(*e.get()), t, v)? == Appendable::Append {
+                    e.insert((t, v.to_bits()));
+                    self.staged.push(staged);
+                }
+            }
+            Entry::Vacant(e) => {
+                let verdict = match staged.slot() {
+                    Some(slot) if t > slot.last_t.load(Ordering::Acquire) => Appendable::Append,
+                    // Not newer than the slot says: the series' data decides.
+                    _ => check_append(staged.series().data.lock().last(), t, v)?,
+                };
+                if verdict == Appendable::Append {
+                    e.insert((t, v.to_bits()));
+                    self.staged.push(staged);
+                }
+            }
+        }
+        Ok(SeriesRef(r))
+    }
+
+    /// The series for `labels` without a usable hint: by reference through
+    /// the locked index, else by labels (created if new).
+    fn resolve(
+        &self,
+        hint: Option<SeriesRef>,
+        labels: &Labels,
+    ) -> Result<(SeriesPtr, SlotPtr, u64), AppendError> {
         let hinted = hint
             .and_then(|r| self.head.series_by_ref(r.0))
             .filter(|s| same_labels(&s.labels, labels));
-        let series = match hinted {
+        let s = match hinted {
             Some(s) => s,
             None => self.head.get_or_create(labels, None)?.0,
         };
-        let r = series.series_ref;
-        let (last, tail) = match self.latest.get(&r) {
-            Some(&l) => (Some(l), 0),
-            None => {
-                let d = series.data.lock();
-                (d.last(), d.tail_hint() as usize)
-            }
-        };
-        if check_append(last, t, v)? == Appendable::Append {
-            self.latest.insert(r, (t, v.to_bits()));
-            self.staged.push(Staged { series, t, v, tail });
-        }
-        Ok(SeriesRef(r))
+        Ok(self.head.staged_ptrs(&s))
+    }
+}
+
+impl Head {
+    /// The address of `s` and of its slot. `s` was in the index after the
+    /// caller's era was pinned, so a removal retires it into that era or a
+    /// later one: the address stays valid while the era is held.
+    fn staged_ptrs(&self, s: &Arc<MemSeries>) -> (SeriesPtr, SlotPtr, u64) {
+        // SAFETY: see above; the slot is used only while the era is held.
+        let slot = unsafe { self.hot.slot(s.series_ref) }
+            .filter(|slot| slot.holds(Arc::as_ptr(s)).is_some())
+            .map_or(std::ptr::null(), |slot| slot as *const HotSlot);
+        (
+            SeriesPtr(NonNull::from(s.as_ref())),
+            SlotPtr(slot),
+            s.series_ref,
+        )
     }
 }
 
@@ -208,26 +321,63 @@ impl Appender for HeadAppender {
     }
 
     fn prefetch(&self, series: SeriesRef) {
-        self.head.by_ref.prefetch(series.0);
+        self.head.hot.prefetch(series.0);
     }
 
     fn commit(&mut self) -> Result<(), StorageError> {
         let mut staged = std::mem::take(&mut self.staged);
         self.latest.clear();
-        let res = self.commit_staged(&staged);
+        let res = self.commit_staged(&mut staged);
         staged.clear();
         self.staged = staged;
+        self.era = None;
         res
     }
 
     fn rollback(&mut self) {
         self.staged.clear();
         self.latest.clear();
+        self.era = None;
     }
 }
 
 impl HeadAppender {
-    fn commit_staged(&mut self, staged: &[Staged]) -> Result<(), StorageError> {
+    /// Encodes the samples record of `staged` into `samples_rec`.
+    fn encode(&mut self, staged: &[Staged]) {
+        self.samples.clear();
+        self.samples.extend(staged.iter().map(|s| RefSample {
+            series_ref: s.series_ref,
+            t: s.t,
+            v: s.v,
+        }));
+        self.samples_rec.clear();
+        encode_samples(&self.samples, &mut self.samples_rec);
+    }
+
+    /// Points samples staged for series that truncation removed since at
+    /// the live series of the same labels (created again if need be); a
+    /// sample whose series cannot be created is dropped and counted. Runs
+    /// under the commit lock, which truncation takes.
+    fn restage_removed(&self, staged: &mut Vec<Staged>) {
+        staged.retain_mut(|st| {
+            if !st.removed() {
+                return true;
+            }
+            let labels = st.series().labels.clone();
+            match self.head.get_or_create(&labels, None) {
+                Ok((s, _)) => {
+                    (st.series, st.slot, st.series_ref) = self.head.staged_ptrs(&s);
+                    true
+                }
+                Err(e) => {
+                    self.head.counters.count(&e);
+                    false
+                }
+            }
+        });
+    }
+
+    fn commit_staged(&mut self, staged: &mut Vec<Staged>) -> Result<(), StorageError> {
         if staged.is_empty() {
             return Ok(());
         }
@@ -236,25 +386,30 @@ impl HeadAppender {
         }
         // The samples record does not depend on the log's state: encode it
         // before taking the locks.
-        self.samples.clear();
-        self.samples.extend(staged.iter().map(|s| RefSample {
-            series_ref: s.series.series_ref,
-            t: s.t,
-            v: s.v,
-        }));
-        self.samples_rec.clear();
-        encode_samples(&self.samples, &mut self.samples_rec);
-        let commits = self.head.commit_lock.lock();
-        let mut wal = self.wal.lock();
-        // Series records for series no commit has logged yet (whoever created them).
+        self.encode(staged);
+        let head = self.head.clone();
+        let wal_handle = self.wal.clone();
+        let commits = head.commit_lock.lock();
+        let mut wal = wal_handle.lock();
+        if staged.iter().any(Staged::removed) {
+            self.restage_removed(staged);
+            self.encode(staged);
+            if staged.is_empty() {
+                return Ok(());
+            }
+        }
+        // Series records for series no commit has logged yet (whoever
+        // created them). The slots say so for all but new series.
         let mut new_series: Vec<RefSeries> = Vec::new();
+        let mut new_staged: Vec<usize> = Vec::new();
         let mut seen: HashSet<u64, BuildHasherDefault<RefHasher>> = HashSet::default();
-        for Staged { series: s, .. } in staged {
-            if !s.logged.load(Ordering::Acquire) && seen.insert(s.series_ref) {
+        for (i, st) in staged.iter().enumerate() {
+            if !st.logged() && seen.insert(st.series_ref) {
                 new_series.push(RefSeries {
-                    series_ref: s.series_ref,
-                    labels: s.labels.clone(),
+                    series_ref: st.series_ref,
+                    labels: st.series().labels.clone(),
                 });
+                new_staged.push(i);
             }
         }
         let mut series_rec = Vec::new();
@@ -265,11 +420,10 @@ impl HeadAppender {
             wal.log(&[&series_rec, &self.samples_rec])
         };
         let written = written.map_err(|e| StorageError::Io(format!("write to WAL: {e}")))?;
-        for Staged { series: s, .. } in staged {
-            // Read first: a store to every series' line on every commit
-            // would dirty cache lines that are otherwise only read.
-            if !s.logged.load(Ordering::Relaxed) {
-                s.logged.store(true, Ordering::Release);
+        for st in new_staged.iter().filter_map(|&i| staged.get(i)) {
+            st.series().set_logged();
+            if let Some(slot) = st.slot() {
+                slot.set_logged();
             }
         }
         // Apply under the commit lock, so the head sees batches in WAL order.
@@ -277,19 +431,18 @@ impl HeadAppender {
         let mut applied = 0u64;
         let floor = self.head.floor();
         let isolation = self.head.isolation.write();
-        for (
-            i,
-            Staged {
-                series: s, t, v, ..
-            },
-        ) in staged.iter().enumerate()
-        {
-            if let Some(next) = staged.get(i + PREFETCH_AHEAD) {
-                if next.tail != 0 {
-                    super::prefetch::prefetch_lines(next.tail as *const u8, 1);
+        for (i, st) in staged.iter().enumerate() {
+            if let Some(next) = staged.get(i + SERIES_AHEAD) {
+                prefetch_series(next.series.0.as_ptr());
+            }
+            if let Some(next) = staged.get(i + TAIL_AHEAD) {
+                let tail = next.series().tail_hint();
+                if !tail.is_null() {
+                    super::prefetch::prefetch_lines(tail, 1);
                 }
             }
-            if *t < floor {
+            let (t, v) = (st.t, st.v);
+            if t < floor {
                 // The head was cut past this sample while it was staged;
                 // replay drops it the same way.
                 self.head
@@ -298,14 +451,19 @@ impl HeadAppender {
                     .fetch_add(1, Ordering::Relaxed);
                 continue;
             }
+            let s = st.series();
             let mut d = s.data.lock();
-            match check_append(d.last(), *t, *v) {
+            match check_append(d.last(), t, v) {
                 Ok(Appendable::Append) => {
-                    if d.append(*t, *v, self.head.chunk_range) {
+                    if d.append(t, v, self.head.chunk_range) {
                         self.head.queue_for_spill(s, &mut d);
                     }
-                    mint = mint.min(*t);
-                    maxt = maxt.max(*t);
+                    s.set_tail_hint(d.tail_hint());
+                    if let Some(slot) = st.slot() {
+                        slot.last_t.store(t, Ordering::Release);
+                    }
+                    mint = mint.min(t);
+                    maxt = maxt.max(t);
                     applied += 1;
                 }
                 Ok(Appendable::Skip) => {}
@@ -332,6 +490,16 @@ impl HeadAppender {
             .fetch_add(applied, Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// Prefetches what commit reads of a series: from its state word to the
+/// end of the open chunk's encoder (`MemSeries` is `repr(C)`; see the
+/// layout test in `series.rs`).
+#[inline(always)]
+fn prefetch_series(p: *const MemSeries) {
+    let p = p.cast::<u8>();
+    super::prefetch::prefetch_lines(p.wrapping_add(24), 2);
+    super::prefetch::prefetch_lines(p.wrapping_add(127), 1);
 }
 
 #[cfg(test)]

@@ -102,6 +102,8 @@ impl Head {
             .sum();
         drop(segs);
         drop(isolation);
+        // Appends may go back to timestamps before the deleted ones.
+        self.resync_hot(series);
         if removed > 0 {
             self.sweep_segments();
         }

@@ -1,7 +1,8 @@
 //! The head: the most recent data, in memory, compressed in XOR chunks.
 //!
-//! * [`Head`] — series stored in lock stripes (by label hash and by
-//!   reference), a postings index for selection, the time range held.
+//! * [`Head`] — series in lock stripes by label hash and in the hot table
+//!   by reference (`hot.rs`, also what appends read per sample), a
+//!   postings index for selection, the time range held.
 //! * [`HeadAppender`] (`append.rs`) — validates and stages samples; its
 //!   commit writes the WAL first, then makes the batch visible.
 //! * [`HeadQuerier`] (`read.rs`) — the head as a [`promlite_model::Querier`].
@@ -17,11 +18,11 @@
 mod append;
 mod closed;
 mod delete;
+mod hot;
 mod open;
 mod postings;
 mod prefetch;
 mod read;
-mod refs;
 mod series;
 mod spill;
 mod stats;
@@ -42,8 +43,8 @@ pub use series::MemSeries;
 pub use spill::SpillReport;
 pub use stats::{HeadStats, NameCount};
 
+use hot::{HotTable, Retired};
 use postings::Postings;
-use refs::RefIndex;
 
 /// Number of lock stripes; a power of two.
 const STRIPES: usize = 128;
@@ -100,7 +101,8 @@ impl SameHash {
 #[derive(Debug)]
 pub struct Head {
     by_hash: Box<[HashStripe]>,
-    by_ref: RefIndex,
+    /// Series by reference, with what appends read per sample (`hot.rs`).
+    hot: HotTable,
     postings: RwLock<Postings>,
     next_ref: AtomicU64,
     num_series: AtomicUsize,
@@ -134,7 +136,7 @@ impl Head {
     pub fn new(chunk_range: i64, max_series: usize) -> Head {
         Head {
             by_hash: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
-            by_ref: RefIndex::default(),
+            hot: HotTable::default(),
             postings: RwLock::new(Postings::default()),
             next_ref: AtomicU64::new(1),
             num_series: AtomicUsize::new(0),
@@ -245,7 +247,13 @@ impl Head {
 
     /// The series with reference `r`.
     pub fn series_by_ref(&self, r: u64) -> Option<Arc<MemSeries>> {
-        self.by_ref.get(r)
+        self.hot.get(r)
+    }
+
+    /// Lookups by reference without reference counts, for a loop over many
+    /// (see `hot.rs`).
+    pub(crate) fn pinned(&self) -> hot::Pinned<'_> {
+        self.hot.pinned()
     }
 
     /// The series with these labels.
@@ -296,7 +304,7 @@ impl Head {
                 v.insert(SameHash::One(s.clone()));
             }
         }
-        self.by_ref.insert(s.clone());
+        self.hot.insert(&s, i64::MIN);
         self.postings.write().add(r, labels);
         Ok((s, true))
     }
@@ -324,6 +332,7 @@ impl Head {
             .map(|s| s.series_ref)
             .collect();
         let mut gone: Vec<(u64, Labels)> = Vec::new();
+        let mut retired: Vec<Retired> = Vec::new();
         let mut new_min = i64::MAX;
         let segs = self.segments.read();
         for stripe in self.by_hash.iter() {
@@ -339,12 +348,18 @@ impl Head {
                     if !empty {
                         return true;
                     }
-                    // Only the two maps hold it: no appender has it staged
-                    // and nobody can fetch it meanwhile (both map locks held).
-                    let removed = self
-                        .by_ref
-                        .remove_if(s.series_ref, |s| Arc::strong_count(s) > 2);
+                    // Only the two maps hold it (no query or spill pass) and
+                    // nobody can fetch it meanwhile (both map locks held).
+                    // Appenders may have it staged by address: it is
+                    // retired, not freed, and their commits move those
+                    // samples to the live series of its labels.
+                    let removed = self.hot.remove_if(
+                        s.series_ref,
+                        |s| Arc::strong_count(s) > 2,
+                        &mut retired,
+                    );
                     if removed {
+                        s.set_removed();
                         gone.push((s.series_ref, s.labels.clone()));
                     }
                     !removed
@@ -352,8 +367,9 @@ impl Head {
             });
         }
         drop(segs);
+        self.hot.retire(retired);
         if !queued.is_empty() {
-            let back = queued.iter().filter_map(|&r| self.by_ref.get(r));
+            let back = queued.iter().filter_map(|&r| self.hot.get(r));
             self.spill_due.lock().series.extend(back);
         }
         self.postings.write().remove(&gone);
@@ -382,9 +398,46 @@ impl Head {
         self.segments.read().live()
     }
 
+    /// Notes that the `Series` record of `s` is in the WAL (replay).
+    pub(crate) fn set_logged(&self, s: &MemSeries) {
+        s.set_logged();
+        // SAFETY: no era is needed to set a flag in a slot that holds `s`:
+        // removals (which retire pages) run under the commit lock, which
+        // replay precedes and commit holds.
+        if let Some(slot) = unsafe { self.hot.slot(s.series_ref) } {
+            if slot.holds(s).is_some() {
+                slot.set_logged();
+            }
+        }
+    }
+
+    /// Sets every series' newest timestamp in its slot from its data
+    /// (after replay or a deletion changed the data past the appenders).
+    pub(crate) fn resync_hot(&self, series: &[Arc<MemSeries>]) {
+        for s in series {
+            self.resync_one(s);
+        }
+    }
+
+    fn resync_one(&self, s: &MemSeries) {
+        // SAFETY: as in `set_logged`; callers hold the commit lock or run
+        // before any appender.
+        if let Some(slot) = unsafe { self.hot.slot(s.series_ref) } {
+            if slot.holds(s).is_some() {
+                let last = s.data.lock().last().map_or(i64::MIN, |(t, _)| t);
+                slot.last_t.store(last, Ordering::Release);
+            }
+        }
+    }
+
+    /// [`Self::resync_hot`] for every series.
+    pub(crate) fn resync_hot_all(&self) {
+        self.for_each_series(|s| self.resync_one(s));
+    }
+
     /// Calls `f` for every series (in no particular order).
     pub(crate) fn for_each_series(&self, mut f: impl FnMut(&Arc<MemSeries>)) {
-        self.by_ref.for_each(|s| f(s));
+        self.hot.for_each(|s| f(s));
     }
 }
 

@@ -69,8 +69,9 @@ impl<'a> HeadQuerier<'a> {
         // created at append time) before the batch is applied.
         let _isolation = self.head.isolation.read();
         let segs = self.head.segments.read();
+        let pinned = self.head.pinned();
         for r in self.head.select_refs(matchers) {
-            let Some(s) = self.head.series_by_ref(r) else {
+            let Some(s) = pinned.get(r) else {
                 continue;
             };
             let chunks = s.data.lock().snapshot(mint, maxt, &segs);
@@ -106,8 +107,9 @@ impl<'a> HeadQuerier<'a> {
     /// Labels of series matching `matchers` that have data in range.
     fn matching_labels(&self, matchers: &[Matcher]) -> Vec<Labels> {
         let mut out = Vec::new();
+        let pinned = self.head.pinned();
         for r in self.head.select_refs(matchers) {
-            if let Some(s) = self.head.series_by_ref(r) {
+            if let Some(s) = pinned.get(r) {
                 let has_data = s
                     .data
                     .lock()

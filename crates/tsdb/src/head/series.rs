@@ -1,6 +1,6 @@
 //! One series in the head: its labels and its chunks.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -26,10 +26,18 @@ pub struct MemSeries {
     pub series_ref: u64,
     /// The labels.
     pub labels: Labels,
-    /// True once a `Series` record for it is in the WAL.
-    pub(crate) logged: AtomicBool,
+    /// Flags ([`LOGGED`], [`REMOVED`]) and, in the other bits, where the
+    /// open chunk's next bytes go: a prefetch address for commit, set by
+    /// commit after each append (never dereferenced).
+    state: AtomicUsize,
     pub(crate) data: Mutex<SeriesData>,
 }
+
+/// In [`MemSeries`]' state: a `Series` record for it is in the WAL.
+const LOGGED: usize = 1 << (usize::BITS - 1);
+/// In [`MemSeries`]' state: truncation removed it from the head.
+const REMOVED: usize = 1 << (usize::BITS - 2);
+const FLAGS: usize = LOGGED | REMOVED;
 
 /// The mutable part of a series. `repr(C)`: the open chunk first (see
 /// [`MemSeries`]).
@@ -62,9 +70,45 @@ impl MemSeries {
         Arc::new(MemSeries {
             series_ref,
             labels,
-            logged: AtomicBool::new(false),
+            state: AtomicUsize::new(0),
             data: Mutex::new(SeriesData::default()),
         })
+    }
+
+    /// True once a `Series` record for it is in the WAL.
+    pub(crate) fn is_logged(&self) -> bool {
+        self.state.load(Ordering::Acquire) & LOGGED != 0
+    }
+
+    /// Notes that its `Series` record is in the WAL.
+    pub(crate) fn set_logged(&self) {
+        self.state.fetch_or(LOGGED, Ordering::AcqRel);
+    }
+
+    /// True once truncation removed it from the head (appenders that
+    /// staged samples for it then commit them to the live series of its
+    /// labels).
+    pub(crate) fn is_removed(&self) -> bool {
+        self.state.load(Ordering::Acquire) & REMOVED != 0
+    }
+
+    /// Marks it removed (truncation, under the commit lock).
+    pub(crate) fn set_removed(&self) {
+        self.state.fetch_or(REMOVED, Ordering::AcqRel);
+    }
+
+    /// The open chunk's write position as of the last commit (a prefetch
+    /// hint; possibly stale).
+    pub(crate) fn tail_hint(&self) -> *const u8 {
+        (self.state.load(Ordering::Relaxed) & !FLAGS) as *const u8
+    }
+
+    /// Records the open chunk's write position (commit, under the commit
+    /// lock, which every other writer of the state also holds or precedes).
+    pub(crate) fn set_tail_hint(&self, p: *const u8) {
+        let flags = self.state.load(Ordering::Relaxed) & FLAGS;
+        self.state
+            .store(flags | (p as usize & !FLAGS), Ordering::Relaxed);
     }
 }
 
@@ -382,7 +426,7 @@ mod tests {
         use std::mem::{offset_of, size_of};
         // The Arc's two counts come first in the allocation.
         let data = 16 + offset_of!(MemSeries, data);
-        assert!(16 + offset_of!(MemSeries, logged) < 64);
+        assert!(16 + offset_of!(MemSeries, state) < 64);
         assert!(data < 64, "the lock");
         let open_end =
             data + 8 + offset_of!(SeriesData, open) + size_of::<Option<(XorAppender, i64)>>();

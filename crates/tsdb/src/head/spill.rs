@@ -152,13 +152,23 @@ impl Head {
     /// between-ticks pass, once: a commit calls this when an append says the
     /// series has work for a pass (a chunk closed, or its open chunk has
     /// bytes to write out), so that pass visits only such series.
-    pub(crate) fn queue_for_spill(&self, s: &Arc<MemSeries>, d: &mut SeriesData) {
+    ///
+    /// `s` must be the series of an `Arc` that is alive (the commit's era
+    /// keeps every staged series alive).
+    pub(crate) fn queue_for_spill(&self, s: &MemSeries, d: &mut SeriesData) {
         if d.spill_queued {
             return;
         }
         let mut due = self.spill_due.lock();
         if due.series.len() < MAX_DUE {
-            due.series.push(s.clone());
+            let p: *const MemSeries = s;
+            // SAFETY: every `MemSeries` lives in an `Arc` (`MemSeries::new`)
+            // and this one is alive: one more strong count for the queue.
+            let owned = unsafe {
+                Arc::increment_strong_count(p);
+                Arc::from_raw(p)
+            };
+            due.series.push(owned);
             d.spill_queued = true;
         } else {
             due.overflowed = true;
