@@ -144,6 +144,11 @@ pub struct ScrapeLoop {
     /// no `Content-Length` (gzip, chunked encoding), instead of growing by
     /// doubling and copying on every scrape.
     last_body_len: usize,
+    /// [`metadata::digest`] of the metadata lines the target's metadata
+    /// was last checked against (this loop writes it alone), and their
+    /// number (the next scrape's buffer size).
+    meta_digest: Option<u128>,
+    meta_lines: usize,
 }
 
 const REPORT_NAMES: [&str; 5] = [
@@ -199,6 +204,8 @@ impl ScrapeLoop {
             report_series,
             last_ts: None,
             last_body_len: 0,
+            meta_digest: None,
+            meta_lines: 0,
         })
     }
 
@@ -274,7 +281,7 @@ impl ScrapeLoop {
             timestamp_ms: ts_ms,
             ..Default::default()
         };
-        let mut meta: Vec<MetaLine<'_>> = Vec::new();
+        let mut meta: Vec<MetaLine<'_>> = Vec::with_capacity(self.meta_lines);
         match self.append_body(app.as_mut(), body, format, ts_ms, &mut meta, &mut report) {
             Ok(()) => {}
             Err(e) => {
@@ -292,9 +299,14 @@ impl ScrapeLoop {
             return self.ingest_failure(format!("commit: {e}"), ts_ms, start, report);
         }
         self.cache.end_scrape_ok();
-        if !metadata::unchanged(&self.shared.metadata.read(), &meta) {
-            *self.shared.metadata.write() = metadata::build(&meta);
+        let digest = metadata::digest(&meta, self.cache.seed());
+        if self.meta_digest != Some(digest) {
+            if !metadata::unchanged(&self.shared.metadata.read(), &meta) {
+                *self.shared.metadata.write() = metadata::build(&meta);
+            }
+            self.meta_digest = Some(digest);
         }
+        self.meta_lines = meta.len();
         self.record(&report);
         report
     }
@@ -573,8 +585,8 @@ impl ScrapeLoop {
                 }
                 Err(e @ AppendError::Storage(_)) => return Err(format!("appending: {e}")),
             }
-            if !explicit || self.track_timestamps_staleness {
-                entry.mark_written(iter);
+            if (!explicit || self.track_timestamps_staleness) && entry.mark_written(iter) {
+                self.cache.wrote();
             }
         }
         if let Some(stats) = overflow {
