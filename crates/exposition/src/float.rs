@@ -47,16 +47,8 @@ pub(crate) fn parse_go_float(s: &[u8]) -> Result<f64, FloatError> {
 /// left, and the caller scans and parses the token the general way.
 #[inline(always)]
 pub(crate) fn small_int_at(b: &[u8], i: usize) -> Option<(f64, usize)> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
     let w = u64::from_le_bytes(*b.get(i..)?.first_chunk::<8>()?);
-    // A byte is a digit iff its high nibble is 3 and adding 6 keeps it 3.
-    // Carries out of a byte only come from non-digits and only reach later
-    // bytes, so the first non-digit is found exactly.
-    let hi = 0xf0 * ONES;
-    let not_digit = ((w & hi) ^ (0x30 * ONES)) | ((w.wrapping_add(6 * ONES) & hi) ^ (0x30 * ONES));
-    // High bit of each non-zero byte of `not_digit`.
-    let flags = (not_digit | ((not_digit & (0x7f * ONES)) + 0x7f * ONES)) & (0x80 * ONES);
-    let len = (flags.trailing_zeros() / 8) as usize;
+    let len = (non_digits(w).trailing_zeros() / 8) as usize;
     if len == 0 || len == 8 {
         return None;
     }
@@ -66,12 +58,54 @@ pub(crate) fn small_int_at(b: &[u8], i: usize) -> Option<(f64, usize)> {
     // Keep the `len` digits, moved to the top bytes, with '0's below them.
     let shift = 8 * (8 - len as u32);
     let digits = (w << shift) | ((0x30 * ONES) >> (64 - shift));
-    // Pairs, then quads, then all eight digits (first digit in the lowest byte).
-    let d = digits & (0x0f * ONES);
+    Some((eight_digits(digits) as f64, i + len))
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of `w` that is not an ASCII digit. A byte is
+/// a digit iff its high nibble is 3 and adding 6 keeps it 3. Carries out of
+/// a byte only come from non-digits and only reach later bytes, so the
+/// lowest flag (the first non-digit in little-endian order) is exact.
+#[inline(always)]
+fn non_digits(w: u64) -> u64 {
+    let hi = 0xf0 * ONES;
+    let not_digit = ((w & hi) ^ (0x30 * ONES)) | ((w.wrapping_add(6 * ONES) & hi) ^ (0x30 * ONES));
+    (not_digit | ((not_digit & (0x7f * ONES)) + 0x7f * ONES)) & (0x80 * ONES)
+}
+
+/// The value of eight ASCII digits read little-endian (first digit in the
+/// lowest byte): pairs, then quads, then all eight.
+#[inline(always)]
+fn eight_digits(w: u64) -> u64 {
+    let d = w & (0x0f * ONES);
     let d = (d.wrapping_mul(10 * 256 + 1) >> 8) & 0x00ff_00ff_00ff_00ff;
     let d = (d.wrapping_mul(100 * 65536 + 1) >> 16) & 0x0000_ffff_0000_ffff;
-    let d = d.wrapping_mul(10000 * (1 << 32) + 1) >> 32;
-    Some((d as f64, i + len))
+    d.wrapping_mul(10000 * (1 << 32) + 1) >> 32
+}
+
+/// Reads the run of ASCII digits from `s[k..]` into `mant` (wrapping on
+/// overflow, as the caller's digit count rejects), eight at a time while
+/// eight digits remain; returns the index after the run.
+#[inline(always)]
+fn digit_run(s: &[u8], mut k: usize, mant: &mut u64) -> usize {
+    while let Some(chunk) = s.get(k..).and_then(|r| r.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*chunk);
+        if non_digits(w) != 0 {
+            break;
+        }
+        *mant = mant.wrapping_mul(100_000_000).wrapping_add(eight_digits(w));
+        k += 8;
+    }
+    while let Some(&c) = s.get(k) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        *mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
+        k += 1;
+    }
+    k
 }
 
 /// 2^53: every integer up to it is exact in an `f64`.
@@ -93,28 +127,13 @@ fn fast_decimal(s: &[u8]) -> Option<f64> {
         _ => (false, s),
     };
     let mut mant: u64 = 0;
-    let mut k = 0;
-    while let Some(&c) = digits.get(k) {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            break;
-        }
-        mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
-        k += 1;
-    }
+    let mut k = digit_run(digits, 0, &mut mant);
     let mut ndigits = k;
     let mut frac_digits = 0i32;
     if digits.get(k) == Some(&b'.') {
         k += 1;
         let frac_start = k;
-        while let Some(&c) = digits.get(k) {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
-            k += 1;
-        }
+        k = digit_run(digits, k, &mut mant);
         ndigits += k - frac_start;
         frac_digits = (k - frac_start) as i32;
     }
