@@ -127,7 +127,17 @@ fn fast_decimal(s: &[u8]) -> Option<f64> {
         _ => (false, s),
     };
     let mut mant: u64 = 0;
-    let mut k = digit_run(digits, 0, &mut mant);
+    let mut k = 0;
+    // The integer part byte by byte (usually short: long integers below
+    // 10^7 took `small_int_at`), the fraction eight digits at a time.
+    while let Some(&c) = digits.get(k) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
+        k += 1;
+    }
     let mut ndigits = k;
     let mut frac_digits = 0i32;
     if digits.get(k) == Some(&b'.') {
