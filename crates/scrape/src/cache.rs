@@ -159,11 +159,6 @@ impl SeriesCache {
         self.written += 1;
     }
 
-    /// The loop's random seed (for other digests of the body).
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
-
     /// The current scrape's iteration number (for [`CacheEntry::mark_written`]).
     pub fn iteration(&self) -> u64 {
         self.iter

@@ -106,27 +106,6 @@ pub(crate) fn unchanged(prev: &BTreeMap<String, Metadata>, lines: &[MetaLine<'_>
     families == prev.len()
 }
 
-/// A 128-bit digest of the lines (seeded per loop), so that a scrape
-/// repeating the last one's lines exactly skips [`unchanged`]'s lookups
-/// of every family in the map. Lengths are hashed with the text, so the
-/// digest tells lines apart, not only their concatenation.
-pub(crate) fn digest(lines: &[MetaLine<'_>], seed: u64) -> u128 {
-    let mut h = xxhash_rust::xxh3::Xxh3::with_seed(seed);
-    for l in lines {
-        let (tag, name, value): (u8, &str, &str) = match l {
-            MetaLine::Type(n, t) => (b'T', n, t.as_str()),
-            MetaLine::Help(n, text) => (b'H', n, text.as_ref()),
-            MetaLine::Unit(n, u) => (b'U', n, u),
-        };
-        h.update(&[tag]);
-        h.update(&(name.len() as u64).to_le_bytes());
-        h.update(name.as_bytes());
-        h.update(&(value.len() as u64).to_le_bytes());
-        h.update(value.as_bytes());
-    }
-    h.digest128()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,20 +117,6 @@ mod tests {
             MetaLine::Type("b", MetricType::Gauge),
             MetaLine::Help("c", Cow::Borrowed("")),
         ]
-    }
-
-    #[test]
-    fn digest_tells_lines_apart() {
-        let d = digest(&lines(), 7);
-        assert_eq!(d, digest(&lines(), 7));
-        let mut other = lines();
-        other[2] = MetaLine::Type("b", MetricType::Counter);
-        assert_ne!(d, digest(&other, 7));
-        // The same text split differently between name and value.
-        let a = [MetaLine::Unit("ab", "c")];
-        let b = [MetaLine::Unit("a", "bc")];
-        assert_ne!(digest(&a, 7), digest(&b, 7));
-        assert_ne!(digest(&[], 7), digest(&a, 7));
     }
 
     #[test]

@@ -144,10 +144,7 @@ pub struct ScrapeLoop {
     /// no `Content-Length` (gzip, chunked encoding), instead of growing by
     /// doubling and copying on every scrape.
     last_body_len: usize,
-    /// [`metadata::digest`] of the metadata lines the target's metadata
-    /// was last checked against (this loop writes it alone), and their
-    /// number (the next scrape's buffer size).
-    meta_digest: Option<u128>,
+    /// Metadata lines in the last body (the next scrape's buffer size).
     meta_lines: usize,
 }
 
@@ -204,7 +201,6 @@ impl ScrapeLoop {
             report_series,
             last_ts: None,
             last_body_len: 0,
-            meta_digest: None,
             meta_lines: 0,
         })
     }
@@ -299,12 +295,8 @@ impl ScrapeLoop {
             return self.ingest_failure(format!("commit: {e}"), ts_ms, start, report);
         }
         self.cache.end_scrape_ok();
-        let digest = metadata::digest(&meta, self.cache.seed());
-        if self.meta_digest != Some(digest) {
-            if !metadata::unchanged(&self.shared.metadata.read(), &meta) {
-                *self.shared.metadata.write() = metadata::build(&meta);
-            }
-            self.meta_digest = Some(digest);
+        if !metadata::unchanged(&self.shared.metadata.read(), &meta) {
+            *self.shared.metadata.write() = metadata::build(&meta);
         }
         self.meta_lines = meta.len();
         self.record(&report);
