@@ -244,6 +244,8 @@ async fn serve_db(
         clock.clone(),
         ScrapeOptions {
             runtime: Some(scrape_rt.handle()),
+            // One wake-up per scrape for its timer (see `ScrapeOptions`).
+            kernel_timers: true,
             ..ScrapeOptions::default()
         },
     );

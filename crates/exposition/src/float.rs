@@ -47,16 +47,8 @@ pub(crate) fn parse_go_float(s: &[u8]) -> Result<f64, FloatError> {
 /// left, and the caller scans and parses the token the general way.
 #[inline(always)]
 pub(crate) fn small_int_at(b: &[u8], i: usize) -> Option<(f64, usize)> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
     let w = u64::from_le_bytes(*b.get(i..)?.first_chunk::<8>()?);
-    // A byte is a digit iff its high nibble is 3 and adding 6 keeps it 3.
-    // Carries out of a byte only come from non-digits and only reach later
-    // bytes, so the first non-digit is found exactly.
-    let hi = 0xf0 * ONES;
-    let not_digit = ((w & hi) ^ (0x30 * ONES)) | ((w.wrapping_add(6 * ONES) & hi) ^ (0x30 * ONES));
-    // High bit of each non-zero byte of `not_digit`.
-    let flags = (not_digit | ((not_digit & (0x7f * ONES)) + 0x7f * ONES)) & (0x80 * ONES);
-    let len = (flags.trailing_zeros() / 8) as usize;
+    let len = (non_digits(w).trailing_zeros() / 8) as usize;
     if len == 0 || len == 8 {
         return None;
     }
@@ -66,12 +58,54 @@ pub(crate) fn small_int_at(b: &[u8], i: usize) -> Option<(f64, usize)> {
     // Keep the `len` digits, moved to the top bytes, with '0's below them.
     let shift = 8 * (8 - len as u32);
     let digits = (w << shift) | ((0x30 * ONES) >> (64 - shift));
-    // Pairs, then quads, then all eight digits (first digit in the lowest byte).
-    let d = digits & (0x0f * ONES);
+    Some((eight_digits(digits) as f64, i + len))
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of `w` that is not an ASCII digit. A byte is
+/// a digit iff its high nibble is 3 and adding 6 keeps it 3. Carries out of
+/// a byte only come from non-digits and only reach later bytes, so the
+/// lowest flag (the first non-digit in little-endian order) is exact.
+#[inline(always)]
+fn non_digits(w: u64) -> u64 {
+    let hi = 0xf0 * ONES;
+    let not_digit = ((w & hi) ^ (0x30 * ONES)) | ((w.wrapping_add(6 * ONES) & hi) ^ (0x30 * ONES));
+    (not_digit | ((not_digit & (0x7f * ONES)) + 0x7f * ONES)) & (0x80 * ONES)
+}
+
+/// The value of eight ASCII digits read little-endian (first digit in the
+/// lowest byte): pairs, then quads, then all eight.
+#[inline(always)]
+fn eight_digits(w: u64) -> u64 {
+    let d = w & (0x0f * ONES);
     let d = (d.wrapping_mul(10 * 256 + 1) >> 8) & 0x00ff_00ff_00ff_00ff;
     let d = (d.wrapping_mul(100 * 65536 + 1) >> 16) & 0x0000_ffff_0000_ffff;
-    let d = d.wrapping_mul(10000 * (1 << 32) + 1) >> 32;
-    Some((d as f64, i + len))
+    d.wrapping_mul(10000 * (1 << 32) + 1) >> 32
+}
+
+/// Reads the run of ASCII digits from `s[k..]` into `mant` (wrapping on
+/// overflow, as the caller's digit count rejects), eight at a time while
+/// eight digits remain; returns the index after the run.
+#[inline(always)]
+fn digit_run(s: &[u8], mut k: usize, mant: &mut u64) -> usize {
+    while let Some(chunk) = s.get(k..).and_then(|r| r.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*chunk);
+        if non_digits(w) != 0 {
+            break;
+        }
+        *mant = mant.wrapping_mul(100_000_000).wrapping_add(eight_digits(w));
+        k += 8;
+    }
+    while let Some(&c) = s.get(k) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        *mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
+        k += 1;
+    }
+    k
 }
 
 /// 2^53: every integer up to it is exact in an `f64`.
@@ -94,6 +128,8 @@ fn fast_decimal(s: &[u8]) -> Option<f64> {
     };
     let mut mant: u64 = 0;
     let mut k = 0;
+    // The integer part byte by byte (usually short: long integers below
+    // 10^7 took `small_int_at`), the fraction eight digits at a time.
     while let Some(&c) = digits.get(k) {
         let d = c.wrapping_sub(b'0');
         if d > 9 {
@@ -107,19 +143,12 @@ fn fast_decimal(s: &[u8]) -> Option<f64> {
     if digits.get(k) == Some(&b'.') {
         k += 1;
         let frac_start = k;
-        while let Some(&c) = digits.get(k) {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
-            k += 1;
-        }
+        k = digit_run(digits, k, &mut mant);
         ndigits += k - frac_start;
         frac_digits = (k - frac_start) as i32;
     }
     // 19 digits cannot overflow a u64; beyond that `mant` may have wrapped.
-    if ndigits == 0 || ndigits > 19 || mant > MAX_EXACT_INT {
+    if ndigits == 0 || ndigits > 19 {
         return None;
     }
     let mut exp = 0i32;
@@ -159,6 +188,12 @@ fn fast_decimal(s: &[u8]) -> Option<f64> {
         return None;
     }
     let e = exp - frac_digits;
+    if mant > MAX_EXACT_INT {
+        // 17 to 19 significant digits, as a float printed in full
+        // (`12.114969983338781`) has.
+        let v = wide_decimal(mant, e)?;
+        return Some(if neg { -v } else { v });
+    }
     let v = if e < 0 {
         mant as f64 / *POW10.get(usize::try_from(-e).ok()?)?
     } else if e <= 22 {
@@ -172,6 +207,57 @@ fn fast_decimal(s: &[u8]) -> Option<f64> {
         shifted as f64 * 1e22
     };
     Some(if neg { -v } else { v })
+}
+
+/// Powers of ten up to 10^22 as 128-bit integers.
+const POW10_U128: [u128; 23] = {
+    let mut t = [1u128; 23];
+    let mut i = 1;
+    while i < t.len() {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// `m × 10^e`, correctly rounded, for `m` up to 2^64 and `|e|` at most 22,
+/// in exact integer arithmetic (`None` outside that range): for `e < 0`
+/// the quotient of `m` (shifted left to fill 128 bits) by `10^-e` has at
+/// least 54 bits, and with the remainder as the sticky bit it rounds to
+/// nearest, ties to even, exactly as a correctly rounded parse does; for
+/// `e ≥ 0` the product is exact when it fits 128 bits. The results are
+/// normal numbers (between 2^53 × 10^-22 and 2^64 × 10^22), so scaling by
+/// a power of two is exact.
+#[inline]
+fn wide_decimal(m: u64, e: i32) -> Option<f64> {
+    if m == 0 {
+        return Some(0.0);
+    }
+    let (q, sticky, e2) = if e < 0 {
+        let d = *POW10_U128.get(usize::try_from(-e).ok()?)?;
+        let lz = m.leading_zeros();
+        let n = u128::from(m) << (64 + lz);
+        (n / d, n % d != 0, -(64 + lz as i32))
+    } else {
+        let p = u128::from(m).checked_mul(*POW10_U128.get(usize::try_from(e).ok()?)?)?;
+        (p, false, 0)
+    };
+    let bits = 128 - q.leading_zeros() as i32;
+    let (mant, e2) = if bits <= 53 {
+        (q as u64, e2)
+    } else {
+        let shift = bits - 53;
+        let mut mant = (q >> shift) as u64;
+        let rest = q & ((1u128 << shift) - 1);
+        let half = 1u128 << (shift - 1);
+        if rest > half || (rest == half && (sticky || mant & 1 == 1)) {
+            // May carry to 2^53: still exact as an f64.
+            mant += 1;
+        }
+        (mant, e2 + shift)
+    };
+    let scale = f64::from_bits(u64::try_from(1023 + e2).ok()? << 52);
+    Some(mant as f64 * scale)
 }
 
 /// Powers of ten as integers, for the extended fast path.
@@ -424,6 +510,39 @@ mod tests {
         assert!(taken > 100_000, "fast path taken {taken} times");
     }
 
+    /// 17 to 19 significant digits (above 2^53) with exponents within
+    /// ±22: taken by the fast path, bit-identical to `str::parse`,
+    /// including values halfway between two floats.
+    #[test]
+    fn wide_mantissas_are_correctly_rounded() {
+        let mut next = crate::testing::xorshift(0x2545_f491_4f6c_dd1du64);
+        for i in 0..300_000 {
+            let r = next();
+            let m = if i % 3 == 0 {
+                // Halfway cases: an odd multiple of half an ulp at 2^54..2^63.
+                let shift = 1 + (r % 10) as u32;
+                ((next() >> (shift + 1)) | (1 << (62 - shift))) << shift | (1 << (shift - 1))
+            } else {
+                (1u64 << 53) + 1 + next() % (9_999_999_999_999_999_999 - (1 << 53))
+            };
+            let digits = m.to_string();
+            let e = (next() % 45) as i32 - 22;
+            let text = if e < 0 && -e < digits.len() as i32 {
+                let (a, b) = digits.split_at(digits.len() - (-e) as usize);
+                format!("{a}.{b}")
+            } else {
+                format!("{digits}e{e}")
+            };
+            let want: f64 = text.parse().unwrap_or(f64::NAN);
+            let got = fast_decimal(text.as_bytes());
+            if e >= 0 && u128::from(m).checked_mul(10u128.pow(e as u32)).is_none() {
+                assert_eq!(got, None, "{text}");
+                continue;
+            }
+            assert_eq!(got.map(f64::to_bits), Some(want.to_bits()), "{text}");
+        }
+    }
+
     #[test]
     fn small_integers_read_eight_bytes_at_a_time() {
         for n in (0..100_000u32).chain([999_999, 1_000_000, 9_999_999, 1_234_567]) {
@@ -467,7 +586,17 @@ mod tests {
     fn fast_path_edges() {
         for (text, want) in [
             ("9007199254740992", Some(9007199254740992.0)),
-            ("9007199254740993", None),
+            ("9007199254740993", Some(9007199254740992.0)),
+            ("9007199254740995", Some(9007199254740996.0)),
+            ("12.114969983338781", Some(12.114969983338781)),
+            ("0.08233949837333614", Some(0.08233949837333614)),
+            ("18446744073709551615", None),
+            ("9223372036854775809", Some(9223372036854775809.0)),
+            // 10^19 − 1 scaled: rounds to the float nearest 10^-3 and 10^38.
+            ("9999999999999999999e-22", Some(1e-3)),
+            ("9999999999999999999e22", None),
+            ("9999999999999999999e19", Some(1e38)),
+            ("9999999999999999999e-23", None),
             ("1e22", Some(1e22)),
             ("1e23", Some(1e23)),
             ("123e30", Some(123e30)),

@@ -193,6 +193,29 @@ impl<'a> Parser<'a> {
         self.next_into_general(sample)
     }
 
+    /// Parses the next line into `sample` and returns true when it is a
+    /// sample line of the common shape (`name[{labels}] value[ timestamp]`,
+    /// written plainly); otherwise consumes nothing and returns false, and
+    /// [`Parser::next_into`] parses the line (also the same shapes, so
+    /// calling only `next_into` gives the same results). For hot loops: the
+    /// common sample then never passes through `next_into`'s wide result.
+    ///
+    /// ```
+    /// use promlite_exposition::{Format, Parsed, Parser, SampleEntry};
+    ///
+    /// let mut p = Parser::new(b"# TYPE a gauge\na 1\n", Format::PrometheusText);
+    /// let mut s = SampleEntry::default();
+    /// assert!(!p.try_next_sample(&mut s), "a comment line");
+    /// assert!(matches!(p.next_into(&mut s), Some(Ok(Parsed::Other(_)))));
+    /// assert!(p.try_next_sample(&mut s));
+    /// assert_eq!((s.name, s.value), ("a", 1.0));
+    /// assert!(!p.try_next_sample(&mut s) && p.next_into(&mut s).is_none());
+    /// ```
+    #[inline]
+    pub fn try_next_sample(&mut self, sample: &mut SampleEntry<'a>) -> bool {
+        self.next_sample_fast(sample)
+    }
+
     /// Everything [`Parser::next_into`] does when the fast path does not apply.
     #[inline(never)]
     fn next_into_general(

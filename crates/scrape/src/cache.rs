@@ -109,6 +109,12 @@ pub(crate) struct SeriesCache {
     /// Previous series that are not (or no longer) entries: handed over by
     /// the loop this one replaced, or left by a change of format.
     carry: SeriesSet,
+    /// Entries the current scrape has seen, and written ([`Self::wrote`]),
+    /// so far: when every entry was seen and written, as in a steady
+    /// scrape, the end of the scrape skips the passes over all entries
+    /// that look for unseen (evicted) and unwritten (stale) ones.
+    seen: usize,
+    written: usize,
 }
 
 impl Default for SeriesCache {
@@ -122,6 +128,8 @@ impl Default for SeriesCache {
             format: None,
             last_ok: 0,
             carry: SeriesSet::default(),
+            seen: 0,
+            written: 0,
         }
     }
 }
@@ -142,6 +150,13 @@ impl SeriesCache {
         }
         self.iter += 1;
         self.cursor = 0;
+        self.seen = 0;
+        self.written = 0;
+    }
+
+    /// Counts an entry whose [`CacheEntry::mark_written`] returned true.
+    pub fn wrote(&mut self) {
+        self.written += 1;
     }
 
     /// The current scrape's iteration number (for [`CacheEntry::mark_written`]).
@@ -188,6 +203,10 @@ impl SeriesCache {
     /// (by label set), with their storage references: they get staleness
     /// markers.
     pub fn stale(&self) -> Vec<(Labels, Option<SeriesRef>)> {
+        if self.carry.is_empty() && self.written == self.entries.len() {
+            // Every entry was written by this scrape: none is stale.
+            return Vec::new();
+        }
         let iter = self.iter as u32;
         let mut out: Vec<(u64, Labels, Option<SeriesRef>)> = self
             .entries
@@ -252,7 +271,11 @@ impl SeriesCache {
         let pos = match pos {
             Some(i) => {
                 if let Some(e) = self.entries.get_mut(i).filter(|e| e.check != check) {
-                    *e = CacheEntry::new(h, check, make()?);
+                    let new = CacheEntry::new(h, check, make()?);
+                    // The replaced entry no longer counts as seen or written.
+                    self.seen -= usize::from(e.last_iter == iter);
+                    self.written -= usize::from(e.written == iter);
+                    *e = new;
                 }
                 i
             }
@@ -267,6 +290,7 @@ impl SeriesCache {
         self.cursor = pos + 1;
         match self.entries.get_mut(pos) {
             Some(e) => {
+                self.seen += usize::from(e.last_iter != iter);
                 e.last_iter = iter;
                 Ok(e)
             }
@@ -286,6 +310,9 @@ impl SeriesCache {
     /// Evicts every entry the current scrape did not see, and rebuilds the
     /// index when any went.
     fn evict_unseen(&mut self) {
+        if self.seen == self.entries.len() {
+            return;
+        }
         let iter = self.iter as u32;
         let before = self.entries.len();
         self.entries.retain(|e| e.last_iter == iter);
@@ -345,13 +372,17 @@ impl CacheEntry {
         self.has_ref = true;
     }
 
-    /// Records that the scrape `iter` wrote this series.
-    pub fn mark_written(&mut self, iter: u64) {
+    /// Records that the scrape `iter` wrote this series; true the first
+    /// time in that scrape (then call [`SeriesCache::wrote`]).
+    #[must_use]
+    pub fn mark_written(&mut self, iter: u64) -> bool {
         let iter = iter as u32;
         if self.written != iter {
             self.before = self.written;
             self.written = iter;
+            return true;
         }
+        false
     }
 }
 
@@ -393,7 +424,9 @@ mod tests {
             let e = c
                 .entry(name.as_bytes(), || Ok(Some(labels!("__name__" => *name))))
                 .unwrap();
-            e.mark_written(iter);
+            if e.mark_written(iter) {
+                c.wrote();
+            }
         }
     }
 
@@ -445,9 +478,12 @@ mod tests {
         next.adopt_prev(c.prev_set());
         next.begin_scrape(text);
         let iter = next.iteration();
-        next.entry(b"e{}", || Ok(Some(labels!("__name__" => "e"))))
+        let first = next
+            .entry(b"e{}", || Ok(Some(labels!("__name__" => "e"))))
             .unwrap()
             .mark_written(iter);
+        assert!(first);
+        next.wrote();
         assert!(next.stale().is_empty());
         next.end_scrape_ok();
         assert_eq!(names(next.prev_labels()), ["e"]);
@@ -496,6 +532,40 @@ mod tests {
             .unwrap();
         assert_eq!(e.labels, Some(labels!("__name__" => "two")));
         assert_eq!(e.sref(), None);
+    }
+
+    #[test]
+    fn steady_scrapes_skip_the_end_passes_but_a_replaced_entry_does_not_count_twice() {
+        let text = Format::PrometheusText;
+        let mut c = SeriesCache::default();
+        scrape(&mut c, text, &["a", "b"]);
+        c.end_scrape_ok();
+        scrape(&mut c, text, &["a", "b"]);
+        assert_eq!((c.seen, c.written), (2, 2));
+        assert!(c.stale().is_empty());
+        c.end_scrape_ok();
+        assert_eq!(c.len(), 2);
+
+        // "a" is seen and written, then another text colliding with its
+        // key replaces it and is written: still one seen, one written,
+        // so "b" (not seen) is stale and evicted.
+        scrape(&mut c, text, &["a"]);
+        let h_a = key_hash(b"a", c.seed).0;
+        let h_x = key_hash(b"x", c.seed).0;
+        let i = c.index.remove(&h_a).unwrap();
+        c.index.insert(h_x, i);
+        c.entries[i as usize].key = h_x;
+        let iter = c.iteration();
+        let e = c
+            .entry(b"x", || Ok(Some(labels!("__name__" => "x"))))
+            .unwrap();
+        if e.mark_written(iter) {
+            c.wrote();
+        }
+        assert_eq!((c.seen, c.written), (1, 1));
+        assert_eq!(names(c.stale().iter().map(|x| &x.0)), ["b"]);
+        c.end_scrape_ok();
+        assert_eq!(c.len(), 1, "b evicted");
     }
 
     #[test]

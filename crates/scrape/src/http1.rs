@@ -171,8 +171,8 @@ impl LeanClient {
         let mut path = self.path.clone();
         let mut at: Option<Url> = None;
         for _ in 0..=MAX_REDIRECTS {
-            let shown = at.as_ref().unwrap_or(&self.url).to_string();
-            let (mut conn, resp) = self.send(&path, auth.as_ref(), &shown).await?;
+            // The URL in error messages: formatted only for an error.
+            let (mut conn, resp) = self.send(&path, auth.as_ref(), at.as_ref()).await?;
             let status = resp.status();
             let redirect = matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308);
             if redirect && self.opts.follow_redirects {
@@ -187,7 +187,7 @@ impl LeanClient {
                 let base = at.as_ref().unwrap_or(&self.url);
                 let to = base
                     .join(&loc)
-                    .map_err(|e| format!("Get \"{shown}\": bad redirect location {loc:?}: {e}"))?;
+                    .map_err(|e| format!("Get \"{base}\": bad redirect location {loc:?}: {e}"))?;
                 if !same_origin(&to, &self.url) {
                     return Ok(Lean::Elsewhere(to));
                 }
@@ -241,8 +241,9 @@ impl LeanClient {
         &mut self,
         path: &Uri,
         auth: Option<&HeaderValue>,
-        shown: &str,
+        at: Option<&Url>,
     ) -> Result<(Conn, Response<Incoming>), String> {
+        let shown = || at.unwrap_or(&self.url);
         let mut reused = match self.conn.take() {
             Some(mut c) => {
                 // One poll lets hyper see an EOF the server sent while idle.
@@ -263,7 +264,7 @@ impl LeanClient {
             let was_reused = reused.is_some();
             let mut conn = match reused.take() {
                 Some(c) => c,
-                None => self.connect(shown).await?,
+                None => self.connect(shown()).await?,
             };
             let mut req = Request::new(Empty::new());
             *req.uri_mut() = path.clone();
@@ -281,13 +282,13 @@ impl LeanClient {
                     if was_reused && unanswered {
                         continue;
                     }
-                    return Err(format!("Get \"{shown}\": {}", error_chain(e.error())));
+                    return Err(format!("Get \"{}\": {}", shown(), error_chain(e.error())));
                 }
             }
         }
     }
 
-    async fn connect(&self, shown: &str) -> Result<Conn, String> {
+    async fn connect(&self, shown: &Url) -> Result<Conn, String> {
         let stream = match &self.addr {
             Addr::Ip(a) => TcpStream::connect(a).await,
             Addr::Name(host, port) => TcpStream::connect((host.as_str(), *port)).await,

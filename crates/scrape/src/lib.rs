@@ -65,6 +65,7 @@ pub mod relabel;
 mod runtime;
 pub mod scrape_loop;
 pub mod target;
+mod ticker;
 mod tls;
 
 pub use config::{Config, ConfigError, ScrapeConfig};

@@ -16,8 +16,11 @@ pub struct ScrapeRuntime {
 impl ScrapeRuntime {
     /// Starts the runtime's thread.
     pub fn start() -> std::io::Result<ScrapeRuntime> {
+        // Sockets and timers only: no signal or child-process driver to
+        // check on every park.
         let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
+            .enable_io()
+            .enable_time()
             .thread_name("promlite-scrape")
             .build()?;
         let handle = rt.handle().clone();

@@ -18,6 +18,7 @@ use crate::fetch::Fetcher;
 use crate::metadata::{self, MetaLine};
 use crate::relabel::{self, RelabelConfig};
 use crate::target::{Health, TargetShared};
+use crate::ticker::Ticker;
 
 /// How many samples ahead the scrape asks storage to prefetch a series.
 const PREFETCH_AHEAD: usize = 8;
@@ -37,6 +38,12 @@ pub struct ScrapeOptions {
     /// single-threaded runtime of their own ([`crate::ScrapeRuntime`]): a scrape
     /// then wakes one thread, not a worker plus the one it hands off to.
     pub runtime: Option<tokio::runtime::Handle>,
+    /// Time the scrapes with a periodic kernel timer (`timerfd`, Linux)
+    /// per loop instead of tokio's timer wheel, which wakes the runtime an
+    /// extra time for most deadlines more than 64 ms away (see
+    /// `ticker.rs`). Off by default: a kernel timer does not follow
+    /// tokio's paused test clock. The server turns it on.
+    pub kernel_timers: bool,
 }
 
 impl Default for ScrapeOptions {
@@ -45,6 +52,7 @@ impl Default for ScrapeOptions {
             timestamp_tolerance: Duration::from_millis(2),
             offset_seed: 0,
             runtime: None,
+            kernel_timers: false,
         }
     }
 }
@@ -121,6 +129,7 @@ pub struct ScrapeLoop {
     interval_ms: i64,
     tolerance_ms: i64,
     offset_seed: u64,
+    kernel_timers: bool,
     /// The scrape cache; also tracks the series the last successful scrape
     /// wrote (for staleness).
     cache: SeriesCache,
@@ -135,6 +144,8 @@ pub struct ScrapeLoop {
     /// no `Content-Length` (gzip, chunked encoding), instead of growing by
     /// doubling and copying on every scrape.
     last_body_len: usize,
+    /// Metadata lines in the last body (the next scrape's buffer size).
+    meta_lines: usize,
 }
 
 const REPORT_NAMES: [&str; 5] = [
@@ -181,6 +192,7 @@ impl ScrapeLoop {
             interval_ms,
             tolerance_ms,
             offset_seed: options.offset_seed,
+            kernel_timers: options.kernel_timers,
             shared,
             appendable,
             clock,
@@ -189,6 +201,7 @@ impl ScrapeLoop {
             report_series,
             last_ts: None,
             last_body_len: 0,
+            meta_lines: 0,
         })
     }
 
@@ -264,7 +277,7 @@ impl ScrapeLoop {
             timestamp_ms: ts_ms,
             ..Default::default()
         };
-        let mut meta: Vec<MetaLine<'_>> = Vec::new();
+        let mut meta: Vec<MetaLine<'_>> = Vec::with_capacity(self.meta_lines);
         match self.append_body(app.as_mut(), body, format, ts_ms, &mut meta, &mut report) {
             Ok(()) => {}
             Err(e) => {
@@ -285,6 +298,7 @@ impl ScrapeLoop {
         if !metadata::unchanged(&self.shared.metadata.read(), &meta) {
             *self.shared.metadata.write() = metadata::build(&meta);
         }
+        self.meta_lines = meta.len();
         self.record(&report);
         report
     }
@@ -470,92 +484,101 @@ impl ScrapeLoop {
         let mut s = SampleEntry::default();
         let mut overflow: Option<CardinalityStats> = None;
         let iter = self.cache.iteration();
-        while let Some(r) = p.next_into(&mut s) {
-            match r.map_err(|e| format!("parsing {} body: {e}", format_name(format)))? {
-                Parsed::Other(Entry::Type { name, metric_type }) => {
-                    meta.push(MetaLine::Type(name, metric_type))
+        loop {
+            // The common sample line first, without `next_into`'s wide result.
+            if !p.try_next_sample(&mut s) {
+                let Some(r) = p.next_into(&mut s) else {
+                    break;
+                };
+                match r.map_err(|e| format!("parsing {} body: {e}", format_name(format)))? {
+                    Parsed::Other(Entry::Type { name, metric_type }) => {
+                        meta.push(MetaLine::Type(name, metric_type));
+                        continue;
+                    }
+                    Parsed::Other(Entry::Help { name, help }) => {
+                        meta.push(MetaLine::Help(name, help));
+                        continue;
+                    }
+                    Parsed::Other(Entry::Unit { name, unit }) => {
+                        meta.push(MetaLine::Unit(name, unit));
+                        continue;
+                    }
+                    Parsed::Other(_) => continue,
+                    Parsed::Sample => {}
                 }
-                Parsed::Other(Entry::Help { name, help }) => meta.push(MetaLine::Help(name, help)),
-                Parsed::Other(Entry::Unit { name, unit }) => meta.push(MetaLine::Unit(name, unit)),
-                Parsed::Other(_) => {}
-                Parsed::Sample => {
-                    report.samples_scraped += 1;
-                    // The series a few lines on, if the body keeps its order.
-                    if let Some(next) = self.cache.upcoming(PREFETCH_AHEAD) {
-                        app.prefetch(next);
-                    }
-                    let (target, honor, relabel, limits) = (
-                        &self.shared.target.labels,
-                        self.honor_labels,
-                        &self.metric_relabel,
-                        &self.limits,
-                    );
-                    let entry = self.cache.entry(p.series_bytes(), || {
-                        p.labels_into(&mut s)
-                            .map_err(|e| format!("parsing {} body: {e}", format_name(format)))?;
-                        let labels = sample_labels(&s, target, honor, relabel);
-                        if let Some(l) = &labels {
-                            limits.check(l)?;
-                        }
-                        Ok(labels)
-                    })?;
-                    let Some(labels) = entry.labels.as_ref() else {
-                        continue;
-                    };
-                    report.samples_post_relabel += 1;
-                    if let Some(stats) = overflow.as_mut() {
-                        stats.add(labels);
-                        continue;
-                    }
-                    if self.limits.samples > 0 && report.samples_post_relabel > self.limits.samples
-                    {
-                        let labels = labels.clone();
-                        let mut stats = CardinalityStats::default();
-                        for l in self.cache.cur_labels() {
-                            stats.add(l);
-                        }
-                        stats.add(&labels);
-                        overflow = Some(stats);
-                        continue;
-                    }
-                    let explicit = self.honor_timestamps && s.timestamp_ms.is_some();
-                    let t = if explicit {
-                        s.timestamp_ms.unwrap_or(ts)
-                    } else {
-                        ts
-                    };
-                    match app.append(entry.sref(), labels, t, s.value) {
-                        Ok(r) => {
-                            if entry.sref().is_none() {
-                                report.series_added += 1;
-                            }
-                            entry.set_sref(r);
-                        }
-                        Err(AppendError::OutOfOrder) => report.out_of_order += 1,
-                        Err(AppendError::Duplicate) => report.duplicates += 1,
-                        Err(AppendError::OutOfBounds | AppendError::TooOld) => {
-                            report.out_of_bounds += 1
-                        }
-                        Err(AppendError::InvalidLabels(m)) => {
-                            tracing::debug!("invalid labels {labels}: {m}")
-                        }
-                        Err(AppendError::SeriesLimit { limit }) => {
-                            let mut stats = CardinalityStats::default();
-                            for l in self.cache.cur_labels() {
-                                stats.add(l);
-                            }
-                            let hint = stats
-                                .culprit()
-                                .map(|c| format!(": {c}"))
-                                .unwrap_or_default();
-                            return Err(format!("storage series limit {limit} reached{hint}"));
-                        }
-                        Err(e @ AppendError::Storage(_)) => return Err(format!("appending: {e}")),
-                    }
-                    if !explicit || self.track_timestamps_staleness {
-                        entry.mark_written(iter);
-                    }
+            }
+            report.samples_scraped += 1;
+            // The series a few lines on, if the body keeps its order.
+            if let Some(next) = self.cache.upcoming(PREFETCH_AHEAD) {
+                app.prefetch(next);
+            }
+            let (target, honor, relabel, limits) = (
+                &self.shared.target.labels,
+                self.honor_labels,
+                &self.metric_relabel,
+                &self.limits,
+            );
+            let entry = self.cache.entry(p.series_bytes(), || {
+                p.labels_into(&mut s)
+                    .map_err(|e| format!("parsing {} body: {e}", format_name(format)))?;
+                let labels = sample_labels(&s, target, honor, relabel);
+                if let Some(l) = &labels {
+                    limits.check(l)?;
                 }
+                Ok(labels)
+            })?;
+            let Some(labels) = entry.labels.as_ref() else {
+                continue;
+            };
+            report.samples_post_relabel += 1;
+            if let Some(stats) = overflow.as_mut() {
+                stats.add(labels);
+                continue;
+            }
+            if self.limits.samples > 0 && report.samples_post_relabel > self.limits.samples {
+                let labels = labels.clone();
+                let mut stats = CardinalityStats::default();
+                for l in self.cache.cur_labels() {
+                    stats.add(l);
+                }
+                stats.add(&labels);
+                overflow = Some(stats);
+                continue;
+            }
+            let explicit = self.honor_timestamps && s.timestamp_ms.is_some();
+            let t = if explicit {
+                s.timestamp_ms.unwrap_or(ts)
+            } else {
+                ts
+            };
+            match app.append(entry.sref(), labels, t, s.value) {
+                Ok(r) => {
+                    if entry.sref().is_none() {
+                        report.series_added += 1;
+                    }
+                    entry.set_sref(r);
+                }
+                Err(AppendError::OutOfOrder) => report.out_of_order += 1,
+                Err(AppendError::Duplicate) => report.duplicates += 1,
+                Err(AppendError::OutOfBounds | AppendError::TooOld) => report.out_of_bounds += 1,
+                Err(AppendError::InvalidLabels(m)) => {
+                    tracing::debug!("invalid labels {labels}: {m}")
+                }
+                Err(AppendError::SeriesLimit { limit }) => {
+                    let mut stats = CardinalityStats::default();
+                    for l in self.cache.cur_labels() {
+                        stats.add(l);
+                    }
+                    let hint = stats
+                        .culprit()
+                        .map(|c| format!(": {c}"))
+                        .unwrap_or_default();
+                    return Err(format!("storage series limit {limit} reached{hint}"));
+                }
+                Err(e @ AppendError::Storage(_)) => return Err(format!("appending: {e}")),
+            }
+            if (!explicit || self.track_timestamps_staleness) && entry.mark_written(iter) {
+                self.cache.wrote();
             }
         }
         if let Some(stats) = overflow {
@@ -583,16 +606,12 @@ impl ScrapeLoop {
     /// markers; on `Handover` leaves its state in `handover` instead.
     pub async fn run(mut self, mut signal: watch::Receiver<LoopSignal>, handover: HandoverSlot) {
         let offset = self.start_offset(self.clock.now_ms());
-        let mut running = tokio::select! {
-            _ = tokio::time::sleep(offset) => true,
-            _ = signal.wait_for(|s| *s != LoopSignal::Run) => false,
-        };
-        let mut ticker =
-            tokio::time::interval(Duration::from_millis(self.interval_ms.max(1) as u64));
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let interval = Duration::from_millis(self.interval_ms.max(1) as u64);
+        let mut ticker = Ticker::new(offset, interval, self.kernel_timers);
+        let mut running = true;
         while running {
             tokio::select! {
-                _ = ticker.tick() => {}
+                () = ticker.tick() => {}
                 _ = signal.wait_for(|s| *s != LoopSignal::Run) => running = false,
             }
             if !running {

@@ -10,7 +10,8 @@ use common::*;
 use std::sync::Arc;
 
 use promlite_model::{
-    is_stale_nan, AppendError, Appendable, Appender, Labels, MemStorage, SeriesRef, StorageError,
+    is_stale_nan, AppendError, Appendable, Appender, Labels, MemStorage, MetricType, SeriesRef,
+    StorageError,
 };
 use promlite_scrape::Health;
 
@@ -570,4 +571,35 @@ async fn storage_series_limit_fails_the_scrape_with_a_hint() {
         "{err}"
     );
     assert!(series(&db, "predictions_total").is_empty(), "rolled back");
+}
+
+/// The target's metadata follows its body when it changes, also after
+/// scrapes that repeated it (those skip the comparison by a digest).
+#[tokio::test]
+async fn metadata_follows_changes_after_repeated_scrapes() {
+    let a = "# TYPE m gauge\n# HELP m First.\nm 1\n";
+    let b = "# TYPE m counter\n# HELP m Second.\nm 2\n";
+    let srv = serve(Reply::text(a)).await;
+    let db = MemStorage::new();
+    let mut sl = scrape_loop(&job(""), &srv, &db);
+    let help = |sl: &promlite_scrape::ScrapeLoop| {
+        let md = sl.target().metadata.read().clone();
+        md.get("m")
+            .map(|m| (m.metric_type, m.help.clone()))
+            .unwrap_or_default()
+    };
+    let mut ts = 1_000;
+    for (body, want) in [
+        (a, (MetricType::Gauge, "First.")),
+        (a, (MetricType::Gauge, "First.")),
+        (b, (MetricType::Counter, "Second.")),
+        (b, (MetricType::Counter, "Second.")),
+        (a, (MetricType::Gauge, "First.")),
+    ] {
+        srv.set_text(body);
+        let r = sl.scrape_at(ts).await;
+        ts += 1_000;
+        assert_eq!(r.health, Health::Up, "{:?}", r.error);
+        assert_eq!(help(&sl), (want.0, want.1.to_string()), "{body}");
+    }
 }
