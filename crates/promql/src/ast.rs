@@ -499,8 +499,10 @@ impl CallPos {
     /// Positions from the call's start offset and its arguments' start
     /// offsets (only the first [`CALL_ARG_POSITIONS`] are kept).
     pub fn new(start: usize, args: impl IntoIterator<Item = usize>) -> CallPos {
-        let mut p = CallPos::default();
-        p.start = u32::try_from(start).unwrap_or(NO_POS);
+        let mut p = CallPos {
+            start: u32::try_from(start).unwrap_or(NO_POS),
+            ..CallPos::default()
+        };
         for (slot, a) in p.args.iter_mut().zip(args) {
             *slot = u32::try_from(a).unwrap_or(NO_POS);
         }

@@ -130,6 +130,32 @@ struct MergedSeries<'a> {
     parts: Vec<Box<dyn Series + 'a>>,
 }
 
+impl MergedSeries<'_> {
+    /// Parts that follow each other in time are concatenated, each read
+    /// with `read` (a read that may leave samples out but keeps every
+    /// part's first and last timestamps, so overlaps are found as in
+    /// [`Series::append_samples`]); when parts overlap, every sample is
+    /// merged as there. Returns the samples left out in all.
+    fn append_parts(
+        &self,
+        out: &mut Vec<(i64, f64)>,
+        read: impl Fn(&dyn Series, &mut Vec<(i64, f64)>) -> Result<usize, StorageError>,
+    ) -> Result<usize, StorageError> {
+        let base = out.len();
+        let mut hidden = 0usize;
+        for p in &self.parts {
+            let before = out.len();
+            hidden += read(p.as_ref(), out)?;
+            if starts_before_end(out, base, before) {
+                out.truncate(base);
+                self.append_samples(out)?;
+                return Ok(0);
+            }
+        }
+        Ok(hidden)
+    }
+}
+
 impl Series for MergedSeries<'_> {
     fn labels(&self) -> &Labels {
         &self.labels
@@ -164,48 +190,20 @@ impl Series for MergedSeries<'_> {
         Ok(())
     }
 
-    /// Parts that follow each other in time are concatenated, each thin
-    /// (see [`Series::append_samples_thin`]); when parts overlap, every
-    /// sample is merged as in [`Series::append_samples`].
+    /// Each part thin (see [`Series::append_samples_thin`]), as
+    /// [`MergedSeries::append_parts`] concatenates or merges them.
     fn append_samples_thin(&self, out: &mut Vec<(i64, f64)>) -> Result<usize, StorageError> {
-        let base = out.len();
-        let mut hidden = 0usize;
-        for p in &self.parts {
-            let before = out.len();
-            hidden += p.append_samples_thin(out)?;
-            let overlaps = starts_before_end(out, base, before);
-            if overlaps {
-                out.truncate(base);
-                self.append_samples(out)?;
-                return Ok(0);
-            }
-        }
-        Ok(hidden)
+        self.append_parts(out, |p, out| p.append_samples_thin(out))
     }
 
-    /// Parts that follow each other in time are concatenated, each read
-    /// with [`Series::append_samples_extreme`] (which keeps every part's
-    /// first and last timestamps, so overlaps are found as in
-    /// [`Series::append_samples`]); when parts overlap, every sample is
-    /// merged as there.
+    /// Each part folded (see [`Series::append_samples_extreme`]), as
+    /// [`MergedSeries::append_parts`] concatenates or merges them.
     fn append_samples_extreme(
         &self,
         out: &mut Vec<(i64, f64)>,
         max: bool,
     ) -> Result<usize, StorageError> {
-        let base = out.len();
-        let mut hidden = 0usize;
-        for p in &self.parts {
-            let before = out.len();
-            hidden += p.append_samples_extreme(out, max)?;
-            let overlaps = starts_before_end(out, base, before);
-            if overlaps {
-                out.truncate(base);
-                self.append_samples(out)?;
-                return Ok(0);
-            }
-        }
-        Ok(hidden)
+        self.append_parts(out, |p, out| p.append_samples_extreme(out, max))
     }
 
     /// The newest of the parts' newest samples; on equal timestamps the

@@ -120,7 +120,7 @@ impl Folder<'_> {
     /// Whether groups are found from the grouping labels' values alone
     /// (`by (…)` where the group's labels are the series' own).
     fn by_values(&self) -> bool {
-        !self.a.without && !(self.drops_name && self.by_name_label)
+        !(self.a.without || self.drops_name && self.by_name_label)
     }
 
     /// The group of `metric` if it is already known, found without building

@@ -62,7 +62,7 @@ fn signature(l: &Labels, m: &VectorMatching) -> u64 {
         let keep = if m.on {
             m.labels.iter().any(|n| n == x.name)
         } else if m.labels.is_empty() {
-            !is_name_label(&x.name)
+            !is_name_label(x.name)
         } else {
             x.name != "__name__" && !m.labels.iter().any(|n| n == x.name)
         };

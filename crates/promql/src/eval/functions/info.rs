@@ -148,7 +148,7 @@ impl Evaluator<'_> {
                     for l in il.iter() {
                         if l.name == METRIC_NAME
                             || IDENTIFYING.contains(&l.name)
-                            || s.metric.has(&l.name)
+                            || s.metric.has(l.name)
                         {
                             continue;
                         }
@@ -157,7 +157,7 @@ impl Evaluator<'_> {
                         {
                             continue;
                         }
-                        if let Some(prev) = added.insert(&l.name, &l.value) {
+                        if let Some(prev) = added.insert(l.name, l.value) {
                             if prev != l.value {
                                 return Err(QueryError::Execution(format!(
                                     "conflicting label {:?} from different info metrics: {:?} and {:?}",
