@@ -150,15 +150,7 @@ fn unpack_blocks<T, U: Undo, F: FnMut(&mut T, i64)>(
             r.bytes(bits.div_ceil(8))?;
             continue;
         }
-        let g = if wbyte & GCD_FLAG != 0 {
-            r.uvarint()?
-        } else {
-            1
-        };
-        let width = u32::from(wbyte & !GCD_FLAG);
-        if width > 64 {
-            return Err(DecodeError::new(wpos, format!("bit width {width} > 64")));
-        }
+        let (g, width) = fixed_header(r, wbyte, wpos)?;
         if width == 0 {
             for slot in block.iter_mut() {
                 f(slot, undo.step(min));
@@ -517,6 +509,26 @@ pub(super) fn fixed_block<T, U: Undo, F: FnMut(&mut T, i64)>(
         }
     }
     *undo = u;
+}
+
+/// The header of a fixed-width block after its width byte `wbyte` (at
+/// `wpos`): the common divisor (1 without [`GCD_FLAG`]) and the bit width.
+#[inline]
+pub(super) fn fixed_header(
+    r: &mut Reader<'_>,
+    wbyte: u8,
+    wpos: usize,
+) -> Result<(u64, u32), DecodeError> {
+    let g = if wbyte & GCD_FLAG != 0 {
+        r.uvarint()?
+    } else {
+        1
+    };
+    let width = u32::from(wbyte & !GCD_FLAG);
+    if width > 64 {
+        return Err(DecodeError::new(wpos, format!("bit width {width} > 64")));
+    }
+    Ok((g, width))
 }
 
 /// The residual blocks of a mode-0 column without its mode byte, for the

@@ -161,15 +161,7 @@ fn fold_blocks<U: Undo, const MAX: bool>(
             }
             r.bytes(bits.div_ceil(8))?;
         } else {
-            let g = if wbyte & GCD_FLAG != 0 {
-                r.uvarint()?
-            } else {
-                1
-            };
-            let width = u32::from(wbyte & !GCD_FLAG);
-            if width > 64 {
-                return Err(DecodeError::new(wpos, format!("bit width {width} > 64")));
-            }
+            let (g, width) = super::fixed_header(r, wbyte, wpos)?;
             let nbytes = (len * width as usize).div_ceil(8);
             let bytes = r.bytes(nbytes)?;
             let folded = U::RAW

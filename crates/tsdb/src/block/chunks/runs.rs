@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use promlite_model::StorageError;
 
-use super::{corrupt, ChunkReader, ChunkRef, TimestampCache};
+use super::{corrupt, ChunkReader, ChunkRecord, ChunkRef, TimestampCache};
 use crate::codec;
 
 /// A chunk whose values are all numbers (no NaN, so no staleness marker)
@@ -81,6 +81,20 @@ impl ChunkReader {
         let Some((lo, hi)) = range(&ts, ordered) else {
             return Ok(false);
         };
+        Self::append_decoded(&rec, &ts, lo, hi, out)?;
+        Ok(true)
+    }
+
+    /// Samples `lo..hi` of the chunk `rec` with timestamps `ts`, its values
+    /// decoded straight into the appended pairs and checked, as
+    /// [`ChunkReader::append_range`] appends them.
+    fn append_decoded(
+        rec: &ChunkRecord<'_>,
+        ts: &[i64],
+        lo: usize,
+        hi: usize,
+        out: &mut Vec<(i64, f64)>,
+    ) -> Result<(), StorageError> {
         let base = out.len();
         out.extend(ts.iter().map(|&t| (t, 0.0)));
         let decoded = out.get_mut(base..).unwrap_or(&mut []);
@@ -110,7 +124,7 @@ impl ChunkReader {
         if lo > 0 {
             out.drain(base..base + lo.min(hi));
         }
-        Ok(true)
+        Ok(())
     }
 }
 
@@ -147,10 +161,8 @@ impl ChunkReader {
             )
         })?;
         let Some(ext) = folded else {
-            // Decoded whole; the timestamps come from the cache again.
-            return self
-                .append_range(r, cache, out, |_, _| Some((lo, hi)))
-                .map(|_| Some(0));
+            // Decoded whole, with the record and timestamps already read.
+            return Self::append_decoded(&rec, &ts, lo, hi, out).map(|()| Some(0));
         };
         if let Some(want) = rec.last {
             if want.to_bits() != ext.last.to_bits() {
