@@ -210,10 +210,6 @@ impl Folder<'_> {
     }
 }
 
-/// Folds one series' points into its group's per-step accumulators `accs`
-/// (one per step of `r`): the first value of a step starts its
-/// accumulator (`Acc::first` with `op`), later ones go through `add`.
-#[inline(always)]
 /// The key under which a `by (…)` group is found: a hash of the grouping
 /// labels' values in `grouping`'s order (absent ones marked as such), so
 /// equal groups hash equally; a collision only costs the comparison of
@@ -236,6 +232,10 @@ pub(super) fn group_hash(l: &Labels, grouping: &[String]) -> u64 {
     h
 }
 
+/// Folds one series' points into its group's per-step accumulators `accs`
+/// (one per step of `r`): the first value of a step starts its
+/// accumulator (`Acc::first` with `op`), later ones go through `add`.
+#[inline(always)]
 fn fold_points(
     accs: &mut [Acc],
     points: &[FPoint],
