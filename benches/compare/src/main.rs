@@ -44,6 +44,10 @@ struct Args {
     /// realistic scrape data; no query set).
     #[arg(long, value_enum, default_value_t = dataset::Profile::Noisy)]
     profile: dataset::Profile,
+    /// Query set of the `noisy` profile: `standard` (12 queries) or
+    /// `broad` (those and 48 more shapes).
+    #[arg(long, value_enum, default_value_t = queries::QuerySetName::Standard)]
+    query_set: queries::QuerySetName,
     /// Timed repetitions per query (the median is reported; sub-millisecond
     /// queries need more than a handful for a stable one).
     #[arg(long, default_value_t = 21)]
@@ -143,7 +147,7 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("[{when0}] load {load0}");
 
     let query_set = match args.profile {
-        dataset::Profile::Noisy => queries::query_set(),
+        dataset::Profile::Noisy => queries::named_set(args.query_set),
         dataset::Profile::Field => Vec::new(),
     };
     let (mut ds, mut gen_s, mut loads) = (None, 0.0, Vec::new());

@@ -36,6 +36,90 @@ pub fn query_set() -> Vec<QueryDef> {
     ]
 }
 
+/// Which queries the backfill run times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QuerySetName {
+    /// The twelve queries every report since session 3 has timed.
+    Standard,
+    /// The standard twelve and 48 more of the shapes a dashboard or an
+    /// alerting rule sends: every `*_over_time` and rate-like function
+    /// over short and long windows, instant and range, aggregations,
+    /// vector matching, comparisons, regex matchers, label functions,
+    /// subqueries, `offset`. Chosen for breadth, not tuned against.
+    Broad,
+}
+
+/// The named query set.
+pub fn named_set(name: QuerySetName) -> Vec<QueryDef> {
+    match name {
+        QuerySetName::Standard => query_set(),
+        QuerySetName::Broad => {
+            let mut set = query_set();
+            set.extend(broad_extra());
+            set
+        }
+    }
+}
+
+/// The queries the broad set adds to the standard twelve. Subqueries are
+/// instant only: at the range queries' step-aligned times a subquery's
+/// first point falls on its range's left boundary, which Prometheus 2.42
+/// includes and 3.x (and promlite) leave out.
+fn broad_extra() -> Vec<QueryDef> {
+    let r = |expr| QueryDef { expr, range: true };
+    let i = |expr| QueryDef { expr, range: false };
+    vec![
+        i("model_requests_total"),
+        i("node_load1"),
+        i("rate(model_requests_total[5m])"),
+        i("sum(rate(model_requests_total[5m]))"),
+        i("sum by (model) (rate(model_requests_total[5m]))"),
+        i("irate(model_requests_total[5m])"),
+        i("increase(model_requests_total[1h])"),
+        i("histogram_quantile(0.99, sum by (le, model) (rate(model_request_duration_seconds_bucket[5m])))"),
+        i("rate(model_request_duration_seconds_sum[5m]) / rate(model_request_duration_seconds_count[5m])"),
+        i("avg_over_time(model_prediction_confidence[1h])"),
+        i("min_over_time(model_prediction_confidence[1h])"),
+        i("stddev_over_time(model_prediction_confidence[1h])"),
+        i("count_over_time(model_queue_depth[1h])"),
+        i("last_over_time(model_queue_depth[10m])"),
+        i("changes(model_queue_depth[1h])"),
+        i("resets(model_requests_total[1h])"),
+        i("deriv(model_gpu_memory_used_bytes[30m])"),
+        i("predict_linear(node_filesystem_avail_bytes[1h], 3600)"),
+        i("delta(node_hwmon_temp_celsius[30m])"),
+        i("idelta(node_load1[5m])"),
+        i("topk(10, rate(node_network_receive_bytes_total[5m]))"),
+        i("bottomk(3, node_load5)"),
+        i("quantile(0.9, model_prediction_confidence)"),
+        i("count_values(\"v\", model_queue_depth)"),
+        i("count by (instance) (node_cpu_seconds_total)"),
+        i("avg by (mode) (rate(node_cpu_seconds_total[5m]))"),
+        i("node_memory_MemAvailable_bytes / on (instance) node_memory_MemTotal_bytes"),
+        i("node_load1 > bool 1"),
+        i("label_replace(node_load1, \"host\", \"$1\", \"instance\", \"(.*):.*\")"),
+        i("node_load1{instance=~\"node-1.*\"}"),
+        i("model_requests_total{status!=\"200\"}"),
+        i("max_over_time(rate(model_requests_total[5m])[1h:1m])"),
+        i("model_queue_depth offset 1h"),
+        i("timestamp(node_load1)"),
+        r("rate(model_requests_total[5m])"),
+        r("irate(model_requests_total[5m])"),
+        r("histogram_quantile(0.99, sum by (le, model) (rate(model_request_duration_seconds_bucket[5m])))"),
+        r("avg_over_time(model_prediction_confidence[10m])"),
+        r("max_over_time(model_queue_depth[10m])"),
+        r("node_load1"),
+        r("topk(5, model_gpu_utilization_ratio)"),
+        r("quantile_over_time(0.9, model_prediction_confidence[15m])"),
+        r("deriv(node_filesystem_avail_bytes[15m])"),
+        r("increase(model_requests_total[1h])"),
+        r("changes(model_queue_depth[15m])"),
+        r("sum by (device) (rate(node_disk_read_bytes_total[5m]))"),
+        r("stddev by (job) (process_resident_memory_bytes)"),
+        r("1 - avg by (instance) (rate(node_cpu_seconds_total{mode=\"idle\"}[5m]))"),
+    ]
+}
+
 /// A query answer reduced to comparable form: series (sorted label text) →
 /// points (timestamp ms, value).
 pub type Answer = BTreeMap<String, Vec<(i64, f64)>>;

@@ -324,6 +324,72 @@ fn backfill_section(o: &mut String, r: &ReportInput<'_>, ds: &Dataset) {
         let _ = writeln!(o);
     }
     let _ = writeln!(o);
+    summarize_latency(o, r, reference);
+}
+
+/// The query set as a whole, per system against Prometheus: the sum of the
+/// medians (the time a dashboard issuing every query once would wait), the
+/// geometric mean of the per-query ratios (each query weighted alike), how
+/// many queries are at or under 0.15×, and the slowest ratio.
+fn summarize_latency(o: &mut String, r: &ReportInput<'_>, reference: Option<&LoadResult>) {
+    let Some(reference) = reference else {
+        return;
+    };
+    let mut lines = Vec::new();
+    for (sys, res) in r.loads {
+        if *sys == System::Prometheus {
+            continue;
+        }
+        let Ok(load) = res.as_ref() else { continue };
+        let (mut sum, mut ref_sum, mut log_sum, mut n, mut under) = (0.0, 0.0, 0.0, 0usize, 0usize);
+        let mut worst: Option<(f64, &str)> = None;
+        for (qi, q) in r.queries.iter().enumerate() {
+            let (Some(Ok(want)), Some(Ok(got))) = (reference.queries.get(qi), load.queries.get(qi))
+            else {
+                continue;
+            };
+            let (a, b) = (want.median.as_secs_f64(), got.median.as_secs_f64());
+            if a <= 0.0 || b <= 0.0 {
+                continue;
+            }
+            let x = b / a;
+            sum += b;
+            ref_sum += a;
+            log_sum += x.ln();
+            n += 1;
+            // Ratios as the table prints them (two decimals).
+            if (x * 100.0).round() <= 15.0 {
+                under += 1;
+            }
+            if worst.is_none_or(|(w, _)| x > w) {
+                worst = Some((x, q.expr));
+            }
+        }
+        if n == 0 {
+            continue;
+        }
+        lines.push(format!(
+            "- **{}**: sum of medians {:.1} ms vs Prometheus's {:.1} ms (**{:.3}×**); geometric mean \
+             of the {} ratios {:.3}×; {} of {} queries at or under 0.15×; slowest ratio {:.2}× (`{}`)",
+            sys.name(),
+            sum * 1e3,
+            ref_sum * 1e3,
+            sum / ref_sum,
+            n,
+            (log_sum / n as f64).exp(),
+            under,
+            n,
+            worst.map_or(0.0, |w| w.0),
+            worst.map_or("", |w| w.1).replace('|', "\\|"),
+        ));
+    }
+    if !lines.is_empty() {
+        let _ = writeln!(o, "Whole query set against Prometheus:\n");
+        for l in lines {
+            let _ = writeln!(o, "{l}");
+        }
+        let _ = writeln!(o);
+    }
 }
 
 fn short(s: &str) -> String {
