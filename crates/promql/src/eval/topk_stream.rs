@@ -1,14 +1,15 @@
-//! `topk`/`bottomk` of an instant query over a plain selector, fed series by
-//! series.
+//! `topk`/`bottomk` over a plain selector, fed series by series.
 //!
 //! The general path collects every selected series with its labels, then
 //! regroups the points by step and picks the winners. For `topk(5, x)` at
 //! one time over a hundred series that built a hundred label sets (symbol
-//! lookups and an allocation each, freed again) for five answers. Here each
-//! series' value is offered to Prometheus's heap (the same operations as
+//! lookups and an allocation each, freed again) for five answers; over a
+//! range it also kept every point of every series and regrouped them all by
+//! step. Here each series' value at a step is offered to that step's copy
+//! of Prometheus's heap (the same operations as
 //! [`super::topk_heap::select`], in the same series order, so the same
 //! series win, ties included) as the series comes out of the selector, and
-//! a series' labels are built only when it enters the heap.
+//! a series' labels are built only when it first enters a heap.
 
 use promlite_model::Labels;
 
@@ -21,8 +22,8 @@ use crate::value::FPoint;
 
 impl Evaluator<'_> {
     /// The answer of `a` (with its scalar parameter `params`, one per step)
-    /// when it is `topk`/`bottomk` without grouping labels at a single step
-    /// over an instant vector selector with a usable `k >= 1`; `None`
+    /// when it is `topk`/`bottomk` without grouping labels over an instant
+    /// vector selector with the same usable `k >= 1` at every step; `None`
     /// otherwise (the general path then evaluates it, errors included).
     pub(crate) fn topk_streamed(
         &mut self,
@@ -37,7 +38,7 @@ impl Evaluator<'_> {
         };
         // `without (…)` groups by the remaining labels; `by (…)` with names
         // needs them too. `by ()` (or no clause) is one group.
-        if a.without || !a.grouping.is_empty() || r.len() != 1 {
+        if a.without || !a.grouping.is_empty() || r.len() == 0 {
             return Ok(None);
         }
         let mut e: &Expr = &a.expr;
@@ -47,25 +48,35 @@ impl Evaluator<'_> {
         let Expr::VectorSelector(vs) = e else {
             return Ok(None);
         };
-        let (Some(&p), 1) = (params.first(), params.len()) else {
+        let Some(&p) = params.first() else {
             return Ok(None);
         };
+        // A `k` that changes from step to step (`topk(scalar(x), …)`), or
+        // one per step missing, is the general path's.
+        if params.len() != r.len() || params.iter().any(|q| q.to_bits() != p.to_bits()) {
+            return Ok(None);
+        }
         let k = match int_param(p) {
             Ok(k) if k >= 1 => usize::try_from(k).unwrap_or(usize::MAX),
             _ => return Ok(None),
         };
-        let t = r.ts(0);
-        let mut heap = Heap::new(k.min(64), k, top);
-        // The labels of every series that entered the heap, indexed by the
-        // member number given to the heap.
+        // One heap per step; few steps have many members at once.
+        let cap = if r.len() == 1 { k.min(64) } else { k.min(8) };
+        let mut heaps: Vec<Heap> = (0..r.len()).map(|_| Heap::new(cap, k, top)).collect();
+        // The labels of every series that entered a heap, indexed by the
+        // member number given to the heaps.
         let mut entered: Vec<Labels> = Vec::new();
         let mut sink = |_: &mut Self, metric: Metric<'_>, points: Vec<FPoint>| {
+            // This series' member number once it has entered a heap.
+            let mut member: Option<usize> = None;
             for p in &points {
                 // The general path keeps points by their step (`ByStep`).
-                if r.index(p.t) != 0 {
+                let Some(heap) = heaps.get_mut(r.index(p.t)) else {
                     continue;
-                }
-                if heap.offer(entered.len(), p.f) {
+                };
+                let j = member.unwrap_or(entered.len());
+                if heap.offer(j, p.f) && member.is_none() {
+                    member = Some(j);
                     entered.push(metric.labels().clone());
                 }
             }
@@ -73,10 +84,17 @@ impl Evaluator<'_> {
         };
         self.selector_points_each(vs, r, false, &mut sink)?;
         self.check()?;
+        // Step by step, each step's winners best first: the general path's
+        // order, so the answer's series come in the same order.
         let mut out = SeriesSet::new(r);
-        for (j, v) in heap.finish() {
-            if let Some(l) = entered.get(j) {
-                out.push_point(l, t, v)?;
+        let mut slots: Vec<Option<usize>> = vec![None; entered.len()];
+        for (i, heap) in heaps.into_iter().enumerate() {
+            for (j, v) in heap.finish() {
+                let (Some(l), Some(slot)) = (entered.get(j), slots.get_mut(j)) else {
+                    continue;
+                };
+                let at = *slot.get_or_insert_with(|| out.slot(l));
+                out.push_at(at, r.ts(i), v)?;
             }
         }
         let res = out.finish()?;
@@ -164,6 +182,63 @@ mod tests {
             }
         }
         assert!(nonempty > 300, "{nonempty}");
+        // Range queries: the same winners at every step, in the same order.
+        let matrix = |v: &Value| match v {
+            Value::Matrix(m) => m
+                .iter()
+                .map(|s| {
+                    let pts: Vec<(i64, u64)> =
+                        s.floats.iter().map(|p| (p.t, p.f.to_bits())).collect();
+                    (format!("{:?}", s.metric), pts)
+                })
+                .collect::<Vec<_>>(),
+            other => panic!("unexpected {other:?}"),
+        };
+        let mut points = 0;
+        for op in ["topk", "bottomk"] {
+            for k in ["1", "2", "5", "119", "500", "0", "2.9"] {
+                for inner in ["m", "m offset 1m", "m @ 600"] {
+                    let fast = format!("{op}({k}, {inner})");
+                    let slow = format!("{op}({k}, +{inner})");
+                    for (start, end, step) in [
+                        (0, 1_300_000, 15_000),
+                        (7_000, 1_200_000, 60_000),
+                        (590_000, 700_000, 1_000),
+                        (600_000, 600_000, 10_000),
+                    ] {
+                        let a = e.range_query(&s, &fast, start, end, step, &q).unwrap();
+                        let b = e.range_query(&s, &slow, start, end, step, &q).unwrap();
+                        assert_eq!(
+                            matrix(&a.value),
+                            matrix(&b.value),
+                            "{fast} over {start}..{end}/{step}"
+                        );
+                        points += matrix(&a.value).iter().map(|x| x.1.len()).sum::<usize>();
+                    }
+                }
+            }
+        }
+        assert!(points > 10_000, "{points}");
+        // A `k` that changes per step takes the general path (the same
+        // answer, or the same error where a step's `k` is NaN).
+        for sel in ["m{i=\"000\"}", "m{i=\"001\"} / 500", "vector(time() / 100)"] {
+            let run = |x: &str| {
+                e.range_query(
+                    &s,
+                    &format!("topk(scalar({sel}), {x})"),
+                    0,
+                    1_200_000,
+                    60_000,
+                    &q,
+                )
+                .map(|r| matrix(&r.value))
+            };
+            assert_eq!(
+                format!("{:?}", run("m")),
+                format!("{:?}", run("+m")),
+                "{sel}"
+            );
+        }
         // Errors are the general path's.
         for k in ["NaN", "1e300"] {
             let fast = format!("topk({k}, m)");
