@@ -21,6 +21,29 @@ pub fn write_timestamp(out: &mut String, t: i64) {
 /// everything else as is. Written in place: label names and values are
 /// most of a vector answer's strings.
 pub fn write_str(out: &mut String, s: &str) {
+    if !needs_escape(s) {
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
+    write_escaped(out, s);
+}
+
+/// Whether `s` holds a byte that JSON strings escape (`"`, `\\`, a
+/// control character). Every byte is looked at, without stopping at the
+/// first such, so the loop is branch-free (label text never has one).
+#[inline]
+fn needs_escape(s: &str) -> bool {
+    s.as_bytes().iter().fold(false, |any, &b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
+}
+
+/// [`write_str`] for a string with bytes to escape.
+#[cold]
+fn write_escaped(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
     let mut start = 0;
@@ -51,8 +74,31 @@ pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Appends a label set as a JSON object in label order.
+/// Appends a label set as a JSON object in label order. Label text rarely
+/// needs escapes, so the object is written in one pass over the labels
+/// without them (room reserved once, the quotes, colons and commas
+/// between names and values appended as one piece each), checking the
+/// text as it goes; only a set that needs escapes is written again with
+/// them.
 pub fn write_labels(out: &mut String, l: &Labels) {
+    let start = out.len();
+    // The encoded set holds every name and value, plus their lengths.
+    out.reserve(l.heap_bytes() + 6 * l.len() + 2);
+    let mut plain = true;
+    let mut sep = "{\"";
+    for lab in l.iter() {
+        plain &= !needs_escape(lab.name) & !needs_escape(lab.value);
+        out.push_str(sep);
+        out.push_str(lab.name);
+        out.push_str("\":\"");
+        out.push_str(lab.value);
+        sep = "\",\"";
+    }
+    if plain {
+        out.push_str(if sep.len() == 2 { "{}" } else { "\"}" });
+        return;
+    }
+    out.truncate(start);
     out.push('{');
     for (i, lab) in l.iter().enumerate() {
         if i > 0 {
@@ -116,11 +162,23 @@ const POINT: usize = 64;
 /// written as the integer it is, which is what the shortest-digits form
 /// expands to, without running the float formatter.
 fn point_into(buf: &mut [u8; POINT], t: i64, v: f64) -> Result<usize, usize> {
+    let n = point_head(buf, t);
+    value_into(buf, n, v)
+}
+
+/// Writes a point's `[`, timestamp and `,"` at the start of `buf`;
+/// returns the length.
+fn point_head(buf: &mut [u8; POINT], t: i64) -> usize {
     buf[0] = b'[';
-    let mut n = put_timestamp(buf, 1, t);
+    let n = put_timestamp(buf, 1, t);
     buf[n] = b',';
     buf[n + 1] = b'"';
-    n += 2;
+    n + 2
+}
+
+/// [`point_into`] from `n` on, where [`point_head`] ended: the value and
+/// `"]`.
+fn value_into(buf: &mut [u8; POINT], mut n: usize, v: f64) -> Result<usize, usize> {
     // `as` saturates (and maps NaN to 0), so the round trip holds exactly
     // for whole values in i64's range; below 2^53 the integer is exact.
     let i = v as i64;
@@ -260,15 +318,35 @@ pub fn write_query_data(out: &mut String, v: &Value) {
             out.push(']');
         }
         Value::Vector(samples) => {
+            // The samples of an instant vector usually share one
+            // timestamp: its text is written once and copied.
+            let mut buf = [0u8; POINT];
+            let mut head: Option<(i64, usize)> = None;
             out.push('[');
             for (i, s) in samples.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str("{\"metric\":");
+                out.push_str(if i > 0 {
+                    ",{\"metric\":"
+                } else {
+                    "{\"metric\":"
+                });
                 write_labels(out, &s.metric);
                 out.push_str(",\"value\":");
-                write_point(out, s.t, s.f);
+                let n = match head {
+                    Some((t, n)) if t == s.t => n,
+                    _ => {
+                        let n = point_head(&mut buf, s.t);
+                        head = Some((s.t, n));
+                        n
+                    }
+                };
+                match value_into(&mut buf, n, s.f) {
+                    Ok(end) => push_ascii(out, buf.get(..end).unwrap_or_default()),
+                    Err(end) => {
+                        push_ascii(out, buf.get(..end).unwrap_or_default());
+                        write_float(out, s.f);
+                        out.push_str("\"]");
+                    }
+                }
                 out.push('}');
             }
             out.push(']');
@@ -444,6 +522,54 @@ mod tests {
             let want = format!("x{}", serde_json::to_string(&c).unwrap());
             assert_eq!(s, want, "{c:?}");
         }
+    }
+
+    /// Label objects equal `serde_json`'s text of the same map, with and
+    /// without bytes to escape, after text already in the buffer.
+    #[test]
+    fn label_sets_are_written_as_serde_json_does() {
+        let sets = [
+            Labels::empty(),
+            labels!("a" => "b"),
+            labels!("__name__" => "up", "instance" => "node-1:9100", "job" => "node"),
+            labels!("a" => "x\"y", "b" => "tab\there"),
+            labels!("k\\" => "v", "z" => "température\u{1}"),
+        ];
+        for l in &sets {
+            let mut got = String::from("[1,");
+            write_labels(&mut got, l);
+            let mut m = serde_json::Map::new();
+            for lab in l.iter() {
+                m.insert(lab.name.into(), lab.value.into());
+            }
+            let want = format!("[1,{}", serde_json::to_string(&m).unwrap());
+            assert_eq!(got, want, "{l:?}");
+        }
+    }
+
+    /// Samples of an instant vector at different times (the timestamp
+    /// text is reused only while it stays the same).
+    #[test]
+    fn vector_samples_keep_their_own_timestamps() {
+        let s = |t, f| Sample {
+            metric: labels!("a" => "b"),
+            t,
+            f,
+        };
+        let v = Value::Vector(vec![
+            s(1000, 1.0),
+            s(1000, f64::INFINITY),
+            s(1500, -2.5),
+            s(1500, 0.25),
+            s(-20, f64::NAN),
+        ]);
+        let m = r#"{"metric":{"a":"b"},"value":"#;
+        assert_eq!(
+            query_data(&v),
+            format!(
+                r#"{{"resultType":"vector","result":[{m}[1,"1"]}},{m}[1,"+Inf"]}},{m}[1.500,"-2.5"]}},{m}[1.500,"0.25"]}},{m}[-0.020,"NaN"]}}]}}"#
+            )
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! come out label-sorted for free.
 
 mod entry;
+mod label_cache;
 mod reader;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ use memmap2::Mmap;
 use promlite_model::{Labels, StorageError};
 
 use super::entry::Entry;
+use super::label_cache::LabelCache;
 use super::{ChunkMeta, INDEX_MAGIC, INDEX_VERSION, TOC_LEN};
 use crate::codec::{DecodeError, Reader};
 
@@ -39,6 +40,8 @@ pub struct IndexReader {
     num_series: u32,
     /// ((name sym, value sym), offset of the postings list), sorted.
     postings: Vec<((u32, u32), usize)>,
+    /// Label sets built by [`IndexReader::labels_from_refs`] lately.
+    label_cache: LabelCache,
 }
 
 fn be32(d: &[u8], off: usize) -> Option<u32> {
@@ -72,6 +75,7 @@ impl IndexReader {
             series_table: 0,
             num_series: 0,
             postings: Vec::new(),
+            label_cache: LabelCache::default(),
         };
         ir.load()?;
         Ok(ir)
@@ -398,8 +402,20 @@ impl IndexReader {
     /// The label set that `refs` (from
     /// [`IndexReader::series_chunks_in_range_each`]) stands for, packed
     /// from the symbol table; series with more than [`LABEL_REFS`] labels
-    /// are read from their entry again.
+    /// are read from their entry again. The sets built are kept in a
+    /// bounded cache (see `label_cache.rs`), and a set still there is
+    /// shared instead of built again.
     pub fn labels_from_refs(&self, refs: &LabelRefs) -> Result<Labels, StorageError> {
+        if let Some(l) = self.label_cache.get(refs.id) {
+            return Ok(l);
+        }
+        let l = self.build_labels(refs)?;
+        self.label_cache.put(refs.id, self.num_series, &l);
+        Ok(l)
+    }
+
+    /// [`IndexReader::labels_from_refs`] without the cache.
+    fn build_labels(&self, refs: &LabelRefs) -> Result<Labels, StorageError> {
         let Some(pairs) = refs.pairs.get(..refs.len) else {
             return self.series_labels(refs.id);
         };

@@ -119,7 +119,11 @@ fn label_refs_build_every_label_set() {
         let refs = ix
             .series_chunks_in_range_each(id as u32, 0, 10, |_| {})
             .expect("chunks");
-        assert_eq!(&ix.labels_from_refs(&refs).expect("labels"), labels);
+        let built = ix.labels_from_refs(&refs).expect("labels");
+        assert_eq!(&built, labels);
+        // Asked again (another query): the set built is shared.
+        let again = ix.labels_from_refs(&refs).expect("labels");
+        assert!(again.ptr_eq(&built), "{labels:?} cached");
     }
 }
 
