@@ -14,6 +14,7 @@ mod entry;
 mod reader;
 #[cfg(test)]
 mod tests;
+mod union;
 mod writer;
 
 pub use reader::{

@@ -412,6 +412,24 @@ impl IndexReader {
         ))
     }
 
+    /// The value of label `name` in the set `refs` stands for, read from
+    /// the symbol table without building the set. `None` when the set has
+    /// more labels than `refs` holds (ask [`IndexReader::labels_from_refs`]
+    /// then), `Some(None)` when it lacks the label.
+    pub fn label_value_from_refs(&self, refs: &LabelRefs, name: &str) -> Option<Option<&str>> {
+        let pairs = refs.pairs.get(..refs.len)?;
+        let Some(n) = self.lookup_symbol(name) else {
+            return Some(None);
+        };
+        // Checked at selection, as `labels_from_refs` relies on too.
+        Some(
+            pairs
+                .iter()
+                .find(|p| p.0 == n)
+                .and_then(|p| self.symbol(p.1).ok()),
+        )
+    }
+
     /// The label set of series `id`, packed from the symbol table.
     pub fn series_labels(&self, id: u32) -> Result<Labels, StorageError> {
         let (body, off, s) = self.entry_body(id)?;
@@ -559,18 +577,9 @@ fn corrupt(path: &Path, offset: usize, msg: impl Into<String>) -> StorageError {
     }
 }
 
-/// Sorted union of sorted lists.
+/// Sorted union of sorted lists ([`super::union`]).
 pub fn merge_postings(lists: Vec<Vec<u32>>) -> Vec<u32> {
-    match lists.len() {
-        0 => Vec::new(),
-        1 => lists.into_iter().next().unwrap_or_default(),
-        _ => {
-            let mut all: Vec<u32> = lists.into_iter().flatten().collect();
-            all.sort_unstable();
-            all.dedup();
-            all
-        }
-    }
+    super::union::union(lists)
 }
 
 /// Sorted intersection of two sorted lists.
