@@ -8,7 +8,10 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 mod cache;
+mod captures;
 mod fast;
+
+pub use captures::ReplaceRegex;
 
 /// A compiled `=~`/`!~` pattern.
 #[derive(Debug)]
@@ -27,7 +30,7 @@ enum Compiled {
 /// Compiled matcher patterns by pattern text.
 static PATTERNS: LazyLock<cache::Cache<Compiled>> = LazyLock::new(|| cache::Cache::new(1024));
 /// Compiled anchored regexes (with capture groups) by pattern text.
-static ANCHORED: LazyLock<cache::Cache<Regex>> = LazyLock::new(|| cache::Cache::new(256));
+static ANCHORED: LazyLock<cache::Cache<ReplaceRegex>> = LazyLock::new(|| cache::Cache::new(256));
 
 /// Whether a compiled regex of `pattern` is kept in a cache: only short
 /// patterns without counted repetition, whose automata stay small (a
@@ -41,8 +44,14 @@ fn keep_regex(pattern: &str) -> bool {
 /// The regex `^(?s:pattern)$` (fully anchored, `.` matching newlines, as
 /// Prometheus 3.x compiles `label_replace`'s and the matchers' patterns),
 /// compiled once per process: later calls with the same pattern share it.
-pub fn anchored_regex(pattern: &str) -> Result<Arc<Regex>, regex::Error> {
-    ANCHORED.get_or_compile(pattern, || build_regex(pattern), |_| keep_regex(pattern))
+/// Its captures are found without the regex engine for common shapes
+/// ([`ReplaceRegex::expand_into`]).
+pub fn anchored_regex(pattern: &str) -> Result<Arc<ReplaceRegex>, regex::Error> {
+    ANCHORED.get_or_compile(
+        pattern,
+        || ReplaceRegex::new(pattern),
+        |_| keep_regex(pattern),
+    )
 }
 
 fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {

@@ -52,8 +52,8 @@ pub(crate) enum Node {
 /// number of characters (0 or 1).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Class1 {
-    ranges: Vec<(char, char)>,
-    min: u32,
+    pub(crate) ranges: Vec<(char, char)>,
+    pub(crate) min: u32,
 }
 
 impl Class1 {
@@ -61,7 +61,7 @@ impl Class1 {
         self.ranges.is_empty()
     }
 
-    fn accepts(&self, c: char) -> bool {
+    pub(crate) fn accepts(&self, c: char) -> bool {
         self.ranges.is_empty() || in_ranges(&self.ranges, c)
     }
 }
@@ -146,9 +146,31 @@ impl Node {
 /// of `right` iff it starts after the last character `right` rejects. So
 /// the first occurrence at or after the least admissible start decides.
 fn split_matches(s: &str, left: &Class1, lit: &str, right: &Class1) -> bool {
+    let Some((lo, hi)) = split_bounds(s, left, lit, right) else {
+        return false;
+    };
+    // Occurrences start at character boundaries: rounding up loses none.
+    let mut from = lo;
+    while from < s.len() && !s.is_char_boundary(from) {
+        from += 1;
+    }
+    s.get(from..)
+        .and_then(|t| t.find(lit))
+        .is_some_and(|i| from + i <= hi)
+}
+
+/// The least and greatest start `[lo, hi]` an occurrence of `lit` in `s`
+/// may have for `s` to be `x + lit + y` with `x` a run of `left` and `y`
+/// of `right`; `None` when no start is admissible.
+pub(crate) fn split_bounds(
+    s: &str,
+    left: &Class1,
+    lit: &str,
+    right: &Class1,
+) -> Option<(usize, usize)> {
     let (n, l) = (s.len(), lit.len());
     if n < l {
-        return false;
+        return None;
     }
     let left_upto = if left.any() {
         n
@@ -166,23 +188,8 @@ fn split_matches(s: &str, left: &Class1, lit: &str, right: &Class1) -> bool {
             .map_or(0, |(i, c)| i + c.len_utf8())
     };
     let lo = (left.min as usize).max(right_from.saturating_sub(l));
-    let Some(hi) = n
-        .checked_sub(l + right.min as usize)
-        .map(|h| h.min(left_upto))
-    else {
-        return false;
-    };
-    if lo > hi {
-        return false;
-    }
-    // Occurrences start at character boundaries: rounding up loses none.
-    let mut from = lo;
-    while from < n && !s.is_char_boundary(from) {
-        from += 1;
-    }
-    s.get(from..)
-        .and_then(|t| t.find(lit))
-        .is_some_and(|i| from + i <= hi)
+    let hi = n.checked_sub(l + right.min as usize)?.min(left_upto);
+    (lo <= hi).then_some((lo, hi))
 }
 
 fn in_ranges(ranges: &[(char, char)], c: char) -> bool {
@@ -198,7 +205,7 @@ fn node(h: &Hir, depth: usize) -> Option<Node> {
         HirKind::Empty => Some(Node::Lit(String::new())),
         // Not UTF-8 (impossible with the default syntax options): `None`.
         HirKind::Literal(_) => literal(h),
-        HirKind::Class(c) => class(c).map(|r| {
+        HirKind::Class(c) => class_of(c).map(|r| {
             if r.is_empty() {
                 // Any one character.
                 Node::One(vec![('\0', char::MAX)])
@@ -214,7 +221,7 @@ fn node(h: &Hir, depth: usize) -> Option<Node> {
                 return None;
             };
             Some(Node::Repeat {
-                ranges: class(c)?,
+                ranges: class_of(c)?,
                 min: rep.min,
             })
         }
@@ -240,7 +247,7 @@ fn literal(h: &Hir) -> Option<Node> {
 
 /// The ranges of a Unicode class; empty for the class of every character.
 /// `None` for byte classes and very long classes.
-fn class(c: &Class) -> Option<Vec<(char, char)>> {
+pub(crate) fn class_of(c: &Class) -> Option<Vec<(char, char)>> {
     let Class::Unicode(u) = c else {
         return None;
     };

@@ -154,3 +154,92 @@ fn patterns_are_compiled_once() {
     assert!(std::sync::Arc::ptr_eq(&r1, &r2));
     assert!(super::anchored_regex("(").is_err());
 }
+
+/// Pieces of `label_replace` patterns: class repeats, some as groups,
+/// around literals.
+const REPLACE_PIECES: &[&str] = &[
+    "(.*)",
+    "(.+)",
+    ".*",
+    ".+",
+    "(.*?)",
+    "(.+?)",
+    "([^:]+)",
+    "([^:]*)",
+    "[^:]*",
+    "(\\d+)",
+    ":",
+    "-",
+    "a",
+    "ab",
+    "é",
+    ":a",
+    "(a)",
+    "(?P<n>.*)",
+    "(.*)(.*)",
+    "(?:.*)",
+];
+
+const REPLACEMENTS: &[&str] = &[
+    "$1", "$2", "${1}x", "$0", "$$", "$1-$2", "$n", "${n}", "$3", "a${2}b", "$1x", "$", "${1",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// The shapes' captures and expansions are the regex's.
+    #[test]
+    fn replace_captures_agree_with_the_regex(
+        parts in prop::collection::vec(prop::sample::select(REPLACE_PIECES), 1..5),
+        values in prop::collection::vec(
+            prop::collection::vec(prop::sample::select(&["a", "b", ":", "-", "é", "1", "\n", "ab"][..]), 0..8)
+                .prop_map(|v| v.concat()),
+            10),
+    ) {
+        let p = parts.concat();
+        let Ok(re) = Regex::new(&format!("^(?s:{p})$")) else {
+            prop_assert!(super::anchored_regex(&p).is_err());
+            return Ok(());
+        };
+        let fast = super::ReplaceRegex::new(&p).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        for v in values.iter().map(String::as_str).chain(["", ":", "a:b:c", "ab-ab"]) {
+            for repl in REPLACEMENTS {
+                let want = re.captures(v).map(|c| {
+                    let mut s = String::new();
+                    c.expand(repl, &mut s);
+                    s
+                });
+                let mut got = String::new();
+                let matched = fast.expand_into(v, repl, &mut got);
+                prop_assert_eq!(matched.then_some(got), want, "{:?} on {:?} with {:?}", p, v, repl);
+            }
+        }
+    }
+}
+
+/// The usual `label_replace` patterns take the fast capture path.
+#[test]
+fn replace_shapes_are_fast() {
+    for p in [
+        "(.*):.*",
+        "(.*):(.*)",
+        "([^:]+):.*",
+        "node-(.+)",
+        "(.*)",
+        "prefix-(.*)-suffix",
+        ".*-(.*)",
+    ] {
+        let r = super::ReplaceRegex::new(p).unwrap();
+        assert!(r.is_fast(), "{p:?}");
+    }
+    for p in [
+        "(a)(.*)",
+        "(?P<x>.*)",
+        "(.*)(.*)",
+        "(a|b):(.*)",
+        "((.*)):.*",
+    ] {
+        let r = super::ReplaceRegex::new(p).unwrap();
+        assert!(!r.is_fast(), "{p:?}");
+    }
+}

@@ -3,8 +3,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use promlite_model::Labels;
-use regex::Regex;
+use promlite_model::{Labels, ReplaceRegex};
 
 use crate::ast::StringLiteral;
 use crate::error::QueryError;
@@ -18,7 +17,7 @@ pub(crate) fn value_of<'a>(l: &'a Labels, name: Option<&str>) -> &'a str {
 /// The anchored regex of `label_replace`, compiled once per process
 /// ([`promlite_model::anchored_regex`]). A regex that is not UTF-8 is
 /// invalid, as for Go's `regexp`.
-pub(crate) fn compile_replace_regex(re: &StringLiteral) -> Result<Arc<Regex>, QueryError> {
+pub(crate) fn compile_replace_regex(re: &StringLiteral) -> Result<Arc<ReplaceRegex>, QueryError> {
     let Some(re) = re.as_str() else {
         return Err(QueryError::Execution(format!(
             "invalid regular expression in label_replace(): {re}: invalid UTF-8"
@@ -34,18 +33,17 @@ pub(crate) fn compile_replace_regex(re: &StringLiteral) -> Result<Arc<Regex>, Qu
 /// Applies `label_replace` to one label set. `res` is a scratch buffer.
 pub(crate) fn replace(
     l: &Labels,
-    re: &Regex,
+    re: &ReplaceRegex,
     dst: &str,
     repl: &str,
     src: Option<&str>,
     res: &mut String,
 ) -> Labels {
     let value = value_of(l, src);
-    let Some(caps) = re.captures(value) else {
-        return l.clone();
-    };
     res.clear();
-    caps.expand(repl, res);
+    if !re.expand_into(value, repl, res) {
+        return l.clone();
+    }
     with_label(l, dst, res)
 }
 
