@@ -418,16 +418,19 @@ impl IndexReader {
     /// then), `Some(None)` when it lacks the label.
     pub fn label_value_from_refs(&self, refs: &LabelRefs, name: &str) -> Option<Option<&str>> {
         let pairs = refs.pairs.get(..refs.len)?;
-        let Some(n) = self.lookup_symbol(name) else {
-            return Some(None);
-        };
-        // Checked at selection, as `labels_from_refs` relies on too.
-        Some(
-            pairs
-                .iter()
-                .find(|p| p.0 == n)
-                .and_then(|p| self.symbol(p.1).ok()),
-        )
+        // Names compared as text (a symbol is an offset lookup), in the
+        // set's name order: `__name__`, the usual one asked for, comes
+        // first. Looking the name up in the symbol table instead was a
+        // binary search per series. The references were checked at
+        // selection, as `labels_from_refs` relies on too.
+        for &(n, v) in pairs {
+            match self.symbol(n).ok()?.cmp(name) {
+                std::cmp::Ordering::Less => continue,
+                std::cmp::Ordering::Equal => return Some(self.symbol(v).ok()),
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        Some(None)
     }
 
     /// The label set of series `id`, packed from the symbol table.
