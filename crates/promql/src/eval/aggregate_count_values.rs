@@ -10,11 +10,13 @@
 //! them (step by step, series order within a step).
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 use promlite_model::Labels;
 
 use super::aggregate::group_labels;
 use super::parallel::Metric;
+use super::series_set::LabelsHasher;
 use super::{Evaluator, Range, SeriesSet, Val};
 use crate::ast::{AggregateExpr, Expr};
 use crate::error::QueryError;
@@ -24,21 +26,25 @@ use crate::value::{format_float, FPoint};
 /// runs instead.
 const MAX_COUNTS: usize = 1 << 20;
 
+/// A map with XXH3 hashing (SipHash of the keys was a tenth of the
+/// counting).
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<LabelsHasher>>;
+
 /// Output series and their counts per step.
 struct Counter<'a> {
     a: &'a AggregateExpr,
     label: &'a str,
     steps: usize,
     /// Groups by grouping label values (`by`), or by label set (`without`).
-    by_values: HashMap<Vec<Option<String>>, usize>,
-    by_set: HashMap<Labels, usize>,
+    by_values: FastMap<Vec<Option<String>>, usize>,
+    by_set: FastMap<Labels, usize>,
     glabels: Vec<Labels>,
     /// Output key of a (group, value bits) pair, of a (group, value text)
     /// pair (bit patterns such as NaNs share a text) and of a label set
     /// (groups whose labels differ only in `label` share output series).
-    by_bits: HashMap<(usize, u64), usize>,
-    by_text: HashMap<(usize, String), usize>,
-    by_labels: HashMap<Labels, usize>,
+    by_bits: FastMap<(usize, u64), usize>,
+    by_text: FastMap<(usize, String), usize>,
+    by_labels: FastMap<Labels, usize>,
     /// Per output key: its labels, where the general path first sees it
     /// (step, series number) and its counts per step.
     keys: Vec<(Labels, (usize, usize), Vec<f64>)>,
@@ -168,12 +174,12 @@ impl Evaluator<'_> {
             a,
             label,
             steps: r.len(),
-            by_values: HashMap::new(),
-            by_set: HashMap::new(),
+            by_values: FastMap::default(),
+            by_set: FastMap::default(),
             glabels: Vec::new(),
-            by_bits: HashMap::new(),
-            by_text: HashMap::new(),
-            by_labels: HashMap::new(),
+            by_bits: FastMap::default(),
+            by_text: FastMap::default(),
+            by_labels: FastMap::default(),
             keys: Vec::new(),
             seq: 0,
             give_up: false,
