@@ -53,7 +53,7 @@ pub mod storage;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AppendError, StorageError};
 pub use labels::{Label, LabelRef, Labels, LabelsBuilder, LabelsIter, METRIC_NAME};
-pub use matcher::{MatchOp, Matcher, MatcherError};
+pub use matcher::{anchored_regex, MatchOp, Matcher, MatcherError, ReplaceRegex};
 pub use memory::MemStorage;
 pub use metadata::{Metadata, MetricType};
 pub use sample::{is_stale_nan, Sample, STALE_NAN, STALE_NAN_BITS};

@@ -3,7 +3,93 @@
 use std::fmt;
 use std::sync::Arc;
 
+use std::sync::LazyLock;
+
 use regex::Regex;
+
+mod cache;
+mod captures;
+mod fast;
+
+pub use captures::ReplaceRegex;
+
+/// A compiled `=~`/`!~` pattern.
+#[derive(Debug)]
+enum Compiled {
+    /// An alternation of literals (`a|b|c`, also a single literal):
+    /// storage looks the values up instead of scanning, and no regex is
+    /// compiled at all (Grafana's multi-value variables send such
+    /// patterns with every panel query).
+    Set(LiteralSet),
+    /// A shape decided without a regex engine ([`fast`]).
+    Fast(fast::Node),
+    /// Everything else.
+    Regex(Regex),
+}
+
+/// Compiled matcher patterns by pattern text.
+static PATTERNS: LazyLock<cache::Cache<Compiled>> = LazyLock::new(|| cache::Cache::new(1024));
+/// Compiled anchored regexes (with capture groups) by pattern text.
+static ANCHORED: LazyLock<cache::Cache<ReplaceRegex>> = LazyLock::new(|| cache::Cache::new(256));
+
+/// Whether a compiled regex of `pattern` is kept in a cache: only short
+/// patterns without counted repetition, whose automata stay small (a
+/// pattern like `(a{100}){100}` of a few bytes may compile to megabytes).
+/// Literal sets and fast shapes are proportional to their text and always
+/// kept.
+fn keep_regex(pattern: &str) -> bool {
+    pattern.len() <= 256 && !pattern.contains('{')
+}
+
+/// The regex `^(?s:pattern)$` (fully anchored, `.` matching newlines, as
+/// Prometheus 3.x compiles `label_replace`'s and the matchers' patterns),
+/// compiled once per process: later calls with the same pattern share it.
+/// Its captures are found without the regex engine for common shapes
+/// ([`ReplaceRegex::expand_into`]).
+pub fn anchored_regex(pattern: &str) -> Result<Arc<ReplaceRegex>, regex::Error> {
+    ANCHORED.get_or_compile(
+        pattern,
+        || ReplaceRegex::new(pattern),
+        |_| keep_regex(pattern),
+    )
+}
+
+fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    regex::RegexBuilder::new(&format!("^(?s:{pattern})$"))
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+}
+
+/// The compiled form of matcher pattern `value`.
+fn compile(value: &str) -> Result<Arc<Compiled>, MatcherError> {
+    let compiled = || {
+        // Without metacharacters the pattern is always valid and matches
+        // exactly its literals.
+        if let Some(lits) = literal_alternatives(value) {
+            return Ok(Compiled::Set(LiteralSet::new(lits)));
+        }
+        // The syntax tree the regex crate would compile (same defaults).
+        let full = format!("^(?s:{value})$");
+        if let Ok(hir) = regex_syntax::ParserBuilder::new().build().parse(&full) {
+            if let Some(node) = fast::Node::from_anchored(&hir) {
+                return Ok(match node.literals() {
+                    Some(lits) => Compiled::Set(LiteralSet::new(lits)),
+                    None => Compiled::Fast(node),
+                });
+            }
+        }
+        build_regex(value)
+            .map(Compiled::Regex)
+            .map_err(|e| MatcherError {
+                pattern: value.to_string(),
+                message: regex_error_message(&e),
+            })
+    };
+    PATTERNS.get_or_compile(value, compiled, |c| {
+        !matches!(c, Compiled::Regex(_)) || keep_regex(value)
+    })
+}
 
 /// How a [`Matcher`] compares a label value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -61,14 +147,9 @@ pub struct Matcher {
     pub name: String,
     /// The value or pattern as written (unanchored).
     pub value: String,
-    /// The compiled regex, for `=~`/`!~` patterns that are not a plain
-    /// alternation of literals.
-    re: Option<Regex>,
-    /// For regexes that are a plain alternation of literals (`a|b|c`, also a
-    /// single literal), the literals: storage looks them up instead of
-    /// scanning, and no regex is compiled at all (Grafana's multi-value
-    /// variables send such patterns with every panel query).
-    set: Option<Arc<LiteralSet>>,
+    /// The compiled pattern of `=~`/`!~` matchers, shared through a
+    /// process-wide cache ([`cache`]).
+    pat: Option<Arc<Compiled>>,
 }
 
 /// The literals of a pattern like `a|b|c`, in the order written, plus a
@@ -127,31 +208,15 @@ impl Matcher {
     ) -> Result<Matcher, MatcherError> {
         let name = name.into();
         let value = value.into();
-        let (re, set) = match op {
-            MatchOp::Regex | MatchOp::NotRegex => match literal_alternatives(&value) {
-                // Without metacharacters the pattern is always valid and
-                // matches exactly its literals: no regex to compile.
-                Some(lits) => (None, Some(Arc::new(LiteralSet::new(lits)))),
-                None => {
-                    let re = regex::RegexBuilder::new(&format!("^(?s:{value})$"))
-                        .size_limit(REGEX_SIZE_LIMIT)
-                        .dfa_size_limit(REGEX_SIZE_LIMIT)
-                        .build()
-                        .map_err(|e| MatcherError {
-                            pattern: value.clone(),
-                            message: regex_error_message(&e),
-                        })?;
-                    (Some(re), None)
-                }
-            },
-            _ => (None, None),
+        let pat = match op {
+            MatchOp::Regex | MatchOp::NotRegex => Some(compile(&value)?),
+            _ => None,
         };
         Ok(Matcher {
             op,
             name,
             value,
-            re,
-            set,
+            pat,
         })
     }
 
@@ -161,8 +226,7 @@ impl Matcher {
             op: MatchOp::Equal,
             name: name.into(),
             value: value.into(),
-            re: None,
-            set: None,
+            pat: None,
         }
     }
 
@@ -177,10 +241,12 @@ impl Matcher {
     }
 
     fn regex_matches(&self, v: &str) -> bool {
-        if let Some(set) = &self.set {
-            return set.contains(v);
+        match self.pat.as_deref() {
+            Some(Compiled::Set(set)) => set.contains(v),
+            Some(Compiled::Fast(node)) => node.matches(v),
+            Some(Compiled::Regex(re)) => re.is_match(v),
+            None => false,
         }
-        self.re.as_ref().is_some_and(|re| re.is_match(v))
     }
 
     /// True if the matcher accepts the empty string, i.e. it also selects
@@ -196,10 +262,10 @@ impl Matcher {
     pub fn set_matches(&self) -> Option<Vec<&str>> {
         match self.op {
             MatchOp::Equal => Some(vec![self.value.as_str()]),
-            MatchOp::Regex => self
-                .set
-                .as_ref()
-                .map(|s| s.in_order.iter().map(String::as_str).collect()),
+            MatchOp::Regex => match self.pat.as_deref() {
+                Some(Compiled::Set(s)) => Some(s.in_order.iter().map(String::as_str).collect()),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -306,7 +372,7 @@ mod tests {
             for op in [MatchOp::Regex, MatchOp::NotRegex] {
                 let mt = m(op, p);
                 assert!(
-                    mt.re.is_none() && mt.set.is_some(),
+                    matches!(mt.pat.as_deref(), Some(Compiled::Set(_))),
                     "{p:?} compiled a regex"
                 );
                 for v in values {
@@ -317,3 +383,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fast_tests;

@@ -106,6 +106,14 @@ pub trait Series: Send + Sync {
     /// The series' labels.
     fn labels(&self) -> &Labels;
 
+    /// The value of label `name`, if the series has it: the same as
+    /// `self.labels().get(name)`. Storages that build label sets lazily
+    /// override it to read the one label without building the set
+    /// (`count by (__name__) (…)` needs one label per series).
+    fn label_value(&self, name: &str) -> Option<&str> {
+        self.labels().get(name)
+    }
+
     /// A fresh iterator over its samples in the querier's range, in time order.
     fn iter(&self) -> Box<dyn SampleIterator + '_>;
 

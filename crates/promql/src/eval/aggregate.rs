@@ -173,6 +173,11 @@ impl Evaluator<'_> {
                 param_scalar = Some(self.eval_scalar(p, r)?);
             }
         }
+        if let Some(label) = &param_string {
+            if let Some(v) = self.count_values_streamed(a, label, r)? {
+                return Ok(v);
+            }
+        }
         if a.param.is_none() {
             if let Some(v) = self.aggregate_streamed(a, r)? {
                 return Ok(v);
@@ -221,27 +226,7 @@ impl Evaluator<'_> {
             }
             AggregateOp::CountValues => {
                 let label = param_string.unwrap_or_default();
-                for (i, st) in steps.iter().enumerate() {
-                    self.check()?;
-                    let mut counts: Vec<(Labels, f64)> = Vec::new();
-                    let mut cidx: HashMap<Labels, usize> = HashMap::new();
-                    for &(j, v) in st {
-                        let mut b = glabels[gidx[j]].builder();
-                        b.set(label.clone(), format_float(v));
-                        let l = b.build();
-                        let n = counts.len();
-                        let k = *cidx.entry(l.clone()).or_insert(n);
-                        if k == n {
-                            counts.push((l, 0.0));
-                        }
-                        if let Some(c) = counts.get_mut(k) {
-                            c.1 += 1.0;
-                        }
-                    }
-                    for (l, c) in counts {
-                        out.push_point(&l, r.ts(i), c)?;
-                    }
-                }
+                self.count_values(&label, &steps, &gidx, &glabels, r, &mut out)?;
             }
             op => {
                 let phis = param_scalar.unwrap_or_default();
@@ -284,6 +269,72 @@ impl Evaluator<'_> {
         let res = out.finish()?;
         self.add_samples(res.iter().map(|s| s.floats.len()).sum())?;
         Ok(Val::Vector(res))
+    }
+
+    /// `count_values(label, …)`: per step, how many series have each set
+    /// of output labels (the group's labels with `label` set to the
+    /// value's text). Output series come in first-seen order per step, as
+    /// the counts were once kept. A value's text and its output labels are
+    /// made once per query, not once per point: points are looked up by
+    /// the value's bits, and only a new bit pattern is formatted (and
+    /// looked up by its text, as bit patterns such as NaNs share one).
+    fn count_values(
+        &mut self,
+        label: &str,
+        steps: &super::ByStep,
+        gidx: &[usize],
+        glabels: &[Labels],
+        r: Range,
+        out: &mut SeriesSet,
+    ) -> Result<(), QueryError> {
+        let mut by_bits: HashMap<(usize, u64), usize> = HashMap::new();
+        let mut by_text: HashMap<(usize, String), usize> = HashMap::new();
+        let mut by_labels: HashMap<Labels, usize> = HashMap::new();
+        // Per output key: its slot in `out`.
+        let mut slots: Vec<usize> = Vec::new();
+        // Per key: count at the current step; keys counted, in first-seen order.
+        let mut counts: Vec<f64> = Vec::new();
+        let mut seen: Vec<usize> = Vec::new();
+        for (i, st) in steps.iter().enumerate() {
+            self.check()?;
+            seen.clear();
+            for &(j, v) in st {
+                let g = gidx[j];
+                let key = match by_bits.get(&(g, v.to_bits())) {
+                    Some(&k) => k,
+                    None => {
+                        let text = format_float(v);
+                        let k = match by_text.get(&(g, text.clone())) {
+                            Some(&k) => k,
+                            None => {
+                                // Groups whose labels differ only in
+                                // `label` give one output series.
+                                let l = super::functions::with_label(&glabels[g], label, &text);
+                                let n = slots.len();
+                                let k = *by_labels.entry(l.clone()).or_insert(n);
+                                if k == n {
+                                    slots.push(out.slot(&l));
+                                    counts.push(0.0);
+                                }
+                                by_text.insert((g, text), k);
+                                k
+                            }
+                        };
+                        by_bits.insert((g, v.to_bits()), k);
+                        k
+                    }
+                };
+                if counts[key] == 0.0 {
+                    seen.push(key);
+                }
+                counts[key] += 1.0;
+            }
+            for &k in &seen {
+                out.push_at(slots[k], r.ts(i), counts[k])?;
+                counts[k] = 0.0;
+            }
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -8,6 +8,7 @@
 //! query with a single step.
 
 pub(crate) mod aggregate;
+mod aggregate_count_values;
 mod aggregate_stream;
 mod binary;
 mod functions;

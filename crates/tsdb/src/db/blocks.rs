@@ -499,6 +499,22 @@ impl Series for OwnedBlockSeries {
         })
     }
 
+    /// From the symbol references, unless the set is already built or has
+    /// more labels than the references hold.
+    fn label_value(&self, name: &str) -> Option<&str> {
+        if let Some(l) = self.labels.get() {
+            return l.get(name);
+        }
+        match self
+            .block
+            .index()
+            .label_value_from_refs(&self.label_refs, name)
+        {
+            Some(v) => v,
+            None => self.labels().get(name),
+        }
+    }
+
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
         Box::new(BlockChunksIter {
             block: &self.block,

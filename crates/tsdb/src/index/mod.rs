@@ -15,6 +15,7 @@ mod label_cache;
 mod reader;
 #[cfg(test)]
 mod tests;
+mod union;
 mod writer;
 
 pub use reader::{

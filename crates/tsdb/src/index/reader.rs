@@ -428,6 +428,27 @@ impl IndexReader {
         ))
     }
 
+    /// The value of label `name` in the set `refs` stands for, read from
+    /// the symbol table without building the set. `None` when the set has
+    /// more labels than `refs` holds (ask [`IndexReader::labels_from_refs`]
+    /// then), `Some(None)` when it lacks the label.
+    pub fn label_value_from_refs(&self, refs: &LabelRefs, name: &str) -> Option<Option<&str>> {
+        let pairs = refs.pairs.get(..refs.len)?;
+        // Names compared as text (a symbol is an offset lookup), in the
+        // set's name order: `__name__`, the usual one asked for, comes
+        // first. Looking the name up in the symbol table instead was a
+        // binary search per series. The references were checked at
+        // selection, as `labels_from_refs` relies on too.
+        for &(n, v) in pairs {
+            match self.symbol(n).ok()?.cmp(name) {
+                std::cmp::Ordering::Less => continue,
+                std::cmp::Ordering::Equal => return Some(self.symbol(v).ok()),
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        Some(None)
+    }
+
     /// The label set of series `id`, packed from the symbol table.
     pub fn series_labels(&self, id: u32) -> Result<Labels, StorageError> {
         let (body, off, s) = self.entry_body(id)?;
@@ -575,18 +596,9 @@ fn corrupt(path: &Path, offset: usize, msg: impl Into<String>) -> StorageError {
     }
 }
 
-/// Sorted union of sorted lists.
+/// Sorted union of sorted lists ([`super::union`]).
 pub fn merge_postings(lists: Vec<Vec<u32>>) -> Vec<u32> {
-    match lists.len() {
-        0 => Vec::new(),
-        1 => lists.into_iter().next().unwrap_or_default(),
-        _ => {
-            let mut all: Vec<u32> = lists.into_iter().flatten().collect();
-            all.sort_unstable();
-            all.dedup();
-            all
-        }
-    }
+    super::union::union(lists)
 }
 
 /// Sorted intersection of two sorted lists.

@@ -127,5 +127,35 @@ fn label_refs_build_every_label_set() {
     }
 }
 
+/// One label's value read from the references is the built set's; sets
+/// too large for the references send the caller to the built set.
+#[test]
+fn label_value_from_refs_reads_one_label() {
+    let mut series = Vec::new();
+    for n in [1usize, 8, 9] {
+        let pairs: Vec<(String, String)> = (0..n)
+            .map(|i| (format!("l{i:02}"), format!("v{n}-{i}")))
+            .collect();
+        series.push((Labels::from_pairs(pairs), vec![chunk(0, 10, 8)]));
+    }
+    series.sort_by(|a, b| a.0.cmp(&b.0));
+    let (_dir, ix) = open(&write_index(&series).expect("index"));
+    let ix = ix.expect("valid index opens");
+    for (id, (labels, _)) in series.iter().enumerate() {
+        let refs = ix
+            .series_chunks_in_range_each(id as u32, 0, 10, |_| {})
+            .expect("chunks");
+        // "v1-0" is a symbol but no name; "nope" no symbol at all.
+        for name in ["l00", "l07", "l08", "v1-0", "nope", ""] {
+            let got = ix.label_value_from_refs(&refs, name);
+            if labels.len() > super::LABEL_REFS {
+                assert_eq!(got, None, "{labels:?}");
+            } else {
+                assert_eq!(got, Some(labels.get(name)), "{labels:?} {name}");
+            }
+        }
+    }
+}
+
 /// The label counts above straddle the references kept inline.
 const _: () = assert!(super::LABEL_REFS >= 7 && super::LABEL_REFS < 9);

@@ -1,9 +1,9 @@
 //! `label_replace`, `label_join` and label-based sorting.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
-use promlite_model::Labels;
-use regex::Regex;
+use promlite_model::{Labels, ReplaceRegex};
 
 use crate::ast::StringLiteral;
 use crate::error::QueryError;
@@ -14,52 +14,67 @@ pub(crate) fn value_of<'a>(l: &'a Labels, name: Option<&str>) -> &'a str {
     name.map_or("", |n| l.get_or_empty(n))
 }
 
-/// Compiles the anchored regex of `label_replace`. A regex that is not
-/// UTF-8 is invalid, as for Go's `regexp`.
-pub(crate) fn compile_replace_regex(re: &StringLiteral) -> Result<Regex, QueryError> {
+/// The anchored regex of `label_replace`, compiled once per process
+/// ([`promlite_model::anchored_regex`]). A regex that is not UTF-8 is
+/// invalid, as for Go's `regexp`.
+pub(crate) fn compile_replace_regex(re: &StringLiteral) -> Result<Arc<ReplaceRegex>, QueryError> {
     let Some(re) = re.as_str() else {
         return Err(QueryError::Execution(format!(
             "invalid regular expression in label_replace(): {re}: invalid UTF-8"
         )));
     };
-    regex::RegexBuilder::new(&format!("^(?s:{re})$"))
-        .size_limit(4 << 20)
-        .build()
-        .map_err(|e| {
-            QueryError::Execution(format!(
-                "invalid regular expression in label_replace(): {re}: {e}"
-            ))
-        })
+    promlite_model::anchored_regex(re).map_err(|e| {
+        QueryError::Execution(format!(
+            "invalid regular expression in label_replace(): {re}: {e}"
+        ))
+    })
 }
 
-/// Applies `label_replace` to one label set.
-pub(crate) fn replace(l: &Labels, re: &Regex, dst: &str, repl: &str, src: Option<&str>) -> Labels {
+/// Applies `label_replace` to one label set. `res` is a scratch buffer.
+pub(crate) fn replace(
+    l: &Labels,
+    re: &ReplaceRegex,
+    dst: &str,
+    repl: &str,
+    src: Option<&str>,
+    res: &mut String,
+) -> Labels {
     let value = value_of(l, src);
-    let Some(caps) = re.captures(value) else {
+    res.clear();
+    if !re.expand_into(value, repl, res) {
         return l.clone();
-    };
-    let mut res = String::new();
-    caps.expand(repl, &mut res);
-    let mut b = l.builder();
-    if res.is_empty() {
-        b.del(dst);
-    } else {
-        b.set(dst, res);
     }
-    b.build()
+    with_label(l, dst, res)
+}
+
+/// `l` with label `name` set to `value` (removed when `value` is empty):
+/// one pass over the sorted pairs into a new set, or `l` itself when
+/// nothing changes.
+pub(crate) fn with_label(l: &Labels, name: &str, value: &str) -> Labels {
+    if l.get_or_empty(name) == value {
+        return l.clone();
+    }
+    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(l.len() + 1);
+    let mut placed = value.is_empty();
+    for x in l.iter() {
+        if !placed && x.name >= name {
+            pairs.push((name, value));
+            placed = true;
+        }
+        if x.name != name {
+            pairs.push((x.name, x.value));
+        }
+    }
+    if !placed {
+        pairs.push((name, value));
+    }
+    Labels::from_sorted_refs(&pairs)
 }
 
 /// Applies `label_join` to one label set.
 pub(crate) fn join(l: &Labels, dst: &str, sep: &str, srcs: &[String]) -> Labels {
     let parts: Vec<&str> = srcs.iter().map(|s| l.get_or_empty(s)).collect();
-    let v = parts.join(sep);
-    let mut b = l.builder();
-    if v.is_empty() {
-        b.del(dst);
-    } else {
-        b.set(dst, v);
-    }
-    b.build()
+    with_label(l, dst, &parts.join(sep))
 }
 
 /// Natural ("human") string order: digit runs compare as numbers.
@@ -102,25 +117,56 @@ mod tests {
     fn replace_expands_groups() {
         let re = |s: &str| compile_replace_regex(&StringLiteral::from(s));
         let l = labels!("__name__" => "up", "src" => "source-value-10");
+        let mut buf = String::new();
         let out = replace(
             &l,
             &re("(.*)-value-(.*)").unwrap(),
             "dst",
             "$1-$2",
             Some("src"),
+            &mut buf,
         );
         assert_eq!(out.get("dst"), Some("source-10"));
         assert_eq!(out.get("__name__"), Some("up"));
         let no = re("nomatch").unwrap();
-        assert_eq!(replace(&l, &no, "dst", "x", Some("src")), l);
+        assert_eq!(replace(&l, &no, "dst", "x", Some("src"), &mut buf), l);
         let empty = re(".*").unwrap();
-        assert_eq!(replace(&l, &empty, "src", "", Some("src")).get("src"), None);
+        let out = replace(&l, &empty, "src", "", Some("src"), &mut buf);
+        assert_eq!(out.get("src"), None);
         assert!(re("(").is_err());
         // A source name that is not UTF-8 is an absent label: "".
-        let out = replace(&l, &re("").unwrap(), "dst", "empty", None);
+        let out = replace(&l, &re("").unwrap(), "dst", "empty", None, &mut buf);
         assert_eq!(out.get("dst"), Some("empty"));
         let bad = compile_replace_regex(&StringLiteral::from(&b"a\xc5"[..]));
         assert!(bad.is_err_and(|e| e.to_string().contains("invalid UTF-8")));
+    }
+
+    /// Setting a label gives what the builder gives: before, between and
+    /// after the others, replacing, removing, and unchanged sets.
+    #[test]
+    fn with_label_equals_the_builder() {
+        let sets = [
+            labels!(),
+            labels!("b" => "1"),
+            labels!("__name__" => "m", "b" => "1", "d" => "2"),
+        ];
+        for l in &sets {
+            for name in ["a", "b", "c", "d", "e", "__name__"] {
+                for value in ["", "1", "x"] {
+                    let mut b = l.builder();
+                    if value.is_empty() {
+                        b.del(name);
+                    } else {
+                        b.set(name, value);
+                    }
+                    assert_eq!(
+                        with_label(l, name, value),
+                        b.build(),
+                        "{l:?} {name}={value}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod info;
 mod label;
 mod math;
 
+pub(crate) use label::with_label;
 pub(crate) use math::{go_max, go_min};
 mod over_time;
 mod rate;
@@ -272,8 +273,9 @@ impl Evaluator<'_> {
                 let repl = repl.to_string_lossy();
                 let v = self.eval_arg_vector(c, 0, r)?;
                 let mut out = SeriesSet::new(r);
+                let mut buf = String::new();
                 for s in v {
-                    let l = label::replace(&s.metric, &re, dst, &repl, src.as_str());
+                    let l = label::replace(&s.metric, &re, dst, &repl, src.as_str(), &mut buf);
                     out.push(l, s.floats)?;
                 }
                 return Ok(Val::Vector(out.finish()?));
