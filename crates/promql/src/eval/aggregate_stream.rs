@@ -153,11 +153,10 @@ impl Folder<'_> {
         if points.is_empty() {
             return true;
         }
+        // Read label by label: `sum(rate(x[5m]))` needs no label set at all.
         if self.drops_name
-            && metric
-                .labels()
-                .iter()
-                .any(|l| l.name == "__type__" || l.name == "__unit__")
+            && (label_value(metric, "__type__").is_some()
+                || label_value(metric, "__unit__").is_some())
         {
             self.give_up = true;
             return false;
