@@ -88,6 +88,14 @@ impl ChunkReader {
     /// Samples `lo..hi` of the chunk `rec` with timestamps `ts`, its values
     /// decoded straight into the appended pairs and checked, as
     /// [`ChunkReader::append_range`] appends them.
+    ///
+    /// Only a whole chunk (`lo == 0`, `hi` at its end) is decoded and
+    /// checked whole. Of any other part only what it needs is decoded
+    /// ([`codec::decode_chunk_values_range_into`]): the values before `lo`
+    /// are stepped over, those after `hi` not read (an instant query's
+    /// window holds the newest sixth of a 120-sample chunk at its end, a
+    /// sample or none of the chunk before); the stored last value is
+    /// checked when the part ends with the chunk.
     fn append_decoded(
         rec: &ChunkRecord<'_>,
         ts: &[i64],
@@ -95,6 +103,12 @@ impl ChunkReader {
         hi: usize,
         out: &mut Vec<(i64, f64)>,
     ) -> Result<(), StorageError> {
+        let n = ts.len();
+        let hi = hi.min(n);
+        let lo = lo.min(hi);
+        if lo > 0 || hi < n {
+            return Self::append_part(rec, ts, lo, hi, out);
+        }
         let base = out.len();
         out.extend(ts.iter().map(|&t| (t, 0.0)));
         let decoded = out.get_mut(base..).unwrap_or(&mut []);
@@ -119,10 +133,39 @@ impl ChunkReader {
             out.truncate(base);
             return Err(corrupt(&rec.seg.path, rec.off as u64, m));
         }
-        let hi = hi.min(ts.len());
-        out.truncate(base + hi);
-        if lo > 0 {
-            out.drain(base..base + lo.min(hi));
+        Ok(())
+    }
+
+    /// Samples `lo..hi` (`lo <= hi <= ts.len()`, not the whole chunk) of
+    /// [`ChunkReader::append_decoded`].
+    fn append_part(
+        rec: &ChunkRecord<'_>,
+        ts: &[i64],
+        lo: usize,
+        hi: usize,
+        out: &mut Vec<(i64, f64)>,
+    ) -> Result<(), StorageError> {
+        let Some(part) = ts.get(lo..hi).filter(|p| !p.is_empty()) else {
+            return Ok(());
+        };
+        let base = out.len();
+        out.extend(part.iter().map(|&t| (t, 0.0)));
+        let decoded = out.get_mut(base..).unwrap_or(&mut []);
+        let mut res = codec::decode_chunk_values_range_into(rec.values, ts.len(), lo, decoded)
+            .map_err(|e| format!("undecodable chunk: {e}"));
+        if let (Ok(()), Some(want), true) = (&res, rec.last, hi == ts.len()) {
+            let got = decoded.last().map(|p| p.1.to_bits());
+            if got != Some(want.to_bits()) {
+                res = Err(format!(
+                    "stored last value {:#018x} differs from the value column's ({})",
+                    want.to_bits(),
+                    got.map_or("none".into(), |g| format!("{g:#018x}"))
+                ));
+            }
+        }
+        if let Err(m) = res {
+            out.truncate(base);
+            return Err(corrupt(&rec.seg.path, rec.off as u64, m));
         }
         Ok(())
     }
