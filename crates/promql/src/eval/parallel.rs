@@ -118,6 +118,11 @@ pub(crate) enum Read {
     /// at a single time needs. Storage finds it without decoding the
     /// older samples ([`Series::last_sample`]).
     Newest,
+    /// Only the newest that is not a staleness marker: all
+    /// `last_over_time` of a window holding every sample read needs.
+    /// Storage finds the newest sample without decoding the older ones;
+    /// only when that is a staleness marker are the others read.
+    NewestLive,
     /// All of them but staleness markers, where storage may leave out the
     /// middle of runs that never fall ([`Series::append_samples_thin`]):
     /// enough for `rate` and `increase` of a window that holds them all.
@@ -170,6 +175,23 @@ pub(super) fn read_series(
                 }
             }
         }
+        Read::NewestLive => match s.last_sample()? {
+            Some(x) if x.0 <= mint || x.0 > maxt => {}
+            Some(x) if !is_stale_nan(x.1) => buf.push(x),
+            Some(_) => {
+                // A staleness marker: the newest live sample, if any, is
+                // older.
+                s.append_samples(buf)?;
+                let last = buf
+                    .iter()
+                    .rev()
+                    .find(|x| x.0 > mint && x.0 <= maxt && !is_stale_nan(x.1))
+                    .copied();
+                buf.clear();
+                buf.extend(last);
+            }
+            None => {}
+        },
         Read::All { .. } | Read::Thin | Read::Extreme { .. } => {
             let keep_stale = matches!(read, Read::All { keep_stale: true });
             match read {

@@ -590,8 +590,8 @@ impl Evaluator<'_> {
         };
         let smoothed = boundary == Boundary::Smoothed;
         // `count` is the number of samples in the window: `s.len()`, or more
-        // when storage left out the middle of runs that never fall (only
-        // for `rate` and `increase` over a whole selection, see below).
+        // when storage left out samples (only over a whole selection, see
+        // below).
         let func =
             |s: &[(i64, f64)], w: &Window, i: usize, resets: bool, count: usize| -> Option<f64> {
                 if boundary != Boundary::Plain {
@@ -628,7 +628,7 @@ impl Evaluator<'_> {
                     RangeFn::Sum => Some(over_time::sum(s)),
                     RangeFn::Min => Some(over_time::min(s)),
                     RangeFn::Max => Some(over_time::max(s)),
-                    RangeFn::Count => Some(s.len() as f64),
+                    RangeFn::Count => Some(count as f64),
                     RangeFn::Last => s.last().map(|x| x.1),
                     RangeFn::First => s.first().map(|x| x.1),
                     RangeFn::Present => Some(1.0),
@@ -701,9 +701,15 @@ impl Evaluator<'_> {
         // extreme value (with its bits), the NaNs and `-0`s and the count:
         // storage may fold runs without NaN and `-0` into their extreme
         // without handing out (or storing) their values.
+        // `count_over_time`/`present_over_time` need only the count: the
+        // same fold, whose runs hold no staleness marker (session 15).
+        // `last_over_time` (and `ts_of_last_over_time`) need only the
+        // newest sample that is not a staleness marker, which storage
+        // usually has without decoding anything.
         let read = match kind {
-            RangeFn::Max => Some(Read::Extreme { max: true }),
+            RangeFn::Max | RangeFn::Count | RangeFn::Present => Some(Read::Extreme { max: true }),
             RangeFn::Min => Some(Read::Extreme { max: false }),
+            RangeFn::Last | RangeFn::TsOfLast => Some(Read::NewestLive),
             _ if counter => Some(Read::Thin),
             _ => None,
         };
