@@ -17,7 +17,7 @@ use promlite_model::{Labels, MatchOp, METRIC_NAME};
 use super::parallel::Metric;
 use super::parallel::Read;
 use super::selector::{PointSink, RangeInput};
-use super::{Evaluator, Range, SeriesSet, Val};
+use super::{Evaluator, Range, SeriesSet, StopSignal, Val};
 use crate::ast::{Boundary, Call, Expr, StringLiteral, ValueType};
 use crate::error::QueryError;
 use crate::functions::lookup;
@@ -655,15 +655,19 @@ impl Evaluator<'_> {
         // `hidden` samples left out by storage (see `count` above): only
         // with a single window holding every sample read.
         let compute = |samples: &[(i64, f64)], hidden: usize| -> Option<(Vec<FPoint>, usize)> {
-            let mut stop = stop_base.clone();
+            // Made at the 64th window: the caller checks before each series,
+            // and a check here at the first window read the clock (and
+            // cloned the cancel flag) once per series, 1.7 % of an instant
+            // `rate` over 392 series.
+            let mut stop: Option<StopSignal> = None;
             let resets = counter && rate::may_reset(samples);
             let mut pts = Vec::with_capacity(n.min(samples.len()));
             let mut widest = 0usize;
             let mut stopped = false;
             input.windows(samples, |i, w| {
                 // Polled every 64 windows: a window costs tens of ns.
-                if i & 63 == 0 {
-                    stopped = stopped || stop.fired();
+                if i & 63 == 63 {
+                    stopped = stopped || stop.get_or_insert_with(|| stop_base.clone()).fired();
                 }
                 if stopped {
                     return;

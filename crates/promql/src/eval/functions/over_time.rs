@@ -191,9 +191,9 @@ mod tests {
         assert_eq!(mad(&pts(&[1.0, 1.0, 2.0, 2.0, 4.0, 6.0, 9.0])), 1.0);
     }
 
-    /// `avg` gives `mean`'s answer bit for bit: random values of every
-    /// magnitude (partial sums that overflow, both ways), NaN, ±Inf,
-    /// single values, empty windows.
+    /// `avg` gives `mean`'s answer bit for bit (NaN as NaN): random values
+    /// of every magnitude (partial sums that overflow, both ways), NaN,
+    /// ±Inf, single values, empty windows.
     #[test]
     fn avg_is_mean_bit_for_bit() {
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
@@ -227,6 +227,13 @@ mod tests {
                     .collect();
                 let want = mean(v.iter().copied());
                 let got = avg(&pts(&v));
+                // A NaN's sign and payload depend on the operand order
+                // the compiler picks for a commutative add (on x86 the
+                // first NaN operand propagates); the API prints "NaN".
+                if want.is_nan() {
+                    assert!(got.is_nan(), "n {n} kind {kind}: {got}");
+                    continue;
+                }
                 assert_eq!(
                     got.to_bits(),
                     want.to_bits(),
