@@ -207,6 +207,16 @@ pub fn monotone_first(vals: &[u8], n: usize) -> Result<Option<f64>, DecodeError>
     }
 }
 
+/// Whether the value column `vals` is known to be monotone without
+/// decoding it: flagged [`MONOTONE`], or a constant that is not NaN (what
+/// [`monotone_first`] accepts).
+pub fn flagged_monotone(vals: &[u8]) -> bool {
+    match super::constant_value(vals) {
+        Some(v) => !v.is_nan(),
+        None => vals.first().is_some_and(|&k| k != 0 && k & MONOTONE != 0),
+    }
+}
+
 /// Checks that the value column `vals` holds exactly `n` values, as
 /// [`super::decode_chunk_values`] checks it (the same walk over the
 /// column, errors and trailing-bytes check), without storing or converting

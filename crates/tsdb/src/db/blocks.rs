@@ -555,6 +555,29 @@ impl Series for OwnedBlockSeries {
                     }
                 }
             }
+            // A chunk the window starts in (and that ends inside it): its
+            // samples from `next_t` on, of which only the first value is
+            // decoded.
+            if c.min_time < next_t && c.max_time <= self.maxt {
+                if let Some(m) = self
+                    .block
+                    .read_chunk_monotone_from(c, &self.ts_cache, next_t)?
+                {
+                    let ts = &m.timestamps;
+                    let kept = ts.get(m.start..).unwrap_or(&[]);
+                    if let (Some(&first_t), Some(&last_t)) = (kept.first(), kept.last()) {
+                        if last_t <= self.maxt {
+                            out.push((first_t, m.first));
+                            if kept.len() > 1 {
+                                out.push((last_t, m.last));
+                            }
+                            hidden += kept.len().saturating_sub(2);
+                            next_t = last_t.saturating_add(1);
+                            continue;
+                        }
+                    }
+                }
+            }
             // Any other chunk: decoded.
             if self.append_from(std::slice::from_ref(c), &mut next_t, out)? {
                 break;

@@ -60,7 +60,67 @@ impl ChunkReader {
     }
 }
 
+/// The samples of a [`MonotoneChunk`] from one on: the chunk's
+/// timestamps, the index of the first sample kept and the values of it
+/// and of the chunk's last sample.
+pub struct MonotoneTail {
+    /// The chunk's timestamps (shared through the cache).
+    pub timestamps: Arc<[i64]>,
+    /// Index of the first sample kept (`timestamps.len()` when none is).
+    pub start: usize,
+    /// The value of sample `start` (the last value when none is kept).
+    pub first: f64,
+    /// The chunk's last value.
+    pub last: f64,
+}
+
 impl ChunkReader {
+    /// The samples from time `from` on of the chunk at `r` when it is
+    /// monotone as [`ChunkReader::read_monotone`] takes it and its
+    /// timestamps strictly increase: of the values only the first kept
+    /// is decoded ([`codec::decode_chunk_values_range_into`], the values
+    /// before it stepped over, none after it read), the last is the stored
+    /// one. `None` otherwise (the caller decodes the chunk). For `rate`
+    /// whose window starts inside a chunk (an instant query's window at
+    /// a chunk's end): one value decoded instead of the window's.
+    pub fn read_monotone_from(
+        &self,
+        r: ChunkRef,
+        cache: &TimestampCache,
+        from: i64,
+    ) -> Result<Option<MonotoneTail>, StorageError> {
+        let rec = self.chunk_record(r)?;
+        let last = match rec.last.or_else(|| codec::constant_value(rec.values)) {
+            Some(v) => v,
+            None => return Ok(None),
+        };
+        if !codec::values::flagged_monotone(rec.values) {
+            return Ok(None);
+        }
+        let (timestamps, ordered) = self.timestamps_ordered(&rec, Some(cache))?;
+        if !ordered {
+            return Ok(None);
+        }
+        let n = timestamps.len();
+        let start = timestamps.partition_point(|&t| t < from);
+        let mut one = [(0i64, last)];
+        if start < n {
+            codec::decode_chunk_values_range_into(rec.values, n, start, &mut one).map_err(|e| {
+                corrupt(
+                    &rec.seg.path,
+                    rec.off as u64,
+                    format!("undecodable chunk: {e}"),
+                )
+            })?;
+        }
+        Ok(Some(MonotoneTail {
+            timestamps,
+            start,
+            first: one[0].1,
+            last,
+        }))
+    }
+
     /// Appends samples `lo..hi` of the chunk at `r` to `out`, where
     /// `Some((lo, hi)) = range(timestamps, whether they strictly increase)` (nothing is decoded or appended
     /// when it gives `None`; `lo >= hi` appends nothing): the timestamps from `cache` (see
