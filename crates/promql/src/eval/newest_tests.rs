@@ -269,3 +269,30 @@ fn last_over_time_reads_the_newest_live_sample() {
     vals.sort_by(f64::total_cmp);
     assert_eq!(vals, vec![3.0, 4.0, 6.0, 8.0]);
 }
+
+/// `irate` and `idelta` at a single time use each series' newest two
+/// live samples, also when a staleness marker is among the newest two
+/// (the series is then read whole).
+#[test]
+fn irate_and_idelta_use_the_newest_two_live_samples() {
+    let s = storage();
+    let t = 20 * MIN;
+    assert_eq!(
+        instant(&s, "irate(m[5m])", t),
+        vec![row("later", t, 1.0 / 240.0), row("revived", t, 1.0 / 120.0),]
+    );
+    assert_eq!(
+        instant(&s, "idelta(m[5m])", t),
+        vec![row("later", t, 1.0), row("revived", t, 1.0)]
+    );
+    // Seven minutes: "inside" has two samples, "stale" one live one.
+    assert_eq!(
+        instant(&s, "idelta(m[7m])", t),
+        vec![
+            row("edge", t, 1.0),
+            row("inside", t, 2.0),
+            row("later", t, 1.0),
+            row("revived", t, 1.0),
+        ]
+    );
+}

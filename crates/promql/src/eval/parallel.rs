@@ -123,6 +123,11 @@ pub(crate) enum Read {
     /// Storage finds the newest sample without decoding the older ones;
     /// only when that is a staleness marker are the others read.
     NewestLive,
+    /// Only the newest two that are not staleness markers: all `irate`
+    /// and `idelta` of a window holding every sample read need. Storage
+    /// decodes only the newest two ([`Series::append_newest`]); only when
+    /// one of them is a staleness marker are the others read.
+    NewestTwoLive,
     /// All of them but staleness markers, where storage may leave out the
     /// middle of runs that never fall ([`Series::append_samples_thin`]):
     /// enough for `rate` and `increase` of a window that holds them all.
@@ -192,6 +197,19 @@ pub(super) fn read_series(
             }
             None => {}
         },
+        Read::NewestTwoLive => {
+            s.append_newest(buf, 2)?;
+            let live = |x: &(i64, f64)| x.0 > mint && x.0 <= maxt && !is_stale_nan(x.1);
+            if !buf.iter().all(live) {
+                // A staleness marker among them: the newest two live
+                // samples, if any, from all of them.
+                buf.clear();
+                s.append_samples(buf)?;
+                buf.retain(live);
+                let extra = buf.len().saturating_sub(2);
+                buf.drain(..extra);
+            }
+        }
         Read::All { .. } | Read::Thin | Read::Extreme { .. } => {
             let keep_stale = matches!(read, Read::All { keep_stale: true });
             match read {

@@ -709,11 +709,13 @@ impl Evaluator<'_> {
         // same fold, whose runs hold no staleness marker (session 15).
         // `last_over_time` (and `ts_of_last_over_time`) need only the
         // newest sample that is not a staleness marker, which storage
-        // usually has without decoding anything.
+        // usually has without decoding anything; `irate` and `idelta` the
+        // newest two.
         let read = match kind {
             RangeFn::Max | RangeFn::Count | RangeFn::Present => Some(Read::Extreme { max: true }),
             RangeFn::Min => Some(Read::Extreme { max: false }),
             RangeFn::Last | RangeFn::TsOfLast => Some(Read::NewestLive),
+            RangeFn::Irate | RangeFn::Idelta => Some(Read::NewestTwoLive),
             _ if counter => Some(Read::Thin),
             _ => None,
         };
