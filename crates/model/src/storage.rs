@@ -165,6 +165,22 @@ pub trait Series: Send + Sync {
         self.append_samples(out).map(|()| 0)
     }
 
+    /// Appends its newest `n` samples in the querier's range (all of them
+    /// when it has fewer), in time order, staleness markers included: the
+    /// last `n` of those [`Series::append_samples`] appends. `irate` and
+    /// `idelta` at a single time need the newest two. The default reads
+    /// them all and drops the older ones; storages override it to decode
+    /// only the newest.
+    fn append_newest(&self, out: &mut Vec<(i64, f64)>, n: usize) -> Result<(), StorageError> {
+        let base = out.len();
+        self.append_samples(out)?;
+        let got = out.len() - base;
+        if got > n {
+            out.drain(base..base + (got - n));
+        }
+        Ok(())
+    }
+
     /// The newest of its samples in the querier's range (the last one
     /// [`Series::iter`] yields), or `None` if it has none there. An instant
     /// selector needs only this sample. The default walks [`Series::iter`]

@@ -112,6 +112,10 @@ fn folded_reads_give_the_same_answers_bit_for_bit() {
             "max_over_time(c{instance=\"neg_zero\"}[3h])",
             "min_over_time(c{instance=\"neg_zero\"}[3h])",
             "max_over_time(c{instance=\"nan\"}[3h])",
+            "count_over_time(c[1h])",
+            "count_over_time(c{instance=\"nan\"}[3h])",
+            "sum(count_over_time(c[90m]))",
+            "present_over_time(c[5m])",
         ];
         let mut checked = 0;
         for query in queries {

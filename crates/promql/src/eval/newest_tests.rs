@@ -224,3 +224,75 @@ fn instant_answers_match_the_steps_of_a_range_query() {
         }
     }
 }
+
+/// `last_over_time` at a single time reads each series' newest sample
+/// only; a series whose newest sample is a staleness marker is read whole
+/// and gives its newest live sample (the range vector drops markers).
+#[test]
+fn last_over_time_reads_the_newest_live_sample() {
+    let s = storage();
+    let t = 20 * MIN;
+    let got = instant(&s, "last_over_time(m[5m])", t);
+    assert_eq!(
+        got,
+        vec![
+            row("inside", t, 3.0),
+            row("later", t, 8.0),
+            row("revived", t, 6.0),
+            row("stale", t, 4.0),
+        ]
+    );
+    assert_eq!(s.hooks.newest.load(Ordering::Relaxed), 4);
+    assert_eq!(s.hooks.bulk.load(Ordering::Relaxed), 1, "only \"stale\"");
+    // A window holding nothing but the marker: no value.
+    let got = instant(&s, "last_over_time(m{i=\"stale\"}[90s])", t);
+    assert_eq!(got, vec![]);
+    // Several steps read every sample, with the same answers.
+    let engine = Engine::default();
+    let r = engine
+        .range_query(
+            &s,
+            "last_over_time(m[5m])",
+            t,
+            t,
+            MIN,
+            &QueryOptions::default(),
+        )
+        .unwrap();
+    let Value::Matrix(m) = r.value else {
+        panic!("matrix expected")
+    };
+    let mut vals: Vec<f64> = m
+        .iter()
+        .flat_map(|x| x.floats.iter().map(|p| p.f))
+        .collect();
+    vals.sort_by(f64::total_cmp);
+    assert_eq!(vals, vec![3.0, 4.0, 6.0, 8.0]);
+}
+
+/// `irate` and `idelta` at a single time use each series' newest two
+/// live samples, also when a staleness marker is among the newest two
+/// (the series is then read whole).
+#[test]
+fn irate_and_idelta_use_the_newest_two_live_samples() {
+    let s = storage();
+    let t = 20 * MIN;
+    assert_eq!(
+        instant(&s, "irate(m[5m])", t),
+        vec![row("later", t, 1.0 / 240.0), row("revived", t, 1.0 / 120.0),]
+    );
+    assert_eq!(
+        instant(&s, "idelta(m[5m])", t),
+        vec![row("later", t, 1.0), row("revived", t, 1.0)]
+    );
+    // Seven minutes: "inside" has two samples, "stale" one live one.
+    assert_eq!(
+        instant(&s, "idelta(m[7m])", t),
+        vec![
+            row("edge", t, 1.0),
+            row("inside", t, 2.0),
+            row("later", t, 1.0),
+            row("revived", t, 1.0),
+        ]
+    );
+}

@@ -118,6 +118,16 @@ pub(crate) enum Read {
     /// at a single time needs. Storage finds it without decoding the
     /// older samples ([`Series::last_sample`]).
     Newest,
+    /// Only the newest that is not a staleness marker: all
+    /// `last_over_time` of a window holding every sample read needs.
+    /// Storage finds the newest sample without decoding the older ones;
+    /// only when that is a staleness marker are the others read.
+    NewestLive,
+    /// Only the newest two that are not staleness markers: all `irate`
+    /// and `idelta` of a window holding every sample read need. Storage
+    /// decodes only the newest two ([`Series::append_newest`]); only when
+    /// one of them is a staleness marker are the others read.
+    NewestTwoLive,
     /// All of them but staleness markers, where storage may leave out the
     /// middle of runs that never fall ([`Series::append_samples_thin`]):
     /// enough for `rate` and `increase` of a window that holds them all.
@@ -168,6 +178,36 @@ pub(super) fn read_series(
                 if x.0 > mint && x.0 <= maxt {
                     buf.push(x);
                 }
+            }
+        }
+        Read::NewestLive => match s.last_sample()? {
+            Some(x) if x.0 <= mint || x.0 > maxt => {}
+            Some(x) if !is_stale_nan(x.1) => buf.push(x),
+            Some(_) => {
+                // A staleness marker: the newest live sample, if any, is
+                // older.
+                s.append_samples(buf)?;
+                let last = buf
+                    .iter()
+                    .rev()
+                    .find(|x| x.0 > mint && x.0 <= maxt && !is_stale_nan(x.1))
+                    .copied();
+                buf.clear();
+                buf.extend(last);
+            }
+            None => {}
+        },
+        Read::NewestTwoLive => {
+            s.append_newest(buf, 2)?;
+            let live = |x: &(i64, f64)| x.0 > mint && x.0 <= maxt && !is_stale_nan(x.1);
+            if !buf.iter().all(live) {
+                // A staleness marker among them: the newest two live
+                // samples, if any, from all of them.
+                buf.clear();
+                s.append_samples(buf)?;
+                buf.retain(live);
+                let extra = buf.len().saturating_sub(2);
+                buf.drain(..extra);
             }
         }
         Read::All { .. } | Read::Thin | Read::Extreme { .. } => {

@@ -25,7 +25,7 @@ use crate::codec::{self, varint::put_uvarint, Reader};
 #[cfg(test)]
 mod column_stats;
 mod runs;
-pub use runs::MonotoneChunk;
+pub use runs::{MonotoneChunk, MonotoneTail};
 
 /// Magic number at the start of every segment file.
 pub const SEGMENT_MAGIC: u32 = 0x504C_434B; // "PLCK"

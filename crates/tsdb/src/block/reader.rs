@@ -163,6 +163,17 @@ impl Block {
         self.chunks.read_monotone(c.chunk_ref, cache)
     }
 
+    /// One chunk's samples from time `from` on, when it is monotone (see
+    /// [`super::chunks::ChunkReader::read_monotone_from`]).
+    pub fn read_chunk_monotone_from(
+        &self,
+        c: &ChunkMeta,
+        cache: &TimestampCache,
+        from: i64,
+    ) -> Result<Option<super::chunks::MonotoneTail>, StorageError> {
+        self.chunks.read_monotone_from(c.chunk_ref, cache, from)
+    }
+
     /// Only the timestamp column of one chunk, shared through `cache`.
     pub fn read_chunk_timestamps(
         &self,

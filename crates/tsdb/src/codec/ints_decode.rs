@@ -280,11 +280,27 @@ pub(super) fn rice_block<T, U: Undo, F: FnMut(&mut T, i64)>(
     undo: &mut U,
     f: &mut F,
 ) -> usize {
+    rice_block_from(bytes, 0, center, k, out, undo, f)
+}
+
+/// [`rice_block`] of codes starting at bit `start` of `bytes` (the codes
+/// of the same block before them already read); returns the bit after the
+/// last code read, counted from the start of `bytes`.
+#[inline(always)]
+pub(super) fn rice_block_from<T, U: Undo, F: FnMut(&mut T, i64)>(
+    bytes: &[u8],
+    start: usize,
+    center: i64,
+    k: u32,
+    out: &mut [T],
+    undo: &mut U,
+    f: &mut F,
+) -> usize {
     let mut u = *undo;
     let mut rd = RiceReader {
         reg: 0,
         avail: 0,
-        end: 0,
+        end: start,
     };
     match rice_tables().get(k as usize) {
         Some(table) => {
@@ -324,7 +340,7 @@ pub(super) fn rice_block<T, U: Undo, F: FnMut(&mut T, i64)>(
         }
         None => {
             *undo = u;
-            return rice_long_dispatch(bytes, center, k.min(62), out, undo, f);
+            return rice_long_dispatch_from(bytes, start, center, k.min(62), out, undo, f);
         }
     }
     *undo = u;
@@ -335,9 +351,24 @@ pub(super) fn rice_block<T, U: Undo, F: FnMut(&mut T, i64)>(
 /// one-instruction count of leading ones, shifts by a register without
 /// going through `cl`: about a fifth fewer instructions per code), else
 /// as built for the baseline.
+#[cfg(test)]
 #[inline(always)]
 fn rice_long_dispatch<T, U: Undo, F: FnMut(&mut T, i64)>(
     bytes: &[u8],
+    center: i64,
+    k: u32,
+    out: &mut [T],
+    undo: &mut U,
+    f: &mut F,
+) -> usize {
+    rice_long_dispatch_from(bytes, 0, center, k, out, undo, f)
+}
+
+/// [`rice_long_dispatch`] from bit `start` (see [`rice_block_from`]).
+#[inline(always)]
+fn rice_long_dispatch_from<T, U: Undo, F: FnMut(&mut T, i64)>(
+    bytes: &[u8],
+    start: usize,
     center: i64,
     k: u32,
     out: &mut [T],
@@ -350,23 +381,24 @@ fn rice_long_dispatch<T, U: Undo, F: FnMut(&mut T, i64)>(
         && std::arch::is_x86_feature_detected!("bmi2")
     {
         // SAFETY: the CPU has the three features the function is built for.
-        return unsafe { rice_long_lzcnt(bytes, center, k, out, undo, f) };
+        return unsafe { rice_long_lzcnt(bytes, start, center, k, out, undo, f) };
     }
-    rice_long(bytes, center, k, out, undo, f)
+    rice_long_from(bytes, start, center, k, out, undo, f)
 }
 
-/// [`rice_long`] built for CPUs with `lzcnt`, BMI1 and BMI2.
+/// [`rice_long_from`] built for CPUs with `lzcnt`, BMI1 and BMI2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "lzcnt,bmi1,bmi2")]
 fn rice_long_lzcnt<T, U: Undo, F: FnMut(&mut T, i64)>(
     bytes: &[u8],
+    start: usize,
     center: i64,
     k: u32,
     out: &mut [T],
     undo: &mut U,
     f: &mut F,
 ) -> usize {
-    rice_long(bytes, center, k, out, undo, f)
+    rice_long_from(bytes, start, center, k, out, undo, f)
 }
 
 /// [`rice_block`] for long codes (`TABLE_K < k <= 62`; a register holds
@@ -383,6 +415,7 @@ fn rice_long_lzcnt<T, U: Undo, F: FnMut(&mut T, i64)>(
 /// leading ones and one shift. A code that does not fit (an escape, or a
 /// quotient plus `k` beyond the bits held) is read from a 128-bit window
 /// and the register is reloaded after it.
+#[cfg(test)]
 #[inline(always)]
 fn rice_long<T, U: Undo, F: FnMut(&mut T, i64)>(
     bytes: &[u8],
@@ -392,10 +425,27 @@ fn rice_long<T, U: Undo, F: FnMut(&mut T, i64)>(
     undo: &mut U,
     f: &mut F,
 ) -> usize {
+    rice_long_from(bytes, 0, center, k, out, undo, f)
+}
+
+/// [`rice_long`] from bit `start` of `bytes` (see [`rice_block_from`]):
+/// the register starts as the escape path below reloads it, holding the
+/// bits from `start` on.
+#[inline(always)]
+fn rice_long_from<T, U: Undo, F: FnMut(&mut T, i64)>(
+    bytes: &[u8],
+    start: usize,
+    center: i64,
+    k: u32,
+    out: &mut [T],
+    undo: &mut U,
+    f: &mut F,
+) -> usize {
     let mut u = *undo;
-    let mut reg = 0u64;
-    let mut avail = 0u32;
-    let mut byte = 0usize;
+    let off = (start % 8) as u32;
+    let mut reg = load_be64(bytes, start / 8) << off;
+    let mut avail = 56 - off;
+    let mut byte = start / 8 + 7;
     for slot in out.iter_mut() {
         // `avail < 64` here, so the shift is defined.
         reg |= load_be64(bytes, byte) >> avail;
@@ -489,15 +539,57 @@ pub(super) fn fixed_block<T, U: Undo, F: FnMut(&mut T, i64)>(
     undo: &mut U,
     f: &mut F,
 ) {
+    fixed_block_from(bytes, 0, width, min, g, out, undo, f);
+}
+
+/// [`fixed_block`] of the fields from field `first` on (`out` holds one
+/// slot per field from there).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(super) fn fixed_block_from<T, U: Undo, F: FnMut(&mut T, i64)>(
+    bytes: &[u8],
+    first: usize,
+    width: u32,
+    min: i64,
+    g: u64,
+    out: &mut [T],
+    undo: &mut U,
+    f: &mut F,
+) {
     let mut u = *undo;
     let w = width as usize;
-    let mut bitpos = 0usize;
+    let mut bitpos = first.saturating_mul(w);
     if width <= 56 {
         let shift = 64 - width.max(1);
-        for slot in out.iter_mut() {
+        // The fields whose eight-byte load lies within `bytes` (it starts
+        // at most eight bytes before the end) are loaded from it; the
+        // others, in the block's last seven bytes, from a zero-padded copy
+        // of those bytes. Loading them through the bounds-checked,
+        // zero-padding path cost as much again per field, and a short
+        // block (119 2-bit fields: 30 bytes) has a quarter of its fields
+        // there.
+        let fast_end = bytes.len().saturating_sub(7) * 8;
+        let fast = fast_end.saturating_sub(bitpos).div_ceil(w.max(1));
+        let (head, tail) = out.split_at_mut(fast.min(out.len()));
+        for slot in head.iter_mut() {
             let v = (load_be64(bytes, bitpos / 8) << (bitpos % 8)) >> shift;
             f(slot, u.step(min.wrapping_add(v.wrapping_mul(g) as i64)));
             bitpos += w;
+        }
+        if !tail.is_empty() {
+            let from = bitpos / 8;
+            let mut pad = [0u8; 16];
+            let src = bytes.get(from..).unwrap_or(&[]);
+            let m = src.len().min(8);
+            if let (Some(d), Some(s)) = (pad.get_mut(..m), src.get(..m)) {
+                d.copy_from_slice(s);
+            }
+            let mut bp = bitpos - from * 8;
+            for slot in tail.iter_mut() {
+                let v = (load_be64(&pad, bp / 8) << (bp % 8)) >> shift;
+                f(slot, u.step(min.wrapping_add(v.wrapping_mul(g) as i64)));
+                bp += w;
+            }
         }
     } else {
         let shift = 128 - width.min(64);
@@ -540,6 +632,9 @@ pub(super) fn unpack_raw(r: &mut Reader<'_>, out: &mut [i64]) -> Result<(), Deco
 
 #[path = "ints_fold.rs"]
 pub(super) mod fold;
+
+#[path = "ints_range.rs"]
+pub(super) mod range;
 
 #[cfg(test)]
 #[path = "rice_long_tests.rs"]

@@ -107,6 +107,19 @@ pub fn decode_chunk_values_into(vals: &[u8], out: &mut [(i64, f64)]) -> Result<(
     Ok(())
 }
 
+/// Values `lo..lo + out.len()` of the value column `vals` of `n` values
+/// straight into the value half of `out`'s pairs, reading the column only
+/// as far as they need ([`values::decode_values_range`]: neither its
+/// length nor trailing bytes are checked).
+pub fn decode_chunk_values_range_into(
+    vals: &[u8],
+    n: usize,
+    lo: usize,
+    out: &mut [(i64, f64)],
+) -> Result<(), DecodeError> {
+    values::decode_values_range(vals, n, lo, out, |slot, v| slot.1 = v)
+}
+
 /// The value of a constant value column (every value the same, so known
 /// without decoding), or `None` for any other column, well-formed or not.
 pub fn constant_value(vals: &[u8]) -> Option<f64> {

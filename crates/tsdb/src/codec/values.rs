@@ -26,7 +26,7 @@
 //! value of such a column without decoding the others.
 
 use super::ints::{decode_ints_map, decode_ints_with, encode_ints};
-use super::ints_decode::filled;
+use super::ints_decode::{filled, range};
 use super::varint::{put_uvarint, DecodeError, Reader};
 use super::xor::{decode_xor, encode_xor};
 
@@ -207,6 +207,16 @@ pub fn monotone_first(vals: &[u8], n: usize) -> Result<Option<f64>, DecodeError>
     }
 }
 
+/// Whether the value column `vals` is known to be monotone without
+/// decoding it: flagged [`MONOTONE`], or a constant that is not NaN (what
+/// [`monotone_first`] accepts).
+pub fn flagged_monotone(vals: &[u8]) -> bool {
+    match super::constant_value(vals) {
+        Some(v) => !v.is_nan(),
+        None => vals.first().is_some_and(|&k| k != 0 && k & MONOTONE != 0),
+    }
+}
+
 /// Checks that the value column `vals` holds exactly `n` values, as
 /// [`super::decode_chunk_values`] checks it (the same walk over the
 /// column, errors and trailing-bytes check), without storing or converting
@@ -330,6 +340,84 @@ pub fn decode_values_into<T, S: Fn(&mut T, f64) + Copy>(
             Ok(())
         }
         3 => decode_ints_with(r, out, |slot, k| set(slot, unordered(k))),
+        k => Err(DecodeError::new(
+            kpos,
+            format!("unknown value encoding {k}"),
+        )),
+    }
+}
+
+/// Values `lo..lo + out.len()` of the value column `vals` of `n` values,
+/// each stored by `set(slot, v)`, bit-identical to those
+/// [`decode_values`] gives; an error when they do not lie within the
+/// column. An integer column is read only up to the block holding the
+/// last wanted value, the values before `lo` without being converted or
+/// stored ([`super::ints_decode::range`]); an XOR stream is decoded up to
+/// the part's end. What lies after the part is not read, so neither the
+/// column's length nor trailing bytes are checked (the caller knows it
+/// read part of the column).
+pub fn decode_values_range<T, S: Fn(&mut T, f64) + Copy>(
+    vals: &[u8],
+    n: usize,
+    lo: usize,
+    out: &mut [T],
+    set: S,
+) -> Result<(), DecodeError> {
+    let hi = lo
+        .checked_add(out.len())
+        .filter(|&hi| hi <= n)
+        .ok_or_else(|| DecodeError::new(0, "value range past the column's end"))?;
+    let mut r = Reader::new(vals);
+    let kpos = r.pos();
+    match r.u8()? & !MONOTONE {
+        0 => {
+            let v = f64::from_bits(r.be_u64()?);
+            for slot in out.iter_mut() {
+                set(slot, v);
+            }
+            Ok(())
+        }
+        1 => {
+            let p = decimal_scale(&mut r)?;
+            let nexc = r.len(n)?;
+            let exceptions = r.clone();
+            let mut pos = 0usize;
+            for _ in 0..nexc {
+                let gpos = r.pos();
+                pos = pos
+                    .checked_add(r.len(n)?)
+                    .filter(|&p| p < n)
+                    .ok_or_else(|| DecodeError::new(gpos, "exception position out of range"))?;
+                r.be_u64()?;
+            }
+            if p == 1.0 {
+                range::decode_ints_range(&mut r, n, lo, out, |slot, k| set(slot, k as f64))?;
+            } else {
+                range::decode_ints_range(&mut r, n, lo, out, |slot, k| set(slot, k as f64 / p))?;
+            }
+            let mut x = exceptions;
+            let mut pos = 0usize;
+            for _ in 0..nexc {
+                pos = pos.saturating_add(x.len(n)?);
+                let v = f64::from_bits(x.be_u64()?);
+                if pos >= hi {
+                    break;
+                }
+                if let Some(slot) = pos.checked_sub(lo).and_then(|j| out.get_mut(j)) {
+                    set(slot, v);
+                }
+            }
+            Ok(())
+        }
+        2 => {
+            let (vals, _) = decode_xor(r.rest(), hi)
+                .map_err(|e| DecodeError::new(r.pos() + e.offset, e.message))?;
+            for (slot, v) in out.iter_mut().zip(vals.get(lo..).unwrap_or(&[])) {
+                set(slot, *v);
+            }
+            Ok(())
+        }
+        3 => range::decode_ints_range(&mut r, n, lo, out, |slot, k| set(slot, unordered(k))),
         k => Err(DecodeError::new(
             kpos,
             format!("unknown value encoding {k}"),

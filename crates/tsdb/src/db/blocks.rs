@@ -571,6 +571,29 @@ impl Series for OwnedBlockSeries {
                     }
                 }
             }
+            // A chunk the window starts in (and that ends inside it): its
+            // samples from `next_t` on, of which only the first value is
+            // decoded.
+            if c.min_time < next_t && c.max_time <= self.maxt {
+                if let Some(m) = self
+                    .block
+                    .read_chunk_monotone_from(c, &self.ts_cache, next_t)?
+                {
+                    let ts = &m.timestamps;
+                    let kept = ts.get(m.start..).unwrap_or(&[]);
+                    if let (Some(&first_t), Some(&last_t)) = (kept.first(), kept.last()) {
+                        if last_t <= self.maxt {
+                            out.push((first_t, m.first));
+                            if kept.len() > 1 {
+                                out.push((last_t, m.last));
+                            }
+                            hidden += kept.len().saturating_sub(2);
+                            next_t = last_t.saturating_add(1);
+                            continue;
+                        }
+                    }
+                }
+            }
             // Any other chunk: decoded.
             if self.append_from(std::slice::from_ref(c), &mut next_t, out)? {
                 break;
@@ -597,6 +620,47 @@ impl Series for OwnedBlockSeries {
         let mut next_t = self.mint;
         self.append_from_as(&self.chunks, &mut next_t, out, Some(max))
             .map(|(_, hidden)| hidden)
+    }
+
+    /// Without tombstones, when the newest chunk with samples in range
+    /// holds at least `n` of them: those `n`, decoded by the ranged decoder
+    /// (the values before them stepped over). Otherwise, as the default,
+    /// all samples read and the older ones dropped.
+    fn append_newest(&self, out: &mut Vec<(i64, f64)>, n: usize) -> Result<(), StorageError> {
+        if self.deleted.is_none() {
+            let (mint, maxt) = (self.mint, self.maxt);
+            let newest = self
+                .chunks
+                .iter()
+                .rev()
+                .find(|c| c.min_time <= maxt)
+                .filter(|c| c.max_time >= mint);
+            if let Some(c) = newest {
+                let base = out.len();
+                let range = |ts: &[i64], ordered: bool| {
+                    if !ordered {
+                        return None;
+                    }
+                    let lo = ts.partition_point(|&t| t < mint);
+                    let hi = ts.partition_point(|&t| t <= maxt);
+                    (hi >= lo.saturating_add(n)).then(|| (hi - n, hi))
+                };
+                if self
+                    .block
+                    .append_chunk_range(c, &self.ts_cache, out, range)?
+                {
+                    return Ok(());
+                }
+                out.truncate(base);
+            }
+        }
+        let base = out.len();
+        self.append_samples(out)?;
+        let got = out.len() - base;
+        if got > n {
+            out.drain(base..base + (got - n));
+        }
+        Ok(())
     }
 
     /// Without tombstones, the newest chunk's stored last value (see
@@ -721,6 +785,81 @@ impl SampleIterator for BlockChunksIter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A block series' newest `n` samples ([`Series::append_newest`]) are
+    /// the last `n` of its full read, bit for bit, for windows ending
+    /// inside and at the ends of chunks, holding fewer than `n` samples of
+    /// the newest chunk, staleness markers, NaN, and with tombstones.
+    #[test]
+    fn newest_samples_are_the_last_of_the_full_read() {
+        use promlite_model::{labels, Matcher, SelectHints, STALE_NAN};
+        let dir = tempfile::tempdir().unwrap();
+        let samples = |start: i64, n: i64, f: &dyn Fn(i64) -> f64| -> Vec<(i64, f64)> {
+            (0..n).map(|i| (start + i * 15_000, f(i))).collect()
+        };
+        let mut stale = samples(0, 300, &|i| i as f64);
+        stale[119].1 = STALE_NAN;
+        stale[200].1 = f64::NAN;
+        let mut all = vec![
+            (
+                labels!("__name__" => "a"),
+                samples(0, 300, &|i| (i * i) as f64),
+            ),
+            (
+                labels!("__name__" => "b"),
+                samples(7, 250, &|i| (i as f64).sin()),
+            ),
+            (labels!("__name__" => "c"), stale),
+            (
+                labels!("__name__" => "d"),
+                samples(1_000, 9, &|i| i as f64 * 0.5),
+            ),
+        ];
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        crate::block::write_block(dir.path(), 0, 7_200_000, &mut all.into_iter())
+            .unwrap()
+            .unwrap();
+        let opts = crate::DbOptions {
+            background: false,
+            ..Default::default()
+        };
+        let db = crate::Db::open(dir.path(), opts).unwrap();
+        let check = |db: &crate::Db| {
+            let mut checked = 0;
+            for maxt in (0..4_600_000).step_by(7_499) {
+                for (mint, maxt) in [(maxt - 300_000, maxt), (maxt - 16_000, maxt + 1), (0, maxt)] {
+                    let q = db.querier(mint, maxt).unwrap();
+                    let m = Matcher::new(promlite_model::MatchOp::Regex, "__name__", ".+").unwrap();
+                    for s in q.select(&SelectHints::default(), &[m]).unwrap() {
+                        let mut full = Vec::new();
+                        s.append_samples(&mut full).unwrap();
+                        for n in [1usize, 2, 3] {
+                            let mut got = vec![(-1, 0.0)];
+                            s.append_newest(&mut got, n).unwrap();
+                            let want = &full[full.len().saturating_sub(n)..];
+                            let b = |x: &(i64, f64)| (x.0, x.1.to_bits());
+                            assert_eq!(
+                                got[1..].iter().map(b).collect::<Vec<_>>(),
+                                want.iter().map(b).collect::<Vec<_>>(),
+                                "{} in [{mint}, {maxt}], {n}",
+                                s.labels()
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+            checked
+        };
+        assert!(check(&db) > 5_000);
+        db.delete_series(
+            &[vec![Matcher::equal("__name__", "b")]],
+            100 * 15_000,
+            180 * 15_000,
+        )
+        .unwrap();
+        check(&db);
+    }
 
     #[test]
     fn chunk_lists_keep_every_chunk_in_order() {

@@ -13,9 +13,35 @@ pub(crate) fn sum(s: &[(i64, f64)]) -> f64 {
     sum + c
 }
 
-/// `avg_over_time`.
+/// `avg_over_time`: [`mean`], whose usual case (no partial sum
+/// overflows) is a compensated sum divided by the count at the end. That
+/// case is computed here by a loop with nothing else in it, which does
+/// exactly the operations `mean` does on the same values in the same
+/// order, so the answer is the same bit for bit; when a partial sum
+/// overflows, `mean` does it all again its own way (the incremental mean).
 pub(crate) fn avg(s: &[(i64, f64)]) -> f64 {
-    mean(s.iter().map(|p| p.1))
+    let Some((&(_, first), rest)) = s.split_first() else {
+        return f64::NAN;
+    };
+    let (mut sum, mut c) = (first, 0.0f64);
+    let mut overflow = false;
+    for &(_, v) in rest {
+        let t = sum + v;
+        // `kahan_inc` without its overflow case (the whole loop is
+        // redone by `mean` then).
+        c += if sum.abs() >= v.abs() {
+            (sum - t) + v
+        } else {
+            (v - t) + sum
+        };
+        overflow |= t.is_infinite();
+        sum = t;
+    }
+    if overflow {
+        return mean(s.iter().map(|p| p.1));
+    }
+    let count = s.len() as f64;
+    sum / count + c / count
 }
 
 /// `min_over_time`: the least value, NaN only if all are NaN; of equal
@@ -163,6 +189,58 @@ mod tests {
         assert_eq!(stdvar(&s), 1.25);
         assert_eq!(quantile_of(0.5, &s), 2.5);
         assert_eq!(mad(&pts(&[1.0, 1.0, 2.0, 2.0, 4.0, 6.0, 9.0])), 1.0);
+    }
+
+    /// `avg` gives `mean`'s answer bit for bit (NaN as NaN): random values
+    /// of every magnitude (partial sums that overflow, both ways), NaN,
+    /// ±Inf, single values, empty windows.
+    #[test]
+    fn avg_is_mean_bit_for_bit() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let specials = [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.0,
+            f64::MAX,
+            -f64::MAX,
+        ];
+        for n in 0..200usize {
+            for kind in 0..5u64 {
+                let v: Vec<f64> = (0..n)
+                    .map(|_| {
+                        let r = next();
+                        match kind {
+                            0 => (r % 10_000) as f64 / 100.0,
+                            1 => f64::from_bits(r),
+                            2 => (r as f64) * 1e290 * if r & 1 == 0 { 1.0 } else { -1.0 },
+                            3 if r % 17 == 0 => specials[(r >> 8) as usize % specials.len()],
+                            _ => (r % 1000) as f64 * 1e300,
+                        }
+                    })
+                    .collect();
+                let want = mean(v.iter().copied());
+                let got = avg(&pts(&v));
+                // A NaN's sign and payload depend on the operand order
+                // the compiler picks for a commutative add (on x86 the
+                // first NaN operand propagates); the API prints "NaN".
+                if want.is_nan() {
+                    assert!(got.is_nan(), "n {n} kind {kind}: {got}");
+                    continue;
+                }
+                assert_eq!(
+                    got.to_bits(),
+                    want.to_bits(),
+                    "n {n} kind {kind}: {got} {want}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -60,7 +60,67 @@ impl ChunkReader {
     }
 }
 
+/// The samples of a [`MonotoneChunk`] from one on: the chunk's
+/// timestamps, the index of the first sample kept and the values of it
+/// and of the chunk's last sample.
+pub struct MonotoneTail {
+    /// The chunk's timestamps (shared through the cache).
+    pub timestamps: Arc<[i64]>,
+    /// Index of the first sample kept (`timestamps.len()` when none is).
+    pub start: usize,
+    /// The value of sample `start` (the last value when none is kept).
+    pub first: f64,
+    /// The chunk's last value.
+    pub last: f64,
+}
+
 impl ChunkReader {
+    /// The samples from time `from` on of the chunk at `r` when it is
+    /// monotone as [`ChunkReader::read_monotone`] takes it and its
+    /// timestamps strictly increase: of the values only the first kept
+    /// is decoded ([`codec::decode_chunk_values_range_into`], the values
+    /// before it stepped over, none after it read), the last is the stored
+    /// one. `None` otherwise (the caller decodes the chunk). For `rate`
+    /// whose window starts inside a chunk (an instant query's window at
+    /// a chunk's end): one value decoded instead of the window's.
+    pub fn read_monotone_from(
+        &self,
+        r: ChunkRef,
+        cache: &TimestampCache,
+        from: i64,
+    ) -> Result<Option<MonotoneTail>, StorageError> {
+        let rec = self.chunk_record(r)?;
+        let last = match rec.last.or_else(|| codec::constant_value(rec.values)) {
+            Some(v) => v,
+            None => return Ok(None),
+        };
+        if !codec::values::flagged_monotone(rec.values) {
+            return Ok(None);
+        }
+        let (timestamps, ordered) = self.timestamps_ordered(&rec, Some(cache))?;
+        if !ordered {
+            return Ok(None);
+        }
+        let n = timestamps.len();
+        let start = timestamps.partition_point(|&t| t < from);
+        let mut one = [(0i64, last)];
+        if start < n {
+            codec::decode_chunk_values_range_into(rec.values, n, start, &mut one).map_err(|e| {
+                corrupt(
+                    &rec.seg.path,
+                    rec.off as u64,
+                    format!("undecodable chunk: {e}"),
+                )
+            })?;
+        }
+        Ok(Some(MonotoneTail {
+            timestamps,
+            start,
+            first: one[0].1,
+            last,
+        }))
+    }
+
     /// Appends samples `lo..hi` of the chunk at `r` to `out`, where
     /// `Some((lo, hi)) = range(timestamps, whether they strictly increase)` (nothing is decoded or appended
     /// when it gives `None`; `lo >= hi` appends nothing): the timestamps from `cache` (see
@@ -88,6 +148,14 @@ impl ChunkReader {
     /// Samples `lo..hi` of the chunk `rec` with timestamps `ts`, its values
     /// decoded straight into the appended pairs and checked, as
     /// [`ChunkReader::append_range`] appends them.
+    ///
+    /// Only a whole chunk (`lo == 0`, `hi` at its end) is decoded and
+    /// checked whole. Of any other part only what it needs is decoded
+    /// ([`codec::decode_chunk_values_range_into`]): the values before `lo`
+    /// are stepped over, those after `hi` not read (an instant query's
+    /// window holds the newest sixth of a 120-sample chunk at its end, a
+    /// sample or none of the chunk before); the stored last value is
+    /// checked when the part ends with the chunk.
     fn append_decoded(
         rec: &ChunkRecord<'_>,
         ts: &[i64],
@@ -95,6 +163,12 @@ impl ChunkReader {
         hi: usize,
         out: &mut Vec<(i64, f64)>,
     ) -> Result<(), StorageError> {
+        let n = ts.len();
+        let hi = hi.min(n);
+        let lo = lo.min(hi);
+        if lo > 0 || hi < n {
+            return Self::append_part(rec, ts, lo, hi, out);
+        }
         let base = out.len();
         out.extend(ts.iter().map(|&t| (t, 0.0)));
         let decoded = out.get_mut(base..).unwrap_or(&mut []);
@@ -119,10 +193,39 @@ impl ChunkReader {
             out.truncate(base);
             return Err(corrupt(&rec.seg.path, rec.off as u64, m));
         }
-        let hi = hi.min(ts.len());
-        out.truncate(base + hi);
-        if lo > 0 {
-            out.drain(base..base + lo.min(hi));
+        Ok(())
+    }
+
+    /// Samples `lo..hi` (`lo <= hi <= ts.len()`, not the whole chunk) of
+    /// [`ChunkReader::append_decoded`].
+    fn append_part(
+        rec: &ChunkRecord<'_>,
+        ts: &[i64],
+        lo: usize,
+        hi: usize,
+        out: &mut Vec<(i64, f64)>,
+    ) -> Result<(), StorageError> {
+        let Some(part) = ts.get(lo..hi).filter(|p| !p.is_empty()) else {
+            return Ok(());
+        };
+        let base = out.len();
+        out.extend(part.iter().map(|&t| (t, 0.0)));
+        let decoded = out.get_mut(base..).unwrap_or(&mut []);
+        let mut res = codec::decode_chunk_values_range_into(rec.values, ts.len(), lo, decoded)
+            .map_err(|e| format!("undecodable chunk: {e}"));
+        if let (Ok(()), Some(want), true) = (&res, rec.last, hi == ts.len()) {
+            let got = decoded.last().map(|p| p.1.to_bits());
+            if got != Some(want.to_bits()) {
+                res = Err(format!(
+                    "stored last value {:#018x} differs from the value column's ({})",
+                    want.to_bits(),
+                    got.map_or("none".into(), |g| format!("{g:#018x}"))
+                ));
+            }
+        }
+        if let Err(m) = res {
+            out.truncate(base);
+            return Err(corrupt(&rec.seg.path, rec.off as u64, m));
         }
         Ok(())
     }
