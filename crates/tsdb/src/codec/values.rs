@@ -279,6 +279,28 @@ pub fn decode_values(r: &mut Reader<'_>, n: usize) -> Result<Vec<f64>, DecodeErr
     Ok(out)
 }
 
+/// A decimal column's prologue (mode 1) for `n` values: its scale, the
+/// number of exceptions and a reader at the first of them; `r` is left at
+/// the integer column after them. Every exception position is checked.
+fn decimal_prologue<'a>(
+    r: &mut Reader<'a>,
+    n: usize,
+) -> Result<(f64, usize, Reader<'a>), DecodeError> {
+    let p = decimal_scale(r)?;
+    let nexc = r.len(n)?;
+    let exceptions = r.clone();
+    let mut pos = 0usize;
+    for _ in 0..nexc {
+        let gpos = r.pos();
+        pos = pos
+            .checked_add(r.len(n)?)
+            .filter(|&p| p < n)
+            .ok_or_else(|| DecodeError::new(gpos, "exception position out of range"))?;
+        r.be_u64()?;
+    }
+    Ok((p, nexc, exceptions))
+}
+
 /// [`decode_values`] of `out.len()` values, each stored by `set(slot, v)`:
 /// straight into the value half of `(timestamp, value)` pairs, for one,
 /// without a value vector and a second pass that pairs it with the
@@ -300,18 +322,7 @@ pub fn decode_values_into<T, S: Fn(&mut T, f64) + Copy>(
             Ok(())
         }
         1 => {
-            let p = decimal_scale(r)?;
-            let nexc = r.len(n)?;
-            let exceptions = r.clone();
-            let mut pos = 0usize;
-            for _ in 0..nexc {
-                let gpos = r.pos();
-                pos = pos
-                    .checked_add(r.len(n)?)
-                    .filter(|&p| p < n)
-                    .ok_or_else(|| DecodeError::new(gpos, "exception position out of range"))?;
-                r.be_u64()?;
-            }
+            let (p, nexc, exceptions) = decimal_prologue(r, n)?;
             // Integer columns (counters, integer gauges) have exponent 0 (`p == 1`):
             // dividing by 1 changes nothing and costs a division per value.
             if p == 1.0 {
@@ -378,18 +389,7 @@ pub fn decode_values_range<T, S: Fn(&mut T, f64) + Copy>(
             Ok(())
         }
         1 => {
-            let p = decimal_scale(&mut r)?;
-            let nexc = r.len(n)?;
-            let exceptions = r.clone();
-            let mut pos = 0usize;
-            for _ in 0..nexc {
-                let gpos = r.pos();
-                pos = pos
-                    .checked_add(r.len(n)?)
-                    .filter(|&p| p < n)
-                    .ok_or_else(|| DecodeError::new(gpos, "exception position out of range"))?;
-                r.be_u64()?;
-            }
+            let (p, nexc, exceptions) = decimal_prologue(&mut r, n)?;
             if p == 1.0 {
                 range::decode_ints_range(&mut r, n, lo, out, |slot, k| set(slot, k as f64))?;
             } else {
