@@ -91,7 +91,10 @@ fn range_blocks<T, U: Undo, F: FnMut(&mut T, i64)>(
         // skipped, `a..b` stored.
         let a = lo.clamp(b0, b0 + len) - b0;
         let b = hi.clamp(b0, b0 + len) - b0;
-        let dst = out.get_mut(b0 + a - lo..b0 + b - lo).unwrap_or(&mut []);
+        // Empty for a block wholly before `lo` (`b0 + b <= lo`).
+        let dst = out
+            .get_mut((b0 + a).saturating_sub(lo)..(b0 + b).saturating_sub(lo))
+            .unwrap_or(&mut []);
         let min = r.varint()?;
         let wpos = r.pos();
         let wbyte = r.u8()?;
