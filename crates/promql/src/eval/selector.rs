@@ -58,6 +58,16 @@ impl RangeInput<'_> {
     /// Both window edges only move forward, so a series costs
     /// O(samples + steps).
     pub fn windows(&self, samples: &[(i64, f64)], mut f: impl FnMut(usize, &[(i64, f64)])) {
+        self.windows_at(samples, |i, _, w| f(i, w));
+    }
+
+    /// [`RangeInput::windows`], also giving the window's first index in
+    /// `samples`: `f(step, first, window)`.
+    pub fn windows_at(
+        &self,
+        samples: &[(i64, f64)],
+        mut f: impl FnMut(usize, usize, &[(i64, f64)]),
+    ) {
         let n = samples.len();
         let (mut lo, mut hi) = (0usize, 0usize);
         for (i, &end) in self.ends.iter().enumerate() {
@@ -89,7 +99,7 @@ impl RangeInput<'_> {
             }
             if lo < hi {
                 if let Some(w) = samples.get(lo..hi) {
-                    f(i, w);
+                    f(i, lo, w);
                 }
             }
         }

@@ -185,6 +185,37 @@ pub(crate) fn changes(s: &[(i64, f64)]) -> Option<f64> {
     }
 }
 
+/// Running counts for [`window_count`]: entry `j` is the number of
+/// samples `1..=j` of `s` that differ from the one before ([`changes`]) or,
+/// with `falls`, are below it ([`resets`]).
+pub(crate) fn running_counts(s: &[(i64, f64)], falls: bool) -> Vec<usize> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut n = 0usize;
+    out.push(0);
+    for w in s.windows(2) {
+        let (p, c) = (w[0].1, w[1].1);
+        let event = if falls {
+            c < p
+        } else {
+            c != p && !(c.is_nan() && p.is_nan())
+        };
+        n += usize::from(event);
+        out.push(n);
+    }
+    out
+}
+
+/// [`changes`] or [`resets`] of the `len` samples from `first` on, from
+/// their [`running_counts`]: `None` for no samples, as they give.
+pub(crate) fn window_count(counts: &[usize], first: usize, len: usize) -> Option<f64> {
+    if len == 0 {
+        return None;
+    }
+    let last = first + len - 1;
+    let (a, b) = (counts.get(first)?, counts.get(last)?);
+    Some(b.saturating_sub(*a) as f64)
+}
+
 /// `resets`.
 pub(crate) fn resets(s: &[(i64, f64)]) -> Option<f64> {
     if s.is_empty() {
@@ -207,6 +238,45 @@ mod tests {
             prev = v;
         }
         false
+    }
+
+    #[test]
+    fn window_counts_equal_changes_and_resets_of_the_window() {
+        let specials = [
+            f64::NAN,
+            -0.0,
+            0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1.0,
+            2.0,
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for len in [0usize, 1, 2, 3, 17, 120] {
+            let s: Vec<(i64, f64)> = (0..len)
+                .map(|i| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (i as i64, specials[(x % specials.len() as u64) as usize])
+                })
+                .collect();
+            for falls in [false, true] {
+                let c = running_counts(&s, falls);
+                for first in 0..=len {
+                    for n in 0..=len - first {
+                        let w = &s[first..first + n];
+                        let want = if falls { resets(w) } else { changes(w) };
+                        let got = window_count(&c, first, n);
+                        assert_eq!(
+                            got.map(f64::to_bits),
+                            want.map(f64::to_bits),
+                            "{len} {first} {n} {falls}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
