@@ -667,9 +667,10 @@ impl Evaluator<'_> {
             // difference of running counts of the series' changes (falls)
             // instead of a scan of the window. The counts are exact
             // integers, so the answer is the same.
-            let running = (n > 1 && boundary == Boundary::Plain)
-                .then(|| rate::running_counts(samples, kind == RangeFn::Resets))
-                .filter(|_| matches!(kind, RangeFn::Changes | RangeFn::Resets));
+            let running = (n > 1
+                && boundary == Boundary::Plain
+                && matches!(kind, RangeFn::Changes | RangeFn::Resets))
+            .then(|| rate::running_counts(samples, kind == RangeFn::Resets));
             let mut pts = Vec::with_capacity(n.min(samples.len()));
             let mut widest = 0usize;
             let mut stopped = false;
