@@ -382,6 +382,40 @@ mod tests {
             }
         }
     }
+
+    /// A matcher built again from the same pattern (its compiled regex
+    /// then comes from the cache) behaves like the first, under any label
+    /// name and for the negated op.
+    #[test]
+    fn cached_matcher_behaves_like_a_fresh_one() {
+        for _ in 0..2 {
+            let m = Matcher::new(MatchOp::Regex, "code", "5..").unwrap();
+            assert_eq!(m.name, "code");
+            assert!(m.matches("503"));
+            assert!(!m.matches("200"));
+            assert!(!m.matches("5030"), "anchored");
+        }
+        let m = Matcher::new(MatchOp::Regex, "status", "5..").unwrap();
+        assert_eq!(m.name, "status");
+        assert!(m.matches("500"));
+        let n = Matcher::new(MatchOp::NotRegex, "code", "5..").unwrap();
+        assert!(!n.matches("500"));
+        assert!(n.matches("200"));
+    }
+
+    #[test]
+    fn invalid_patterns_fail_every_time() {
+        let first = Matcher::new(MatchOp::Regex, "a", "(").unwrap_err();
+        for _ in 0..2 {
+            assert_eq!(Matcher::new(MatchOp::Regex, "a", "(").unwrap_err(), first);
+        }
+    }
+
+    #[test]
+    fn equality_matchers_take_the_pattern_as_text() {
+        let m = Matcher::new(MatchOp::Equal, "job", "(").unwrap();
+        assert!(m.matches("("));
+    }
 }
 
 #[cfg(test)]

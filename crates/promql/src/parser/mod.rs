@@ -23,7 +23,6 @@
 mod duration;
 mod expr;
 mod lexer;
-mod matcher_cache;
 mod primary;
 mod unquote;
 

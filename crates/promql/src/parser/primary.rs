@@ -262,7 +262,7 @@ impl Parser<'_> {
         }
         self.advance();
         let value = self.utf8_string(&val, "label matcher value");
-        match super::matcher_cache::matcher(op, name, value) {
+        match Matcher::new(op, name, value) {
             Ok(m) => Ok(Some(m)),
             Err(e) => {
                 self.semantic(tok.start, val.end, e.to_string());
