@@ -64,21 +64,7 @@ fn gzip_quick(data: &[u8]) -> Result<Vec<u8>, String> {
         c.reset();
         let mut out: Vec<u8> = Vec::with_capacity(data.len() / 4 + 1024);
         out.extend_from_slice(&GZIP_HEADER);
-        let mut rest = data;
-        loop {
-            if out.capacity() - out.len() < 1024 {
-                out.reserve(out.capacity().max(4096));
-            }
-            let before = c.total_in();
-            let status = c
-                .compress_vec(rest, &mut out, FlushCompress::Finish)
-                .map_err(|e| e.to_string())?;
-            let used = usize::try_from(c.total_in() - before).unwrap_or(usize::MAX);
-            rest = rest.get(used..).unwrap_or(&[]);
-            if status == Status::StreamEnd {
-                break;
-            }
-        }
+        deflate_into(c, data, &mut out, true)?;
         out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
         // ISIZE: the input length modulo 2^32.
         out.extend_from_slice(&((data.len() as u64 & 0xffff_ffff) as u32).to_le_bytes());
@@ -145,31 +131,42 @@ fn deflate_piece(piece: &[u8], last: bool) -> Result<(Vec<u8>, crc32fast::Hasher
     crc.update(piece);
     let mut c = Compress::new(Compression::new(LEVEL), false);
     let mut out: Vec<u8> = Vec::with_capacity(piece.len() / 3 + 1024);
+    deflate_into(&mut c, piece, &mut out, last)?;
+    Ok((out, crc))
+}
+
+/// Raw deflate of all of `input` by `c`, appended to `out`; ends the
+/// stream when `last`, else with a sync flush.
+fn deflate_into(
+    c: &mut Compress,
+    input: &[u8],
+    out: &mut Vec<u8>,
+    last: bool,
+) -> Result<(), String> {
     let flush = if last {
         FlushCompress::Finish
     } else {
         FlushCompress::Sync
     };
-    let mut rest = piece;
+    let mut rest = input;
     loop {
         if out.capacity() - out.len() < 1024 {
             out.reserve(out.capacity().max(4096));
         }
         let before = c.total_in();
         let status = c
-            .compress_vec(rest, &mut out, flush)
+            .compress_vec(rest, out, flush)
             .map_err(|e| e.to_string())?;
         let used = usize::try_from(c.total_in() - before).unwrap_or(usize::MAX);
         rest = rest.get(used..).unwrap_or(&[]);
         match status {
-            Status::StreamEnd => break,
+            Status::StreamEnd => return Ok(()),
             // The flush is complete once input is used up and the output
             // buffer was not filled.
-            _ if !last && rest.is_empty() && out.len() < out.capacity() => break,
+            _ if !last && rest.is_empty() && out.len() < out.capacity() => return Ok(()),
             _ => {}
         }
     }
-    Ok((out, crc))
 }
 
 /// The cores this process may use, asked once: `available_parallelism`
