@@ -185,6 +185,24 @@ fn corrupt(file: &Path, offset: u64, message: impl Into<String>) -> StorageError
     }
 }
 
+/// Checks a chunk's stored last value (kind 3; `None` for other kinds)
+/// against the last value its value column decoded to (`None` if none),
+/// bit for bit; the error text names both.
+pub(crate) fn check_stored_last(want: Option<f64>, got: Option<f64>) -> Result<(), String> {
+    let Some(want) = want else {
+        return Ok(());
+    };
+    let got = got.map(f64::to_bits);
+    if got == Some(want.to_bits()) {
+        return Ok(());
+    }
+    Err(format!(
+        "stored last value {:#018x} differs from the value column's ({})",
+        want.to_bits(),
+        got.map_or("none".into(), |g| format!("{g:#018x}"))
+    ))
+}
+
 struct Segment {
     path: PathBuf,
     data: Mmap,
@@ -333,16 +351,7 @@ impl ChunkReader {
         let err = |m: String| corrupt(&rec.seg.path, rec.off as u64, m);
         let vals = codec::decode_chunk_values(rec.values, ts.len())
             .map_err(|e| err(format!("undecodable chunk: {e}")))?;
-        if let Some(want) = rec.last {
-            let got = vals.last().map(|v| v.to_bits());
-            if got != Some(want.to_bits()) {
-                return Err(err(format!(
-                    "stored last value {:#018x} differs from the value column's ({})",
-                    want.to_bits(),
-                    got.map_or("none".into(), |g| format!("{g:#018x}"))
-                )));
-            }
-        }
+        check_stored_last(rec.last, vals.last().copied()).map_err(err)?;
         Ok((ts, vals))
     }
 

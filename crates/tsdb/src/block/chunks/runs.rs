@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use promlite_model::StorageError;
 
-use super::{corrupt, ChunkReader, ChunkRecord, ChunkRef, TimestampCache};
+use super::{check_stored_last, corrupt, ChunkReader, ChunkRecord, ChunkRef, TimestampCache};
 use crate::codec;
 
 /// A chunk whose values are all numbers (no NaN, so no staleness marker)
@@ -174,21 +174,7 @@ impl ChunkReader {
         let decoded = out.get_mut(base..).unwrap_or(&mut []);
         let res = codec::decode_chunk_values_into(rec.values, decoded)
             .map_err(|e| format!("undecodable chunk: {e}"))
-            .and_then(|()| match rec.last {
-                Some(want) => {
-                    let got = decoded.last().map(|p| p.1.to_bits());
-                    if got == Some(want.to_bits()) {
-                        Ok(())
-                    } else {
-                        Err(format!(
-                            "stored last value {:#018x} differs from the value column's ({})",
-                            want.to_bits(),
-                            got.map_or("none".into(), |g| format!("{g:#018x}"))
-                        ))
-                    }
-                }
-                None => Ok(()),
-            });
+            .and_then(|()| check_stored_last(rec.last, decoded.last().map(|p| p.1)));
         if let Err(m) = res {
             out.truncate(base);
             return Err(corrupt(&rec.seg.path, rec.off as u64, m));
@@ -211,18 +197,13 @@ impl ChunkReader {
         let base = out.len();
         out.extend(part.iter().map(|&t| (t, 0.0)));
         let decoded = out.get_mut(base..).unwrap_or(&mut []);
-        let mut res = codec::decode_chunk_values_range_into(rec.values, ts.len(), lo, decoded)
-            .map_err(|e| format!("undecodable chunk: {e}"));
-        if let (Ok(()), Some(want), true) = (&res, rec.last, hi == ts.len()) {
-            let got = decoded.last().map(|p| p.1.to_bits());
-            if got != Some(want.to_bits()) {
-                res = Err(format!(
-                    "stored last value {:#018x} differs from the value column's ({})",
-                    want.to_bits(),
-                    got.map_or("none".into(), |g| format!("{g:#018x}"))
-                ));
-            }
-        }
+        // The stored last value is checked when the part ends with the chunk.
+        let res = codec::decode_chunk_values_range_into(rec.values, ts.len(), lo, decoded)
+            .map_err(|e| format!("undecodable chunk: {e}"))
+            .and_then(|()| {
+                let last = if hi == ts.len() { rec.last } else { None };
+                check_stored_last(last, decoded.last().map(|p| p.1))
+            });
         if let Err(m) = res {
             out.truncate(base);
             return Err(corrupt(&rec.seg.path, rec.off as u64, m));
@@ -267,19 +248,8 @@ impl ChunkReader {
             // Decoded whole, with the record and timestamps already read.
             return Self::append_decoded(&rec, &ts, lo, hi, out).map(|()| Some(0));
         };
-        if let Some(want) = rec.last {
-            if want.to_bits() != ext.last.to_bits() {
-                return Err(corrupt(
-                    &rec.seg.path,
-                    rec.off as u64,
-                    format!(
-                        "stored last value {:#018x} differs from the value column's ({:#018x})",
-                        want.to_bits(),
-                        ext.last.to_bits()
-                    ),
-                ));
-            }
-        }
+        check_stored_last(rec.last, Some(ext.last))
+            .map_err(|m| corrupt(&rec.seg.path, rec.off as u64, m))?;
         let hi = hi.min(n);
         let lo = lo.min(hi);
         if let (Some(v), Some(&first), Some(&last)) =
